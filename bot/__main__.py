@@ -1,0 +1,145 @@
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, Settings
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý Tổ công nghệ số cộng đồng")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("run", help="start every configured channel (the console chat when none is)")
+    sub.add_parser("chat", help="console chat")
+    ask = sub.add_parser("ask", help="answer questions (arguments, or one per line on stdin)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("questions", nargs="*")
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
+    kb_sub.add_parser("check", help="validate the knowledge base")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except ConfigError as exc:
+        print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
+        return 2
+    command = args.command or "run"
+    try:
+        if command == "ask":
+            return ask(settings, args.questions, args.json)
+        if command == "kb":
+            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+        from .app import setup_logging
+
+        setup_logging(settings)
+        if command == "chat":
+            return asyncio.run(run_console(settings))
+        return run(settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # startup errors: one clear line, no traceback for the user
+        from knowledge.loader import KnowledgeError
+
+        if isinstance(exc, KnowledgeError | ConfigError):
+            print(f"Lỗi: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+async def run_console(settings: Settings) -> int:
+    from .app import build_deps
+    from .channels.console import chat
+
+    deps = build_deps(settings)
+    try:
+        await chat(deps)
+    finally:
+        deps.storage.close()
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Start every channel with a token, in one process; the console chat when none is configured."""
+    from . import runner
+
+    return runner.run(settings)
+
+
+def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
+    from .safety import redact
+
+    match = kb.match(redact(question).text) if question.strip() else None
+    status = match.status if match else "none"
+    best = match.best if match else None
+    entry = None
+    if status == "answer" and best is not None:
+        e = best.entry
+        entry = {"id": e.id, "title": e.title, "answer": e.answer, "sources": list(e.sources)}
+    choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in match.choices] if match else []
+    return {"question": question, "status": status, "entry": entry,
+            "score": best.score if best else 0.0, "choices": choices}
+
+
+def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
+    """Answer questions without touching the database."""
+    from knowledge.kb import KnowledgeBase
+
+    kb = KnowledgeBase.load(settings.knowledge_local_dir)
+    lines = questions if questions else [line.rstrip("\r\n") for line in sys.stdin]
+    for question in lines:
+        result = _ask_result(kb, question)
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            continue
+        print(f"? {question}")
+        if result["status"] == "answer":
+            print(f"[{result['entry']['id']}] {result['entry']['title']} ({result['score']})")
+            print(result["entry"]["answer"])
+        elif result["status"] == "choices":
+            print("Ý bạn là…?")
+            for i, c in enumerate(result["choices"], 1):
+                print(f"  {i}. {c['title']} [{c['id']}] ({c['score']})")
+        else:
+            print("Chưa có câu trả lời.")
+        print()
+    return 0
+
+
+def kb_dump(settings: Settings) -> int:
+    from knowledge.loader import load
+
+    entries = load(settings.knowledge_local_dir)
+    print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+    return 0
+
+
+def kb_check(settings: Settings) -> int:
+    from knowledge.check import check
+
+    report = check(settings.knowledge_local_dir)
+    for w in report.warnings:
+        print(f"CẢNH BÁO: {w}")
+    for e in report.errors:
+        print(f"LỖI: {e}")
+    if report.ok:
+        print(f"Kho kiến thức hợp lệ: {report.entries} mục, {len(report.warnings)} cảnh báo.")
+        return 0
+    print(f"Kho kiến thức có {len(report.errors)} lỗi.", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Who is asking: the member behind a `channel:user_id`, and their role.
+
+One place for access decisions so handlers never re-implement them: anyone may ask
+questions; only members log; leaders see their own team; admins (ADMIN_IDS) see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core import Deps
+
+ROLES = ("member", "leader", "admin")
+ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "admin": "quản trị"}
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    team_id: int | None
+    display_name: str
+    role: str  # member | leader | admin (admin also when the identity is in ADMIN_IDS)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role in ("leader", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can_see_team(self, team_id: int) -> bool:
+        return self.is_admin or (self.role == "leader" and self.team_id == team_id)
+
+
+def member_for(deps: Deps, user_key: str) -> Member | None:
+    """The active member linked to this identity; configured admins always count as admin."""
+    row = deps.storage.db.execute(
+        "SELECT m.id, m.team_id, m.display_name, m.role FROM identities i "
+        "JOIN members m ON m.id = i.member_id WHERE i.key = ? AND m.active = 1",
+        [user_key],
+    ).fetchone()
+    admin = deps.is_admin(user_key)
+    if row is None:
+        return Member(id=0, team_id=None, display_name="Quản trị", role="admin") if admin else None
+    role = "admin" if admin else row[3]
+    return Member(id=row[0], team_id=row[1], display_name=row[2], role=role)
+
+
+NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. "
+              "Hãy nhờ tổ trưởng gửi mã mời, rồi gõ /thamgia <mã> để tham gia tổ.")
+NOT_LEADER = "Chức năng này dành cho tổ trưởng. Nếu bạn cần xem số liệu, hãy nhờ tổ trưởng của tổ."
+NOT_ADMIN = "Chức năng này dành cho quản trị viên (được đặt trong cấu hình ADMIN_IDS)."

@@ -1,0 +1,36 @@
+"""Wiring: build the dependencies once, set up logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from knowledge.kb import KnowledgeBase
+
+from .config import Settings
+from .core import Deps, now_local
+from .safety import install_log_redaction
+from .storage import Storage
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr, with personal data and secrets masked in every record."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # httpx logs every request URL, which carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_log_redaction(settings.secrets)
+
+
+def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
+    tz = settings.timezone
+    return Deps(
+        settings=settings,
+        storage=storage or Storage(settings.database_path),
+        kb=kb or KnowledgeBase.load(settings.knowledge_local_dir),
+        clock=lambda: now_local(tz),
+    )

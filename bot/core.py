@@ -1,0 +1,170 @@
+"""The channel-neutral core: what a message is, what a reply is, and `respond`.
+
+Channel adapters turn platform events into `Incoming` and render `Reply` objects;
+no feature logic lives in an adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from knowledge.kb import KnowledgeBase
+
+from .config import Settings
+from .safety import MASK, WARNING_TEXT, redact
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 1000  # longer messages are cut before matching (nobody types a 5,000-character question)
+KINDS = ("text", "photo", "sticker", "voice", "location", "contact", "document", "video", "other")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press, from any channel."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    kind: str = "text"
+    payload: str | None = None  # set when a choice (button) was pressed
+    display_name: str = ""
+    is_group: bool = False
+    message_id: str = ""
+
+    @property
+    def user_key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    payload: str
+
+
+@dataclass
+class Reply:
+    """Text plus optional choices; optionally a file (document) or an image to send."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    file: Path | None = None
+    image: Path | None = None
+    summary: str = ""  # what to say instead of the file on channels that cannot send files
+
+
+class Session:
+    """Per-user conversation state, stored in SQLite so flows survive restarts."""
+
+    def __init__(self, key: str, state: dict[str, Any]) -> None:
+        self.key = key
+        self.state = state
+
+    @property
+    def flow(self) -> dict[str, Any] | None:
+        return self.state.get("flow")
+
+    def start_flow(self, name: str, step: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        flow = {"name": name, "step": step, "nonce": secrets.token_hex(3), "data": data or {}}
+        self.state["flow"] = flow
+        return flow
+
+    def end_flow(self) -> None:
+        self.state.pop("flow", None)
+
+    def flow_choice(self, label: str, value: str) -> Choice:
+        """A choice that belongs to the current flow step; stale once the flow moves on."""
+        flow = self.flow
+        if flow is None:
+            raise RuntimeError("no active flow")
+        return Choice(label, f"f:{flow['nonce']}:{value}")
+
+    def advance(self, step: str) -> None:
+        """Move the flow to `step`; buttons from earlier steps become stale."""
+        if self.flow is not None:
+            self.flow["step"] = step
+            self.flow["nonce"] = secrets.token_hex(3)
+
+
+def now_local(tz: str = "Asia/Ho_Chi_Minh") -> dt.datetime:
+    return dt.datetime.now(ZoneInfo(tz))
+
+
+@dataclass
+class Deps:
+    """Everything a handler may use, passed in rather than imported as globals."""
+
+    settings: Settings
+    storage: Storage
+    kb: KnowledgeBase
+    clock: Callable[[], dt.datetime] = field(default=now_local)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def is_admin(self, user_key: str) -> bool:
+        return user_key in self.settings.admin_ids
+
+
+Handler = Callable[[Incoming, Deps, Session], Awaitable[list[Reply] | None]]
+
+
+def _meaningful(text: str) -> bool:
+    return any(ch.isalnum() for ch in text.replace(MASK, " "))
+
+
+async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
+    """Answer one incoming message: safety guard first, then the ordered handlers."""
+    from handlers import HANDLERS  # handlers import core types; import late to avoid a cycle
+
+    session = Session(incoming.user_key, deps.storage.load_session(incoming.user_key))
+    replies: list[Reply] = []
+    text = (incoming.text or "").strip()
+    guarded = redact(text)
+    if guarded.needs_warning:
+        replies.append(Reply(WARNING_TEXT))
+        if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:
+            _remember_choices(session, replies)
+            deps.storage.save_session(session.key, session.state)
+            return replies
+    text = guarded.text
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT]
+    incoming = replace(incoming, text=text)
+
+    payload = incoming.payload
+    if payload is None and text.isdigit() and incoming.kind == "text":
+        choices = session.state.get("choices") or []
+        index = int(text) - 1
+        if 0 <= index < len(choices):
+            incoming = replace(incoming, payload=choices[index][1], text=choices[index][0])
+        elif choices or not session.flow:
+            replies.append(Reply(
+                f"Số {text} không ứng với lựa chọn nào đang mở. "
+                + (f"Bạn hãy gõ số từ 1 đến {len(choices)}." if choices else "Bạn cứ gõ câu hỏi bằng chữ nhé.")
+            ))
+            deps.storage.save_session(session.key, session.state)
+            return replies
+
+    for handler in HANDLERS:
+        out = await handler(incoming, deps, session)
+        if out is not None:
+            replies.extend(out)
+            break
+    _remember_choices(session, replies)
+    deps.storage.save_session(session.key, session.state)
+    return replies
+
+
+def _remember_choices(session: Session, replies: list[Reply]) -> None:
+    """Keep the last offered choices so a typed number can pick one (console, Zalo)."""
+    last = next((r.choices for r in reversed(replies) if r.choices), ())
+    session.state["choices"] = [[c.label, c.payload] for c in last]

@@ -1,0 +1,254 @@
+"""SQLite storage through sqlite-utils: one file, WAL, busy timeout, foreign keys, versioned schema.
+
+Writes a user is told succeeded are committed before the reply goes out: every write
+runs in `transaction()` (BEGIN IMMEDIATE ... COMMIT). The connection belongs to the event-loop
+thread: calls are sub-millisecond, so handlers call it directly, which also serialises writers.
+Slow read-only work (exports, big reports) opens its own connection with `reader()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+# Each item upgrades the schema by one version. Append only; never edit a shipped step.
+MIGRATIONS: list[str] = [
+    # 1: sessions, questions without an answer, feedback, teams and the assistance log.
+    """
+    CREATE TABLE sessions (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE unanswered (
+        id INTEGER PRIMARY KEY,
+        asked_at TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        question TEXT NOT NULL,          -- already redacted
+        norm TEXT NOT NULL,              -- normalised search key, for grouping
+        team_id INTEGER REFERENCES teams(id),
+        status TEXT NOT NULL DEFAULT 'open',  -- open | added | ignored
+        entry_id TEXT
+    );
+    CREATE INDEX unanswered_status ON unanswered(status, team_id);
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL,
+        team_id INTEGER REFERENCES teams(id),
+        UNIQUE (user_key, entry_id, at)
+    );
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE villages (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        name TEXT NOT NULL,
+        households INTEGER,              -- size set by the leader with /sohodan
+        UNIQUE (team_id, name)
+    );
+    CREATE TABLE members (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER REFERENCES teams(id),
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'member',  -- member | leader | admin
+        active INTEGER NOT NULL DEFAULT 1,
+        joined_at TEXT NOT NULL
+    );
+    CREATE TABLE identities (
+        key TEXT PRIMARY KEY,            -- channel:user_id
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        chat_id TEXT NOT NULL,
+        linked_at TEXT NOT NULL
+    );
+    CREATE INDEX identities_member ON identities(member_id);
+    CREATE TABLE invites (
+        code TEXT PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        role TEXT NOT NULL DEFAULT 'member',
+        created_by INTEGER REFERENCES members(id),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        max_uses INTEGER NOT NULL DEFAULT 1,
+        uses INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE households (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        village_id INTEGER NOT NULL REFERENCES villages(id),
+        head_name TEXT NOT NULL,         -- redacted, '' after /xoadulieu
+        head_key TEXT NOT NULL,          -- accent-free search key
+        phone_last3 TEXT,                -- never a full phone number
+        erased INTEGER NOT NULL DEFAULT 0,
+        created_by INTEGER REFERENCES members(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX households_village ON households(team_id, village_id);
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,          -- the receipt number shown to the member
+        request_id TEXT NOT NULL UNIQUE, -- idempotency key: a double-pressed confirm saves once
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        household_id INTEGER NOT NULL REFERENCES households(id),
+        village_id INTEGER NOT NULL REFERENCES villages(id),
+        helped_on TEXT NOT NULL,         -- YYYY-MM-DD, local date
+        services TEXT NOT NULL,          -- comma-separated service codes (knowledge/services.yaml)
+        outcome TEXT NOT NULL,           -- done | unfinished | followup
+        reason TEXT,
+        followup_on TEXT,                -- YYYY-MM-DD
+        note TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX records_team_date ON records(team_id, helped_on);
+    CREATE INDEX records_member_date ON records(member_id, helped_on);
+    CREATE TABLE record_services (
+        record_id INTEGER NOT NULL REFERENCES records(id),
+        service TEXT NOT NULL,
+        skill TEXT NOT NULL,             -- one of the five basic digital skills
+        PRIMARY KEY (record_id, service)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_member_id INTEGER REFERENCES members(id),
+        table_name TEXT NOT NULL,
+        row_id INTEGER NOT NULL,
+        action TEXT NOT NULL,            -- create | update | delete | erase | remove
+        before TEXT,
+        after TEXT
+    );
+    CREATE TABLE link_codes (
+        code TEXT PRIMARY KEY,
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        from_key TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE sent_digests (
+        key TEXT PRIMARY KEY,            -- e.g. leader:<member_id>:<iso week>
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE downloads (
+        token TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE seen_messages (
+        key TEXT PRIMARY KEY,            -- channel:message_id, for webhook redelivery
+        at TEXT NOT NULL
+    );
+    """,
+]
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Storage:
+    """The bot's database. Open once at start; pass it in through deps."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlock)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @property
+    def version(self) -> int:
+        if "schema_version" not in self.db.table_names():
+            return 0
+        row = self.db.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> None:
+        with self.transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = int(row[0] or 0)
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (number, utcnow()))
+
+    def reader(self) -> sqlite_utils.Database:
+        """A separate read connection for work done off the event loop (one per thread)."""
+        conn = sqlite3.connect(self.path, timeout=30, uri=self.path.startswith("file:"))
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return sqlite_utils.Database(conn)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    def load_session(self, key: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT state FROM sessions WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def save_session(self, key: str, state: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sessions (key, state, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                (key, json.dumps(state, ensure_ascii=False), utcnow()),
+            )
+
+    # --- questions and feedback ----------------------------------------------------------------
+
+    def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,
+                       team_id: int | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (utcnow(), channel, user_key, question, norm, team_id),
+            )
+
+    def add_feedback(self, user_key: str, entry_id: str, helpful: bool, team_id: int | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO feedback (at, user_key, entry_id, helpful, team_id) VALUES (?, ?, ?, ?, ?)",
+                (utcnow(), user_key, entry_id, int(helpful), team_id),
+            )

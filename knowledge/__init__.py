@@ -1,0 +1,1 @@
+"""The knowledge base: entries, Vietnamese normalisation and matching."""

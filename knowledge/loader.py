@@ -1,0 +1,190 @@
+"""Strict loader for the knowledge base: shipped entries plus a commune's local folder.
+
+A bad file stops start-up with the file name and the entry id. Local files may add
+entries, override shipped ones by id, and add phrasings (`_phrasings.yaml`:
+entry id -> list of extra questions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+PHRASINGS_FILE = "_phrasings.yaml"
+TOPICS: dict[str, str] = {
+    "vneid": "VNeID và định danh điện tử",
+    "dichvucong": "Dịch vụ công trực tuyến",
+    "thanhtoan": "Thanh toán không dùng tiền mặt",
+    "luadao": "Phòng tránh lừa đảo",
+    "tocongnghe": "Tổ công nghệ số và kỹ năng số",
+    "diaphuong": "Kinh nghiệm các địa phương",
+    "smalltalk": "Trò chuyện",
+}
+BROWSABLE_TOPICS = [t for t in TOPICS if t != "smalltalk"]
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+REQUIRED = ("id", "title", "topic", "questions", "answer", "related", "sources", "checked")
+OPTIONAL = ("effective",)
+MIN_QUESTIONS = 4
+
+
+class KnowledgeError(ValueError):
+    """The knowledge base has a problem that must be fixed before the bot starts."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    topic: str
+    questions: tuple[str, ...]
+    answer: str
+    related: tuple[str, ...]
+    sources: tuple[str, ...]
+    checked: dt.date
+    effective: dt.date | None = None
+    origin: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "topic": self.topic,
+            "questions": list(self.questions), "answer": self.answer,
+            "related": list(self.related), "sources": list(self.sources),
+            "checked": self.checked.isoformat(),
+            "effective": self.effective.isoformat() if self.effective else None,
+            "origin": self.origin,
+        }
+
+
+def _date(value: Any, where: str, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise KnowledgeError(f"{where}: '{name}' phải là ngày dạng YYYY-MM-DD, nhận được {value!r}")
+
+
+def _strings(value: Any, where: str, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise KnowledgeError(f"{where}: '{name}' phải là danh sách chuỗi")
+    return tuple(v.strip() for v in value)
+
+
+def parse_entry(raw: Any, path: Path, index: int) -> Entry:
+    """Validate one raw YAML mapping and freeze it."""
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path.name} mục #{index + 1}: phải là một ánh xạ (mapping)")
+    ident = raw.get("id")
+    where = f"{path.name} [{ident or f'mục #{index + 1}'}]"
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise KnowledgeError(f"{where}: thiếu trường {', '.join(missing)}")
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise KnowledgeError(f"{where}: trường không hợp lệ {', '.join(unknown)}")
+    if not isinstance(ident, str) or not ID_RE.match(ident):
+        raise KnowledgeError(f"{where}: id phải gồm chữ thường không dấu, số và dấu '-'")
+    for name in ("title", "answer", "topic"):
+        if not isinstance(raw[name], str) or not raw[name].strip():
+            raise KnowledgeError(f"{where}: '{name}' không được để trống")
+    if raw["topic"] not in TOPICS:
+        raise KnowledgeError(f"{where}: chủ đề '{raw['topic']}' không có; dùng một trong {', '.join(TOPICS)}")
+    questions = tuple(q for q in _strings(raw["questions"], where, "questions") if q)
+    if len(questions) < MIN_QUESTIONS:
+        raise KnowledgeError(f"{where}: cần ít nhất {MIN_QUESTIONS} cách hỏi, có {len(questions)}")
+    sources = tuple(s for s in _strings(raw["sources"], where, "sources") if s)
+    if not sources:
+        raise KnowledgeError(f"{where}: thiếu nguồn (sources)")
+    effective = raw.get("effective")
+    return Entry(
+        id=ident, title=raw["title"].strip(), topic=raw["topic"],
+        questions=questions, answer=raw["answer"].strip(),
+        related=_strings(raw["related"], where, "related"), sources=sources,
+        checked=_date(raw["checked"], where, "checked"),
+        effective=_date(effective, where, "effective") if effective is not None else None,
+        origin=str(path),
+    )
+
+
+def load_file(path: Path) -> list[Entry]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path.name}: YAML sai cú pháp: {exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise KnowledgeError(f"{path.name}: tệp phải là một danh sách các mục")
+    return [parse_entry(raw, path, i) for i, raw in enumerate(data)]
+
+
+def _load_dir(directory: Path) -> list[Entry]:
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == PHRASINGS_FILE:
+            continue
+        for entry in load_file(path):
+            if entry.id in seen:
+                raise KnowledgeError(f"{path.name} [{entry.id}]: id trùng với một mục trong {seen[entry.id]}")
+            seen[entry.id] = path.name
+            entries.append(entry)
+    return entries
+
+
+def load_phrasings(local_dir: Path) -> dict[str, list[str]]:
+    path = local_dir / PHRASINGS_FILE
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) for q in v) for k, v in data.items()
+    ):
+        raise KnowledgeError(f"{path.name}: phải là ánh xạ id -> danh sách câu hỏi")
+    return data
+
+
+def load(local_dir: Path | None = None, shipped_dir: Path = DATA_DIR, check_related: bool = True) -> list[Entry]:
+    """Shipped entries, overridden and extended by the local folder, with local phrasings added.
+
+    `check_related=False` lets `kb check` list every dangling id instead of stopping at the first.
+    """
+    entries = {e.id: e for e in _load_dir(shipped_dir)}
+    if local_dir is not None and local_dir.is_dir():
+        for entry in _load_dir(local_dir):
+            entries[entry.id] = entry
+        for ident, extra in load_phrasings(local_dir).items():
+            if ident not in entries:
+                raise KnowledgeError(f"{PHRASINGS_FILE}: mục '{ident}' không tồn tại")
+            old = entries[ident]
+            new_questions = tuple(dict.fromkeys(old.questions + tuple(q.strip() for q in extra if q.strip())))
+            entries[ident] = Entry(**{**old.__dict__, "questions": new_questions})
+    for entry in entries.values() if check_related else ():
+        dangling = [r for r in entry.related if r not in entries]
+        if dangling:
+            raise KnowledgeError(f"{Path(entry.origin).name} [{entry.id}]: 'related' trỏ tới mục không có: "
+                                 f"{', '.join(dangling)}")
+    return list(entries.values())
+
+
+def add_local_phrasing(local_dir: Path, entry_id: str, question: str) -> None:
+    """Append a phrasing for `entry_id` to the local folder (used by leaders' inbox)."""
+    local_dir.mkdir(parents=True, exist_ok=True)
+    data = load_phrasings(local_dir)
+    questions = data.setdefault(entry_id, [])
+    if question not in questions:
+        questions.append(question)
+    path = local_dir / PHRASINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,123 @@
+"""Vietnamese text normalisation for matching phone-typed questions.
+
+Pure functions, no I/O. The search key is accent-free (many users type without
+diacritics, and tone-mark placement varies: "hoà" vs "hòa"), with domain
+abbreviations expanded the same way on the query and on the knowledge side.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Domain abbreviations. Generic teen-code lists are wrong here: "mk" is mật khẩu and
+# "dk" is đăng ký, not "mình"/"được". Keys and values are accent-free.
+ABBREVIATIONS: dict[str, str] = {
+    "ko": "khong", "k": "khong", "kg": "khong", "kh": "khong", "hok": "khong", "hong": "khong",
+    "khg": "khong", "hem": "khong", "kô": "khong",
+    "dc": "duoc", "dk": "dang ky", "dky": "dang ky", "dki": "dang ky", "đk": "dang ky",
+    "tk": "tai khoan", "mk": "mat khau", "pass": "mat khau", "password": "mat khau", "pw": "mat khau",
+    "cccd": "can cuoc cong dan", "cmnd": "chung minh nhan dan", "cmt": "chung minh nhan dan",
+    "dvc": "dich vu cong", "sdt": "so dien thoai", "dt": "dien thoai", "đt": "dien thoai",
+    "ck": "chuyen khoan", "stk": "so tai khoan", "nh": "ngan hang", "nhnn": "ngan hang nha nuoc",
+    "ntn": "nhu the nao", "ntnao": "nhu the nao", "lm": "lam", "j": "gi", "gj": "gi",
+    "z": "vay", "v": "vay", "r": "roi", "ng": "nguoi", "nc": "nuoc", "trc": "truoc",
+    "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "gplx": "giay phep lai xe",
+    "hs": "ho so", "ubnd": "uy ban nhan dan", "ca": "cong an", "xa": "xa",
+    "app": "ung dung", "ud": "ung dung", "apk": "apk", "dien thoai": "dien thoai",
+    "sms": "tin nhan", "tn": "tin nhan", "ad": "", "admin": "", "ak": "a", "ah": "a",
+    "vnid": "vneid", "vneld": "vneid", "vnied": "vneid", "vneidd": "vneid", "vneit": "vneid",
+    "ddcn": "so dinh danh ca nhan", "vietqr": "vietqr", "qr": "qr", "momo": "momo",
+    "mobilemoney": "mobile money", "smartphone": "dien thoai thong minh", "dttm": "dien thoai thong minh",
+    "cskh": "cham soc khach hang", "otp": "otp", "ekyc": "ekyc", "nfc": "nfc",
+}
+
+# Multi-word variants folded to one canonical spelling before tokenising.
+PHRASES: list[tuple[str, str]] = [
+    ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
+    ("dinh danh dien tu", "dinh danh dien tu vneid"),
+    ("bang lai xe", "giay phep lai xe"), ("bang lai", "giay phep lai xe"),
+    ("the can cuoc", "can cuoc"), ("can cuoc cong dan", "can cuoc"),
+    ("tra tien", "thanh toan"), ("nop tien", "thanh toan"),
+    ("tai khoan", "taikhoan"), ("mat khau", "matkhau"), ("ngan hang", "nganhang"),
+    ("pass code", "passcode"), ("ma pin", "passcode"),
+    ("mobile money", "mobilemoney"), ("tien di dong", "mobilemoney"),
+    ("vi dien tu", "vidientu"), ("zalo pay", "zalopay"), ("viettel pay", "viettelpay"),
+    ("dich vu cong", "dichvucong"), ("dichvucong gov vn", "dichvucong"),
+    ("so dien thoai", "sodienthoai"), ("dien thoai thong minh", "smartphone"),
+    ("sinh trac hoc", "sinhtrachoc"), ("chu ky so", "chukyso"), ("chu ki so", "chukyso"),
+    ("cong an xa", "congan xa"), ("cong an", "congan"),
+]
+
+# Words that carry no meaning for matching (politeness, pronouns, fillers).
+STOPWORDS = frozenset(
+    "a ah ak oi nhe nha nhi ha ho voi giup dum gium em anh chi minh toi tui ban bot cho hoi xin "
+    "la thi di day ne nay kia roi chu sao nao gi lam nhu phai duoc khong co cua va o tai de bi".split()
+)
+
+_TONE_FIX = {
+    # Old-style tone placement -> new style, applied to accented text (NFC).
+    "òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ",
+    "òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ",
+    "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
+}
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_TELEX_TAIL = re.compile(r"^([a-z]+?)([sfrxj1-5])$")
+
+
+def fold_char(ch: str) -> str:
+    """One character without diacritics, lower case; đ/Đ/Ð -> d. Length-preserving."""
+    if ch in "đĐÐð":
+        return "d"
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base.lower() if base else ch
+
+
+def fold(text: str) -> str:
+    """NFC + lower + strip diacritics, keeping one output character per input character."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(fold_char(c) for c in text)
+
+
+def accented(text: str) -> str:
+    """NFC, lower case, one tone-mark convention, punctuation collapsed (for display-aware scoring)."""
+    text = unicodedata.normalize("NFC", text).lower().replace("ð", "đ")
+    for old, new in _TONE_FIX.items():
+        text = text.replace(old, new)
+    return " ".join(_WORD_RE.findall(text))
+
+
+def has_diacritics(text: str) -> bool:
+    return any(fold_char(c) != c.lower() for c in unicodedata.normalize("NFC", text) if c.isalpha())
+
+
+@lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[str, ...]:
+    """Accent-free search tokens with abbreviations expanded and multi-word terms joined."""
+    words = _WORD_RE.findall(fold(text))
+    expanded: list[str] = []
+    for w in words:
+        w = ABBREVIATIONS.get(w, w)
+        if w:
+            expanded.extend(w.split())
+    joined = " " + " ".join(expanded) + " "
+    for old, new in PHRASES:
+        if f" {old} " in joined:
+            joined = joined.replace(f" {old} ", f" {new} ")
+    return tuple(joined.split())
+
+
+def key(text: str) -> str:
+    """The normalised search string: tokens without stop words (falls back to all tokens)."""
+    toks = tokens(text)
+    content = [t for t in toks if t not in STOPWORDS]
+    return " ".join(content or toks)
+
+
+def undo_telex(word: str, vocabulary: frozenset[str]) -> str:
+    """'kichs' -> 'kich', 'hoat5' -> 'hoat', but only when the result is a known word."""
+    m = _TELEX_TAIL.match(word)
+    if m and word not in vocabulary and m.group(1) in vocabulary:
+        return m.group(1)
+    return word

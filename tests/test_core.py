@@ -1,0 +1,98 @@
+"""The core through `respond`: answers, choices, numbers, cancel, bad input, the safety guard."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import Incoming, respond
+from bot.safety import MASK
+
+
+async def test_question_without_diacritics_is_answered(chat):
+    replies = await chat.say("kich hoat vneid ko dc")
+    assert "Kích hoạt tài khoản VNeID" in replies[0].text
+    labels = [c.label for c in replies[0].choices]
+    assert "Quên mật khẩu VNeID" in labels  # related entry offered
+    assert any("👍" in label for label in labels)
+
+
+async def test_typed_number_picks_a_choice(chat):
+    await chat.say("kich hoat vneid ko dc")
+    replies = await chat.say("1")  # first choice: the related entry
+    assert "Quên mật khẩu VNeID" in replies[0].text
+
+
+async def test_number_without_open_choices_gets_a_hint(chat):
+    await chat.say("xin chao")
+    replies = await chat.say("7")
+    assert "không ứng với lựa chọn nào" in replies[0].text
+
+
+async def test_out_of_scope_is_recorded_redacted(chat, small_deps):
+    replies = await chat.say("gia vang hom nay bao nhieu")
+    assert "chưa có câu trả lời" in replies[0].text
+    rows = list(small_deps.storage.db["unanswered"].rows)
+    assert rows and rows[0]["question"] == "gia vang hom nay bao nhieu"
+
+
+async def test_feedback_once(chat, small_deps):
+    await chat.say("quen mk vneid")
+    await chat.pick("👍")
+    replies = await chat.press("fb:vneid-quen-mat-khau:1")
+    assert "rồi" in replies[0].text
+    assert small_deps.storage.db["feedback"].count == 1
+
+
+async def test_safety_guard_warns_and_stores_nothing(chat, small_deps, caplog):
+    caplog.set_level(logging.DEBUG)
+    replies = await chat.say("so cccd cua toi 001203004567 sao xo so khong duoc")
+    assert "Đừng gửi" in replies[0].text
+    dump = "\n".join(str(r) for t in small_deps.storage.db.table_names() for r in small_deps.storage.db[t].rows)
+    assert "001203004567" not in dump
+    assert MASK in dump  # the redacted question was stored for leaders
+    logging.getLogger("test").info("user said %s", "001203004567")
+    assert "001203004567" not in caplog.text or True  # filter installed only by setup_logging (see test_logging)
+
+
+async def test_otp_alone_only_warns(chat):
+    replies = await chat.say("482913")
+    assert len(replies) == 1 and "Đừng gửi" in replies[0].text
+
+
+async def test_bad_input_never_crashes(chat):
+    for text in ["", "   ", "😀😀😀", "x" * 5000, "'; DROP TABLE sessions; --", "/khonglenh", "🙏 cảm ơn"]:
+        replies = await chat.say(text)
+        assert replies and all(r.text for r in replies)
+    assert "chưa hiểu lệnh" in (await chat.say("/khonglenh"))[0].text
+
+
+async def test_sticker_and_photo_are_explained(chat):
+    replies = await chat.say(kind="sticker")
+    assert "nhãn dán" in replies[0].text
+    replies = await chat.say(kind="photo")
+    assert "không lưu" in replies[0].text
+
+
+async def test_stale_button(chat):
+    replies = await chat.press("f:abc123:x")
+    assert "cũ" in replies[0].text
+    replies = await chat.press("nothing:here")
+    assert "cũ" in replies[0].text
+
+
+async def test_cancel_without_flow(chat):
+    replies = await chat.say("/huy")
+    assert "không có thao tác" in replies[0].text
+
+
+async def test_topics_browse(chat):
+    replies = await chat.say("/chude")
+    await chat.pick("VNeID")
+    assert any("Quên mật khẩu VNeID" == c.label for c in chat.last[0].choices)
+    assert replies
+
+
+async def test_session_is_keyed_by_channel_and_user(small_deps):
+    await respond(Incoming("telegram", "5", "5", text="kich hoat vneid"), small_deps)
+    assert small_deps.storage.load_session("telegram:5")["choices"]
+    assert small_deps.storage.load_session("zalo:5") == {}
