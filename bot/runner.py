@@ -1,19 +1,49 @@
-"""Run every configured channel in one asyncio loop, sharing one core and one database."""
+"""Run every configured channel in one asyncio loop, sharing one core and one database.
+
+Each channel module `bot.channels.<name>` exposes `async def start(deps, web_app) -> Channel`.
+In webhook mode a channel adds its routes to `web_app`; one aiohttp server (WEBHOOK_LISTEN)
+serves them all, plus `GET /healthz` and download links.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
+from typing import Protocol
+
+from aiohttp import web
 
 from .app import build_deps
 from .config import Settings
+from .core import Deps, Reply
 
 log = logging.getLogger(__name__)
 
 
+class Channel(Protocol):
+    name: str
+    needs_server: bool  # True when it registered webhook routes
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send replies to a chat without an incoming message (digests, reminders)."""
+
+    async def stop(self) -> None:
+        """Stop receiving and close connections."""
+
+
+class StartupError(RuntimeError):
+    """A channel could not start (bad token, unreachable server); the message says why, in Vietnamese."""
+
+
 def run(settings: Settings) -> int:
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except StartupError as exc:
+        log.error("%s", exc)
+        print(f"Không khởi động được: {exc}")
+        return 1
 
 
 async def serve(settings: Settings) -> int:
@@ -47,6 +77,58 @@ def configured_channels(settings: Settings) -> list[str]:
     return names
 
 
-async def run_channels(deps, channels: list[str], stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
-    """Start each channel, wait for a stop signal, stop them all (channel modules fill this in)."""
-    raise SystemExit(f"Kênh {', '.join(channels)} chưa được hỗ trợ trong bản này.")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def build_web_app(deps: Deps) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app["deps"] = deps
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def start_channels(deps: Deps, channels: list[str], web_app: web.Application) -> list[Channel]:
+    started: list[Channel] = []
+    senders = deps.extras.setdefault("senders", {})
+    try:
+        for name in channels:
+            module = importlib.import_module(f"bot.channels.{name}")
+            channel: Channel = await module.start(deps, web_app)
+            started.append(channel)
+            senders[name] = channel.send
+    except BaseException:
+        for channel in reversed(started):
+            await channel.stop()
+        raise
+    return started
+
+
+async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
+                       ready: asyncio.Event | None = None) -> None:
+    """Start the channels (and the web server when any needs it), wait for `stop`, shut down cleanly."""
+    web_app = build_web_app(deps)
+    started = await start_channels(deps, channels, web_app)
+    runner: web.AppRunner | None = None
+    try:
+        if any(c.needs_server for c in started) or deps.settings.public_base_url:
+            host, port = deps.settings.webhook_listen
+            runner = web.AppRunner(web_app)
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            log.info("Web server listening on %s:%s", host, port)
+        for hook in deps.extras.get("on_start", []):
+            await hook(deps)
+        log.info("Running channels: %s", ", ".join(channels))
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        log.info("Stopping...")
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:  # keep stopping the others
+                log.exception("Error while stopping a channel")
+        if runner is not None:
+            await runner.cleanup()
