@@ -69,6 +69,8 @@ def phrasing_conflicts(entries: list[Entry]) -> list[str]:
     matcher = Matcher(entries)
     problems = []
     for doc, phrase in enumerate(matcher.phrases):
+        if matcher.is_title[doc]:
+            continue  # titles are indexed as a help, but only `questions` are the entry's phrasings
         owner = matcher.entries[matcher.owner[doc]]
         ranked = matcher.rank(phrase, skip_doc=doc)
         if not ranked or ranked[0].entry.id == owner.id:

@@ -24,7 +24,7 @@ ABBREVIATIONS: dict[str, str] = {
     "ntn": "nhu the nao", "ntnao": "nhu the nao", "lm": "lam", "j": "gi", "gj": "gi",
     "z": "vay", "v": "vay", "r": "roi", "ng": "nguoi", "nc": "nuoc", "trc": "truoc",
     "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "gplx": "giay phep lai xe",
-    "hs": "ho so", "ubnd": "uy ban nhan dan", "ca": "cong an", "xa": "xa",
+    "hs": "ho so", "ubnd": "uy ban nhan dan", "xa": "xa",
     "app": "ung dung", "ud": "ung dung", "apk": "apk", "dien thoai": "dien thoai",
     "sms": "tin nhan", "tn": "tin nhan", "ad": "", "admin": "", "ak": "a", "ah": "a",
     "vnid": "vneid", "vneld": "vneid", "vnied": "vneid", "vneidd": "vneid", "vneit": "vneid",
@@ -40,6 +40,8 @@ PHRASES: list[tuple[str, str]] = [
     ("bang lai xe", "giay phep lai xe"), ("bang lai", "giay phep lai xe"),
     ("the can cuoc", "can cuoc"), ("can cuoc cong dan", "can cuoc"),
     ("tra tien", "thanh toan"), ("nop tien", "thanh toan"),
+    ("ho so", "hoso"), ("ho tro", "hotro"), ("ca nhan", "canhan"),
+    ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
     ("tai khoan", "taikhoan"), ("mat khau", "matkhau"), ("ngan hang", "nganhang"),
     ("pass code", "passcode"), ("ma pin", "passcode"),
     ("mobile money", "mobilemoney"), ("tien di dong", "mobilemoney"),
@@ -52,8 +54,9 @@ PHRASES: list[tuple[str, str]] = [
 
 # Words that carry no meaning for matching (politeness, pronouns, fillers).
 STOPWORDS = frozenset(
-    "a ah ak oi nhe nha nhi ha ho voi giup dum gium em anh chi minh toi tui ban bot cho hoi xin "
-    "la thi di day ne nay kia roi chu sao nao gi lam nhu phai duoc khong co cua va o tai de bi".split()
+    "a ah ak oi nhe nha nhi ha voi giup dum gium em anh chi minh toi tui ban bot cho hoi xin "
+    "la thi di day ne nay kia roi chu sao nao gi lam nhu phai duoc khong co cua va o de bi "
+    "ba ong cu chau bac thim di thang nhe ha hay luon".split()
 )
 
 _TONE_FIX = {
@@ -63,6 +66,7 @@ _TONE_FIX = {
     "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
 }
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_PASSCODE_RE = re.compile(r"\bpass\s*code\b")
 _TELEX_TAIL = re.compile(r"^([a-z]+?)([sfrxj1-5])$")
 
 
@@ -95,7 +99,7 @@ def has_diacritics(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """Accent-free search tokens with abbreviations expanded and multi-word terms joined."""
-    words = _WORD_RE.findall(fold(text))
+    words = _WORD_RE.findall(_PASSCODE_RE.sub("passcode", fold(text)))
     expanded: list[str] = []
     for w in words:
         w = ABBREVIATIONS.get(w, w)
@@ -113,6 +117,18 @@ def key(text: str) -> str:
     toks = tokens(text)
     content = [t for t in toks if t not in STOPWORDS]
     return " ".join(content or toks)
+
+
+# Greetings and thanks that often open a real question ("chào bạn, cho hỏi cách kích hoạt VNeID").
+OPENERS = frozenset({"chao", "xin", "hello", "helo", "hi", "alo", "cam", "on", "thanks", "thank", "tks"})
+
+
+def drop_opener(words: list[str]) -> list[str]:
+    """Drop a leading greeting or thanks when a real question follows it."""
+    i = 0
+    while i < len(words) and words[i] in OPENERS:
+        i += 1
+    return words[i:] if len(words) - i >= 2 else words
 
 
 def undo_telex(word: str, vocabulary: frozenset[str]) -> str:

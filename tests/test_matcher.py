@@ -1,0 +1,54 @@
+"""Matcher outcomes on the fixture KB, and every shipped phrasing finding its own entry."""
+
+from knowledge.matcher import Matcher
+
+
+def test_answer(small_kb):
+    m = small_kb.match("kich hoat vneid ko dc")
+    assert m.status == "answer" and m.best.entry.id == "vneid-kich-hoat"
+
+
+def test_answer_with_typo_and_accents(small_kb):
+    m = small_kb.match("Quên mât khẩu VNeID thì làm sao")
+    assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
+
+
+def test_choices_when_ambiguous(small_kb):
+    m = small_kb.match("vneid")
+    assert m.status == "choices"
+    ids = {s.entry.id for s in m.choices}
+    assert {"vneid-kich-hoat", "vneid-quen-mat-khau"} <= ids
+    assert len(m.choices) <= 3
+
+
+def test_none_out_of_scope(small_kb):
+    for q in ["xổ số miền bắc hôm nay", "thoi tiet ngay mai co mua khong", "gia vang sjc"]:
+        assert small_kb.match(q).status == "none", q
+
+
+def test_empty_and_symbols(small_kb):
+    assert small_kb.match("").status == "none"
+    assert small_kb.match("?!?! 😀").status == "none"
+
+
+def test_scores_are_bounded(small_kb):
+    for q in ["vneid", "kich hoat vneid", "mo tai khoan ngan hang", "x" * 5000]:
+        for s in small_kb.matcher.rank(q):
+            assert 0 <= s.score <= 100
+
+
+def test_every_shipped_phrasing_finds_its_entry(shipped_kb):
+    matcher: Matcher = shipped_kb.matcher
+    wrong = []
+    for entry in shipped_kb.entries.values():
+        for q in entry.questions:
+            m = matcher.match(q)
+            if m.status != "answer" or m.best.entry.id != entry.id:
+                wrong.append((entry.id, q, m.status, m.best.entry.id if m.best else None))
+    assert not wrong, wrong[:10]
+
+
+def test_shipped_kb_size(shipped_kb):
+    assert len(shipped_kb.entries) >= 100
+    topics = {e.topic for e in shipped_kb.entries.values()}
+    assert {"vneid", "dichvucong", "thanhtoan", "luadao", "tocongnghe", "diaphuong", "smalltalk"} <= topics
