@@ -65,6 +65,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if result.status == "answer" and result.best is not None:
         return [answer_reply(result.best.entry, incoming, deps)]
     if result.status == "choices":
+        session.state["asked"] = text  # already redacted; recorded if none of the choices fits
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]
         choices.append(Choice("Không phải các mục trên", "faq:-"))
         return [Reply("Ý bạn là…?", tuple(choices))]
@@ -79,7 +80,12 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     """A pressed "faq:<id>" choice."""
     ident = (incoming.payload or "").partition(":")[2]
     if ident == "-":
-        return [Reply("Bạn thử gõ lại câu hỏi theo cách khác, hoặc chọn một chủ đề:", topic_choices())]
+        asked = session.state.pop("asked", None)
+        if asked:
+            deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
+                                        team_of(incoming, deps))
+        return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "
+                      "cách khác, hoặc chọn một chủ đề:", topic_choices())]
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
