@@ -58,6 +58,9 @@ def check(local_dir: Path | None = None, today: dt.date | None = None, **load_kw
             report.errors.append(f"{where}: ngày kiểm tra {e.checked} ở tương lai")
         elif today - e.checked > STALE_AFTER:
             report.warnings.append(f"{where}: đã hơn 12 tháng chưa kiểm tra lại (lần cuối {e.checked})")
+        if e.effective and str(e.effective.year) not in e.answer:
+            report.errors.append(f"{where}: quy định có hiệu lực từ {e.effective:%d/%m/%Y} nhưng câu trả lời "
+                                 "không nêu mốc thời gian đó")
         if len(set(e.questions)) != len(e.questions):
             report.errors.append(f"{where}: có cách hỏi bị lặp")
     report.errors.extend(phrasing_conflicts(entries))

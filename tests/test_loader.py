@@ -105,6 +105,8 @@ def test_check_passes_good(tmp_path):
     (("kich hoat tk vneid, vneid kich hoat sao]", "kich hoat tk vneid]"), "cần ít nhất 5 cách hỏi"),
     (("quen mat khau, quên mật khẩu", "kich hoat vneid ngay, quên mật khẩu"), "khớp với mục 'vneid-a'"),
     (("checked: 2026-11-01\n- id: vneid-b", "checked: 2027-01-01\n- id: vneid-b"), "ở tương lai"),
+    (("checked: 2026-11-01\n- id: vneid-b", "checked: 2026-11-01\n  effective: 2025-01-01\n- id: vneid-b"),
+     "không nêu mốc thời gian"),
 ])
 def test_check_catches_each_problem(tmp_path, change, message):
     write(tmp_path, "a.yaml", GOOD.replace(*change))
