@@ -372,3 +372,17 @@ async def test_without_public_url_files_become_a_summary_and_a_hint(small_deps, 
     [text] = fake.texts(USER)
     assert text.startswith("Tuần này: 12 lượt hỗ trợ.") and "Telegram" in text and "/files/" not in text
     assert small_deps.storage.db["downloads"].count == 0
+
+
+async def test_webhook_after_stop_is_refused_not_lost(small_deps, fake):
+    deps = zalo_deps(small_deps, fake, zalo_webhook_url="https://bot.example.vn/zalo", zalo_webhook_secret=SECRET)
+    web_app = build_web_app(deps)
+    channel = await zalo.start(deps, web_app)
+    server = TestServer(web_app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await channel.stop()  # the runner stops channels before the web server
+        status = await fake.post_webhook(str(server.make_url("/zalo")), fake.event("xin chao"), secret=SECRET)
+    finally:
+        await server.close()
+    assert status == 503 and small_deps.storage.db["seen_messages"].count == 0

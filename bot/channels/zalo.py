@@ -166,6 +166,7 @@ class ZaloChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._pruned_at = 0.0
+        self._closing = False
 
     # --- start and stop -------------------------------------------------------------------------
 
@@ -218,6 +219,7 @@ class ZaloChannel:
         raise StartupError(f"Không kết nối được tới máy chủ Zalo ({host}). Hãy kiểm tra mạng và ZALO_BASE_URL.")
 
     async def stop(self) -> None:
+        self._closing = True
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
@@ -278,6 +280,8 @@ class ZaloChannel:
             body = await request.json()
         except ValueError:
             body = None
+        if self._closing:  # shutting down: a non-2xx lets Zalo try again later
+            return web.json_response({"ok": False, "description": "shutting down"}, status=503)
         # Answer at once; the reply is sent from a background task.
         if not self._accept(body):
             return web.json_response({"ok": False, "description": "malformed body"}, status=400)
