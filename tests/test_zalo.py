@@ -257,7 +257,7 @@ async def test_stop_is_prompt_and_closes_everything(small_deps, fake):
     fake.poll_wait = 30  # the adapter is inside a long poll when asked to stop
     deps = zalo_deps(small_deps, fake)
     channel = await zalo.start(deps, build_web_app(deps))
-    await fake.wait_for(lambda: fake.updates._getters)  # type: ignore[attr-defined]
+    await fake.wait_for(lambda: "getUpdates" in fake.requests)
     started = asyncio.get_running_loop().time()
     await channel.stop()
     assert asyncio.get_running_loop().time() - started < 2

@@ -172,7 +172,7 @@ class ZaloChannel:
 
     async def begin(self, web_app: web.Application) -> None:
         me = await self._get_me()
-        self.account = str((me or {}).get("account_name") or (me or {}).get("id") or "")
+        self.account = str(me.get("account_name") or me.get("id") or "")
         if self.webhook_url:
             path = self._check_webhook_settings()
             web_app.router.add_post(path, self.webhook)
@@ -202,7 +202,8 @@ class ZaloChannel:
     async def _get_me(self) -> dict[str, Any]:
         for attempt in range(1, 4):
             try:
-                return await self.api.call("getMe") or {}
+                me = await self.api.call("getMe")
+                return me if isinstance(me, dict) else {}
             except ZaloError as exc:
                 if exc.code in (401, 403, 404):
                     raise StartupError(
