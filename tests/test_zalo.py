@@ -386,3 +386,16 @@ async def test_webhook_after_stop_is_refused_not_lost(small_deps, fake):
     finally:
         await server.close()
     assert status == 503 and small_deps.storage.db["seen_messages"].count == 0
+
+
+async def test_a_chart_zalo_will_not_take_goes_out_as_a_link(small_deps, fake, tmp_path: Path):
+    chart = tmp_path / "bieu-do.png"
+    chart.write_bytes(b"\x89PNG fake chart")
+    for _ in range(zalo.SEND_ATTEMPTS):
+        fake.fail("sendPhoto", "429")
+    deps = zalo_deps(small_deps, fake, public_base_url="https://bot.example.vn")
+    async with running(deps) as (channel, _):
+        await channel.send(USER, [Reply("Biểu đồ tuần này:", image=chart)])
+    texts = fake.texts(USER)
+    assert texts[0] == "Biểu đồ tuần này:" and fake.sent(USER, "sendPhoto") == []
+    assert "bieu-do.png" in texts[1] and "https://bot.example.vn/files/" in texts[1]
