@@ -15,6 +15,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from . import downloads
 from .app import build_deps
 from .config import Settings
 from .core import Deps, Reply
@@ -85,6 +86,7 @@ def build_web_app(deps: Deps) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app["deps"] = deps
     app.router.add_get("/healthz", healthz)
+    downloads.add_routes(app)
     return app
 
 

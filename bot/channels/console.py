@@ -8,6 +8,9 @@ import sys
 from typing import TextIO
 
 from ..core import Deps, Incoming, Reply, respond
+from .render import number_hint, with_numbered_choices
+
+__all__ = ["chat", "number_hint", "render"]
 
 USER_ID = "local"
 WELCOME = (
@@ -18,21 +21,11 @@ WELCOME = (
 
 def render(reply: Reply) -> str:
     """Text, then numbered choices ("Gõ 1, 2 hoặc 3"), then where a file was saved."""
-    parts = [reply.text]
-    if reply.choices:
-        parts.append("\n".join(f"  {i}. {c.label}" for i, c in enumerate(reply.choices, 1)))
-        parts.append(number_hint(len(reply.choices)))
+    parts = [with_numbered_choices(reply.text, reply.choices, indent="  ")]
     for path in (reply.file, reply.image):
         if path is not None:
             parts.append(f"Đã lưu tệp: {path}")
     return "\n".join(parts)
-
-
-def number_hint(n: int) -> str:
-    if n == 1:
-        return "Gõ 1 để chọn."
-    numbers = [str(i) for i in range(1, n + 1)]
-    return f"Gõ {', '.join(numbers[:-1])} hoặc {numbers[-1]} để chọn."
 
 
 async def chat(deps: Deps, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:

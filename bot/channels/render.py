@@ -1,0 +1,78 @@
+"""Text rendering shared by channels without buttons (console, Zalo): numbered choices, length-safe splitting."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from ..core import Choice
+
+# Break points, best first: paragraph, line, sentence end, clause, word.
+_BREAKS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
+_GLUE = {"\u200d", "\ufe0f", "\ufe0e"}  # zero-width joiner and variation selectors belong to the previous char
+
+
+def number_lines(choices: Sequence[Choice], indent: str = "") -> str:
+    return "\n".join(f"{indent}{i}. {c.label}" for i, c in enumerate(choices, 1))
+
+
+def number_hint(n: int) -> str:
+    if n == 1:
+        return "Gõ 1 để chọn."
+    numbers = [str(i) for i in range(1, n + 1)]
+    return f"Gõ {', '.join(numbers[:-1])} hoặc {numbers[-1]} để chọn."
+
+
+def with_numbered_choices(text: str, choices: Sequence[Choice], indent: str = "") -> str:
+    """The text, then "1. ...", "2. ...", then "Gõ 1, 2 hoặc 3 để chọn."."""
+    if not choices:
+        return text
+    return "\n".join(part for part in (text, number_lines(choices, indent), number_hint(len(choices))) if part)
+
+
+def utf16_len(text: str) -> int:
+    """Length as JavaScript-style servers count it: emoji outside the BMP take two units."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _fits(text: str, limit: int) -> int:
+    """How many leading code points of `text` fit in `limit` UTF-16 units."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)
+
+
+def _safe_cut(text: str, cut: int) -> int:
+    """Move a hard cut back so a combining accent or an emoji sequence is not torn apart."""
+    while 0 < cut < len(text) and (unicodedata.combining(text[cut]) or text[cut] in _GLUE
+                                   or text[cut - 1] == "\u200d"):
+        cut -= 1
+    return cut
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` UTF-16 units, cut at a paragraph, line or sentence end when possible."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while rest:
+        if utf16_len(rest) <= limit:
+            pieces.append(rest)
+            break
+        window = _fits(rest, limit)
+        cut = 0
+        for mark in _BREAKS:
+            at = rest.rfind(mark, 0, window)
+            # A break in the first third would leave a tiny piece; try a weaker break instead.
+            if at > window // 3:
+                cut = at + len(mark.rstrip())  # keep the full stop, drop the space
+                break
+        if cut <= 0:
+            cut = _safe_cut(rest, window) or window
+        piece = rest[:cut].rstrip()
+        if piece:
+            pieces.append(piece)
+        rest = rest[cut:].lstrip()
+    return pieces

@@ -1,0 +1,404 @@
+"""Zalo channel on the Zalo Bot API (bot-api.zaloplatforms.com), not the Official Account API.
+
+Calls are POST JSON to `{ZALO_BASE_URL}/bot{TOKEN}/{method}` and answer `{ok, result}`; an HTTP 2xx
+can still carry `ok: false`. Long polling by default (`getUpdates` returns ONE update, or error 408
+when idle; there are no offsets), a webhook on the shared aiohttp server when ZALO_WEBHOOK_URL is set.
+Zalo has no buttons and no documents: choices become a numbered list, files become download links.
+URLs carry the token, so only method names are ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import logging
+import random
+import time
+import weakref
+from collections.abc import Coroutine
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+from aiohttp import web
+
+from .. import downloads
+from ..core import Deps, Incoming, Reply, respond
+from ..runner import StartupError
+from ..storage import utcnow
+from .render import split_text, with_numbered_choices
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 2000  # sendMessage rejects longer texts
+POLL_TIMEOUT = 30  # seconds getUpdates may hold the request
+CALL_TIMEOUT = 20.0
+SEND_ATTEMPTS = 4
+BACKOFF_BASE = 1.0  # seconds; tests shrink it
+BACKOFF_CAP = 60.0
+TYPING_EVERY = 5.0
+SEEN_KEEP = dt.timedelta(days=2)  # Zalo redelivers within minutes; two days is plenty
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+IDLE = 408  # getUpdates: nothing new, not an error
+
+KINDS = {
+    "message.text.received": "text",
+    "message.image.received": "photo",
+    "message.sticker.received": "sticker",
+    "message.voice.received": "voice",
+    # Sent instead of the content for legally protected senders (e.g. minors).
+    "message.unsupported.received": "other",
+}
+
+SORRY = "Xin lỗi, tôi đang gặp trục trặc nên chưa trả lời được. Bạn thử lại sau ít phút nhé."
+NO_FILE_HINT = ("Zalo chưa gửi được tệp đính kèm. Muốn nhận tệp, bạn dùng bot trên Telegram "
+                "hoặc bản chạy trên máy tính nhé.")
+LINK_NOTE = "Tải tệp {name} tại đây (liên kết dùng được trong 24 giờ):\n{link}"
+
+
+class ZaloError(Exception):
+    """The Bot API answered `ok: false`."""
+
+    def __init__(self, method: str, code: int, description: str) -> None:
+        super().__init__(f"{method}: {code} {description}")
+        self.method, self.code, self.description = method, code, description
+
+    @property
+    def retryable(self) -> bool:
+        return self.code == 429 or self.code >= 500
+
+
+class NetworkError(Exception):
+    """No usable answer (connection dropped, timeout, a proxy's HTML error page). Never carries the URL."""
+
+
+class SendError(RuntimeError):
+    """A message could not be delivered even after retries."""
+
+
+def backoff(attempt: int) -> float:
+    """Exponential delay with jitter, capped: about 1, 2, 4 ... BACKOFF_CAP seconds."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempt - 1, 0)) * random.uniform(0.5, 1.0)
+
+
+class ZaloApi:
+    """The `{ok, result}` envelope over one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str) -> None:
+        self._session = session
+        self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None,
+                   timeout: float = CALL_TIMEOUT) -> Any:
+        try:
+            async with self._session.post(self._prefix + method, json=payload or {},
+                                          timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                status = resp.status
+                try:
+                    body = await resp.json(content_type=None)
+                except ValueError:
+                    body = None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # `from None`: aiohttp exceptions print the request URL, which holds the token.
+            raise NetworkError(f"{method}: {type(exc).__name__}") from None
+        if not isinstance(body, dict) or "ok" not in body:
+            raise NetworkError(f"{method}: HTTP {status} without a Bot API answer")
+        if body["ok"] is not True:
+            try:
+                code = int(body.get("error_code") or status)
+            except (TypeError, ValueError):
+                code = status
+            raise ZaloError(method, code, str(body.get("description") or "")[:200])
+        return body.get("result")
+
+
+def parse_event(body: Any) -> tuple[str, dict[str, Any]]:
+    """(event_name, message) from a wrapped `{ok, result: {...}}` or a bare `{event_name, message}` body."""
+    if not isinstance(body, dict):
+        raise ValueError("not an object")
+    if "event_name" not in body and "result" in body:
+        if body.get("ok") is False:
+            raise ValueError("ok is false")
+        body = body["result"]
+        if not isinstance(body, dict):
+            raise ValueError("result is not an object")
+    name, message = body.get("event_name"), body.get("message")
+    if not isinstance(name, str) or not isinstance(message, dict):
+        raise ValueError("no event_name or message")
+    return name, message
+
+
+def to_incoming(event_name: str, message: dict[str, Any]) -> Incoming | None:
+    """The core's view of an event; None for events the bot does not answer (unknown, from a bot)."""
+    kind = KINDS.get(event_name)
+    sender = message.get("from")
+    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    if kind is None or not isinstance(sender, dict) or sender.get("is_bot"):
+        return None
+    user_id = str(sender.get("id") or "")
+    chat_id = str(chat.get("id") or user_id)
+    if not user_id:
+        return None
+    text = message.get("text") if kind == "text" else ""  # never keep what a photo or voice note contains
+    name = sender.get("display_name") or sender.get("first_name") or ""
+    return Incoming(
+        channel="zalo", user_id=user_id, chat_id=chat_id,
+        text=text if isinstance(text, str) else "", kind=kind,
+        display_name=str(name)[:64], is_group=chat.get("chat_type") == "GROUP",
+        message_id=str(message.get("message_id") or ""),
+    )
+
+
+class ZaloChannel:
+    name = "zalo"
+
+    def __init__(self, deps: Deps, session: aiohttp.ClientSession) -> None:
+        settings = deps.settings
+        self.deps = deps
+        self.api = ZaloApi(session, settings.zalo_base_url, settings.zalo_bot_token)
+        self.webhook_url = settings.zalo_webhook_url
+        self.needs_server = bool(self.webhook_url)
+        self.account = ""
+        self._session = session
+        self._secret = settings.zalo_webhook_secret
+        self._poller: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._pruned_at = 0.0
+        self._closing = False
+
+    # --- start and stop -------------------------------------------------------------------------
+
+    async def begin(self, web_app: web.Application) -> None:
+        me = await self._get_me()
+        self.account = str(me.get("account_name") or me.get("id") or "")
+        if self.webhook_url:
+            path = self._check_webhook_settings()
+            web_app.router.add_post(path, self.webhook)
+            try:
+                await self.api.call("setWebhook", {"url": self.webhook_url, "secret_token": self._secret})
+            except ZaloError as exc:
+                raise StartupError(f"Zalo không nhận địa chỉ webhook ZALO_WEBHOOK_URL: {exc.description}") from None
+            except NetworkError:
+                raise StartupError("Không đặt được webhook Zalo vì lỗi mạng. Bạn thử lại sau nhé.") from None
+            log.info("Zalo bot %s: webhook on %s", self.account, path)
+        else:
+            try:
+                await self.api.call("deleteWebhook")
+            except (ZaloError, NetworkError) as exc:
+                log.warning("Zalo deleteWebhook failed (%s); polling may be refused", exc)
+            self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
+            log.info("Zalo bot %s: long polling", self.account)
+
+    def _check_webhook_settings(self) -> str:
+        url = urlparse(self.webhook_url)
+        if url.scheme != "https" or not url.netloc:
+            raise StartupError("ZALO_WEBHOOK_URL phải là địa chỉ https công khai, ví dụ https://bot.example.vn/zalo")
+        if not 8 <= len(self._secret) <= 256:
+            raise StartupError("Khi dùng ZALO_WEBHOOK_URL, cần đặt ZALO_WEBHOOK_SECRET dài từ 8 đến 256 ký tự.")
+        return url.path if url.path not in ("", "/") else "/zalo"
+
+    async def _get_me(self) -> dict[str, Any]:
+        for attempt in range(1, 4):
+            try:
+                me = await self.api.call("getMe")
+                return me if isinstance(me, dict) else {}
+            except ZaloError as exc:
+                if exc.code in (401, 403, 404):
+                    raise StartupError(
+                        "Zalo không chấp nhận mã bot ZALO_BOT_TOKEN. Hãy kiểm tra lại mã trong Zalo Bot Creator "
+                        "(dạng <số>:<chuỗi ký tự>) rồi chạy lại."
+                    ) from None
+                if not exc.retryable:
+                    raise StartupError(f"Zalo báo lỗi khi kiểm tra bot: {exc.code} {exc.description}") from None
+            except NetworkError:
+                pass
+            if attempt < 3:
+                await asyncio.sleep(backoff(attempt))
+        host = urlparse(self.deps.settings.zalo_base_url).netloc
+        raise StartupError(f"Không kết nối được tới máy chủ Zalo ({host}). Hãy kiểm tra mạng và ZALO_BASE_URL.")
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        if self._tasks:
+            # Let answers already being written go out; then give up on the rest.
+            _, pending = await asyncio.wait(set(self._tasks), timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._session.close()
+
+    # --- receiving ------------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        failures = 0
+        while True:
+            try:
+                update = await self.api.call("getUpdates", {"timeout": POLL_TIMEOUT}, timeout=POLL_TIMEOUT + 15)
+            except ZaloError as exc:
+                if exc.code == IDLE:
+                    failures = 0
+                    continue
+                failures += 1
+                log.warning("Zalo getUpdates refused: %s %s", exc.code, exc.description)
+            except NetworkError as exc:
+                failures += 1
+                log.warning("Zalo getUpdates failed: %s", exc)
+            except Exception:  # a bug must not stop the bot from listening
+                failures += 1
+                log.exception("Zalo polling error")
+            else:
+                failures = 0
+                self._accept(update)
+                continue
+            await asyncio.sleep(backoff(failures))
+
+    def _accept(self, body: Any) -> bool:
+        """Queue one event for answering; False when the body is malformed."""
+        try:
+            event_name, message = parse_event(body)
+        except ValueError:
+            log.warning("Zalo sent a malformed update; ignored")
+            return False
+        incoming = to_incoming(event_name, message)
+        if incoming is None:
+            log.info("Zalo event %s ignored", event_name[:60])
+        else:
+            self._spawn(self._handle(incoming))
+        return True
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._secret.encode("utf-8")):
+            log.warning("Zalo webhook call with a wrong secret refused")
+            return web.json_response({"ok": False, "description": "forbidden"}, status=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if self._closing:  # shutting down: a non-2xx lets Zalo try again later
+            return web.json_response({"ok": False, "description": "shutting down"}, status=503)
+        # Answer at once; the reply is sent from a background task.
+        if not self._accept(body):
+            return web.json_response({"ok": False, "description": "malformed body"}, status=400)
+        return web.json_response({"ok": True})
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _first_delivery(self, message_id: str) -> bool:
+        """Record the message id; False when it was seen before (a redelivery)."""
+        with self.deps.storage.transaction() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                               (f"zalo:{message_id}", utcnow()))
+            if time.monotonic() - self._pruned_at > 3600:
+                cutoff = (dt.datetime.now(dt.UTC) - SEEN_KEEP).isoformat(timespec="seconds")
+                conn.execute("DELETE FROM seen_messages WHERE key LIKE 'zalo:%' AND at < ?", (cutoff,))
+                self._pruned_at = time.monotonic()
+        return cur.rowcount == 1
+
+    async def _handle(self, incoming: Incoming) -> None:
+        if incoming.message_id and not self._first_delivery(incoming.message_id):
+            log.info("Zalo message delivered twice; answered once")
+            return
+        lock = self._locks.get(incoming.user_key)
+        if lock is None:
+            lock = self._locks[incoming.user_key] = asyncio.Lock()
+        async with lock:  # one user's messages are answered in order (the session is read then saved)
+            done = asyncio.Event()
+            typing = asyncio.create_task(self._typing(incoming.chat_id, done))
+            try:
+                replies = await respond(incoming, self.deps)
+            except Exception:
+                log.exception("Failed to answer a Zalo message")
+                replies = [Reply(SORRY)]
+            finally:
+                done.set()
+            # Let the typing call land first, or Zalo could show "typing" after the answer.
+            _, pending = await asyncio.wait({typing}, timeout=2)
+            for task in pending:
+                task.cancel()
+            try:
+                await self.send(incoming.chat_id, replies)
+            except SendError as exc:
+                log.error("Zalo reply not delivered: %s", exc)
+
+    async def _typing(self, chat_id: str, done: asyncio.Event) -> None:
+        """Show "typing" at once (even a quick answer starts with it), then again while work goes on."""
+        while True:
+            try:
+                await self.api.call("sendChatAction", {"chat_id": chat_id, "action": "typing"}, timeout=5)
+            except (ZaloError, NetworkError) as exc:
+                log.debug("Zalo typing not shown: %s", exc)
+            try:
+                await asyncio.wait_for(done.wait(), TYPING_EVERY)
+                return
+            except TimeoutError:
+                pass
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send replies as text messages; raise SendError when one cannot be delivered."""
+        for reply in replies:
+            text, photos = self._render(reply)
+            for piece in split_text(text, TEXT_LIMIT):
+                await self._call("sendMessage", {"chat_id": chat_id, "text": piece})
+            for name, link in photos:
+                try:
+                    await self._call("sendPhoto", {"chat_id": chat_id, "photo": link})
+                except SendError:
+                    await self._call("sendMessage", {"chat_id": chat_id,
+                                                     "text": LINK_NOTE.format(name=name, link=link)})
+
+    def _render(self, reply: Reply) -> tuple[str, list[tuple[str, str]]]:
+        """The message text, and (name, link) of images to send as photos."""
+        text, notes, photos = reply.text, [], []
+        if reply.file is not None or reply.image is not None:
+            file_link = downloads.link_for(self.deps, reply.file) if reply.file is not None else None
+            image_link = downloads.link_for(self.deps, reply.image) if reply.image is not None else None
+            if file_link is None and image_link is None:
+                text = reply.summary or reply.text
+                notes.append(NO_FILE_HINT)
+            if file_link is not None and reply.file is not None:
+                notes.append(LINK_NOTE.format(name=reply.file.name, link=file_link))
+            if image_link is not None and reply.image is not None:
+                photos.append((reply.image.name, image_link))
+        body = "\n\n".join(part for part in (text, *notes) if part)
+        return with_numbered_choices(body, reply.choices), photos
+
+    async def _call(self, method: str, payload: dict[str, Any]) -> Any:
+        """A send with retries on network errors, 429 and 5xx."""
+        error: Exception | None = None
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await self.api.call(method, payload)
+            except ZaloError as exc:
+                if not exc.retryable:
+                    raise SendError(str(exc)) from None
+                error = exc
+            except NetworkError as exc:
+                error = exc
+            log.info("Zalo %s failed (%s); retry %d", method, error, attempt)
+            if attempt < SEND_ATTEMPTS:
+                await asyncio.sleep(backoff(attempt))
+        raise SendError(f"{error} after {SEND_ATTEMPTS} attempts")
+
+
+async def start(deps: Deps, web_app: web.Application) -> ZaloChannel:
+    """Check the token (getMe), then poll or register the webhook."""
+    session = aiohttp.ClientSession(headers={"User-Agent": "tcns-bot"})
+    channel = ZaloChannel(deps, session)
+    try:
+        await channel.begin(web_app)
+    except BaseException:
+        await session.close()
+        raise
+    return channel

@@ -1,0 +1,137 @@
+"""/lienket: one person, two apps. A member gets a short code and sends it from the other app,
+which links that identity to the same member, so logs, roles and reports are shared."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from bot.access import member_for
+from bot.core import Deps, Incoming, Reply, Session
+
+log = logging.getLogger(__name__)
+
+# Letters only, none that look alike (I/L/O), and no digits: a code never looks like an OTP to the safety guard.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 6
+LIFETIME = dt.timedelta(minutes=10)
+MAX_TRIES = 5  # wrong codes per identity within LIFETIME, against guessing
+APPS = {"telegram": "Telegram", "zalo": "Zalo", "console": "bản chạy trên máy"}
+
+
+def _utc(deps: Deps) -> dt.datetime:
+    return deps.clock().astimezone(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+async def link(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """`/lienket` gives a code; `/lienket <MÃ>` uses one."""
+    words = incoming.text.split()
+    if len(words) > 1:
+        return await _use_code(words[-1], incoming, deps, session)
+    return _give_code(incoming, deps)
+
+
+def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
+    member = member_for(deps, incoming.user_key)
+    if member is None or member.id == 0:
+        return [Reply(
+            "Bạn chưa là thành viên tổ trên ứng dụng này nên chưa lấy được mã liên kết. "
+            "Nếu bạn đã tham gia tổ trên ứng dụng khác, hãy gõ /lienket ở ứng dụng đó để lấy mã, "
+            "rồi gửi /lienket <mã> tại đây. Nếu chưa tham gia tổ, hãy nhờ tổ trưởng gửi mã mời."
+        )]
+    now = _utc(deps)
+    code = new_code()
+    with deps.storage.transaction() as conn:
+        conn.execute("DELETE FROM link_codes WHERE member_id = ? OR expires_at <= ?", (member.id, _iso(now)))
+        conn.execute("INSERT INTO link_codes (code, member_id, from_key, expires_at) VALUES (?, ?, ?, ?)",
+                     (code, member.id, incoming.user_key, _iso(now + LIFETIME)))
+    return [Reply(
+        f"Mã liên kết của bạn: {code}\n"
+        f"Trong 10 phút tới, mở ứng dụng còn lại (Telegram hoặc Zalo), tìm bot của tổ và gửi:\n"
+        f"/lienket {code}\n"
+        "Sau đó cả hai ứng dụng dùng chung một tài khoản thành viên. Đừng đưa mã này cho người khác."
+    )]
+
+
+def _recent_failures(session: Session, now: dt.datetime) -> list[str]:
+    cutoff = _iso(now - LIFETIME)
+    tries = [t for t in session.state.get("link_failures", []) if t > cutoff]
+    session.state["link_failures"] = tries
+    return tries
+
+
+async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    now = _utc(deps)
+    tries = _recent_failures(session, now)
+    if len(tries) >= MAX_TRIES:
+        return [Reply("Bạn đã nhập sai mã nhiều lần. Hãy đợi 10 phút rồi thử lại với mã mới nhé.")]
+    code = raw.strip().upper()
+    row = deps.storage.db.execute(
+        "SELECT member_id, from_key, expires_at FROM link_codes WHERE code = ?", [code]
+    ).fetchone()
+    if row is None or row[2] <= _iso(now):
+        tries.append(_iso(now))
+        if row is not None:
+            with deps.storage.transaction() as conn:
+                conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
+            return [Reply("Mã này đã hết hạn (mã chỉ dùng được trong 10 phút). "
+                          "Bạn gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới nhé.")]
+        return [Reply("Mã liên kết không đúng. Bạn kiểm tra lại 6 chữ cái trong mã, "
+                      "hoặc gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới.")]
+    member_id, from_key = row[0], row[1]
+    if from_key == incoming.user_key:
+        return [Reply("Mã này được tạo từ chính tài khoản này. Bạn hãy gửi mã từ ứng dụng còn lại nhé.")]
+    target = deps.storage.db.execute(
+        "SELECT display_name, active FROM members WHERE id = ?", [member_id]).fetchone()
+    if target is None or not target[1]:
+        return [Reply("Tài khoản thành viên tạo mã này không còn hoạt động nên không liên kết được.")]
+    current = deps.storage.db.execute("SELECT member_id FROM identities WHERE key = ?",
+                                      [incoming.user_key]).fetchone()
+    if current is not None and current[0] != member_id:
+        return [Reply(
+            "Tài khoản này đã gắn với một thành viên khác nên tôi không liên kết được. "
+            "Nếu có nhầm lẫn, bạn nhờ tổ trưởng hoặc quản trị viên kiểm tra giúp."
+        )]
+    with deps.storage.transaction() as conn:
+        conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
+        if current is None:
+            conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
+                         (incoming.user_key, member_id, incoming.chat_id, _iso(now)))
+    session.state.pop("link_failures", None)
+    if current is not None:
+        return [Reply("Tài khoản này đã được liên kết từ trước rồi. Bạn cứ dùng bình thường nhé.")]
+    log.info("Identity linked to member %s", member_id)
+    here = APPS.get(incoming.channel, incoming.channel)
+    there = APPS.get(from_key.partition(":")[0], "ứng dụng kia")
+    await _tell_other_app(deps, from_key, f"Tài khoản {here} vừa được liên kết với tài khoản thành viên của bạn. "
+                                         "Nếu không phải bạn làm, hãy báo ngay cho tổ trưởng.")
+    return [Reply(
+        f"Đã liên kết xong, {target[0]}! Từ giờ {here} và {there} dùng chung một tài khoản thành viên: "
+        "việc ghi nhận hỗ trợ, vai trò và báo cáo đều như nhau trên cả hai ứng dụng."
+    )]
+
+
+async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
+    """Let the first identity know, in case the code was used by someone else."""
+    channel = key.partition(":")[0]
+    sender = deps.extras.get("senders", {}).get(channel)
+    row = deps.storage.db.execute("SELECT chat_id FROM identities WHERE key = ?", [key]).fetchone()
+    if sender is None or row is None:
+        return
+    try:
+        await sender(row[0], [Reply(text)])
+    except Exception:  # the link is made; a missed notice must not undo it
+        log.warning("Could not notify the other app about a new link")
+
+
+COMMANDS = {"/lienket": link}
+HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo")]
