@@ -17,6 +17,7 @@ from aiohttp import web
 from .core import Deps
 
 log = logging.getLogger(__name__)
+DEPS_KEY = web.AppKey("deps", Deps)  # the shared web app carries the bot's dependencies
 
 LIFETIME = dt.timedelta(hours=24)
 ROUTE = "/files/{token}"
@@ -53,7 +54,7 @@ def content_disposition(filename: str) -> str:
 
 
 async def serve(request: web.Request) -> web.StreamResponse:
-    deps: Deps = request.app["deps"]
+    deps = request.app[DEPS_KEY]
     token = request.match_info["token"]
     row = deps.storage.db.execute(
         "SELECT path, filename, expires_at FROM downloads WHERE token = ?", [token]

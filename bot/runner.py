@@ -84,6 +84,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 def build_web_app(deps: Deps) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
+    app[downloads.DEPS_KEY] = deps
     app.router.add_get("/healthz", healthz)
     downloads.add_routes(app)
     return app
