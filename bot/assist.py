@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -316,7 +316,3 @@ def household_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.d
         f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY r.village_id",
         [start.isoformat(), end.isoformat(), *args]).fetchall()
     return dict(rows)
-
-
-def draft_dict(draft: Draft) -> dict[str, Any]:
-    return asdict(draft)

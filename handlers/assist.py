@@ -389,8 +389,8 @@ async def log_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
                 data["services"].append(code)
             return _go(deps, session, "services")
         elif text:
-            codes, _ = parse_services(text)
-            if codes:
+            codes, unknown = parse_services(text)
+            if codes and not unknown:  # only a list of short words; a question is asked again
                 data["services"] += [c for c in codes if c not in data["services"]]
                 return _go(deps, session, "services")
 
