@@ -118,6 +118,20 @@ def _record_dict(conn: sqlite3.Connection, record_id: int) -> dict[str, Any] | N
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+_NOT_AUDITED = ("id", "request_id", "created_at", "updated_at")  # kept elsewhere in the audit row or record
+
+
+def audit_state(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as the audit trail keeps it after a create: its fields without empty ones."""
+    return {k: v for k, v in record.items() if k not in _NOT_AUDITED and v is not None}
+
+
+def audit_change(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields an update or delete changed, before and after."""
+    keys = [k for k in after if k not in _NOT_AUDITED and before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
 def _services_rows(conn: sqlite3.Connection, record_id: int, services: list[str]) -> None:
     cat = catalogue()
     conn.execute("DELETE FROM record_services WHERE record_id = ?", (record_id,))
@@ -169,7 +183,8 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
              reason, draft.followup_on, note, iso(now), iso(now))).lastrowid
         _services_rows(conn, record_id, services)
-        audit(conn, now, draft.member_id, "records", record_id, "create", None, _record_dict(conn, record_id))
+        audit(conn, now, draft.member_id, "records", record_id, "create", None,
+              audit_state(_record_dict(conn, record_id)))
     return Saved(int(record_id), True)
 
 
@@ -241,7 +256,7 @@ def update_record(storage: Storage, record_id: int, actor: int, changes: dict[st
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
-        audit(conn, now, actor, "records", record_id, "update", before, _record_dict(conn, record_id))
+        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)))
     return True
 
 
@@ -252,7 +267,7 @@ def delete_record(storage: Storage, record_id: int, actor: int, now: dt.datetime
         if before is None or before["deleted"]:
             return False
         conn.execute("UPDATE records SET deleted = 1, updated_at = ? WHERE id = ?", (iso(now), record_id))
-        audit(conn, now, actor, "records", record_id, "delete", before, _record_dict(conn, record_id))
+        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _record_dict(conn, record_id)))
     return True
 
 
@@ -270,7 +285,7 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
         # Notes may name the family: scrub them from the trail of this household's records too.
         for column in ("before", "after"):
             conn.execute(
-                f"UPDATE audit SET {column} = json_set({column}, '$.note', NULL) WHERE table_name = 'records' "
+                f"UPDATE audit SET {column} = json_remove({column}, '$.note') WHERE table_name = 'records' "
                 f"AND {column} IS NOT NULL AND row_id IN (SELECT id FROM records WHERE household_id = ?)",
                 (household_id,))
         audit(conn, now, actor, "households", household_id, "erase", {"erased": 0}, {"erased": 1})
