@@ -121,3 +121,14 @@ async def test_removed_member_can_rejoin_with_a_new_code(tdeps):
     await member.say(f"/thamgia {code_in(leader.text)}")
     assert "Chào mừng" in member.text
     assert teams.team_of(tdeps.storage, "console:m0") == 1
+
+
+async def test_members_unanswered_questions_carry_their_team(settings, storage, small_kb):
+    from bot.app import build_deps
+
+    deps = build_deps(settings, storage, small_kb)
+    _, _, [member] = await make_team(deps)
+    await member.say("gia vang hom nay bao nhieu")
+    await Chat(deps, "stranger").say("gia lua hom nay")
+    rows = {r["question"]: r["team_id"] for r in storage.db["unanswered"].rows}
+    assert rows == {"gia vang hom nay bao nhieu": 1, "gia lua hom nay": None}
