@@ -56,3 +56,5 @@ NOT_IN_TEAM = ("Bạn là quản trị viên nhưng chưa thuộc tổ nào, nê
 NO_TEAMS = "Chưa có tổ nào. Quản trị viên tạo tổ bằng lệnh: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, ...>"
 NOT_OWN_RECORD = ("Bạn chỉ xem, sửa hoặc xóa được phiếu do chính mình ghi trong {days} ngày gần đây. "
                   "Gõ /cuatoi để xem số phiếu của bạn; phiếu cũ hơn thì nhờ tổ trưởng.")
+IN_GROUP = ("Để giữ kín thông tin hộ dân, việc ghi và xem phiếu chỉ làm trong tin nhắn riêng với tôi. "
+            "Bạn bấm vào tên tôi rồi nhắn riêng nhé.")

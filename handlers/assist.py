@@ -16,7 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot import assist, teams
-from bot.access import NOT_IN_TEAM, NOT_LEADER, NOT_MEMBER, NOT_OWN_RECORD, Member, member_for
+from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_LEADER, NOT_MEMBER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.safety import MASK
 from knowledge.normalize import fold
@@ -35,6 +35,8 @@ MAX_KEEP_SAVED = 20
 
 def _team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Reply] | None]:
     """The logging member, or the refusal to send."""
+    if incoming.is_group:
+        return None, [Reply(IN_GROUP)]
     member = member_for(deps, incoming.user_key)
     if member is None:
         return None, [Reply(NOT_MEMBER)]
@@ -300,7 +302,9 @@ async def log_from_answer(incoming: Incoming, deps: Deps, session: Session) -> l
 
 
 def answer_choices(entry: Any, incoming: Incoming, deps: Deps) -> list[Choice]:
-    """Members of a team can log a household straight from an answer."""
+    """Members of a team can log a household straight from an answer (in a private chat)."""
+    if incoming.is_group:
+        return []
     member = member_for(deps, incoming.user_key)
     if member is None or not member.id or member.team_id is None:
         return []
@@ -590,6 +594,8 @@ async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
     member = member_for(deps, incoming.user_key)
     if member is None or not member.is_leader:
         return [Reply(NOT_LEADER)]
+    if incoming.is_group:
+        return [Reply(IN_GROUP)]
     if member.team_id is None:
         return [Reply("Lệnh này làm theo từng tổ: hãy nhờ tổ trưởng của tổ có hộ đó thực hiện.")]
     name = _clean_name(arg_text(incoming.text))[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import teams
-from bot.access import NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, member_for
+from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.safety import redact
 
@@ -129,6 +129,8 @@ async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     member = member_for(deps, incoming.user_key)
     if member is None or not member.is_leader:
         return [Reply(NOT_LEADER)]
+    if incoming.is_group:
+        return [Reply(IN_GROUP)]
     if member.team_id is None:  # an admin without a team: pick one
         all_teams = teams.list_teams(deps.storage)
         if not all_teams:

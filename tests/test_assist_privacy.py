@@ -6,7 +6,7 @@ import pytest
 from conftest import Chat
 from teamkit import Clock, code_in, make_team, receipt
 
-from bot.core import Deps
+from bot.core import Deps, Incoming, respond
 
 SECRETS = ["001203004567", "0912345678", "0987654321", "482913", "912345678", "987654321"]
 
@@ -102,3 +102,14 @@ async def test_leaders_are_scoped_to_their_own_team(tdeps):
     assert "Lan 0" not in text and "Bảy" in text
     assert "chính mình" in (await leader_b.say("/sua 1"))[0].text
     assert "chính mình" in (await leader_a.say("/xoa 1"))[0].text  # even a leader: only own records
+
+
+async def test_logging_and_lists_stay_out_of_group_chats(tdeps):
+    _, leader, [member] = await make_team(tdeps)
+    for user, text in [("m0", "/ghi Nguyễn Văn An; Xuân Hạ; vneid2"), ("m0", "/cuatoi"), ("lead", "/thanhvien"),
+                       ("lead", "/xoadulieu An")]:
+        replies = await respond(Incoming("console", user, "group-1", text=text, is_group=True), tdeps)
+        assert "tin nhắn riêng" in replies[0].text
+    replies = await respond(Incoming("console", "m0", "group-1", text="kich hoat vneid ko dc", is_group=True), tdeps)
+    assert "Ghi nhận hỗ trợ hộ dân" not in [c.label for c in replies[0].choices]
+    assert tdeps.storage.db["records"].count == 0
