@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from knowledge.normalize import fold
 from knowledge.services import Catalogue, load_catalogue
@@ -63,6 +63,23 @@ class Household:
         return f"{self.head_name} (…{self.phone_last3})" if self.phone_last3 else self.head_name
 
 
+def _same_given_name(a: str, b: str) -> bool:
+    """Given names decide: 'an'~'anh' (a typo or a variant worth asking about), never 'an'~'nam'/'binh'."""
+    return a == b or (a[:1] == b[:1] and fuzz.ratio(a, b) >= 75)
+
+
+def name_score(wanted: str, key: str) -> float:
+    """How close a household key is to the typed name (0-100), both from `name_key`."""
+    if not wanted or not key:
+        return 0.0
+    q, k = wanted.split(), key.split()
+    if len(q) == 1:  # just a given name or a surname typed: look at each word
+        return max((fuzz.ratio(q[0], t) for t in k if _same_given_name(q[0], t)), default=0.0)
+    if not _same_given_name(q[-1], k[-1]):
+        return 0.0
+    return max(fuzz.ratio(wanted, key), fuzz.token_sort_ratio(wanted, key))
+
+
 def find_households(db: sqlite_utils.Database, team_id: int, query: str, village_id: int | None = None,
                     limit: int = 5, cutoff: float = MATCH_CUTOFF) -> list[Household]:
     """Close matches by the head's name, diacritic-insensitive and typo-tolerant, best first."""
@@ -75,13 +92,13 @@ def find_households(db: sqlite_utils.Database, team_id: int, query: str, village
     if village_id is not None:
         sql += " AND village_id = ?"
         args.append(village_id)
-    rows = db.execute(sql, args).fetchall()
-    keys = {row[0]: row[3] for row in rows}
-    by_id = {row[0]: row for row in rows}
-    hits = process.extract(wanted, keys, scorer=fuzz.WRatio, score_cutoff=cutoff, limit=limit * 3)
-    # WRatio favours short partial hits; rank whole-name similarity first among those it keeps.
-    ranked = sorted(hits, key=lambda h: (-fuzz.ratio(wanted, h[0]), -h[1]))[:limit]
-    return [Household(by_id[h[2]][0], by_id[h[2]][1], by_id[h[2]][2], by_id[h[2]][4], h[1]) for h in ranked]
+    scored = []
+    for row in db.execute(sql, args).fetchall():
+        score = name_score(wanted, row[3])
+        if score >= cutoff:
+            scored.append((score, row))
+    scored.sort(key=lambda s: (-s[0], s[1][0]))
+    return [Household(row[0], row[1], row[2], row[4], score) for score, row in scored[:limit]]
 
 
 @dataclass
@@ -318,6 +335,16 @@ def service_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.dat
     rows = db.execute(
         "SELECT s.service, count(*) FROM record_services s JOIN records r ON r.id = s.record_id "
         f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY s.service",
+        [start.isoformat(), end.isoformat(), *args]).fetchall()
+    return dict(rows)
+
+
+def skill_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Skill code -> distinct households helped with that basic digital skill in [start, end]."""
+    where, args = _scope(team_id)
+    rows = db.execute(
+        "SELECT s.skill, count(DISTINCT r.household_id) FROM record_services s JOIN records r ON r.id = s.record_id "
+        f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY s.skill",
         [start.isoformat(), end.isoformat(), *args]).fetchall()
     return dict(rows)
 
