@@ -21,7 +21,7 @@ from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.safety import MASK
 from knowledge.normalize import fold
 
-from .flowkit import arg_text, flow_value, nudge
+from .flowkit import arg_text, dropping_draft, flow_value, nudge
 
 GHI_USAGE = ("Ghi nhanh trong một dòng: /ghi <tên chủ hộ>; <thôn>; <việc đã hỗ trợ>\n"
              "Ví dụ: /ghi Nguyễn Văn An; Xuân Thượng; vneid2, nganhang\n"
@@ -241,6 +241,7 @@ def _start(deps: Deps, session: Session, member: Member, before: list[Reply] | N
     options = teams.villages(deps.storage, member.team_id)
     if not options:
         return [Reply("Tổ của bạn chưa có thôn nào trong danh sách. Hãy nhờ quản trị viên thêm thôn.")]
+    before = dropping_draft(session) + (before or [])
     session.start_flow("ghi", "village", data)
     if data.get("village_id"):
         return _after_village(deps, session, before)
@@ -552,8 +553,9 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                       village=record.village, name=record.head_name,
                       household_id=record.household_id, services=list(record.services), outcome=record.outcome,
                       reason=record.reason, followup_on=record.followup_on, note=record.note)
+    dropped = dropping_draft(session)
     session.start_flow("ghi", "services", data)
-    return [Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú.")] + _prompt(deps, session)
+    return dropped + [Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú.")] + _prompt(deps, session)
 
 
 async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -562,8 +564,9 @@ async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
                                                           "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
+    dropped = dropping_draft(session)
     session.start_flow("xoa", "confirm", {"record_id": record.id})
-    return [Reply(f"Xóa phiếu này?\n{_line(record)}",
+    return dropped + [Reply(f"Xóa phiếu này?\n{_line(record)}",
                   (session.flow_choice("Xóa", "yes"), session.flow_choice("Không xóa", "no")))]
 
 
@@ -606,8 +609,9 @@ async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
         return [Reply(f"Không tìm thấy hộ nào tên gần với \"{name}\" trong tổ. Bạn kiểm tra lại tên nhé.")]
     names = {v.id: v.name for v in teams.villages(deps.storage, member.team_id)}
     options = [[f"{h.label}, thôn {names.get(h.village_id, '')}", h.id] for h in found]
+    dropped = dropping_draft(session)
     session.start_flow("xoadulieu", "pick", {"team_id": member.team_id, "options": options})
-    return _erase_prompt(session)
+    return dropped + _erase_prompt(session)
 
 
 def _erase_prompt(session: Session) -> list[Reply]:

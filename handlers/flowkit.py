@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import Incoming, Reply
+from bot.core import Incoming, Reply, Session
 
 from .nontext import WHAT
 
@@ -31,3 +31,15 @@ def nudge(incoming: Incoming) -> list[Reply]:
                       "bạn trả lời câu hỏi dưới đây, hoặc gõ /huy để dừng.")]
     return [Reply("Tôi chưa hiểu câu trả lời này. Việc đang làm vẫn được giữ nguyên; "
                   "bạn chọn một mục dưới đây, hoặc gõ /huy để dừng.")]
+
+
+def dropping_draft(session: Session) -> list[Reply]:
+    """Say so when a new flow is about to replace an unsaved /ghi draft (one flow per chat)."""
+    flow = session.flow
+    if not flow or flow["name"] != "ghi":
+        return []
+    data = flow["data"]
+    if data.get("edit"):
+        return [Reply(f"Việc sửa phiếu số {data['edit']} đang làm dở đã dừng; phiếu giữ nguyên.")]
+    who = f" cho hộ {data['name']}" if data.get("name") else ""
+    return [Reply(f"Phiếu đang ghi dở{who} chưa được lưu và đã bỏ.")]

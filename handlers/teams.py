@@ -7,7 +7,7 @@ from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, me
 from bot.core import Deps, Incoming, Reply, Session
 from bot.safety import redact
 
-from .flowkit import arg_text, flow_value, nudge
+from .flowkit import arg_text, dropping_draft, flow_value, nudge
 
 TAOTO_USAGE = ("Cách tạo tổ: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, ...>\n"
                "Ví dụ: /taoto Tổ CNS thôn Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ, Đồng Tâm")
@@ -54,8 +54,9 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         if not all_teams:
             return [Reply(NO_TEAMS)]
         if len(all_teams) > 1:
+            dropped = dropping_draft(session)
             session.start_flow("moi", "team", {"role": role})
-            return [_team_question(session, all_teams)]
+            return dropped + [_team_question(session, all_teams)]
         team = all_teams[0]
     else:
         team = teams.get_team(deps.storage, member.team_id or 0)
@@ -135,10 +136,12 @@ async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
         all_teams = teams.list_teams(deps.storage)
         if not all_teams:
             return [Reply(NO_TEAMS)]
+        dropped = dropping_draft(session)
         session.start_flow("thanhvien", "team", {})
-        return [Reply("Xem thành viên tổ nào?", tuple(session.flow_choice(t.name, str(t.id)) for t in all_teams))]
+        return dropped + [Reply("Xem thành viên tổ nào?", tuple(session.flow_choice(t.name, str(t.id)) for t in all_teams))]
+    dropped = dropping_draft(session)
     session.start_flow("thanhvien", "list", {"team_id": member.team_id})
-    return _member_list(deps, session, member.team_id, member.id)
+    return dropped + _member_list(deps, session, member.team_id, member.id)
 
 
 async def members_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

@@ -269,3 +269,17 @@ async def test_restart_mid_flow_resumes_at_the_same_step(settings, small_kb, clo
     number = receipt(member.text)
     assert store.db["households"].get(store.db["records"].get(number)["household_id"])["phone_last3"] == "912"
     store.close()
+
+
+async def test_a_new_flow_says_it_drops_an_unsaved_draft(tdeps):
+    _, leader, _ = await make_team(tdeps, members=0)
+    await leader.say("/ghi")
+    await leader.pick("Xuân Hạ")
+    await leader.say("Nguyễn Văn An")
+    replies = await leader.say("/thanhvien")
+    assert "Phiếu đang ghi dở cho hộ Nguyễn Văn An chưa được lưu" in replies[0].text
+    await leader.pick("Xong")
+    await leader.say("/ghi Lê Văn Cường; Đồng Tâm; vneid2")
+    assert "ghi dở" not in leader.text
+    await leader.say("/ghi Lê Thị Hoa; Đồng Tâm; qr")
+    assert "Phiếu đang ghi dở cho hộ Lê Văn Cường chưa được lưu" in leader.text
