@@ -153,8 +153,8 @@ def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, disp
             (user_key, member_id, chat_id, iso(now)))
         audit(conn, now, member_id, "members", member_id, "create", None,
               {"team_id": team_id, "role": role, "invite": code})
-        name = conn.execute("SELECT name FROM teams WHERE id = ?", (team_id,)).fetchone()[0]
-    return int(member_id), Team(team_id, name, ""), role
+        team = Team(*conn.execute("SELECT id, name, commune FROM teams WHERE id = ?", (team_id,)).fetchone())
+    return int(member_id), team, role
 
 
 def team_of(storage: Storage, user_key: str) -> int | None:

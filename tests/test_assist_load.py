@@ -122,6 +122,8 @@ def test_receipts_survive_sigkill_mid_burst(tmp_path):
     child = subprocess.Popen([sys.executable, str(script), str(db_path), str(FIXTURE_KB), str(ROOT)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sent: list[int] = []
+    watchdog = threading.Timer(120, child.kill)  # never hang the suite if the child stalls
+    watchdog.start()
     try:
         for line in child.stdout:
             sent.append(int(line))
@@ -131,6 +133,7 @@ def test_receipts_survive_sigkill_mid_burst(tmp_path):
         rest = child.stdout.read()
         sent += [int(n) for n in re.findall(r"\d+", rest)]
     finally:
+        watchdog.cancel()
         child.kill()
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, child.stderr.read()
