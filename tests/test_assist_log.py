@@ -6,7 +6,7 @@ import json
 
 import pytest
 from conftest import Chat
-from teamkit import Clock, make_team, receipt
+from teamkit import Clock, code_in, make_team, receipt
 
 from bot.core import Deps
 from bot.storage import Storage
@@ -283,3 +283,34 @@ async def test_a_new_flow_says_it_drops_an_unsaved_draft(tdeps):
     assert "ghi dở" not in leader.text
     await leader.say("/ghi Lê Thị Hoa; Đồng Tâm; qr")
     assert "Phiếu đang ghi dở cho hộ Lê Văn Cường chưa được lưu" in leader.text
+
+
+async def test_the_whole_story_through_respond(tdeps):
+    """Admin creates a team, leader invites, member joins, logs, logs again, edits, deletes, /cuatoi."""
+    admin = Chat(tdeps, "admin")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    leader = Chat(tdeps, "lead", channel="telegram", name="Hoa")
+    await leader.say(f"/thamgia {code_in(admin.text)}")
+    await leader.say("/moi")
+    member = Chat(tdeps, "42", channel="telegram", name="Lan")
+    await member.say(f"/thamgia {code_in(leader.text)}")
+    first = await log_new(member, "Đỗ Văn Hùng", "Xuân Thượng", phone="321")
+    await member.say("/ghi Do Van Hung; Xuan Thuong; qr")
+    await member.pick("Đỗ Văn Hùng (…321)")
+    await member.pick("Lưu")
+    second = receipt(member.text)
+    await member.say(f"/sua {second}")
+    await member.pick("Ví điện tử")
+    await member.pick("Xong")
+    await member.pick("Đã xong")
+    await member.pick("Bỏ qua")
+    await member.pick("Lưu")
+    await member.say(f"/xoa {first}")
+    await member.pick("Xóa")
+    text = (await member.say("/cuatoi"))[0].text
+    assert f"Số {second}: Đỗ Văn Hùng" in text and f"Số {first}:" not in text
+    db = tdeps.storage.db
+    assert db["households"].count == 1
+    actions = [(r["row_id"], r["action"]) for r in db["audit"].rows_where("table_name = 'records'", order_by="id")]
+    assert actions == [(first, "create"), (second, "create"), (second, "update"), (first, "delete")]
