@@ -1,4 +1,4 @@
-"""The household assistance log: /ghi (guided or one line), /cuatoi, /sua, /xoa, /xoadulieu.
+"""The household assistance log: /ghi (guided or one line), and the log button under FAQ answers.
 
 The /ghi flow: village -> head's name (search, "Có phải hộ này không?") -> [3 phone digits for a new
 household] -> services (toggles) -> outcome [-> reason | date] -> note -> summary -> "Lưu".
@@ -16,7 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot import assist, teams
-from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_LEADER, NOT_MEMBER, NOT_OWN_RECORD, Member, member_for
+from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.safety import MASK
 from knowledge.normalize import fold
@@ -33,7 +33,7 @@ MASK_WARNING = ("Tôi đã ẩn số giấy tờ, mã hoặc số điện thoạ
 MAX_KEEP_SAVED = 20
 
 
-def _team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Reply] | None]:
+def team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Reply] | None]:
     """The logging member, or the refusal to send."""
     if incoming.is_group:
         return None, [Reply(IN_GROUP)]
@@ -45,7 +45,7 @@ def _team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Re
     return member, None
 
 
-def _clean_name(text: str) -> tuple[str, bool]:
+def clean_name(text: str) -> tuple[str, bool]:
     name, masked = assist.clean_text(text.replace(MASK, " "), assist.MAX_NAME)
     masked = masked or MASK in text
     name = " ".join(name.replace(MASK, " ").strip(" .,;:-").split())
@@ -113,7 +113,7 @@ def parse_services(text: str) -> tuple[list[str], list[str]]:
 
 # --- prompts (one per step; each re-asks its question with fresh choices) ---------------------------
 
-def _prompt(deps: Deps, session: Session) -> list[Reply]:
+def prompt(deps: Deps, session: Session) -> list[Reply]:
     flow = session.flow
     data, step = flow["data"], flow["step"]
     c = session.flow_choice
@@ -192,7 +192,7 @@ def _summary(deps: Deps, data: dict[str, Any]) -> str:
 
 def _go(deps: Deps, session: Session, step: str, before: list[Reply] | None = None) -> list[Reply]:
     session.advance(step)
-    return (before or []) + _prompt(deps, session)
+    return (before or []) + prompt(deps, session)
 
 
 def _after_household(deps: Deps, session: Session, before: list[Reply] | None = None) -> list[Reply]:
@@ -226,7 +226,7 @@ def _set_village(data: dict[str, Any], village: teams.Village) -> None:
     data["village_id"], data["village"] = village.id, village.name
 
 
-def _new_draft(member: Member, today: dt.date, **extra: Any) -> dict[str, Any]:
+def new_draft(member: Member, today: dt.date, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"rid": secrets.token_hex(8), "team_id": member.team_id, "member_id": member.id,
                             "village_id": None, "village": "", "name": "", "household_id": None, "phone3": None,
                             "services": [], "outcome": "done", "reason": None, "followup_on": None, "note": None,
@@ -237,7 +237,7 @@ def _new_draft(member: Member, today: dt.date, **extra: Any) -> dict[str, Any]:
 
 def _start(deps: Deps, session: Session, member: Member, before: list[Reply] | None = None,
            **extra: Any) -> list[Reply]:
-    data = _new_draft(member, deps.clock().date(), **extra)
+    data = new_draft(member, deps.clock().date(), **extra)
     options = teams.villages(deps.storage, member.team_id)
     if not options:
         return [Reply("Tổ của bạn chưa có thôn nào trong danh sách. Hãy nhờ quản trị viên thêm thôn.")]
@@ -248,14 +248,14 @@ def _start(deps: Deps, session: Session, member: Member, before: list[Reply] | N
     if len(options) == 1:
         _set_village(data, options[0])
         return _after_village(deps, session, before)
-    return (before or []) + _prompt(deps, session)
+    return (before or []) + prompt(deps, session)
 
 
 # --- commands ------------------------------------------------------------------------------------
 
 async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/ghi, or the one-line form /ghi <tên>; <thôn>; <việc>."""
-    member, refusal = _team_member(deps, incoming)
+    member, refusal = team_member(deps, incoming)
     if refusal:
         return refusal
     args = arg_text(incoming.text)
@@ -263,7 +263,7 @@ async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[
         flow = session.flow
         if flow and flow["name"] == "ghi" and not flow["data"].get("edit"):
             return [Reply("Bạn đang ghi dở một phiếu; tôi hỏi tiếp nhé (gõ /huy để bỏ phiếu đó)."),
-                    *_prompt(deps, session)]
+                    *prompt(deps, session)]
         return _start(deps, session, member)
     return _quick(deps, session, member, args)
 
@@ -273,7 +273,7 @@ def _quick(deps: Deps, session: Session, member: Member, args: str) -> list[Repl
     if len(parts) != 3 or not parts[0]:
         return [Reply(GHI_USAGE)]
     before: list[Reply] = []
-    name, masked = _clean_name(parts[0])
+    name, masked = clean_name(parts[0])
     if masked:
         before.append(Reply(MASK_WARNING))
     if not name:
@@ -294,7 +294,7 @@ def _quick(deps: Deps, session: Session, member: Member, args: str) -> list[Repl
 
 async def log_from_answer(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """'Ghi nhận hỗ trợ hộ dân' under an FAQ answer: the flow with the topic's service chosen."""
-    member, refusal = _team_member(deps, incoming)
+    member, refusal = team_member(deps, incoming)
     if refusal:
         return refusal
     code = (incoming.payload or "").partition(":")[2]
@@ -344,7 +344,7 @@ async def log_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
         if value == "back":
             return _go(deps, session, "village")
         if text:
-            name, masked = _clean_name(text)
+            name, masked = clean_name(text)
             before = [Reply(MASK_WARNING)] if masked else []
             if name and any(ch.isalpha() for ch in name):
                 return _search(deps, session, name, before)
@@ -363,7 +363,7 @@ async def log_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
                 data["household_id"], data["name"], data["phone3"] = hit[0], hit[1], hit[2]
                 return _after_household(deps, session)
         if text:  # a new name typed instead of pressing: search again
-            name, masked = _clean_name(text)
+            name, masked = clean_name(text)
             if name and any(ch.isalpha() for ch in name):
                 return _search(deps, session, name, [Reply(MASK_WARNING)] if masked else None)
 
@@ -453,7 +453,7 @@ async def log_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
         if text:
             again = [Reply("Bạn bấm Lưu để ghi phiếu, Sửa để đổi, hoặc Hủy.")]
 
-    return again + _prompt(deps, session)
+    return again + prompt(deps, session)
 
 
 async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -470,8 +470,8 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
     data = flow["data"]
     if flow["step"] != "confirm":
-        return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *_prompt(deps, session)]
-    member, refusal = _team_member(deps, incoming)
+        return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *prompt(deps, session)]
+    member, refusal = team_member(deps, incoming)
     if refusal or member.team_id != data["team_id"] or member.id != data["member_id"]:
         session.end_flow()
         return refusal or [Reply(NOT_MEMBER)]
@@ -498,162 +498,7 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     return [Reply(text)]
 
 
-# --- a member's own records ----------------------------------------------------------------------
-
-def _line(r: assist.RecordView) -> str:
-    cat = assist.catalogue()
-    services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
-    return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, thôn {r.village}, {services}. "
-            f"{assist.OUTCOMES.get(r.outcome, r.outcome)}")
-
-
-async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/cuatoi: my records today and this week, with receipt numbers."""
-    member, refusal = _team_member(deps, incoming)
-    if refusal:
-        return refusal
-    today = deps.clock().date()
-    week_start = today - dt.timedelta(days=today.weekday())
-    rows = assist.member_records(deps.storage.db, member.id, week_start)
-    today_rows = [r for r in rows if r.helped_on == today.isoformat()]
-    earlier = [r for r in rows if r.helped_on != today.isoformat()]
-    parts = [f"Hôm nay bạn ghi {len(today_rows)} phiếu, tuần này {len(rows)} phiếu."]
-    if today_rows:
-        parts.append("Hôm nay:\n" + "\n".join(_line(r) for r in today_rows[:20]))
-    if earlier:
-        parts.append("Trước đó trong tuần:\n" + "\n".join(_line(r) for r in earlier[:20]))
-    if rows:
-        parts.append("Sửa: /sua <số phiếu>. Xóa: /xoa <số phiếu> (trong 7 ngày).")
-    else:
-        parts.append("Gõ /ghi để ghi nhận hộ dân bạn đã hỗ trợ.")
-    return [Reply("\n\n".join(parts))]
-
-
-def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | None, assist.RecordView | None,
-                                                                      list[Reply] | None]:
-    member, refusal = _team_member(deps, incoming)
-    if refusal:
-        return None, None, refusal
-    number = arg_text(incoming.text).lstrip("#").strip()
-    if not number.isdigit():
-        return None, None, [Reply(usage)]
-    record = assist.get_record(deps.storage.db, int(number))
-    if record is None or not record.editable_by(member.id, deps.clock()):
-        return None, None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
-    return member, record, None
-
-
-async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/sua <số>: change services, outcome and note of one's own recent record."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. "
-                                                         "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
-    data = _new_draft(member, dt.date.fromisoformat(record.helped_on), edit=record.id,
-                      village=record.village, name=record.head_name,
-                      household_id=record.household_id, services=list(record.services), outcome=record.outcome,
-                      reason=record.reason, followup_on=record.followup_on, note=record.note)
-    dropped = dropping_draft(session)
-    session.start_flow("ghi", "services", data)
-    return dropped + [Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú.")] + _prompt(deps, session)
-
-
-async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/xoa <số>: soft-delete one's own recent record, after a confirm."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /xoa kèm số phiếu, ví dụ /xoa 12. "
-                                                          "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
-    dropped = dropping_draft(session)
-    session.start_flow("xoa", "confirm", {"record_id": record.id})
-    return dropped + [Reply(f"Xóa phiếu này?\n{_line(record)}",
-                  (session.flow_choice("Xóa", "yes"), session.flow_choice("Không xóa", "no")))]
-
-
-async def delete_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    record_id = session.flow["data"]["record_id"]
-    value = flow_value(incoming)
-    if value == "no":
-        session.end_flow()
-        return [Reply(f"Đã giữ nguyên phiếu số {record_id}.")]
-    if value == "yes":
-        session.end_flow()
-        member, refusal = _team_member(deps, incoming)
-        if refusal:
-            return refusal
-        record = assist.get_record(deps.storage.db, record_id)
-        if record is None or not record.editable_by(member.id, deps.clock()):
-            return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
-        assist.delete_record(deps.storage, record_id, member.id, deps.clock())
-        return [Reply(f"Đã xóa phiếu số {record_id}.")]
-    return nudge(incoming) + [Reply(f"Xóa phiếu số {record_id}?", (session.flow_choice("Xóa", "yes"),
-                                                                    session.flow_choice("Không xóa", "no")))]
-
-
-# --- erasing a household's personal data (leaders) ----------------------------------------------
-
-async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/xoadulieu <tên chủ hộ>: erase a household's name and phone digits, keep anonymous counts."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
-    if incoming.is_group:
-        return [Reply(IN_GROUP)]
-    if member.team_id is None:
-        return [Reply("Lệnh này làm theo từng tổ: hãy nhờ tổ trưởng của tổ có hộ đó thực hiện.")]
-    name = _clean_name(arg_text(incoming.text))[0]
-    if not name:
-        return [Reply("Bạn gõ /xoadulieu kèm tên chủ hộ, ví dụ: /xoadulieu Nguyễn Văn An.")]
-    found = assist.find_households(deps.storage.db, member.team_id, name, None, limit=8)
-    if not found:
-        return [Reply(f"Không tìm thấy hộ nào tên gần với \"{name}\" trong tổ. Bạn kiểm tra lại tên nhé.")]
-    names = {v.id: v.name for v in teams.villages(deps.storage, member.team_id)}
-    options = [[f"{h.label}, thôn {names.get(h.village_id, '')}", h.id] for h in found]
-    dropped = dropping_draft(session)
-    session.start_flow("xoadulieu", "pick", {"team_id": member.team_id, "options": options})
-    return dropped + _erase_prompt(session)
-
-
-def _erase_prompt(session: Session) -> list[Reply]:
-    data, c = session.flow["data"], session.flow_choice
-    if session.flow["step"] == "pick":
-        return [Reply("Xóa thông tin cá nhân của hộ nào? (Số lượt hỗ trợ vẫn được giữ, không kèm tên.)",
-                      tuple(c(label, f"h{hid}") for label, hid in data["options"]) + (c("Không xóa", "no"),))]
-    return [Reply("Xóa tên và số điện thoại đuôi của hộ này? Việc này không hoàn tác được.",
-                  (c("Xóa thông tin", "yes"), c("Không xóa", "no")))]
-
-
-async def erase_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    flow = session.flow
-    data, value = flow["data"], flow_value(incoming)
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.can_see_team(data["team_id"]):
-        session.end_flow()
-        return [Reply(NOT_LEADER)]
-    if value == "no":
-        session.end_flow()
-        return [Reply("Đã giữ nguyên, không xóa gì.")]
-    if flow["step"] == "pick" and value and value.startswith("h") and value[1:].isdigit() \
-            and int(value[1:]) in [hid for _, hid in data["options"]]:
-        data["household_id"] = int(value[1:])
-        session.advance("confirm")
-        return _erase_prompt(session)
-    if flow["step"] == "confirm" and value == "yes":
-        session.end_flow()
-        done = assist.erase_household(deps.storage, data["household_id"], data["team_id"], member.id or None,
-                                      deps.clock())
-        return [Reply("Đã xóa thông tin cá nhân của hộ. Số lượt hỗ trợ vẫn được giữ để báo cáo, không kèm tên."
-                      if done else "Hộ này đã được xóa thông tin từ trước.")]
-    return nudge(incoming) + _erase_prompt(session)
-
-
-COMMANDS = {"/ghi": log_command, "/cuatoi": mine, "/sua": edit, "/xoa": delete, "/xoadulieu": erase}
+COMMANDS = {"/ghi": log_command}
 PAYLOADS = {"ghi": save, "log": log_from_answer}
-FLOWS = {"ghi": log_flow, "xoa": delete_flow, "xoadulieu": erase_flow}
-HELP = [
-    ("/ghi", "ghi nhận một hộ dân đã hỗ trợ (hoặc /ghi Tên chủ hộ; Thôn; vneid2, nganhang)"),
-    ("/cuatoi", "xem các phiếu bạn đã ghi hôm nay và tuần này"),
-    ("/sua <số>", "sửa phiếu của bạn (trong 7 ngày)"),
-    ("/xoa <số>", "xóa phiếu của bạn (trong 7 ngày)"),
-    ("/xoadulieu <tên>", "tổ trưởng: xóa thông tin cá nhân của một hộ theo yêu cầu"),
-]
+FLOWS = {"ghi": log_flow}
+HELP = [("/ghi", "ghi nhận một hộ dân đã hỗ trợ (hoặc /ghi Tên chủ hộ; Thôn; vneid2, nganhang)")]
