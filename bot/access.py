@@ -51,3 +51,10 @@ NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. 
               "Hãy nhờ tổ trưởng gửi mã mời, rồi gõ /thamgia <mã> để tham gia tổ.")
 NOT_LEADER = "Chức năng này dành cho tổ trưởng. Nếu bạn cần xem số liệu, hãy nhờ tổ trưởng của tổ."
 NOT_ADMIN = "Chức năng này dành cho quản trị viên (được đặt trong cấu hình ADMIN_IDS)."
+NOT_IN_TEAM = ("Bạn là quản trị viên nhưng chưa thuộc tổ nào, nên chưa ghi nhận được. "
+               "Hãy tạo mã mời bằng /moi rồi tự tham gia bằng /thamgia <mã>.")
+NO_TEAMS = "Chưa có tổ nào. Quản trị viên tạo tổ bằng lệnh: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, ...>"
+NOT_OWN_RECORD = ("Bạn chỉ xem, sửa hoặc xóa được phiếu do chính mình ghi trong {days} ngày gần đây. "
+                  "Gõ /cuatoi để xem số phiếu của bạn; phiếu cũ hơn thì nhờ tổ trưởng.")
+IN_GROUP = ("Để giữ kín thông tin hộ dân, việc ghi và xem phiếu chỉ làm trong tin nhắn riêng với tôi. "
+            "Bạn bấm vào tên tôi rồi nhắn riêng nhé.")

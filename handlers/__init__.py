@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import faq, help, linking, nontext, topics
+from . import assist, faq, help, linking, nontext, records, teams, topics
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, linking]
+FEATURES = [help, topics, faq, teams, assist, records, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

@@ -1,0 +1,202 @@
+"""Teams, villages, members, channel identities and invite codes (data access only, no replies).
+
+Every write runs inside `storage.transaction()`. Times are stored as UTC ISO strings; callers pass
+`now` (an aware datetime from `deps.clock()`) so tests can move the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .storage import Storage
+
+# Invite codes: short, uppercase, no look-alikes (0/O, 1/I) for people reading them aloud.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+INVITE_DAYS = 7
+
+
+def iso(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def audit(conn: sqlite3.Connection, now: dt.datetime, actor: int | None, table: str, row_id: int,
+          action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """One audit row; call inside the transaction that made the change."""
+    conn.execute(
+        "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (iso(now), actor or None, table, row_id, action,
+         None if before is None else json.dumps(before, ensure_ascii=False),
+         None if after is None else json.dumps(after, ensure_ascii=False)),
+    )
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    name: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class Village:
+    id: int
+    team_id: int
+    name: str
+
+
+class InviteError(Exception):
+    """Why a code cannot be used: 'unknown', 'expired', 'used' or 'already'."""
+
+    def __init__(self, reason: str, team_name: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.team_name = team_name
+
+
+def create_team(storage: Storage, name: str, commune: str, villages: list[str], actor: int | None,
+                now: dt.datetime) -> int:
+    """A team with its villages (duplicates dropped); returns the team id."""
+    unique = list(dict.fromkeys(v.strip() for v in villages if v.strip()))
+    with storage.transaction() as conn:
+        team_id = conn.execute("INSERT INTO teams (name, commune, created_at) VALUES (?, ?, ?)",
+                               (name, commune, iso(now))).lastrowid
+        for village in unique:
+            conn.execute("INSERT INTO villages (team_id, name) VALUES (?, ?)", (team_id, village))
+        audit(conn, now, actor, "teams", team_id, "create", None,
+              {"name": name, "commune": commune, "villages": unique})
+    return int(team_id)
+
+
+def list_teams(storage: Storage) -> list[Team]:
+    rows = storage.db.execute("SELECT id, name, commune FROM teams ORDER BY id").fetchall()
+    return [Team(*row) for row in rows]
+
+
+def get_team(storage: Storage, team_id: int) -> Team | None:
+    row = storage.db.execute("SELECT id, name, commune FROM teams WHERE id = ?", [team_id]).fetchone()
+    return Team(*row) if row else None
+
+
+def villages(storage: Storage, team_id: int) -> list[Village]:
+    rows = storage.db.execute("SELECT id, team_id, name FROM villages WHERE team_id = ? ORDER BY id",
+                              [team_id]).fetchall()
+    return [Village(*row) for row in rows]
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, now: dt.datetime,
+                  days: int = INVITE_DAYS) -> tuple[str, dt.datetime]:
+    """A one-use invite code for `team_id`; returns (code, expiry)."""
+    expires = now + dt.timedelta(days=days)
+    with storage.transaction() as conn:
+        while True:
+            code = new_code()
+            if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
+                break
+        conn.execute(
+            "INSERT INTO invites (code, team_id, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (code, team_id, role, actor or None, iso(now), iso(expires)),
+        )
+    return code, expires
+
+
+def clean_code(text: str) -> str:
+    """What people type: ' abc-234 ' -> 'ABC234'."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())[:20]
+
+
+def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, display_name: str,
+                  now: dt.datetime) -> tuple[int, Team, str]:
+    """Join with a code: a new member, the identity linked to it. Returns (member_id, team, role).
+
+    Raises InviteError. The check and the use happen in one transaction, so a one-use code
+    pressed by two people at once admits one.
+    """
+    with storage.transaction() as conn:
+        current = conn.execute(
+            "SELECT t.name FROM identities i JOIN members m ON m.id = i.member_id "
+            "JOIN teams t ON t.id = m.team_id WHERE i.key = ? AND m.active = 1", (user_key,)).fetchone()
+        if current is not None:
+            raise InviteError("already", current[0])
+        row = conn.execute("SELECT team_id, role, expires_at, max_uses, uses FROM invites WHERE code = ?",
+                           (code,)).fetchone()
+        if row is None:
+            raise InviteError("unknown")
+        team_id, role, expires_at, max_uses, uses = row
+        if parse_iso(expires_at) <= now:
+            raise InviteError("expired")
+        if uses >= max_uses:
+            raise InviteError("used")
+        conn.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
+        member_id = conn.execute(
+            "INSERT INTO members (team_id, display_name, role, joined_at) VALUES (?, ?, ?, ?)",
+            (team_id, display_name, role, iso(now))).lastrowid
+        conn.execute(
+            "INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET member_id = excluded.member_id, chat_id = excluded.chat_id, "
+            "linked_at = excluded.linked_at",
+            (user_key, member_id, chat_id, iso(now)))
+        audit(conn, now, member_id, "members", member_id, "create", None,
+              {"team_id": team_id, "role": role, "invite": code})
+        team = Team(*conn.execute("SELECT id, name, commune FROM teams WHERE id = ?", (team_id,)).fetchone())
+    return int(member_id), team, role
+
+
+def team_of(storage: Storage, user_key: str) -> int | None:
+    """The team of an active member's identity (for scoping, e.g. the leaders' inbox)."""
+    row = storage.db.execute(
+        "SELECT m.team_id FROM identities i JOIN members m ON m.id = i.member_id "
+        "WHERE i.key = ? AND m.active = 1", [user_key]).fetchone()
+    return row[0] if row else None
+
+
+def chat_ids(storage: Storage, member_id: int) -> list[tuple[str, str]]:
+    """(channel, chat_id) for every identity of a member, for proactive messages."""
+    rows = storage.db.execute("SELECT key, chat_id FROM identities WHERE member_id = ?", [member_id]).fetchall()
+    return [(key.partition(":")[0], chat_id) for key, chat_id in rows]
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    display_name: str
+    role: str
+    logs_this_month: int
+
+
+def team_members(storage: Storage, team_id: int, month_start: dt.date) -> list[MemberRow]:
+    """Active members of a team with their (not deleted) records since `month_start`."""
+    rows = storage.db.execute(
+        "SELECT m.id, m.display_name, m.role, "
+        "(SELECT count(*) FROM records r WHERE r.member_id = m.id AND r.deleted = 0 AND r.helped_on >= ?) "
+        "FROM members m WHERE m.team_id = ? AND m.active = 1 ORDER BY m.role = 'member', m.display_name",
+        [month_start.isoformat(), team_id]).fetchall()
+    return [MemberRow(*row) for row in rows]
+
+
+def remove_member(storage: Storage, member_id: int, team_id: int, actor: int | None, now: dt.datetime) -> bool:
+    """Soft-remove a member of `team_id` (active = 0); their records stay. False if not found."""
+    with storage.transaction() as conn:
+        row = conn.execute("SELECT role, active FROM members WHERE id = ? AND team_id = ?",
+                           (member_id, team_id)).fetchone()
+        if row is None or not row[1]:
+            return False
+        conn.execute("UPDATE members SET active = 0 WHERE id = ?", (member_id,))
+        audit(conn, now, actor, "members", member_id, "remove", {"active": 1, "role": row[0]},
+              {"active": 0, "role": row[0]})
+    return True
