@@ -7,6 +7,7 @@ import sys
 
 from knowledge.kb import KnowledgeBase
 
+from . import scheduler
 from .config import Settings
 from .core import Deps, now_local
 from .safety import install_log_redaction
@@ -28,9 +29,11 @@ def setup_logging(settings: Settings) -> None:
 
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     tz = settings.timezone
-    return Deps(
+    deps = Deps(
         settings=settings,
         storage=storage or Storage(settings.database_path),
         kb=kb or KnowledgeBase.load(settings.knowledge_local_dir),
         clock=lambda: now_local(tz),
     )
+    scheduler.install(deps)
+    return deps
