@@ -32,7 +32,7 @@ def build_deps(settings: Settings, storage: Storage | None = None, kb: Knowledge
     deps = Deps(
         settings=settings,
         storage=storage or Storage(settings.database_path),
-        kb=kb or KnowledgeBase.load(settings.knowledge_local_dir),
+        kb=kb or KnowledgeBase.load(settings.local_knowledge_dir),
         clock=lambda: now_local(tz),
     )
     scheduler.install(deps)

@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import faq, help, nontext, reports, topics
+from . import faq, help, nontext, reports, topics, unanswered
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, reports]
+FEATURES = [help, topics, faq, reports, unanswered]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}
