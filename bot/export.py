@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -22,12 +23,28 @@ DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40)
 CHART_SIZE = (10, 5)  # inches at CHART_DPI -> 1000 x 500 pixels
 CHART_DPI = 100
 WEEKLY_AFTER_DAYS = 45  # longer periods are charted per week
+KEEP_DAYS = 7
 SKILL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def prune(export_dir: Path, now: float | None = None) -> int:
+    """Delete exports older than KEEP_DAYS: they hold personal data and were sent long ago."""
+    limit = (now or time.time()) - KEEP_DAYS * 86400
+    removed = 0
+    for path in export_dir.glob("baocao_*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+        except OSError:  # another request removed it first
+            pass
+    return removed
 
 
 def out_path(export_dir: Path, team: str, period: Period, suffix: str) -> Path:
     """A fresh, unguessable file name; plain ASCII so every channel and OS accepts it."""
     export_dir.mkdir(parents=True, exist_ok=True)
+    prune(export_dir)
     slug = "-".join(fold(team).split())[:30] or "to"
     return export_dir / (f"baocao_{slug}_{period.start:%Y%m%d}-{period.end:%Y%m%d}_"
                          f"{secrets.token_hex(4)}{suffix}")

@@ -21,6 +21,7 @@ OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Cần 
 DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 FIRST_DAY = dt.date(2000, 1, 1)  # "tatca" starts here: before any team existed
 MAX_LISTED_FOLLOWUPS = 5
+MAX_LISTED_SERVICES = 8  # the rest are summed on one line, so the list still adds up
 
 
 @dataclass(frozen=True)
@@ -218,15 +219,18 @@ def render(report: Report, today: dt.date) -> str:
     if report.records == 0:
         lines.append("Chưa có lượt hỗ trợ nào được ghi trong khoảng này.")
     else:
-        outcome = ", ".join(f"{OUTCOMES.get(k, k).lower()} {report.by_outcome[k]}"
-                            for k in OUTCOMES if report.by_outcome.get(k))
+        keys = [k for k in OUTCOMES if report.by_outcome.get(k)] + [k for k in report.by_outcome if k not in OUTCOMES]
+        outcome = ", ".join(f"{OUTCOMES.get(k, k).lower()} {report.by_outcome[k]}" for k in keys)
         lines.append(f"Kết quả: {outcome}.")
         lines.append("\nTheo thành viên (lượt / hộ):")
         lines += [f"- {name}: {n} / {hh}" for name, n, hh in report.by_member]
         lines.append(f"\nTheo kỹ năng số (lượt dịch vụ / hộ), tổng {report.service_times} lượt dịch vụ:")
         lines += [f"- {name}: {n} / {hh}" for name, n, hh in report.by_skill if n]
         lines.append("\nTheo dịch vụ:")
-        lines += [f"- {label}: {n}" for label, n in report.by_service]
+        lines += [f"- {label}: {n}" for label, n in report.by_service[:MAX_LISTED_SERVICES]]
+        rest = report.by_service[MAX_LISTED_SERVICES:]
+        if rest:
+            lines.append(f"- {len(rest)} dịch vụ khác: {sum(n for _, n in rest)}")
         lines.append("\nTheo thôn (lượt / hộ):")
         lines += [f"- {name}: {n} / {hh}{_coverage(hh, size)}" for name, n, hh, size in report.by_village]
     lines.append(f"\nCần quay lại: {report.followups_open} lượt đang mở, {len(report.followups_due)} đã đến hẹn.")

@@ -129,3 +129,31 @@ def test_chart_counts_and_weekly_buckets(small_deps, data, tmp_path):
     assert path.name.startswith("baocao_to-cns-xa-xuan-thuong_20260101-20261118_")
     draw_chart(db, team, year, cat, path)
     assert png_size(path) == (1000, 500)
+
+
+def test_old_exports_are_removed(tmp_path):
+    import os
+    import time
+
+    old, new, other = tmp_path / "baocao_old.xlsx", tmp_path / "baocao_new.xlsx", tmp_path / "keep.txt"
+    for f in (old, new, other):
+        f.write_text("x")
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    os.utime(other, (week_ago, week_ago))
+    period = reports.parse_period("thang", fx.TODAY)
+    out_path(tmp_path, "Tổ", period, ".xlsx")
+    assert not old.exists() and new.exists() and other.exists()
+
+
+def test_long_service_list_still_adds_up(small_deps, data):
+    db = small_deps.storage.db
+    team = data.teams["Tổ CNS xã Xuân Thượng"]
+    codes = [s.code for s in load_catalogue().services][:12]
+    fx.record(small_deps.storage, data, "many", data.members["Lan"], data.households["Nguyễn Văn An"],
+              "2026-11-18", codes)
+    r = reports.team_report(db, team, reports.parse_period("homnay", fx.TODAY), load_catalogue(), fx.TODAY)
+    text = reports.render(r, fx.TODAY)
+    section = text.split("Theo dịch vụ:\n")[1].split("\n\n")[0].splitlines()
+    assert len(section) == 9 and section[-1] == "- 4 dịch vụ khác: 4"  # 12 services, a5 shares one
+    assert sum(int(line.rsplit(": ", 1)[1]) for line in section) == r.service_times == 13
