@@ -183,7 +183,9 @@ def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogu
         ax.set_xticks(x[::every], [b.strftime("%d/%m") for b in buckets[::every]])
         ax.yaxis.get_major_locator().set_params(integer=True)
         if any(bottom):
-            ax.legend(loc="upper left", fontsize=8)
+            ax.set_ylim(0, max(bottom) * 1.1)
+            # Below the plot, so it never hides a bar.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
         else:
             ax.text(0.5, 0.5, "Chưa có lượt hỗ trợ nào", ha="center", va="center", transform=ax.transAxes)
         fig.tight_layout()
