@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import reports  # noqa: E402
+from bot import reports, scheduler  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import Deps, Incoming, respond  # noqa: E402
 from bot.storage import Storage  # noqa: E402
@@ -148,6 +148,11 @@ async def main() -> None:
         times = [await ask(command) for _ in range(runs)]
         print(f"{label:26s} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms   "
               f"{'(aim ' + aim + ')' if aim else ''}")
+    slot = dt.datetime(2026, 11, 16, 7, 0, tzinfo=tz)
+    t0 = time.perf_counter()
+    digests = scheduler.build_digests(store.db, cat, slot)
+    print(f"weekly digests, all teams: {len(digests)} built in {(time.perf_counter() - t0) * 1000:.0f} ms "
+          "(off the event loop)")
     store.close()
     if not args.keep and args.db is None:
         for f in sorted(folder.rglob("*"), reverse=True):

@@ -162,6 +162,20 @@ def due_followups(db: sqlite_utils.Database, today: dt.date, team_id: int | None
     return [(due, household_name(head, erased), village, member) for due, head, erased, village, member in rows]
 
 
+def due_followups_by_member(db: sqlite_utils.Database, today: dt.date) -> dict[int, list[tuple[str, str, str, str]]]:
+    """Every active member's due follow-ups (role 'member' only; leaders see theirs in the team digest)."""
+    out: dict[int, list[tuple[str, str, str, str]]] = {}
+    for member_id, due, head, erased, village, name in db.execute(
+            "SELECT r.member_id, coalesce(r.followup_on, r.helped_on), h.head_name, h.erased, v.name, m.display_name "
+            "FROM records r JOIN members m ON m.id = r.member_id JOIN households h ON h.id = r.household_id "
+            "JOIN villages v ON v.id = r.village_id "
+            "WHERE r.deleted = 0 AND r.outcome = 'followup' AND coalesce(r.followup_on, r.helped_on) <= ? "
+            "AND m.active = 1 AND m.role = 'member' AND m.team_id = r.team_id ORDER BY r.member_id, 2, r.id",
+            [today.isoformat()]):
+        out.setdefault(member_id, []).append((due, household_name(head, erased), village, name))
+    return out
+
+
 def idle_members(db: sqlite_utils.Database, team_id: int, period: Period) -> list[str]:
     """Active members of the team with no record in the period."""
     where, params = _scope(team_id, period)

@@ -17,6 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import sqlite_utils
+
+from knowledge.services import Catalogue
+
 from . import reports
 from .core import Deps, Reply
 from .storage import utcnow
@@ -62,11 +66,11 @@ def _lines(rows: list[tuple[str, str, str, str]], with_member: bool) -> list[str
     return out
 
 
-def build_digests(deps: Deps, slot: dt.datetime) -> list[Digest]:
-    """Every digest due for the week of `slot`, whether or not already sent."""
-    from handlers.reports import catalogue  # late: handlers import the core
+def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.datetime,
+                  skip: frozenset[str] = frozenset()) -> list[Digest]:
+    """The digests due for the week of `slot`, except those in `skip` (already sent).
 
-    db = deps.storage.db
+    Read-only; run off the event loop with its own connection (500 team reports take seconds)."""
     week = week_key(slot)
     today = slot.date()
     last_week = reports.Period(today - dt.timedelta(days=7), today - dt.timedelta(days=1),
@@ -75,21 +79,25 @@ def build_digests(deps: Deps, slot: dt.datetime) -> list[Digest]:
     digests: list[Digest] = []
     leaders = db.execute("SELECT id, team_id FROM members WHERE active = 1 AND team_id IS NOT NULL "
                          "AND role IN ('leader', 'admin') ORDER BY id").fetchall()
+    texts: dict[int, str] = {}  # per team: co-leaders get the same text
     for member_id, team_id in leaders:
-        report = reports.team_report(db, team_id, last_week, catalogue(deps), today)
-        idle = reports.idle_members(db, team_id, last_week)
-        text = [f"📅 Tin tổng hợp hằng tuần\n{reports.render(report, today)}"]
-        text.append("\nThành viên chưa ghi lượt nào tuần trước: " + (", ".join(idle) if idle else "không có") + ".")
-        text.append("\nGõ /baocao tuan hoặc /xuat thang để xem thêm.")
-        digests.append(Digest(f"leader:{member_id}:{week}", member_id, "\n".join(text)))
-    members = db.execute("SELECT id FROM members WHERE active = 1 AND team_id IS NOT NULL "
-                         "AND role = 'member' ORDER BY id").fetchall()
-    for (member_id,) in members:
-        due = reports.due_followups(db, today, member_id=member_id)
-        if due:
+        key = f"leader:{member_id}:{week}"
+        if key in skip:
+            continue
+        if team_id not in texts:
+            report = reports.team_report(db, team_id, last_week, catalogue, today)
+            idle = reports.idle_members(db, team_id, last_week)
+            texts[team_id] = "\n".join([
+                f"📅 Tin tổng hợp hằng tuần\n{reports.render(report, today)}",
+                "\nThành viên chưa ghi lượt nào tuần trước: " + (", ".join(idle) if idle else "không có") + ".",
+                "\nGõ /baocao tuan hoặc /xuat thang để xem thêm."])
+        digests.append(Digest(key, member_id, texts[team_id]))
+    for member_id, due in reports.due_followups_by_member(db, today).items():
+        key = f"member:{member_id}:{week}"
+        if key not in skip:
             text = ["📅 Nhắc việc tuần này: các hộ bạn hẹn quay lại đã đến ngày:", *_lines(due, False),
                     "Bạn nhớ ghé lại giúp các hộ nhé. Cảm ơn bạn!"]
-            digests.append(Digest(f"member:{member_id}:{week}", member_id, "\n".join(text)))
+            digests.append(Digest(key, member_id, "\n".join(text)))
     return digests
 
 
@@ -119,8 +127,22 @@ async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:
     slot = last_slot(now, settings.digest_weekday, settings.digest_time)
     if now.isocalendar()[:2] != slot.isocalendar()[:2]:
         return 0  # last week's slot: too late for that digest, this week's is still to come
+    from handlers.reports import catalogue  # late: handlers import the core
+
+    week = week_key(slot)
+    done = frozenset(k for (k,) in deps.storage.db.execute(
+        "SELECT key FROM sent_digests WHERE key LIKE ?", [f"%:{week}"]).fetchall())
+    cat = catalogue(deps)
+
+    def work() -> list[Digest]:
+        db = deps.storage.reader()
+        try:
+            return build_digests(db, cat, slot, done)
+        finally:
+            db.conn.close()
+
     sent = 0
-    for digest in build_digests(deps, slot):
+    for digest in await asyncio.to_thread(work):
         address = _address(deps, digest.member_id)
         if address is None:  # no running channel for this member: keep it for when there is one
             continue
