@@ -78,6 +78,16 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
             cells.append(cell)
         ws.append(cells)
 
+    def day_cell(ws, iso: str | None):  # noqa: ANN001, ANN202
+        """A real date (sorts and filters in Excel), shown as dd/mm/yyyy."""
+        from openpyxl.cell import WriteOnlyCell
+
+        if not iso:
+            return None
+        cell = WriteOnlyCell(ws, value=dt.date.fromisoformat(iso))
+        cell.number_format = "DD/MM/YYYY"
+        return cell
+
     detail = wb.create_sheet("Chi tiết")
     for i, width in enumerate(DETAIL_WIDTHS, start=1):
         detail.column_dimensions[get_column_letter(i)].width = width
@@ -86,9 +96,9 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     for rid, day, member, head, erased, village, services, outcome, followup, note in reports.detail_rows(
             db, team_id, period):
         detail.append([
-            rid, reports.vn_date(day), member, _safe(reports.household_name(head, erased)), village,
+            rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
             ", ".join(labels.get(code, code) for code in services.split(",") if code),
-            OUTCOMES.get(outcome, outcome), reports.vn_date(followup) if followup else "", _safe(note),
+            OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
         ])
 
     summary = wb.create_sheet("Tổng hợp")
@@ -118,7 +128,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     summary.append([])
     header(summary, ("Cần quay lại (đã đến hẹn)", "Ngày hẹn", "Thôn", "Thành viên"))
     for due, household, village, member in report.followups_due:
-        summary.append([_safe(household), reports.vn_date(due), village, member])
+        summary.append([_safe(household), day_cell(summary, due), village, member])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     wb.save(tmp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import struct
 import warnings
@@ -43,9 +44,11 @@ async def test_export_month(small_deps, data):
     rows = detail[1:]
     assert len(rows) == 5  # a1..a5; the deleted a6, October's a7 and team B are not there
     assert [r[0] for r in rows] == [data.records[k] for k in ("a1", "a2", "a3", "a4", "a5")]
-    assert rows[0][1:6] == ("02/11/2026", "Lan", "Nguyễn Văn An", "Thôn 1",
+    assert rows[0][1:6] == (dt.datetime(2026, 11, 2), "Lan", "Nguyễn Văn An", "Thôn 1",
                             "Hỗ trợ kích hoạt VNeID mức 2, Mở tài khoản ngân hàng")
-    assert rows[1][6:8] == ("Cần quay lại", "15/11/2026")
+    assert wb["Chi tiết"]["B2"].number_format == "DD/MM/YYYY"  # shown as 02/11/2026
+    assert rows[1][6:8] == ("Cần quay lại", dt.datetime(2026, 11, 15))
+    assert rows[0][7] is None
     assert rows[4][3] == reports.ERASED
     assert wb["Chi tiết"].column_dimensions["F"].width >= 40
     summary = list(wb["Tổng hợp"].iter_rows(values_only=True))
