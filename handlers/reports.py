@@ -147,7 +147,7 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
     words = _args(incoming.text).split()
     villages = db.execute("SELECT id, name, households FROM villages WHERE team_id = ? ORDER BY name",
                           [member.team_id]).fetchall()
-    if len(words) < 2 or not words[-1].isdigit():
+    if len(words) < 2 or not words[-1].isdigit() or not any(ch.isalnum() for ch in " ".join(words[:-1])):
         known = "\n".join(f"- {name}: {size or 'chưa đặt'}" for _, name, size in villages)
         return [Reply("Gõ /sohodan <tên thôn> <số hộ>, ví dụ: /sohodan Xuân Thượng 320"
                       + (f"\nCác thôn của tổ:\n{known}" if known else ""))]

@@ -145,3 +145,27 @@ async def test_village_size(small_deps, data):
     refused = await Chat(small_deps, user="200", channel="telegram").say("/sohodan Thôn 1 10")
     assert "dành cho tổ trưởng" in refused[0].text
     assert db.execute("SELECT households FROM villages WHERE name = 'Thôn 1'").fetchone() == (50,)
+
+
+@pytest.mark.parametrize("text", [
+    "/baocao " + "x" * 5000, "/baocao 😀😀", "/baocao '; DROP TABLE records; --", "/baocao 99/99/9999",
+    "/sohodan " + "thôn " * 1000 + "12", "/sohodan 😀 5", "/sohodan Thôn 1 -5", "/sohodan Thôn 1 1e9",
+    "/xuat ngay mai", "/bieudo 31/11/2026",
+])
+async def test_bad_input_gets_a_friendly_reply(small_deps, data, text):
+    replies = await Chat(small_deps, user="hoa").say(text)
+    assert replies and replies[0].text and replies[0].file is None and replies[0].image is None
+    assert small_deps.storage.db["records"].count == 9  # nothing lost
+    long_names = small_deps.storage.db.execute("SELECT max(length(name)) FROM villages").fetchone()[0]
+    assert long_names <= 60
+    assert small_deps.storage.db.execute("SELECT count(*) FROM villages WHERE name = '😀'").fetchone() == (0,)
+
+
+async def test_admin_exports_a_chosen_team(small_deps, data):
+    chat = Chat(small_deps, user="admin")
+    await chat.say("/xuat thang")
+    reply = (await chat.pick("Yên Bình"))[0]
+    assert reply.file is not None and "2 lượt hỗ trợ, 1 hộ" in reply.text
+    await chat.say("/bieudo")
+    reply = (await chat.pick("Xuân Thượng"))[0]
+    assert reply.image is not None and "5 lượt hỗ trợ" in reply.summary
