@@ -9,6 +9,7 @@ so the very next question is answered.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -127,7 +128,10 @@ def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: st
 
 
 def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
-    """Write the phrasing to the local folder and reload, so it is answered from now on."""
+    """Write the phrasing to the local folder and reload, so it is answered from now on.
+
+    Runs in a worker thread: `reload` swaps the entries and the matcher in two plain assignments,
+    so a question answered meanwhile sees the old or the new knowledge base, both valid."""
     local = deps.settings.local_knowledge_dir
     if deps.kb.local_dir is None:
         deps.kb.local_dir = local
@@ -164,8 +168,10 @@ async def flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] 
         if entry is None:
             return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."),
                     _pick_reply(deps, session, session.flow["data"]["current"])]
+        lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
         try:
-            add_phrasing(deps, entry.id, current["q"])
+            async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
+                await asyncio.to_thread(add_phrasing, deps, entry.id, current["q"])
         except (KnowledgeError, OSError) as exc:
             return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
         n = _close(deps, member, current["ids"], "added", entry.id)
