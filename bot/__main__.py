@@ -96,7 +96,7 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     """Answer questions without touching the database."""
     from knowledge.kb import KnowledgeBase
 
-    kb = KnowledgeBase.load(settings.knowledge_local_dir)
+    kb = KnowledgeBase.load(settings.local_knowledge_dir)
     lines = questions if questions else [line.rstrip("\r\n") for line in sys.stdin]
     for question in lines:
         result = _ask_result(kb, question)
@@ -120,7 +120,7 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
 def kb_dump(settings: Settings) -> int:
     from knowledge.loader import load
 
-    entries = load(settings.knowledge_local_dir)
+    entries = load(settings.local_knowledge_dir)
     print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
     return 0
 
@@ -128,7 +128,7 @@ def kb_dump(settings: Settings) -> int:
 def kb_check(settings: Settings) -> int:
     from knowledge.check import check
 
-    report = check(settings.knowledge_local_dir)
+    report = check(settings.local_knowledge_dir)
     for w in report.warnings:
         print(f"CẢNH BÁO: {w}")
     for e in report.errors:

@@ -7,7 +7,7 @@ import sys
 
 from knowledge.kb import KnowledgeBase
 
-from . import teams
+from . import scheduler, teams
 from .config import Settings
 from .core import Deps, now_local
 from .safety import install_log_redaction
@@ -30,10 +30,12 @@ def setup_logging(settings: Settings) -> None:
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     tz = settings.timezone
     store = storage or Storage(settings.database_path)
-    return Deps(
+    deps = Deps(
         settings=settings,
         storage=store,
-        kb=kb or KnowledgeBase.load(settings.knowledge_local_dir),
+        kb=kb or KnowledgeBase.load(settings.local_knowledge_dir),
         clock=lambda: now_local(tz),
         extras={"team_of": lambda user_key: teams.team_of(store, user_key)},  # scopes the leaders' inbox
     )
+    scheduler.install(deps)
+    return deps

@@ -69,6 +69,11 @@ class Settings:
     digest_time: str = "07:00"
 
     @property
+    def local_knowledge_dir(self) -> Path:
+        """The commune's own knowledge folder; leaders' added phrasings go here. Defaults next to the DB."""
+        return self.knowledge_local_dir or self.database_path.parent / "knowledge_local"
+
+    @property
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
         return [s for s in (self.telegram_bot_token, self.telegram_webhook_secret,

@@ -127,6 +127,11 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
         await stop.wait()
     finally:
         log.info("Stopping...")
+        for hook in deps.extras.get("on_stop", []):
+            try:
+                await hook(deps)
+            except Exception:  # keep stopping the rest
+                log.exception("Error in a stop hook")
         for channel in reversed(started):
             try:
                 await channel.stop()

@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import assist, faq, help, linking, nontext, records, teams, topics
+from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, linking]
+FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

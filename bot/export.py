@@ -1,0 +1,206 @@
+"""Excel workbook and PNG chart of one team's period. Both run off the event loop with their own
+read connection (`storage.reader()`), so a year of records never stalls the bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+from knowledge.normalize import fold
+from knowledge.services import Catalogue
+
+from . import reports
+from .reports import OUTCOMES, Period, Report
+from .safety import redact
+
+DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
+                  "Ghi chú")
+DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40)
+CHART_SIZE = (10, 5)  # inches at CHART_DPI -> 1000 x 500 pixels
+CHART_DPI = 100
+WEEKLY_AFTER_DAYS = 45  # longer periods are charted per week
+KEEP_DAYS = 7
+SKILL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def prune(export_dir: Path, now: float | None = None) -> int:
+    """Delete exports older than KEEP_DAYS: they hold personal data and were sent long ago."""
+    limit = (now or time.time()) - KEEP_DAYS * 86400
+    removed = 0
+    for path in export_dir.glob("baocao_*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+        except OSError:  # another request removed it first
+            pass
+    return removed
+
+
+def out_path(export_dir: Path, team: str, period: Period, suffix: str) -> Path:
+    """A fresh, unguessable file name; plain ASCII so every channel and OS accepts it."""
+    export_dir.mkdir(parents=True, exist_ok=True)
+    prune(export_dir)
+    slug = "-".join(fold(team).split())[:30] or "to"
+    return export_dir / (f"baocao_{slug}_{period.start:%Y%m%d}-{period.end:%Y%m%d}_"
+                         f"{secrets.token_hex(4)}{suffix}")
+
+
+def _safe(text: str | None) -> str:
+    """Stored text is redacted on the way in; redact again so an export can never leak an ID number."""
+    return redact(text or "").text
+
+
+def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
+                   today: dt.date, path: Path) -> Report:
+    """Detail sheet (one row per non-deleted record) and summary sheet (the report's tables)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    labels = {s.code: s.label for s in catalogue.services}
+    report = reports.team_report(db, team_id, period, catalogue, today)
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(ws, titles):  # noqa: ANN001, ANN202
+        from openpyxl.cell import WriteOnlyCell
+
+        cells = []
+        for title in titles:
+            cell = WriteOnlyCell(ws, value=title)
+            cell.font = bold
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cells.append(cell)
+        ws.append(cells)
+
+    def day_cell(ws, iso: str | None):  # noqa: ANN001, ANN202
+        """A real date (sorts and filters in Excel), shown as dd/mm/yyyy."""
+        from openpyxl.cell import WriteOnlyCell
+
+        if not iso:
+            return None
+        cell = WriteOnlyCell(ws, value=dt.date.fromisoformat(iso))
+        cell.number_format = "DD/MM/YYYY"
+        return cell
+
+    detail = wb.create_sheet("Chi tiết")
+    for i, width in enumerate(DETAIL_WIDTHS, start=1):
+        detail.column_dimensions[get_column_letter(i)].width = width
+    detail.freeze_panes = "A2"
+    header(detail, DETAIL_HEADERS)
+    for rid, day, member, head, erased, village, services, outcome, followup, note in reports.detail_rows(
+            db, team_id, period):
+        detail.append([
+            rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
+            ", ".join(labels.get(code, code) for code in services.split(",") if code),
+            OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
+        ])
+
+    summary = wb.create_sheet("Tổng hợp")
+    for letter, width in zip("ABCDE", (40, 14, 14, 16, 14), strict=True):
+        summary.column_dimensions[letter].width = width
+    summary.append([f"Báo cáo {report.team_name}, {period.label}"])
+    summary.append(["Lượt hỗ trợ", report.records])
+    summary.append(["Số hộ được hỗ trợ", report.households])
+    for key, name in OUTCOMES.items():
+        summary.append([name, report.by_outcome.get(key, 0)])
+    summary.append([])
+    header(summary, ("Thành viên", "Lượt hỗ trợ", "Số hộ"))
+    for row in report.by_member:
+        summary.append(list(row))
+    summary.append([])
+    header(summary, ("Kỹ năng số", "Lượt dịch vụ", "Số hộ"))
+    for row in report.by_skill:
+        summary.append(list(row))
+    summary.append([])
+    header(summary, ("Dịch vụ", "Lượt dịch vụ"))
+    for row in report.by_service:
+        summary.append(list(row))
+    summary.append([])
+    header(summary, ("Thôn", "Lượt hỗ trợ", "Số hộ đã hỗ trợ", "Số hộ trong thôn", "Tỷ lệ phủ (%)"))
+    for name, n, hh, size in report.by_village:
+        summary.append([name, n, hh, size or "", round(100 * hh / size, 1) if size else ""])
+    summary.append([])
+    header(summary, ("Cần quay lại (đã đến hẹn)", "Ngày hẹn", "Thôn", "Thành viên"))
+    for due, household, village, member in report.followups_due:
+        summary.append([_safe(household), day_cell(summary, due), village, member])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+    return report
+
+
+def chart_series(db: sqlite_utils.Database, team_id: int, period: Period,
+                 catalogue: Catalogue) -> tuple[list[dt.date], dict[str, list[int]], bool]:
+    """Buckets (days, or Mondays for long periods) and, per skill name, records in each bucket."""
+    start = period.start
+    if period.arg == "tatca":
+        start = reports.first_record_day(db, team_id) or period.end
+    weekly = (period.end - start).days + 1 > WEEKLY_AFTER_DAYS
+    if weekly:
+        start -= dt.timedelta(days=start.weekday())
+        step = 7
+    else:
+        step = 1
+    buckets = [start + dt.timedelta(days=d) for d in range(0, (period.end - start).days + 1, step)]
+    index = {b: i for i, b in enumerate(buckets)}
+    names = dict(catalogue.skills)
+    series: dict[str, list[int]] = {name: [0] * len(buckets) for name in names.values()}
+    for day, skill, n in reports.per_day_by_skill(db, team_id, period):
+        d = dt.date.fromisoformat(day)
+        if weekly:
+            d -= dt.timedelta(days=d.weekday())
+        if d not in index:
+            continue
+        name = names.get(skill, skill)
+        series.setdefault(name, [0] * len(buckets))[index[d]] += n
+    return buckets, series, weekly
+
+
+def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
+               path: Path) -> int:
+    """A stacked bar chart; returns how many record-skill pairs it shows. Thread-safe (no pyplot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    buckets, series, weekly = chart_series(db, team_id, period, catalogue)
+    team = reports.team_name(db, team_id) or f"Tổ {team_id}"
+    with matplotlib.rc_context({"font.family": "DejaVu Sans", "font.size": 10}):
+        fig = Figure(figsize=CHART_SIZE, dpi=CHART_DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        x = list(range(len(buckets)))
+        bottom = [0] * len(buckets)
+        for colour, (name, counts) in zip(SKILL_COLOURS * 2, series.items(), strict=False):
+            if not any(counts):
+                continue
+            ax.bar(x, counts, bottom=bottom, label=name, color=colour, width=0.8)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        unit = "tuần" if weekly else "ngày"
+        ax.set_title(f"Lượt hỗ trợ theo kỹ năng số mỗi {unit}: {team}, {period.label}")
+        ax.set_xlabel(f"{'Tuần bắt đầu từ' if weekly else 'Ngày'}")
+        ax.set_ylabel("Số lượt hỗ trợ")
+        every = max(1, len(buckets) // 12)
+        ax.set_xticks(x[::every], [b.strftime("%d/%m") for b in buckets[::every]])
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        if any(bottom):
+            ax.set_ylim(0, max(bottom) * 1.1)
+            # Below the plot, so it never hides a bar.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "Chưa có lượt hỗ trợ nào", ha="center", va="center", transform=ax.transAxes)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.png")
+        fig.savefig(tmp, format="png")
+        tmp.replace(path)
+    return sum(bottom)

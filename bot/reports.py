@@ -1,0 +1,255 @@
+"""Leaders' numbers: pure queries over the assistance log, scoped to one team in one place.
+
+Every query goes through `_scope`, so a report can only ever count one team's non-deleted
+records in one period. Functions take a `sqlite_utils.Database` (the loop's connection, or a
+`storage.reader()` one for off-loop work) and return plain data; rendering is separate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from knowledge.normalize import fold
+from knowledge.services import Catalogue
+
+ERASED = "(đã xóa thông tin)"
+OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Cần quay lại"}
+DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+FIRST_DAY = dt.date(2000, 1, 1)  # "tatca" starts here: before any team existed
+MAX_LISTED_FOLLOWUPS = 5
+MAX_LISTED_SERVICES = 8  # the rest are summed on one line, so the list still adds up
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    label: str
+    arg: str  # what to type to get this period again (for buttons)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def vn_date(day: dt.date | str) -> str:
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    return day.strftime("%d/%m/%Y")
+
+
+def _parse_date(text: str) -> dt.date | None:
+    m = DATE_RE.match(text.strip())
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+
+
+def parse_period(arg: str, today: dt.date) -> Period | None:
+    """'homnay' | 'tuan' | 'thang' | 'tatca' | 'dd/mm/yyyy' | 'dd/mm/yyyy-dd/mm/yyyy' (with or without marks)."""
+    word = fold(arg).replace(" ", "")
+    if word in ("", "thang", "thangnay"):
+        return Period(today.replace(day=1), today, f"tháng {today.month}/{today.year}", "thang")
+    if word in ("homnay", "nay", "ngaynay"):
+        return Period(today, today, f"hôm nay {vn_date(today)}", "homnay")
+    if word in ("tuan", "tuannay"):
+        monday = today - dt.timedelta(days=today.weekday())
+        return Period(monday, today, f"tuần này ({vn_date(monday)} - {vn_date(today)})", "tuan")
+    if word in ("tatca", "all"):
+        return Period(FIRST_DAY, today, "từ trước đến nay", "tatca")
+    compact = arg.replace(" ", "")
+    if compact.count("-") == 1:
+        first, second = (_parse_date(p) for p in compact.split("-"))
+    else:
+        first = second = _parse_date(compact)
+    if first is None or second is None or first > second:
+        return None
+    label = vn_date(first) if first == second else f"{vn_date(first)} - {vn_date(second)}"
+    return Period(first, second, label, compact)
+
+
+PERIOD_HELP = ("Khoảng thời gian: homnay, tuan (tuần này), thang (tháng này), tatca, "
+               "hoặc ngày dạng 01/11/2026-15/11/2026.")
+
+
+def _scope(team_id: int, period: Period) -> tuple[str, list]:
+    """The one WHERE clause every report query uses (records aliased `r`)."""
+    return ("r.team_id = ? AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?",
+            [team_id, period.start.isoformat(), period.end.isoformat()])
+
+
+@dataclass
+class Report:
+    team_id: int
+    team_name: str
+    period: Period
+    records: int = 0
+    households: int = 0
+    by_member: list[tuple[str, int, int]] = field(default_factory=list)  # name, records, households
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    by_service: list[tuple[str, int]] = field(default_factory=list)  # label, times
+    by_skill: list[tuple[str, int, int]] = field(default_factory=list)  # name, times, households
+    by_village: list[tuple[str, int, int, int | None]] = field(default_factory=list)  # name, rec, hh, size
+    followups_open: int = 0
+    followups_due: list[tuple[str, str, str, str]] = field(default_factory=list)  # due, household, village, member
+
+    @property
+    def service_times(self) -> int:
+        return sum(n for _, n in self.by_service)
+
+
+def team_name(db: sqlite_utils.Database, team_id: int) -> str | None:
+    row = db.execute("SELECT name FROM teams WHERE id = ?", [team_id]).fetchone()
+    return row[0] if row else None
+
+
+def household_name(head_name: str | None, erased: int) -> str:
+    return ERASED if erased or not head_name else head_name
+
+
+def team_report(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
+                today: dt.date) -> Report:
+    where, params = _scope(team_id, period)
+    report = Report(team_id, team_name(db, team_id) or f"Tổ {team_id}", period)
+    report.records, report.households = db.execute(
+        f"SELECT count(*), count(DISTINCT r.household_id) FROM records r WHERE {where}", params).fetchone()
+    report.by_member = [tuple(row) for row in db.execute(
+        f"SELECT m.display_name, count(*), count(DISTINCT r.household_id) FROM records r "
+        f"JOIN members m ON m.id = r.member_id WHERE {where} "
+        f"GROUP BY r.member_id ORDER BY count(*) DESC, m.display_name", params)]
+    report.by_outcome = dict(db.execute(
+        f"SELECT r.outcome, count(*) FROM records r WHERE {where} GROUP BY r.outcome", params).fetchall())
+    services = dict(db.execute(
+        f"SELECT s.service, count(*) FROM records r JOIN record_services s ON s.record_id = r.id "
+        f"WHERE {where} GROUP BY s.service", params).fetchall())
+    labels = {s.code: s.label for s in catalogue.services}
+    report.by_service = sorted(((labels.get(code, code), n) for code, n in services.items()),
+                               key=lambda item: (-item[1], item[0]))
+    skills = {row[0]: (row[1], row[2]) for row in db.execute(
+        f"SELECT s.skill, count(*), count(DISTINCT r.household_id) FROM records r "
+        f"JOIN record_services s ON s.record_id = r.id WHERE {where} GROUP BY s.skill", params)}
+    report.by_skill = [(name, *skills.get(code, (0, 0))) for code, name in catalogue.skills.items()]
+    report.by_skill += [(code, *value) for code, value in skills.items() if code not in catalogue.skills]
+    report.by_village = [tuple(row) for row in db.execute(
+        f"SELECT v.name, count(*), count(DISTINCT r.household_id), v.households FROM records r "
+        f"JOIN villages v ON v.id = r.village_id WHERE {where} "
+        f"GROUP BY r.village_id ORDER BY count(*) DESC, v.name", params)]
+    report.followups_open = db.execute(
+        "SELECT count(*) FROM records r WHERE r.team_id = ? AND r.deleted = 0 AND r.outcome = 'followup'",
+        [team_id]).fetchone()[0]
+    report.followups_due = due_followups(db, today, team_id=team_id)
+    return report
+
+
+def due_followups(db: sqlite_utils.Database, today: dt.date, team_id: int | None = None,
+                  member_id: int | None = None) -> list[tuple[str, str, str, str]]:
+    """Open follow-ups whose date has come (or has none), oldest first: (due, household, village, member)."""
+    column, value = ("r.team_id", team_id) if member_id is None else ("r.member_id", member_id)
+    rows = db.execute(
+        f"SELECT coalesce(r.followup_on, r.helped_on), h.head_name, h.erased, v.name, m.display_name "
+        f"FROM records r JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
+        f"JOIN members m ON m.id = r.member_id "
+        f"WHERE {column} = ? AND r.deleted = 0 AND r.outcome = 'followup' "
+        f"AND coalesce(r.followup_on, r.helped_on) <= ? ORDER BY 1, r.id",
+        [value, today.isoformat()]).fetchall()
+    return [(due, household_name(head, erased), village, member) for due, head, erased, village, member in rows]
+
+
+def due_followups_by_member(db: sqlite_utils.Database, today: dt.date) -> dict[int, list[tuple[str, str, str, str]]]:
+    """Every active member's due follow-ups (role 'member' only; leaders see theirs in the team digest)."""
+    out: dict[int, list[tuple[str, str, str, str]]] = {}
+    for member_id, due, head, erased, village, name in db.execute(
+            "SELECT r.member_id, coalesce(r.followup_on, r.helped_on), h.head_name, h.erased, v.name, m.display_name "
+            "FROM records r JOIN members m ON m.id = r.member_id JOIN households h ON h.id = r.household_id "
+            "JOIN villages v ON v.id = r.village_id "
+            "WHERE r.deleted = 0 AND r.outcome = 'followup' AND coalesce(r.followup_on, r.helped_on) <= ? "
+            "AND m.active = 1 AND m.role = 'member' AND m.team_id = r.team_id ORDER BY r.member_id, 2, r.id",
+            [today.isoformat()]):
+        out.setdefault(member_id, []).append((due, household_name(head, erased), village, name))
+    return out
+
+
+def idle_members(db: sqlite_utils.Database, team_id: int, period: Period) -> list[str]:
+    """Active members of the team with no record in the period."""
+    where, params = _scope(team_id, period)
+    return [row[0] for row in db.execute(
+        f"SELECT m.display_name FROM members m WHERE m.team_id = ? AND m.active = 1 AND m.role != 'admin' "
+        f"AND NOT EXISTS (SELECT 1 FROM records r WHERE r.member_id = m.id AND {where}) "
+        f"ORDER BY m.display_name", [team_id, *params])]
+
+
+def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period):  # noqa: ANN201 - a row iterator
+    """One row per non-deleted record: (id, helped_on, member, head_name, erased, village, services,
+    outcome, followup_on, note)."""
+    where, params = _scope(team_id, period)
+    return db.execute(
+        f"SELECT r.id, r.helped_on, m.display_name, h.head_name, h.erased, v.name, r.services, r.outcome, "
+        f"r.followup_on, r.note FROM records r JOIN members m ON m.id = r.member_id "
+        f"JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
+        f"WHERE {where} ORDER BY r.helped_on, r.id", params)
+
+
+def per_day_by_skill(db: sqlite_utils.Database, team_id: int, period: Period) -> list[tuple[str, str, int]]:
+    """(day, skill, records): a record counts once in each skill it touched."""
+    where, params = _scope(team_id, period)
+    return db.execute(
+        f"SELECT r.helped_on, s.skill, count(DISTINCT r.id) FROM records r "
+        f"JOIN record_services s ON s.record_id = r.id WHERE {where} GROUP BY r.helped_on, s.skill "
+        f"ORDER BY r.helped_on", params).fetchall()
+
+
+def first_record_day(db: sqlite_utils.Database, team_id: int) -> dt.date | None:
+    row = db.execute("SELECT min(helped_on) FROM records WHERE team_id = ? AND deleted = 0", [team_id]).fetchone()
+    return dt.date.fromisoformat(row[0]) if row and row[0] else None
+
+
+def find_team(db: sqlite_utils.Database, name: str) -> list[tuple[int, str]]:
+    """Teams whose name matches `name` (accents optional): an exact match wins, else substrings."""
+    wanted = fold(name).strip()
+    teams = db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+    exact = [(i, n) for i, n in teams if fold(n) == wanted]
+    return exact or [(i, n) for i, n in teams if wanted and wanted in fold(n)]
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def _coverage(reached: int, size: int | None) -> str:
+    if not size:
+        return ""
+    return f", phủ {reached}/{size} hộ ({100 * reached / size:.0f}%)"
+
+
+def render(report: Report, today: dt.date) -> str:
+    """A short text for a phone screen; every table adds up to the totals above it."""
+    lines = [f"📊 Báo cáo {report.team_name}, {report.period.label}",
+             f"Lượt hỗ trợ: {report.records}. Số hộ được hỗ trợ: {report.households}."]
+    if report.records == 0:
+        lines.append("Chưa có lượt hỗ trợ nào được ghi trong khoảng này.")
+    else:
+        keys = [k for k in OUTCOMES if report.by_outcome.get(k)] + [k for k in report.by_outcome if k not in OUTCOMES]
+        outcome = ", ".join(f"{OUTCOMES.get(k, k).lower()} {report.by_outcome[k]}" for k in keys)
+        lines.append(f"Kết quả: {outcome}.")
+        lines.append("\nTheo thành viên (lượt / hộ):")
+        lines += [f"- {name}: {n} / {hh}" for name, n, hh in report.by_member]
+        lines.append(f"\nTheo kỹ năng số (lượt dịch vụ / hộ), tổng {report.service_times} lượt dịch vụ:")
+        lines += [f"- {name}: {n} / {hh}" for name, n, hh in report.by_skill if n]
+        lines.append("\nTheo dịch vụ:")
+        lines += [f"- {label}: {n}" for label, n in report.by_service[:MAX_LISTED_SERVICES]]
+        rest = report.by_service[MAX_LISTED_SERVICES:]
+        if rest:
+            lines.append(f"- {len(rest)} dịch vụ khác: {sum(n for _, n in rest)}")
+        lines.append("\nTheo thôn (lượt / hộ):")
+        lines += [f"- {name}: {n} / {hh}{_coverage(hh, size)}" for name, n, hh, size in report.by_village]
+    lines.append(f"\nCần quay lại: {report.followups_open} lượt đang mở, {len(report.followups_due)} đã đến hẹn.")
+    for due, household, village, member in report.followups_due[:MAX_LISTED_FOLLOWUPS]:
+        lines.append(f"- {vn_date(due)}: {household} ({village}), {member}")
+    if len(report.followups_due) > MAX_LISTED_FOLLOWUPS:
+        lines.append(f"- và {len(report.followups_due) - MAX_LISTED_FOLLOWUPS} lượt khác (xem tệp /xuat).")
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""The weekly digest: every DIGEST_WEEKDAY at DIGEST_TIME (local time), leaders get last week's
+summary, members who logged nothing and follow-ups now due; members get their own due follow-ups.
+
+State lives in the database (`sent_digests`), so restarts are safe: on start the job runs at once
+and sends whatever digest of the current week is still unsent (a bot that was down at 07:00 and
+starts at 10:00 sends it then, up to the end of that calendar week), then sleeps until the next slot. Each digest is claimed by
+inserting its key in a committed transaction *before* sending: a crash between the two loses
+that digest rather than sending it twice (at most once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from knowledge.services import Catalogue
+
+from . import reports
+from .core import Deps, Reply
+from .storage import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 3600.0  # re-read the clock at least hourly, so a changed wall clock cannot make us miss a slot
+MAX_LISTED = 10
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+def last_slot(now: dt.datetime, weekday: int, at: str) -> dt.datetime:
+    """The most recent scheduled instant at or before `now` (in `now`'s time zone)."""
+    hour, minute = (int(p) for p in at.split(":"))
+    slot = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    slot -= dt.timedelta(days=(now.weekday() - weekday) % 7)
+    if slot > now:
+        slot -= dt.timedelta(days=7)
+    return slot
+
+
+def next_slot(now: dt.datetime, weekday: int, at: str) -> dt.datetime:
+    return last_slot(now, weekday, at) + dt.timedelta(days=7)
+
+
+def week_key(slot: dt.datetime) -> str:
+    year, week, _ = slot.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    key: str
+    member_id: int
+    text: str
+
+
+def _lines(rows: list[tuple[str, str, str, str]], with_member: bool) -> list[str]:
+    out = [f"- {reports.vn_date(due)}: {household} ({village})" + (f", {member}" if with_member else "")
+           for due, household, village, member in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        out.append(f"- và {len(rows) - MAX_LISTED} lượt khác")
+    return out
+
+
+def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.datetime,
+                  skip: frozenset[str] = frozenset()) -> list[Digest]:
+    """The digests due for the week of `slot`, except those in `skip` (already sent).
+
+    Read-only; run off the event loop with its own connection (500 team reports take seconds)."""
+    week = week_key(slot)
+    today = slot.date()
+    last_week = reports.Period(today - dt.timedelta(days=7), today - dt.timedelta(days=1),
+                               f"tuần trước ({reports.vn_date(today - dt.timedelta(days=7))} - "
+                               f"{reports.vn_date(today - dt.timedelta(days=1))})", "")
+    digests: list[Digest] = []
+    leaders = db.execute("SELECT id, team_id FROM members WHERE active = 1 AND team_id IS NOT NULL "
+                         "AND role IN ('leader', 'admin') ORDER BY id").fetchall()
+    texts: dict[int, str] = {}  # per team: co-leaders get the same text
+    for member_id, team_id in leaders:
+        key = f"leader:{member_id}:{week}"
+        if key in skip:
+            continue
+        if team_id not in texts:
+            report = reports.team_report(db, team_id, last_week, catalogue, today)
+            idle = reports.idle_members(db, team_id, last_week)
+            texts[team_id] = "\n".join([
+                f"📅 Tin tổng hợp hằng tuần\n{reports.render(report, today)}",
+                "\nThành viên chưa ghi lượt nào tuần trước: " + (", ".join(idle) if idle else "không có") + ".",
+                "\nGõ /baocao tuan hoặc /xuat thang để xem thêm."])
+        digests.append(Digest(key, member_id, texts[team_id]))
+    for member_id, due in reports.due_followups_by_member(db, today).items():
+        key = f"member:{member_id}:{week}"
+        if key not in skip:
+            text = ["📅 Nhắc việc tuần này: các hộ bạn hẹn quay lại đã đến ngày:", *_lines(due, False),
+                    "Bạn nhớ ghé lại giúp các hộ nhé. Cảm ơn bạn!"]
+            digests.append(Digest(key, member_id, "\n".join(text)))
+    return digests
+
+
+def _claim(deps: Deps, key: str) -> bool:
+    """Mark a digest as sent; False if it already was. Committed before anything is sent."""
+    with deps.storage.transaction() as conn:
+        cur = conn.execute("INSERT OR IGNORE INTO sent_digests (key, sent_at) VALUES (?, ?)", (key, utcnow()))
+        return cur.rowcount == 1
+
+
+def _address(deps: Deps, member_id: int) -> tuple[Callable, str] | None:
+    """The member's most recently linked identity on a channel that is running."""
+    senders = deps.extras.get("senders", {})
+    for key, chat_id in deps.storage.db.execute(
+            "SELECT key, chat_id FROM identities WHERE member_id = ? ORDER BY linked_at DESC, rowid DESC",
+            [member_id]).fetchall():
+        send = senders.get(key.partition(":")[0])
+        if send is not None:
+            return send, chat_id
+    return None
+
+
+async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:
+    """Send this week's unsent digests if the slot has passed; returns how many were sent."""
+    settings = deps.settings
+    now = local_now(deps, now)
+    slot = last_slot(now, settings.digest_weekday, settings.digest_time)
+    if now.isocalendar()[:2] != slot.isocalendar()[:2]:
+        return 0  # last week's slot: too late for that digest, this week's is still to come
+    from handlers.reports import catalogue  # late: handlers import the core
+
+    week = week_key(slot)
+    done = frozenset(k for (k,) in deps.storage.db.execute(
+        "SELECT key FROM sent_digests WHERE key LIKE ?", [f"%:{week}"]).fetchall())
+    cat = catalogue(deps)
+
+    def work() -> list[Digest]:
+        db = deps.storage.reader()
+        try:
+            return build_digests(db, cat, slot, done)
+        finally:
+            db.conn.close()
+
+    sent = 0
+    for digest in await asyncio.to_thread(work):
+        address = _address(deps, digest.member_id)
+        if address is None:  # no running channel for this member: keep it for when there is one
+            continue
+        if not _claim(deps, digest.key):
+            continue
+        send, chat_id = address
+        try:
+            await send(chat_id, [Reply(digest.text)])
+            sent += 1
+        except Exception:  # one unreachable chat must not stop the others; not retried (at most once)
+            log.exception("Could not send digest %s", digest.key)
+        await asyncio.sleep(0)
+    if sent:
+        log.info("Sent %d weekly digests for %s", sent, week_key(slot))
+    return sent
+
+
+def local_now(deps: Deps, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or deps.clock()).astimezone(ZoneInfo(deps.settings.timezone))
+
+
+async def _loop(deps: Deps) -> None:
+    """Catch up on this week's digest at start, then run at each slot."""
+    settings = deps.settings
+    while True:
+        try:
+            await run_due(deps)
+        except Exception:  # a bad week must not kill the scheduler
+            log.exception("Weekly digest failed")
+        target = next_slot(local_now(deps), settings.digest_weekday, settings.digest_time)
+        while (wait := (target - local_now(deps)).total_seconds()) > 0:
+            await asyncio.sleep(min(wait, MAX_SLEEP))
+
+
+async def start_scheduler(deps: Deps) -> None:
+    """On-start hook: run the digest job in the background until `stop_scheduler`."""
+    if deps.extras.get("scheduler") is None:
+        deps.extras["scheduler"] = asyncio.create_task(_loop(deps), name="weekly-digest")
+        slot = next_slot(local_now(deps), deps.settings.digest_weekday, deps.settings.digest_time)
+        log.info("Weekly digest: next on %s %s", WEEKDAYS[slot.weekday()], slot.strftime("%d/%m/%Y %H:%M"))
+
+
+async def stop_scheduler(deps: Deps) -> None:
+    task = deps.extras.pop("scheduler", None)
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
+def install(deps: Deps) -> None:
+    """Register the start and stop hooks the runner calls."""
+    deps.extras.setdefault("on_start", []).append(start_scheduler)
+    deps.extras.setdefault("on_stop", []).append(stop_scheduler)

@@ -1,0 +1,183 @@
+"""/baocao, /xuat, /bieudo and /sohodan: leaders' numbers for their own team (admins: any team)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+from bot import reports
+from bot.access import NOT_LEADER, Member, member_for
+from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.export import draw_chart, out_path, write_workbook
+from bot.reports import PERIOD_HELP, Period
+from bot.storage import utcnow
+from knowledge.normalize import fold
+from knowledge.services import Catalogue, load_catalogue
+
+MAX_VILLAGE_SIZE = 100_000
+MAX_TEAM_CHOICES = 10
+
+
+def catalogue(deps: Deps) -> Catalogue:
+    """The services catalogue, read once per process."""
+    cat = deps.extras.get("catalogue")
+    if cat is None:
+        cat = deps.extras["catalogue"] = load_catalogue()
+    return cat
+
+
+def _args(text: str) -> str:
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def _today(deps: Deps) -> dt.date:
+    return deps.clock().date()
+
+
+def _team_choices(cmd: str, teams: list[tuple[int, str]], period: Period) -> tuple[Choice, ...]:
+    return tuple(Choice(name, f"rp:{cmd}:{tid}:{period.arg}") for tid, name in teams[:MAX_TEAM_CHOICES])
+
+
+def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Period] | list[Reply]:
+    """Which team and period the leader asked for, or the reply explaining what to type."""
+    today = _today(deps)
+    period = reports.parse_period(args, today)
+    if not member.is_admin:
+        if member.team_id is None:
+            return [Reply(NOT_LEADER)]
+        if period is None:
+            return [Reply(f"Tôi chưa hiểu khoảng thời gian \"{args[:40]}\". {PERIOD_HELP}")]
+        return member.team_id, period
+    # Admins: "/baocao <tên tổ> [khoảng]", or pick the team from a list.
+    name = ""
+    if period is None:
+        words = args.split()
+        tail = reports.parse_period(words[-1], today) if len(words) > 1 else None
+        period = tail or reports.parse_period("", today)
+        name = " ".join(words[:-1]) if tail else args
+    assert period is not None
+    teams = reports.find_team(deps.storage.db, name) if name else \
+        deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+    if len(teams) == 1:
+        return teams[0][0], period
+    if not teams:
+        everyone = deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+        if not everyone:
+            return [Reply("Chưa có tổ nào được tạo.")]
+        return [Reply(f"Không tìm thấy tổ \"{name[:40]}\". Bạn chọn một tổ:",
+                      _team_choices(cmd, everyone, period))]
+    more = f" (có {len(teams)} tổ, gõ /{cmd} <tên tổ> để tìm tổ khác)" if len(teams) > MAX_TEAM_CHOICES else ""
+    return [Reply(f"Bạn muốn xem tổ nào?{more}", _team_choices(cmd, teams, period))]
+
+
+async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]:
+    today = _today(deps)
+    cat = catalogue(deps)
+    if cmd == "baocao":
+        report = reports.team_report(deps.storage.db, team_id, period, cat, today)
+        return [Reply(reports.render(report, today))]
+    team = reports.team_name(deps.storage.db, team_id) or f"Tổ {team_id}"
+    export_dir = deps.settings.export_dir
+    if cmd == "xuat":
+        path = out_path(export_dir, team, period, ".xlsx")
+
+        def work() -> reports.Report:
+            db = deps.storage.reader()
+            try:
+                return write_workbook(db, team_id, period, cat, today, path)
+            finally:
+                db.conn.close()
+
+        report = await asyncio.to_thread(work)
+        return [Reply(f"Tệp Excel báo cáo {team}, {period.label}: {report.records} lượt hỗ trợ, "
+                      f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
+    path = out_path(export_dir, team, period, ".png")
+
+    def draw() -> tuple[int, reports.Report]:
+        db = deps.storage.reader()
+        try:
+            return draw_chart(db, team_id, period, cat, path), reports.team_report(db, team_id, period, cat, today)
+        finally:
+            db.conn.close()
+
+    _, report = await asyncio.to_thread(draw)
+    skills = "; ".join(f"{name}: {n}" for name, n, _ in report.by_skill if n) or "chưa có lượt nào"
+    return [Reply(f"Biểu đồ lượt hỗ trợ theo kỹ năng số của {team}, {period.label}. "
+                  "Lượt nào có nhiều kỹ năng được tính ở từng kỹ năng.",
+                  image=path, summary=f"{team}, {period.label}: {report.records} lượt hỗ trợ. {skills}.")]
+
+
+def _command(cmd: str):  # noqa: ANN202 - a handler factory
+    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+        member = member_for(deps, incoming.user_key)
+        if member is None or not member.is_leader:
+            return [Reply(NOT_LEADER)]
+        resolved = _resolve(deps, member, cmd, _args(incoming.text))
+        if isinstance(resolved, list):
+            return resolved
+        return await run(cmd, deps, *resolved)
+    return handler
+
+
+async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """A team picked from the admin's list: "rp:<cmd>:<team_id>:<period>"."""
+    parts = (incoming.payload or "").split(":", 3)
+    member = member_for(deps, incoming.user_key)
+    if member is None or not member.is_leader:
+        return [Reply(NOT_LEADER)]
+    if len(parts) != 4 or parts[1] not in ("baocao", "xuat", "bieudo") or not parts[2].isdigit():
+        return [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
+    team_id = int(parts[2])
+    period = reports.parse_period(parts[3], _today(deps))
+    if not member.can_see_team(team_id) or reports.team_name(deps.storage.db, team_id) is None or period is None:
+        return [Reply(NOT_LEADER if not member.can_see_team(team_id) else "Tổ này không còn nữa.")]
+    return await run(parts[1], deps, team_id, period)
+
+
+async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/sohodan <thôn> <số hộ>: the village size, for coverage in reports."""
+    member = member_for(deps, incoming.user_key)
+    if member is None or not member.is_leader:
+        return [Reply(NOT_LEADER)]
+    if member.team_id is None:
+        return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
+    db = deps.storage.db
+    words = _args(incoming.text).split()
+    villages = db.execute("SELECT id, name, households FROM villages WHERE team_id = ? ORDER BY name",
+                          [member.team_id]).fetchall()
+    if len(words) < 2 or not words[-1].isdigit() or not any(ch.isalnum() for ch in " ".join(words[:-1])):
+        known = "\n".join(f"- {name}: {size or 'chưa đặt'}" for _, name, size in villages)
+        return [Reply("Gõ /sohodan <tên thôn> <số hộ>, ví dụ: /sohodan Xuân Thượng 320"
+                      + (f"\nCác thôn của tổ:\n{known}" if known else ""))]
+    size = int(words[-1])
+    name = " ".join(words[:-1])[:60]
+    if not 1 <= size <= MAX_VILLAGE_SIZE:
+        return [Reply(f"Số hộ phải từ 1 đến {MAX_VILLAGE_SIZE:,}".replace(",", ".") + ". Bạn gõ lại giúp tôi nhé.")]
+    found = next((v for v in villages if fold(v[1]) == fold(name)), None)
+    with deps.storage.transaction() as conn:
+        if found is None:
+            cur = conn.execute("INSERT INTO villages (team_id, name, households) VALUES (?, ?, ?)",
+                               (member.team_id, name, size))
+            row_id, before, name_shown = cur.lastrowid, None, name
+        else:
+            conn.execute("UPDATE villages SET households = ? WHERE id = ?", (size, found[0]))
+            row_id, before, name_shown = found[0], json.dumps({"households": found[2]}), found[1]
+        conn.execute(
+            "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
+            "VALUES (?, ?, 'villages', ?, ?, ?, ?)",
+            (utcnow(), member.id or None, row_id, "update" if found else "create", before,
+             json.dumps({"households": size})))
+    return [Reply(f"Đã ghi: thôn {name_shown} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
+
+
+COMMANDS = {"/baocao": _command("baocao"), "/xuat": _command("xuat"), "/bieudo": _command("bieudo"),
+            "/sohodan": set_village_size}
+PAYLOADS = {"rp": pressed}
+HELP = [
+    ("/baocao [thang]", "báo cáo của tổ (tổ trưởng): homnay, tuan, thang, tatca hoặc 01/11/2026-15/11/2026"),
+    ("/xuat [thang]", "xuất tệp Excel báo cáo (tổ trưởng)"),
+    ("/bieudo [thang]", "biểu đồ lượt hỗ trợ theo kỹ năng số (tổ trưởng)"),
+    ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ (tổ trưởng)"),
+]

@@ -1,0 +1,218 @@
+"""/chuatraloi: questions the bot could not answer, grouped, for leaders to turn into phrasings;
+/gopy: which answers people marked 👎.
+
+Leaders see questions asked by their own team's members (unanswered.team_id); questions from
+people outside any team (team_id NULL) and every team's questions are for admins. Adding a
+phrasing writes `_phrasings.yaml` in the local knowledge folder and reloads the knowledge base,
+so the very next question is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.access import NOT_LEADER, Member, member_for
+from bot.core import Deps, Incoming, Reply, Session
+from knowledge.loader import KnowledgeError, add_local_phrasing
+
+FLOW = "inbox"
+SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
+MAX_ROWS = 5000  # most recent open questions considered
+SHOWN = 5  # groups offered at a time (two buttons each)
+CANDIDATES = 5
+MAX_FEEDBACK = 10
+MAX_QUOTE = 120
+
+
+@dataclass
+class Group:
+    question: str  # the most recent wording of the most frequent key
+    norm: str
+    ids: list[int] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+
+
+def _scope(member: Member, column: str = "team_id") -> tuple[str, list]:
+    return ("1 = 1", []) if member.is_admin else (f"{column} = ?", [member.team_id])
+
+
+def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
+    where, params = _scope(member)
+    return deps.storage.db.execute(
+        f"SELECT id, question, norm FROM unanswered WHERE status = 'open' AND {where} "
+        f"ORDER BY id DESC LIMIT {MAX_ROWS}", params).fetchall()
+
+
+def group(rows: list[tuple[int, str, str]]) -> list[Group]:
+    """Greedy clustering: identical keys together, then each key joins the first similar group."""
+    by_norm: dict[str, Group] = {}
+    for rid, question, norm in rows:  # newest first, so the first wording seen is the latest
+        g = by_norm.setdefault(norm, Group(question, norm))
+        g.ids.append(rid)
+    groups: list[Group] = []
+    reps: list[str] = []
+    for g in sorted(by_norm.values(), key=lambda g: (-len(g.ids), g.norm)):
+        hit = process.extractOne(g.norm, reps, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR) \
+            if reps else None
+        if hit is None:
+            groups.append(g)
+            reps.append(g.norm)
+        else:
+            owner = groups[hit[2]]
+            owner.ids.extend(g.ids)
+            owner.variants.append(g.question)
+    groups.sort(key=lambda g: -len(g.ids))
+    return groups
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE - 1] + "…"
+
+
+def _leader(deps: Deps, incoming: Incoming) -> Member | None:
+    member = member_for(deps, incoming.user_key)
+    if member is None or not member.is_leader or (not member.is_admin and member.team_id is None):
+        return None
+    return member
+
+
+async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str = "") -> list[Reply]:
+    member = _leader(deps, incoming)
+    if member is None:
+        return [Reply(NOT_LEADER)]
+    groups = group(open_questions(deps, member))
+    prefix = f"{note}\n\n" if note else ""
+    if not groups:
+        session.end_flow()
+        return [Reply(prefix + "Không còn câu hỏi nào đang chờ. Khi người dân hỏi điều tôi chưa biết, "
+                      "câu hỏi sẽ hiện ở đây.")]
+    total = sum(len(g.ids) for g in groups)
+    shown = groups[:SHOWN]
+    session.start_flow(FLOW, "groups", {"groups": [{"q": g.question, "ids": g.ids} for g in shown]})
+    lines = [f"{prefix}Câu hỏi chưa có câu trả lời: {total} câu, {len(groups)} nhóm "
+             "(đã ẩn thông tin cá nhân). Nhóm hỏi nhiều nhất trước:"]
+    for i, g in enumerate(shown, 1):
+        lines.append(f"{i}. \"{_quote(g.question)}\" ({len(g.ids)} lần)")
+        if g.variants:
+            lines.append(f"   cũng hỏi: \"{_quote(g.variants[0])}\"")
+    if len(groups) > SHOWN:
+        lines.append(f"Còn {len(groups) - SHOWN} nhóm nữa, xử lý xong các nhóm trên sẽ hiện tiếp.")
+    choices = []
+    for i in range(1, len(shown) + 1):
+        choices.append(session.flow_choice(f"Nhóm {i}: thêm làm cách hỏi của mục…", f"add:{i - 1}"))
+        choices.append(session.flow_choice(f"Nhóm {i}: bỏ qua", f"skip:{i - 1}"))
+    return [Reply("\n".join(lines), tuple(choices))]
+
+
+def _pick_reply(deps: Deps, session: Session, index: int) -> Reply:
+    question = session.flow["data"]["groups"][index]["q"]
+    ranked = deps.kb.matcher.rank(question)[:CANDIDATES]
+    choices = [session.flow_choice(s.entry.title, f"entry:{s.entry.id}") for s in ranked]
+    choices.append(session.flow_choice("Quay lại danh sách", "back"))
+    if not ranked:
+        return Reply(f"Không có mục nào gần với \"{_quote(question)}\". Bạn có thể viết mục mới trong thư mục "
+                     "kiến thức của xã, hoặc bỏ qua câu này.", tuple(choices))
+    return Reply(f"Thêm \"{_quote(question)}\" làm cách hỏi của mục nào?", tuple(choices))
+
+
+def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
+    where, params = _scope(member)
+    marks = ",".join("?" * len(ids))
+    with deps.storage.transaction() as conn:
+        cur = conn.execute(f"UPDATE unanswered SET status = ?, entry_id = ? WHERE status = 'open' AND {where} "
+                           f"AND id IN ({marks})", [status, entry_id, *params, *ids])
+        return cur.rowcount
+
+
+def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
+    """Write the phrasing to the local folder and reload, so it is answered from now on.
+
+    Runs in a worker thread: `reload` swaps the entries and the matcher in two plain assignments,
+    so a question answered meanwhile sees the old or the new knowledge base, both valid."""
+    local = deps.settings.local_knowledge_dir
+    if deps.kb.local_dir is None:
+        deps.kb.local_dir = local
+    add_local_phrasing(deps.kb.local_dir, entry_id, question)
+    deps.kb.reload()
+
+
+async def flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
+    step = session.flow["step"]
+    if incoming.payload is None:
+        if incoming.kind == "text" and incoming.text.strip():
+            session.end_flow()  # the leader asked something else: let the FAQ answer
+            return None
+        if step == "pick":
+            return [_pick_reply(deps, session, session.flow["data"]["current"])]
+        return await show_inbox(incoming, deps, session)
+    member = _leader(deps, incoming)
+    if member is None:
+        session.end_flow()
+        return [Reply(NOT_LEADER)]
+    action, _, arg = incoming.payload.split(":", 2)[2].partition(":")
+    groups = session.flow["data"]["groups"]
+    if action in ("add", "skip") and arg.isdigit() and int(arg) < len(groups):
+        index = int(arg)
+        if action == "skip":
+            n = _close(deps, member, groups[index]["ids"], "ignored")
+            return await show_inbox(incoming, deps, session, f"Đã bỏ qua {n} câu hỏi.")
+        session.flow["data"]["current"] = index
+        session.advance("pick")
+        return [_pick_reply(deps, session, index)]
+    if action == "entry" and step == "pick":
+        entry = deps.kb.entries.get(arg)
+        current = groups[session.flow["data"]["current"]]
+        if entry is None:
+            return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."),
+                    _pick_reply(deps, session, session.flow["data"]["current"])]
+        lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
+        try:
+            async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
+                await asyncio.to_thread(add_phrasing, deps, entry.id, current["q"])
+        except (KnowledgeError, OSError) as exc:
+            return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
+        n = _close(deps, member, current["ids"], "added", entry.id)
+        return await show_inbox(incoming, deps, session,
+                                f"Đã thêm \"{_quote(current['q'])}\" làm cách hỏi của mục \"{entry.title}\". "
+                                f"Từ giờ tôi trả lời được câu này ({n} câu hỏi đã xử lý).")
+    return await show_inbox(incoming, deps, session)
+
+
+async def inbox(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    return await show_inbox(incoming, deps, session)
+
+
+async def feedback_summary(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/gopy: 👍/👎 per answer, most 👎 first."""
+    member = _leader(deps, incoming)
+    if member is None:
+        return [Reply(NOT_LEADER)]
+    where, params = _scope(member)
+    rows = deps.storage.db.execute(
+        f"SELECT entry_id, sum(helpful = 0), sum(helpful = 1) FROM feedback WHERE {where} "
+        f"GROUP BY entry_id HAVING sum(helpful = 0) > 0 ORDER BY 2 DESC, 3, entry_id LIMIT {MAX_FEEDBACK}",
+        params).fetchall()
+    total = deps.storage.db.execute(
+        f"SELECT sum(helpful = 1), sum(helpful = 0) FROM feedback WHERE {where}", params).fetchone()
+    if not total[0] and not total[1]:
+        return [Reply("Chưa có góp ý 👍/👎 nào cho các câu trả lời.")]
+    lines = [f"Góp ý cho câu trả lời: {total[0] or 0} 👍, {total[1] or 0} 👎."]
+    if rows:
+        lines.append("Câu trả lời bị chấm 👎 nhiều nhất (nên xem lại):")
+        for entry_id, bad, good in rows:
+            entry = deps.kb.entries.get(entry_id)
+            lines.append(f"- {entry.title if entry else entry_id}: {bad} 👎, {good} 👍")
+    else:
+        lines.append("Chưa câu trả lời nào bị chấm 👎.")
+    return [Reply("\n".join(lines))]
+
+
+COMMANDS = {"/chuatraloi": inbox, "/gopy": feedback_summary}
+FLOWS = {FLOW: flow}
+HELP = [
+    ("/chuatraloi", "câu hỏi tôi chưa trả lời được, để bổ sung (tổ trưởng)"),
+    ("/gopy", "câu trả lời bị chấm 👎 (tổ trưởng)"),
+]
