@@ -101,7 +101,7 @@ async def test_add_as_phrasing_is_answered_at_once(ideps, data, local_dir):
     await chat.say("/chuatraloi")
     pick = (await chat.pick("Nhóm 1: thêm"))[0]
     labels = [c.label for c in pick.choices]
-    assert labels[0] == "Quên mật khẩu VNeID" and labels[-1] == "Quay lại danh sách"
+    assert "Quên mật khẩu VNeID" in labels[:5] and labels[-1] == "Quay lại danh sách"
     done = (await chat.pick("Quên mật khẩu VNeID"))[0]
     assert "Đã thêm" in done.text and "5 câu hỏi đã xử lý" in done.text
     assert "3 câu, 2 nhóm" in done.text  # the refreshed inbox
