@@ -61,6 +61,7 @@ class FakeTelegram:
         self.commands: list[dict[str, str]] = []
         self.webhook: dict[str, Any] = {"url": ""}
         self.faults: dict[str, list[ApiError]] = {}
+        self.delays: dict[str, list[float]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -70,12 +71,14 @@ class FakeTelegram:
 
     # --- server -----------------------------------------------------------------------------
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0, routes: list[web.RouteDef] | None = None) -> str:
+        """Listen on 127.0.0.1 (`port` 0: any free port); `routes` add e.g. a benchmark's controls."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self.handle)
+        app.router.add_routes(routes or [])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self.base_url
@@ -100,6 +103,10 @@ class FakeTelegram:
         error = ApiError(status, description or default.get(status, "Internal Server Error"), retry_after)
         self.faults.setdefault(method, []).extend([error] * times)
 
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` answer only after `seconds` (a slow network)."""
+        self.delays.setdefault(method, []).extend([seconds] * times)
+
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
@@ -108,6 +115,9 @@ class FakeTelegram:
         async with self._changed:
             self.calls.append((method, params))
             self._changed.notify_all()
+        delays = self.delays.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         faults = self.faults.get(method)
         if faults:
             error = faults.pop(0)

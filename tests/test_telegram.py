@@ -224,6 +224,22 @@ async def test_polling_survives_a_bad_gateway(fake, channel):
     assert msg["text"].startswith("Xin chào")
 
 
+async def test_slow_network_times_out_and_is_retried(fake):
+    from telegram import Bot
+    from telegram.error import TimedOut
+
+    from bot.channels.aiohttp_request import AiohttpRequest
+
+    bot = Bot(TOKEN, base_url=fake.base_url, request=AiohttpRequest(read_timeout=0.2))
+    async with bot:
+        fake.delay("sendChatAction", 1)
+        with pytest.raises(TimedOut):
+            await bot.send_chat_action(111, "typing")
+        fake.delay("sendChatAction", 1)
+        assert await tg.with_retries(lambda: bot.send_chat_action(111, "typing"), "sendChatAction")
+    assert len(fake.methods("sendChatAction")) == 3
+
+
 async def test_error_is_logged_masked_and_user_told(fake, channel, monkeypatch, caplog):
     async def broken(incoming, deps):
         raise RuntimeError(f"boom with {TOKEN} and 0912345678")

@@ -37,12 +37,13 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TelegramError,
 )
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest
 
 from ..core import Choice, Deps, Incoming, Reply, respond
 from ..runner import StartupError
+from .aiohttp_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ MAX_MESSAGE = 4000  # Telegram allows 4096 UTF-16 units; keep a margin
 MAX_CAPTION = 1000  # Telegram allows 1024
 MAX_CALLBACK_DATA = 64  # bytes
 SHORT_LABEL = 14  # two buttons this short share a row (👍 Có | 👎 Chưa)
+CONCURRENT_UPDATES = 32  # different users' updates handled at once (one user's stay in order)
 SEND_RETRIES = 3
 BACKOFF = 0.5  # seconds, doubled on each retry
 BUTTONS_KEY = "telegram-buttons:{chat_id}"  # long payloads, per chat, in the sessions key-value table
@@ -336,8 +338,8 @@ class TelegramChannel:
         if update.callback_query is not None:
             try:  # always, and first: it stops the spinner on the user's button
                 await with_retries(lambda: update.callback_query.answer(), "answerCallbackQuery")
-            except BadRequest as exc:  # too old: the press is still handled
-                log.info("Callback query not answered: %s", exc)
+            except TelegramError as exc:  # too old, or Telegram unreachable: the press is still handled
+                log.warning("Callback query not answered: %s", exc)
         found = self.to_incoming(update)
         if found is None:
             return
@@ -362,7 +364,8 @@ class TelegramChannel:
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Proactive messages (digests, reminders) to a chat id."""
-        await self.deliver(int(chat_id), replies)
+        target = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id  # "@channelname" too
+        await self.deliver(target, replies)  # type: ignore[arg-type]
 
     async def deliver(self, chat_id: int, replies: list[Reply], reply_to: int | None = None) -> None:
         long_payloads: dict[str, str] = {}
@@ -464,12 +467,12 @@ def build_application(settings, max_rate: float | None) -> Application:  # type:
         Application.builder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
-        .request(HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=15,
-                              write_timeout=15, pool_timeout=10, media_write_timeout=60))
-        .get_updates_request(HTTPXRequest(connection_pool_size=2, connect_timeout=10, read_timeout=10,
-                                          write_timeout=10, pool_timeout=10))
+        .request(AiohttpRequest(connection_pool_size=16, connect_timeout=10, read_timeout=15,
+                                write_timeout=15, pool_timeout=10, media_write_timeout=60))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, connect_timeout=10, read_timeout=10,
+                                            write_timeout=10, pool_timeout=10))
         .rate_limiter(limiter)
-        .concurrent_updates(PerUserProcessor(64))
+        .concurrent_updates(PerUserProcessor(CONCURRENT_UPDATES))
         .build()
     )
 
