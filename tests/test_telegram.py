@@ -325,6 +325,10 @@ async def test_webhook_without_secret_is_refused(fake, tg_deps):
     settings = dataclasses.replace(tg_deps.settings, telegram_webhook_url="https://bot.example.vn/telegram")
     with pytest.raises(StartupError, match="TELEGRAM_WEBHOOK_SECRET"):
         await tg.start(dataclasses.replace(tg_deps, settings=settings), web.Application())
+    settings = dataclasses.replace(settings, telegram_webhook_secret="mật khẩu")
+    with pytest.raises(StartupError, match="chữ cái không dấu"):
+        await tg.start(dataclasses.replace(tg_deps, settings=settings), web.Application())
+    assert not fake.calls  # refused before talking to Telegram
 
 
 async def test_updates_pushed_before_stop_are_all_answered(fake, tg_deps):

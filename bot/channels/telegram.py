@@ -488,6 +488,9 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
     webhook_url = settings.telegram_webhook_url
     if webhook_url and not settings.telegram_webhook_secret:
         raise StartupError("Dùng webhook Telegram thì phải đặt TELEGRAM_WEBHOOK_SECRET.")
+    if webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+        raise StartupError("TELEGRAM_WEBHOOK_SECRET chỉ được gồm chữ cái không dấu, chữ số, dấu _ và -, "
+                           "dài tối đa 256 ký tự.")
     application = build_application(settings, max_rate)
     channel = TelegramChannel(deps, application, webhook_url)
     try:
