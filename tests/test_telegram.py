@@ -282,6 +282,15 @@ async def test_proactive_send_with_file_and_image(fake, channel, tg_deps, tmp_pa
     assert sent[2]["photo"] and "caption" not in sent[2]
     assert fake.methods("sendChatAction")
 
+    # Both an image and a file, with buttons: caption on the first, buttons on the last.
+    await channel.send("111", [Reply("Kết quả", (Choice("👍 Có", "fb:x:1"),), file=sheet, image=chart)])
+    photo, document = await fake.wait_sent(count=2, after=3)
+    assert photo["photo"] and photo["caption"] == "Kết quả" and not buttons(photo)
+    assert document["document"]["file_name"] == "bao-cao.xlsx" and buttons(document)
+    await channel.send("111", [Reply("Tệp đã bị xóa", file=tmp_path / "missing.xlsx")])
+    [note] = await fake.wait_sent(after=5)
+    assert note["text"] == "Tệp đã bị xóa"
+
 
 async def test_webhook_mode_checks_the_secret(fake, tg_deps):
     with socket.socket() as s:

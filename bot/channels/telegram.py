@@ -15,6 +15,7 @@ import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -382,32 +383,40 @@ class TelegramChannel:
 
     async def _send_one(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None,
                         params: dict[str, Any]) -> None:
-        bot = self.bot
-        attachment = reply.image or reply.file
-        if attachment is not None and not attachment.is_file():
-            log.error("Reply attachment is missing: %s", attachment.name)
-            attachment = None
+        """Text (split if long), then the image and/or the file; the keyboard goes on the last message."""
+        attachments: list[tuple[str, Path]] = []
+        for kind, path in (("photo", reply.image), ("document", reply.file)):
+            if path is not None and path.is_file():
+                attachments.append((kind, path))
+            elif path is not None:
+                log.error("Reply attachment is missing: %s", path.name)
         text = reply.text.strip()
-        caption = text if attachment is not None and utf16_len(text) <= MAX_CAPTION else ""
+        caption = text if attachments and utf16_len(text) <= MAX_CAPTION else ""
         chunks = [] if caption else split_text(text)
-        if attachment is None and not chunks:
+        if not attachments and not chunks:
             chunks = ["…"]  # Telegram refuses an empty message
         for i, chunk in enumerate(chunks):
-            last = attachment is None and i == len(chunks) - 1
+            last = not attachments and i == len(chunks) - 1
             await self._send_text(chat_id, chunk, markup if last else None, params)
             params = {}
-        if attachment is None:
-            return
-        data = await asyncio.to_thread(attachment.read_bytes)
-        if reply.image is not None:
+        for i, (kind, path) in enumerate(attachments):
+            last = i == len(attachments) - 1
+            await self._send_file(chat_id, kind, path, caption if i == 0 else "", markup if last else None,
+                                  params)
+            params = {}
+
+    async def _send_file(self, chat_id: int, kind: str, path: Path, caption: str,
+                         markup: InlineKeyboardMarkup | None, params: dict[str, Any]) -> None:
+        bot = self.bot
+        data = await asyncio.to_thread(path.read_bytes)  # bytes, so a retry can send them again
+        if kind == "photo":
             await with_retries(lambda: bot.send_photo(
                 chat_id, data, caption=caption or None, reply_markup=markup, **params), "sendPhoto")
-        else:
-            await with_retries(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT),
-                               "sendChatAction")
-            await with_retries(lambda: bot.send_document(
-                chat_id, data, filename=attachment.name, caption=caption or None, reply_markup=markup,
-                **params), "sendDocument")
+            return
+        await with_retries(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
+        await with_retries(lambda: bot.send_document(
+            chat_id, data, filename=path.name, caption=caption or None, reply_markup=markup, **params),
+            "sendDocument")
 
     async def _send_text(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
                          params: dict[str, Any]) -> None:
