@@ -1,0 +1,535 @@
+"""Telegram channel: a thin adapter between python-telegram-bot's `Application` and the core.
+
+Updates become `Incoming`, `Reply` objects become messages with inline keyboards. No feature
+logic lives here: stale buttons, stickers and bad input are the core's business.
+Long polling by default; a webhook route on the shared aiohttp server when TELEGRAM_WEBHOOK_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, FloodLimit
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+from ..core import Choice, Deps, Incoming, Reply, respond
+from ..runner import StartupError
+from .aiohttp_request import AiohttpRequest
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]  # edited messages, channel posts etc. are not for us
+MAX_MESSAGE = 4000  # Telegram allows 4096 UTF-16 units; keep a margin
+MAX_CAPTION = 1000  # Telegram allows 1024
+MAX_CALLBACK_DATA = 64  # bytes
+SHORT_LABEL = 14  # two buttons this short share a row (👍 Có | 👎 Chưa)
+CONCURRENT_UPDATES = 32  # different users' updates handled at once (one user's stay in order)
+SEND_RETRIES = 3
+BACKOFF = 0.5  # seconds, doubled on each retry
+BUTTONS_KEY = "telegram-buttons:{chat_id}"  # long payloads, per chat, in the sessions key-value table
+BUTTONS_KEPT = 200
+SORRY = ("Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Bạn thử lại sau ít phút, "
+         "hoặc gõ /trogiup để xem cách dùng nhé.")
+START_HELP = ("/start", "bắt đầu, giới thiệu trợ lý")
+HELP_EN = ("/help", "hướng dẫn sử dụng")
+
+T = TypeVar("T")
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji may count twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix_within(text: str, limit: int) -> int:
+    """The longest prefix of `text` (in characters) that fits in `limit` UTF-16 units."""
+    if utf16_len(text) <= limit:
+        return len(text)
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Cut a long text into messages, at a paragraph, line, sentence or word boundary when possible."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while utf16_len(rest) > limit:
+        cut = _prefix_within(rest, limit)
+        window = rest[:cut]
+        pos = cut
+        for sep in ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " "):
+            found = window.rfind(sep)
+            if found >= cut // 2:
+                pos = found + len(sep)
+                break
+        chunk = rest[:pos].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        rest = rest[pos:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def short_payload(payload: str) -> str:
+    """A stable id that fits in callback_data, for payloads longer than Telegram's 64 bytes."""
+    digest = hashlib.sha256(payload.encode("utf-8")).digest()
+    return "~" + base64.urlsafe_b64encode(digest[:12]).decode("ascii")
+
+
+def keyboard(choices: tuple[Choice, ...], long_payloads: dict[str, str]) -> InlineKeyboardMarkup:
+    """One button per row, two when both labels are short; long payloads go into `long_payloads`."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for choice in choices:
+        data = choice.payload
+        if len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
+            short = short_payload(data)
+            long_payloads[short] = data
+            data = short
+        button = InlineKeyboardButton(choice.label[:120] or "…", callback_data=data)
+        last = rows[-1] if rows else None
+        if (last is not None and len(last) == 1 and len(choice.label) <= SHORT_LABEL
+                and len(last[0].text) <= SHORT_LABEL):
+            last.append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+# --- incoming -----------------------------------------------------------------------------------
+
+def message_kind(message: Message) -> str | None:
+    """What a message carries; None for service messages (someone joined, a pinned message...)."""
+    if message.text is not None:
+        return "text"
+    if message.sticker:
+        return "sticker"
+    if message.photo:
+        return "photo"
+    if message.voice or message.audio:
+        return "voice"
+    if message.video or message.video_note or message.animation:
+        return "video"
+    if message.location or message.venue:
+        return "location"
+    if message.contact:
+        return "contact"
+    if message.document:
+        return "document"
+    if message.effective_attachment is not None:
+        return "other"  # polls, dice, games...
+    return None
+
+
+def _mention_pattern(username: str) -> re.Pattern[str]:
+    return re.compile(rf"@{re.escape(username)}\b[\s,:;.!?]*", re.IGNORECASE)
+
+
+def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
+    """In a group, the text meant for the bot (mention stripped), or None when not addressed to it."""
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        _, at, target = command.partition("@")
+        return text if not at or target.lower() == username.lower() else None
+    reply_to = message.reply_to_message
+    to_bot = reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot_id
+    entities = message.parse_entities() if message.text is not None else message.parse_caption_entities()
+    for entity, value in entities.items():
+        if entity.type == MessageEntity.MENTION and value.lower() == f"@{username.lower()}":
+            to_bot = True
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            to_bot = True
+            text = text.replace(value, " ", 1)
+    if not to_bot:
+        return None
+    return _mention_pattern(username).sub(" ", text).strip()
+
+
+class PerUserProcessor(BaseUpdateProcessor):
+    """Updates from different users run concurrently; one user's updates run in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = 0
+        if isinstance(update, Update):
+            who = update.effective_user or update.effective_chat
+            key = who.id if who is not None else 0
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry a Bot API call on network errors and time-outs, with exponential backoff.
+
+    Flood limits (429) are the rate limiter's business; a bad request or a blocked bot is final.
+    A retried send may, rarely, arrive twice (the first attempt reached Telegram but the answer
+    was lost); that beats losing it.
+    """
+    for attempt in range(SEND_RETRIES + 1):
+        try:
+            return await call()
+        except (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated, RetryAfter):
+            raise
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            if attempt == SEND_RETRIES:
+                raise
+            delay = BACKOFF * 2 ** attempt
+            log.warning("Telegram %s failed (%s); retry %d in %.1fs", what, exc, attempt + 1, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def bot_commands() -> list[BotCommand]:
+    """/start, then every command the features list in /trogiup, then /help."""
+    from handlers.help import help_lines  # late: handlers import the core
+
+    commands: list[BotCommand] = []
+    seen: set[str] = set()
+    for command, description in [START_HELP, *help_lines(), HELP_EN]:
+        name = command.split()[0].lstrip("/").lower()
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or name in seen or not description.strip():
+            continue
+        seen.add(name)
+        commands.append(BotCommand(name, description.strip()[:256]))
+    return commands[:100]
+
+
+# --- the channel --------------------------------------------------------------------------------
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(self, deps: Deps, application: Application, webhook_url: str) -> None:
+        self.deps = deps
+        self.application = application
+        self.webhook_url = webhook_url
+        self.needs_server = bool(webhook_url)
+        application.add_handler(TypeHandler(Update, self.on_update))
+        application.add_error_handler(self.on_error)
+
+    @property
+    def bot(self):  # type: ignore[no-untyped-def]
+        return self.application.bot
+
+    # Incoming -----------------------------------------------------------------------------------
+
+    def to_incoming(self, update: Update) -> tuple[Incoming, int | None] | None:
+        """The core's view of an update, and the message to reply to in groups; None to ignore it."""
+        query = update.callback_query
+        if query is not None:
+            message = query.message
+            chat = message.chat if message is not None else None
+            chat_id = chat.id if chat is not None else query.from_user.id
+            payload = self._expand(chat_id, query.data or "")
+            return Incoming(
+                channel=NAME, user_id=str(query.from_user.id), chat_id=str(chat_id),
+                text=self._label(message, query.data or ""), payload=payload,
+                display_name=query.from_user.first_name or "",
+                is_group=chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+                message_id=str(message.message_id) if message is not None else "",
+            ), None
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        kind = message_kind(message)
+        if kind is None:
+            return None
+        chat = message.chat
+        is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        if chat.type == ChatType.CHANNEL:
+            return None
+        text = message.text or ""
+        if is_group:
+            addressed = addressed_text(message, self.bot.id, self.bot.username or "")
+            if addressed is None:
+                return None
+            text = addressed if kind == "text" else ""
+        # Photos, contacts and the like are never downloaded or kept: only their kind goes on.
+        incoming = Incoming(
+            channel=NAME, user_id=str(message.from_user.id), chat_id=str(chat.id),
+            text=text if kind == "text" else "", kind=kind,
+            display_name=message.from_user.first_name or "", is_group=is_group,
+            message_id=str(message.message_id),
+        )
+        return incoming, message.message_id if is_group else None
+
+    @staticmethod
+    def _label(message: object, data: str) -> str:
+        """The pressed button's label, read back from the message's keyboard."""
+        markup = getattr(message, "reply_markup", None)
+        for row in getattr(markup, "inline_keyboard", ()) or ():
+            for button in row:
+                if button.callback_data == data:
+                    return button.text
+        return ""
+
+    def _expand(self, chat_id: int, data: str) -> str:
+        if not data.startswith("~"):
+            return data
+        state = self.deps.storage.load_session(BUTTONS_KEY.format(chat_id=chat_id))
+        # An unknown short id becomes an unknown payload, which the core answers as a stale button.
+        return state.get("map", {}).get(data, "~")
+
+    def _remember(self, chat_id: int, long_payloads: dict[str, str]) -> None:
+        key = BUTTONS_KEY.format(chat_id=chat_id)
+        state = self.deps.storage.load_session(key)
+        mapping: dict[str, str] = state.get("map", {})
+        for short, payload in long_payloads.items():
+            mapping.pop(short, None)
+            mapping[short] = payload  # most recent last
+        state["map"] = dict(list(mapping.items())[-BUTTONS_KEPT:])
+        self.deps.storage.save_session(key, state)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            try:  # always, and first: it stops the spinner on the user's button
+                await with_retries(lambda: update.callback_query.answer(), "answerCallbackQuery")
+            except TelegramError as exc:  # too old, or Telegram unreachable: the press is still handled
+                log.warning("Callback query not answered: %s", exc)
+        found = self.to_incoming(update)
+        if found is None:
+            return
+        incoming, reply_to = found
+        replies = await respond(incoming, self.deps)
+        await self.deliver(int(incoming.chat_id), replies, reply_to)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log (the logging filter masks secrets and personal data) and tell the user."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("Error while handling Telegram update %s: %s", update_id, context.error,
+                  exc_info=context.error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            return
+        try:
+            await with_retries(lambda: self.bot.send_message(chat.id, SORRY), "sendMessage")
+        except Exception as exc:  # nothing more we can do; it is logged
+            log.error("Could not tell chat about the error: %s", exc)
+
+    # Outgoing -----------------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Proactive messages (digests, reminders) to a chat id."""
+        target = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id  # "@channelname" too
+        await self.deliver(target, replies)  # type: ignore[arg-type]
+
+    async def deliver(self, chat_id: int, replies: list[Reply], reply_to: int | None = None) -> None:
+        long_payloads: dict[str, str] = {}
+        rendered = [(reply, keyboard(reply.choices, long_payloads) if reply.choices else None)
+                    for reply in replies]
+        if long_payloads:  # before sending, so a quick press finds them
+            self._remember(chat_id, long_payloads)
+        params: dict[str, Any] = {}
+        if reply_to is not None:
+            params["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+        for reply, markup in rendered:
+            await self._send_one(chat_id, reply, markup, params)
+            params = {}  # only the first message quotes the question
+
+    async def _send_one(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None,
+                        params: dict[str, Any]) -> None:
+        """Text (split if long), then the image and/or the file; the keyboard goes on the last message."""
+        attachments: list[tuple[str, Path]] = []
+        for kind, path in (("photo", reply.image), ("document", reply.file)):
+            if path is not None and path.is_file():
+                attachments.append((kind, path))
+            elif path is not None:
+                log.error("Reply attachment is missing: %s", path.name)
+        text = reply.text.strip()
+        caption = text if attachments and utf16_len(text) <= MAX_CAPTION else ""
+        chunks = [] if caption else split_text(text)
+        if not attachments and not chunks:
+            chunks = ["…"]  # Telegram refuses an empty message
+        for i, chunk in enumerate(chunks):
+            last = not attachments and i == len(chunks) - 1
+            await self._send_text(chat_id, chunk, markup if last else None, params)
+            params = {}
+        for i, (kind, path) in enumerate(attachments):
+            last = i == len(attachments) - 1
+            await self._send_file(chat_id, kind, path, caption if i == 0 else "", markup if last else None,
+                                  params)
+            params = {}
+
+    async def _send_file(self, chat_id: int, kind: str, path: Path, caption: str,
+                         markup: InlineKeyboardMarkup | None, params: dict[str, Any]) -> None:
+        bot = self.bot
+        data = await asyncio.to_thread(path.read_bytes)  # bytes, so a retry can send them again
+        if kind == "photo":
+            await with_retries(lambda: bot.send_photo(
+                chat_id, data, caption=caption or None, reply_markup=markup, **params), "sendPhoto")
+            return
+        await with_retries(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
+        await with_retries(lambda: bot.send_document(
+            chat_id, data, filename=path.name, caption=caption or None, reply_markup=markup, **params),
+            "sendDocument")
+
+    async def _send_text(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                         params: dict[str, Any]) -> None:
+        await with_retries(lambda: self.bot.send_message(chat_id, text, reply_markup=markup, **params),
+                           "sendMessage")
+
+    # Webhook ------------------------------------------------------------------------------------
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        secret = self.deps.settings.telegram_webhook_secret.encode("utf-8")
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("utf-8")
+        if not hmac.compare_digest(given, secret):
+            return web.Response(status=403, text="forbidden")
+        if not self.application.running:
+            return web.Response(status=503, text="stopping")  # Telegram delivers it again later
+        try:
+            update = Update.de_json(await request.json(), self.bot)
+        except Exception:  # malformed JSON or not an update
+            return web.Response(status=400, text="bad update")
+        if update is None:
+            return web.Response(status=400, text="bad update")
+        if self._seen_before(update.update_id):
+            return web.Response(text="ok")
+        # Answer at once; the update is processed in the background like a polled one.
+        await self.application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    def _seen_before(self, update_id: int) -> bool:
+        """Telegram redelivers when it did not get our 200; remember ids across restarts."""
+        key = f"{NAME}:{update_id}"
+        now = dt.datetime.now(dt.UTC)
+        with self.deps.storage.transaction() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                               (key, now.isoformat(timespec="seconds")))
+            if update_id % 500 == 0:
+                old = (now - dt.timedelta(days=2)).isoformat(timespec="seconds")
+                conn.execute("DELETE FROM seen_messages WHERE key LIKE 'telegram:%' AND at < ?", (old,))
+        return cur.rowcount == 0
+
+    # Lifecycle ----------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        app = self.application
+        updater = app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if app.running:
+            await app.stop()  # finishes the updates already taken
+        await app.shutdown()
+
+
+def build_application(settings, max_rate: float | None) -> Application:  # type: ignore[no-untyped-def]
+    limiter = AIORateLimiter(
+        overall_max_rate=max_rate or 0, group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP if max_rate else 0,
+        max_retries=3)
+    return (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_base_url)
+        .request(AiohttpRequest(connection_pool_size=16, connect_timeout=10, read_timeout=15,
+                                write_timeout=15, pool_timeout=10, media_write_timeout=60))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, connect_timeout=10, read_timeout=10,
+                                            write_timeout=10, pool_timeout=10))
+        .rate_limiter(limiter)
+        .concurrent_updates(PerUserProcessor(CONCURRENT_UPDATES))
+        .build()
+    )
+
+
+async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 30,
+                max_rate: float | None = FloodLimit.MESSAGES_PER_SECOND) -> TelegramChannel:
+    """Connect to the Bot API, register commands, and start polling or the webhook route.
+
+    `max_rate` is the outgoing message rate the flood limiter allows (None: no throttling,
+    429 answers are still retried); `poll_timeout` is the long-polling wait in seconds.
+    """
+    settings = deps.settings
+    webhook_url = settings.telegram_webhook_url
+    if webhook_url and not settings.telegram_webhook_secret:
+        raise StartupError("Dùng webhook Telegram thì phải đặt TELEGRAM_WEBHOOK_SECRET.")
+    if webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+        raise StartupError("TELEGRAM_WEBHOOK_SECRET chỉ được gồm chữ cái không dấu, chữ số, dấu _ và -, "
+                           "dài tối đa 256 ký tự.")
+    application = build_application(settings, max_rate)
+    channel = TelegramChannel(deps, application, webhook_url)
+    try:
+        await application.initialize()  # getMe: checks the token
+    except InvalidToken as exc:
+        raise StartupError("Telegram không chấp nhận mã bot (TELEGRAM_BOT_TOKEN). "
+                           "Bạn kiểm tra lại mã lấy từ @BotFather nhé.") from exc
+    except NetworkError as exc:
+        raise StartupError(f"Không kết nối được tới máy chủ Telegram ({settings.telegram_base_url}). "
+                           "Bạn kiểm tra mạng hoặc TELEGRAM_BASE_URL nhé.") from exc
+    try:
+        try:
+            await with_retries(lambda: application.bot.set_my_commands(bot_commands()), "setMyCommands")
+        except Exception as exc:  # the menu is a convenience; the bot works without it
+            log.warning("Could not set the Telegram command menu: %s", exc)
+        await application.start()
+        if webhook_url:
+            web_app.router.add_post(urlparse(webhook_url).path or "/", channel.on_webhook)
+            await with_retries(lambda: application.bot.set_webhook(
+                webhook_url, secret_token=settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False), "setWebhook")
+        else:
+            await application.updater.start_polling(  # deletes any webhook first, keeps pending updates
+                poll_interval=0, timeout=dt.timedelta(seconds=poll_timeout), bootstrap_retries=3,
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    except BaseException as exc:
+        await channel.stop()
+        if isinstance(exc, NetworkError | InvalidToken):
+            raise StartupError(f"Không khởi động được kênh Telegram: {exc}") from exc
+        raise
+    log.info("Telegram bot @%s started (%s)", application.bot.username,
+             "webhook" if webhook_url else "long polling")
+    return channel
