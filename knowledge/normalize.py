@@ -38,7 +38,8 @@ ABBREVIATIONS: dict[str, str] = {
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
-    ("dinh danh dien tu", "dinh danh dien tu vneid"),
+    # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number.
+    ("so dinh danh", "sodinhdanh"), ("dinh danh", "dinhdanh"), ("dinhdanh", "dinhdanh vneid"),
     ("bang lai xe", "giay phep lai xe"), ("bang lai", "giay phep lai xe"),
     ("the can cuoc", "can cuoc"), ("can cuoc cong dan", "can cuoc"),
     # "trả/nộp/đóng tiền điện" all mean paying the bill; keep "tien" so "tien dien" still matches.
@@ -49,7 +50,7 @@ PHRASES: list[tuple[str, str]] = [
     # Question words: "thế nào", "ra sao" mean the same as "làm sao" (all stop words), and
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
-    ("guong mat", "khuon mat"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    ("guong mat", "khuon mat"), ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
     ("ho so", "hoso"), ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
     ("tai khoan", "taikhoan"), ("mat khau", "matkhau"), ("ngan hang", "nganhang"),

@@ -78,6 +78,7 @@ def test_greeting_before_question_is_dropped():
     ("ngay hoi cds", "ngày hội chuyển đổi số"),
     ("xac thuc guong mat", "xác thực khuôn mặt"),
     ("mk vs passcode", "mật khẩu với passcode"),
+    ("co ton phi ko", "có mất phí không"),
 ])
 def test_domain_synonyms(typed, full):
     assert key(typed) == key(full)
@@ -102,3 +103,10 @@ def test_electricity_bill_is_not_phone_or_electronic():
     assert "tiendien" in tokens("trả tiền điện")
     assert "tiendien" not in tokens("điện thoại")
     assert "tiendien" not in tokens("ví điện tử")
+
+
+def test_identification_account_means_vneid_but_id_number_does_not():
+    assert "vneid" in tokens("tài khoản định danh mức 2")
+    assert "vneid" in tokens("định danh điện tử")
+    assert "vneid" not in tokens("số định danh cá nhân")
+    assert key("ddcn") == key("số định danh cá nhân")
