@@ -32,6 +32,7 @@ ABBREVIATIONS: dict[str, str] = {
     "mobilemoney": "mobile money", "smartphone": "dien thoai thong minh", "dttm": "dien thoai thong minh",
     "cskh": "cham soc khach hang", "otp": "otp", "ekyc": "ekyc", "nfc": "nfc",
     "cds": "chuyen doi so", "cns": "cong nghe so", "tcns": "to cong nghe so",
+    "cnscd": "cong nghe so cong dong",
     "dthoai": "dien thoai", "dtdd": "dien thoai di dong", "vs": "voi",
 }
 
@@ -60,6 +61,7 @@ PHRASES: list[tuple[str, str]] = [
     ("dich vu cong", "dichvucong"), ("dichvucong gov vn", "dichvucong"),
     ("so dien thoai", "sodienthoai"), ("dien thoai thong minh", "smartphone"),
     ("sinh trac hoc", "sinhtrachoc"), ("chu ky so", "chukyso"), ("chu ki so", "chukyso"),
+    ("ky so", "chukyso"), ("sinh trac", "sinhtrachoc"),
     ("cong an xa", "congan xa"), ("cong an", "congan"),
     # Joined so a stop word ("cụ", "đi", "nhà") does not eat half of a domain term.
     ("cu tru", "cutru"), ("di dong", "didong"), ("nha mang", "nhamang"),
