@@ -39,7 +39,9 @@ ABBREVIATIONS: dict[str, str] = {
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
-    # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number.
+    # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number
+    # (but "hồ sơ định danh" is the application, so "hồ sơ" is joined first).
+    ("ho so", "hoso"),
     ("so dinh danh", "sodinhdanh"), ("dinh danh", "dinhdanh"), ("dinhdanh", "dinhdanh vneid"),
     ("bang lai xe", "giay phep lai xe"), ("bang lai", "giay phep lai xe"),
     ("the can cuoc", "can cuoc"), ("can cuoc cong dan", "can cuoc"),
@@ -51,8 +53,12 @@ PHRASES: list[tuple[str, str]] = [
     # Question words: "thế nào", "ra sao" mean the same as "làm sao" (all stop words), and
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
-    ("guong mat", "khuon mat"), ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
-    ("ho so", "hoso"), ("ho tro", "hotro"), ("ca nhan", "canhan"),
+    ("guong mat", "khuon mat"),
+    ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    # ch/tr mix-ups common in the north.
+    ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
+    ("dang ki", "dang ky"), ("ki nang", "ky nang"),
+    ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
     ("tai khoan", "taikhoan"), ("mat khau", "matkhau"), ("ngan hang", "nganhang"),
     ("pass code", "passcode"), ("ma pin", "passcode"),
@@ -64,7 +70,8 @@ PHRASES: list[tuple[str, str]] = [
     ("ky so", "chukyso"), ("sinh trac", "sinhtrachoc"),
     ("cong an xa", "congan xa"), ("cong an", "congan"),
     # Joined so a stop word ("cụ", "đi", "nhà") does not eat half of a domain term.
-    ("cu tru", "cutru"), ("di dong", "didong"), ("nha mang", "nhamang"),
+    ("cu tru", "cutru"), ("di dong", "didong"), ("nha mang", "nhamang"), ("de an", "dean"),
+    ("toi pham", "toipham"), ("xa hoi", "xahoi"),
     ("nhu xuan", "nhuxuan"), ("ha son", "hason"), ("ha trung", "hatrung"),
     # "điện" alone is weak (điện thoại, điện tử are everywhere): join them so "tiền điện" and
     # "tiền nước" stay apart.

@@ -82,6 +82,8 @@ def test_greeting_before_question_is_dropped():
     ("to cnscd", "tổ công nghệ số cộng đồng"),
     ("ký số từ xa", "chữ ký số từ xa"),
     ("xac thuc sinh trac", "xác thực sinh trắc học"),
+    ("dang ky tam chu", "đăng ký tạm trú"),
+    ("dang ki thuong chu", "đăng ký thường trú"),
 ])
 def test_domain_synonyms(typed, full):
     assert key(typed) == key(full)
@@ -100,6 +102,9 @@ def test_stop_words_do_not_split_domain_terms():
     assert "nhamang" in tokens("nhà mạng")
     assert "hason" in key("xã Hà Sơn").split()
     assert "nhuxuan" in key("huyện Như Xuân").split()
+    assert "dean" in key("đề án 06").split()  # "đề" is a stop word
+    assert "toipham" in key("tố giác tội phạm").split()  # "tôi" is a stop word
+    assert "xahoi" in key("an sinh xã hội").split()  # "hỏi" is a stop word
 
 
 def test_electricity_bill_is_not_phone_or_electronic():
@@ -112,6 +117,7 @@ def test_identification_account_means_vneid_but_id_number_does_not():
     assert "vneid" in tokens("tài khoản định danh mức 2")
     assert "vneid" in tokens("định danh điện tử")
     assert "vneid" not in tokens("số định danh cá nhân")
+    assert "vneid" in tokens("hồ sơ định danh bị từ chối")  # the application, not the ID number
     assert key("ddcn") == key("số định danh cá nhân")
 
 
