@@ -31,16 +31,34 @@ ABBREVIATIONS: dict[str, str] = {
     "ddcn": "so dinh danh ca nhan", "vietqr": "vietqr", "qr": "qr", "momo": "momo",
     "mobilemoney": "mobile money", "smartphone": "dien thoai thong minh", "dttm": "dien thoai thong minh",
     "cskh": "cham soc khach hang", "otp": "otp", "ekyc": "ekyc", "nfc": "nfc",
+    "cds": "chuyen doi so", "cns": "cong nghe so", "tcns": "to cong nghe so",
+    "cnscd": "cong nghe so cong dong",
+    "dthoai": "dien thoai", "dtdd": "dien thoai di dong", "vs": "voi",
 }
 
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
-    ("dinh danh dien tu", "dinh danh dien tu vneid"),
+    # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number
+    # (but "hồ sơ định danh" is the application, so "hồ sơ" is joined first).
+    ("ho so", "hoso"),
+    ("so dinh danh", "sodinhdanh"), ("dinh danh", "dinhdanh"), ("dinhdanh", "dinhdanh vneid"),
     ("bang lai xe", "giay phep lai xe"), ("bang lai", "giay phep lai xe"),
     ("the can cuoc", "can cuoc"), ("can cuoc cong dan", "can cuoc"),
+    # "trả/nộp/đóng tiền điện" all mean paying the bill; keep "tien" so "tien dien" still matches.
+    ("tra tien dien", "thanh toan tien dien"), ("nop tien dien", "thanh toan tien dien"),
+    ("dong tien dien", "thanh toan tien dien"), ("tra tien nuoc", "thanh toan tien nuoc"),
+    ("nop tien nuoc", "thanh toan tien nuoc"), ("dong tien nuoc", "thanh toan tien nuoc"),
     ("tra tien", "thanh toan"), ("nop tien", "thanh toan"),
-    ("ho so", "hoso"), ("ho tro", "hotro"), ("ca nhan", "canhan"),
+    # Question words: "thế nào", "ra sao" mean the same as "làm sao" (all stop words), and
+    # "thế" must not stay behind to look like "thẻ" (card).
+    ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
+    ("guong mat", "khuon mat"),
+    ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    # ch/tr mix-ups common in the north.
+    ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
+    ("dang ki", "dang ky"), ("ki nang", "ky nang"),
+    ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
     ("tai khoan", "taikhoan"), ("mat khau", "matkhau"), ("ngan hang", "nganhang"),
     ("pass code", "passcode"), ("ma pin", "passcode"),
@@ -49,7 +67,15 @@ PHRASES: list[tuple[str, str]] = [
     ("dich vu cong", "dichvucong"), ("dichvucong gov vn", "dichvucong"),
     ("so dien thoai", "sodienthoai"), ("dien thoai thong minh", "smartphone"),
     ("sinh trac hoc", "sinhtrachoc"), ("chu ky so", "chukyso"), ("chu ki so", "chukyso"),
+    ("ky so", "chukyso"), ("sinh trac", "sinhtrachoc"),
     ("cong an xa", "congan xa"), ("cong an", "congan"),
+    # Joined so a stop word ("cụ", "đi", "nhà") does not eat half of a domain term.
+    ("cu tru", "cutru"), ("di dong", "didong"), ("nha mang", "nhamang"), ("de an", "dean"),
+    ("toi pham", "toipham"), ("xa hoi", "xahoi"),
+    ("nhu xuan", "nhuxuan"), ("ha son", "hason"), ("ha trung", "hatrung"),
+    # "điện" alone is weak (điện thoại, điện tử are everywhere): join them so "tiền điện" and
+    # "tiền nước" stay apart.
+    ("dien thoai", "dienthoai"), ("dien tu", "dientu"), ("tien dien", "tiendien"), ("tien nuoc", "tiennuoc"),
 ]
 
 # Words that carry no meaning for matching (politeness, pronouns, fillers).
@@ -67,6 +93,7 @@ _TONE_FIX = {
 }
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PASSCODE_RE = re.compile(r"\bpass\s*code\b")
+_MILLIONS_RE = re.compile(r"(\d)\s*tr\b")  # "10tr" -> "10 trieu"
 _TELEX_TAIL = re.compile(r"^([a-z]+?)([sfrxj1-5])$")
 
 
@@ -99,7 +126,8 @@ def has_diacritics(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """Accent-free search tokens with abbreviations expanded and multi-word terms joined."""
-    words = _WORD_RE.findall(_PASSCODE_RE.sub("passcode", fold(text)))
+    text = _MILLIONS_RE.sub(r"\1 trieu", _PASSCODE_RE.sub("passcode", fold(text)))
+    words = _WORD_RE.findall(text)
     expanded: list[str] = []
     for w in words:
         w = ABBREVIATIONS.get(w, w)

@@ -65,3 +65,63 @@ def test_has_diacritics():
 def test_greeting_before_question_is_dropped():
     assert drop_opener(["chao", "kich", "hoat", "vneid"]) == ["kich", "hoat", "vneid"]
     assert drop_opener(["xin", "chao"]) == ["xin", "chao"]
+
+
+@pytest.mark.parametrize("typed, full", [
+    ("tra tien dien", "đóng tiền điện"),
+    ("nop tien nc", "thanh toán tiền nước"),
+    ("ck 12tr", "chuyển khoản 12 triệu"),
+    ("kich hoat ntn", "kích hoạt làm sao"),
+    ("kich hoat the nao", "kích hoạt ra sao"),
+    ("vì sao bị từ chối", "tại sao bị từ chối"),
+    ("to cns", "tổ công nghệ số"),
+    ("ngay hoi cds", "ngày hội chuyển đổi số"),
+    ("xac thuc guong mat", "xác thực khuôn mặt"),
+    ("mk vs passcode", "mật khẩu với passcode"),
+    ("co ton phi ko", "có mất phí không"),
+    ("to cnscd", "tổ công nghệ số cộng đồng"),
+    ("ký số từ xa", "chữ ký số từ xa"),
+    ("xac thuc sinh trac", "xác thực sinh trắc học"),
+    ("dang ky tam chu", "đăng ký tạm trú"),
+    ("dang ki thuong chu", "đăng ký thường trú"),
+])
+def test_domain_synonyms(typed, full):
+    assert key(typed) == key(full)
+
+
+def test_question_words_do_not_look_like_card():
+    # "thế nào" must not leave "the", which is also "thẻ" (card).
+    assert "the" not in tokens("kich hoat the nao")
+    assert "the" in tokens("the bhyt")
+
+
+def test_stop_words_do_not_split_domain_terms():
+    # "cụ", "đi", "nhà", "hà", "như" are stop words; the terms they start must survive.
+    assert "cutru" in tokens("khai báo cư trú")
+    assert "didong" in tokens("tiền điện thoại di động")
+    assert "nhamang" in tokens("nhà mạng")
+    assert "hason" in key("xã Hà Sơn").split()
+    assert "nhuxuan" in key("huyện Như Xuân").split()
+    assert "dean" in key("đề án 06").split()  # "đề" is a stop word
+    assert "toipham" in key("tố giác tội phạm").split()  # "tôi" is a stop word
+    assert "xahoi" in key("an sinh xã hội").split()  # "hỏi" is a stop word
+
+
+def test_electricity_bill_is_not_phone_or_electronic():
+    assert "tiendien" in tokens("trả tiền điện")
+    assert "tiendien" not in tokens("điện thoại")
+    assert "tiendien" not in tokens("ví điện tử")
+
+
+def test_identification_account_means_vneid_but_id_number_does_not():
+    assert "vneid" in tokens("tài khoản định danh mức 2")
+    assert "vneid" in tokens("định danh điện tử")
+    assert "vneid" not in tokens("số định danh cá nhân")
+    assert "vneid" in tokens("hồ sơ định danh bị từ chối")  # the application, not the ID number
+    assert key("ddcn") == key("số định danh cá nhân")
+
+
+def test_signing_is_not_digital_skills():
+    # "ký số" (digital signature) and "kỹ năng số" (digital skills) fold to similar letters.
+    assert "chukyso" in tokens("ký số")
+    assert "chukyso" not in tokens("kỹ năng số")
