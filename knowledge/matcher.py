@@ -23,6 +23,8 @@ from .normalize import STOPWORDS, drop_opener, has_diacritics, key, undo_telex
 ANSWER_MIN = 56.0  # best entry at least this -> a direct answer...
 ANSWER_GAP = 2.0  # ... unless the runner-up is this close: then offer choices
 ANSWER_SURE = 80.0  # this high answers whatever the runner-up scores
+LEAD_MIN = 48.0  # a lower score still answers when it leads the runner-up by LEAD_GAP
+LEAD_GAP = 14.0
 CHOICES_MIN = 44.0  # below this nothing is close enough: say so honestly
 CHOICE_WINDOW = 14.0  # offer entries within this many points of the best
 MAX_CHOICES = 3
@@ -207,6 +209,8 @@ def decide(ranked: tuple[Scored, ...] | list[Scored]) -> str:
     runner = ranked[1].score if len(ranked) > 1 else 0.0
     if top >= ANSWER_SURE or (top >= ANSWER_MIN and top - runner >= ANSWER_GAP):
         return "answer"
+    if top >= LEAD_MIN and top - runner >= LEAD_GAP:
+        return "answer"  # a modest score far ahead of everything else is still clear
     return "choices"
 
 
