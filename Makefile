@@ -17,7 +17,7 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m ruff check bot handlers knowledge tests benchmarks
 	$(BIN)/python -m bot kb check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 eval: $(BIN)/.installed
 	$(BIN)/python benchmarks/faq_eval.py
