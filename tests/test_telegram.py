@@ -158,13 +158,13 @@ async def test_long_reply_is_split_under_the_limit(fake, channel, tg_deps):
 
 def test_split_text_cuts_at_sentences_and_counts_utf16():
     text = ("Câu một rất dài. " * 300).strip()
-    parts = tg.split_text(text, limit=1000)
+    parts = tg.split_text(text, 1000)
     assert all(tg.utf16_len(p) <= 1000 for p in parts)
     assert all(p.endswith(".") for p in parts)
     emoji = "😀" * 3000  # 6,000 UTF-16 units, no spaces at all
-    parts = tg.split_text(emoji, limit=4000)
+    parts = tg.split_text(emoji, 4000)
     assert [tg.utf16_len(p) for p in parts] == [4000, 2000]
-    assert tg.split_text("   ") == []
+    assert tg.split_text("   ", tg.MAX_MESSAGE) == []
 
 
 async def test_long_payloads_are_mapped_through_short_ids(fake, channel, tg_deps):

@@ -1,4 +1,4 @@
-"""Text rendering shared by channels without buttons (console, Zalo): numbered choices, length-safe splitting."""
+"""Text rendering shared by the channels: numbered choices (console, Zalo) and length-safe splitting."""
 
 from __future__ import annotations
 

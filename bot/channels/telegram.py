@@ -45,6 +45,7 @@ from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, Conte
 from ..core import Choice, Deps, Incoming, Reply, respond
 from ..runner import StartupError
 from .aiohttp_request import AiohttpRequest
+from .render import split_text, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -68,45 +69,6 @@ T = TypeVar("T")
 
 
 # --- rendering ----------------------------------------------------------------------------------
-
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (an emoji may count twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _prefix_within(text: str, limit: int) -> int:
-    """The longest prefix of `text` (in characters) that fits in `limit` UTF-16 units."""
-    if utf16_len(text) <= limit:
-        return len(text)
-    units = 0
-    for index, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
-def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Cut a long text into messages, at a paragraph, line, sentence or word boundary when possible."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while utf16_len(rest) > limit:
-        cut = _prefix_within(rest, limit)
-        window = rest[:cut]
-        pos = cut
-        for sep in ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " "):
-            found = window.rfind(sep)
-            if found >= cut // 2:
-                pos = found + len(sep)
-                break
-        chunk = rest[:pos].rstrip()
-        if chunk:
-            chunks.append(chunk)
-        rest = rest[pos:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
-
 
 def short_payload(payload: str) -> str:
     """A stable id that fits in callback_data, for payloads longer than Telegram's 64 bytes."""
@@ -392,7 +354,7 @@ class TelegramChannel:
                 log.error("Reply attachment is missing: %s", path.name)
         text = reply.text.strip()
         caption = text if attachments and utf16_len(text) <= MAX_CAPTION else ""
-        chunks = [] if caption else split_text(text)
+        chunks = [] if caption else split_text(text, MAX_MESSAGE)
         if not attachments and not chunks:
             chunks = ["…"]  # Telegram refuses an empty message
         for i, chunk in enumerate(chunks):
