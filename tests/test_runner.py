@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 
 import aiohttp
 import pytest
@@ -14,7 +15,7 @@ from teamkit import VN, Clock, code_in, receipt
 from bot import scheduler
 from bot.channels import zalo
 from bot.core import Deps
-from bot.runner import run_channels
+from bot.runner import StartupError, run_channels
 from tests.channelkit import free_port, telegram_deps, zalo_deps
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
@@ -147,3 +148,20 @@ async def test_weekly_digest_goes_out_through_the_running_channels(deps, served,
     assert await scheduler.run_due(deps, dt.datetime(2026, 11, 16, 9, 0, tzinfo=VN)) == 0
     await asyncio.sleep(0.2)
     assert len(tfake.sent) == 1 and len(zfake.texts(ZALO_USER)) == 1
+
+
+async def test_a_busy_port_is_a_clear_startup_error(deps, port):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        with pytest.raises(StartupError, match="WEBHOOK_LISTEN"):
+            await asyncio.wait_for(run_channels(deps, ["telegram", "zalo"], asyncio.Event()), 10)
+    assert deps.extras["senders"]["zalo"].__self__._session.closed  # the started channels were stopped
+    assert not deps.extras["senders"]["telegram"].__self__.application.running
+
+
+async def test_one_channel_failing_stops_the_other(deps, zfake):
+    deps = zalo_deps(deps, zfake, zalo_bot_token="999:wrong-token")
+    with pytest.raises(StartupError, match="ZALO_BOT_TOKEN"):
+        await asyncio.wait_for(run_channels(deps, ["telegram", "zalo"], asyncio.Event()), 10)
+    assert not deps.extras["senders"]["telegram"].__self__.application.running
