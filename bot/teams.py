@@ -96,7 +96,7 @@ def villages(storage: Storage, team_id: int) -> list[Village]:
 
 
 def new_code() -> str:
-    """At least one letter: six digits look like an OTP, and the safety guard would mask the code."""
+    """At least one letter: six digits typed on their own look like an OTP, and the safety guard masks them."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if not code.isdigit():
