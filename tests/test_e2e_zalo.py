@@ -16,6 +16,7 @@ from bot.access import member_for
 from bot.channels import zalo
 from bot.core import Deps
 from bot.runner import build_web_app, start_channels
+from bot.storage import Storage
 from tests.channelkit import TelegramUser, ZaloUser, free_port, running, telegram_deps, zalo_deps
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
@@ -195,3 +196,34 @@ async def test_one_member_linked_across_telegram_and_zalo(base, tfake, zfake):
     finally:
         for channel in reversed(channels):
             await channel.stop()
+
+
+async def test_restart_mid_flow_then_a_typed_number_still_picks(settings, small_kb, zfake):
+    store = Storage(settings.database_path)
+    deps = zalo_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
+    try:
+        async with running(deps):
+            _, member = await team_on_zalo(deps, zfake)
+            await member.say("/ghi")
+            await member.pick("Đồng Tâm")
+            await member.say("Trần Thị Bình")
+            await member.say("0")
+            assert "việc gì" in member.text
+            install = member.number_of("Cài đặt VNeID")
+    finally:
+        store.close()
+
+    store = Storage(settings.database_path)  # the bot comes back on the same database
+    deps = zalo_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
+    try:
+        async with running(deps):
+            await member.say(str(install))  # the list sent before the restart
+            assert "Đã chọn: Cài đặt VNeID" in member.text and "Trần Thị Bình" in member.text
+            await member.pick("Xong")
+            await member.pick("Đã xong")
+            await member.pick("Bỏ qua")
+            await member.pick("Lưu")
+            record = store.db["records"].get(receipt(member.text))
+            assert record["services"] == "vneid_install"
+    finally:
+        store.close()
