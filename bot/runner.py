@@ -117,7 +117,11 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
             host, port = deps.settings.webhook_listen
             runner = web.AppRunner(web_app)
             await runner.setup()
-            await web.TCPSite(runner, host, port).start()
+            try:
+                await web.TCPSite(runner, host, port).start()
+            except OSError as exc:  # port taken, or an address this machine does not have
+                raise StartupError(f"Không mở được cổng {host}:{port} (WEBHOOK_LISTEN): {exc.strerror or exc}. "
+                                   "Bạn kiểm tra xem có chương trình khác đang dùng cổng này không nhé.") from None
             log.info("Web server listening on %s:%s", host, port)
         for hook in deps.extras.get("on_start", []):
             await hook(deps)

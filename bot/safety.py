@@ -63,7 +63,8 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
             start = m.start("secret")
             spans.append((start, start + len(secret), "password" if not secret.isdigit() else "otp"))
     secret_context = bool(_HAS_SECRET_WORD.search(folded))
-    lone_code = len(folded.split()) <= 2
+    # "482913" alone is likely an OTP; "/sua 123456" is a command with a receipt number.
+    lone_code = len(folded.split()) <= 2 and not re.match(r"\s*/[a-z]", folded)
     for m in _STANDALONE_CODE.finditer(folded):
         if secret_context or (lone_code and len(m.group()) == 6):
             spans.append((m.start(), m.end(), "otp"))

@@ -96,7 +96,11 @@ def villages(storage: Storage, team_id: int) -> list[Village]:
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """At least one letter: six digits typed on their own look like an OTP, and the safety guard masks them."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not code.isdigit():
+            return code
 
 
 def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, now: dt.datetime,

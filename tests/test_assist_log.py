@@ -167,6 +167,23 @@ async def test_my_records_edit_and_delete_with_audit(tdeps, clock):
     assert "chính mình" in (await member.say(f"/sua {second}"))[0].text
 
 
+async def test_six_digit_receipt_numbers_are_not_taken_for_otps(tdeps):
+    _, _, [member] = await make_team(tdeps)
+    db = tdeps.storage.db
+    db["records"].insert({**db["records"].get(await log_new(member, "Nguyễn Văn An")),
+                          "id": 123455, "request_id": "older"})  # a busy province reaches six digits
+    number = await log_new(member, "Phạm Thị Dung")
+    assert number == 123456
+    await member.say(f"/sua {number}")
+    assert f"Sửa phiếu số {number}" in member.text and "giữ kín" not in member.text
+    await member.say("/huy")
+    await member.say(f"/xoa {number}")
+    await member.pick("Xóa")
+    assert f"Đã xóa phiếu số {number}" in member.text
+    assert "Đừng gửi" in (await member.say("123456"))[0].text  # an OTP pasted alone still warns
+    assert "Đừng gửi" in (await member.say("/otp 123456"))[0].text
+
+
 async def test_edit_window_and_ownership(tdeps, clock):
     _, leader, members = await make_team(tdeps, members=2)
     number = await log_new(members[0], "Nguyễn Văn An")

@@ -8,6 +8,7 @@ from teamkit import Clock, code_in, make_team
 
 from bot import teams
 from bot.core import Deps
+from bot.safety import MASK, redact
 
 
 @pytest.fixture
@@ -45,6 +46,18 @@ async def test_invite_codes_are_unambiguous(tdeps):
         await leader.say("/moi")
         code = code_in(leader.text)
         assert len(code) == 6 and not set(code) & set("01OI")
+
+
+async def test_an_all_digit_invite_code_is_never_handed_out(tdeps, monkeypatch):
+    assert redact("234567").text == MASK  # a code typed on its own would be masked as an OTP
+    admin, leader, _ = await make_team(tdeps, members=0)
+    draws = iter("234567" "23456A")
+    monkeypatch.setattr(teams.secrets, "choice", lambda alphabet: next(draws))
+    await leader.say("/moi")
+    monkeypatch.undo()
+    code = code_in(leader.text)
+    assert code == "23456A"
+    assert "Chào mừng" in (await Chat(tdeps, "new", name="Tư").say(f"/thamgia {code}"))[0].text
 
 
 async def test_join_errors_are_clear(tdeps, clock):

@@ -19,6 +19,7 @@ from bot.channels import telegram as tg
 from bot.core import Choice, Reply
 from bot.runner import StartupError, run_channels
 from bot.safety import install_log_redaction
+from tests.channelkit import button, buttons
 from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +47,6 @@ async def channel(tg_deps):
     ch = await tg.start(tg_deps, web.Application(), poll_timeout=1)
     yield ch
     await ch.stop()
-
-
-def buttons(message):
-    return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-
-
-def button(message, label_part):
-    return next(b for b in buttons(message) if label_part in b["text"])
 
 
 async def test_start_greets_with_topic_buttons(fake, channel):

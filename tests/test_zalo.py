@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +17,7 @@ from bot.channels import zalo
 from bot.channels.render import split_text, utf16_len
 from bot.core import Deps, Reply
 from bot.runner import StartupError, build_web_app, run_channels
+from tests.channelkit import free_port, running, zalo_deps
 from tests.fake_zalo import FakeZalo
 
 USER = "6ede9afa66b88fe6d6a9"
@@ -36,33 +34,6 @@ async def fake() -> AsyncIterator[FakeZalo]:
     server = await FakeZalo().start()
     yield server
     await server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def zalo_deps(base: Deps, fake: FakeZalo, **settings) -> Deps:
-    settings.setdefault("zalo_bot_token", fake.token)
-    settings.setdefault("zalo_base_url", fake.base_url)
-    return Deps(settings=replace(base.settings, **settings), storage=base.storage, kb=base.kb,
-                clock=base.clock, extras=base.extras)
-
-
-@asynccontextmanager
-async def running(deps: Deps, port: int | None = None) -> AsyncIterator[tuple[zalo.ZaloChannel, str]]:
-    """The real adapter on the shared web app, served on 127.0.0.1; yields (channel, server URL)."""
-    web_app = build_web_app(deps)
-    channel = await zalo.start(deps, web_app)
-    server = TestServer(web_app, host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        yield channel, str(server.make_url("")).rstrip("/")
-    finally:
-        await channel.stop()
-        await server.close()
 
 
 def our_logs(caplog) -> str:

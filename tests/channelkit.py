@@ -1,0 +1,140 @@
+"""Helpers for tests through the real channel adapters against the loopback fakes.
+
+`TelegramUser` and `ZaloUser` talk to the bot as one person on one app: they push what the person
+types or presses into the fake server and wait for the bot's answers to reach that chat.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+
+from bot.channels import zalo
+from bot.core import Deps
+from bot.runner import build_web_app
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- Telegram ------------------------------------------------------------------------------------
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+def button(message: dict[str, Any], label_part: str) -> dict[str, Any]:
+    return next(b for b in buttons(message) if label_part in b["text"])
+
+
+def telegram_deps(base: Deps, fake: FakeTelegram, **settings: Any) -> Deps:
+    settings.setdefault("telegram_bot_token", fake.token)
+    settings.setdefault("telegram_base_url", fake.base_url)
+    return replace(base, settings=replace(base.settings, **settings))
+
+
+class TelegramUser:
+    """One person in a private chat with the bot on Telegram."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, name: str = "Lan") -> None:
+        self.fake, self.user_id, self.name = fake, user_id, name
+        self.last: list[dict[str, Any]] = []
+
+    async def _await(self, push: Any, count: int) -> list[dict[str, Any]]:
+        after = len(self.fake.sent)
+        await push
+        self.last = await self.fake.wait_sent(count, after=after, chat_id=self.user_id)
+        return self.last
+
+    async def say(self, text: str, count: int = 1) -> list[dict[str, Any]]:
+        """Type `text`; wait for `count` messages back."""
+        return await self._await(self.fake.push_text(text, user_id=self.user_id, name=self.name), count)
+
+    async def send(self, count: int = 1, **content: Any) -> list[dict[str, Any]]:
+        """Send something other than text, e.g. sticker={...}; wait for `count` messages back."""
+        update = self.fake.message(self.user_id, name=self.name, **content)
+        return await self._await(self.fake.push(update), count)
+
+    def message_with(self, label_part: str) -> dict[str, Any]:
+        """The latest message from the bot with a button whose label contains `label_part`."""
+        for message in reversed(self.last):
+            if any(label_part in b["text"] for b in buttons(message)):
+                return message
+        raise AssertionError(f"no button with {label_part!r} in {[buttons(m) for m in self.last]}")
+
+    async def press(self, label_part: str, count: int = 1,
+                    message: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Press the button containing `label_part` (under `message`, default the latest one)."""
+        message = message or self.message_with(label_part)
+        data = button(message, label_part)["callback_data"]
+        return await self._await(self.fake.push_callback(message, data, user_id=self.user_id, name=self.name),
+                                 count)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.get("text") or m.get("caption") or "" for m in self.last)
+
+
+# --- Zalo ----------------------------------------------------------------------------------------
+
+def zalo_deps(base: Deps, fake: FakeZalo, **settings: Any) -> Deps:
+    settings.setdefault("zalo_bot_token", fake.token)
+    settings.setdefault("zalo_base_url", fake.base_url)
+    return Deps(settings=replace(base.settings, **settings), storage=base.storage, kb=base.kb,
+                clock=base.clock, extras=base.extras)
+
+
+@asynccontextmanager
+async def running(deps: Deps, port: int | None = None) -> AsyncIterator[tuple[zalo.ZaloChannel, str]]:
+    """The real Zalo adapter on the shared web app, served on 127.0.0.1; yields (channel, server URL)."""
+    web_app = build_web_app(deps)
+    channel = await zalo.start(deps, web_app)
+    server = TestServer(web_app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield channel, str(server.make_url("")).rstrip("/")
+    finally:
+        await channel.stop()
+        await server.close()
+
+
+class ZaloUser:
+    """One person chatting with the bot on Zalo, where choices are numbered lines."""
+
+    def __init__(self, fake: FakeZalo, user_id: str, name: str = "Lan") -> None:
+        self.fake, self.user_id, self.name = fake, user_id, name
+        self.last: list[str] = []
+
+    async def say(self, text: str, count: int = 1, **event: Any) -> list[str]:
+        """Send `text` (or another kind of message, e.g. kind="sticker"); wait for `count` texts back."""
+        before = len(self.fake.texts(self.user_id))
+        self.fake.push(text, user=self.user_id, name=self.name, **event)
+        self.last = (await self.fake.wait_texts(before + count, self.user_id))[before:]
+        return self.last
+
+    def number_of(self, label_part: str) -> int:
+        """The number in front of the choice containing `label_part` in the latest numbered list."""
+        for text in reversed(self.last):
+            for number, label in re.findall(r"^(\d+)\. (.+)$", text, flags=re.MULTILINE):
+                if label_part in label:
+                    return int(number)
+        raise AssertionError(f"no numbered choice with {label_part!r} in {self.last}")
+
+    async def pick(self, label_part: str, count: int = 1) -> list[str]:
+        """Type the number of the choice containing `label_part`."""
+        return await self.say(str(self.number_of(label_part)), count)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.last)
