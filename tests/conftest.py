@@ -81,5 +81,34 @@ class Chat:
 
 
 @pytest.fixture
+async def tfake():
+    """A loopback fake of the Telegram Bot API."""
+    from tests.fake_telegram import FakeTelegram
+
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def zfake():
+    """A loopback fake of the Zalo Bot API."""
+    from tests.fake_zalo import FakeZalo
+
+    server = await FakeZalo().start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_zalo_backoff(monkeypatch):
+    """Retry waits in milliseconds, so recovery tests stay fast."""
+    from bot.channels import zalo
+
+    monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
+
+
+@pytest.fixture
 def chat(small_deps: Deps) -> Chat:
     return Chat(small_deps)

@@ -27,46 +27,38 @@ STICKER = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width":
 
 
 @pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def deps(settings, storage, small_kb, fake, clock) -> Deps:
-    return telegram_deps(Deps(settings=settings, storage=storage, kb=small_kb, clock=clock), fake)
+def deps(settings, storage, small_kb, tfake, clock) -> Deps:
+    return telegram_deps(Deps(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
 
 
 async def start(deps: Deps) -> tg.TelegramChannel:
     return await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
 
 
-async def team_on_telegram(fake: FakeTelegram) -> tuple[TelegramUser, TelegramUser, TelegramUser]:
-    admin = TelegramUser(fake, ADMIN, "Quản trị")
+async def team_on_telegram(tfake: FakeTelegram) -> tuple[TelegramUser, TelegramUser, TelegramUser]:
+    admin = TelegramUser(tfake, ADMIN, "Quản trị")
     await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ, Đồng Tâm")
     assert "Tổ CNS Xuân" in admin.text
     await admin.say("/moi totruong")
-    leader = TelegramUser(fake, LEADER, "Hoa")
+    leader = TelegramUser(tfake, LEADER, "Hoa")
     await leader.say(f"/thamgia {code_in(admin.text)}")
     assert "vai trò tổ trưởng" in leader.text
     await leader.say("/moi")
-    member = TelegramUser(fake, MEMBER, "Lan")
+    member = TelegramUser(tfake, MEMBER, "Lan")
     await member.say(f"/thamgia {code_in(leader.text)}")
     assert "Chào mừng" in member.text
     return admin, leader, member
 
 
-async def test_the_whole_story_through_telegram(fake, deps):
+async def test_the_whole_story_through_telegram(tfake, deps):
     channel = await start(deps)
     try:
-        _, leader, member = await team_on_telegram(fake)
+        _, leader, member = await team_on_telegram(tfake)
         db = deps.storage.db
 
         # A new household, every choice pressed as an inline button.
@@ -86,7 +78,7 @@ async def test_the_whole_story_through_telegram(fake, deps):
         assert "Nguyễn Văn An (hộ mới, số ĐT đuôi 678)" in member.text
         await member.press("Lưu")
         first = receipt(member.text)
-        assert len(fake.answered) == 6  # every press stopped its spinner
+        assert len(tfake.answered) == 6  # every press stopped its spinner
 
         # The same family again, typed without diacritics: offered as a match.
         await member.say("/ghi")
@@ -102,10 +94,10 @@ async def test_the_whole_story_through_telegram(fake, deps):
 
         # The confirm button pressed twice in a row: saved once, both presses answered.
         data = next(b["callback_data"] for b in buttons(confirm) if "Lưu" in b["text"])
-        after = len(fake.sent)
-        await fake.push_callback(confirm, data, user_id=MEMBER)
-        await fake.push_callback(confirm, data, user_id=MEMBER)
-        saved, again = await fake.wait_sent(2, after=after, chat_id=MEMBER)
+        after = len(tfake.sent)
+        await tfake.push_callback(confirm, data, user_id=MEMBER)
+        await tfake.push_callback(confirm, data, user_id=MEMBER)
+        saved, again = await tfake.wait_sent(2, after=after, chat_id=MEMBER)
         second = receipt(saved["text"])
         assert second == first + 1 and "Đã lưu" in saved["text"]
         assert "đã được lưu rồi" in again["text"] and receipt(again["text"]) == second
@@ -140,29 +132,29 @@ async def test_the_whole_story_through_telegram(fake, deps):
         [document] = leader.last
         assert document["document"]["file_name"].endswith(".xlsx")
         assert "1 lượt hỗ trợ" in document["caption"]
-        [upload] = fake.methods("sendDocument")
+        [upload] = tfake.methods("sendDocument")
         book = openpyxl.load_workbook(io.BytesIO(upload["document"]["content"]))
         cells = [str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row]
         assert "Nguyễn Văn An" in cells
         await leader.say("/bieudo")
         [photo] = leader.last
         assert photo["photo"] and photo["caption"].startswith("Biểu đồ")
-        [chart] = fake.methods("sendPhoto")
+        [chart] = tfake.methods("sendPhoto")
         assert chart["photo"]["content"].startswith(b"\x89PNG\r\n\x1a\n")
 
         # A member is refused the leaders' export, politely.
         await member.say("/xuat")
-        assert "tổ trưởng" in member.text and not fake.methods("sendDocument")[1:]
+        assert "tổ trưởng" in member.text and not tfake.methods("sendDocument")[1:]
     finally:
         await channel.stop()
 
 
-async def test_restart_mid_flow_resumes_at_the_same_step(fake, settings, small_kb, clock):
+async def test_restart_mid_flow_resumes_at_the_same_step(tfake, settings, small_kb, clock):
     store = Storage(settings.database_path)
-    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), fake)
+    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
     channel = await start(deps)
     try:
-        _, _, member = await team_on_telegram(fake)
+        _, _, member = await team_on_telegram(tfake)
         await member.say("/ghi")
         await member.press("Đồng Tâm")
         await member.say("Trần Thị Bình")
@@ -174,7 +166,7 @@ async def test_restart_mid_flow_resumes_at_the_same_step(fake, settings, small_k
         store.close()
 
     store = Storage(settings.database_path)  # the bot comes back on the same database
-    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), fake)
+    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
     channel = await start(deps)
     try:
         # A button sent before the restart still works: the flow was kept in the database.

@@ -13,36 +13,14 @@ from conftest import Chat
 from teamkit import Clock, code_in, receipt
 
 from bot.access import member_for
-from bot.channels import zalo
 from bot.core import Deps
 from bot.runner import build_web_app, start_channels
 from bot.storage import Storage
 from tests.channelkit import TelegramUser, ZaloUser, free_port, running, telegram_deps, zalo_deps
-from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 
 LEADER, MEMBER = "a1b2c3d4e5f6a7b8c9d0", "6ede9afa66b88fe6d6a9"
 VILLAGES = "Xuân Thượng, Xuân Hạ, Đồng Tâm"
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
-
-
-@pytest.fixture
-async def zfake():
-    server = await FakeZalo().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def tfake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import datetime as dt
 import re
 from dataclasses import replace
 
-import pytest
-
 from bot.access import member_for
 from bot.channels import zalo
 from bot.core import Deps, Reply
@@ -37,11 +35,6 @@ def code_in(replies: list[Reply]) -> str:
     match = re.search(r"/lienket ([A-Z]{6})\b", replies[0].text)
     assert match, replies[0].text
     return match.group(1)
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
 
 
 async def test_code_links_a_second_app_to_the_same_member(small_deps):

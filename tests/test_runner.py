@@ -13,36 +13,13 @@ from conftest import Chat
 from teamkit import VN, Clock, code_in, receipt
 
 from bot import scheduler
-from bot.channels import zalo
 from bot.core import Deps
 from bot.runner import StartupError, run_channels
 from tests.channelkit import free_port, telegram_deps, zalo_deps
-from tests.fake_telegram import FakeTelegram
-from tests.fake_zalo import FakeZalo
 
 TG_SECRET = "tg-Secret_123"
 ZALO_SECRET = "zalo-secret-4567"
 ZALO_USER = "6ede9afa66b88fe6d6a9"
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
-
-
-@pytest.fixture
-async def tfake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def zfake():
-    server = await FakeZalo().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

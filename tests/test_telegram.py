@@ -20,23 +20,15 @@ from bot.core import Choice, Reply
 from bot.runner import StartupError, run_channels
 from bot.safety import install_log_redaction
 from tests.channelkit import button, buttons
-from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
+from tests.fake_telegram import BOT_USERNAME, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def tg_deps(small_deps, fake, caplog):
+def tg_deps(small_deps, tfake, caplog):
     settings = dataclasses.replace(small_deps.settings, telegram_bot_token=TOKEN,
-                                   telegram_base_url=fake.base_url)
+                                   telegram_base_url=tfake.base_url)
     install_log_redaction(settings.secrets)  # as setup_logging does: secrets masked in every record
     caplog.set_level(logging.INFO)
     return dataclasses.replace(small_deps, settings=settings)
@@ -49,100 +41,100 @@ async def channel(tg_deps):
     await ch.stop()
 
 
-async def test_start_greets_with_topic_buttons(fake, channel):
-    await fake.push_text("/start", name="Bà Tư")
-    [msg] = await fake.wait_sent()
+async def test_start_greets_with_topic_buttons(tfake, channel):
+    await tfake.push_text("/start", name="Bà Tư")
+    [msg] = await tfake.wait_sent()
     assert msg["text"].startswith("Xin chào Bà Tư!")
-    assert "parse_mode" not in fake.methods("sendMessage")[0]
+    assert "parse_mode" not in tfake.methods("sendMessage")[0]
     assert any("VNeID" in b["text"] for b in buttons(msg))
     assert all(b["callback_data"].startswith("topic:") for b in buttons(msg))
 
 
-async def test_commands_registered_in_vietnamese(fake, channel):
-    names = {c["command"]: c["description"] for c in fake.commands}
+async def test_commands_registered_in_vietnamese(tfake, channel):
+    names = {c["command"]: c["description"] for c in tfake.commands}
     assert {"start", "chude", "trogiup", "help", "huy"} <= names.keys()
     assert names["chude"] == "xem các chủ đề hỏi đáp"
     assert names["huy"] == "hủy thao tác đang làm"
     # Polling starts by deleting any webhook, and asks only for what the bot handles.
-    assert fake.methods("deleteWebhook")
-    polls = await fake.wait_for(lambda: fake.methods("getUpdates"))
+    assert tfake.methods("deleteWebhook")
+    polls = await tfake.wait_for(lambda: tfake.methods("getUpdates"))
     assert polls[-1]["allowed_updates"] == ["message", "callback_query"]
 
 
-async def test_question_without_diacritics_then_button_press(fake, channel, tg_deps):
-    await fake.push_text("kich hoat vneid ko dc")
-    [answer] = await fake.wait_sent()
+async def test_question_without_diacritics_then_button_press(tfake, channel, tg_deps):
+    await tfake.push_text("kich hoat vneid ko dc")
+    [answer] = await tfake.wait_sent()
     assert answer["text"].startswith("📌 Kích hoạt tài khoản VNeID")
     assert "Câu trả lời có giúp ích không?" in answer["text"]
     labels = [b["text"] for b in buttons(answer)]
     assert labels == ["Quên mật khẩu VNeID", "👍 Có", "👎 Chưa"]
     assert [len(row) for row in answer["reply_markup"]["inline_keyboard"]] == [1, 2]
 
-    await fake.push_callback(answer, button(answer, "Có")["callback_data"])
-    [thanks] = await fake.wait_sent(after=1)
+    await tfake.push_callback(answer, button(answer, "Có")["callback_data"])
+    [thanks] = await tfake.wait_sent(after=1)
     assert thanks["text"].startswith("Cảm ơn bạn!")
-    assert len(fake.answered) == 1  # the spinner stopped
+    assert len(tfake.answered) == 1  # the spinner stopped
     rows = tg_deps.storage.db.execute("SELECT user_key, entry_id, helpful FROM feedback").fetchall()
     assert rows == [("telegram:111", "vneid-kich-hoat", 1)]
 
     # The same button again: the core's polite reply, and the query is still answered.
-    await fake.push_callback(answer, button(answer, "Có")["callback_data"])
-    [again] = await fake.wait_sent(after=2)
+    await tfake.push_callback(answer, button(answer, "Có")["callback_data"])
+    [again] = await tfake.wait_sent(after=2)
     assert "đã góp ý" in again["text"]
-    assert len(fake.answered) == 2
+    assert len(tfake.answered) == 2
 
-    await fake.push_callback(answer, button(answer, "Quên")["callback_data"])
-    [related] = await fake.wait_sent(after=3)
+    await tfake.push_callback(answer, button(answer, "Quên")["callback_data"])
+    [related] = await tfake.wait_sent(after=3)
     assert related["text"].startswith("📌 Quên mật khẩu VNeID")
 
 
-async def test_stale_button(fake, channel):
-    await fake.push_text("/start")
-    [msg] = await fake.wait_sent()
-    await fake.push_callback(msg, "f:abc123:yes")  # a flow button from a conversation long gone
-    [reply] = await fake.wait_sent(after=1)
+async def test_stale_button(tfake, channel):
+    await tfake.push_text("/start")
+    [msg] = await tfake.wait_sent()
+    await tfake.push_callback(msg, "f:abc123:yes")  # a flow button from a conversation long gone
+    [reply] = await tfake.wait_sent(after=1)
     assert "Nút này đã cũ" in reply["text"]
-    assert len(fake.answered) == 1
+    assert len(tfake.answered) == 1
 
 
-async def test_topic_browsing_by_buttons(fake, channel):
-    await fake.push_text("/chude")
-    [topics] = await fake.wait_sent()
-    await fake.push_callback(topics, button(topics, "VNeID")["callback_data"])
-    [entries] = await fake.wait_sent(after=1)
+async def test_topic_browsing_by_buttons(tfake, channel):
+    await tfake.push_text("/chude")
+    [topics] = await tfake.wait_sent()
+    await tfake.push_callback(topics, button(topics, "VNeID")["callback_data"])
+    [entries] = await tfake.wait_sent(after=1)
     assert {b["text"] for b in buttons(entries)} == {"Kích hoạt tài khoản VNeID", "Quên mật khẩu VNeID"}
 
 
-async def test_sticker_photo_contact_explained_never_kept(fake, channel, tg_deps):
+async def test_sticker_photo_contact_explained_never_kept(tfake, channel, tg_deps):
     sticker = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width": 512, "height": 512,
                "is_animated": False, "is_video": False}
-    await fake.push(fake.message(111, sticker=sticker))
-    [reply] = await fake.wait_sent()
+    await tfake.push(tfake.message(111, sticker=sticker))
+    [reply] = await tfake.wait_sent()
     assert "nhãn dán (sticker)" in reply["text"]
     contact = {"phone_number": "0912345678", "first_name": "Hoa", "user_id": 222}
-    await fake.push(fake.message(111, contact=contact))
-    [reply] = await fake.wait_sent(after=1)
+    await tfake.push(tfake.message(111, contact=contact))
+    [reply] = await tfake.wait_sent(after=1)
     assert "danh bạ" in reply["text"]
     photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
-    await fake.push(fake.message(111, photo=photo, caption="CCCD 012345678901"))
-    [reply] = await fake.wait_sent(after=2)
+    await tfake.push(tfake.message(111, photo=photo, caption="CCCD 012345678901"))
+    [reply] = await tfake.wait_sent(after=2)
     assert "ảnh" in reply["text"]
     dump = "\n".join(tg_deps.storage.conn.iterdump())
     assert "0912345678" not in dump and "012345678901" not in dump and "p1" not in dump
-    assert not fake.methods("getFile")  # nothing downloaded
+    assert not tfake.methods("getFile")  # nothing downloaded
 
 
-async def test_very_long_message_is_answered(fake, channel):
-    await fake.push_text("kich hoat vneid ko dc " + "a" * 5000)
-    [reply] = await fake.wait_sent()
+async def test_very_long_message_is_answered(tfake, channel):
+    await tfake.push_text("kich hoat vneid ko dc " + "a" * 5000)
+    [reply] = await tfake.wait_sent()
     assert reply["text"]
 
 
-async def test_long_reply_is_split_under_the_limit(fake, channel, tg_deps):
+async def test_long_reply_is_split_under_the_limit(tfake, channel, tg_deps):
     line = "Bước tiếp theo: mở ứng dụng VNeID, chọn mục cần làm rồi làm theo hướng dẫn trên màn hình. 🙂"
     text = "\n".join(f"{i}. {line}" for i in range(120))
     await channel.send("111", [Reply(text, (Choice("👍 Có", "fb:x:1"),))])
-    parts = await fake.wait_sent(count=3)
+    parts = await tfake.wait_sent(count=3)
     assert all(len(p["text"].encode("utf-16-le")) // 2 <= 4096 for p in parts)
     assert "".join(p["text"] for p in parts).replace("\n", "") == text.replace("\n", "")
     assert all(p["text"].split(". ", 1)[0].isdigit() for p in parts)  # cut at line boundaries
@@ -160,92 +152,92 @@ def test_split_text_cuts_at_sentences_and_counts_utf16():
     assert tg.split_text("   ", tg.MAX_MESSAGE) == []
 
 
-async def test_long_payloads_are_mapped_through_short_ids(fake, channel, tg_deps):
+async def test_long_payloads_are_mapped_through_short_ids(tfake, channel, tg_deps):
     long = "faq:" + "x" * 80
     await channel.send("111", [Reply("Chọn:", (Choice("Mục dài", long), Choice("Ngắn", "faq:-")))])
-    [msg] = await fake.wait_sent()
+    [msg] = await tfake.wait_sent()
     data = [b["callback_data"] for b in buttons(msg)]
     assert data[1] == "faq:-" and data[0].startswith("~") and len(data[0].encode()) <= 64
     assert channel._expand(111, data[0]) == long
-    await fake.push_callback(msg, data[0])
-    [reply] = await fake.wait_sent(after=1)
+    await tfake.push_callback(msg, data[0])
+    [reply] = await tfake.wait_sent(after=1)
     assert "Mục này không còn nữa" in reply["text"]  # the core got the full payload
-    await fake.push_callback(msg, "~unknownid")
-    [reply] = await fake.wait_sent(after=2)
+    await tfake.push_callback(msg, "~unknownid")
+    [reply] = await tfake.wait_sent(after=2)
     assert "Nút này đã cũ" in reply["text"]
 
 
-async def test_group_only_answers_when_addressed(fake, channel):
+async def test_group_only_answers_when_addressed(tfake, channel):
     group = -100123
-    await fake.push_text("kich hoat vneid ko dc", user_id=5, chat_id=group, chat_type="supergroup")
-    await fake.push_text("/start@other_bot", user_id=5, chat_id=group, chat_type="supergroup")
-    await fake.push_text(f"@{BOT_USERNAME} kich hoat vneid ko dc", user_id=5, chat_id=group,
+    await tfake.push_text("kich hoat vneid ko dc", user_id=5, chat_id=group, chat_type="supergroup")
+    await tfake.push_text("/start@other_bot", user_id=5, chat_id=group, chat_type="supergroup")
+    await tfake.push_text(f"@{BOT_USERNAME} kich hoat vneid ko dc", user_id=5, chat_id=group,
                          chat_type="supergroup")
-    [answer] = await fake.wait_sent()
+    [answer] = await tfake.wait_sent()
     assert answer["text"].startswith("📌 Kích hoạt tài khoản VNeID")
     assert answer["chat"]["id"] == group
     assert "reply_to_message_id" in answer  # quotes the asker's message in the group
-    await fake.push_text("/chude", user_id=6, chat_id=group, chat_type="supergroup")
-    [topics] = await fake.wait_sent(after=1)
+    await tfake.push_text("/chude", user_id=6, chat_id=group, chat_type="supergroup")
+    [topics] = await tfake.wait_sent(after=1)
     assert topics["text"].startswith("Bạn muốn tìm hiểu")
-    await fake.push_text("quen mk vneid", user_id=6, chat_id=group, chat_type="supergroup", reply_to=answer)
-    [reply] = await fake.wait_sent(after=2)
+    await tfake.push_text("quen mk vneid", user_id=6, chat_id=group, chat_type="supergroup", reply_to=answer)
+    [reply] = await tfake.wait_sent(after=2)
     assert reply["text"].startswith("📌 Quên mật khẩu VNeID")
     await asyncio.sleep(0.3)
-    assert len(fake.sent) == 3  # the two unaddressed messages got nothing
+    assert len(tfake.sent) == 3  # the two unaddressed messages got nothing
 
 
-async def test_flood_limit_and_bad_gateway_are_survived(fake, channel):
-    fake.fail("sendMessage", 429, retry_after=1)
-    await fake.push_text("/start")
-    [msg] = await fake.wait_sent(timeout=6)
+async def test_flood_limit_and_bad_gateway_are_survived(tfake, channel):
+    tfake.fail("sendMessage", 429, retry_after=1)
+    await tfake.push_text("/start")
+    [msg] = await tfake.wait_sent(timeout=6)
     assert msg["text"].startswith("Xin chào")
-    fake.fail("sendMessage", 502)
-    fake.fail("answerCallbackQuery", 502)
-    await fake.push_callback(msg, button(msg, "VNeID")["callback_data"])
-    [entries] = await fake.wait_sent(after=1, timeout=6)
+    tfake.fail("sendMessage", 502)
+    tfake.fail("answerCallbackQuery", 502)
+    await tfake.push_callback(msg, button(msg, "VNeID")["callback_data"])
+    [entries] = await tfake.wait_sent(after=1, timeout=6)
     assert buttons(entries)
-    assert len(fake.answered) == 1
-    assert len(fake.methods("sendMessage")) == 4  # 429 + retry, 502 + retry
+    assert len(tfake.answered) == 1
+    assert len(tfake.methods("sendMessage")) == 4  # 429 + retry, 502 + retry
 
 
-async def test_polling_survives_a_bad_gateway(fake, channel):
-    fake.fail("getUpdates", 502)
+async def test_polling_survives_a_bad_gateway(tfake, channel):
+    tfake.fail("getUpdates", 502)
     await asyncio.sleep(0.1)
-    await fake.push_text("/start")
-    [msg] = await fake.wait_sent(timeout=8)
+    await tfake.push_text("/start")
+    [msg] = await tfake.wait_sent(timeout=8)
     assert msg["text"].startswith("Xin chào")
 
 
-async def test_slow_network_times_out_and_is_retried(fake):
+async def test_slow_network_times_out_and_is_retried(tfake):
     from telegram import Bot
     from telegram.error import TimedOut
 
     from bot.channels.aiohttp_request import AiohttpRequest
 
-    bot = Bot(TOKEN, base_url=fake.base_url, request=AiohttpRequest(read_timeout=0.2))
+    bot = Bot(TOKEN, base_url=tfake.base_url, request=AiohttpRequest(read_timeout=0.2))
     async with bot:
-        fake.delay("sendChatAction", 1)
+        tfake.delay("sendChatAction", 1)
         with pytest.raises(TimedOut):
             await bot.send_chat_action(111, "typing")
-        fake.delay("sendChatAction", 1)
+        tfake.delay("sendChatAction", 1)
         assert await tg.with_retries(lambda: bot.send_chat_action(111, "typing"), "sendChatAction")
-    assert len(fake.methods("sendChatAction")) == 3
+    assert len(tfake.methods("sendChatAction")) == 3
 
 
-async def test_error_is_logged_masked_and_user_told(fake, channel, monkeypatch, caplog):
+async def test_error_is_logged_masked_and_user_told(tfake, channel, monkeypatch, caplog):
     async def broken(incoming, deps):
         raise RuntimeError(f"boom with {TOKEN} and 0912345678")
 
     monkeypatch.setattr(tg, "respond", broken)
-    await fake.push_text("xin chao")
-    [msg] = await fake.wait_sent()
+    await tfake.push_text("xin chao")
+    [msg] = await tfake.wait_sent()
     assert msg["text"].startswith("Xin lỗi, đã có lỗi")
     assert "boom" in caplog.text
     assert TOKEN not in caplog.text and "0912345678" not in caplog.text
 
 
-async def test_bad_token_is_a_clear_startup_error(fake, tg_deps):
+async def test_bad_token_is_a_clear_startup_error(tfake, tg_deps):
     deps = dataclasses.replace(tg_deps, settings=dataclasses.replace(
         tg_deps.settings, telegram_bot_token="42:wrong"))
     with pytest.raises(StartupError, match="TELEGRAM_BOT_TOKEN"):
@@ -262,30 +254,30 @@ async def test_unreachable_server_is_a_clear_startup_error(tg_deps):
         await tg.start(deps, web.Application(), poll_timeout=1)
 
 
-async def test_proactive_send_with_file_and_image(fake, channel, tg_deps, tmp_path):
+async def test_proactive_send_with_file_and_image(tfake, channel, tg_deps, tmp_path):
     sheet = tmp_path / "bao-cao.xlsx"
     sheet.write_bytes(b"PK\x03\x04 fake xlsx")
     chart = tmp_path / "bieu-do.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\n fake png")
     await tg_deps.extras.setdefault("senders", {}).setdefault("telegram", channel.send)(
         "111", [Reply("Báo cáo tuần", file=sheet), Reply("Biểu đồ " + "x" * 1100, image=chart)])
-    sent = await fake.wait_sent(count=3)
+    sent = await tfake.wait_sent(count=3)
     assert sent[0]["document"]["file_name"] == "bao-cao.xlsx" and sent[0]["caption"] == "Báo cáo tuần"
     assert sent[1]["text"].startswith("Biểu đồ")  # too long for a caption: sent before the photo
     assert sent[2]["photo"] and "caption" not in sent[2]
-    assert fake.methods("sendChatAction")
+    assert tfake.methods("sendChatAction")
 
     # Both an image and a file, with buttons: caption on the first, buttons on the last.
     await channel.send("111", [Reply("Kết quả", (Choice("👍 Có", "fb:x:1"),), file=sheet, image=chart)])
-    photo, document = await fake.wait_sent(count=2, after=3)
+    photo, document = await tfake.wait_sent(count=2, after=3)
     assert photo["photo"] and photo["caption"] == "Kết quả" and not buttons(photo)
     assert document["document"]["file_name"] == "bao-cao.xlsx" and buttons(document)
     await channel.send("111", [Reply("Tệp đã bị xóa", file=tmp_path / "missing.xlsx")])
-    [note] = await fake.wait_sent(after=5)
+    [note] = await tfake.wait_sent(after=5)
     assert note["text"] == "Tệp đã bị xóa"
 
 
-async def test_webhook_mode_checks_the_secret(fake, tg_deps):
+async def test_webhook_mode_checks_the_secret(tfake, tg_deps):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -297,63 +289,63 @@ async def test_webhook_mode_checks_the_secret(fake, tg_deps):
     task = asyncio.create_task(run_channels(deps, ["telegram"], stop, ready))
     await asyncio.wait_for(ready.wait(), 5)
     try:
-        assert fake.webhook == {"url": url, "secret_token": "s3cret-Value_1",
+        assert tfake.webhook == {"url": url, "secret_token": "s3cret-Value_1",
                                 "allowed_updates": ["message", "callback_query"]}
-        assert not fake.methods("getUpdates")
-        await fake.push_text("/start")  # delivered by POST with the right secret
-        [msg] = await fake.wait_sent()
+        assert not tfake.methods("getUpdates")
+        await tfake.push_text("/start")  # delivered by POST with the right secret
+        [msg] = await tfake.wait_sent()
         assert msg["text"].startswith("Xin chào")
 
-        update = {"update_id": 1, **fake.message(111, "/chude")}
-        assert await fake.post_webhook(update, "wrong") == 403
-        assert await fake.post_webhook(update, None) == 403
+        update = {"update_id": 1, **tfake.message(111, "/chude")}
+        assert await tfake.post_webhook(update, "wrong") == 403
+        assert await tfake.post_webhook(update, None) == 403
         await asyncio.sleep(0.3)
-        assert len(fake.sent) == 1  # nothing processed
+        assert len(tfake.sent) == 1  # nothing processed
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200
         # Telegram redelivers an update it thinks we missed: answered once only.
-        assert await fake.post_webhook(update, "s3cret-Value_1") == 200
-        assert await fake.post_webhook(update, "s3cret-Value_1") == 200
-        await fake.wait_sent(after=1)
+        assert await tfake.post_webhook(update, "s3cret-Value_1") == 200
+        assert await tfake.post_webhook(update, "s3cret-Value_1") == 200
+        await tfake.wait_sent(after=1)
         await asyncio.sleep(0.3)
-        assert len(fake.sent) == 2
+        assert len(tfake.sent) == 2
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
 
 
-async def test_webhook_without_secret_is_refused(fake, tg_deps):
+async def test_webhook_without_secret_is_refused(tfake, tg_deps):
     settings = dataclasses.replace(tg_deps.settings, telegram_webhook_url="https://bot.example.vn/telegram")
     with pytest.raises(StartupError, match="TELEGRAM_WEBHOOK_SECRET"):
         await tg.start(dataclasses.replace(tg_deps, settings=settings), web.Application())
     settings = dataclasses.replace(settings, telegram_webhook_secret="mật khẩu")
     with pytest.raises(StartupError, match="chữ cái không dấu"):
         await tg.start(dataclasses.replace(tg_deps, settings=settings), web.Application())
-    assert not fake.calls  # refused before talking to Telegram
+    assert not tfake.calls  # refused before talking to Telegram
 
 
-async def test_updates_pushed_before_stop_are_all_answered(fake, tg_deps):
+async def test_updates_pushed_before_stop_are_all_answered(tfake, tg_deps):
     ch = await tg.start(tg_deps, web.Application(), poll_timeout=1)
     for user in range(20):
-        await fake.push_text("/start", user_id=1000 + user)
-    await fake.wait_sent(count=20, timeout=10)
+        await tfake.push_text("/start", user_id=1000 + user)
+    await tfake.wait_sent(count=20, timeout=10)
     await ch.stop()
-    assert not fake.pending  # every update confirmed with an offset: none fetched again
+    assert not tfake.pending  # every update confirmed with an offset: none fetched again
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-async def test_python_m_bot_run_with_a_token(fake, tmp_path):
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": fake.base_url,
+async def test_python_m_bot_run_with_a_token(tfake, tmp_path):
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": tfake.base_url,
            "DATABASE_PATH": str(tmp_path / "bot.db"), "PYTHONPATH": str(ROOT),
            "KNOWLEDGE_LOCAL_DIR": ""}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        await fake.wait_for(lambda: fake.methods("getUpdates"), timeout=20)
-        await fake.push_text("/start")
-        [msg] = await fake.wait_sent(timeout=10)
+        await tfake.wait_for(lambda: tfake.methods("getUpdates"), timeout=20)
+        await tfake.push_text("/start")
+        [msg] = await tfake.wait_sent(timeout=10)
         assert msg["text"].startswith("Xin chào")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -18,22 +17,9 @@ from bot.channels.render import split_text, utf16_len
 from bot.core import Deps, Reply
 from bot.runner import StartupError, build_web_app, run_channels
 from tests.channelkit import free_port, running, zalo_deps
-from tests.fake_zalo import FakeZalo
 
 USER = "6ede9afa66b88fe6d6a9"
 SECRET = "webhook-secret-1234"
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeZalo]:
-    server = await FakeZalo().start()
-    yield server
-    await server.close()
 
 
 def our_logs(caplog) -> str:
@@ -49,44 +35,44 @@ def db_dump(deps: Deps) -> str:
 # --- polling ---------------------------------------------------------------------------------------
 
 
-async def test_question_without_diacritics_is_answered_by_polling(small_deps, fake):
-    deps = zalo_deps(small_deps, fake)
+async def test_question_without_diacritics_is_answered_by_polling(small_deps, zfake):
+    deps = zalo_deps(small_deps, zfake)
     async with running(deps) as (channel, _):
         assert not channel.needs_server
-        fake.push("kich hoat vneid ko dc", user=USER)
-        [text] = await fake.wait_texts(1, USER)
+        zfake.push("kich hoat vneid ko dc", user=USER)
+        [text] = await zfake.wait_texts(1, USER)
     assert "Kích hoạt tài khoản VNeID" in text
     assert "\n1. Quên mật khẩu VNeID\n2. 👍 Có\n3. 👎 Chưa\nGõ 1, 2 hoặc 3 để chọn." in text
-    methods = [m for m, _ in fake.calls]
+    methods = [m for m, _ in zfake.calls]
     assert methods[:2] == ["getMe", "deleteWebhook"]
     assert methods.index("sendChatAction") < methods.index("sendMessage")
-    assert fake.sent(USER, "sendChatAction") == [{"chat_id": USER, "action": "typing"}]
-    assert fake.sent(method="getUpdates")[0] == {"timeout": 30}  # the call that got the update
+    assert zfake.sent(USER, "sendChatAction") == [{"chat_id": USER, "action": "typing"}]
+    assert zfake.sent(method="getUpdates")[0] == {"timeout": 30}  # the call that got the update
 
 
-async def test_typed_number_picks_the_choice(small_deps, fake):
-    async with running(zalo_deps(small_deps, fake)):
-        fake.push("kich hoat vneid ko dc", user=USER)
-        await fake.wait_texts(1, USER)
-        fake.push("1", user=USER)
-        texts = await fake.wait_texts(2, USER)
-        fake.push("3", user=USER)  # 👎 under the second answer
-        texts = await fake.wait_texts(3, USER)
+async def test_typed_number_picks_the_choice(small_deps, zfake):
+    async with running(zalo_deps(small_deps, zfake)):
+        zfake.push("kich hoat vneid ko dc", user=USER)
+        await zfake.wait_texts(1, USER)
+        zfake.push("1", user=USER)
+        texts = await zfake.wait_texts(2, USER)
+        zfake.push("3", user=USER)  # 👎 under the second answer
+        texts = await zfake.wait_texts(3, USER)
     assert texts[1].startswith("📌 Quên mật khẩu VNeID")
     assert "góp ý" in texts[2]
     assert small_deps.storage.db["feedback"].count == 1
 
 
-async def test_idle_polls_are_not_errors(small_deps, fake, caplog):
+async def test_idle_polls_are_not_errors(small_deps, zfake, caplog):
     caplog.set_level(logging.INFO, logger="bot")
-    async with running(zalo_deps(small_deps, fake)):
-        await fake.wait_for(lambda: fake.requests.count("getUpdates") >= 3, timeout=3)
+    async with running(zalo_deps(small_deps, zfake)):
+        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 3, timeout=3)
         # getUpdates answered 408 every time (nothing queued): no warning, and the loop keeps asking.
         await asyncio.sleep(0.5)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
 
 
-async def test_first_name_and_group_events(small_deps, fake, monkeypatch):
+async def test_first_name_and_group_events(small_deps, zfake, monkeypatch):
     seen = []
     real = zalo.respond
 
@@ -95,63 +81,63 @@ async def test_first_name_and_group_events(small_deps, fake, monkeypatch):
         return await real(incoming, deps)
 
     monkeypatch.setattr(zalo, "respond", spy)
-    async with running(zalo_deps(small_deps, fake)):
-        fake.push("xin chao", user="a1b2", name="Hoa", first_name=True, chat_type="GROUP")
-        await fake.wait_texts(1, "a1b2")
+    async with running(zalo_deps(small_deps, zfake)):
+        zfake.push("xin chao", user="a1b2", name="Hoa", first_name=True, chat_type="GROUP")
+        await zfake.wait_texts(1, "a1b2")
     [incoming] = seen
     assert (incoming.channel, incoming.user_id, incoming.chat_id) == ("zalo", "a1b2", "a1b2")
     assert incoming.display_name == "Hoa" and incoming.is_group and incoming.kind == "text"
 
 
-async def test_stickers_photos_voice_get_a_friendly_reply_and_nothing_is_stored(small_deps, fake):
-    async with running(zalo_deps(small_deps, fake)):
+async def test_stickers_photos_voice_get_a_friendly_reply_and_nothing_is_stored(small_deps, zfake):
+    async with running(zalo_deps(small_deps, zfake)):
         for kind in ("sticker", "image", "voice", "unsupported"):
-            fake.push(kind=kind, user=USER)
-        fake.push(raw={"event_name": "message.reaction.received", "message": {"from": {"id": USER}}})
-        fake.push(raw={"unexpected": True})
-        fake.push("xin chao", user=USER)
-        texts = await fake.wait_texts(5, USER)
+            zfake.push(kind=kind, user=USER)
+        zfake.push(raw={"event_name": "message.reaction.received", "message": {"from": {"id": USER}}})
+        zfake.push(raw={"unexpected": True})
+        zfake.push("xin chao", user=USER)
+        texts = await zfake.wait_texts(5, USER)
     assert "nhãn dán" in texts[0] and "ảnh" in texts[1] and "thoại" in texts[2]
     assert all("chỉ hiểu tin nhắn chữ" in t for t in texts[:4])
     assert texts[4] == "Xin chào! Bạn cứ gõ câu hỏi nhé."
-    assert len(fake.texts(USER)) == 5  # unknown and malformed events got no answer
+    assert len(zfake.texts(USER)) == 5  # unknown and malformed events got no answer
     dump = db_dump(small_deps)
     assert "photo.zalo.example" not in dump and "voice.zalo.example" not in dump
 
 
-async def test_rate_limit_and_network_errors_are_recovered(small_deps, fake):
-    fake.fail("getUpdates", "drop")
-    fake.fail("getUpdates", "502")
-    fake.fail("sendMessage", "429")
-    fake.fail("sendMessage", "drop")
-    fake.fail("sendMessage", "502")
-    async with running(zalo_deps(small_deps, fake)):
-        fake.push("quen mk vneid", user=USER)
-        [text] = await fake.wait_texts(1, USER)
+async def test_rate_limit_and_network_errors_are_recovered(small_deps, zfake):
+    zfake.fail("getUpdates", "drop")
+    zfake.fail("getUpdates", "502")
+    zfake.fail("sendMessage", "429")
+    zfake.fail("sendMessage", "drop")
+    zfake.fail("sendMessage", "502")
+    async with running(zalo_deps(small_deps, zfake)):
+        zfake.push("quen mk vneid", user=USER)
+        [text] = await zfake.wait_texts(1, USER)
     assert text.startswith("📌 Quên mật khẩu VNeID")
-    assert [kind for _, kind in fake.failed] == ["drop", "502", "429", "drop", "502"]
+    assert [kind for _, kind in zfake.failed] == ["drop", "502", "429", "drop", "502"]
 
 
-async def test_a_refused_message_is_not_retried_forever(small_deps, fake, caplog):
-    deps = zalo_deps(small_deps, fake)
+async def test_a_refused_message_is_not_retried_forever(small_deps, zfake, caplog):
+    deps = zalo_deps(small_deps, zfake)
     async with running(deps) as (channel, _):
         with pytest.raises(zalo.SendError):
             await channel.send("", [Reply("Không có người nhận")])  # the fake answers 400 for an empty chat_id
         for _ in range(zalo.SEND_ATTEMPTS):
-            fake.fail("sendMessage", "429")
+            zfake.fail("sendMessage", "429")
         with pytest.raises(zalo.SendError):
             await channel.send(USER, [Reply("Quá tải")])
-    assert fake.texts(USER) == []
+    assert zfake.texts(USER) == []
 
 
-async def test_long_text_is_split_under_the_limit(small_deps, fake):
+async def test_long_text_is_split_under_the_limit(small_deps, zfake):
     sentence = "Bà con nhớ cập nhật ứng dụng VNeID 🇻🇳 thường xuyên để dùng được các tính năng mới nhất. "
     paragraph = sentence * 12 + "\n\n"
     long_text = (paragraph * 6).strip()
     assert utf16_len(long_text) > 3 * zalo.TEXT_LIMIT
-    async with running(zalo_deps(small_deps, fake)) as (channel, _):
+    async with running(zalo_deps(small_deps, zfake)) as (channel, _):
         await channel.send(USER, [Reply(long_text)])
-    pieces = fake.texts(USER)
+    pieces = zfake.texts(USER)
     assert len(pieces) >= 4
     assert all(utf16_len(p) <= zalo.TEXT_LIMIT for p in pieces)
     assert all(p.endswith("mới nhất.") for p in pieces)  # cut at a sentence or paragraph end
@@ -169,7 +155,7 @@ def test_split_text_never_tears_a_character_apart():
     assert split_text("", 2000) == [] and split_text("ngắn", 2000) == ["ngắn"]
 
 
-async def test_numbered_choices_work_in_a_flow(small_deps, fake, monkeypatch):
+async def test_numbered_choices_work_in_a_flow(small_deps, zfake, monkeypatch):
     """Any flow's choices can be picked by typing their number on Zalo."""
 
     async def begin(incoming, deps, session):
@@ -186,13 +172,13 @@ async def test_numbered_choices_work_in_a_flow(small_deps, fake, monkeypatch):
 
     monkeypatch.setitem(handlers.COMMANDS, "/thu", begin)
     monkeypatch.setitem(handlers.FLOWS, "thu", step)
-    async with running(zalo_deps(small_deps, fake)):
-        fake.push("/thu", user=USER)
-        await fake.wait_texts(1, USER)
-        fake.push(kind="sticker", user=USER)
-        await fake.wait_texts(2, USER)
-        fake.push("2", user=USER)
-        texts = await fake.wait_texts(3, USER)
+    async with running(zalo_deps(small_deps, zfake)):
+        zfake.push("/thu", user=USER)
+        await zfake.wait_texts(1, USER)
+        zfake.push(kind="sticker", user=USER)
+        await zfake.wait_texts(2, USER)
+        zfake.push("2", user=USER)
+        texts = await zfake.wait_texts(3, USER)
     assert texts[0].endswith("1. Thôn Đông\n2. Thôn Tây\nGõ 1 hoặc 2 để chọn.")
     assert "Bạn gõ 1 hoặc 2" in texts[1]
     assert texts[2] == "Đã chọn tay"
@@ -201,91 +187,91 @@ async def test_numbered_choices_work_in_a_flow(small_deps, fake, monkeypatch):
 # --- start-up and shutdown -----------------------------------------------------------------------
 
 
-async def test_bad_token_is_a_clear_startup_error(small_deps, fake, caplog):
+async def test_bad_token_is_a_clear_startup_error(small_deps, zfake, caplog):
     caplog.set_level(logging.DEBUG)
-    deps = zalo_deps(small_deps, fake, zalo_bot_token="999:wrong-token")
+    deps = zalo_deps(small_deps, zfake, zalo_bot_token="999:wrong-token")
     with pytest.raises(StartupError, match="ZALO_BOT_TOKEN") as info:
         await zalo.start(deps, build_web_app(deps))
     assert "wrong-token" not in str(info.value) and "wrong-token" not in our_logs(caplog)
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-async def test_unreachable_server_is_a_clear_startup_error(small_deps, fake):
-    deps = zalo_deps(small_deps, fake, zalo_base_url=f"http://127.0.0.1:{free_port()}")
+async def test_unreachable_server_is_a_clear_startup_error(small_deps, zfake):
+    deps = zalo_deps(small_deps, zfake, zalo_base_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StartupError, match="Không kết nối được"):
         await zalo.start(deps, build_web_app(deps))
 
 
-async def test_webhook_settings_are_checked(small_deps, fake):
+async def test_webhook_settings_are_checked(small_deps, zfake):
     for url, secret, words in [("http://bot.example.vn/zalo", SECRET, "https"),
                                ("https://bot.example.vn/zalo", "short", "8 đến 256")]:
-        deps = zalo_deps(small_deps, fake, zalo_webhook_url=url, zalo_webhook_secret=secret)
+        deps = zalo_deps(small_deps, zfake, zalo_webhook_url=url, zalo_webhook_secret=secret)
         with pytest.raises(StartupError, match=words):
             await zalo.start(deps, build_web_app(deps))
 
 
-async def test_stop_is_prompt_and_closes_everything(small_deps, fake):
-    fake.poll_wait = 30  # the adapter is inside a long poll when asked to stop
-    deps = zalo_deps(small_deps, fake)
+async def test_stop_is_prompt_and_closes_everything(small_deps, zfake):
+    zfake.poll_wait = 30  # the adapter is inside a long poll when asked to stop
+    deps = zalo_deps(small_deps, zfake)
     channel = await zalo.start(deps, build_web_app(deps))
-    await fake.wait_for(lambda: "getUpdates" in fake.requests)
+    await zfake.wait_for(lambda: "getUpdates" in zfake.requests)
     started = asyncio.get_running_loop().time()
     await channel.stop()
     assert asyncio.get_running_loop().time() - started < 2
     assert channel._session.closed and channel._poller is None
 
 
-async def test_token_never_logged(small_deps, fake, caplog):
+async def test_token_never_logged(small_deps, zfake, caplog):
     caplog.set_level(logging.DEBUG)
-    fake.fail("sendMessage", "drop")
-    fake.fail("getUpdates", "429")
-    async with running(zalo_deps(small_deps, fake)):
-        fake.push("quen mk vneid", user=USER)
-        await fake.wait_texts(1, USER)
+    zfake.fail("sendMessage", "drop")
+    zfake.fail("getUpdates", "429")
+    async with running(zalo_deps(small_deps, zfake)):
+        zfake.push("quen mk vneid", user=USER)
+        await zfake.wait_texts(1, USER)
     ours = our_logs(caplog)
     assert "Zalo sendMessage failed" in ours or "retry" in ours
-    assert fake.token not in ours and fake.token.split(":")[1] not in ours
+    assert zfake.token not in ours and zfake.token.split(":")[1] not in ours
 
 
 # --- webhook -------------------------------------------------------------------------------------
 
 
-async def test_webhook_secret_bodies_and_duplicates(small_deps, fake):
-    deps = zalo_deps(small_deps, fake, zalo_webhook_url="https://bot.example.vn/zalo",
+async def test_webhook_secret_bodies_and_duplicates(small_deps, zfake):
+    deps = zalo_deps(small_deps, zfake, zalo_webhook_url="https://bot.example.vn/zalo",
                      zalo_webhook_secret=SECRET)
     async with running(deps) as (channel, base):
         url = f"{base}/zalo"
         assert channel.needs_server
-        assert fake.sent(method="setWebhook") == [{"url": "https://bot.example.vn/zalo", "secret_token": SECRET}]
+        assert zfake.sent(method="setWebhook") == [{"url": "https://bot.example.vn/zalo", "secret_token": SECRET}]
 
-        question = fake.event("kich hoat vneid ko dc", user=USER)
-        assert await fake.post_webhook(url, question, secret="wrong-secret-123") == 403
-        assert await fake.post_webhook(url, question) == 403  # no header at all
+        question = zfake.event("kich hoat vneid ko dc", user=USER)
+        assert await zfake.post_webhook(url, question, secret="wrong-secret-123") == 403
+        assert await zfake.post_webhook(url, question) == 403  # no header at all
         await asyncio.sleep(0.2)
-        assert fake.texts() == [] and small_deps.storage.db["seen_messages"].count == 0
+        assert zfake.texts() == [] and small_deps.storage.db["seen_messages"].count == 0
         assert small_deps.storage.db["sessions"].count == 0  # nothing processed
 
-        assert await fake.post_webhook(url, question, secret=SECRET, wrapped=True) == 200
-        await fake.wait_texts(1, USER)
-        assert await fake.post_webhook(url, fake.event("quen mk vneid", user=USER), secret=SECRET,
+        assert await zfake.post_webhook(url, question, secret=SECRET, wrapped=True) == 200
+        await zfake.wait_texts(1, USER)
+        assert await zfake.post_webhook(url, zfake.event("quen mk vneid", user=USER), secret=SECRET,
                                        wrapped=False) == 200
-        texts = await fake.wait_texts(2, USER)
+        texts = await zfake.wait_texts(2, USER)
 
-        assert await fake.post_webhook(url, question, secret=SECRET, wrapped=False) == 200  # redelivery
+        assert await zfake.post_webhook(url, question, secret=SECRET, wrapped=False) == 200  # redelivery
         for body in ["not json", "[1, 2]", '{"ok": true}', '{"ok": true, "result": "x"}',
                      '{"event_name": "message.text.received"}']:
-            assert await fake.post_webhook(url, body, secret=SECRET) == 400, body
+            assert await zfake.post_webhook(url, body, secret=SECRET) == 400, body
         unknown = {"event_name": "user.follow", "message": {"from": {"id": USER}}}
-        assert await fake.post_webhook(url, unknown, secret=SECRET) == 200
+        assert await zfake.post_webhook(url, unknown, secret=SECRET) == 200
         await asyncio.sleep(0.3)
     assert "Kích hoạt tài khoản VNeID" in texts[0] and texts[1].startswith("📌 Quên mật khẩu VNeID")
-    assert len(fake.texts(USER)) == 2  # the duplicate and the unknown event were not answered
-    assert "getUpdates" not in [m for m, _ in fake.calls]
+    assert len(zfake.texts(USER)) == 2  # the duplicate and the unknown event were not answered
+    assert "getUpdates" not in [m for m, _ in zfake.calls]
 
 
-async def test_webhook_through_the_runner_next_to_healthz(small_deps, fake):
+async def test_webhook_through_the_runner_next_to_healthz(small_deps, zfake):
     port = free_port()
-    deps = zalo_deps(small_deps, fake, zalo_webhook_url="https://bot.example.vn/hooks/zalo",
+    deps = zalo_deps(small_deps, zfake, zalo_webhook_url="https://bot.example.vn/hooks/zalo",
                      zalo_webhook_secret=SECRET, webhook_listen=("127.0.0.1", port))
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_channels(deps, ["zalo"], stop, ready))
@@ -294,9 +280,9 @@ async def test_webhook_through_the_runner_next_to_healthz(small_deps, fake):
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
             assert resp.status == 200
-        assert await fake.post_webhook(f"{base}/hooks/zalo", fake.event("xin chao", user=USER),
+        assert await zfake.post_webhook(f"{base}/hooks/zalo", zfake.event("xin chao", user=USER),
                                        secret=SECRET) == 200
-        assert await fake.wait_texts(1, USER) == ["Xin chào! Bạn cứ gõ câu hỏi nhé."]
+        assert await zfake.wait_texts(1, USER) == ["Xin chào! Bạn cứ gõ câu hỏi nhé."]
         assert deps.extras["senders"]["zalo"].__self__.name == "zalo"
     finally:
         stop.set()
@@ -306,7 +292,7 @@ async def test_webhook_through_the_runner_next_to_healthz(small_deps, fake):
 # --- files -----------------------------------------------------------------------------------------
 
 
-async def test_files_become_download_links_that_expire(small_deps, fake, tmp_path: Path):
+async def test_files_become_download_links_that_expire(small_deps, zfake, tmp_path: Path):
     report = tmp_path / "Báo cáo tuần 47.xlsx"
     report.write_bytes(b"PK\x03\x04 fake excel bytes")
     chart = tmp_path / "bieu-do.png"
@@ -314,11 +300,11 @@ async def test_files_become_download_links_that_expire(small_deps, fake, tmp_pat
     now = [dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.UTC)]
     small_deps.clock = lambda: now[0]
     port = free_port()
-    deps = zalo_deps(small_deps, fake, public_base_url=f"http://127.0.0.1:{port}")
+    deps = zalo_deps(small_deps, zfake, public_base_url=f"http://127.0.0.1:{port}")
     async with running(deps, port=port) as (channel, base):
         await channel.send(USER, [Reply("Báo cáo tuần đây ạ.", file=report, image=chart, summary="12 lượt")])
-        [text] = fake.texts(USER)
-        [photo] = fake.sent(USER, "sendPhoto")
+        [text] = zfake.texts(USER)
+        [photo] = zfake.sent(USER, "sendPhoto")
         assert text.startswith("Báo cáo tuần đây ạ.") and "24 giờ" in text and "12 lượt" not in text
         link = text.split()[-1]
         assert link.startswith(f"{base}/files/") and len(link.rsplit("/", 1)[1]) >= 32
@@ -335,38 +321,38 @@ async def test_files_become_download_links_that_expire(small_deps, fake, tmp_pat
                 assert resp.status == 404
 
 
-async def test_without_public_url_files_become_a_summary_and_a_hint(small_deps, fake, tmp_path: Path):
+async def test_without_public_url_files_become_a_summary_and_a_hint(small_deps, zfake, tmp_path: Path):
     report = tmp_path / "bao-cao.xlsx"
     report.write_bytes(b"x")
-    async with running(zalo_deps(small_deps, fake)) as (channel, _):
+    async with running(zalo_deps(small_deps, zfake)) as (channel, _):
         await channel.send(USER, [Reply("Tệp Excel đây ạ.", file=report, summary="Tuần này: 12 lượt hỗ trợ.")])
-    [text] = fake.texts(USER)
+    [text] = zfake.texts(USER)
     assert text.startswith("Tuần này: 12 lượt hỗ trợ.") and "Telegram" in text and "/files/" not in text
     assert small_deps.storage.db["downloads"].count == 0
 
 
-async def test_webhook_after_stop_is_refused_not_lost(small_deps, fake):
-    deps = zalo_deps(small_deps, fake, zalo_webhook_url="https://bot.example.vn/zalo", zalo_webhook_secret=SECRET)
+async def test_webhook_after_stop_is_refused_not_lost(small_deps, zfake):
+    deps = zalo_deps(small_deps, zfake, zalo_webhook_url="https://bot.example.vn/zalo", zalo_webhook_secret=SECRET)
     web_app = build_web_app(deps)
     channel = await zalo.start(deps, web_app)
     server = TestServer(web_app, host="127.0.0.1")
     await server.start_server()
     try:
         await channel.stop()  # the runner stops channels before the web server
-        status = await fake.post_webhook(str(server.make_url("/zalo")), fake.event("xin chao"), secret=SECRET)
+        status = await zfake.post_webhook(str(server.make_url("/zalo")), zfake.event("xin chao"), secret=SECRET)
     finally:
         await server.close()
     assert status == 503 and small_deps.storage.db["seen_messages"].count == 0
 
 
-async def test_a_chart_zalo_will_not_take_goes_out_as_a_link(small_deps, fake, tmp_path: Path):
+async def test_a_chart_zalo_will_not_take_goes_out_as_a_link(small_deps, zfake, tmp_path: Path):
     chart = tmp_path / "bieu-do.png"
     chart.write_bytes(b"\x89PNG fake chart")
     for _ in range(zalo.SEND_ATTEMPTS):
-        fake.fail("sendPhoto", "429")
-    deps = zalo_deps(small_deps, fake, public_base_url="https://bot.example.vn")
+        zfake.fail("sendPhoto", "429")
+    deps = zalo_deps(small_deps, zfake, public_base_url="https://bot.example.vn")
     async with running(deps) as (channel, _):
         await channel.send(USER, [Reply("Biểu đồ tuần này:", image=chart)])
-    texts = fake.texts(USER)
-    assert texts[0] == "Biểu đồ tuần này:" and fake.sent(USER, "sendPhoto") == []
+    texts = zfake.texts(USER)
+    assert texts[0] == "Biểu đồ tuần này:" and zfake.sent(USER, "sendPhoto") == []
     assert "bieu-do.png" in texts[1] and "https://bot.example.vn/files/" in texts[1]
