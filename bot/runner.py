@@ -33,6 +33,15 @@ class Channel(Protocol):
     async def stop(self) -> None:
         """Stop receiving and close connections."""
 
+    async def register_webhook(self) -> None:
+        """Tell the platform the webhook address (webhook mode only)."""
+
+
+# Set on the shared web app by `run_channels`: channels add their webhook routes at start but tell
+# the platform the webhook address only in `register_webhook()`, once the server is listening, so the
+# first deliveries after a start are not refused.
+DEFER_WEBHOOK = web.AppKey("defer_webhook", bool)
+
 
 class StartupError(RuntimeError):
     """A channel could not start (bad token, unreachable server); the message says why, in Vietnamese."""
@@ -110,6 +119,7 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
                        ready: asyncio.Event | None = None) -> None:
     """Start the channels (and the web server when any needs it), wait for `stop`, shut down cleanly."""
     web_app = build_web_app(deps)
+    web_app[DEFER_WEBHOOK] = True
     started = await start_channels(deps, channels, web_app)
     runner: web.AppRunner | None = None
     try:
@@ -123,6 +133,9 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
                 raise StartupError(f"Không mở được cổng {host}:{port} (WEBHOOK_LISTEN): {exc.strerror or exc}. "
                                    "Bạn kiểm tra xem có chương trình khác đang dùng cổng này không nhé.") from None
             log.info("Web server listening on %s:%s", host, port)
+        for channel in started:
+            if channel.needs_server:
+                await channel.register_webhook()
         for hook in deps.extras.get("on_start", []):
             await hook(deps)
         log.info("Running channels: %s", ", ".join(channels))

@@ -53,6 +53,30 @@ async def served(deps):
     assert task.exception() is None
 
 
+async def test_webhooks_are_registered_once_the_server_listens(deps, port, monkeypatch):
+    """Telegram and Zalo deliver as soon as setWebhook returns: the server must already answer."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo import ZaloChannel
+
+    seen: list[tuple[str, int]] = []
+    for cls in (TelegramChannel, ZaloChannel):
+        original = cls.register_webhook
+
+        async def probe(self, original=original):  # type: ignore[no-untyped-def]
+            async with aiohttp.ClientSession() as session, \
+                    session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                seen.append((self.name, resp.status))
+            await original(self)
+
+        monkeypatch.setattr(cls, "register_webhook", probe)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_channels(deps, ["telegram", "zalo"], stop, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert seen == [("telegram", 200), ("zalo", 200)]
+
+
 async def test_both_webhooks_on_one_server(deps, served, tfake, zfake, port):
     base = f"http://127.0.0.1:{port}"
     assert tfake.webhook["url"] == f"{base}/telegram" and tfake.webhook["secret_token"] == TG_SECRET

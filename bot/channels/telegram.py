@@ -43,7 +43,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from ..core import Choice, Deps, Incoming, Reply, respond
-from ..runner import StartupError
+from ..runner import DEFER_WEBHOOK, StartupError
 from .aiohttp_request import AiohttpRequest
 from .render import split_text, utf16_len
 
@@ -227,6 +227,16 @@ class TelegramChannel:
     @property
     def bot(self):  # type: ignore[no-untyped-def]
         return self.application.bot
+
+    async def register_webhook(self) -> None:
+        """setWebhook with the secret; `run_channels` calls it once the server listens."""
+        settings = self.deps.settings
+        try:
+            await with_retries(lambda: self.bot.set_webhook(
+                self.webhook_url, secret_token=settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False), "setWebhook")
+        except (NetworkError, InvalidToken) as exc:
+            raise StartupError(f"Không đặt được webhook Telegram: {exc}") from exc
 
     # Incoming -----------------------------------------------------------------------------------
 
@@ -480,9 +490,8 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
         await application.start()
         if webhook_url:
             web_app.router.add_post(urlparse(webhook_url).path or "/", channel.on_webhook)
-            await with_retries(lambda: application.bot.set_webhook(
-                webhook_url, secret_token=settings.telegram_webhook_secret,
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False), "setWebhook")
+            if not web_app.get(DEFER_WEBHOOK, False):
+                await channel.register_webhook()
         else:
             await application.updater.start_polling(  # deletes any webhook first, keeps pending updates
                 poll_interval=0, timeout=dt.timedelta(seconds=poll_timeout), bootstrap_retries=3,

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from .. import downloads
 from ..core import Deps, Incoming, Reply, respond
-from ..runner import StartupError
+from ..runner import DEFER_WEBHOOK, StartupError
 from ..storage import utcnow
 from .render import split_text, with_numbered_choices
 
@@ -176,12 +176,8 @@ class ZaloChannel:
         if self.webhook_url:
             path = self._check_webhook_settings()
             web_app.router.add_post(path, self.webhook)
-            try:
-                await self.api.call("setWebhook", {"url": self.webhook_url, "secret_token": self._secret})
-            except ZaloError as exc:
-                raise StartupError(f"Zalo không nhận địa chỉ webhook ZALO_WEBHOOK_URL: {exc.description}") from None
-            except NetworkError:
-                raise StartupError("Không đặt được webhook Zalo vì lỗi mạng. Bạn thử lại sau nhé.") from None
+            if not web_app.get(DEFER_WEBHOOK, False):
+                await self.register_webhook()
             log.info("Zalo bot %s: webhook on %s", self.account, path)
         else:
             try:
@@ -190,6 +186,15 @@ class ZaloChannel:
                 log.warning("Zalo deleteWebhook failed (%s); polling may be refused", exc)
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
             log.info("Zalo bot %s: long polling", self.account)
+
+    async def register_webhook(self) -> None:
+        """setWebhook with the secret; `run_channels` calls it once the server listens."""
+        try:
+            await self.api.call("setWebhook", {"url": self.webhook_url, "secret_token": self._secret})
+        except ZaloError as exc:
+            raise StartupError(f"Zalo không nhận địa chỉ webhook ZALO_WEBHOOK_URL: {exc.description}") from None
+        except NetworkError:
+            raise StartupError("Không đặt được webhook Zalo vì lỗi mạng. Bạn thử lại sau nhé.") from None
 
     def _check_webhook_settings(self) -> str:
         url = urlparse(self.webhook_url)
