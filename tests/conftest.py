@@ -46,6 +46,20 @@ def deps(settings: Settings, storage: Storage, shipped_kb: KnowledgeBase) -> Dep
 
 
 @pytest.fixture
+def clock():
+    """A controllable clock (tests/teamkit.py); modules that need another start time override it."""
+    from teamkit import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def tdeps(settings: Settings, storage: Storage, small_kb: KnowledgeBase, clock) -> Deps:
+    """Deps on the fixture knowledge base with the controllable clock, for team and logging tests."""
+    return Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
+
+
+@pytest.fixture
 def small_deps(settings: Settings, storage: Storage, small_kb: KnowledgeBase) -> Deps:
     return Deps(settings=settings, storage=storage, kb=small_kb)
 

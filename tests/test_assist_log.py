@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from conftest import Chat
-from teamkit import Clock, code_in, make_team, receipt
+from teamkit import code_in, make_team, receipt
 
 from bot.core import Deps
 from bot.storage import Storage
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def tdeps(settings, storage, small_kb, clock) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
 
 
 async def log_new(member: Chat, name: str, village: str = "Xuân Hạ", phone: str = "0") -> int:

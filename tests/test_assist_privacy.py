@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import Chat
-from teamkit import Clock, code_in, make_team, receipt
+from teamkit import code_in, make_team, receipt
 
 from bot.core import Deps, Incoming, respond
 
 SECRETS = ["001203004567", "0912345678", "0987654321", "482913", "912345678", "987654321"]
-
-
-@pytest.fixture
-def tdeps(settings, storage, small_kb) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=Clock())
 
 
 def dump(deps: Deps) -> str:

@@ -13,7 +13,7 @@ import json
 import openpyxl
 import pytest
 from aiohttp import web
-from teamkit import Clock, code_in, receipt
+from teamkit import code_in, receipt
 
 from bot.channels import telegram as tg
 from bot.core import Deps
@@ -24,11 +24,6 @@ from tests.fake_telegram import FakeTelegram
 ADMIN, LEADER, MEMBER = 1, 200, 300  # settings.admin_ids has telegram:1
 STICKER = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width": 512, "height": 512,
            "is_animated": False, "is_video": False}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

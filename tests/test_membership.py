@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import Chat
-from teamkit import Clock, code_in, make_team
+from teamkit import code_in, make_team
 
 from bot import teams
-from bot.core import Deps
 from bot.safety import MASK, redact
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def tdeps(settings, storage, small_kb, clock) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
 
 
 async def test_admin_creates_team_and_leader_invites_member(tdeps):
