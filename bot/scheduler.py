@@ -22,6 +22,7 @@ import sqlite_utils
 from knowledge.services import Catalogue
 
 from . import reports
+from .assist import catalogue
 from .core import Deps, Reply
 from .storage import utcnow
 
@@ -127,12 +128,11 @@ async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:
     slot = last_slot(now, settings.digest_weekday, settings.digest_time)
     if now.isocalendar()[:2] != slot.isocalendar()[:2]:
         return 0  # last week's slot: too late for that digest, this week's is still to come
-    from handlers.reports import catalogue  # late: handlers import the core
 
     week = week_key(slot)
     done = frozenset(k for (k,) in deps.storage.db.execute(
         "SELECT key FROM sent_digests WHERE key LIKE ?", [f"%:{week}"]).fetchall())
-    cat = catalogue(deps)
+    cat = catalogue()
 
     def work() -> list[Digest]:
         db = deps.storage.reader()

@@ -8,28 +8,17 @@ import json
 
 from bot import reports
 from bot.access import NOT_LEADER, Member, member_for
+from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
 from bot.reports import PERIOD_HELP, Period
 from bot.storage import utcnow
 from knowledge.normalize import fold
-from knowledge.services import Catalogue, load_catalogue
+
+from .flowkit import arg_text
 
 MAX_VILLAGE_SIZE = 100_000
 MAX_TEAM_CHOICES = 10
-
-
-def catalogue(deps: Deps) -> Catalogue:
-    """The services catalogue, read once per process."""
-    cat = deps.extras.get("catalogue")
-    if cat is None:
-        cat = deps.extras["catalogue"] = load_catalogue()
-    return cat
-
-
-def _args(text: str) -> str:
-    parts = text.split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
 
 
 def _today(deps: Deps) -> dt.date:
@@ -74,7 +63,7 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
 
 async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]:
     today = _today(deps)
-    cat = catalogue(deps)
+    cat = catalogue()
     if cmd == "baocao":
         report = reports.team_report(deps.storage.db, team_id, period, cat, today)
         return [Reply(reports.render(report, today))]
@@ -114,7 +103,7 @@ def _command(cmd: str):  # noqa: ANN202 - a handler factory
         member = member_for(deps, incoming.user_key)
         if member is None or not member.is_leader:
             return [Reply(NOT_LEADER)]
-        resolved = _resolve(deps, member, cmd, _args(incoming.text))
+        resolved = _resolve(deps, member, cmd, arg_text(incoming.text))
         if isinstance(resolved, list):
             return resolved
         return await run(cmd, deps, *resolved)
@@ -144,7 +133,7 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
     if member.team_id is None:
         return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
     db = deps.storage.db
-    words = _args(incoming.text).split()
+    words = arg_text(incoming.text).split()
     villages = db.execute("SELECT id, name, households FROM villages WHERE team_id = ? ORDER BY name",
                           [member.team_id]).fetchall()
     if len(words) < 2 or not words[-1].isdigit() or not any(ch.isalnum() for ch in " ".join(words[:-1])):
