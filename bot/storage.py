@@ -235,6 +235,21 @@ class Storage:
                 (key, json.dumps(state, ensure_ascii=False), utcnow()),
             )
 
+    # --- redelivered webhook messages ----------------------------------------------------------
+
+    def first_delivery(self, channel: str, message_id: str, prune_before: dt.datetime | None = None) -> bool:
+        """Remember `channel:message_id`; False when it was seen before (a redelivery).
+
+        With `prune_before`, the channel's older ids are forgotten in the same transaction.
+        """
+        with self.transaction() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                               (f"{channel}:{message_id}", utcnow()))
+            if prune_before is not None:
+                conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
+                             (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        return cur.rowcount == 1
+
     # --- questions and feedback ----------------------------------------------------------------
 
     def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,

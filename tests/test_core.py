@@ -96,3 +96,14 @@ async def test_session_is_keyed_by_channel_and_user(small_deps):
     await respond(Incoming("telegram", "5", "5", text="kich hoat vneid"), small_deps)
     assert small_deps.storage.load_session("telegram:5")["choices"]
     assert small_deps.storage.load_session("zalo:5") == {}
+
+
+def test_first_delivery_and_pruning(storage):
+    import datetime as dt
+
+    assert storage.first_delivery("zalo", "m1") and not storage.first_delivery("zalo", "m1")
+    assert storage.first_delivery("telegram", "m1")  # keys are per channel
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    assert storage.first_delivery("zalo", "m2", prune_before=later)
+    keys = {k for (k,) in storage.db.execute("SELECT key FROM seen_messages")}
+    assert keys == {"telegram:m1"}  # zalo ids older than `later` were forgotten, telegram's kept

@@ -418,15 +418,8 @@ class TelegramChannel:
 
     def _seen_before(self, update_id: int) -> bool:
         """Telegram redelivers when it did not get our 200; remember ids across restarts."""
-        key = f"{NAME}:{update_id}"
-        now = dt.datetime.now(dt.UTC)
-        with self.deps.storage.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                               (key, now.isoformat(timespec="seconds")))
-            if update_id % 500 == 0:
-                old = (now - dt.timedelta(days=2)).isoformat(timespec="seconds")
-                conn.execute("DELETE FROM seen_messages WHERE key LIKE 'telegram:%' AND at < ?", (old,))
-        return cur.rowcount == 0
+        prune = dt.datetime.now(dt.UTC) - dt.timedelta(days=2) if update_id % 500 == 0 else None
+        return not self.deps.storage.first_delivery(NAME, str(update_id), prune)
 
     # Lifecycle ----------------------------------------------------------------------------------
 

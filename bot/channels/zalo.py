@@ -26,7 +26,6 @@ from aiohttp import web
 from .. import downloads
 from ..core import Deps, Incoming, Reply, respond
 from ..runner import DEFER_WEBHOOK, StartupError
-from ..storage import utcnow
 from .render import split_text, with_numbered_choices
 
 log = logging.getLogger(__name__)
@@ -300,14 +299,11 @@ class ZaloChannel:
 
     def _first_delivery(self, message_id: str) -> bool:
         """Record the message id; False when it was seen before (a redelivery)."""
-        with self.deps.storage.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                               (f"zalo:{message_id}", utcnow()))
-            if time.monotonic() - self._pruned_at > 3600:
-                cutoff = (dt.datetime.now(dt.UTC) - SEEN_KEEP).isoformat(timespec="seconds")
-                conn.execute("DELETE FROM seen_messages WHERE key LIKE 'zalo:%' AND at < ?", (cutoff,))
-                self._pruned_at = time.monotonic()
-        return cur.rowcount == 1
+        prune = None
+        if time.monotonic() - self._pruned_at > 3600:
+            prune = dt.datetime.now(dt.UTC) - SEEN_KEEP
+            self._pruned_at = time.monotonic()
+        return self.deps.storage.first_delivery(self.name, message_id, prune)
 
     async def _handle(self, incoming: Incoming) -> None:
         if incoming.message_id and not self._first_delivery(incoming.message_id):
