@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from .loader import Entry
-from .normalize import STOPWORDS, drop_opener, has_diacritics, key, undo_telex
+from .normalize import STOPWORDS, drop_opener, key, undo_telex
 
 # Decision thresholds (0-100), tuned on benchmarks/eval with benchmarks/faq_eval.py.
 ANSWER_MIN = 56.0  # best entry at least this -> a direct answer...
@@ -214,4 +214,4 @@ def decide(ranked: tuple[Scored, ...] | list[Scored]) -> str:
     return "choices"
 
 
-__all__ = ["Match", "Matcher", "Scored", "decide", "has_diacritics"]
+__all__ = ["Match", "Matcher", "Scored", "decide"]
