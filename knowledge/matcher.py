@@ -117,6 +117,7 @@ class Matcher:
             for doc, counts in enumerate(doc_counts)
         ]
         self.doc_words = [frozenset(k.split()) for k in self.keys]
+        self.doc_weight = [sum(self.weight(w) for w in words) or 1.0 for words in self.doc_words]
         entry_words: dict[int, set[str]] = defaultdict(set)
         for doc, words in enumerate(self.doc_words):
             entry_words[self.owner[doc]].update(words)
@@ -189,7 +190,7 @@ class Matcher:
         words = self.doc_words[doc]
         shared = sum(self.weight(w) for w in qwords & words)
         recall = shared / qweight
-        precision = shared / (sum(self.weight(w) for w in words) or 1.0)
+        precision = shared / self.doc_weight[doc]
         f1 = 2 * recall * precision / (recall + precision) if shared else 0.0
         entry_words = self.entry_words[self.owner[doc]]
         entry_recall = sum(self.weight(w) for w in qwords & entry_words) / qweight
