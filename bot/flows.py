@@ -124,13 +124,16 @@ def load_draft(flow: Flow[D], data: dict[str, Any]) -> D:
 
 
 def begin(flow: Flow[D], step: str, draft: D, incoming: Incoming, deps: Deps, session: Session,
-          registry: dict[str, Flow[Any]], *before: Reply) -> list[Reply]:
-    """Start `flow` at `step`, replacing any other flow of this chat (and saying so)."""
+          registry: dict[str, Flow[Any]], *before: Reply,
+          enter: Callable[[Turn[D]], list[Reply]] | None = None) -> list[Reply]:
+    """Start `flow` at `step` (or let `enter` move on from there), replacing any other flow of this chat."""
     dropped = drop_notice(session, registry)
     session.start_flow(flow.name, step, dataclasses.asdict(draft))  # type: ignore[call-overload]
     touch(session, deps)
     turn = Turn(flow, incoming, deps, session, draft, step)
-    return [*dropped, *before, *turn.ask()]
+    out = enter(turn) if enter else turn.ask()
+    turn._store()
+    return [*dropped, *before, *out]
 
 
 def current(session: Session, registry: dict[str, Flow[Any]], incoming: Incoming,
@@ -260,10 +263,9 @@ async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | No
 
 
 def _expected(turn: Turn[Any], step: Step[Any], text: str) -> str:
-    if text.isdigit() and not step.text:
-        shown = next((r.choices for r in reversed(turn.ask()) if r.choices), ())
-        return (f"Số {text} không ứng với lựa chọn nào. "
-                + (f"Bạn hãy gõ số từ 1 đến {len(shown)}." if shown else step.expects))
+    shown = next((r.choices for r in reversed(turn.ask()) if r.choices), ()) if text.isdigit() else ()
+    if shown:
+        return f"Số {text} không ứng với lựa chọn nào. Bạn hãy gõ số từ 1 đến {len(shown)}."
     return step.expects or NOT_UNDERSTOOD
 
 

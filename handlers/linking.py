@@ -134,4 +134,4 @@ async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
 
 
 COMMANDS = {"/lienket": link}
-HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo")]
+HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo", "all")]

@@ -165,8 +165,8 @@ COMMANDS = {"/baocao": _command("baocao"), "/xuat": _command("xuat"), "/bieudo":
             "/sohodan": set_village_size}
 PAYLOADS = {"rp": pressed}
 HELP = [
-    ("/baocao [thang]", "báo cáo của tổ (tổ trưởng): homnay, tuan, thang, tatca hoặc 01/11/2026-15/11/2026"),
-    ("/xuat [thang]", "xuất tệp Excel báo cáo (tổ trưởng)"),
-    ("/bieudo [thang]", "biểu đồ lượt hỗ trợ theo kỹ năng số (tổ trưởng)"),
-    ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ (tổ trưởng)"),
+    ("/baocao [khoảng]", "báo cáo của tổ: hôm nay, tuần trước, tháng 10, quý 3, 6 tháng, 1/11-15/11…", "leader"),
+    ("/xuat [khoảng]", "xuất tệp Excel báo cáo", "leader"),
+    ("/bieudo [khoảng]", "biểu đồ lượt hỗ trợ theo kỹ năng số", "leader"),
+    ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ", "leader"),
 ]
