@@ -263,11 +263,11 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
                 raise ValueError("household not in team")
         record_id = conn.execute(
             "INSERT INTO records (request_id, team_id, member_id, household_id, village_id, helped_on, services, "
-            "outcome, reason, followup_on, note, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "outcome, reason, followup_on, note, created_at, updated_at, logged_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (draft.request_id, draft.team_id, draft.member_id, household_id, draft.village_id,
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
-             reason, draft.followup_on, note, iso(now), iso(now))).lastrowid
+             reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())).lastrowid
         _services_rows(conn, record_id, services)
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
               audit_state(_record_dict(conn, record_id)))

@@ -272,7 +272,8 @@ def _expected(turn: Turn[Any], step: Step[Any], text: str) -> str:
 async def _answer_then_offer(turn: Turn[Any], answer: Answer) -> list[Reply]:
     """Answer a question asked mid-flow; the draft stays, and one choice resumes the same step."""
     replies = list(await answer(turn.incoming, turn.deps, turn.session) or [])
-    asked = turn.ask()[-1].text.split("\n")[0]
+    lines = turn.ask()[-1].text.split("\n")
+    asked = next((line for line in lines if "?" in line), lines[-1])
     turn.session.advance(turn.step)  # the step's old buttons go stale; "Tiếp tục" asks afresh
     note = f"\n\n(Việc đang làm vẫn được giữ: {asked} Bấm \"{turn.flow.resume_label}\" để làm tiếp.)"
     resume = turn.choice(turn.flow.resume_label, RESUME)

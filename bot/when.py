@@ -75,7 +75,7 @@ def _calendar_day(said: str, today: dt.date, prefer_past: bool = True) -> dt.dat
         date = dt.date(year, month, day)
     except ValueError:
         return f"Ngày {said} không có trên lịch."
-    if not m.group(3) and prefer_past and date > today:
+    if not m.group(3) and prefer_past and (date - today).days > 31:  # "30/12" typed in January: last year
         try:
             date = date.replace(year=year - 1)
         except ValueError:
