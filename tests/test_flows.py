@@ -4,6 +4,8 @@ answered mid-entry with "Tiếp tục ghi", words without "/", dates and periods
 
 from __future__ import annotations
 
+import re
+
 from conftest import Chat
 from teamkit import make_team, receipt
 
@@ -308,3 +310,16 @@ async def test_help_shows_each_role_its_own_commands(tdeps):
     lead = (await leader.say("/trogiup"))[0].text
     assert "/ghi" in lead and "/baocao" in lead and "/thanhvien" in lead and "/taoto" not in lead
     assert "/taoto" in (await admin.say("/trogiup"))[0].text
+
+
+async def test_lienket_asks_for_the_code_when_this_app_is_not_linked_yet(tdeps):
+    _, _, [member] = await make_team(tdeps)
+    await member.say("/lienket")
+    code = re.search(r"/lienket ([A-Z]{6})", member.text).group(1)
+    phone = Chat(tdeps, "z1", channel="zalo", name="Lan")
+    await phone.say("lien ket")
+    assert "gõ mã 6 chữ cái vào đây" in phone.text
+    await phone.say("12")
+    assert "ví dụ: KMPQRT" in phone.text
+    await phone.say(code.lower())
+    assert "Đã liên kết xong, Lan 0" in phone.text and flow_of(phone) is None
