@@ -166,23 +166,36 @@ async def _handle(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     return []
 
 
-# Feedback under an answer is also taken as words; "có"/"không" only when no flow is asking something.
-FEEDBACK_WORDS = {"👍": "👍", "👎": "👎", "co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "👍",
-                  "chua": "👎", "khong": "👎", "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
+# Fixed words for choices whose label starts with the value. Feedback under an answer: "có"/"không" only
+# when no flow step is waiting for an answer (there "không" may mean "no phone number").
+WORD_PICKS = {"👍": "👍", "👎": "👎", "tiep tuc": "▶️ Tiếp tục", "tiep tuc ghi": "▶️ Tiếp tục"}
+FEEDBACK_WORDS = {"co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "👍", "chua": "👎", "khong": "👎",
+                  "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
+
+
+def _plain(label: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(label)))
 
 
 def _picks(text: str, session: Session) -> list[int] | None:
-    """Positions picked by typed numbers ('3', '3 7', '3,7') or fixed words; None if the text is not a pick."""
+    """Positions picked by typed numbers ('3', '3 7', '3,7'), a choice's label typed out ('xong', 'luu')
+    or fixed words ('👍', 'tiếp tục'); None if the text is not a pick."""
     choices = session.state.get("choices") or []
     if re.fullmatch(r"\d+(?:\s*[ ,;]\s*\d+)*", text):
         numbers = [int(n) - 1 for n in re.findall(r"\d+", text)]
         if all(0 <= n < len(choices) for n in numbers):
             return list(dict.fromkeys(numbers))
         return None
-    word = FEEDBACK_WORDS.get(" ".join(fold(text).split()) if text not in FEEDBACK_WORDS else text)
-    if word is None or (session.flow and text not in ("👍", "👎")):
+    if text.startswith("/"):  # a command ("/huy") is never a label typed out
         return None
-    return next(([i] for i, (label, _) in enumerate(choices) if label.startswith(word)), None)
+    said = _plain(text)
+    word = WORD_PICKS.get(text.strip()) or WORD_PICKS.get(said)
+    if word is None and not session.flow:
+        word = FEEDBACK_WORDS.get(said)
+    if word is not None:
+        return next(([i] for i, (label, _) in enumerate(choices) if label.startswith(word)), None)
+    exact = [i for i, (label, _) in enumerate(choices) if said and _plain(label) == said]
+    return exact[:1] or None
 
 
 async def _pick_each(incoming: Incoming, deps: Deps, session: Session, picks: list[int]) -> list[Reply]:

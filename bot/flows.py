@@ -49,7 +49,7 @@ RESUME, CANCEL, CANCEL_SURE = "resume", "cancel", "cancel!"
 _QUESTION_START = re.compile(r"^(lam (sao|the nao)|cach|tai sao|vi sao|sao|the nao|co phai|ai|bao gio|khi nao|"
                              r"o dau|hoi|xin hoi|cho (toi|em|minh) hoi|muon hoi|huong dan|giup (toi|em|minh))\b")
 _QUESTION_END = re.compile(r"\b(khong|ko|k|chua|gi|nao|dau|sao|the nao|bao nhieu|duoc khong|ko dc|khong duoc|"
-                           r"khong dc|loi|bi loi)$")
+                           r"khong dc)$")
 
 
 def looks_like_question(text: str) -> bool:

@@ -287,6 +287,20 @@ def pick_household(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
     return after_household(t)
 
 
+NEW_WORDS = {"moi", "ho moi", "khong", "khong phai", "ko", "ko phai", "k", "k phai", "hong phai"}
+YES_WORDS = {"co", "dung", "phai", "dung roi", "phai roi", "co phai", "dung ho nay", "u", "uh", "vang", "da"}
+
+
+def type_match(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    """'mới'/'không' -> a new household; 'đúng'/'có' with one match -> that one; a name -> search again."""
+    said = " ".join(re.findall(r"\w+", fold(text)))
+    if said in NEW_WORDS:
+        return new_household(t, "")
+    if said in YES_WORDS and len(t.draft.matches) == 1:
+        return pick_household(t, str(t.draft.matches[0][0]))
+    return type_name(t, text)
+
+
 def new_household(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
     t.draft.household_id = None
     return after_household(t) if t.draft.quick else t.go("phone")
@@ -421,7 +435,7 @@ GHI = flows.Flow(
                         expects="Bạn chọn thôn trong danh sách, hoặc gõ tên thôn, ví dụ: Xuân Hạ."),
         "name": Step(ask_name, {"back": lambda t, _a: t.go("village")}, type_name,
                      expects="Bạn gõ tên chủ hộ, ví dụ: Nguyễn Văn An."),
-        "match": Step(ask_match, {"h": pick_household, "new": new_household, "retype": retype}, type_name,
+        "match": Step(ask_match, {"h": pick_household, "new": new_household, "retype": retype}, type_match,
                       expects="Bạn chọn hộ trong danh sách, hoặc gõ lại tên chủ hộ, ví dụ: Nguyễn Văn An."),
         "phone": Step(ask_phone, {}, type_phone,
                       expects="Bạn gõ đúng 3 chữ số (ví dụ 678), hoặc gõ 0 nếu không có."),

@@ -42,8 +42,8 @@ def _team_or_nothing(rest: str) -> bool:
     return not rest or rest.count(";") == 2
 
 
-def _invite_role(rest: str) -> bool:
-    return fold(rest).replace(" ", "") in ("", "totruong", "thanhvien")
+def _leader_invite(rest: str) -> bool:
+    return fold(rest).replace(" ", "") == "totruong"
 
 
 # (words, command, what may follow). Longer phrases first so "ghi ho" wins over "ghi".
@@ -61,7 +61,9 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("xuat excel", "xuat file", "xuat"), "/xuat", _period_or_nothing),
     (("bieu do", "bieudo"), "/bieudo", _period_or_nothing),
     (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
-    (("moi thanh vien", "ma moi", "moi"), "/moi", _invite_role),
+    # "mới" alone is an answer ("hộ mới"), not a command: only "mời thành viên", "mã mời", "mời tổ trưởng".
+    (("moi thanh vien", "tao ma moi", "ma moi"), "/moi", _nothing),
+    (("moi",), "/moi", _leader_invite),
     (("chua tra loi", "chuatraloi"), "/chuatraloi", _nothing),
     (("gop y", "gopy"), "/gopy", _nothing),
     (("tao to", "taoto"), "/taoto", _team_or_nothing),
@@ -89,6 +91,8 @@ def looks_private(text: str) -> bool:
     if stripped.startswith("/") or ";" in stripped:
         return True
     words = stripped.split()
+    if len(words) == 1 and _CODE.fullmatch(stripped) and stripped.isupper():  # a link code: letters only
+        return True
     if any(_CODE.fullmatch(w) and any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
            and w.upper() == w for w in words):
         return True

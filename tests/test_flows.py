@@ -67,8 +67,12 @@ async def test_a_question_mid_entry_is_answered_and_the_member_resumes(tdeps):
     assert "việc gì" in member.text
     await member.say("lam sao kich hoat vneid")  # no "?" needed
     assert "Kích hoạt tài khoản VNeID" in member.text and "việc gì" in member.text
+    await member.say("tiếp tục")  # the choice's words typed out, as on Zalo
+    assert "việc gì" in member.text and member.last[-1].choices
     await member.say("vneid2")  # answering the step directly also resumes it
     assert "Đã chọn: Hỗ trợ kích hoạt VNeID mức 2" in member.text
+    await member.say("xong")
+    assert "Kết quả thế nào?" in member.text
 
 
 async def test_unknown_input_in_a_step_says_what_is_expected_with_an_example(tdeps):
@@ -131,6 +135,12 @@ async def test_a_question_starting_with_a_command_word_is_still_a_question(tdeps
     _, _, [member] = await make_team(tdeps)
     await member.say("ghi chú là gì trong vneid")
     assert "thôn nào" not in member.text and flow_of(member) is None
+    await member.say("/ghi Nguyễn Văn An; Xuân Hạ; vneid2")
+    await member.pick("Lưu")
+    await member.say("/ghi Nguyen Van An; Xuân Hạ; qr")
+    await member.say("mới")  # "hộ mới", not the leaders' /moi
+    assert "dành cho tổ trưởng" not in member.text and "Bạn kiểm tra lại" in member.text
+    assert "Nguyen Van An (hộ mới)" in member.text
 
 
 # --- 4. dates as people say them -----------------------------------------------------------------
@@ -323,3 +333,29 @@ async def test_lienket_asks_for_the_code_when_this_app_is_not_linked_yet(tdeps):
     assert "ví dụ: KMPQRT" in phone.text
     await phone.say(code.lower())
     assert "Đã liên kết xong, Lan 0" in phone.text and flow_of(phone) is None
+
+
+def test_migration_2_keeps_the_day_older_records_were_logged(tmp_path):
+    """A version-1 database: every record was logged the day it was helped, so logged_on = helped_on."""
+    import sqlite3
+
+    from bot.storage import MIGRATIONS, Storage
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + ";CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT);"
+                       "INSERT INTO schema_version VALUES (1, '2026-11-01');"
+                       "INSERT INTO teams VALUES (1, 'T', 'X', '2026-11-01');"
+                       "INSERT INTO villages VALUES (1, 1, 'V', NULL);"
+                       "INSERT INTO members VALUES (1, 1, 'Lan', 'member', 1, '2026-11-01');"
+                       "INSERT INTO households VALUES (1, 1, 1, 'An', 'an', NULL, 0, 1, '2026-11-01');"
+                       "INSERT INTO records (id, request_id, team_id, member_id, household_id, village_id, helped_on,"
+                       " services, outcome, created_at, updated_at) VALUES (1, 'r', 1, 1, 1, 1, '2026-11-03',"
+                       " 'vneid2', 'done', '2026-11-03T02:00:00+00:00', '2026-11-03T02:00:00+00:00');")
+    conn.close()
+    store = Storage(path)
+    try:
+        assert store.version == len(MIGRATIONS) >= 2
+        assert store.db["records"].get(1)["logged_on"] == "2026-11-03"
+    finally:
+        store.close()
