@@ -251,7 +251,7 @@ async def _pressed(turn: Turn[Any], payload: str) -> list[Reply]:
 
 async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | None:
     step = turn.flow.steps[turn.step]
-    if step.view and text:
+    if step.view and text and not text.isdigit():
         turn.end()  # leave the list; the text is handled as if no flow were open
         return None
     if text and looks_like_question(text) and not text.isdigit():

@@ -31,6 +31,8 @@ async def test_a_question_typed_in_the_member_list_is_answered(tdeps):
     _, leader, _ = await make_team(tdeps)
     await leader.say("/thanhvien")
     assert "Lan 0" in leader.text and flow_of(leader) is not None
+    await leader.say("9")  # a number outside the list: said so, the list stays open
+    assert "Số 9 không ứng với lựa chọn nào. Bạn hãy gõ số từ 1 đến 2." in leader.text and flow_of(leader)
     await leader.say("kich hoat vneid ko dc")
     assert leader.text.startswith("📌 Kích hoạt tài khoản VNeID") and "chưa hiểu" not in leader.text
     assert flow_of(leader) is None  # the list was left, nothing half-done stays behind

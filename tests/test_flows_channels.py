@@ -86,3 +86,21 @@ async def test_zalo_numbers_stay_put_and_picks_are_short(base, zfake):
         await member.pick("Lưu")
         number = receipt(member.text)
         assert deps.storage.db["records"].get(number)["services"] == "vneid_install,bank_account"
+
+
+async def test_console_numbers_feedback_first_and_shortens_a_repeated_list(base):
+    import io
+
+    from bot.channels import console
+    from bot.core import Choice, Reply
+
+    out = io.StringIO()
+    await console.chat(base, stdin=io.StringIO("kich hoat vneid ko dc\n1\nquen mat khau vneid\n2\n"), stdout=out)
+    text = out.getvalue()
+    assert text.count("  1. 👍 Có\n  2. 👎 Chưa") == 2
+    assert "Rất vui" in text and "góp ý" in text and base.storage.db["feedback"].count == 2
+    choices = tuple(Choice(("✅ " if i == 3 else "") + f"Việc {i}", f"s{i}") for i in range(1, 18)) + (
+        Choice("✔️ Xong", "done"),)
+    short = console.render(Reply("Đã chọn: Việc 3", choices, repeated=True))
+    assert "  3. ✅ Việc 3" in short and "  18. ✔️ Xong" in short and "Việc 7" not in short
+    assert "Việc 7" in console.render(Reply("Bạn đã hỗ trợ việc gì?", choices))
