@@ -80,6 +80,7 @@ class Flow(Generic[D]):
     cancelled: Callable[[D], str] = lambda _d: "Đã hủy thao tác đang làm. Bạn cần gì cứ hỏi tiếp nhé."
     dropped: Callable[[D], str | None] = lambda _d: None  # said when another flow replaces this one
     resume_label: str = "▶️ Tiếp tục"
+    hide_in_answers: tuple[str, ...] = ()  # payload prefixes not offered under an answer given mid-flow
     cancel_question: str = "Bạn chắc muốn hủy không?"
 
 
@@ -279,7 +280,8 @@ async def _answer_then_offer(turn: Turn[Any], answer: Answer) -> list[Reply]:
     resume = turn.choice(turn.flow.resume_label, RESUME)
     if replies and replies[-1].choices:
         last = replies[-1]
-        replies[-1] = dataclasses.replace(last, text=last.text + note, choices=(*last.choices, resume))
+        kept = tuple(c for c in last.choices if not c.payload.startswith(turn.flow.hide_in_answers or ("\0",)))
+        replies[-1] = dataclasses.replace(last, text=last.text + note, choices=(*kept, resume))
     else:
         replies.append(Reply(note.strip(), (resume,)))
     return replies

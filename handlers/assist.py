@@ -456,6 +456,7 @@ GHI = flows.Flow(
     dropped=lambda d: (f"Việc sửa phiếu số {d.edit} đang làm dở đã dừng; phiếu giữ nguyên." if d.edit
                        else f"Phiếu đang ghi dở{f' cho hộ {d.name}' if d.name else ''} chưa được lưu và đã bỏ."),
     resume_label="▶️ Tiếp tục ghi",
+    hide_in_answers=("log:",),  # "Ghi nhận hỗ trợ hộ dân" would drop the draft being written
     cancel_question="Bỏ phiếu này, không lưu?",
 )
 # The old step name of the follow-up date, so a draft from before the upgrade resumes.
