@@ -280,7 +280,7 @@ async def _answer_then_offer(turn: Turn[Any], answer: Answer) -> list[Reply]:
     resume = turn.choice(turn.flow.resume_label, RESUME)
     if replies and replies[-1].choices:
         last = replies[-1]
-        kept = tuple(c for c in last.choices if not c.payload.startswith(turn.flow.hide_in_answers or ("\0",)))
+        kept = tuple(c for c in last.choices if not c.payload.startswith(turn.flow.hide_in_answers))
         replies[-1] = dataclasses.replace(last, text=last.text + note, choices=(*kept, resume))
     else:
         replies.append(Reply(note.strip(), (resume,)))
