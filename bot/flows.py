@@ -174,8 +174,8 @@ def expire(session: Session, deps: Deps, registry: dict[str, Flow[Any]]) -> list
     notice = drop_notice(session, registry)
     session.end_flow()
     hours = int(TIMEOUT.total_seconds() // 3600)
-    return [Reply(f"(Việc đang làm dở đã để quá {hours} giờ nên tôi đã bỏ. {notice[0].text if notice else ''}"
-                  .rstrip() + ")")]
+    said = notice[0].text if notice else "Việc đang làm dở đã dừng."
+    return [Reply(f"Đã quá {hours} giờ không thấy bạn làm tiếp, nên tôi dừng việc đang làm dở. {said}")]
 
 
 def cancel(session: Session, deps: Deps, registry: dict[str, Flow[Any]]) -> str | None:

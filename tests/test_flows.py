@@ -298,7 +298,8 @@ async def test_an_abandoned_draft_is_dropped_after_a_while(tdeps, clock):
     await member.say("Nguyễn Văn An")
     clock.advance(hours=13)
     await member.say("/ghi")
-    assert "quá 12 giờ" in member.text and "Nguyễn Văn An" in member.text and "thôn nào" in member.text
+    assert "quá 12 giờ" in member.text and "Nguyễn Văn An chưa được lưu" in member.text
+    assert member.last[-1].text == "Hộ dân ở thôn nào?"  # a fresh draft, not the old one resumed
 
 
 async def test_taoto_asks_step_by_step(tdeps):
