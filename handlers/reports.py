@@ -41,11 +41,12 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
         return member.team_id, period
     # Admins: "/baocao <tên tổ> [khoảng]", or pick the team from a list.
     name = ""
-    if period is None:
+    if period is None:  # "<tên tổ> <khoảng>": the period is the longest tail that reads as one
         words = args.split()
-        tail = reports.parse_period(words[-1], today) if len(words) > 1 else None
-        period = tail or reports.parse_period("", today)
-        name = " ".join(words[:-1]) if tail else args
+        size = next((n for n in range(min(4, len(words) - 1), 0, -1)
+                     if reports.parse_period(" ".join(words[-n:]), today) is not None), 0)
+        period = reports.parse_period(" ".join(words[-size:]) if size else "", today)
+        name = " ".join(words[:-size]) if size else args
     assert period is not None
     teams = reports.find_team(deps.storage.db, name) if name else \
         deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()

@@ -35,7 +35,9 @@ def _code(rest: str) -> bool:
 
 
 def _period_or_nothing(rest: str) -> bool:
-    return not rest or parse_period(rest, dt.date.today()) is not None
+    """Nothing, a period, or (admins) a team's name then a period: 'Tổ Xuân tháng trước'."""
+    words, today = rest.split(), dt.date.today()
+    return not rest or any(parse_period(" ".join(words[-n:]), today) is not None for n in range(1, 5))
 
 
 def _team_or_nothing(rest: str) -> bool:

@@ -200,6 +200,8 @@ async def test_report_commands_take_periods_as_people_say_them(tdeps):
     reply = (await leader.say("/xuat tháng này"))[0]
     assert reply.file is not None and "tháng 11/2026" in reply.text
     assert (await leader.say("/bieudo năm nay"))[0].image is not None
+    admin = Chat(tdeps, "admin")
+    assert "Tổ CNS Xuân, tháng 10/2026" in (await admin.say("bao cao Tổ CNS Xuân tháng trước"))[0].text
     text = (await leader.say("/baocao tuần tới"))[0].text
     assert "chưa hiểu khoảng thời gian" in text and "tháng trước" in text and "1/11-15/11" in text
 
