@@ -192,10 +192,12 @@ def ask_day(t: Turn[GhiDraft]) -> list[Reply]:
 
 
 def ask_confirm(t: Turn[GhiDraft]) -> list[Reply]:
+    household = () if t.draft.edit else (t.choice("🏠 Đổi hộ hoặc thôn", "who"),)
     return [Reply(summary(t.draft), (
         Choice("✅ Lưu", f"ghi:save:{t.draft.rid}"),
         t.choice("✏️ Sửa việc, kết quả, ghi chú", "edit"),
         t.choice("📅 Đổi ngày", "day"),
+        *household,
         t.choice("❌ Hủy", flows.CANCEL),
     ))]
 
@@ -406,6 +408,15 @@ def edit_parts(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
     return t.go("services")
 
 
+def change_household(t: Turn[GhiDraft], _arg: str) -> list[Reply] | None:
+    """From the summary of a new record: pick the village and household again, keep the rest."""
+    if t.draft.edit:
+        return None
+    d = t.draft
+    d.name, d.household_id, d.phone3, d.matches, d.quick = "", None, None, [], True
+    return t.go("village")
+
+
 def change_day(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
     return t.go("day")
 
@@ -448,7 +459,8 @@ GHI = flows.Flow(
         "followup": Step(ask_followup, {"d": pick_followup}, type_followup,
                          expects="Bạn gõ ngày hẹn dạng ngày/tháng, ví dụ 25/11."),
         "note": Step(ask_note, {"skip": skip_note, "clear": clear_note}, type_note),
-        "confirm": Step(ask_confirm, {"edit": edit_parts, "day": change_day}, confirm_text),
+        "confirm": Step(ask_confirm, {"edit": edit_parts, "day": change_day, "who": change_household},
+                        confirm_text),
         "day": Step(ask_day, {"k": set_day}, set_day, expects=f"Bạn gõ ngày đã hỗ trợ: {DAY_EXAMPLES}."),
     },
     cancelled=lambda d: (f"Đã hủy, phiếu số {d.edit} giữ nguyên." if d.edit

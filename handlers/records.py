@@ -11,6 +11,7 @@ from bot import assist, flows, teams
 from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from bot.when import parse_day
 
 from .assist import GHI, GhiDraft, clean_name, team_member
 from .flowkit import arg_text, begin
@@ -51,7 +52,7 @@ def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | No
     member, refusal = team_member(deps, incoming)
     if refusal:
         return None, None, refusal
-    number = arg_text(incoming.text).lstrip("#").strip()
+    number = (arg_text(incoming.text).lstrip("#").split() or [""])[0]
     if not number.isdigit():
         return None, None, [Reply(usage)]
     record = assist.get_record(deps.storage.db, int(number))
@@ -66,14 +67,21 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                                                          "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
+    said_day = arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
+    day, why = parse_day(said_day, deps.clock().date(), deps.settings.backdate_days) if said_day else (None, "")
+    if said_day and day is None:
+        return [Reply(why)]
     draft = GhiDraft(rid=secrets.token_hex(8), team_id=member.team_id or 0,
                      member_id=member.id, village=record.village, name=record.head_name,
                      household_id=record.household_id, services=list(record.services), outcome=record.outcome,
                      reason=record.reason, followup_on=record.followup_on, note=record.note,
                      helped_on=record.helped_on, edit=record.id)
+    if day is not None:  # "/sua 12 hôm qua": only the day changes; straight to the summary
+        draft.helped_on = day.isoformat()
+        return begin(GHI, "confirm", draft, incoming, deps, session)
     return begin(GHI, "services", draft, incoming, deps, session,
                  Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú; "
-                       "ngày hỗ trợ đổi được ở bước cuối."))
+                       f"ngày hỗ trợ đổi được ở bước cuối (hoặc gõ /sua {record.id} hôm qua)."))
 
 
 # --- /xoa: delete one's own record, after a confirm ----------------------------------------------

@@ -176,6 +176,7 @@ async def test_the_day_can_be_changed_at_the_summary_and_in_sua(tdeps):
     number = receipt(member.text)
     assert "ngày hỗ trợ 16/11/2026" in member.text and db["records"].get(number)["helped_on"] == "2026-11-16"
     await member.say(f"/sua {number}")
+    assert f"/sua {number} hôm qua" in member.text
     await member.pick("Xong")
     await member.pick("Đã xong")
     await member.pick("Bỏ qua")
@@ -183,6 +184,11 @@ async def test_the_day_can_be_changed_at_the_summary_and_in_sua(tdeps):
     await member.say("hom qua")
     await member.pick("Lưu")
     assert db["records"].get(number)["helped_on"] == "2026-11-17"
+    await member.say(f"/sua {number} thứ 2")  # only the day: straight to the summary
+    assert f"Sửa phiếu số {number}:" in member.text and "Ngày hỗ trợ: 16/11/2026" in member.text
+    await member.pick("Lưu")
+    assert db["records"].get(number)["helped_on"] == "2026-11-16"
+    assert "chưa tới" in (await member.say(f"/sua {number} 30/11"))[0].text
     assert '"helped_on": "2026-11-16"' in next(db["audit"].rows_where("action = 'update'"))["before"]
 
 
@@ -221,6 +227,17 @@ async def test_one_line_ghi_matches_service_phrases_and_shows_each_part(tdeps):
     await member.pick("Lưu")
     db = tdeps.storage.db
     assert db["households"].get(db["records"].get(receipt(member.text))["household_id"])["head_name"] == "Le Van Cuong"
+
+
+async def test_the_household_can_be_fixed_from_the_summary(tdeps):
+    _, _, [member] = await make_team(tdeps)
+    await member.say("/ghi Nguyễn Văn Ann; Xuân Hạ; qr, ngân hàng")
+    await member.pick("Đổi hộ hoặc thôn")
+    await member.pick("Đồng Tâm")
+    await member.say("Nguyễn Văn An")
+    text = member.text
+    assert "- Hộ: Nguyễn Văn An (hộ mới), thôn Đồng Tâm" in text
+    assert "- Đã hỗ trợ: Thanh toán bằng mã QR; Mở tài khoản ngân hàng" in text  # kept as understood
 
 
 async def test_words_not_understood_are_shown_in_the_summary_without_a_false_promise(tdeps):
