@@ -356,6 +356,16 @@ def pick_outcome(t: Turn[GhiDraft], code: str) -> list[Reply] | None:
     return t.go({"unfinished": "reason", "followup": "followup"}.get(code, "note"))
 
 
+OUTCOME_WORDS = {"xong": "done", "da xong": "done", "roi": "done", "xong roi": "done", "duoc": "done",
+                 "chua": "unfinished", "chua xong": "unfinished", "chua duoc": "unfinished",
+                 "hen": "followup", "hen lai": "followup", "quay lai": "followup", "can quay lai": "followup"}
+
+
+def type_outcome(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    code = OUTCOME_WORDS.get(" ".join(re.findall(r"\w+", fold(text))))
+    return pick_outcome(t, code) if code else None
+
+
 def pick_reason(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
     if not arg.isdigit() or int(arg) >= len(REASONS):
         return None
@@ -398,6 +408,8 @@ def clear_note(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
 
 
 def type_note(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    if " ".join(re.findall(r"\w+", fold(text))) in SKIP_WORDS:  # "không", "bỏ qua": no note
+        return t.go("confirm")
     note, masked = assist.clean_text(text, assist.MAX_NOTE)
     t.draft.note = note or None
     return t.go("confirm", *_masked(masked or MASK in text))
@@ -453,7 +465,8 @@ GHI = flows.Flow(
         "services": Step(ask_services, {"s": toggle_service, "done": services_done}, type_services,
                          expects="Bạn chọn việc trong danh sách (hoặc gõ tên việc, ví dụ: kích hoạt VNeID), "
                                  "rồi bấm Xong."),
-        "outcome": Step(ask_outcome, {"o": pick_outcome}, expects="Bạn chọn một kết quả, ví dụ: Đã xong."),
+        "outcome": Step(ask_outcome, {"o": pick_outcome}, type_outcome,
+                        expects="Bạn chọn một kết quả, hoặc gõ: xong, chưa xong, hẹn lại."),
         "reason": Step(ask_reason, {"r": pick_reason}, type_reason,
                        expects="Bạn chọn lý do, hoặc gõ ngắn gọn, ví dụ: thiếu giấy tờ."),
         "followup": Step(ask_followup, {"d": pick_followup}, type_followup,

@@ -90,8 +90,13 @@ async def test_unknown_input_in_a_step_says_what_is_expected_with_an_example(tde
     await member.say("0")
     await member.pick("Cài đặt VNeID")
     await member.pick("Xong")
-    await member.pick("Đã xong")
-    await member.say("Hẹn mai gặp lại")
+    await member.say("tàm tạm")
+    assert "gõ: xong, chưa xong, hẹn lại" in member.text and "Kết quả thế nào?" in member.text
+    await member.say("chua xong")
+    assert "Vì sao chưa xong?" in member.text
+    await member.say("Thiếu giấy tờ")
+    await member.say("không")  # no note
+    assert "Ghi chú" not in member.text and "Bạn kiểm tra lại" in member.text
     await member.say("lung tung")
     assert "Bạn bấm Lưu" in member.text and "Đổi ngày" in member.text
 
