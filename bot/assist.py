@@ -43,12 +43,19 @@ _FILLER = {"va", "voi", "cho", "giup", "da", "roi", "hotro", "ho tro", "lam", "v
 _SEPARATORS = re.compile(r"[,;+/&]|\bva\b|\bvoi\b")
 
 
+_PHRASE_TABLES: dict[int, tuple[Catalogue, dict[str, str]]] = {}
+
+
 def _phrases(cat: Catalogue) -> dict[str, str]:
-    """Compact phrase (no spaces, no marks) -> service code: aliases, codes and whole labels."""
+    """Compact phrase (no spaces, no marks) -> service code: aliases, codes and whole labels (built once)."""
+    cached = _PHRASE_TABLES.get(id(cat))
+    if cached is not None and cached[0] is cat:
+        return cached[1]
     table: dict[str, str] = {}
     for service in cat.services:
         for phrase in (*service.aliases, service.code.replace("_", ""), fold(service.label)):
             table.setdefault(re.sub(r"[^a-z0-9]", "", phrase), service.code)
+    _PHRASE_TABLES[id(cat)] = (cat, table)
     return table
 
 

@@ -116,7 +116,12 @@ class Turn(Generic[D]):
 
     def _store(self) -> None:
         if not self.ended and self.session.flow is not None:
-            self.session.flow["data"] = dataclasses.asdict(self.draft)  # type: ignore[call-overload]
+            self.session.flow["data"] = dump(self.draft)
+
+
+def dump(draft: Any) -> dict[str, Any]:
+    """The draft's fields as they go into the session JSON (shallow: drafts hold plain values and lists)."""
+    return {f.name: getattr(draft, f.name) for f in dataclasses.fields(draft)}
 
 
 def load_draft(flow: Flow[D], data: dict[str, Any]) -> D:
@@ -129,7 +134,7 @@ def begin(flow: Flow[D], step: str, draft: D, incoming: Incoming, deps: Deps, se
           enter: Callable[[Turn[D]], list[Reply]] | None = None) -> list[Reply]:
     """Start `flow` at `step` (or let `enter` move on from there), replacing any other flow of this chat."""
     dropped = drop_notice(session, registry)
-    session.start_flow(flow.name, step, dataclasses.asdict(draft))  # type: ignore[call-overload]
+    session.start_flow(flow.name, step, dump(draft))
     touch(session, deps)
     turn = Turn(flow, incoming, deps, session, draft, step)
     out = enter(turn) if enter else turn.ask()

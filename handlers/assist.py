@@ -573,11 +573,11 @@ def answer_choices(entry: Any, incoming: Incoming, deps: Deps) -> list[Choice]:
 async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """The "Lưu" button: payload 'ghi:save:<draft id>'. Saves once, however often it is pressed."""
     rid = (incoming.payload or "").split(":")[-1]
-    done = flows.saved_once(session, rid) or assist.record_for_request(deps.storage.db, rid)
-    if done:
-        return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {done}.")]
     turn = flows.current(session, {"ghi": GHI}, incoming, deps)
-    if turn is None or turn.draft.rid != rid:
+    if turn is None or turn.draft.rid != rid:  # pressed again after saving, or a button from another draft
+        done = flows.saved_once(session, rid) or assist.record_for_request(deps.storage.db, rid)
+        if done:
+            return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {done}.")]
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
     if turn.step != "confirm":
         return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
