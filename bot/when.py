@@ -23,6 +23,8 @@ FIRST_DAY = dt.date(2000, 1, 1)  # "tất cả" starts here: before any team exi
 WEEKDAYS = {"2": 0, "hai": 0, "3": 1, "ba": 1, "4": 2, "tu": 2, "5": 3, "nam": 3, "6": 4, "sau": 4,
             "7": 5, "bay": 5}
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+MAX_SPAN_DAYS = 5 * 366  # a typed range covers at most about five years
+MAX_AHEAD = dt.timedelta(days=366)  # and ends at most a year from today
 DAY_EXAMPLES = "hôm nay, hôm qua, hôm kia, thứ 2 … chủ nhật, hoặc ngày/tháng như 25/11"
 PERIOD_HELP = ("Bạn gõ khoảng thời gian theo một trong các cách: hôm nay, hôm qua, tuần này, tuần trước, "
                "tháng này, tháng trước, tháng 10, quý này, quý 3, năm nay, 6 tháng (đầu năm), tất cả, "
@@ -212,8 +214,8 @@ def _range(said: str, today: dt.date) -> Period | None:
         return None
     if first > last and len(parts) == 2 and not _DATE.fullmatch(parts[0]).group(3):
         first = first.replace(year=first.year - 1)  # "15/12-10/1" typed in January
-    if first > last:
-        return None
+    if first > last or first < FIRST_DAY or last > today + MAX_AHEAD or (last - first).days >= MAX_SPAN_DAYS:
+        return None  # bounded work: no range before 2000, more than a year ahead, or longer than five years
     label = vn_date(first) if first == last else f"{vn_date(first)} - {vn_date(last)}"
     arg = vn_date(first) if first == last else f"{vn_date(first)}-{vn_date(last)}"
     return Period(first, last, label, arg)

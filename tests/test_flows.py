@@ -254,8 +254,9 @@ async def test_words_not_understood_are_shown_in_the_summary_without_a_false_pro
 
 
 async def test_names_in_proper_case_and_villages_never_doubled(tdeps):
-    _, leader, [member] = await make_team(tdeps)
-    await leader.say("/sohodan Thôn Đông 120")
+    _, _, [member] = await make_team(tdeps)
+    db = tdeps.storage.db
+    db["villages"].insert({"team_id": next(db["teams"].rows)["id"], "name": "Thôn Đông"})
     await member.say("/ghi")
     await member.pick("Thôn Đông")
     await member.say("nguyễn văn AN")

@@ -70,7 +70,8 @@ def test_periods_people_say(said, start, end):
 
 
 @pytest.mark.parametrize("said", ["hom kia", "tháng 13", "quý 5", "năm 1999", "10/11/2026-01/11/2026", "abc",
-                                  "1/11-15/11-20/11"])
+                                  "1/11-15/11-20/11", "01/01/1999-01/02/1999", "01/01/2020-01/01/2026",
+                                  "01/01/2028"])
 def test_periods_refused(said):
     assert parse_period(said, TODAY) is None
 
