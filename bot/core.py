@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ PRIVATE_ONLY = ("Lệnh này chỉ dùng trong tin nhắn riêng với tôi, đ�
                 "Bạn bấm vào tên tôi rồi nhắn riêng nhé. Trong nhóm, bạn vẫn hỏi đáp được bình thường.")
 STORAGE_DOWN = ("Xin lỗi, nơi lưu dữ liệu của tôi đang gặp sự cố (bộ nhớ đầy hoặc không ghi được), nên việc "
                 "này chưa được lưu. Bạn thử lại sau ít phút nhé; nếu vẫn lỗi, hãy báo người quản trị bot.")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never stored: they break exports and terminals
 KINDS = ("text", "photo", "sticker", "voice", "location", "contact", "document", "video", "other")
 
 
@@ -182,9 +184,9 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     session = Session(incoming.user_key, deps.storage.load_session(incoming.user_key))
     replies: list[Reply] = []
     # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
-    text = (incoming.text or "")[:4 * MAX_TEXT].strip()
+    text = _CONTROL.sub(" ", (incoming.text or "")[:4 * MAX_TEXT]).strip()
     guarded = redact(text)
-    name = redact((incoming.display_name or "")[:200]).text
+    name = redact(_CONTROL.sub(" ", (incoming.display_name or "")[:200])).text
     if guarded.needs_warning:
         replies.append(Reply(WARNING_TEXT))
         if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:

@@ -37,7 +37,7 @@ _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\-/_,()]{0,3}\d)*(?!\d)")
 # Dates and money amounts are not ID numbers: blanked in the copy the number patterns see, so
 # "01/11/2026-15/11/2026" or "1.500.000.000 đồng" are never masked.
 _DATE = re.compile(r"(?<![\d/.\-])(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])"
-                   r"(?:[/.\-](?:19|20)\d{2})?(?![\d/])")
+                   r"(?:[/.\-]\d{4})?(?![\d/])")
 _MONEY = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:[.,]\d{3})+(?=\s?(?:d|dong|vnd|trieu|ty|nghin|k)\b)")
 _SECRET_WORDS = (
     r"otp|ma\s*xac\s*(?:thuc|nhan)|ma\s*kich\s*hoat|passcode|pass\s*code|ma\s*pin|pin|"

@@ -11,7 +11,7 @@ from bot.access import NOT_LEADER, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
-from bot.reports import PERIOD_HELP, Period
+from bot.reports import Period
 from bot.storage import utcnow
 from knowledge.normalize import fold
 
@@ -37,7 +37,7 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
         if member.team_id is None:
             return [Reply(NOT_LEADER)]
         if period is None:
-            return [Reply(f"Tôi chưa hiểu khoảng thời gian \"{args[:40]}\". {PERIOD_HELP}")]
+            return [Reply(reports.period_error(args, today))]
         return member.team_id, period
     # Admins: "/baocao <tên tổ> [khoảng]", or pick the team from a list.
     name = ""
