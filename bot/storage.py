@@ -242,19 +242,29 @@ class Storage:
 
         With `prune_before`, the channel's older ids are forgotten in the same transaction.
         """
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                               (f"{channel}:{message_id}", utcnow()))
-            if prune_before is not None:
-                conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
-                             (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                                   (f"{channel}:{message_id}", utcnow()))
+                if prune_before is not None:
+                    conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
+                                 (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
+            return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
+                                   [f"{channel}:{message_id}"]).fetchone() is None
         return cur.rowcount == 1
 
     # --- questions and feedback ----------------------------------------------------------------
 
+    MAX_OPEN_PER_USER = 50  # one person cannot fill the leaders' inbox (or the disk)
+
     def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,
                        team_id: int | None = None) -> None:
         with self.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM unanswered WHERE user_key = ? AND status = 'open'",
+                                 (user_key,)).fetchone()[0]
+            if count >= self.MAX_OPEN_PER_USER:
+                return
             conn.execute(
                 "INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -145,8 +145,12 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
     if not 1 <= size <= MAX_VILLAGE_SIZE:
         return [Reply(f"Số hộ phải từ 1 đến {MAX_VILLAGE_SIZE:,}".replace(",", ".") + ". Bạn gõ lại giúp tôi nhé.")]
     found = next((v for v in villages if fold(v[1]) == fold(name)), None)
+    if found is None:  # a typo must not create a village (only admins add villages, with /taoto)
+        known = ", ".join(v[1] for v in villages) or "(chưa có)"
+        return [Reply(f"Tổ không có thôn \"{name[:40]}\". Các thôn của tổ: {known}. "
+                      "Bạn gõ lại đúng tên thôn, ví dụ: /sohodan Xuân Thượng 320")]
     with deps.storage.transaction() as conn:
-        if found is None:
+        if found is None:  # pragma: no cover - refused above
             cur = conn.execute("INSERT INTO villages (team_id, name, households) VALUES (?, ?, ?)",
                                (member.team_id, name, size))
             row_id, before, name_shown = cur.lastrowid, None, name
