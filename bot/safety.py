@@ -208,9 +208,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class FloodFilter(logging.Filter):
+    """At most `burst` records per message template (and logger) per `window` seconds.
+
+    Wrong-secret webhook calls, guessed download links or "socket.accept() out of system resource"
+    in a tight loop would otherwise fill the disk; the number dropped is reported once the window ends.
+    """
+
+    def __init__(self, burst: int = 20, window: float = 60.0, clock=None) -> None:  # noqa: ANN001
+        super().__init__()
+        import time
+
+        self.burst, self.window, self.clock = burst, window, clock or time.monotonic
+        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [window start, count]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg)[:200])
+        now = self.clock()
+        slot = self._seen.get(key)
+        if slot is None or now - slot[0] >= self.window:
+            dropped = 0 if slot is None else max(0, int(slot[1]) - self.burst)
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            self._seen[key] = [now, 1]
+            if dropped:
+                record.msg = f"{record.msg} ({dropped} similar messages were not logged)"
+            return True
+        slot[1] += 1
+        return slot[1] <= self.burst
+
+
 def install_log_redaction(secrets: list[str]) -> None:
-    """Attach the redacting filter to every handler of the root logger."""
-    flt = RedactingFilter(secrets)
+    """Attach the flood limit and the redacting filter to every handler of the root logger."""
+    flood, flt = FloodFilter(), RedactingFilter(secrets)
     root = logging.getLogger()
     for handler in root.handlers:
+        handler.addFilter(flood)
         handler.addFilter(flt)
