@@ -22,8 +22,8 @@ LIMITS = webguard.WebLimits(max_connections=20, idle_timeout=0.5, body_timeout=0
 class Site(webguard.GuardedSite):
     instances: list[webguard.GuardedSite] = []
 
-    def __init__(self, runner, host, port, limits=None, **kwargs):  # noqa: ANN001
-        super().__init__(runner, host, port, LIMITS, **kwargs)
+    def __init__(self, runner, host, listen_port, limits=None, **kwargs):  # noqa: ANN001
+        super().__init__(runner, host, listen_port, LIMITS, **kwargs)
         Site.instances.append(self)
 
 
