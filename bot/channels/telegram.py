@@ -146,22 +146,39 @@ def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
 
 
 class PerUserProcessor(BaseUpdateProcessor):
-    """Updates from different users run concurrently; one user's updates run in order."""
+    """Updates from different users run concurrently; one user's updates run in order.
+
+    Fair: an update first waits for its user's turn and only then for one of `max_concurrent_updates`
+    slots, so one user's queued flood never holds the slots everyone else needs (PTB's own semaphore
+    is sized far above the slots). A user with more than MAX_QUEUED_PER_USER updates waiting is
+    flooding: further updates from them are dropped (logged) until the queue drains.
+    """
+
+    MAX_QUEUED_PER_USER = 30
+    PENDING = 4096  # PTB's outer semaphore: only bounds tasks waiting for their user's turn
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(self.PENDING)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self.dropped = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = 0
         if isinstance(update, Update):
             who = update.effective_user or update.effective_chat
             key = who.id if who is not None else 0
+        if self._waiting.get(key, 0) >= self.MAX_QUEUED_PER_USER:
+            self.dropped += 1
+            if hasattr(coroutine, "close"):
+                coroutine.close()  # never awaited: say so to Python, not as a warning
+            log.warning("Dropped an update from a user with %d updates waiting (flood)", self._waiting[key])
+            return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._waiting[key] -= 1
