@@ -422,8 +422,11 @@ class TelegramChannel:
         if not self.application.running:
             return web.Response(status=503, text="stopping")  # Telegram delivers it again later
         try:
-            update = Update.de_json(await request.json(), self.bot)
-        except Exception:  # malformed JSON or not an update
+            body = await request.json()
+            if not isinstance(body, dict) or type(body.get("update_id")) is not int:
+                return web.Response(status=400, text="bad update")
+            update = Update.de_json(body, self.bot)
+        except Exception:  # malformed JSON (also nested too deep) or not an update
             return web.Response(status=400, text="bad update")
         if update is None:
             return web.Response(status=400, text="bad update")
