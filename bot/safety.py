@@ -34,11 +34,13 @@ INVISIBLE = frozenset(
 # A run of digits with the separators people put inside numbers: spaces, dots, dashes, slashes,
 # underscores, commas, brackets ("(091) 234 5678", "4111/1111/1111/1111", "079-203-004-567").
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\-/_,()]{0,3}\d)*(?!\d)")
-# Dates and money amounts are not ID numbers: blanked in the copy the number patterns see, so
-# "01/11/2026-15/11/2026" or "1.500.000.000 đồng" are never masked.
-_DATE = re.compile(r"(?<![\d/.\-])(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])"
+# Dates are not ID numbers: blanked in the copy the number patterns see, so "01/11/2026-15/11/2026"
+# is never masked; but only a date standing alone (or next to another date), never one that is part of
+# a longer run of digits ("07.09.2030.04567" stays one number). Money amounts get no exemption: a
+# 9-digit amount is masked (harmless) rather than risk leaving an ID number written with dots.
+_DATE = re.compile(r"(?<!\d)(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])"
                    r"(?:[/.\-]\d{4})?(?![\d/])")
-_MONEY = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:[.,]\d{3})+(?=\s?(?:d|dong|vnd|trieu|ty|nghin|k)\b)")
+_SEPARATORS = " .-/_,()"
 _SECRET_WORDS = (
     r"otp|ma\s*xac\s*(?:thuc|nhan)|ma\s*kich\s*hoat|passcode|pass\s*code|ma\s*pin|pin|"
     r"mat\s*khau|mk|pass(?:word)?|ma\s*bao\s*mat|cvv|ma\s*giao\s*dich|ma\s*otp"
@@ -104,8 +106,24 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), where
 
 
-def _blank(text: str, pattern: re.Pattern[str]) -> str:
-    return pattern.sub(lambda m: "#" * len(m.group()), text)
+def _blank_dates(text: str) -> str:
+    """`text` with every stand-alone date replaced by '#' (same length)."""
+    dates = list(_DATE.finditer(text))
+    starts = {m.start() for m in dates}
+    ends = {m.end() for m in dates}
+    out = list(text)
+    for m in dates:
+        after = m.end()
+        while after < len(text) and after - m.end() < 3 and text[after] in _SEPARATORS:
+            after += 1
+        before = m.start()
+        while before > 0 and m.start() - before < 3 and text[before - 1] in _SEPARATORS:
+            before -= 1
+        glued_after = after < len(text) and text[after].isdigit() and after not in starts
+        glued_before = before > 0 and text[before - 1].isdigit() and before not in ends
+        if not (glued_after or glued_before):
+            out[m.start():m.end()] = "#" * (m.end() - m.start())
+    return "".join(out)
 
 
 _LOOSE = frozenset(" .,;:!?()[]{}\"'-/=+*<>")  # around a short code; a letter or @ next to it means a word
@@ -124,7 +142,7 @@ def _number_kind(digits: str) -> str:
 
 def _spans(norm: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
-    numbers = _blank(_blank(norm, _DATE), _MONEY)
+    numbers = _blank_dates(norm)
     secret_context = bool(_HAS_SECRET_WORD.search(norm))
     code_starts = {m.end() for m in _MA_CODE.finditer(norm)}
     # "482913" alone is likely an OTP; "/sua 123456" is a command with a receipt number.
