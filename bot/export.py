@@ -44,11 +44,29 @@ def prune(export_dir: Path, now: float | None = None) -> int:
     return removed
 
 
+def _slug(team: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", fold(team)))[:30] or "to"  # never a path: no '/', no '..'
+
+
+def forget_team_exports(storage, export_dir: Path, team: str) -> int:  # noqa: ANN001 - bot.storage.Storage
+    """Delete a team's export files and their download links (after /xoadulieu: they hold the name)."""
+    removed = 0
+    for path in export_dir.glob(f"baocao_{_slug(team)}_*"):
+        with storage.transaction() as conn:
+            conn.execute("DELETE FROM downloads WHERE path = ?", (str(path.resolve()),))
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def out_path(export_dir: Path, team: str, period: Period, suffix: str) -> Path:
     """A fresh, unguessable file name; plain ASCII so every channel and OS accepts it."""
     export_dir.mkdir(parents=True, exist_ok=True)
     prune(export_dir)
-    slug = "-".join(re.findall(r"[a-z0-9]+", fold(team)))[:30] or "to"  # never a path: no '/', no '..'
+    slug = _slug(team)
     return export_dir / (f"baocao_{slug}_{period.start:%Y%m%d}-{period.end:%Y%m%d}_"
                          f"{secrets.token_hex(4)}{suffix}")
 

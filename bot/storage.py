@@ -175,6 +175,7 @@ class Storage:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
         self.migrate()
 
     @property
@@ -234,6 +235,19 @@ class Storage:
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, json.dumps(state, ensure_ascii=False), utcnow()),
             )
+        if self.scrub_pending:
+            self.scrub()
+
+    scrub_pending = False  # set after personal data was erased; the next session save scrubs
+
+    def scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it: with secure_delete on, erased
+        text is then gone from both files (not left in old WAL frames or stale pages)."""
+        self.scrub_pending = False
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # a reader holds the log: the next automatic checkpoint does it
+            pass
 
     # --- redelivered webhook messages ----------------------------------------------------------
 

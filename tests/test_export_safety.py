@@ -91,3 +91,45 @@ async def test_every_chart_has_a_bounded_number_of_bars(tdeps):
         assert 1 <= len(buckets) <= MAX_BUCKETS
     assert any(sum(v) for v in chart_series(tdeps.storage.db, 1, reports.parse_period("tatca", today), cat)[1].values())
     assert any(r.image for r in await leader.say("/bieudo tatca"))
+
+
+async def test_erasing_a_household_kills_old_exports_and_links(tdeps):
+    """L3: after /xoadulieu an old download link no longer serves the name, and the database files
+    (main and WAL) no longer hold it."""
+    import dataclasses
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from bot import downloads
+    from bot.runner import build_web_app
+
+    deps = dataclasses.replace(tdeps, settings=dataclasses.replace(tdeps.settings,
+                                                                   public_base_url="http://127.0.0.1"))
+    _, leader, [member] = await make_team(deps)
+    await save(member, "Phạm Thị Bímật")
+    path = next(r.file for r in await leader.say("/xuat tatca") if r.file)
+    link = downloads.link_for(deps, path)
+    server = TestServer(build_web_app(deps), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url("/files/" + link.rsplit("/", 1)[1]))
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as resp:
+                assert resp.status == 200
+            await leader.say("/xoadulieu Phạm Thị Bímật")
+            await leader.pick("Bímật")
+            await leader.pick("Xóa thông tin")
+            assert "Đã xóa thông tin cá nhân" in leader.text
+            async with session.get(url) as resp:
+                assert resp.status == 404
+    finally:
+        await server.close()
+    assert not path.exists()
+    db = deps.storage.db
+    for table in db.table_names():
+        for row in db[table].rows:
+            assert "Bímật" not in str(row), (table, row)
+    db_path = Path(deps.storage.path)
+    for p in db_path.parent.glob(db_path.name + "*"):
+        assert "Bímật".encode() not in p.read_bytes(), p.name
