@@ -235,8 +235,21 @@ class Storage:
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, json.dumps(state, ensure_ascii=False), utcnow()),
             )
+        self._saves += 1
+        if self._saves % self.PRUNE_EVERY == 0:
+            self.prune_sessions()
         if self.scrub_pending:
             self.scrub()
+
+    SESSION_DAYS = 180  # a conversation untouched this long is forgotten (one row per person otherwise)
+    PRUNE_EVERY = 1000  # session saves between two prunes
+    _saves = 0
+
+    def prune_sessions(self, now: dt.datetime | None = None) -> int:
+        cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.SESSION_DAYS)).astimezone(dt.UTC)
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM sessions WHERE updated_at < ?",
+                                (cutoff.isoformat(timespec="seconds"),)).rowcount
 
     scrub_pending = False  # set after personal data was erased; the next session save scrubs
 

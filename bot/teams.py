@@ -109,6 +109,8 @@ def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, 
     """A one-use invite code for `team_id`; returns (code, expiry)."""
     expires = now + dt.timedelta(days=days)
     with storage.transaction() as conn:
+        # Long-expired invites are only clutter (and keep codes in the database): forget them.
+        conn.execute("DELETE FROM invites WHERE expires_at < ?", (iso(now - dt.timedelta(days=30)),))
         while True:
             code = new_code()
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:

@@ -84,3 +84,22 @@ async def test_one_person_cannot_fill_the_inbox(tdeps):
     assert tdeps.storage.db["unanswered"].count == tdeps.storage.MAX_OPEN_PER_USER
     await Chat(tdeps, "other").say("câu hỏi không ai trả lời được về sao Kim")
     assert tdeps.storage.db["unanswered"].count == tdeps.storage.MAX_OPEN_PER_USER + 1
+
+
+async def test_old_sessions_and_invites_are_pruned(tdeps, clock):
+    """L9: tables that used to grow forever shrink."""
+    _, leader, _ = await make_team(tdeps)
+    storage = tdeps.storage
+    with storage.transaction() as conn:
+        conn.executemany("INSERT INTO sessions (key, state, updated_at) VALUES (?, '{}', '2025-01-01T00:00:00+00:00')",
+                         [(f"console:old{i}",) for i in range(500)])
+    before = storage.db["sessions"].count
+    storage.PRUNE_EVERY = 5
+    for i in range(5):
+        await Chat(tdeps, f"new{i}").say("/start")
+    assert storage.db["sessions"].count <= before - 500 + 5
+    await leader.say("/moi")
+    assert storage.db["invites"].count >= 1
+    clock.advance(days=60)
+    await leader.say("/moi")  # making a new invite forgets the long-expired ones
+    assert storage.db["invites"].count == 1
