@@ -118,6 +118,8 @@ def _address(deps: Deps, member_id: int) -> tuple[Callable, str] | None:
             [member_id]).fetchall():
         send = senders.get(key.partition(":")[0])
         if send is not None:
+            if chat_id.startswith("-"):  # a group chat stored by an older version: the person's own chat
+                chat_id = key.partition(":")[2]
             return send, chat_id
     return None
 
