@@ -72,6 +72,10 @@ def _is_space(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) == "Cc"
 
 
+# A character written as an escape ("\xa0", "\u200b", "\n"), as logs of Python reprs show them: a space.
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
+
+
 def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     """The search copy of `text` and, for each of its characters, the original span it came from."""
     out: list[str] = []
@@ -82,10 +86,16 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
         if ch in INVISIBLE:
             i += 1
             continue
-        if _is_space(ch):
-            j = i + 1
-            while j < n and (_is_space(text[j]) or text[j] in INVISIBLE):
-                j += 1
+        escape = _ESCAPE.match(text, i) if ch == "\\" else None
+        if _is_space(ch) or escape:
+            j = escape.end() if escape else i + 1
+            while j < n:
+                if _is_space(text[j]) or text[j] in INVISIBLE:
+                    j += 1
+                elif text[j] == "\\" and (more := _ESCAPE.match(text, j)):
+                    j = more.end()
+                else:
+                    break
             if out and out[-1] == " ":
                 where[-1] = (where[-1][0], j)
             else:

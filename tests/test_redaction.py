@@ -199,3 +199,37 @@ async def test_no_case_survives_anywhere_it_is_stored_or_shown(tdeps, caplog):
     # (4-digit PINs are checked in the table above; in raw database bytes four digits occur by chance.)
     for secret in [s for s in all_secrets() if not s.isdigit() or len(s) >= 6]:
         assert not leaks(secret, everything), secret
+
+
+async def test_debug_logs_of_the_telegram_adapter_hold_no_case(small_deps, tfake):
+    """With LOG_LEVEL=DEBUG python-telegram-bot logs whole updates; the log filter masks every case (NFD too)."""
+    import dataclasses
+
+    from aiohttp import web
+
+    from bot.channels import telegram as tg
+    from bot.safety import install_log_redaction
+    from tests.fake_telegram import TOKEN
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    settings = dataclasses.replace(small_deps.settings, telegram_bot_token=TOKEN, telegram_base_url=tfake.base_url)
+    deps = dataclasses.replace(small_deps, settings=settings)
+    install_log_redaction(settings.secrets)
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        for i, (text, _) in enumerate(CASES):
+            await tfake.push_text(nfd(text), user_id=5000 + i, name=nfd(text))
+        await tfake.wait_for(lambda: len({m["chat"]["id"] for m in tfake.sent}) == len(CASES), timeout=20)
+    finally:
+        await channel.stop()
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    logged = stream.getvalue()
+    assert "Received" in logged or "getUpdates" in logged or len(logged) > 1000  # DEBUG really was on
+    for secret in [s for s in all_secrets() if not s.isdigit() or len(s) >= 6]:
+        assert not leaks(secret, logged), secret
