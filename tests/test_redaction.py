@@ -233,3 +233,18 @@ async def test_debug_logs_of_the_telegram_adapter_hold_no_case(small_deps, tfake
     assert "Received" in logged or "getUpdates" in logged or len(logged) > 1000  # DEBUG really was on
     for secret in [s for s in all_secrets() if not s.isdigit() or len(s) >= 6]:
         assert not leaks(secret, logged), secret
+
+
+async def test_zalo_messages_in_nfd_are_stored_masked(small_deps, zfake):
+    """Through the Zalo adapter and its fake: decomposed text with every kind of number, stored masked."""
+    from tests.channelkit import ZaloUser, running, zalo_deps
+
+    deps = zalo_deps(small_deps, zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "6ede9afa66b88fe6d6a9", name=nfd("Bà Tư 079203004567"))
+        for text, _ in CASES[:20]:
+            await user.say(nfd(f"{text} ở sao Hỏa thì sao"), count=2 if redact(text).needs_warning else 1)
+    everything = raw_files(deps) + "\n".join(zfake.texts())
+    for secret in [s for s in all_secrets() if not s.isdigit() or len(s) >= 6]:
+        assert not leaks(secret, everything), secret
+    assert deps.storage.db["unanswered"].count > 0
