@@ -88,6 +88,17 @@ def period_bounds_problem(first: dt.date, second: dt.date, today: dt.date) -> st
     return None
 
 
+def period_refusal(period: Period, today: dt.date) -> str | None:
+    """The reply for a period too wide to report on, whatever parsed it ("tatca" is bounded by the data)."""
+    if period.arg == "tatca":
+        return None
+    problem = period_bounds_problem(period.start, period.end, today)
+    if problem is None:
+        return None
+    return (f"Khoảng thời gian {period.label} dài quá hoặc không hợp lệ. {problem} Bạn gõ lại, "
+            f"ví dụ 01/01/{today.year}-{vn_date(today)}, hoặc tatca.")
+
+
 def period_error(arg: str, today: dt.date) -> str:
     """The reply for a period `parse_period` refused: what was wrong, with an example."""
     compact = arg.replace(" ", "")

@@ -63,6 +63,9 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
 
 async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]:
     today = _today(deps)
+    refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
+    if refusal:
+        return [Reply(refusal)]
     cat = catalogue()
     if cmd == "baocao":
         report = reports.team_report(deps.storage.db, team_id, period, cat, today)

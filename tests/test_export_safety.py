@@ -133,3 +133,16 @@ async def test_erasing_a_household_kills_old_exports_and_links(tdeps):
     db_path = Path(deps.storage.path)
     for p in db_path.parent.glob(db_path.name + "*"):
         assert "Bímật".encode() not in p.read_bytes(), p.name
+
+
+async def test_a_forged_button_with_an_absurd_period_is_refused(tdeps):
+    """The bound holds at the one place reports run, not only in the parser (buttons carry periods too)."""
+    import datetime as dt
+
+    from bot.reports import Period
+    from handlers import reports as report_handlers
+
+    await make_team(tdeps)
+    absurd = Period(dt.date(1, 1, 1), dt.date(9999, 12, 31), "01/01/0001 - 31/12/9999", "x")
+    replies = await report_handlers.run("bieudo", tdeps, 1, absurd)
+    assert len(replies) == 1 and not replies[0].image and "ví dụ" in replies[0].text
