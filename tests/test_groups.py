@@ -77,3 +77,20 @@ async def test_leader_commands_in_a_telegram_group_post_nothing_private(tfake, s
         assert not tfake.methods("sendDocument") and not tfake.methods("sendPhoto")
     finally:
         await channel.stop()
+
+
+@pytest.mark.parametrize("text", ["baocao", "bao cao tatca", "báo cáo", "xuat", "xuất excel", "bieudo", "moi",
+                                  "mời", "ghi", "thamgia ABC234", "lienket", "chuatraloi", "thanhvien", "1", "Lưu"])
+async def test_commands_typed_as_words_in_a_group_reveal_nothing(tdeps, text):
+    """However a command is recognised (with or without '/'), a group never gets a report, file, code or list."""
+    _, leader, [member] = await make_team(tdeps)
+    await member.say("/ghi Nguyễn Thị Riêng Tư; Xuân Hạ; vneid2")  # a private draft is open
+    await leader.say("/chuatraloi")
+    for who in ("lead", "m0", "admin"):
+        replies = await respond(Incoming("console", who, "group-1", text=text, is_group=True), tdeps)
+        shown = "\n".join(r.text + " ".join(c.label for c in r.choices) for r in replies)
+        assert not any(r.file or r.image for r in replies)
+        assert "Mã mời" not in shown and "Lượt hỗ trợ" not in shown and "Riêng Tư" not in shown
+        assert "/lienket " not in shown and "Số phiếu" not in shown
+    assert tdeps.storage.db["records"].count == 0
+    assert tdeps.storage.db["invites"].count_where("uses = 0") == 0
