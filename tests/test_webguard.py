@@ -49,7 +49,7 @@ async def test_idle_and_trickling_connections_are_bounded_and_cut(deps, port, tf
                      b"X-Telegram-Bot-Api-Secret-Token: " + TG_SECRET.encode() + b"\r\nContent-Length: 500\r\n\r\n")
         started = time.monotonic()
         closed = False
-        while time.monotonic() - started < 5:
+        while time.monotonic() - started < 10:
             try:
                 writer.write(b" ")
                 await writer.drain()
@@ -60,18 +60,18 @@ async def test_idle_and_trickling_connections_are_bounded_and_cut(deps, port, tf
             except (ConnectionError, OSError):
                 closed = True
                 break
-        assert closed and time.monotonic() - started < 3
+        assert closed and time.monotonic() - started < 6  # body timeout 0.5 s; slack for a busy machine
         # Every idle connection was closed by the server within the idle timeout, in bounded time.
         started = time.monotonic()
         for reader, writer in idle:
-            remaining = max(0.1, 3 - (time.monotonic() - started))
+            remaining = max(0.1, 6 - (time.monotonic() - started))
             try:
                 data = await asyncio.wait_for(reader.read(), remaining)
             except (ConnectionError, OSError):
                 data = b""
             assert data == b"" or data.startswith(b"HTTP/1.1 4")
             writer.close()
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 6
         assert len(guard.open) <= 1
         # The server still answers, and the bot still answers on the webhook.
         async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as resp:
