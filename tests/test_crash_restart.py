@@ -111,7 +111,7 @@ async def test_stop_during_an_outage_is_bounded_and_loses_nothing(deps, tfake, m
     await tfake.wait_for(lambda: channel.poller.in_flight, timeout=10)
     started = time.monotonic()
     await asyncio.wait_for(channel.stop(), 20)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 15  # 1 s grace + a 5 s confirm at most, with slack
     unfinished = [u for u in tfake.pending if "callback_query" in u]
     assert unfinished  # not confirmed: delivered again after the restart
     tfake.faults.clear()
