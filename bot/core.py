@@ -173,7 +173,7 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     except sqlite3.Error as exc:
         if not storage_failure(exc):
             raise
-        log.error("Storage failure while answering: %s", exc)
+        log.exception("Storage failure while answering: %s", exc)  # masked, and flood-limited
         return [Reply(STORAGE_DOWN)]
 
 
