@@ -77,6 +77,17 @@ def test_each_rule_is_an_error(tmp_path, kwargs, message):
     assert any(message in e for e in report.errors), report.errors
 
 
+def test_a_procedure_without_official_page_must_say_why_and_is_warned(tmp_path):
+    reason = "không tìm thấy trang chính thức; chỉ có báo chí"
+    report = run(tmp_path, entry(sources=f"[{PRESS}]", extra=f"  official_missing: {reason}"))
+    assert report.ok and any(reason in w for w in report.warnings), (report.errors, report.warnings)
+    rule = run(tmp_path, entry(kind="rule", sources=f"[{PRESS}]",
+                               extra=f"  official_missing: {reason}\n  review_by: 2027-06-30"))
+    assert any("cần ít nhất một nguồn chính thức" in e for e in rule.errors)  # rules never
+    stale = run(tmp_path, entry(extra=f"  official_missing: {reason}"))  # it has one: the marker must go
+    assert any("bỏ 'official_missing'" in e for e in stale.errors)
+
+
 def test_review_by_passed_is_only_a_warning(tmp_path):
     text = entry(kind="rule", extra="  review_by: 2026-06-30")
     report = run(tmp_path, text)
