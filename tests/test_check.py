@@ -135,6 +135,14 @@ def test_source_registry_longest_suffix_and_disallowed_first(tmp_path):
     assert local.classify("https://tot.gov.vn/a").category == "official"
 
 
+def test_two_sources_under_the_short_form_three_under_the_full_answer(tmp_path):
+    sources = "[" + ", ".join(OFFICIAL.replace("title: Hướng dẫn", f"title: Bài {i}") for i in range(1, 5)) + "]"
+    (tmp_path / "a.yaml").write_text(entry(sources=sources, answer='"Ngắn. Thêm."'), encoding="utf-8")
+    e = load(shipped_dir=tmp_path)[0]
+    assert "Bài 2." in render_answer(e, TODAY) and "Bài 3" not in render_answer(e, TODAY)
+    assert "Bài 3." in render_answer(e, TODAY, full=True) and "Bài 4" not in render_answer(e, TODAY, full=True)
+
+
 def test_old_string_sources_never_show_a_file_name(tmp_path):
     old = entry(kind="", short=None, sources="[000_6d3af2d849fcaf41.txt, https://vnexpress.net/x.html]")
     (tmp_path / "a.yaml").write_text(old, encoding="utf-8")
