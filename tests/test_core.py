@@ -18,7 +18,7 @@ async def test_question_without_diacritics_is_answered(chat):
 
 async def test_typed_number_picks_a_choice(chat):
     await chat.say("kich hoat vneid ko dc")
-    replies = await chat.say("1")  # first choice: the related entry (short == answer: no "Xem đầy đủ")
+    replies = await chat.say("1")  # first choice: the related entry
     assert "Quên mật khẩu VNeID" in replies[0].text
 
 
