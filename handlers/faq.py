@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from knowledge.loader import Entry, Source
+from knowledge.loader import Entry
 from knowledge.normalize import key
-from knowledge.sources import registry
+from knowledge.sources import Source, registry
 
 from .topics import topic_choices
 
