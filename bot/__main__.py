@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
-    kb_sub.add_parser("check", help="validate the knowledge base")
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("--only", nargs="+", metavar="FILE",
+                       help="report only the entries of these files (paths or file names)")
     return p
 
 
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "ask":
             return ask(settings, args.questions, args.json)
         if command == "kb":
-            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -86,7 +88,8 @@ def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
     entry = None
     if status == "answer" and best is not None:
         e = best.entry
-        entry = {"id": e.id, "title": e.title, "answer": e.answer, "sources": list(e.sources)}
+        entry = {"id": e.id, "title": e.title, "short": e.brief, "answer": e.answer,
+                 "sources": [s.to_dict() for s in e.sources]}
     choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in match.choices] if match else []
     return {"question": question, "status": status, "entry": entry,
             "score": best.score if best else 0.0, "choices": choices}
@@ -125,10 +128,17 @@ def kb_dump(settings: Settings) -> int:
     return 0
 
 
-def kb_check(settings: Settings) -> int:
+def kb_check(settings: Settings, only: list[str] | None = None) -> int:
+    from pathlib import Path
+
     from knowledge.check import check
 
-    report = check(settings.local_knowledge_dir)
+    if only:
+        missing = [name for name in only if not Path(name).is_file() and Path(name).parent != Path(".")]
+        if missing:
+            print(f"Không tìm thấy tệp: {', '.join(missing)}", file=sys.stderr)
+            return 2
+    report = check(settings.local_knowledge_dir, only=only)
     for w in report.warnings:
         print(f"CẢNH BÁO: {w}")
     for e in report.errors:
