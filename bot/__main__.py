@@ -88,11 +88,18 @@ def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
     entry = None
     if status == "answer" and best is not None:
         e = best.entry
-        entry = {"id": e.id, "title": e.title, "short": e.brief, "answer": e.answer,
-                 "sources": [s.to_dict() for s in e.sources]}
+        entry = {"id": e.id, "title": e.title, "answer": e.answer, "sources": list(e.sources)}
     choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in match.choices] if match else []
     return {"question": question, "status": status, "entry": entry,
             "score": best.score if best else 0.0, "choices": choices}
+
+
+def _plain(value: object) -> object:
+    """JSON for a knowledge source: {"outlet", "title", "url"}."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"not JSON serialisable: {value!r}")
+    return to_dict()
 
 
 def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
@@ -104,7 +111,7 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     for question in lines:
         result = _ask_result(kb, question)
         if as_json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
+            print(json.dumps(result, ensure_ascii=False, default=_plain), flush=True)
             continue
         print(f"? {question}")
         if result["status"] == "answer":

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from knowledge.loader import Entry, Source
+from knowledge.loader import Entry
 from knowledge.normalize import key
-from knowledge.sources import registry
+from knowledge.sources import Source, registry
 
 from .topics import topic_choices
 
 FEEDBACK_QUESTION = "Câu trả lời có giúp ích không?"
 FULL_LABEL = "📖 Xem đầy đủ"
 MAX_RELATED = 3
-MAX_SOURCES = 3
+MAX_SOURCES = {False: 2, True: 3}  # short view, full view: a phone screen holds little
 OLD_GUIDANCE = dt.timedelta(days=365)
 # Where to ask when an app screen no longer looks like older guidance, by topic.
 ASK_WHERE = {
@@ -35,12 +35,12 @@ def source_label(source: Source) -> str | None:
     return None
 
 
-def sources_line(entry: Entry) -> str:
-    """Official sources first, then press; at most MAX_SOURCES."""
+def sources_line(entry: Entry, full: bool = False) -> str:
+    """Official sources first, then press; two under the short form, three under the full answer."""
     rank = {"official": 0, "press": 1, "secondary": 2}
     ordered = sorted(entry.sources, key=lambda s: rank.get(registry().classify(s.url).category, 3))
     labels = [label for label in dict.fromkeys(source_label(s) for s in ordered) if label]
-    return f"Nguồn: {'; '.join(labels[:MAX_SOURCES])}." if labels else ""
+    return f"Nguồn: {'; '.join(labels[:MAX_SOURCES[full]])}." if labels else ""
 
 
 def as_of_note(entry: Entry, today: dt.date) -> str:
@@ -56,7 +56,7 @@ def render_answer(entry: Entry, today: dt.date | None = None, full: bool = False
     """Title, the short form (or the full answer), the older-guidance note, sources and the checked date."""
     today = today or dt.date.today()
     body = entry.answer if full else entry.brief
-    footer = [part for part in (as_of_note(entry, today), sources_line(entry),
+    footer = [part for part in (as_of_note(entry, today), sources_line(entry, full),
                                 f"Thông tin kiểm tra ngày {entry.checked:%d/%m/%Y}.") if part]
     return f"📌 {entry.title}\n\n{body}\n\n" + "\n".join(footer)
 

@@ -88,7 +88,12 @@ def check_entry(e: Entry, today: dt.date, sources: Registry) -> tuple[list[str],
             press += verdict.category == "press"
             secondary += verdict.category == "secondary"
     if e.sources and e.kind in NEEDS_OFFICIAL and not official:
-        errors.append(f"{where}: mục loại {e.kind} cần ít nhất một nguồn chính thức (official trong sources.yaml)")
+        if e.kind == "procedure" and e.official_missing:
+            warnings.append(f"{where}: hướng dẫn chưa có nguồn chính thức ({e.official_missing})")
+        else:
+            errors.append(f"{where}: mục loại {e.kind} cần ít nhất một nguồn chính thức (official trong sources.yaml)")
+    elif e.official_missing and official:
+        errors.append(f"{where}: đã có nguồn chính thức, bỏ 'official_missing'")
     if secondary and not official and not press:
         errors.append(f"{where}: trang luật/thứ cấp không được là nguồn duy nhất; thêm nguồn chính thức hoặc báo chí")
     if not e.sources and e.kind != "smalltalk":

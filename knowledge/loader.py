@@ -31,7 +31,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("id", "title", "topic", "questions", "answer", "related", "sources", "checked")
 # `kind` and `short` are required by `kb check`; the loader still accepts entries without them
 # (and bare-string sources) so a file written to the older format keeps loading while it is converted.
-OPTIONAL = ("kind", "short", "effective", "as_of", "review_by")
+OPTIONAL = ("kind", "short", "effective", "as_of", "review_by", "official_missing")
 KINDS = ("procedure", "rule", "info", "smalltalk")
 MIN_QUESTIONS = 4
 
@@ -69,6 +69,7 @@ class Entry:
     short: str = ""  # "" only for an entry in the older format; `brief` falls back to the answer
     as_of: dt.date | None = None
     review_by: dt.date | None = None
+    official_missing: str = ""  # why a procedure cites no official page (kb check warns, never silently)
 
     @property
     def brief(self) -> str:
@@ -90,7 +91,7 @@ class Entry:
             "related": list(self.related), "sources": [s.to_dict() for s in self.sources],
             "checked": self.checked.isoformat(), "as_of": iso(self.as_of),
             "effective": iso(self.effective), "review_by": iso(self.review_by),
-            "origin": self.origin,
+            "official_missing": self.official_missing or None, "origin": self.origin,
         }
 
 
@@ -171,6 +172,9 @@ def parse_entry(raw: Any, path: Path, index: int) -> Entry:
     short = raw.get("short", "")
     if not isinstance(short, str):
         raise KnowledgeError(f"{where}: 'short' phải là chuỗi")
+    official_missing = raw.get("official_missing", "")
+    if not isinstance(official_missing, str):
+        raise KnowledgeError(f"{where}: 'official_missing' phải là chuỗi (lý do)")
     sources = _sources(raw["sources"], where)
     if not sources and kind != "smalltalk":
         raise KnowledgeError(f"{where}: thiếu nguồn (sources)")
@@ -182,6 +186,7 @@ def parse_entry(raw: Any, path: Path, index: int) -> Entry:
         effective=_optional_date(raw, where, "effective"),
         origin=str(path), kind=kind, short=short.strip(),
         as_of=_optional_date(raw, where, "as_of"), review_by=_optional_date(raw, where, "review_by"),
+        official_missing=official_missing.strip(),
     )
 
 

@@ -9,6 +9,10 @@ from urllib.parse import urlparse
 
 import yaml
 
+from .loader import Source
+
+__all__ = ["Registry", "Source", "Verdict", "host_of", "load_registry", "registry"]
+
 SOURCES_FILE = Path(__file__).parent / "sources.yaml"
 CATEGORIES = ("official", "press", "secondary", "disallowed")
 

@@ -77,6 +77,17 @@ def test_each_rule_is_an_error(tmp_path, kwargs, message):
     assert any(message in e for e in report.errors), report.errors
 
 
+def test_a_procedure_without_official_page_must_say_why_and_is_warned(tmp_path):
+    reason = "không tìm thấy trang chính thức; chỉ có báo chí"
+    report = run(tmp_path, entry(sources=f"[{PRESS}]", extra=f"  official_missing: {reason}"))
+    assert report.ok and any(reason in w for w in report.warnings), (report.errors, report.warnings)
+    rule = run(tmp_path, entry(kind="rule", sources=f"[{PRESS}]",
+                               extra=f"  official_missing: {reason}\n  review_by: 2027-06-30"))
+    assert any("cần ít nhất một nguồn chính thức" in e for e in rule.errors)  # rules never
+    stale = run(tmp_path, entry(extra=f"  official_missing: {reason}"))  # it has one: the marker must go
+    assert any("bỏ 'official_missing'" in e for e in stale.errors)
+
+
 def test_review_by_passed_is_only_a_warning(tmp_path):
     text = entry(kind="rule", extra="  review_by: 2026-06-30")
     report = run(tmp_path, text)
@@ -122,6 +133,14 @@ def test_source_registry_longest_suffix_and_disallowed_first(tmp_path):
     local = load_registry(path)
     assert local.classify("https://xau.gov.vn/a").category == "disallowed"
     assert local.classify("https://tot.gov.vn/a").category == "official"
+
+
+def test_two_sources_under_the_short_form_three_under_the_full_answer(tmp_path):
+    sources = "[" + ", ".join(OFFICIAL.replace("title: Hướng dẫn", f"title: Bài {i}") for i in range(1, 5)) + "]"
+    (tmp_path / "a.yaml").write_text(entry(sources=sources, answer='"Ngắn. Thêm."'), encoding="utf-8")
+    e = load(shipped_dir=tmp_path)[0]
+    assert "Bài 2." in render_answer(e, TODAY) and "Bài 3" not in render_answer(e, TODAY)
+    assert "Bài 3." in render_answer(e, TODAY, full=True) and "Bài 4" not in render_answer(e, TODAY, full=True)
 
 
 def test_old_string_sources_never_show_a_file_name(tmp_path):

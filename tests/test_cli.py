@@ -27,7 +27,8 @@ def test_ask_json_one_object_per_line_including_blank(tmp_path):
     results = [json.loads(line) for line in lines]
     assert set(results[0]) == {"question", "status", "entry", "score", "choices"}
     assert results[0]["status"] == "answer"
-    assert set(results[0]["entry"]) == {"id", "title", "short", "answer", "sources"}
+    assert set(results[0]["entry"]) == {"id", "title", "answer", "sources"}
+    assert all(set(s) == {"outlet", "title", "url"} for s in results[0]["entry"]["sources"])
     assert results[0]["entry"]["id"].startswith("vneid-")
     assert results[1] == {"question": "", "status": "none", "entry": None, "score": 0.0, "choices": []}
     assert results[2]["status"] == "none" and results[2]["entry"] is None
