@@ -8,7 +8,8 @@ not understand, and the engine says what it expected. The engine alone owns:
 - the nonce in every choice, so a stale or repeated press is caught (`Stale`), never acted on twice;
 - the re-prompt after a sticker, a photo or text it did not understand, with an example;
 - views (lists, pickers), which any free text leaves, so it is answered as a question;
-- data-entry steps, where a clear question is answered and "Tiếp tục" resumes the exact step;
+- data-entry steps, where a clear question is answered and "Tiếp tục" resumes the exact step (in a
+  free-text step, such as a note, only when the knowledge base has an answer: otherwise it is the note);
 - cancel (`/huy`, or a cancel choice that asks once more), one flow per chat with a generic
   "your draft was dropped" notice, and drafts abandoned for longer than `TIMEOUT`;
 - save-once: `saved_once` remembers which draft ids were already saved.
@@ -68,6 +69,7 @@ class Step(Generic[D]):
     choices: dict[str, StepFn] = field(default_factory=dict)  # value key -> fn(turn, arg)
     text: StepFn | None = None  # fn(turn, text)
     view: bool = False  # a list or a picker: free text leaves it and is handled normally
+    free_text: bool = False  # any words are a valid answer (a name, a note): a question only if the KB answers it
     expects: str = ""  # said when input is not understood; name the expected form and an example
 
 
@@ -260,7 +262,8 @@ async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | No
     if step.view and text and not text.isdigit():
         turn.end()  # leave the list; the text is handled as if no flow were open
         return None
-    if text and looks_like_question(text) and not text.isdigit():
+    if text and not text.isdigit() and looks_like_question(text) and (
+            not step.free_text or turn.deps.kb.match(text).status == "answer"):
         return await _answer_then_offer(turn, answer)
     out = await _call(step.text, turn, text) if step.text and text else None
     if out is not None:

@@ -15,14 +15,24 @@ import sqlite_utils
 from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
-from .when import FIRST_DAY, PERIOD_HELP, Period, parse_period, vn_date
+from .when import (
+    FIRST_DAY,
+    PERIOD_HELP,
+    Period,
+    parse_period,
+    period_bounds_problem,
+    period_error,
+    period_refusal,
+    vn_date,
+)
 
 ERASED = "(đã xóa thông tin)"
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Cần quay lại"}
 MAX_LISTED_FOLLOWUPS = 5
 MAX_LISTED_SERVICES = 8  # the rest are summed on one line, so the list still adds up
-# Periods are parsed in one place (bot/when.py); re-exported here for the report callers.
-__all__ = ["FIRST_DAY", "PERIOD_HELP", "Period", "parse_period", "vn_date"]
+# Periods, and how wide a report may be, are decided in one place (bot/when.py); re-exported for callers.
+__all__ = ["FIRST_DAY", "PERIOD_HELP", "Period", "parse_period", "period_bounds_problem", "period_error",
+           "period_refusal", "vn_date"]
 
 
 def _scope(team_id: int, period: Period) -> tuple[str, list]:

@@ -200,7 +200,39 @@ def _numbered(said: str, today: dt.date) -> Period | None:
     return None
 
 
-def _range(said: str, today: dt.date) -> Period | None:
+def period_bounds_problem(first: dt.date, second: dt.date, today: dt.date) -> str | None:
+    """Why a typed range is refused (too early, too far ahead, too long: bounded work), or None."""
+    if first < FIRST_DAY:
+        return f"Ngày bắt đầu phải từ {vn_date(FIRST_DAY)} trở đi."
+    if second > today + MAX_AHEAD:
+        return "Ngày kết thúc không được quá một năm kể từ hôm nay."
+    if (second - first).days + 1 > MAX_SPAN_DAYS:
+        return "Mỗi lần xem được tối đa 5 năm."
+    return None
+
+
+def period_refusal(period: Period, today: dt.date) -> str | None:
+    """The reply for a period too wide to report on, whatever parsed it ("tất cả" is bounded by the data)."""
+    if period.arg == "tatca":
+        return None
+    problem = period_bounds_problem(period.start, period.end, today)
+    if problem is None:
+        return None
+    return (f"Khoảng thời gian {period.label} dài quá hoặc không hợp lệ. {problem} Bạn gõ lại, "
+            f"ví dụ 01/01/{today.year}-{vn_date(today)}, hoặc tất cả.")
+
+
+def period_error(text: str, today: dt.date) -> str:
+    """The reply for a period `parse_period` refused: what was wrong, with examples of the right forms."""
+    found = _range(words(text), today, bounded=False)
+    problem = period_bounds_problem(found.start, found.end, today) if found else None
+    if problem:
+        return (f"Khoảng thời gian \"{text[:40]}\" dài quá hoặc không hợp lệ. {problem} Bạn gõ lại, "
+                f"ví dụ 01/01/{today.year}-{vn_date(today)}, hoặc tất cả.")
+    return f"Tôi chưa hiểu khoảng thời gian \"{text[:40]}\". {PERIOD_HELP}"
+
+
+def _range(said: str, today: dt.date, bounded: bool = True) -> Period | None:
     """'1/11-15/11', '01/11/2026 - 15/11/2026', 'tu 1/11 den 15/11', or one date."""
     said = re.sub(r"^tu\s+", "", said)
     parts = re.split(r"\s*(?:den|toi|~|\s-\s)\s*", said)
@@ -214,8 +246,8 @@ def _range(said: str, today: dt.date) -> Period | None:
         return None
     if first > last and len(parts) == 2 and not _DATE.fullmatch(parts[0]).group(3):
         first = first.replace(year=first.year - 1)  # "15/12-10/1" typed in January
-    if first > last or first < FIRST_DAY or last > today + MAX_AHEAD or (last - first).days >= MAX_SPAN_DAYS:
-        return None  # bounded work: no range before 2000, more than a year ahead, or longer than five years
+    if first > last or (bounded and period_bounds_problem(first, last, today)):
+        return None
     label = vn_date(first) if first == last else f"{vn_date(first)} - {vn_date(last)}"
     arg = vn_date(first) if first == last else f"{vn_date(first)}-{vn_date(last)}"
     return Period(first, last, label, arg)

@@ -10,6 +10,7 @@ from typing import Any
 from bot import assist, flows, teams
 from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
+from bot.export import forget_team_exports
 from bot.flows import Step, Turn
 from bot.when import parse_day
 
@@ -161,6 +162,9 @@ def erase_yes(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
     member = member_for(t.deps, t.incoming.user_key)
     done = assist.erase_household(t.deps.storage, t.draft.household_id or 0, t.draft.team_id,
                                   (member.id if member else 0) or None, t.deps.clock())
+    team = teams.get_team(t.deps.storage, t.draft.team_id)
+    if done and team is not None:  # old exports and their links still name the household
+        forget_team_exports(t.deps.storage, t.deps.settings.export_dir, team.name)
     return t.end(Reply("Đã xóa thông tin cá nhân của hộ. Số lượt hỗ trợ vẫn được giữ để báo cáo, không kèm tên."
                        if done else "Hộ này đã được xóa thông tin từ trước."))
 

@@ -51,12 +51,15 @@ TAOTO = flows.Flow(
     guard=lambda t: None if t.deps.is_admin(t.incoming.user_key) else [Reply(NOT_ADMIN)],
     steps={
         "name": Step(lambda t: [Reply("Tên tổ là gì? Ví dụ: Tổ CNS thôn Xuân")], text=_typed("name", "commune"),
+                     free_text=True,
                      expects="Bạn gõ tên tổ, ví dụ: Tổ CNS thôn Xuân."),
         "commune": Step(lambda t: [Reply(f"Tổ \"{t.draft.name}\" thuộc xã/phường nào? Ví dụ: Xã Xuân Thượng")],
-                        text=_typed("commune", "villages"), expects="Bạn gõ tên xã, ví dụ: Xã Xuân Thượng."),
+                        text=_typed("commune", "villages"), free_text=True,
+                        expects="Bạn gõ tên xã, ví dụ: Xã Xuân Thượng."),
         "villages": Step(lambda t: [Reply("Tổ phụ trách các thôn nào? Gõ tên, cách nhau bằng dấu phẩy. "
                                           "Ví dụ: Xuân Thượng, Xuân Hạ, Đồng Tâm")],
-                         text=_villages, expects="Bạn gõ tên các thôn, ví dụ: Xuân Thượng, Xuân Hạ."),
+                         text=_villages, free_text=True,
+                         expects="Bạn gõ tên các thôn, ví dụ: Xuân Thượng, Xuân Hạ."),
     },
     cancelled=lambda _d: "Đã hủy, chưa tạo tổ nào.",
 )
@@ -139,11 +142,18 @@ MOI = flows.Flow(name="moi", draft=InviteDraft, guard=_admin_only,
                  steps={"team": Step(_team_picker("Mã mời cho tổ nào?"), {"t": _pick_invite_team}, view=True)})
 
 
+# Wrong, expired and used codes get the same answer: a guesser must not learn that a code existed.
+NOT_USABLE = ("Mã {code} không dùng được: có thể gõ nhầm, mã đã hết hạn hoặc đã được dùng (mỗi mã chỉ dùng 1 lần). "
+              "Bạn xem lại từng chữ (mã gồm 6 chữ và số in hoa), hoặc nhờ tổ trưởng tạo mã mới bằng /moi.")
 JOIN_ERRORS = {
-    "unknown": "Mã {code} không đúng. Bạn xem lại từng chữ (mã gồm 6 chữ và số in hoa), hoặc nhờ tổ trưởng gửi lại mã.",
-    "expired": "Mã {code} đã hết hạn. Hãy nhờ tổ trưởng tạo mã mới bằng /moi.",
-    "used": "Mã {code} đã có người dùng rồi (mỗi mã chỉ dùng 1 lần). Hãy nhờ tổ trưởng tạo mã mới bằng /moi.",
+    "unknown": NOT_USABLE, "expired": NOT_USABLE, "used": NOT_USABLE,
     "already": "Bạn đã là thành viên của tổ \"{team}\" rồi. Gõ /trogiup để xem các lệnh.",
+}
+LOCKED = {
+    "user": "Bạn đã nhập sai mã mời nhiều lần. Để giữ an toàn cho tổ, bạn đợi 30 phút rồi thử lại, "
+            "hoặc nhờ tổ trưởng đọc lại mã giúp nhé.",
+    "global": "Hiện có quá nhiều lượt nhập mã mời sai nên tôi tạm dừng nhận mã trong ít phút để giữ an toàn. "
+              "Bạn thử lại sau 10 phút nhé.",
 }
 
 
@@ -153,11 +163,17 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if not code:
         return [Reply("Bạn gõ /thamgia kèm mã mời, ví dụ: /thamgia K7PQ2M. Chưa có mã thì nhờ tổ trưởng gửi.")]
     name = redact((incoming.display_name or "").strip()).text[:60] or f"Thành viên {incoming.user_id[-4:]}"
+    guard, now = teams.code_guard(deps.extras), deps.clock()
+    locked = guard.refused(incoming.user_key, now)
+    if locked:
+        return [Reply(LOCKED[locked])]
     try:
-        _, team, role = teams.redeem_invite(deps.storage, code, incoming.user_key, incoming.chat_id, name,
-                                            deps.clock())
+        _, team, role = teams.redeem_invite(deps.storage, code, incoming.user_key, incoming.chat_id, name, now)
     except teams.InviteError as err:
-        return [Reply(JOIN_ERRORS[err.reason].format(code=code, team=err.team_name))]
+        if err.reason != "already":
+            guard.failed(incoming.user_key, now)
+        return [Reply(JOIN_ERRORS[err.reason].format(code=code[:20], team=err.team_name))]
+    guard.succeeded(incoming.user_key)
     extra = (" Với vai trò tổ trưởng, bạn dùng /moi để mời thành viên và /thanhvien để xem tổ."
              if role == "leader" else "")
     return [Reply(f"Chào mừng {name} tham gia tổ \"{team.name}\" với vai trò {ROLE_NAMES[role]}! "

@@ -52,6 +52,7 @@ def _leader_invite(rest: str) -> bool:
 WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("tro giup", "huong dan", "giup do", "help", "trogiup"), "/trogiup", _nothing),
     (("chu de", "chude"), "/chude", _nothing),
+    (("huy lien ket", "go lien ket", "huylienket"), "/huylienket", _nothing),
     (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
     (("tham gia", "thamgia"), "/thamgia", _code),
     (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),

@@ -78,6 +78,20 @@ async def test_a_question_mid_entry_is_answered_and_the_member_resumes(tdeps):
     assert "Kết quả thế nào?" in member.text
 
 
+async def test_in_a_free_text_step_only_a_question_the_kb_answers_is_taken_as_one(tdeps):
+    _, _, [member] = await make_team(tdeps)
+    await member.say("/ghi Nguyễn Văn An; Xuân Hạ; vneid2")
+    await member.pick("Sửa")
+    await member.pick("Xong")
+    await member.pick("Chưa xong")
+    await member.say("quên mật khẩu vneid thì sao?")  # answered: the note of the draft is untouched
+    assert "Quên mật khẩu VNeID" in member.text and "Vì sao chưa xong?" in member.text
+    await member.say("Bà hỏi có mất tiền không?")  # not in the knowledge base: it is the reason
+    assert "Thêm ghi chú" in member.text
+    await member.say("Hẹn chiều mai quay lại thì sao?")
+    assert "- Ghi chú: Hẹn chiều mai quay lại thì sao?" in member.text
+
+
 async def test_unknown_input_in_a_step_says_what_is_expected_with_an_example(tdeps):
     _, _, [member] = await make_team(tdeps)
     await member.say("/ghi")
@@ -122,9 +136,10 @@ async def test_commands_work_as_words_with_or_without_diacritics(tdeps):
     await member.pick("Lưu")
     assert "Số phiếu" in member.text
     assert "tuần này" in (await member.say("cua toi"))[0].text
+    assert "chưa liên kết với ứng dụng nào khác" in (await member.say("huỷ liên kết"))[0].text
     stranger = Chat(tdeps, "x")
-    assert "Mã ABC123 không đúng" in (await stranger.say("thamgia ABC123"))[0].text
-    assert "Mã K7PQ2M không đúng" in (await stranger.say("Tham gia K7PQ2M"))[0].text
+    assert "Mã ABC123 không dùng được" in (await stranger.say("thamgia ABC123"))[0].text
+    assert "Mã K7PQ2M không dùng được" in (await stranger.say("Tham gia K7PQ2M"))[0].text
     assert "tháng 10/2026" in (await leader.say("bao cao thang truoc"))[0].text
     assert "quý 3/2026" in (await leader.say("Báo cáo quý 3"))[0].text
     assert inbox_count(member) == 0
