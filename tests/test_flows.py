@@ -222,6 +222,10 @@ async def test_report_commands_take_periods_as_people_say_them(tdeps):
     assert "Lượt hỗ trợ: 0." in (await leader.say("/baocao hom nay"))[0].text
     assert "tuần trước" in (await leader.say("/baocao tuan truoc"))[0].text
     assert "6 tháng đầu năm 2026" in (await leader.say("/baocao 6 tháng"))[0].text
+    for said, label in (("/baocao quy", "quý 4/2026"), ("/baocao nam", "năm 2026"),
+                        ("/baocao thang 10", "tháng 10/2026"), ("bao cao thang truoc", "tháng 10/2026"),
+                        ("baocao năm nay", "năm 2026")):
+        assert label in (await leader.say(said))[0].text, said
     assert "01/11/2026 - 15/11/2026" in (await leader.say("/baocao 1/11-15/11"))[0].text
     reply = (await leader.say("/xuat tháng này"))[0]
     assert reply.file is not None and "tháng 11/2026" in reply.text
