@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import zalo
 from bot.config import Settings
-from bot.core import Deps, Incoming, Reply, respond
+from bot.core import Deps
 from bot.storage import Storage
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import load
-
-FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
+from tests.chat import FIXTURE_KB, Chat
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
+from tests.teamkit import Clock
 
 
 @pytest.fixture
@@ -48,8 +51,6 @@ def deps(settings: Settings, storage: Storage, shipped_kb: KnowledgeBase) -> Dep
 @pytest.fixture
 def clock():
     """A controllable clock (tests/teamkit.py); modules that need another start time override it."""
-    from teamkit import Clock
-
     return Clock()
 
 
@@ -64,41 +65,9 @@ def small_deps(settings: Settings, storage: Storage, small_kb: KnowledgeBase) ->
     return Deps(settings=settings, storage=storage, kb=small_kb)
 
 
-class Chat:
-    """Talk to the core as one user: `await chat.say("...")` returns the replies."""
-
-    def __init__(self, deps: Deps, user: str = "u1", channel: str = "console", name: str = "Lan") -> None:
-        self.deps, self.user, self.channel, self.name = deps, user, channel, name
-        self.last: list[Reply] = []
-
-    async def say(self, text: str = "", kind: str = "text") -> list[Reply]:
-        self.last = await respond(Incoming(self.channel, self.user, self.user, text=text, kind=kind,
-                                           display_name=self.name), self.deps)
-        return self.last
-
-    async def press(self, payload: str) -> list[Reply]:
-        self.last = await respond(Incoming(self.channel, self.user, self.user, payload=payload,
-                                           display_name=self.name), self.deps)
-        return self.last
-
-    async def pick(self, label_part: str) -> list[Reply]:
-        """Press the choice whose label contains `label_part` among the last replies."""
-        for reply in reversed(self.last):
-            for choice in reply.choices:
-                if label_part in choice.label:
-                    return await self.press(choice.payload)
-        raise AssertionError(f"no choice containing {label_part!r} in {[r.choices for r in self.last]}")
-
-    @property
-    def text(self) -> str:
-        return "\n".join(r.text for r in self.last)
-
-
 @pytest.fixture
 async def tfake():
     """A loopback fake of the Telegram Bot API."""
-    from tests.fake_telegram import FakeTelegram
-
     server = FakeTelegram()
     await server.start()
     yield server
@@ -108,8 +77,6 @@ async def tfake():
 @pytest.fixture
 async def zfake():
     """A loopback fake of the Zalo Bot API."""
-    from tests.fake_zalo import FakeZalo
-
     server = await FakeZalo().start()
     yield server
     await server.close()
@@ -118,8 +85,6 @@ async def zfake():
 @pytest.fixture(autouse=True)
 def fast_zalo_backoff(monkeypatch):
     """Retry waits in milliseconds, so recovery tests stay fast."""
-    from bot.channels import zalo
-
     monkeypatch.setattr(zalo, "BACKOFF_BASE", 0.01)
 
 

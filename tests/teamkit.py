@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from conftest import Chat
-
 from bot.core import Deps
+from tests.chat import Chat
 
 VN = dt.timezone(dt.timedelta(hours=7))
 

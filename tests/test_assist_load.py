@@ -12,11 +12,10 @@ import textwrap
 import threading
 from pathlib import Path
 
-from conftest import FIXTURE_KB, Chat
-from teamkit import Clock, make_team, receipt
-
 from bot.core import Deps
 from bot.storage import Storage
+from tests.chat import FIXTURE_KB, Chat
+from tests.teamkit import Clock, make_team, receipt
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import Chat
-from teamkit import code_in, make_team, receipt
-
 from bot.core import Deps
 from bot.storage import Storage
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team, receipt
 
 
 async def log_new(member: Chat, name: str, village: str = "Xuân Hạ", phone: str = "0") -> int:

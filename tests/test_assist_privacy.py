@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Chat
-from teamkit import code_in, make_team, receipt
-
 from bot.core import Deps, Incoming, respond
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team, receipt
 
 SECRETS = ["001203004567", "0912345678", "0987654321", "482913", "912345678", "987654321"]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import Chat
-from teamkit import code_in, make_team
-
 from bot.access import member_for
 from bot.core import Deps, Reply
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team
 
 
 def link_code(replies: list[Reply]) -> str:

@@ -10,12 +10,12 @@ import time
 
 import pytest
 from aiohttp import web
-from conftest import Chat
-from teamkit import code_in
 
 from bot.channels import telegram as tg
 from bot.core import Deps
 from tests.channelkit import telegram_deps
+from tests.chat import Chat
+from tests.teamkit import code_in
 
 MEMBERS = 60
 RECEIPT = re.compile(r"Số phiếu: (\d+)")

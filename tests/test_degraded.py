@@ -9,12 +9,12 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from conftest import Chat
-from teamkit import make_team
 
 from bot.core import STORAGE_DOWN
 from bot.storage import Storage
 from handlers import unanswered
+from tests.chat import Chat
+from tests.teamkit import make_team
 
 
 def read_only(storage: Storage) -> None:

@@ -13,13 +13,13 @@ import json
 import openpyxl
 import pytest
 from aiohttp import web
-from teamkit import code_in, receipt
 
 from bot.channels import telegram as tg
 from bot.core import Deps
 from bot.storage import Storage
 from tests.channelkit import TelegramUser, buttons, telegram_deps
 from tests.fake_telegram import FakeTelegram
+from tests.teamkit import code_in, receipt
 
 ADMIN, LEADER, MEMBER = 1, 200, 300  # settings.admin_ids has telegram:1
 STICKER = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width": 512, "height": 512,

@@ -9,15 +9,15 @@ import re
 import aiohttp
 import openpyxl
 import pytest
-from conftest import Chat
-from teamkit import Clock, code_in, receipt
 
 from bot.access import member_for
 from bot.core import Deps
 from bot.runner import build_web_app, start_channels
 from bot.storage import Storage
 from tests.channelkit import TelegramUser, ZaloUser, free_port, running, telegram_deps, zalo_deps
+from tests.chat import Chat
 from tests.fake_zalo import FakeZalo
+from tests.teamkit import Clock, code_in, receipt
 
 LEADER, MEMBER = "a1b2c3d4e5f6a7b8c9d0", "6ede9afa66b88fe6d6a9"
 VILLAGES = "Xuân Thượng, Xuân Hạ, Đồng Tâm"

@@ -15,7 +15,7 @@ from bot.core import Deps
 from bot.export import draw_chart, out_path
 from knowledge.services import load_catalogue
 from tests import fixtures_data as fx
-from tests.conftest import Chat
+from tests.chat import Chat
 
 
 @pytest.fixture

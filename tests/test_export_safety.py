@@ -6,12 +6,12 @@ import io
 from pathlib import Path
 
 import openpyxl
-from conftest import Chat
-from teamkit import code_in, make_team
 
 from bot import reports
 from bot.export import MAX_BUCKETS, cell_text, chart_series
 from knowledge.services import load_catalogue
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team
 
 EVIL = ['=HYPERLINK("http://evil.example","Xem")', "=cmd|' /C calc'!A0", "=1+1 Hoa", "+3+3 Dung", "@SUM(A1) Ba",
         "-2+5 Tư", "\tTab Lan", "\rCR Mai"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import Chat
 
 import handlers
 from bot import flows
 from bot.core import Reply
+from tests.chat import Chat
 
 
 @dataclasses.dataclass

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import Chat
-from teamkit import make_team, receipt
-
 from bot.core import Session
 from bot.flows import looks_like_question
+from tests.chat import Chat
+from tests.teamkit import make_team, receipt
 
 
 def labels(chat: Chat) -> list[str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from teamkit import Clock, receipt
 
 from bot.channels import telegram as tg
 from bot.core import Deps
 from tests.channelkit import buttons, running, telegram_deps, zalo_deps
+from tests.teamkit import Clock, receipt
 from tests.test_e2e_telegram import LEADER, MEMBER, team_on_telegram
 from tests.test_e2e_zalo import team_on_zalo
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from teamkit import Clock, make_team
 
 from bot.config import Settings
 from bot.core import KINDS, Deps, Incoming, respond
 from bot.storage import Storage
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import load
-from tests.conftest import FIXTURE_KB
+from tests.chat import FIXTURE_KB
+from tests.teamkit import Clock, make_team
 
 KB = KnowledgeBase(load(shipped_dir=FIXTURE_KB))
 ROLES = {"stranger": "nobody", "member": "m0", "leader": "lead", "admin": "admin"}

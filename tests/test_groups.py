@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from teamkit import code_in, make_team
 
 import handlers
 from bot.core import GROUP_COMMANDS, PRIVATE_ONLY, Incoming, respond
+from tests.teamkit import code_in, make_team
 
 LEADER_COMMANDS = ["/baocao", "/baocao tatca", "/xuat", "/xuat tatca", "/bieudo", "/chuatraloi", "/gopy",
                    "/moi", "/moi totruong", "/thanhvien", "/sohodan Xuân Hạ 120", "/xoadulieu An", "/taoto X; Y; Z"]

@@ -12,7 +12,7 @@ from bot.core import Deps, Reply
 from bot.runner import build_web_app
 from bot.safety import redact
 from handlers import linking
-from tests.conftest import Chat
+from tests.chat import Chat
 from tests.fake_zalo import FakeZalo
 
 ZALO_USER = "6ede9afa66b88fe6d6a9"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import Chat
-from teamkit import code_in, make_team
-
 from bot import teams
 from bot.safety import MASK, redact
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team
 
 
 async def test_admin_creates_team_and_leader_invites_member(tdeps):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import Chat
-from teamkit import code_in, make_team
 
 from bot.core import Deps
 from bot.safety import MASK, redact
+from tests.chat import Chat
+from tests.teamkit import code_in, make_team
 
 ZW = "\u200b"
 # (text, what must never survive). The secret is compared on digits only (separators and invisible

@@ -10,7 +10,7 @@ from bot import reports
 from bot.core import Deps
 from knowledge.services import load_catalogue
 from tests import fixtures_data as fx
-from tests.conftest import Chat
+from tests.chat import Chat
 
 TODAY = fx.TODAY
 

@@ -9,13 +9,13 @@ import socket
 
 import aiohttp
 import pytest
-from conftest import Chat
-from teamkit import VN, Clock, code_in, receipt
 
 from bot import scheduler
 from bot.core import Deps
 from bot.runner import StartupError, run_channels
 from tests.channelkit import free_port, telegram_deps, zalo_deps
+from tests.chat import Chat
+from tests.teamkit import VN, Clock, code_in, receipt
 
 TG_SECRET = "tg-Secret_123"
 ZALO_SECRET = "zalo-secret-4567"

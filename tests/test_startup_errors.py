@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from test_cli import run
+
+from tests.test_cli import run
 
 
 @pytest.mark.parametrize("make", ["random", "zeroed", "parent_is_file"])

@@ -21,7 +21,7 @@ from knowledge.kb import KnowledgeBase
 from knowledge.loader import PHRASINGS_FILE, load
 from knowledge.normalize import key
 from tests import fixtures_data as fx
-from tests.conftest import FIXTURE_KB, Chat
+from tests.chat import FIXTURE_KB, Chat
 
 ROOT = Path(__file__).resolve().parent.parent
 LOST = "khong vao duoc app vneid"
