@@ -34,11 +34,24 @@ ABBREVIATIONS: dict[str, str] = {
     "cds": "chuyen doi so", "cns": "cong nghe so", "tcns": "to cong nghe so",
     "cnscd": "cong nghe so cong dong",
     "dthoai": "dien thoai", "dtdd": "dien thoai di dong", "vs": "voi",
+    "qg": "quoc gia",
 }
 
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
+    # Formal names folded to the words members type, on both sides (a letter, a news column, an
+    # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").
+    ("tai khoan dinh danh dien tu", "tai khoan vneid"), ("tai khoan dinh danh", "tai khoan vneid"),
+    ("ung dung dinh danh dien tu", "ung dung vneid"),
+    ("ung dung dinh danh quoc gia", "ung dung vneid"), ("dinh danh dien tu", "dinh danh"),
+    ("cong thong tin dich vu cong", "cong dich vu cong"),
+    ("chung minh nhan dan", "chungminhnhandan"), ("chung minh thu", "chungminhnhandan"),
+    ("xac thuc sinh trac", "sinh trac"), ("xac thuc bang sinh trac", "sinh trac"),
+    ("ma xac thuc", "otp"), ("ma xac nhan", "otp"), ("ma otp", "otp"),
+    ("thiet bi", "thietbi"), ("nguoi gia", "nguoi cao tuoi"),
+    ("le phi", "lephi"), ("chi phi", "lephi"), ("mat phi", "lephi"), ("mat tien", "lephi"),
+    ("mat bao lau", "bao lau"), ("bao lau", "baolau"), ("o dau", "odau"),
     # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number
     # (but "hồ sơ định danh" is the application, so "hồ sơ" is joined first).
     ("ho so", "hoso"),
@@ -54,9 +67,11 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
-    ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    ("ton phi", "lephi"), ("ton tien", "lephi"), ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
+    # Residence: "đăng ký cư trú" is the formal umbrella of thường trú / tạm trú / tạm vắng.
+    ("thuong tru", "cu tru thuongtru"), ("tam tru", "cu tru tamtru"), ("tam vang", "cu tru tamvang"),
     ("dang ki", "dang ky"), ("ki nang", "ky nang"),
     ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
