@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
+from knowledge.followup import Context
 from knowledge.loader import Entry
 from knowledge.normalize import key
 
@@ -61,9 +62,16 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             "Bạn chưa gõ câu hỏi. Hãy gõ điều bạn cần biết, ví dụ \"cách kích hoạt VNeID\", "
             "hoặc chọn một chủ đề:", topic_choices())]
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
-    result = deps.kb.match(text)
+    now = deps.clock()
+    result = deps.kb.answer(text, Context.from_state(session.state.get("topic")), now)
     if result.status == "answer" and result.best is not None:
-        return [answer_reply(result.best.entry, incoming, deps)]
+        entry = result.best.entry
+        remember_topic(session, entry, now, tuple(s.entry.id for s in result.also))
+        reply = answer_reply(entry, incoming, deps)
+        if result.also:  # the message asked more than one thing: offer the others first
+            offered = tuple(Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also)
+            reply.choices = offered + tuple(c for c in reply.choices if c.payload not in {o.payload for o in offered})
+        return [reply]
     if result.status == "choices":
         session.state["asked"] = text  # already redacted; recorded if none of the choices fits
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]
@@ -89,7 +97,15 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
+    offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
+    remember_topic(session, entry, deps.clock(), tuple(i for i in offered if i not in {ident, "-"}))
     return [answer_reply(entry, incoming, deps)]
+
+
+def remember_topic(session: Session, entry: Entry, now, alts: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Keep the answered entry for ten minutes, so a short follow-up is read with it."""
+    if entry.topic != "smalltalk":
+        session.state["topic"] = Context(entry.id, now, alts).to_state()
 
 
 async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

@@ -32,6 +32,7 @@ from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
 
 MAX_CHOICES = 3
+TIE_MARGIN = 0.02  # two best entries this close in fused score: a tie, never a direct answer
 CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
 CANDIDATES = 40  # phrasings re-ranked after BM25
 # Phrasing score blend (sums to 1); see Matcher._score.
@@ -313,7 +314,7 @@ class Matcher:
         if ev.exact is not None and ev.exact == ev.top:
             return "answer", 1.0
         p = self.calibration.p_answer(ev.features)
-        if p >= self.calibration.answer_min:
+        if p >= self.calibration.answer_min and ev.features[FEATURES.index("margin")] >= TIE_MARGIN:
             return "answer", p
         if self.calibration.p_choices(ev.features) >= self.calibration.choices_min:
             return "choices", p

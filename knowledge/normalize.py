@@ -34,7 +34,6 @@ ABBREVIATIONS: dict[str, str] = {
     "cds": "chuyen doi so", "cns": "cong nghe so", "tcns": "to cong nghe so",
     "cnscd": "cong nghe so cong dong",
     "dthoai": "dien thoai", "dtdd": "dien thoai di dong", "vs": "voi",
-    "qg": "quoc gia",
 }
 
 # Multi-word variants folded to one canonical spelling before tokenising.
@@ -50,8 +49,9 @@ PHRASES: list[tuple[str, str]] = [
     ("xac thuc sinh trac", "sinh trac"), ("xac thuc bang sinh trac", "sinh trac"),
     ("ma xac thuc", "otp"), ("ma xac nhan", "otp"), ("ma otp", "otp"),
     ("thiet bi", "thietbi"), ("nguoi gia", "nguoi cao tuoi"),
-    ("le phi", "lephi"), ("chi phi", "lephi"), ("mat phi", "lephi"), ("mat tien", "lephi"),
-    ("mat bao lau", "bao lau"), ("bao lau", "baolau"), ("o dau", "odau"),
+    ("le phi", "phi"), ("chi phi", "phi"), ("mat phi", "phi"), ("ton phi", "phi"),
+    ("ton tien", "phi"),
+    ("mat bao lau", "bao lau"), ("bao lau", "baolau"),
     # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number
     # (but "hồ sơ định danh" is the application, so "hồ sơ" is joined first).
     ("ho so", "hoso"),
@@ -67,11 +67,9 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
-    ("ton phi", "lephi"), ("ton tien", "lephi"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
-    # Residence: "đăng ký cư trú" is the formal umbrella of thường trú / tạm trú / tạm vắng.
-    ("thuong tru", "cu tru thuongtru"), ("tam tru", "cu tru tamtru"), ("tam vang", "cu tru tamvang"),
     ("dang ki", "dang ky"), ("ki nang", "ky nang"),
     ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
