@@ -42,7 +42,10 @@ W_BM25 = 0.15
 W_CHARS = 0.15
 UNKNOWN_WEIGHT_QUANTILE = 0.5
 TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
-MAX_QUERY_WORDS = 60  # a pasted letter is cut to its first question before this matters
+MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
+
+MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
+SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -161,6 +164,15 @@ class Matcher:
         for doc, words in enumerate(self.doc_words):
             entry_words[self.owner[doc]].update(words)
         self.entry_words = {i: frozenset(w) for i, w in entry_words.items()}
+        # Arrays for scoring all candidates at once (see _phrase_scores).
+        self.doc_weight_a = np.array(self.doc_weight or [1.0])
+        self.self_score_a = np.array(self.self_score or [1.0])
+        self.owner_a = np.array(self.owner or [0], dtype=np.int64)
+        entry_postings: dict[str, list[int]] = defaultdict(list)
+        for i, words in self.entry_words.items():
+            for w in words:
+                entry_postings[w].append(i)
+        self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -192,7 +204,7 @@ class Matcher:
         return hit
 
     def query_key(self, question: str) -> str:
-        words = drop_opener(key(question).split())[:MAX_QUERY_WORDS]
+        words = drop_opener(key(question).split())[-MAX_QUERY_WORDS:]
         return " ".join(self._fix_word(w) for w in words)
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
@@ -218,37 +230,47 @@ class Matcher:
             return best
         k = min(CANDIDATES, nonzero)
         top = np.argpartition(-bm, k - 1)[:k] if k < len(bm) else np.arange(len(bm))
-        qwords = frozenset(q.split())
-        qweight = sum(self.weight(w) for w in qwords) or 1.0
-        for doc in top.tolist():
-            raw = float(bm[doc])
-            if raw <= 0:
-                continue
-            score = self._score(q, qwords, qweight, doc, raw)
-            i = self.owner[doc]
-            if score > best.get(i, 0.0):
-                best[i] = score
-        return best
+        top = top[bm[top] > 0]
+        return self._score(q, top, bm[top], best)
 
-    def _score(self, q: str, qwords: frozenset[str], qweight: float, doc: int, raw: float) -> float:
-        """0-100: how well phrasing `doc` explains the query, and the query the phrasing.
+    def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float]) -> dict[int, float]:
+        """0-100 for each candidate phrasing: how well it explains the query, and the query it.
 
         An IDF-weighted F1 of shared words keeps a short phrasing from claiming a long
         question (token_set_ratio's weakness), and a question full of words the entry
         never uses (weather, lottery) from scoring high. Character similarity forgives
         typos the word snapping missed; BM25 relative to the phrasing's self-score adds
-        word-pair (bigram) evidence.
+        word-pair (bigram) evidence. Vectorised over the candidates; the best phrasing
+        per entry is kept in `best`.
         """
-        words = self.doc_words[doc]
-        shared = sum(self.weight(w) for w in qwords & words)
+        qwords = set(q.split())
+        shared_all = np.zeros(len(self.keys))
+        entry_shared = np.zeros(len(self.entries))
+        qweight = 0.0
+        for w in qwords:
+            wt = self.weight(w)
+            qweight += wt
+            post = self.postings.get(w)
+            if post is not None:
+                shared_all[post[0]] += wt
+            ent = self.entry_postings.get(w)
+            if ent is not None:
+                entry_shared[ent] += wt
+        qweight = qweight or 1.0
+        shared = shared_all[docs]
         recall = shared / qweight
-        precision = shared / self.doc_weight[doc]
-        f1 = 2 * recall * precision / (recall + precision) if shared else 0.0
-        entry_words = self.entry_words[self.owner[doc]]
-        entry_recall = sum(self.weight(w) for w in qwords & entry_words) / qweight
-        rel = min(raw / self.self_score[doc], 1.0)
-        chars = fuzz.token_set_ratio(q, self.keys[doc]) / 100 if recall else 0.0
-        return 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
+        precision = shared / self.doc_weight_a[docs]
+        denom = recall + precision
+        f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
+        owners = self.owner_a[docs]
+        entry_recall = entry_shared[owners] / qweight
+        rel = np.minimum(raw / self.self_score_a[docs], 1.0)
+        chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
+        scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
+        for i, score in zip(owners.tolist(), scores.tolist(), strict=True):
+            if score > best.get(i, 0.0):
+                best[i] = score
+        return best
 
     # --- fusion, features, decision --------------------------------------------------------------
 
@@ -341,13 +363,13 @@ class Matcher:
         """Answer the first question of the message; offer the entries for its other questions."""
         parts = split_question(question)
         first = self.match_key(self.query_key(parts[0]))
-        if first.status == "none" and len(parts) == 1 and parts[0] != question:
+        if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
             first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
         if len(parts) < 2:
             return first
         others: list[Scored] = []
         seen = {s.entry.id for s in (first.ranked[:1] if first.status == "answer" else first.offered)}
-        for part in parts[1:]:
+        for part in parts[1:1 + MAX_OTHER_PARTS]:
             m = self.match_key(self.query_key(part))
             if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
                 seen.add(m.best.entry.id)
