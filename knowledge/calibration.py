@@ -47,6 +47,7 @@ class Model:
 @dataclass
 class Calibration:
     fusion: float = 0.6
+    used: list[str] = field(default_factory=lambda: list(FEATURES))  # the features the models read
     mean: list[float] = field(default_factory=lambda: [0.0] * len(FEATURES))
     scale: list[float] = field(default_factory=lambda: [1.0] * len(FEATURES))
     answer: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
@@ -55,8 +56,14 @@ class Calibration:
     choices_min: float = 0.5
     fitted_on: str = "unfitted defaults"
 
+    def __post_init__(self) -> None:
+        self._index = np.array([FEATURES.index(f) for f in self.used], dtype=np.int64)
+        self._mean = np.asarray(self.mean, dtype=np.float64)
+        self._scale = np.asarray(self.scale, dtype=np.float64)
+
     def standardise(self, x: np.ndarray) -> np.ndarray:
-        return (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        """The used features of a full feature vector, scaled as in the fit."""
+        return (x[self._index] - self._mean) / self._scale
 
     def p_answer(self, x: np.ndarray) -> float:
         return self.answer.prob(self.standardise(x))
@@ -65,7 +72,7 @@ class Calibration:
         return self.choices.prob(self.standardise(x))
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         data["features"] = list(FEATURES)
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -74,7 +81,7 @@ class Calibration:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data.pop("features", FEATURES)) != FEATURES:
+        if tuple(data.pop("features", FEATURES)) != FEATURES or not set(data.get("used", ())) <= set(FEATURES):
             return cls()  # written for another feature set: refit with `make calibrate`
         data["answer"] = Model(**data["answer"])
         data["choices"] = Model(**data["choices"])

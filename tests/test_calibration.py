@@ -19,7 +19,8 @@ def test_shipped_calibration_is_fitted_and_matches_the_features():
     cal = Calibration.load()
     assert CALIBRATION_FILE.is_file()
     assert "dev" in cal.fitted_on
-    assert len(cal.answer.weights) == len(cal.choices.weights) == len(cal.mean) == len(FEATURES)
+    assert len(cal.answer.weights) == len(cal.choices.weights) == len(cal.mean) == len(cal.used)
+    assert set(cal.used) <= set(FEATURES)
     assert 0 < cal.answer_min <= 1 and 0 < cal.choices_min <= 1
 
 
