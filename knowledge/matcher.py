@@ -35,6 +35,7 @@ MAX_CHOICES = 3
 TIE_MARGIN = 0.02  # two best entries this close in fused score: a tie, never a direct answer
 CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
 CANDIDATES = 40  # phrasings re-ranked after BM25
+PER_ENTRY = 3  # of them, at most this many from one entry
 # Phrasing score blend (sums to 1); see Matcher._score.
 W_F1 = 0.45
 W_ENTRY = 0.25
@@ -228,10 +229,26 @@ class Matcher:
         nonzero = int(np.count_nonzero(bm))
         if not nonzero:
             return best
-        k = min(CANDIDATES, nonzero)
-        top = np.argpartition(-bm, k - 1)[:k] if k < len(bm) else np.arange(len(bm))
-        top = top[bm[top] > 0]
+        top = self._candidates(bm, nonzero)
         return self._score(q, top, bm[top], best)
+
+    def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
+        """The best phrasings by BM25, at most PER_ENTRY per entry, so that many phrasings of a few
+        entries sharing common words ("đăng ký …") cannot crowd another entry out."""
+        pool = min(nonzero, CANDIDATES * 4)
+        part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
+        part = part[np.argsort(-bm[part], kind="stable")]
+        taken: dict[int, int] = {}
+        keep = []
+        for doc, owner in zip(part.tolist(), self.owner_a[part].tolist(), strict=True):
+            if bm[doc] <= 0:
+                break
+            if taken.get(owner, 0) < PER_ENTRY:
+                taken[owner] = taken.get(owner, 0) + 1
+                keep.append(doc)
+                if len(keep) == CANDIDATES:
+                    break
+        return np.array(keep, dtype=np.int64)
 
     def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float]) -> dict[int, float]:
         """0-100 for each candidate phrasing: how well it explains the query, and the query it.

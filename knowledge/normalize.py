@@ -70,6 +70,10 @@ PHRASES: list[tuple[str, str]] = [
     ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
+    # Civil-status and residence terms joined: "tử", "trú" alone fold to common syllables (tự, từ, trụ).
+    ("nhap ho khau", "dang ky thuong tru"), ("nhap khau", "dang ky thuong tru"),
+    ("khai tu", "khai tu khaitu"), ("khai sinh", "khai sinh khaisinh"), ("thuong tru", "thuongtru"), ("tam tru", "tamtru"),
+    ("tam vang", "tamvang"), ("ho khau", "hokhau"),
     ("dang ki", "dang ky"), ("ki nang", "ky nang"),
     ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
