@@ -34,8 +34,8 @@ from .question import split_question
 MAX_CHOICES = 3
 TIE_MARGIN = 0.02  # two best entries this close in fused score: a tie, never a direct answer
 CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
-CANDIDATES = 40  # phrasings re-ranked after BM25
-PER_ENTRY = 3  # of them, at most this many from one entry
+CANDIDATES = 30  # best phrasings by BM25 re-ranked...
+ENTRY_CANDIDATES = 30  # ... with the best phrasing of this many entries
 # Phrasing score blend (sums to 1); see Matcher._score.
 W_F1 = 0.45
 W_ENTRY = 0.25
@@ -233,22 +233,16 @@ class Matcher:
         return self._score(q, top, bm[top], best)
 
     def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
-        """The best phrasings by BM25, at most PER_ENTRY per entry, so that many phrasings of a few
-        entries sharing common words ("đăng ký …") cannot crowd another entry out."""
-        pool = min(nonzero, CANDIDATES * 4)
+        """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
+        phrasing scores highest by BM25, plus the CANDIDATES best phrasings overall. Many phrasings
+        of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
+        pool = min(nonzero, CANDIDATES * 8)
         part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
         part = part[np.argsort(-bm[part], kind="stable")]
-        taken: dict[int, int] = {}
-        keep = []
-        for doc, owner in zip(part.tolist(), self.owner_a[part].tolist(), strict=True):
-            if bm[doc] <= 0:
-                break
-            if taken.get(owner, 0) < PER_ENTRY:
-                taken[owner] = taken.get(owner, 0) + 1
-                keep.append(doc)
-                if len(keep) == CANDIDATES:
-                    break
-        return np.array(keep, dtype=np.int64)
+        part = part[bm[part] > 0]
+        _, first = np.unique(self.owner_a[part], return_index=True)
+        firsts = part[np.sort(first)[:ENTRY_CANDIDATES]]
+        return np.union1d(firsts, part[:CANDIDATES])
 
     def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float]) -> dict[int, float]:
         """0-100 for each candidate phrasing: how well it explains the query, and the query it.
