@@ -26,7 +26,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .calibration import FEATURES, Calibration
 from .lexical import K1 as LEX_K1
-from .lexical import Lexical
+from .lexical import Lexical, accumulate
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
@@ -92,6 +92,14 @@ class Evidence:
     @property
     def top(self) -> int | None:
         return self.order[0] if self.order else None
+
+
+def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
+    """For each index, the summed weight of the arrays that contain it (one bincount)."""
+    if not arrays:
+        return np.zeros(size)
+    lengths = [len(a) for a in arrays]
+    return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
 
 
 def _terms(text_key: str) -> list[str]:
@@ -183,12 +191,7 @@ class Matcher:
         return self.idf.get(word, self.unknown_idf)
 
     def _bm25(self, terms: list[str]) -> np.ndarray:
-        scores = np.zeros(len(self.keys))
-        for t in set(terms):
-            post = self.postings.get(t)
-            if post is not None:
-                scores[post[0]] += post[1]
-        return scores
+        return accumulate(self.postings, [t for t in set(terms) if t in self.postings], len(self.keys))
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -255,19 +258,14 @@ class Matcher:
         per entry is kept in `best`.
         """
         qwords = set(q.split())
-        shared_all = np.zeros(len(self.keys))
-        entry_shared = np.zeros(len(self.entries))
-        qweight = 0.0
-        for w in qwords:
-            wt = self.weight(w)
-            qweight += wt
-            post = self.postings.get(w)
-            if post is not None:
-                shared_all[post[0]] += wt
-            ent = self.entry_postings.get(w)
-            if ent is not None:
-                entry_shared[ent] += wt
-        qweight = qweight or 1.0
+        weights = {w: self.weight(w) for w in qwords}
+        qweight = sum(weights.values()) or 1.0
+        in_docs = [w for w in qwords if w in self.postings]
+        in_entries = [w for w in qwords if w in self.entry_postings]
+        shared_all = _weighted_count([self.postings[w][0] for w in in_docs], [weights[w] for w in in_docs],
+                                     len(self.keys))
+        entry_shared = _weighted_count([self.entry_postings[w] for w in in_entries],
+                                       [weights[w] for w in in_entries], len(self.entries))
         shared = shared_all[docs]
         recall = shared / qweight
         precision = shared / self.doc_weight_a[docs]
