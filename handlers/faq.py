@@ -68,9 +68,8 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         entry = result.best.entry
         remember_topic(session, entry, now, tuple(s.entry.id for s in result.also))
         reply = answer_reply(entry, incoming, deps)
-        if result.also:  # the message asked more than one thing: offer the others first
-            offered = tuple(Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also)
-            reply.choices = offered + tuple(c for c in reply.choices if c.payload not in {o.payload for o in offered})
+        if result.also:  # the message asked more than one thing: offer the others before related entries
+            reply.choices = with_others(reply.choices, [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also])
         return [reply]
     if result.status == "choices":
         session.state["asked"] = text  # already redacted; recorded if none of the choices fits
@@ -100,6 +99,13 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
     remember_topic(session, entry, deps.clock(), tuple(i for i in offered if i not in {ident, "-"}))
     return [answer_reply(entry, incoming, deps)]
+
+
+def with_others(choices: tuple[Choice, ...], others: list[Choice]) -> tuple[Choice, ...]:
+    """`others` placed where the related entries start (other choices keep their places)."""
+    rest = [c for c in choices if c.payload not in {o.payload for o in others}]
+    at = next((i for i, c in enumerate(rest) if c.payload.startswith("faq:")), len(rest))
+    return (*rest[:at], *others, *rest[at:])
 
 
 def remember_topic(session: Session, entry: Entry, now, alts: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
