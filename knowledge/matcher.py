@@ -44,6 +44,7 @@ W_CHARS = 0.15
 UNKNOWN_WEIGHT_QUANTILE = 0.5
 TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
 MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
+MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
 
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
@@ -134,6 +135,7 @@ class Matcher:
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
         self._build_bm25()
+        self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
     # --- the phrasing matcher --------------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class Matcher:
         return hit
 
     def query_key(self, question: str) -> str:
-        words = drop_opener(key(question).split())[-MAX_QUERY_WORDS:]
+        words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
         return " ".join(self._fix_word(w) for w in words)
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
