@@ -36,19 +36,27 @@ def sentences(text: str) -> list[str]:
     return [s.strip(" ,") for s in _SENTENCE_RE.split(text.strip()) if s and s.strip(" ,.!?")]
 
 
-def strip_preamble(sentence: str) -> str:
-    """'Cho tôi hỏi điều kiện …' -> 'điều kiện …' (cut on the accent-free form, same length)."""
-    folded = fold(sentence)
+def _cut(sentence: str, folded: str) -> tuple[str, str]:
+    """The sentence and its folded form without a leading preamble (fold keeps the length)."""
     m = _PREAMBLE_RE.match(folded)
     if m and m.end() and len(folded) - m.end() >= MIN_LEN:
-        return sentence[m.end():].strip(" ,:.")
-    return sentence
+        return sentence[m.end():].strip(" ,:."), folded[m.end():].strip(" ,:.")
+    return sentence, folded
+
+
+def strip_preamble(sentence: str) -> str:
+    """'Cho tôi hỏi điều kiện …' -> 'điều kiện …' (cut on the accent-free form)."""
+    return _cut(sentence, fold(sentence))[0]
+
+
+def _noise(folded: str) -> bool:
+    folded = folded.strip()
+    return bool(_NOISE_RE.match(folded)) and len(folded.split()) <= 8 and "?" not in folded
 
 
 def is_noise(sentence: str) -> bool:
     """A greeting, thanks or sign-off with little else in it."""
-    folded = fold(sentence).strip()
-    return bool(_NOISE_RE.match(folded)) and len(folded.split()) <= 8 and "?" not in folded
+    return _noise(fold(sentence))
 
 
 def is_question(sentence: str) -> bool:
@@ -59,23 +67,23 @@ def split_question(text: str) -> list[str]:
     """[first question with the context before it, second question, ...]; [text] when nothing is found.
 
     A message of one sentence comes back as one part (its preamble cut). Context sentences after
-    the last question (thanks, wishes) are dropped.
+    the last question (thanks, wishes) are dropped. Each sentence is folded once.
     """
-    kept = [t for t in (strip_preamble(s) for s in sentences(text)) if not is_noise(t)]
+    kept = [(s, f) for s, f in (_cut(s, fold(s)) for s in sentences(text)) if not _noise(f)]
     if not kept:
         return [text]
     if len(kept) == 1:
-        return kept
+        return [kept[0][0]]
     parts: list[str] = []
     context: list[str] = []
-    for s in kept:
-        if is_question(s):
+    for s, f in kept:
+        if _QUESTION_CUES.search(f):
             parts.append(" ".join([*context, s]) if not parts else s)
             context = []
         elif not parts:
             context.append(s)
     if not parts:
-        return [" ".join(kept)]
+        return [" ".join(s for s, _ in kept)]
     return parts
 
 
