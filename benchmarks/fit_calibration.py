@@ -72,8 +72,11 @@ def main() -> int:
     scale[scale < 1e-6] = 1.0
     z = (x - mean) / scale
     cal = Calibration(fusion=best_w, used=list(USED), mean=[float(v) for v in mean], scale=[float(v) for v in scale])
-    cal.answer = fit_logistic(z, np.array(y1), L2)
-    cal.choices = fit_logistic(z, np.array(y3), L2)
+    # each set weighs the same in the fit, however many questions it has
+    set_names = [name for name, _ in cases]
+    sample_w = np.array([len(cases) / (len(sets) * set_names.count(n)) for n in set_names])
+    cal.answer = fit_logistic(z, np.array(y1), L2, weights=sample_w)
+    cal.choices = fit_logistic(z, np.array(y3), L2, weights=sample_w)
     p1 = np.array([cal.answer.prob(r) for r in z])
     p3 = np.array([cal.choices.prob(r) for r in z])
 

@@ -88,17 +88,20 @@ class Calibration:
         return cls(**data)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> Model:
-    """L2-regularised logistic regression by Newton's method (x already standardised)."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50,
+                 weights: np.ndarray | None = None) -> Model:
+    """L2-regularised logistic regression by Newton's method (x already standardised; optional
+    per-example weights)."""
     n, d = x.shape
+    sw = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     xb = np.hstack([x, np.ones((n, 1))])
     w = np.zeros(d + 1)
     reg = np.eye(d + 1) * l2
     reg[d, d] = 0.0  # no penalty on the bias
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
-        grad = xb.T @ (p - y) + reg @ w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(d + 1)
+        grad = xb.T @ (sw * (p - y)) + reg @ w
+        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(d + 1)
         step = np.linalg.solve(hess, grad)
         w -= step
         if float(np.abs(step).max()) < 1e-8:
