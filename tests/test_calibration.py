@@ -36,3 +36,14 @@ def test_calibration_for_other_features_falls_back_to_defaults(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(Calibration().to_json().replace('"fused"', '"something else"'), encoding="utf-8")
     assert Calibration.load(path).fitted_on == "unfitted defaults"
+
+
+def test_example_weights_count_like_repeated_examples():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(float)
+    weights = np.where(np.arange(60) < 30, 2.0, 1.0)
+    repeated = fit_logistic(np.vstack([x, x[:30]]), np.concatenate([y, y[:30]]), l2=0.5)
+    weighted = fit_logistic(x, y, l2=0.5, weights=weights)
+    assert np.allclose(repeated.weights, weighted.weights, atol=1e-6)
+    assert abs(repeated.bias - weighted.bias) < 1e-6
