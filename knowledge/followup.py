@@ -97,7 +97,7 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     both.features = ev.features if ev.order and ev.order[0] == order[0] else matcher.features_for(new, both)
     status, p = matcher.decide(both)
     margin = fused[order[0]] - (fused[order[1]] if len(order) > 1 else 0.0)
-    ranked = matcher._scored(both, 5)
+    ranked = matcher.scored(both, 5)
     if status == "answer" and margin >= FOLLOWUP_MARGIN:
         return Match("answer", ranked, (), p)
     return Match("choices", ranked, ranked[:MAX_CHOICES], p)  # still unclear: offer, never guess

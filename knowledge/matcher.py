@@ -335,7 +335,8 @@ class Matcher:
             math.log1p(len(words)), coverage, unknown, (pa - other_phrase) / 100,
         ])
 
-    def _scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
+    def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
+        """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
         top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
         scale = 100 / max(1.0 + self.calibration.fusion, top)
         return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
@@ -354,7 +355,7 @@ class Matcher:
         return "none", p
 
     def choice_list(self, ev: Evidence) -> tuple[Scored, ...]:
-        ranked = self._scored(ev, MAX_CHOICES)
+        ranked = self.scored(ev, MAX_CHOICES)
         if len(ranked) == MAX_CHOICES and ranked[-1].score < CHOICE_RATIO * ranked[0].score:
             ranked = ranked[:-1]
         return ranked
@@ -364,7 +365,7 @@ class Matcher:
         ev = self.evidence(q)
         status, p = self.decide(ev)
         offered = self.choice_list(ev) if status == "choices" else ()
-        return Match(status, self._scored(ev, 5), offered, p)
+        return Match(status, self.scored(ev, 5), offered, p)
 
     def primary_key(self, question: str) -> str:
         """The query key the decision is made on: the message's first question with its context."""
