@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from knowledge.followup import Context
+from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
 
@@ -63,10 +63,12 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             "hoặc chọn một chủ đề:", topic_choices())]
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
     now = deps.clock()
-    result = deps.kb.answer(text, Context.from_state(session.state.get("topic")), now)
+    topic = Context.from_state(session.state.get("topic"))
+    result = deps.kb.answer(text, topic, now)
+    if (topic := after(result, now, topic)) is not None:
+        session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes
     if result.status == "answer" and result.best is not None:
         entry = result.best.entry
-        remember_topic(session, entry, now, tuple(s.entry.id for s in result.also))
         reply = answer_reply(entry, incoming, deps)
         if result.also:  # the message asked more than one thing: offer the others before related entries
             reply.choices = with_others(reply.choices, [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also])
@@ -96,8 +98,10 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
-    offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
-    remember_topic(session, entry, deps.clock(), tuple(i for i in offered if i not in {ident, "-"}))
+    if entry.topic != "smalltalk":  # a picked choice becomes the topic; the others are "cái kia"
+        offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
+        alts = tuple(i for i in offered if i not in {ident, "-"})
+        session.state["topic"] = Context(entry.id, deps.clock(), alts).to_state()
     return [answer_reply(entry, incoming, deps)]
 
 
@@ -106,12 +110,6 @@ def with_others(choices: tuple[Choice, ...], others: list[Choice]) -> tuple[Choi
     rest = [c for c in choices if c.payload not in {o.payload for o in others}]
     at = next((i for i, c in enumerate(rest) if c.payload.startswith("faq:")), len(rest))
     return (*rest[:at], *others, *rest[at:])
-
-
-def remember_topic(session: Session, entry: Entry, now, alts: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    """Keep the answered entry for ten minutes, so a short follow-up is read with it."""
-    if entry.topic != "smalltalk":
-        session.state["topic"] = Context(entry.id, now, alts).to_state()
 
 
 async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

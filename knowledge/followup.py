@@ -122,20 +122,18 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
         return resolve(matcher, text, ctx)
     m = matcher.match(text)
     if m.status == "answer" and m.confidence < 0.99 and bare(text):
-        return Match("choices", m.ranked, matcher_choices(m), m.confidence)  # no topic to read it with
+        return Match("choices", m.ranked, m.ranked[:MAX_CHOICES], m.confidence)  # no topic to read it with
     return m
 
 
-def matcher_choices(m: Match) -> tuple[Scored, ...]:
-    return m.ranked[:MAX_CHOICES]
-
-
-def after(match: Match, now: dt.datetime) -> Context | None:
-    """The context an answer leaves behind (None when nothing was answered)."""
-    if match.status != "answer" or match.best is None:
-        return None
+def after(match: Match, now: dt.datetime, previous: Context | None) -> Context | None:
+    """The topic after `match`: the entry it answered (small talk aside), else the previous topic.
+    "Cái kia" then means the message's other question, or else the runner-up entries."""
+    best = match.best
+    if match.status != "answer" or best is None or best.entry.topic == "smalltalk":
+        return previous
     alts = tuple(s.entry.id for s in match.also) or tuple(s.entry.id for s in match.ranked[1:MAX_CHOICES])
-    return Context(match.best.entry.id, now, alts)
+    return Context(best.entry.id, now, alts)
 
 
 class Conversation:
@@ -147,7 +145,7 @@ class Conversation:
 
     def ask(self, text: str, now: dt.datetime) -> Match:
         m = answer(self.matcher, text, self.ctx, now)
-        self.ctx = after(m, now) or (self.ctx if m.status == "choices" else None)
+        self.ctx = after(m, now, self.ctx)
         return m
 
     def pick(self, match: Match, entry_id: str, now: dt.datetime) -> None:
