@@ -45,7 +45,6 @@ PHRASES: list[tuple[str, str]] = [
     ("ung dung dinh danh dien tu", "ung dung vneid"),
     ("ung dung dinh danh quoc gia", "ung dung vneid"), ("dinh danh dien tu", "dinh danh"),
     ("cong thong tin dich vu cong", "cong dich vu cong"),
-    ("chung minh nhan dan", "chungminhnhandan"), ("chung minh thu", "chungminhnhandan"),
     ("xac thuc sinh trac", "sinh trac"), ("xac thuc bang sinh trac", "sinh trac"),
     ("ma xac thuc", "otp"), ("ma xac nhan", "otp"), ("ma otp", "otp"),
     ("thiet bi", "thietbi"), ("nguoi gia", "nguoi cao tuoi"),
@@ -73,7 +72,7 @@ PHRASES: list[tuple[str, str]] = [
     # Civil-status and residence terms joined: "tử", "trú" alone fold to common syllables (tự, từ, trụ).
     ("nhap ho khau", "dang ky thuong tru"), ("nhap khau", "dang ky thuong tru"),
     ("khai tu", "khai tu khaitu"), ("khai sinh", "khai sinh khaisinh"), ("thuong tru", "thuongtru"), ("tam tru", "tamtru"),
-    ("tam vang", "tamvang"), ("ho khau", "hokhau"),
+    ("tam vang", "tamvang"),
     ("dang ki", "dang ky"), ("ki nang", "ky nang"),
     ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
