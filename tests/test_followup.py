@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Chat
-from teamkit import Clock
 
 from bot.core import Deps
 from knowledge.followup import Context, Conversation, is_followup, wants_other
 from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
+from tests.chat import Chat
+from tests.teamkit import Clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
