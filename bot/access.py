@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from .core import Deps
 
-ROLES = ("member", "leader", "admin")
 ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "admin": "quản trị"}
 
 

@@ -9,8 +9,9 @@ import sys
 from knowledge.kb import KnowledgeBase
 
 from . import scheduler, teams
+from .clock import now_local
 from .config import ConfigError, Settings
-from .core import Deps, now_local
+from .core import Deps
 from .safety import install_log_redaction
 from .storage import Storage
 

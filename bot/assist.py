@@ -21,9 +21,10 @@ from rapidfuzz import fuzz
 from knowledge.normalize import fold
 from knowledge.services import Catalogue, load_catalogue
 
+from .clock import iso, parse_iso
 from .safety import redact
 from .storage import Storage
-from .teams import audit, iso, parse_iso
+from .teams import audit
 
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}
 EDIT_DAYS = 7
@@ -390,54 +391,3 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
         audit(conn, now, actor, "households", household_id, "erase", {"erased": 0}, {"erased": 1})
     storage.scrub_pending = True  # checkpoint once the conversation state is saved too (see Storage)
     return True
-
-
-# --- read helpers for reports (team_id None = every team, for admins) --------------------------------
-
-def _scope(team_id: int | None) -> tuple[str, list[Any]]:
-    return ("", []) if team_id is None else (" AND r.team_id = ?", [team_id])
-
-
-def team_records(db: sqlite_utils.Database, team_id: int | None, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Live records helped on in [start, end], oldest first, without household names."""
-    where, args = _scope(team_id)
-    cur = db.execute(
-        "SELECT r.id, r.team_id, r.helped_on, r.member_id, m.display_name AS member, r.village_id, "
-        "v.name AS village, r.household_id, r.services, r.outcome, r.reason, r.followup_on "
-        "FROM records r JOIN members m ON m.id = r.member_id JOIN villages v ON v.id = r.village_id "
-        f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} ORDER BY r.id",
-        [start.isoformat(), end.isoformat(), *args])
-    names = [c[0] for c in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def service_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.date,
-                   end: dt.date) -> dict[str, int]:
-    """Service code -> number of live records in [start, end] that include it."""
-    where, args = _scope(team_id)
-    rows = db.execute(
-        "SELECT s.service, count(*) FROM record_services s JOIN records r ON r.id = s.record_id "
-        f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY s.service",
-        [start.isoformat(), end.isoformat(), *args]).fetchall()
-    return dict(rows)
-
-
-def skill_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Skill code -> distinct households helped with that basic digital skill in [start, end]."""
-    where, args = _scope(team_id)
-    rows = db.execute(
-        "SELECT s.skill, count(DISTINCT r.household_id) FROM record_services s JOIN records r ON r.id = s.record_id "
-        f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY s.skill",
-        [start.isoformat(), end.isoformat(), *args]).fetchall()
-    return dict(rows)
-
-
-def household_counts(db: sqlite_utils.Database, team_id: int | None, start: dt.date,
-                     end: dt.date) -> dict[int, int]:
-    """Village id -> distinct households helped in [start, end] (erased households still count)."""
-    where, args = _scope(team_id)
-    rows = db.execute(
-        "SELECT r.village_id, count(DISTINCT r.household_id) FROM records r "
-        f"WHERE r.deleted = 0 AND r.helped_on BETWEEN ? AND ?{where} GROUP BY r.village_id",
-        [start.isoformat(), end.isoformat(), *args]).fetchall()
-    return dict(rows)

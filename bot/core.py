@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from knowledge.kb import KnowledgeBase
 from knowledge.normalize import fold
 
+from .clock import now_local
 from .config import Settings
 from .safety import MASK, WARNING_TEXT, redact
 from .storage import Storage
@@ -37,9 +37,6 @@ PRIVATE_ONLY = ("Lệnh này chỉ dùng trong tin nhắn riêng với tôi, đ�
 STORAGE_DOWN = ("Xin lỗi, nơi lưu dữ liệu của tôi đang gặp sự cố (bộ nhớ đầy hoặc không ghi được), nên việc "
                 "này chưa được lưu. Bạn thử lại sau ít phút nhé; nếu vẫn lỗi, hãy báo người quản trị bot.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never stored: they break exports and terminals
-KINDS = ("text", "photo", "sticker", "voice", "location", "contact", "document", "video", "other")
-
-
 @dataclass(frozen=True)
 class Incoming:
     """One message or button press, from any channel."""
@@ -110,10 +107,6 @@ class Session:
             self.flow["nonce"] = secrets.token_hex(3)
 
 
-def now_local(tz: str = "Asia/Ho_Chi_Minh") -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(tz))
-
-
 @dataclass
 class Deps:
     """Everything a handler may use, passed in rather than imported as globals."""
@@ -161,7 +154,7 @@ def storage_failure(exc: BaseException) -> bool:
 def _save(deps: Deps, session: Session) -> None:
     """Conversation state is a convenience: a database that cannot be written must not stop answers."""
     try:
-        deps.storage.save_session(session.key, session.state)
+        deps.storage.save_session(session.key, session.state, deps.clock())
     except sqlite3.Error as exc:
         if not storage_failure(exc):
             raise

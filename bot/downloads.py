@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from .clock import iso
 from .core import Deps
 
 log = logging.getLogger(__name__)
@@ -23,26 +24,18 @@ LIFETIME = dt.timedelta(hours=24)
 ROUTE = "/files/{token}"
 
 
-def _utc(deps: Deps) -> dt.datetime:
-    return deps.clock().astimezone(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
 def link_for(deps: Deps, path: Path, filename: str | None = None) -> str | None:
     """Register `path` and return its public link, or None when PUBLIC_BASE_URL is not set."""
     base = deps.settings.public_base_url
     if not base:
         return None
     token = secrets.token_urlsafe(24)
-    now = _utc(deps)
+    now = deps.clock()
     with deps.storage.transaction() as conn:
-        conn.execute("DELETE FROM downloads WHERE expires_at <= ?", (_iso(now),))
+        conn.execute("DELETE FROM downloads WHERE expires_at <= ?", (iso(now),))
         conn.execute(
             "INSERT INTO downloads (token, path, filename, expires_at) VALUES (?, ?, ?, ?)",
-            (token, str(Path(path).resolve()), filename or Path(path).name, _iso(now + LIFETIME)),
+            (token, str(Path(path).resolve()), filename or Path(path).name, iso(now + LIFETIME)),
         )
     return f"{base}/files/{token}"
 
@@ -59,7 +52,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
     row = deps.storage.db.execute(
         "SELECT path, filename, expires_at FROM downloads WHERE token = ?", [token]
     ).fetchone()
-    if row is None or row[2] <= _iso(_utc(deps)):
+    if row is None or row[2] <= iso(deps.clock()):
         raise web.HTTPNotFound(text="Liên kết không đúng hoặc đã hết hạn.")
     path = Path(row[0])
     if not path.is_file():

@@ -15,6 +15,7 @@ import sqlite_utils
 from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
+from .assist import OUTCOMES
 from .when import (
     FIRST_DAY,
     PERIOD_HELP,
@@ -27,7 +28,6 @@ from .when import (
 )
 
 ERASED = "(đã xóa thông tin)"
-OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Cần quay lại"}
 MAX_LISTED_FOLLOWUPS = 5
 MAX_LISTED_SERVICES = 8  # the rest are summed on one line, so the list still adds up
 # Periods, and how wide a report may be, are decided in one place (bot/when.py); re-exported for callers.

@@ -23,8 +23,8 @@ from knowledge.services import Catalogue
 
 from . import reports
 from .assist import catalogue
+from .clock import iso
 from .core import Deps, Reply
-from .storage import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.date
 def _claim(deps: Deps, key: str) -> bool:
     """Mark a digest as sent; False if it already was. Committed before anything is sent."""
     with deps.storage.transaction() as conn:
-        cur = conn.execute("INSERT OR IGNORE INTO sent_digests (key, sent_at) VALUES (?, ?)", (key, utcnow()))
+        cur = conn.execute("INSERT OR IGNORE INTO sent_digests (key, sent_at) VALUES (?, ?)", (key, iso(deps.clock())))
         return cur.rowcount == 1
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
+from .clock import iso
+
 # Each item upgrades the schema by one version. Append only; never edit a shipped step.
 MIGRATIONS: list[str] = [
     # 1: sessions, questions without an answer, feedback, teams and the assistance log.
@@ -165,6 +167,7 @@ MIGRATIONS: list[str] = [
 
 
 def utcnow() -> str:
+    """Only for schema_version (migrations run before any deps exist); data rows take deps.clock()."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
@@ -235,16 +238,16 @@ class Storage:
         row = self.db.execute("SELECT state FROM sessions WHERE key = ?", [key]).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def save_session(self, key: str, state: dict[str, Any]) -> None:
+    def save_session(self, key: str, state: dict[str, Any], at: dt.datetime) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO sessions (key, state, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                (key, json.dumps(state, ensure_ascii=False), utcnow()),
+                (key, json.dumps(state, ensure_ascii=False), iso(at)),
             )
         self._saves += 1
         if self._saves % self.PRUNE_EVERY == 0:
-            self.prune_sessions()
+            self.prune_sessions(at)
         if self.scrub_pending:
             self.scrub()
 
@@ -252,11 +255,11 @@ class Storage:
     PRUNE_EVERY = 1000  # session saves between two prunes
     _saves = 0
 
-    def prune_sessions(self, now: dt.datetime | None = None) -> int:
-        cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.SESSION_DAYS)).astimezone(dt.UTC)
+    def prune_sessions(self, now: dt.datetime) -> int:
+        cutoff = now - dt.timedelta(days=self.SESSION_DAYS)
         with self.transaction() as conn:
             return conn.execute("DELETE FROM sessions WHERE updated_at < ?",
-                                (cutoff.isoformat(timespec="seconds"),)).rowcount
+                                (iso(cutoff),)).rowcount
 
     scrub_pending = False  # set after personal data was erased; the next session save scrubs
 
@@ -271,7 +274,8 @@ class Storage:
 
     # --- redelivered webhook messages ----------------------------------------------------------
 
-    def first_delivery(self, channel: str, message_id: str, prune_before: dt.datetime | None = None) -> bool:
+    def first_delivery(self, channel: str, message_id: str, at: dt.datetime,
+                       prune_before: dt.datetime | None = None) -> bool:
         """Remember `channel:message_id`; False when it was seen before (a redelivery).
 
         With `prune_before`, the channel's older ids are forgotten in the same transaction.
@@ -279,10 +283,10 @@ class Storage:
         try:
             with self.transaction() as conn:
                 cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                                   (f"{channel}:{message_id}", utcnow()))
+                                   (f"{channel}:{message_id}", iso(at)))
                 if prune_before is not None:
                     conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
-                                 (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+                                 (f"{channel}:%", iso(prune_before)))
         except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
             return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
                                    [f"{channel}:{message_id}"]).fetchone() is None
@@ -292,7 +296,7 @@ class Storage:
 
     MAX_OPEN_PER_USER = 50  # one person cannot fill the leaders' inbox (or the disk)
 
-    def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,
+    def add_unanswered(self, channel: str, user_key: str, question: str, norm: str, at: dt.datetime,
                        team_id: int | None = None) -> None:
         with self.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM unanswered WHERE user_key = ? AND status = 'open'",
@@ -302,12 +306,15 @@ class Storage:
             conn.execute(
                 "INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (utcnow(), channel, user_key, question, norm, team_id),
+                (iso(at), channel, user_key, question, norm, team_id),
             )
 
-    def add_feedback(self, user_key: str, entry_id: str, helpful: bool, team_id: int | None = None) -> None:
+    def add_feedback(self, user_key: str, entry_id: str, helpful: bool, at: dt.datetime,
+                     team_id: int | None = None) -> bool:
+        """Store one 👍/👎 per user and entry (the first counts); False when this user already rated it."""
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO feedback (at, user_key, entry_id, helpful, team_id) VALUES (?, ?, ?, ?, ?)",
-                (utcnow(), user_key, entry_id, int(helpful), team_id),
-            )
+            return conn.execute(
+                "INSERT INTO feedback (at, user_key, entry_id, helpful, team_id) SELECT ?, ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM feedback WHERE user_key = ? AND entry_id = ?)",
+                (iso(at), user_key, entry_id, int(helpful), team_id, user_key, entry_id),
+            ).rowcount == 1

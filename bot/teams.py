@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import iso, parse_iso
+from .codes import LETTERS_AND_DIGITS, new_code
 from .limits import CodeGuard
 from .storage import Storage
 
 # Invite codes: short, uppercase, no look-alikes (0/O, 1/I) for people reading them aloud.
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_ALPHABET = LETTERS_AND_DIGITS
 CODE_LENGTH = 6
 INVITE_DAYS = 7
-
-
-def iso(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def audit(conn: sqlite3.Connection, now: dt.datetime, actor: int | None, table: str, row_id: int,
@@ -96,14 +88,6 @@ def villages(storage: Storage, team_id: int) -> list[Village]:
     return [Village(*row) for row in rows]
 
 
-def new_code() -> str:
-    """At least one letter: six digits typed on their own look like an OTP, and the safety guard masks them."""
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if not code.isdigit():
-            return code
-
-
 def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, now: dt.datetime,
                   days: int = INVITE_DAYS) -> tuple[str, dt.datetime]:
     """A one-use invite code for `team_id`; returns (code, expiry)."""
@@ -112,7 +96,7 @@ def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, 
         # Long-expired invites are only clutter (and keep codes in the database): forget them.
         conn.execute("DELETE FROM invites WHERE expires_at < ?", (iso(now - dt.timedelta(days=30)),))
         while True:
-            code = new_code()
+            code = new_code(CODE_ALPHABET, CODE_LENGTH)
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
                 break
         conn.execute(
@@ -211,12 +195,6 @@ def team_of(storage: Storage, user_key: str) -> int | None:
         "SELECT m.team_id FROM identities i JOIN members m ON m.id = i.member_id "
         "WHERE i.key = ? AND m.active = 1", [user_key]).fetchone()
     return row[0] if row else None
-
-
-def chat_ids(storage: Storage, member_id: int) -> list[tuple[str, str]]:
-    """(channel, chat_id) for every identity of a member, for proactive messages."""
-    rows = storage.db.execute("SELECT key, chat_id FROM identities WHERE member_id = ?", [member_id]).fetchall()
-    return [(key.partition(":")[0], chat_id) for key, chat_id in rows]
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if looks_private(text):  # a command, a code or a household record: not a question for the inbox
         return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
                       "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
-    deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), team_of(incoming, deps))
+    deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), deps.clock(),
+                                team_of(incoming, deps))
     return [Reply(
         "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Tôi đã ghi lại để tổ công nghệ số bổ sung. "
         "Trong lúc chờ, bạn có thể hỏi Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường. "
@@ -133,7 +134,7 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     if ident == "-":
         asked = session.state.pop("asked", None)
         if asked and not looks_private(asked):
-            deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
+            deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked), deps.clock(),
                                         team_of(incoming, deps))
         return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "
                       "cách khác, hoặc chọn một chủ đề:", topic_choices())]
@@ -160,9 +161,9 @@ async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
     if ident not in deps.kb.entries or value not in {"0", "1"}:
         return [Reply("Nút này đã cũ. Cảm ơn bạn!")]
     given = session.state.setdefault("feedback", [])
-    if ident in given:
+    if ident in given or not deps.storage.add_feedback(incoming.user_key, ident, value == "1", deps.clock(),
+                                                       team_of(incoming, deps)):
         return [Reply("Bạn đã góp ý cho câu trả lời này rồi. Cảm ơn bạn!")]
-    deps.storage.add_feedback(incoming.user_key, ident, value == "1", team_of(incoming, deps))
     given.append(ident)
     del given[:-50]
     if value == "1":

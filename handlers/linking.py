@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 
 from bot import flows, teams
 from bot.access import member_for
+from bot.clock import iso
+from bot.codes import LETTERS, new_code
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 
@@ -19,23 +20,11 @@ from .flowkit import begin
 log = logging.getLogger(__name__)
 
 # Letters only, none that look alike (I/L/O), and no digits: a code never looks like an OTP to the safety guard.
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ"
+ALPHABET = LETTERS
 CODE_LENGTH = 6
 LIFETIME = dt.timedelta(minutes=10)
 MAX_TRIES = 5  # wrong codes per identity within LIFETIME, against guessing
 APPS = {"telegram": "Telegram", "zalo": "Zalo", "console": "bản chạy trên máy"}
-
-
-def _utc(deps: Deps) -> dt.datetime:
-    return deps.clock().astimezone(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
 async def link(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -83,12 +72,12 @@ def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
             "Nếu bạn đã tham gia tổ trên ứng dụng khác, hãy gõ /lienket ở ứng dụng đó để lấy mã, "
             "rồi gửi /lienket <mã> tại đây. Nếu chưa tham gia tổ, hãy nhờ tổ trưởng gửi mã mời."
         )]
-    now = _utc(deps)
-    code = new_code()
+    now = deps.clock()
+    code = new_code(ALPHABET, CODE_LENGTH)
     with deps.storage.transaction() as conn:
-        conn.execute("DELETE FROM link_codes WHERE member_id = ? OR expires_at <= ?", (member.id, _iso(now)))
+        conn.execute("DELETE FROM link_codes WHERE member_id = ? OR expires_at <= ?", (member.id, iso(now)))
         conn.execute("INSERT INTO link_codes (code, member_id, from_key, expires_at) VALUES (?, ?, ?, ?)",
-                     (code, member.id, incoming.user_key, _iso(now + LIFETIME)))
+                     (code, member.id, incoming.user_key, iso(now + LIFETIME)))
     return [Reply(
         f"Mã liên kết của bạn: {code}\n"
         f"Trong 10 phút tới, mở ứng dụng còn lại (Telegram hoặc Zalo), tìm bot của tổ và gửi:\n"
@@ -98,14 +87,14 @@ def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
 
 
 def _recent_failures(session: Session, now: dt.datetime) -> list[str]:
-    cutoff = _iso(now - LIFETIME)
+    cutoff = iso(now - LIFETIME)
     tries = [t for t in session.state.get("link_failures", []) if t > cutoff]
     session.state["link_failures"] = tries
     return tries
 
 
 async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    now = _utc(deps)
+    now = deps.clock()
     tries = _recent_failures(session, now)
     if len(tries) >= MAX_TRIES:
         return [Reply("Bạn đã nhập sai mã nhiều lần. Hãy đợi 10 phút rồi thử lại với mã mới nhé.")]
@@ -113,8 +102,8 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     row = deps.storage.db.execute(
         "SELECT member_id, from_key, expires_at FROM link_codes WHERE code = ?", [code]
     ).fetchone()
-    if row is None or row[2] <= _iso(now):
-        tries.append(_iso(now))
+    if row is None or row[2] <= iso(now):
+        tries.append(iso(now))
         if row is not None:
             with deps.storage.transaction() as conn:
                 conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
@@ -127,7 +116,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
         return [Reply("Mã này được tạo từ chính tài khoản này. Bạn hãy gửi mã từ ứng dụng còn lại nhé.")]
     refusal = teams.link_refusal(deps.storage, member_id, from_key, incoming.channel)
     if refusal is not None:
-        tries.append(_iso(now))
+        tries.append(iso(now))
         return [Reply(LINK_REFUSALS[refusal].format(there=APPS.get(incoming.channel, incoming.channel)))]
     target = deps.storage.db.execute(
         "SELECT display_name, active FROM members WHERE id = ?", [member_id]).fetchone()
@@ -144,7 +133,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
         conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
         if current is None:
             conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
-                         (incoming.user_key, member_id, incoming.chat_id, _iso(now)))
+                         (incoming.user_key, member_id, incoming.chat_id, iso(now)))
             teams.audit(conn, now, member_id, "identities", member_id, "link", None,
                         {"key": incoming.user_key, "from": from_key})
     session.state.pop("link_failures", None)

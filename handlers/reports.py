@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 
-from bot import reports
+from bot import reports, teams
 from bot.access import NOT_LEADER, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
 from bot.reports import Period
-from bot.storage import utcnow
 from knowledge.normalize import fold
 
 from .flowkit import arg_text
@@ -160,12 +158,9 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
             row_id, before, name_shown = cur.lastrowid, None, name
         else:
             conn.execute("UPDATE villages SET households = ? WHERE id = ?", (size, found[0]))
-            row_id, before, name_shown = found[0], json.dumps({"households": found[2]}), found[1]
-        conn.execute(
-            "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
-            "VALUES (?, ?, 'villages', ?, ?, ?, ?)",
-            (utcnow(), member.id or None, row_id, "update" if found else "create", before,
-             json.dumps({"households": size})))
+            row_id, before, name_shown = found[0], {"households": found[2]}, found[1]
+        teams.audit(conn, deps.clock(), member.id or None, "villages", row_id, "update" if found else "create",
+                    before, {"households": size})
     return [Reply(f"Đã ghi: thôn {name_shown} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
 
 

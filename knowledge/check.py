@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loader import KINDS, Entry, KnowledgeError, load
+from .loader import KINDS, MIN_QUESTIONS, Entry, KnowledgeError, load
 from .matcher import Matcher
 from .sources import Registry, registry
 
-MIN_QUESTIONS = 5
 MAX_ANSWER = 1200
 MAX_SHORT = 350
 STALE_AFTER = dt.timedelta(days=365)

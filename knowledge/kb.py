@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from . import followup
-from .loader import TOPICS, Entry, load
+from .loader import Entry, load
 from .matcher import Match, Matcher
 
 
@@ -37,6 +37,3 @@ class KnowledgeBase:
     def by_topic(self, topic: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic]
 
-    @staticmethod
-    def topic_name(topic: str) -> str:
-        return TOPICS.get(topic, topic)

@@ -33,7 +33,7 @@ REQUIRED = ("id", "title", "topic", "questions", "answer", "related", "sources",
 # (and bare-string sources) so a file written to the older format keeps loading while it is converted.
 OPTIONAL = ("kind", "short", "effective", "as_of", "review_by", "official_missing")
 KINDS = ("procedure", "rule", "info", "smalltalk")
-MIN_QUESTIONS = 4
+MIN_QUESTIONS = 5  # phrasings per entry: the loader refuses fewer, and so does `kb check`
 
 
 class KnowledgeError(ValueError):

@@ -101,12 +101,6 @@ STOPWORDS = frozenset(
     "ba ong cu chau bac thim di thang nhe ha hay luon".split()
 )
 
-_TONE_FIX = {
-    # Old-style tone placement -> new style, applied to accented text (NFC).
-    "òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ",
-    "òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ",
-    "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
-}
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PASSCODE_RE = re.compile(r"\bpass\s*code\b")
 _MILLIONS_RE = re.compile(r"(\d)\s*tr\b")  # "10tr" -> "10 trieu"
@@ -131,18 +125,6 @@ def fold(text: str) -> str:
     if text.isascii():
         return text
     return "".join(c if ord(c) < 0x2000 else fold_char(c) for c in text)
-
-
-def accented(text: str) -> str:
-    """NFC, lower case, one tone-mark convention, punctuation collapsed (for display-aware scoring)."""
-    text = unicodedata.normalize("NFC", text).lower().replace("ð", "đ")
-    for old, new in _TONE_FIX.items():
-        text = text.replace(old, new)
-    return " ".join(_WORD_RE.findall(text))
-
-
-def has_diacritics(text: str) -> bool:
-    return any(fold_char(c) != c.lower() for c in unicodedata.normalize("NFC", text) if c.isalpha())
 
 
 @lru_cache(maxsize=4096)

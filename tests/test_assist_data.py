@@ -47,25 +47,3 @@ def test_save_is_idempotent_and_household_created_once(storage):
     assert storage.db["records"].count == 1
 
 
-def test_read_helpers_are_scoped_by_team_and_skip_deleted(storage):
-    a, va, ma = _team(storage, "Tổ A")
-    b, vb, mb = _team(storage, "Tổ B")
-    day = NOW.date()
-    saved = [
-        assist.save_record(storage, assist.Draft("1", a, ma, va[0], ["vneid2", "qr_payment"], head_name="An"), NOW),
-        assist.save_record(storage, assist.Draft("2", a, ma, va[1], ["vneid2"], head_name="Bình"), NOW),
-        assist.save_record(storage, assist.Draft("3", a, ma, va[1], ["bank_account"], head_name="Cường"), NOW),
-        assist.save_record(storage, assist.Draft("4", b, mb, vb[0], ["vneid2"], head_name="Dung"), NOW),
-    ]
-    assist.delete_record(storage, saved[2].record_id, ma, NOW)
-    rows = assist.team_records(storage.db, a, day, day)
-    assert [r["id"] for r in rows] == [saved[0].record_id, saved[1].record_id]
-    assert "head_name" not in rows[0] and rows[0]["member"] == "Lan"
-    assert assist.service_counts(storage.db, a, day, day) == {"vneid2": 2, "qr_payment": 1}
-    assert assist.service_counts(storage.db, None, day, day) == {"vneid2": 3, "qr_payment": 1}
-    assert assist.skill_counts(storage.db, a, day, day) == {"dichvucong": 2, "thanhtoan": 1}
-    assert assist.household_counts(storage.db, a, day, day) == {va[0]: 1, va[1]: 1}
-    assert assist.team_records(storage.db, a, day + dt.timedelta(days=1), day + dt.timedelta(days=9)) == []
-    reader = storage.reader()  # the same helpers work off the loop on a reader connection
-    assert len(assist.team_records(reader, None, day, day)) == 3
-    reader.conn.close()

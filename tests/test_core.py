@@ -132,9 +132,10 @@ async def test_session_is_keyed_by_channel_and_user(small_deps):
 def test_first_delivery_and_pruning(storage):
     import datetime as dt
 
-    assert storage.first_delivery("zalo", "m1") and not storage.first_delivery("zalo", "m1")
-    assert storage.first_delivery("telegram", "m1")  # keys are per channel
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    assert storage.first_delivery("zalo", "m2", prune_before=later)
+    now = dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC)
+    assert storage.first_delivery("zalo", "m1", now) and not storage.first_delivery("zalo", "m1", now)
+    assert storage.first_delivery("telegram", "m1", now)  # keys are per channel
+    later = now + dt.timedelta(days=1)
+    assert storage.first_delivery("zalo", "m2", later, prune_before=later)
     keys = {k for (k,) in storage.db.execute("SELECT key FROM seen_messages")}
-    assert keys == {"telegram:m1"}  # zalo ids older than `later` were forgotten, telegram's kept
+    assert keys == {"telegram:m1", "zalo:m2"}  # zalo ids older than `later` were forgotten, telegram's kept

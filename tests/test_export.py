@@ -47,7 +47,7 @@ async def test_export_month(small_deps, data):
     assert rows[0][1:6] == (dt.datetime(2026, 11, 2), "Lan", "Nguyễn Văn An", "Thôn 1",
                             "Hỗ trợ kích hoạt VNeID mức 2, Mở tài khoản ngân hàng")
     assert wb["Chi tiết"]["B2"].number_format == "DD/MM/YYYY"  # shown as 02/11/2026
-    assert rows[1][6:8] == ("Cần quay lại", dt.datetime(2026, 11, 15))
+    assert rows[1][6:8] == ("Hẹn lại", dt.datetime(2026, 11, 15))
     assert rows[0][7] is None
     assert rows[4][3] == reports.ERASED
     assert wb["Chi tiết"].column_dimensions["F"].width >= 40

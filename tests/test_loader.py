@@ -63,7 +63,7 @@ def test_loads_good_file(tmp_path):
     (("- id: vneid-a", "- id: Vneid A"), "id phải gồm"),
     (("  related: [vneid-b]", "  related: [vneid-b]\n  extra: 1"), "trường không hợp lệ extra"),
     (("questions: [kich hoat vneid, kích hoạt VNeID, cach kich hoat vneid, kich hoat tk vneid, vneid kich hoat sao]",
-      "questions: [kich hoat vneid]"), "cần ít nhất 4 cách hỏi"),
+      "questions: [kich hoat vneid]"), "cần ít nhất 5 cách hỏi"),
 ])
 def test_bad_entries_fail_with_file_and_id(tmp_path, change, message):
     write(tmp_path, "bad.yaml", GOOD.replace(*change))

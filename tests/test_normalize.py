@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from knowledge.normalize import accented, drop_opener, fold, has_diacritics, key, tokens
+from knowledge.normalize import drop_opener, fold, key, tokens
 
 
 def test_nfc_and_decomposed_are_equal():
@@ -16,7 +16,6 @@ def test_nfc_and_decomposed_are_equal():
 
 @pytest.mark.parametrize("old, new", [("hòa", "hoà"), ("thủy", "thuỷ"), ("khỏe", "khoẻ")])
 def test_tone_mark_placement(old, new):
-    assert accented(old) == accented(new)
     assert key(old) == key(new)
 
 
@@ -55,11 +54,6 @@ def test_cccd_and_full_name_give_same_tokens():
 def test_stop_words_dropped_but_never_everything():
     assert key("cho em hỏi với ạ") != ""
     assert "vneid" in key("cho em hỏi vneid với ạ").split()
-
-
-def test_has_diacritics():
-    assert has_diacritics("kích hoạt")
-    assert not has_diacritics("kich hoat")
 
 
 def test_greeting_before_question_is_dropped():

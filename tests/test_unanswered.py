@@ -46,7 +46,7 @@ def ideps(settings: Settings, storage, local_dir: Path) -> Deps:
 
 
 def ask(question: str, data: fx.Data, team: str | None = "Tổ CNS xã Xuân Thượng", deps: Deps = None) -> None:
-    deps.storage.add_unanswered("telegram", "telegram:9", question, key(question),
+    deps.storage.add_unanswered("telegram", "telegram:9", question, key(question), deps.clock(),
                                 data.teams[team] if team else None)
 
 
@@ -167,7 +167,7 @@ async def test_default_local_folder_when_unset(tmp_path, monkeypatch):
     try:
         assert deps.kb.local_dir == default
         deps.kb = KnowledgeBase(deps.kb.entries.values())  # a knowledge base built without a folder
-        deps.storage.add_unanswered("console", "console:x", CARD, key(CARD))
+        deps.storage.add_unanswered("console", "console:x", CARD, key(CARD), deps.clock())
         chat = Chat(deps, user="admin")
         await chat.say("/chuatraloi")
         await chat.pick("Nhóm 1: thêm")
@@ -182,15 +182,16 @@ async def test_default_local_folder_when_unset(tmp_path, monkeypatch):
 async def test_feedback_per_entry(ideps, data):
     s = ideps.storage
     a, b = data.teams["Tổ CNS xã Xuân Thượng"], data.teams["Tổ CNS xã Yên Bình"]
-    s.add_feedback("telegram:1", "vneid-kich-hoat", False, a)
-    s.add_feedback("telegram:2", "vneid-kich-hoat", False, a)
-    s.add_feedback("telegram:3", "vneid-kich-hoat", True, a)
-    s.add_feedback("telegram:4", "vneid-quen-mat-khau", True, a)
-    s.add_feedback("telegram:5", "thanhtoan-mo-tai-khoan", False, b)
+    s.add_feedback("telegram:1", "vneid-kich-hoat", False, ideps.clock(), a)
+    s.add_feedback("telegram:2", "vneid-kich-hoat", False, ideps.clock(), a)
+    s.add_feedback("telegram:3", "vneid-kich-hoat", True, ideps.clock(), a)
+    s.add_feedback("telegram:4", "vneid-quen-mat-khau", True, ideps.clock(), a)
+    s.add_feedback("telegram:5", "thanhtoan-mo-tai-khoan", False, ideps.clock(), b)
     text = (await Chat(ideps, user="hoa").say("/gopy"))[0].text
     assert "2 👍, 2 👎" in text and "- Kích hoạt tài khoản VNeID: 2 👎, 1 👍" in text
     assert "Mở tài khoản ngân hàng" not in text
     text = (await Chat(ideps, user="admin").say("/gopy"))[0].text
     assert "2 👍, 3 👎" in text and "Mở tài khoản ngân hàng trên điện thoại: 1 👎, 0 👍" in text
+    assert not s.add_feedback("telegram:1", "vneid-kich-hoat", True, ideps.clock(), a)  # once per user and entry
     text = (await Chat(ideps, user="bich").say("/gopy"))[0].text
     assert "dành cho tổ trưởng" in text

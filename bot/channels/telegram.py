@@ -325,7 +325,7 @@ class TelegramChannel:
             mapping.pop(short, None)
             mapping[short] = payload  # most recent last
         state["map"] = dict(list(mapping.items())[-BUTTONS_KEPT:])
-        self.deps.storage.save_session(key, state)
+        self.deps.storage.save_session(key, state, self.deps.clock())
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
@@ -468,8 +468,9 @@ class TelegramChannel:
 
     def _seen_before(self, update_id: int) -> bool:
         """Telegram redelivers when it did not get our 200; remember ids across restarts."""
-        prune = dt.datetime.now(dt.UTC) - dt.timedelta(days=2) if update_id % 500 == 0 else None
-        return not self.deps.storage.first_delivery(NAME, str(update_id), prune)
+        now = self.deps.clock()
+        prune = now - dt.timedelta(days=2) if update_id % 500 == 0 else None
+        return not self.deps.storage.first_delivery(NAME, str(update_id), now, prune)
 
     # Long polling: process, then confirm ----------------------------------------------------------
 

@@ -310,11 +310,11 @@ class ZaloChannel:
 
     def _first_delivery(self, message_id: str) -> bool:
         """Record the message id; False when it was seen before (a redelivery)."""
-        prune = None
+        now, prune = self.deps.clock(), None
         if time.monotonic() - self._pruned_at > 3600:
-            prune = dt.datetime.now(dt.UTC) - SEEN_KEEP
+            prune = now - SEEN_KEEP
             self._pruned_at = time.monotonic()
-        return self.deps.storage.first_delivery(self.name, message_id, prune)
+        return self.deps.storage.first_delivery(self.name, message_id, now, prune)
 
     async def _handle(self, incoming: Incoming) -> None:
         if incoming.message_id and not self._first_delivery(incoming.message_id):
