@@ -36,6 +36,9 @@ PRIVATE_ONLY = ("Lệnh này chỉ dùng trong tin nhắn riêng với tôi, đ�
                 "Bạn bấm vào tên tôi rồi nhắn riêng nhé. Trong nhóm, bạn vẫn hỏi đáp được bình thường.")
 STORAGE_DOWN = ("Xin lỗi, nơi lưu dữ liệu của tôi đang gặp sự cố (bộ nhớ đầy hoặc không ghi được), nên việc "
                 "này chưa được lưu. Bạn thử lại sau ít phút nhé; nếu vẫn lỗi, hãy báo người quản trị bot.")
+# The one answer to a bug, on every channel; {ref} finds the logged traceback.
+SORRY = ("Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Bạn thử lại sau ít phút, hoặc gõ /trogiup để xem "
+         "cách dùng nhé. Nếu lỗi lặp lại, bạn báo người quản trị mã lỗi {ref}.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never stored: they break exports and terminals
 @dataclass(frozen=True)
 class Incoming:
@@ -161,15 +164,24 @@ def _save(deps: Deps, session: Session) -> None:
         log.error("Could not save the conversation state: %s", exc)
 
 
+def apologise(exc: BaseException, what: str) -> Reply:
+    """The error policy: log the traceback under a short reference (masked, flood-limited) and answer
+    the same friendly sorry, quoting the reference. Channels use it for failures outside `respond`."""
+    ref = secrets.token_hex(3)
+    log.error("Error %s while %s: %s", ref, what, exc, exc_info=exc)
+    return Reply(SORRY.format(ref=ref))
+
+
 async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
-    """Answer one incoming message; a database that cannot be written gets a clear reply."""
+    """Answer one incoming message. Never raises: a database that cannot be written gets a clear reply,
+    any other failure the sorry of `apologise`, and the process goes on."""
     try:
         return await _respond(incoming, deps)
-    except sqlite3.Error as exc:
-        if not storage_failure(exc):
-            raise
-        log.exception("Storage failure while answering: %s", exc)  # masked, and flood-limited
-        return [Reply(STORAGE_DOWN)]
+    except Exception as exc:
+        if storage_failure(exc):
+            log.exception("Storage failure while answering: %s", exc)  # masked, and flood-limited
+            return [Reply(STORAGE_DOWN)]
+        return [apologise(exc, f"answering a {incoming.channel} message")]
 
 
 async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:

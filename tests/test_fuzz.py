@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.core import KINDS, Deps, Incoming, respond
+from bot.core import Deps, Incoming, respond
 from bot.storage import Storage
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import load
@@ -28,6 +28,8 @@ from tests.chat import FIXTURE_KB
 from tests.teamkit import Clock, make_team
 
 KB = KnowledgeBase(load(shipped_dir=FIXTURE_KB))
+# Every kind the adapters produce (bot/channels/telegram.message_kind, zalo.KINDS).
+KINDS = ("text", "photo", "sticker", "voice", "location", "contact", "document", "video", "other")
 ROLES = {"stranger": "nobody", "member": "m0", "leader": "lead", "admin": "admin"}
 COMMANDS = ["/start", "/trogiup", "/chude", "/huy", "/ghi", "/cuatoi", "/sua", "/xoa", "/xoadulieu", "/baocao",
             "/xuat", "/bieudo", "/sohodan", "/chuatraloi", "/gopy", "/moi", "/thanhvien", "/thamgia", "/lienket",

@@ -43,7 +43,7 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from ..core import Choice, Deps, Incoming, Reply, respond
+from ..core import Choice, Deps, Incoming, Reply, apologise, respond
 from ..runner import DEFER_WEBHOOK, StartupError
 from .aiohttp_request import AiohttpRequest
 from .render import split_text, utf16_len
@@ -61,8 +61,6 @@ SEND_RETRIES = 3
 BACKOFF = 0.5  # seconds, doubled on each retry
 BUTTONS_KEY = "telegram-buttons:{chat_id}"  # long payloads, per chat, in the sessions key-value table
 BUTTONS_KEPT = 200
-SORRY = ("Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Bạn thử lại sau ít phút, "
-         "hoặc gõ /trogiup để xem cách dùng nhé.")
 START_HELP = ("/start", "bắt đầu, giới thiệu trợ lý")
 HELP_EN = ("/help", "hướng dẫn sử dụng")
 
@@ -370,13 +368,12 @@ class TelegramChannel:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log (the logging filter masks secrets and personal data) and tell the user."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("Error while handling Telegram update %s: %s", update_id, context.error,
-                  exc_info=context.error)
+        sorry = apologise(context.error or RuntimeError("unknown"), f"handling Telegram update {update_id}")
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             return
         try:
-            await with_retries(lambda: self.bot.send_message(chat.id, SORRY), "sendMessage")
+            await with_retries(lambda: self.bot.send_message(chat.id, sorry.text), "sendMessage")
         except Exception as exc:  # nothing more we can do; it is logged
             log.error("Could not tell chat about the error: %s", exc)
 

@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 
 from .. import downloads
-from ..core import Deps, Incoming, Reply, respond
+from ..core import Deps, Incoming, Reply, apologise, respond
 from ..runner import DEFER_WEBHOOK, StartupError
 from .render import split_text, with_numbered_choices
 
@@ -52,7 +52,6 @@ KINDS = {
     "message.unsupported.received": "other",
 }
 
-SORRY = "Xin lỗi, tôi đang gặp trục trặc nên chưa trả lời được. Bạn thử lại sau ít phút nhé."
 NO_FILE_HINT = ("Zalo chưa gửi được tệp đính kèm. Muốn nhận tệp, bạn dùng bot trên Telegram "
                 "hoặc bản chạy trên máy tính nhé.")
 LINK_NOTE = "Tải tệp {name} tại đây (liên kết dùng được trong 24 giờ):\n{link}"
@@ -342,9 +341,8 @@ class ZaloChannel:
             typing = asyncio.create_task(self._typing(incoming.chat_id, done))
             try:
                 replies = await respond(incoming, self.deps)
-            except Exception:
-                log.exception("Failed to answer a Zalo message")
-                replies = [Reply(SORRY)]
+            except Exception as exc:  # respond never raises; a last resort all the same
+                replies = [apologise(exc, "answering a Zalo message")]
             finally:
                 done.set()
             # Let the typing call land first, or Zalo could show "typing" after the answer.
