@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import assist  # noqa: E402
+from bot.app import compose
 from bot.config import Settings  # noqa: E402
 from bot.core import Deps, Incoming, respond  # noqa: E402
 from bot.storage import Storage  # noqa: E402
@@ -53,7 +54,7 @@ async def say(deps: Deps, user: str, text: str = "", payload: str | None = None)
 async def through_respond(records: int, members: int, rng: random.Random) -> tuple[float, list[float], Path]:
     tmp = Path(tempfile.mkdtemp(prefix="assistbench-"))
     settings = Settings(database_path=tmp / "bench.db", admin_ids=frozenset({"console:admin"}))
-    deps = Deps(settings=settings, storage=Storage(settings.database_path), kb=KnowledgeBase.load(),
+    deps = compose(settings=settings, storage=Storage(settings.database_path), kb=KnowledgeBase.load(),
                 clock=lambda: dt.datetime(2026, 11, 18, 9, 0, tzinfo=VN))
     await say(deps, "admin", f"/taoto Tổ CNS; Xã Xuân Thượng; {', '.join(VILLAGES)}")
     users = []

@@ -23,8 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import reports, scheduler  # noqa: E402
+from bot.app import compose
 from bot.config import Settings  # noqa: E402
-from bot.core import Deps, Incoming, respond  # noqa: E402
+from bot.core import Incoming, respond  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from knowledge.kb import KnowledgeBase  # noqa: E402
 from knowledge.loader import load  # noqa: E402
@@ -121,7 +122,7 @@ async def main() -> None:
     fixture_kb = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "kb"
     settings = Settings(database_path=path, export_dir=folder / "exports")
     tz = dt.timezone(dt.timedelta(hours=7))
-    deps = Deps(settings=settings, storage=store, kb=KnowledgeBase(load(shipped_dir=fixture_kb)),
+    deps = compose(settings=settings, storage=store, kb=KnowledgeBase(load(shipped_dir=fixture_kb)),
                 clock=lambda: dt.datetime(2026, 11, 18, 9, 0, tzinfo=tz))
     team = min(250, args.teams)
     leader = f"m{(team - 1) * MEMBERS + 1}"

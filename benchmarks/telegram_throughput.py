@@ -130,9 +130,9 @@ async def main(args: argparse.Namespace) -> None:
     import telegram
     from aiohttp import web
 
+    from bot.app import compose
     from bot.channels import telegram as tg
     from bot.config import Settings
-    from bot.core import Deps
     from bot.storage import Storage
     from knowledge.kb import KnowledgeBase
     from knowledge.loader import load
@@ -153,7 +153,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(database_path=Path(tmp.name) / "bench.db", telegram_bot_token=TOKEN,
                         telegram_base_url=f"{base}/bot")
     storage = Storage(settings.database_path)
-    deps = Deps(settings=settings, storage=storage, kb=kb)
+    deps = compose(settings=settings, storage=storage, kb=kb)
     async with aiohttp.ClientSession() as session:
         for _ in range(100):  # wait for the child to listen
             try:

@@ -8,7 +8,15 @@ import json
 import logging
 import sys
 
+from knowledge.check import check
+from knowledge.kb import KnowledgeBase
+from knowledge.loader import KnowledgeError, load
+
+from . import runner
+from .app import build_deps, setup_logging
+from .channels.console import chat
 from .config import ConfigError, Settings
+from .safety import redact
 
 log = logging.getLogger("bot")
 
@@ -43,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
             return ask(settings, args.questions, args.json)
         if command == "kb":
             return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
-        from .app import setup_logging
-
         setup_logging(settings)
         if command == "chat":
             return asyncio.run(run_console(settings))
@@ -52,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # startup errors: one clear line, no traceback for the user
-        from knowledge.loader import KnowledgeError
-
         if isinstance(exc, KnowledgeError | ConfigError):
             print(f"Lỗi: {exc}", file=sys.stderr)
             return 2
@@ -61,9 +65,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def run_console(settings: Settings) -> int:
-    from .app import build_deps
-    from .channels.console import chat
-
     deps = build_deps(settings)
     try:
         await chat(deps)
@@ -74,14 +75,10 @@ async def run_console(settings: Settings) -> int:
 
 def run(settings: Settings) -> int:
     """Start every channel with a token, in one process; the console chat when none is configured."""
-    from . import runner
-
     return runner.run(settings)
 
 
 def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
-    from .safety import redact
-
     match = kb.match(redact(question).text) if question.strip() else None
     status = match.status if match else "none"
     best = match.best if match else None
@@ -105,8 +102,6 @@ def _plain(value: object) -> object:
 
 def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     """Answer questions without touching the database."""
-    from knowledge.kb import KnowledgeBase
-
     kb = KnowledgeBase.load(settings.local_knowledge_dir)
     lines = questions if questions else [line.rstrip("\r\n") for line in sys.stdin]
     for question in lines:
@@ -129,8 +124,6 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
 
 
 def kb_dump(settings: Settings) -> int:
-    from knowledge.loader import load
-
     entries = load(settings.local_knowledge_dir)
     print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
     return 0
@@ -138,8 +131,6 @@ def kb_dump(settings: Settings) -> int:
 
 def kb_check(settings: Settings, only: list[str] | None = None) -> int:
     from pathlib import Path
-
-    from knowledge.check import check
 
     if only:
         missing = [name for name in only if not Path(name).is_file() and Path(name).parent != Path(".")]

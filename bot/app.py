@@ -1,14 +1,20 @@
-"""Wiring: build the dependencies once, set up logging."""
+"""Wiring, in one place: the dependencies with the features' router, and logging.
+
+The composition root: the only module of `bot` that imports `handlers`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
+from typing import Any
 
+from handlers import ROUTER
 from knowledge.kb import KnowledgeBase
 
-from . import scheduler, teams
+from . import scheduler
 from .clock import now_local
 from .config import ConfigError, Settings
 from .core import Deps
@@ -41,15 +47,16 @@ def open_storage(path) -> Storage:  # noqa: ANN001 - a Path
                           "Bạn kiểm tra thư mục có tồn tại và ghi được không nhé.") from None
 
 
+def compose(settings: Settings, storage: Storage, kb: KnowledgeBase,
+            clock: Callable[[], dt.datetime] = now_local, extras: dict[str, Any] | None = None) -> Deps:
+    """Deps with the features' router; no background jobs (tests and tools use this directly)."""
+    return Deps(settings=settings, storage=storage, kb=kb, clock=clock, extras={} if extras is None else extras, router=ROUTER)
+
+
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
+    """The running bot's dependencies: the database, the knowledge base, the clock and the weekly digest."""
     tz = settings.timezone
-    store = storage or open_storage(settings.database_path)
-    deps = Deps(
-        settings=settings,
-        storage=store,
-        kb=kb or KnowledgeBase.load(settings.local_knowledge_dir),
-        clock=lambda: now_local(tz),
-        extras={"team_of": lambda user_key: teams.team_of(store, user_key)},  # scopes the leaders' inbox
-    )
+    deps = compose(settings, storage or open_storage(settings.database_path),
+                   kb or KnowledgeBase.load(settings.local_knowledge_dir), clock=lambda: now_local(tz))
     scheduler.install(deps)
     return deps

@@ -11,9 +11,10 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from knowledge.kb import KnowledgeBase
@@ -110,21 +111,50 @@ class Session:
             self.flow["nonce"] = secrets.token_hex(3)
 
 
+Handler = Callable[["Incoming", "Deps", Session], Awaitable["list[Reply] | None"]]
+
+
+def _no_command(text: str) -> str | None:
+    return None
+
+
+def _no_expiry(session: Session, deps: Deps) -> list[Reply]:
+    return []
+
+
+def _no_role(deps: Deps, user_key: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Router:
+    """The features, passed into the core: `handlers/__init__.py` builds one, `bot/app.py` puts it in
+    `Deps`. The core and the channels never import `handlers`."""
+
+    handlers: tuple[Handler, ...] = ()
+    flows: Mapping[str, Any] = field(default_factory=dict)  # flow name -> bot.flows.Flow
+    features: tuple[ModuleType, ...] = ()  # feature modules, in /trogiup order (their HELP, ANSWER_EXTRAS...)
+    as_command: Callable[[str], str | None] = _no_command  # "bao cao" -> "/baocao"
+    expire: Callable[[Session, Deps], list[Reply]] = _no_expiry  # drop a stale flow, say so
+    help_lines: Callable[[str | None], list[tuple[str, str]]] = lambda role: []  # commands a role may use
+    role_of: Callable[[Deps, str], str | None] = _no_role  # "member", "leader", "admin" or None
+
+
 @dataclass
 class Deps:
-    """Everything a handler may use, passed in rather than imported as globals."""
+    """Everything a handler may use, passed in rather than imported as globals.
+
+    Build it with `bot.app.compose` (or `build_deps`), which supplies the router of the features."""
 
     settings: Settings
     storage: Storage
     kb: KnowledgeBase
     clock: Callable[[], dt.datetime] = field(default=now_local)
     extras: dict[str, Any] = field(default_factory=dict)
+    router: Router = field(default_factory=Router)
 
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.settings.admin_ids
-
-
-Handler = Callable[[Incoming, Deps, Session], Awaitable[list[Reply] | None]]
 
 
 def _meaningful(text: str) -> bool:
@@ -186,13 +216,12 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
 
 async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     """Safety guard first, then commands said as words, the private-only guard, picks, the ordered handlers."""
-    from handlers import FLOWS, HANDLERS, as_command  # handlers import core types; import late (a cycle)
-
-    from .flows import expire
-
+    router = deps.router
+    if not router.handlers:
+        raise RuntimeError("Deps without a router: build them with bot.app.compose")
     session = Session(incoming.user_key, deps.storage.load_session(incoming.user_key))
     # A group never sees (or ends) a private conversation; in a private chat an old draft is dropped, and said so.
-    replies: list[Reply] = [] if incoming.is_group else expire(session, deps, FLOWS)
+    replies: list[Reply] = [] if incoming.is_group else router.expire(session, deps)
     # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
     text = _CONTROL.sub(" ", (incoming.text or "")[:4 * MAX_TEXT]).strip()
     guarded = redact(text)
@@ -203,12 +232,12 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
             return _done(session, deps, replies)
     text = guarded.text[:MAX_TEXT]
     if incoming.payload is None and incoming.kind == "text":
-        text = as_command(text) or text
+        text = router.as_command(text) or text
     incoming = replace(incoming, text=text, display_name=name)
     if private_only(incoming):
         return replies + [Reply(PRIVATE_ONLY)]
     if incoming.is_group:
-        return replies + await _in_group(incoming, deps, session, HANDLERS)
+        return replies + await _in_group(incoming, deps, session, router.handlers)
     if incoming.payload is None and incoming.kind == "text":
         picks = _picks(text, session)
         if picks is not None:
@@ -224,16 +253,14 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
 
 
 async def _handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    from handlers import HANDLERS
-
-    for handler in HANDLERS:
+    for handler in deps.router.handlers:
         out = await handler(incoming, deps, session)
         if out is not None:
             return out
     return []
 
 
-async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: list[Handler]) -> list[Reply]:
+async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: tuple[Handler, ...]) -> list[Reply]:
     """A group message: a private conversation (an open /ghi, its choices) never reads or answers it."""
     private = Session(session.key, {})
     for handler in handlers:

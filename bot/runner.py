@@ -8,43 +8,23 @@ serves them all, plus `GET /healthz` and download links.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
-from typing import Protocol
 
 from aiohttp import web
 
 from . import downloads, webguard
 from .app import build_deps
+from .channels import telegram, zalo
+from .channels.base import DEFER_WEBHOOK, Channel, StartupError
+from .channels.console import chat
 from .config import Settings
-from .core import Deps, Reply
+from .core import Deps
 
 log = logging.getLogger(__name__)
 
-
-class Channel(Protocol):
-    name: str
-    needs_server: bool  # True when it registered webhook routes
-
-    async def send(self, chat_id: str, replies: list[Reply]) -> None:
-        """Send replies to a chat without an incoming message (digests, reminders)."""
-
-    async def stop(self) -> None:
-        """Stop receiving and close connections."""
-
-    async def register_webhook(self) -> None:
-        """Tell the platform the webhook address (webhook mode only)."""
-
-
-# Set on the shared web app by `run_channels`: channels add their webhook routes at start but tell
-# the platform the webhook address only in `register_webhook()`, once the server is listening, so the
-# first deliveries after a start are not refused.
-DEFER_WEBHOOK = web.AppKey("defer_webhook", bool)
-
-
-class StartupError(RuntimeError):
-    """A channel could not start (bad token, unreachable server); the message says why, in Vietnamese."""
+__all__ = ["DEFER_WEBHOOK", "Channel", "StartupError", "build_web_app", "run", "run_channels", "start_channels"]
+ADAPTERS = {"telegram": telegram, "zalo": zalo}  # channel name -> adapter module (its `start`)
 
 
 def run(settings: Settings) -> int:
@@ -61,8 +41,6 @@ async def serve(settings: Settings) -> int:
     try:
         channels = configured_channels(settings)
         if not channels:
-            from .channels.console import chat
-
             await chat(deps)
             return 0
         stop = asyncio.Event()
@@ -104,7 +82,7 @@ async def start_channels(deps: Deps, channels: list[str], web_app: web.Applicati
     senders = deps.extras.setdefault("senders", {})
     try:
         for name in channels:
-            module = importlib.import_module(f"bot.channels.{name}")
+            module = ADAPTERS[name]
             channel: Channel = await module.start(deps, web_app)
             started.append(channel)
             senders[name] = channel.send

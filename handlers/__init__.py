@@ -9,15 +9,17 @@ A handler returns a list of replies, or None to let the next one try.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from bot import flows
-from bot.core import Deps, Handler, Incoming, Reply, Session
+from bot.core import Deps, Handler, Incoming, Reply, Router, Session
+from bot.core import command_word as command_name
 
 from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered
 from .words import as_command
 
-__all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "as_command"]
+__all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "ROUTER", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
 FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, linking]
@@ -31,13 +33,6 @@ for _module in FEATURES:
     FLOWS.update(getattr(_module, "FLOWS", {}))
 
 STALE = flows.STALE
-
-
-def command_name(text: str) -> str | None:
-    """'/Ghi@tcns_bot Nguyen' -> '/ghi'."""
-    if not text.startswith("/"):
-        return None
-    return text.split(maxsplit=1)[0].split("@", 1)[0].lower()
 
 
 async def route_cancel(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
@@ -93,3 +88,19 @@ HANDLERS: list[Handler] = [
     route_flow,
     faq.handle,
 ]
+
+
+def expire(session: Session, deps: Deps) -> list[Reply]:
+    return flows.expire(session, deps, FLOWS)
+
+
+# What the core and the channels use, passed in through deps.router (bot/app.py composes it).
+ROUTER = Router(
+    handlers=tuple(HANDLERS),
+    flows=FLOWS,
+    features=tuple(FEATURES),
+    as_command=as_command,
+    expire=expire,
+    help_lines=partial(help.help_lines, tuple(FEATURES)),
+    role_of=help.role_of,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot import teams
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from knowledge.followup import Context, after
 from knowledge.loader import Entry
@@ -68,14 +69,12 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
     plus what feature modules add."""
     if entry.topic == "smalltalk" or entry.kind == "smalltalk":
         return Reply(entry.answer)
-    from handlers import FEATURES  # late: the package imports this module
-
     # 👍/👎 always first, so on Zalo and the console they are always 1 and 2 ("Xem đầy đủ" is 3 when
     # offered), whatever follows.
     choices = [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
     if entry.has_more and not full:
         choices.append(Choice(FULL_LABEL, f"full:{entry.id}"))
-    for module in FEATURES:
+    for module in deps.router.features:
         extra = getattr(module, "answer_choices", None)
         if extra is not None:
             choices.extend(extra(entry, incoming, deps))
@@ -88,9 +87,8 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
 
 
 def team_of(incoming: Incoming, deps: Deps) -> int | None:
-    """The asker's team, if a feature module knows it (used to scope the leaders' inbox)."""
-    finder = deps.extras.get("team_of")
-    return finder(incoming.user_key) if finder else None
+    """The asker's team (scopes the leaders' inbox)."""
+    return teams.team_of(deps.storage, incoming.user_key)
 
 
 async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import ModuleType
+
 from bot.access import member_for
 from bot.core import Deps, Incoming, Reply, Session
 
@@ -26,16 +29,14 @@ LEVELS = {None: 0, "all": 0, "member": 1, "leader": 2, "admin": 3}
 HEADINGS = {"all": "Các lệnh", "member": "Thành viên tổ", "leader": "Tổ trưởng", "admin": "Quản trị"}
 
 
-def help_lines(role: str | None = "admin") -> list[tuple[str, str]]:
-    """The commands a `role` may use (None: someone not in a team), in the order of FEATURES."""
-    return [(cmd, desc) for cmd, desc, who in _all_lines() if LEVELS[who] <= LEVELS[role]]
+def help_lines(features: Sequence[ModuleType], role: str | None = "admin") -> list[tuple[str, str]]:
+    """The commands a `role` may use (None: someone not in a team), in the order of `features`."""
+    return [(cmd, desc) for cmd, desc, who in _all_lines(features) if LEVELS[who] <= LEVELS[role]]
 
 
-def _all_lines() -> list[tuple[str, str, str]]:
-    from handlers import FEATURES  # late: the package imports this module
-
+def _all_lines(features: Sequence[ModuleType]) -> list[tuple[str, str, str]]:
     lines = list(BASE_HELP)
-    for module in FEATURES:
+    for module in features:
         lines.extend((line[0], line[1], line[2] if len(line) > 2 else "member") for line in getattr(module, "HELP", []))
     return lines
 
@@ -60,7 +61,7 @@ async def show_help(incoming: Incoming, deps: Deps, session: Session) -> list[Re
     for who, heading in HEADINGS.items():
         if LEVELS[who] > LEVELS[role]:
             continue
-        lines = [f"{cmd} - {desc}" for cmd, desc, level in _all_lines() if level == who]
+        lines = [f"{cmd} - {desc}" for cmd, desc, level in _all_lines(deps.router.features) if level == who]
         if lines:
             sections.append(f"{heading}:\n" + "\n".join(lines))
     join = "" if role else "\nBạn là thành viên tổ công nghệ số? Nhờ tổ trưởng gửi mã, rồi gõ: tham gia <mã>.\n"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from bot import flows
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import WHAT
+
+from . import faq
 
 __all__ = ["WHAT", "handle"]
 
@@ -13,9 +16,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if incoming.kind == "text" or incoming.payload is not None:
         return None
     if session.flow:
-        from handlers import route_flow  # late: the package imports this module
-
-        return await route_flow(incoming, deps, session)
+        return await flows.run(incoming, deps, session, dict(deps.router.flows), faq.handle)
     what = WHAT.get(incoming.kind, "loại tin nhắn này")
     return [Reply(
         f"Cảm ơn bạn! Tôi chưa xem được {what}, và tôi không lưu lại nội dung đó. "

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
+from bot.app import compose
 from bot.channels import zalo
 from bot.core import Deps
 from bot.runner import build_web_app
@@ -91,7 +92,7 @@ class TelegramUser:
 def zalo_deps(base: Deps, fake: FakeZalo, **settings: Any) -> Deps:
     settings.setdefault("zalo_bot_token", fake.token)
     settings.setdefault("zalo_base_url", fake.base_url)
-    return Deps(settings=replace(base.settings, **settings), storage=base.storage, kb=base.kb,
+    return compose(settings=replace(base.settings, **settings), storage=base.storage, kb=base.kb,
                 clock=base.clock, extras=base.extras)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import compose
 from bot.channels import zalo
 from bot.config import Settings
 from bot.core import Deps
@@ -44,7 +45,7 @@ def storage(settings: Settings):
 
 @pytest.fixture
 def deps(settings: Settings, storage: Storage, shipped_kb: KnowledgeBase) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=shipped_kb,
+    return compose(settings=settings, storage=storage, kb=shipped_kb,
                 clock=lambda: dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7))))
 
 
@@ -57,12 +58,12 @@ def clock():
 @pytest.fixture
 def tdeps(settings: Settings, storage: Storage, small_kb: KnowledgeBase, clock) -> Deps:
     """Deps on the fixture knowledge base with the controllable clock, for team and logging tests."""
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
+    return compose(settings=settings, storage=storage, kb=small_kb, clock=clock)
 
 
 @pytest.fixture
 def small_deps(settings: Settings, storage: Storage, small_kb: KnowledgeBase) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb)
+    return compose(settings=settings, storage=storage, kb=small_kb)
 
 
 @pytest.fixture

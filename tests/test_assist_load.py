@@ -12,7 +12,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from bot.core import Deps
+from bot.app import compose
 from bot.storage import Storage
 from tests.chat import FIXTURE_KB, Chat
 from tests.teamkit import Clock, make_team, receipt
@@ -36,7 +36,7 @@ async def burst(chat: Chat, member: int, count: int = 20) -> list[int]:
 
 async def test_fifty_members_log_twenty_records_each_at_once(settings, storage, small_kb):
     clock = Clock()
-    deps = Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
+    deps = compose(settings=settings, storage=storage, kb=small_kb, clock=clock)
     _, _, members = await make_team(deps, members=50)
     errors: list[BaseException] = []
     other: list[int] = []
@@ -44,7 +44,7 @@ async def test_fifty_members_log_twenty_records_each_at_once(settings, storage, 
     def second_process_like_writer() -> None:
         # Half the members talk to a bot on a second connection to the same file: real lock contention.
         store = Storage(settings.database_path)
-        other_deps = Deps(settings=settings, storage=store, kb=small_kb, clock=clock)
+        other_deps = compose(settings=settings, storage=store, kb=small_kb, clock=clock)
         chats = [Chat(other_deps, f"m{i}") for i in range(25, 50)]
 
         async def run() -> None:
@@ -80,14 +80,15 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
     from bot.config import Settings
-    from bot.core import Deps, Incoming, respond
+    from bot.app import compose
+    from bot.core import Incoming, respond
     from bot.storage import Storage
     from knowledge.kb import KnowledgeBase
     from knowledge.loader import load
 
     async def main(path, kb_dir):
         settings = Settings(database_path=Path(path), admin_ids=frozenset({"console:admin"}))
-        deps = Deps(settings=settings, storage=Storage(path), kb=KnowledgeBase(load(shipped_dir=Path(kb_dir))))
+        deps = compose(settings=settings, storage=Storage(path), kb=KnowledgeBase(load(shipped_dir=Path(kb_dir))))
 
         async def say(user, text="", payload=None):
             replies = await respond(Incoming("console", user, user, text=text, payload=payload,

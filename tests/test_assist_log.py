@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.core import Deps
+from bot.app import compose
 from bot.storage import Storage
 from tests.chat import Chat
 from tests.teamkit import code_in, make_team, receipt
@@ -252,7 +252,7 @@ async def test_services_need_at_least_one(tdeps):
 
 async def test_restart_mid_flow_resumes_at_the_same_step(settings, small_kb, clock):
     store = Storage(settings.database_path)
-    deps = Deps(settings=settings, storage=store, kb=small_kb, clock=clock)
+    deps = compose(settings=settings, storage=store, kb=small_kb, clock=clock)
     _, _, [member] = await make_team(deps)
     await member.say("/ghi")
     await member.pick("Xuân Hạ")
@@ -261,7 +261,7 @@ async def test_restart_mid_flow_resumes_at_the_same_step(settings, small_kb, clo
     store.close()
 
     store = Storage(settings.database_path)  # the bot restarts
-    deps = Deps(settings=settings, storage=store, kb=small_kb, clock=clock)
+    deps = compose(settings=settings, storage=store, kb=small_kb, clock=clock)
     member = Chat(deps, "m0")
     await member.say(kind="photo")
     assert "3 số cuối" in member.text and "Nguyễn Văn An" in member.text

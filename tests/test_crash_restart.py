@@ -11,6 +11,7 @@ import time
 import pytest
 from aiohttp import web
 
+from bot.app import compose
 from bot.channels import telegram as tg
 from bot.core import Deps
 from tests.channelkit import telegram_deps
@@ -23,7 +24,7 @@ RECEIPT = re.compile(r"Số phiếu: (\d+)")
 
 @pytest.fixture
 def deps(settings, storage, small_kb, tfake, clock) -> Deps:
-    return telegram_deps(Deps(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+    return telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
 
 
 async def members_at_save(deps: Deps, count: int) -> dict[int, str]:

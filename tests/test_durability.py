@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot import scheduler
-from bot.core import Deps
+from bot.app import compose
 from bot.storage import Storage
 from tests import fixtures_data as fx
 from tests.test_scheduler import Outbox, at
@@ -26,8 +26,8 @@ def test_a_failed_transaction_leaves_nothing_behind(storage: Storage):
 
 async def test_two_concurrent_digest_runs_send_each_digest_once(settings, small_kb):
     """Two processes (two connections on one file) reach the slot together: each digest goes out once."""
-    first = Deps(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
-    second = Deps(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
+    first = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
+    second = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
     try:
         fx.build(first.storage)
         box = Outbox()

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from aiohttp import web
 
+from bot.app import compose
 from bot.channels import telegram as tg
 from bot.core import Deps
 from bot.storage import Storage
@@ -28,7 +29,7 @@ STICKER = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width":
 
 @pytest.fixture
 def deps(settings, storage, small_kb, tfake, clock) -> Deps:
-    return telegram_deps(Deps(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+    return telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
 
 
 async def start(deps: Deps) -> tg.TelegramChannel:
@@ -146,7 +147,7 @@ async def test_the_whole_story_through_telegram(tfake, deps):
 
 async def test_restart_mid_flow_resumes_at_the_same_step(tfake, settings, small_kb, clock):
     store = Storage(settings.database_path)
-    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
+    deps = telegram_deps(compose(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
     channel = await start(deps)
     try:
         _, _, member = await team_on_telegram(tfake)
@@ -161,7 +162,7 @@ async def test_restart_mid_flow_resumes_at_the_same_step(tfake, settings, small_
         store.close()
 
     store = Storage(settings.database_path)  # the bot comes back on the same database
-    deps = telegram_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
+    deps = telegram_deps(compose(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
     channel = await start(deps)
     try:
         # A button sent before the restart still works: the flow was kept in the database.

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from bot.access import member_for
+from bot.app import compose
 from bot.core import Deps
 from bot.runner import build_web_app, start_channels
 from bot.storage import Storage
@@ -25,7 +26,7 @@ VILLAGES = "Xuân Thượng, Xuân Hạ, Đồng Tâm"
 
 @pytest.fixture
 def base(settings, storage, small_kb) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=Clock())
+    return compose(settings=settings, storage=storage, kb=small_kb, clock=Clock())
 
 
 async def new_team(deps: Deps) -> Chat:
@@ -178,7 +179,7 @@ async def test_one_member_linked_across_telegram_and_zalo(base, tfake, zfake):
 
 async def test_restart_mid_flow_then_a_typed_number_still_picks(settings, small_kb, zfake):
     store = Storage(settings.database_path)
-    deps = zalo_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
+    deps = zalo_deps(compose(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
     try:
         async with running(deps):
             _, member = await team_on_zalo(deps, zfake)
@@ -192,7 +193,7 @@ async def test_restart_mid_flow_then_a_typed_number_still_picks(settings, small_
         store.close()
 
     store = Storage(settings.database_path)  # the bot comes back on the same database
-    deps = zalo_deps(Deps(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
+    deps = zalo_deps(compose(settings=settings, storage=store, kb=small_kb, clock=Clock()), zfake)
     try:
         async with running(deps):
             await member.say(str(install))  # the list sent before the restart

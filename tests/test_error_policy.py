@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 import handlers
+from bot.app import compose
 from bot.channels import console
 from bot.channels import telegram as tg
 from bot.core import SORRY, Deps
@@ -28,7 +29,7 @@ def base(settings, storage, small_kb, monkeypatch, caplog) -> Deps:
         raise RuntimeError("handler bug 0912345678")
 
     monkeypatch.setitem(handlers.COMMANDS, "/hong", broken)
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=Clock())
+    return compose(settings=settings, storage=storage, kb=small_kb, clock=Clock())
 
 
 def reference(text: str, caplog: pytest.LogCaptureFixture) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
+from bot.app import compose
 from bot.channels import telegram as tg
 from bot.core import Deps
 from tests.channelkit import buttons, running, telegram_deps, zalo_deps
@@ -16,7 +17,7 @@ from tests.test_e2e_zalo import team_on_zalo
 
 @pytest.fixture
 def base(settings, storage, small_kb) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=small_kb, clock=Clock())
+    return compose(settings=settings, storage=storage, kb=small_kb, clock=Clock())
 
 
 def names(commands: list[dict[str, str]]) -> set[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import compose
 from bot.core import Deps
 from knowledge.followup import Context, Conversation, is_followup, wants_other
 from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
@@ -24,7 +25,7 @@ CHANNELS = ["console", "telegram", "zalo"]
 
 @pytest.fixture
 def cdeps(settings, storage, shipped_kb) -> Deps:
-    return Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock())
+    return compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock())
 
 
 def answered(chat: Chat) -> str | None:
@@ -130,7 +131,7 @@ async def test_follow_up_survives_a_restart(cdeps, settings):
     chat = Chat(cdeps)
     await chat.say("dang ky muc 2 can mang gi")
     cdeps.storage.close()
-    again = Deps(settings=settings, storage=Storage(settings.database_path), kb=cdeps.kb, clock=cdeps.clock)
+    again = compose(settings=settings, storage=Storage(settings.database_path), kb=cdeps.kb, clock=cdeps.clock)
     chat2 = Chat(again)
     await chat2.say("mất bao lâu thì có")
     assert answered(chat2) == "vneid-thoi-gian-duyet"
@@ -138,7 +139,7 @@ async def test_follow_up_survives_a_restart(cdeps, settings):
 
 
 async def test_dialogue_through_telegram(tfake, settings, storage, shipped_kb):
-    deps = telegram_deps(Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
     from aiohttp import web
 
     from bot.channels import telegram as tg
@@ -155,7 +156,7 @@ async def test_dialogue_through_telegram(tfake, settings, storage, shipped_kb):
 
 
 async def test_dialogue_through_zalo(zfake, settings, storage, shipped_kb):
-    deps = zalo_deps(Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
     async with running(deps):
         user = ZaloUser(zfake, "zu-1")
         await user.say("dang ky muc 2 can mang gi")

@@ -19,6 +19,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import compose
 from bot.config import Settings
 from bot.core import Deps, Incoming, respond
 from bot.storage import Storage
@@ -75,7 +76,7 @@ def messages(draw, secrets: list[str]) -> str:  # noqa: ANN001
 def deps_for(folder: Path) -> Deps:
     settings_ = Settings(database_path=folder / "bot.db", export_dir=folder / "exports",
                          admin_ids=frozenset({"console:admin"}))
-    return Deps(settings=settings_, storage=Storage(settings_.database_path), kb=KB, clock=Clock())
+    return compose(settings=settings_, storage=Storage(settings_.database_path), kb=KB, clock=Clock())
 
 
 def raw_text(folder: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import handlers
+from bot.app import compose
 from bot.core import GROUP_COMMANDS, PRIVATE_ONLY, Incoming, respond
 from tests.teamkit import code_in, make_team
 
@@ -59,11 +60,10 @@ async def test_leader_commands_in_a_telegram_group_post_nothing_private(tfake, s
     from aiohttp import web
 
     from bot.channels import telegram as tg
-    from bot.core import Deps
     from tests.channelkit import telegram_deps
     from tests.test_e2e_telegram import team_on_telegram
 
-    deps = telegram_deps(Deps(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
     channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
     try:
         _, leader, _ = await team_on_telegram(tfake)

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from bot.access import member_for
+from bot.app import compose
 from bot.channels import zalo
 from bot.core import Deps, Reply
 from bot.runner import build_web_app
@@ -125,7 +126,7 @@ async def test_linking_end_to_end_through_zalo(small_deps):
     try:
         member_id = add_member(small_deps, "telegram:111")
         code = code_in(await Chat(small_deps, user="111", channel="telegram").say("/lienket"))
-        deps = Deps(settings=replace(small_deps.settings, zalo_bot_token=fake.token, zalo_base_url=fake.base_url),
+        deps = compose(settings=replace(small_deps.settings, zalo_bot_token=fake.token, zalo_base_url=fake.base_url),
                     storage=small_deps.storage, kb=small_deps.kb)
         channel = await zalo.start(deps, build_web_app(deps))
         try:

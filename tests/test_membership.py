@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import teams
+from bot import codes, teams
 from bot.safety import MASK, redact
 from tests.chat import Chat
 from tests.teamkit import code_in, make_team
@@ -39,7 +39,7 @@ async def test_an_all_digit_invite_code_is_never_handed_out(tdeps, monkeypatch):
     assert redact("234567").text == MASK  # a code typed on its own would be masked as an OTP
     admin, leader, _ = await make_team(tdeps, members=0)
     draws = iter("234567" "23456A")
-    monkeypatch.setattr(teams.secrets, "choice", lambda alphabet: next(draws))
+    monkeypatch.setattr(codes.secrets, "choice", lambda alphabet: next(draws))
     await leader.say("/moi")
     monkeypatch.undo()
     code = code_in(leader.text)

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from bot import scheduler
+from bot.app import compose
 from bot.core import Deps
 from bot.runner import StartupError, run_channels
 from tests.channelkit import free_port, telegram_deps, zalo_deps
@@ -34,7 +35,7 @@ def port() -> int:
 
 @pytest.fixture
 def deps(settings, storage, small_kb, clock, tfake, zfake, port) -> Deps:
-    base = Deps(settings=settings, storage=storage, kb=small_kb, clock=clock)
+    base = compose(settings=settings, storage=storage, kb=small_kb, clock=clock)
     base = telegram_deps(base, tfake, telegram_webhook_url=f"http://127.0.0.1:{port}/telegram",
                          telegram_webhook_secret=TG_SECRET, webhook_listen=("127.0.0.1", port))
     return zalo_deps(base, zfake, zalo_webhook_url="https://bot.example.vn/hooks/zalo",

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot import scheduler
-from bot.app import build_deps
+from bot.app import build_deps, compose
 from bot.core import Deps, Reply
 from bot.runner import run_channels
 from bot.storage import Storage
@@ -75,7 +75,7 @@ async def test_fires_at_the_slot_once(small_deps, outbox):
 async def test_restart_does_not_resend(small_deps, outbox, settings, small_kb):
     assert await scheduler.run_due(small_deps, at(23, 7)) == 3
     small_deps.storage.close()
-    again = Deps(settings=settings, storage=Storage(settings.database_path), kb=small_kb,
+    again = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb,
                  extras={"senders": small_deps.extras["senders"]})
     try:
         assert await scheduler.run_due(again, at(23, 9)) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import knowledge.kb
-from bot.app import build_deps
+from bot.app import build_deps, compose
 from bot.config import Settings
 from bot.core import Deps
 from handlers.unanswered import group
@@ -41,7 +41,7 @@ def local_dir(tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def ideps(settings: Settings, storage, local_dir: Path) -> Deps:
     s = Settings(**{**settings.__dict__, "knowledge_local_dir": local_dir})
-    deps = Deps(settings=s, storage=storage, kb=KnowledgeBase.load(local_dir), clock=fx.clock())
+    deps = compose(settings=s, storage=storage, kb=KnowledgeBase.load(local_dir), clock=fx.clock())
     return deps
 
 

@@ -43,9 +43,9 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from ..core import Choice, Deps, Incoming, Reply, apologise, respond
-from ..runner import DEFER_WEBHOOK, StartupError
+from ..core import Choice, Deps, Incoming, Reply, Router, apologise, respond
 from .aiohttp_request import AiohttpRequest
+from .base import DEFER_WEBHOOK, StartupError
 from .render import split_text, utf16_len
 
 log = logging.getLogger(__name__)
@@ -212,13 +212,11 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")
 
 
-def bot_commands(role: str | None = "member") -> list[BotCommand]:
+def bot_commands(router: Router, role: str | None = "member") -> list[BotCommand]:
     """/start, then the commands `role` may use (as /trogiup lists them for that role), then /help."""
-    from handlers.help import help_lines  # late: handlers import the core
-
     commands: list[BotCommand] = []
     seen: set[str] = set()
-    for command, description in [START_HELP, *help_lines(role), HELP_EN]:
+    for command, description in [START_HELP, *router.help_lines(role), HELP_EN]:
         name = command.split()[0].lstrip("/").lower()
         if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or name in seen or not description.strip():
             continue
@@ -343,9 +341,7 @@ class TelegramChannel:
     async def sync_menu(self, incoming: Incoming) -> None:
         """Leaders and admins get their own command menu in their private chat (BotCommandScopeChat);
         everyone else keeps the default one, which lists only what members use."""
-        from handlers.help import role_of  # late: handlers import the core
-
-        role = role_of(self.deps, incoming.user_key)
+        role = self.deps.router.role_of(self.deps, incoming.user_key)
         role = role if role in ("leader", "admin") else None
         chat_id = int(incoming.chat_id)
         if self.menus.get(chat_id) == role:
@@ -355,7 +351,7 @@ class TelegramChannel:
             if role is None:  # no longer a leader: back to the default menu
                 await with_retries(lambda: self.bot.delete_my_commands(scope=scope), "deleteMyCommands")
             else:
-                await with_retries(lambda: self.bot.set_my_commands(bot_commands(role), scope=scope),
+                await with_retries(lambda: self.bot.set_my_commands(bot_commands(self.deps.router, role), scope=scope),
                                    "setMyCommands")
         except TelegramError as exc:  # the menu is a convenience; answering matters more
             log.warning("Could not set the command menu of a chat: %s", exc)
@@ -626,7 +622,7 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
                            "Bạn kiểm tra mạng hoặc TELEGRAM_BASE_URL nhé.") from exc
     try:
         try:
-            await with_retries(lambda: application.bot.set_my_commands(bot_commands()), "setMyCommands")
+            await with_retries(lambda: application.bot.set_my_commands(bot_commands(deps.router)), "setMyCommands")
         except Exception as exc:  # the menu is a convenience; the bot works without it
             log.warning("Could not set the Telegram command menu: %s", exc)
         await application.start()

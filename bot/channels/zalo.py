@@ -27,7 +27,7 @@ from aiohttp import web
 
 from .. import downloads
 from ..core import Deps, Incoming, Reply, apologise, respond
-from ..runner import DEFER_WEBHOOK, StartupError
+from .base import DEFER_WEBHOOK, StartupError
 from .render import split_text, with_numbered_choices
 
 log = logging.getLogger(__name__)
