@@ -16,6 +16,7 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m ruff check bot handlers knowledge tests benchmarks
+	$(BIN)/python -m mypy bot handlers knowledge
 	$(BIN)/python -m bot kb check
 	$(BIN)/python -m pytest -q
 

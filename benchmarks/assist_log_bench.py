@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import assist  # noqa: E402
+from bot import assist
 from bot.app import compose
-from bot.config import Settings  # noqa: E402
-from bot.core import Deps, Incoming, respond  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from knowledge.kb import KnowledgeBase  # noqa: E402
+from bot.config import Settings
+from bot.core import Deps, Incoming, respond
+from bot.storage import Storage
+from knowledge.kb import KnowledgeBase
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
             "Ngô", "Dương", "Lý"]

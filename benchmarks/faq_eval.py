@@ -35,11 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rapidfuzz import fuzz, process, utils  # noqa: E402
+from rapidfuzz import fuzz, process, utils
 
-from knowledge.followup import Conversation  # noqa: E402
-from knowledge.loader import Entry, load  # noqa: E402
-from knowledge.matcher import Matcher  # noqa: E402
+from knowledge.followup import Conversation
+from knowledge.loader import Entry, load
+from knowledge.matcher import Matcher
 
 EVAL_DIR = Path(__file__).parent / "eval"
 REAL_DIR = EVAL_DIR / "real"

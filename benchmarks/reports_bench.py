@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import reports, scheduler  # noqa: E402
+from bot import reports, scheduler
 from bot.app import compose
-from bot.config import Settings  # noqa: E402
-from bot.core import Incoming, respond  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from knowledge.kb import KnowledgeBase  # noqa: E402
-from knowledge.loader import load  # noqa: E402
-from knowledge.services import load_catalogue  # noqa: E402
+from bot.config import Settings
+from bot.core import Incoming, respond
+from bot.storage import Storage
+from knowledge.kb import KnowledgeBase
+from knowledge.loader import load
+from knowledge.services import load_catalogue
 
 TODAY = dt.date(2026, 11, 18)
 DAYS = 365
@@ -83,7 +83,7 @@ def build(store: Storage, n_records: int, n_teams: int, seed: int = 1) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
 
 
-def _flush(conn, records: list, services: list) -> None:  # noqa: ANN001
+def _flush(conn, records: list, services: list) -> None:
     conn.executemany(
         "INSERT INTO records (id, request_id, team_id, member_id, household_id, village_id, helped_on, services, "
         "outcome, followup_on, note, created_at, updated_at, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -93,7 +93,7 @@ def _flush(conn, records: list, services: list) -> None:  # noqa: ANN001
     services.clear()
 
 
-def timed(fn, runs: int) -> tuple[float, float]:  # noqa: ANN001
+def timed(fn, runs: int) -> tuple[float, float]:
     """Median and max wall time in milliseconds."""
     times = []
     for _ in range(runs):

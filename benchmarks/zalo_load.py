@@ -19,13 +19,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp.test_utils import TestServer  # noqa: E402
+from aiohttp.test_utils import TestServer
 
-from bot.app import build_deps  # noqa: E402
-from bot.channels import zalo  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.runner import build_web_app  # noqa: E402
-from tests.fake_zalo import FakeZalo  # noqa: E402
+from bot.app import build_deps
+from bot.channels import zalo
+from bot.config import Settings
+from bot.runner import build_web_app
+from tests.fake_zalo import FakeZalo
 
 QUESTIONS = ["kich hoat vneid ko dc", "quen mat khau vneid", "nop ho so truc tuyen the nao",
              "co nguoi goi xung cong an bao chuyen tien", "mo tai khoan ngan hang can gi", "1"]

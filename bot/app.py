@@ -35,7 +35,7 @@ def setup_logging(settings: Settings) -> None:
     install_log_redaction(settings.secrets)
 
 
-def open_storage(path) -> Storage:  # noqa: ANN001 - a Path
+def open_storage(path) -> Storage:
     """The database, or one clear line (a ConfigError) instead of a traceback when it cannot be used."""
     try:
         return Storage(path)

@@ -23,7 +23,7 @@ from knowledge.services import Catalogue, load_catalogue
 
 from .clock import iso, parse_iso
 from .safety import redact
-from .storage import Storage
+from .storage import Storage, new_row_id
 from .teams import audit
 
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}
@@ -212,6 +212,14 @@ def _record_dict(conn: sqlite3.Connection, record_id: int) -> dict[str, Any] | N
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
+def _stored(conn: sqlite3.Connection, record_id: int) -> dict[str, Any]:
+    """A record this transaction just wrote (so it exists)."""
+    record = _record_dict(conn, record_id)
+    if record is None:
+        raise sqlite3.IntegrityError(f"record {record_id} vanished inside its transaction")
+    return record
+
+
 _NOT_AUDITED = ("id", "request_id", "created_at", "updated_at")  # kept elsewhere in the audit row or record
 
 
@@ -257,10 +265,10 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
         if household_id is None:
             name = clean_text(draft.head_name, MAX_NAME)[0]
             phone = draft.phone_last3 if draft.phone_last3 and re.fullmatch(r"\d{3}", draft.phone_last3) else None
-            household_id = conn.execute(
+            household_id = new_row_id(conn.execute(
                 "INSERT INTO households (team_id, village_id, head_name, head_key, phone_last3, created_by, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (draft.team_id, draft.village_id, name, name_key(name), phone, draft.member_id, iso(now))).lastrowid
+                (draft.team_id, draft.village_id, name, name_key(name), phone, draft.member_id, iso(now))))
             # The audit trail never holds personal fields, so /xoadulieu really erases them.
             audit(conn, now, draft.member_id, "households", household_id, "create", None,
                   {"village_id": draft.village_id})
@@ -269,16 +277,16 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
                                  (household_id, draft.team_id)).fetchone()
             if found is None:
                 raise ValueError("household not in team")
-        record_id = conn.execute(
+        record_id = new_row_id(conn.execute(
             "INSERT INTO records (request_id, team_id, member_id, household_id, village_id, helped_on, services, "
             "outcome, reason, followup_on, note, created_at, updated_at, logged_on) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (draft.request_id, draft.team_id, draft.member_id, household_id, draft.village_id,
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
-             reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())).lastrowid
+             reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())))
         _services_rows(conn, record_id, services)
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
-              audit_state(_record_dict(conn, record_id)))
+              audit_state(_stored(conn, record_id)))
     return Saved(int(record_id), True)
 
 
@@ -356,7 +364,7 @@ def update_record(storage: Storage, record_id: int, actor: int, changes: dict[st
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
-        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)))
+        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _stored(conn, record_id)))
     return True
 
 
@@ -367,7 +375,7 @@ def delete_record(storage: Storage, record_id: int, actor: int, now: dt.datetime
         if before is None or before["deleted"]:
             return False
         conn.execute("UPDATE records SET deleted = 1, updated_at = ? WHERE id = ?", (iso(now), record_id))
-        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _record_dict(conn, record_id)))
+        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _stored(conn, record_id)))
     return True
 
 

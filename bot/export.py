@@ -48,7 +48,7 @@ def _slug(team: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", fold(team)))[:30] or "to"  # never a path: no '/', no '..'
 
 
-def forget_team_exports(storage, export_dir: Path, team: str) -> int:  # noqa: ANN001 - bot.storage.Storage
+def forget_team_exports(storage, export_dir: Path, team: str) -> int:
     """Delete a team's export files and their download links (after /xoadulieu: they hold the name)."""
     removed = 0
     for path in export_dir.glob(f"baocao_{_slug(team)}_*"):
@@ -77,7 +77,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def cell_text(value):  # noqa: ANN001, ANN201 - any cell value
+def cell_text(value):
     """A string made safe for a spreadsheet cell: control characters dropped, formulas neutralised."""
     if not isinstance(value, str):
         return value
@@ -87,7 +87,7 @@ def cell_text(value):  # noqa: ANN001, ANN201 - any cell value
     return text
 
 
-def _append(ws, values) -> None:  # noqa: ANN001 - an openpyxl write-only sheet and a row
+def _append(ws, values) -> None:
     ws.append([cell_text(v) for v in values])
 
 
@@ -108,7 +108,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
 
-    def header(ws, titles):  # noqa: ANN001, ANN202
+    def header(ws, titles):
         from openpyxl.cell import WriteOnlyCell
 
         cells = []
@@ -119,7 +119,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
             cells.append(cell)
         ws.append(cells)
 
-    def day_cell(ws, iso: str | None):  # noqa: ANN001, ANN202
+    def day_cell(ws, iso: str | None):
         """A real date (sorts and filters in Excel), shown as dd/mm/yyyy."""
         from openpyxl.cell import WriteOnlyCell
 
@@ -160,8 +160,8 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
         _append(summary, list(row))
     _append(summary, [])
     header(summary, ("Dịch vụ", "Lượt dịch vụ"))
-    for row in report.by_service:
-        _append(summary, list(row))
+    for service_row in report.by_service:
+        _append(summary, list(service_row))
     _append(summary, [])
     header(summary, ("Thôn", "Lượt hỗ trợ", "Số hộ đã hỗ trợ", "Số hộ trong thôn", "Tỷ lệ phủ (%)"))
     for name, n, hh, size in report.by_village:
@@ -242,7 +242,7 @@ def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogu
         ax.set_ylabel("Số lượt hỗ trợ")
         every = max(1, len(buckets) // 12)
         ax.set_xticks(x[::every], [b.strftime("%m/%Y" if monthly else "%d/%m") for b in buckets[::every]])
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # a MaxNLocator
         if any(bottom):
             ax.set_ylim(0, max(bottom) * 1.1)
             # Below the plot, so it never hides a bar.

@@ -227,6 +227,7 @@ async def run(incoming: Incoming, deps: Deps, session: Session, registry: dict[s
     if refusal is not None:
         return turn.end(*refusal)
     touch(session, deps)
+    out: list[Reply] | None
     if incoming.payload is not None:
         out = await _pressed(turn, incoming.payload)
     elif incoming.kind != "text":
@@ -242,7 +243,7 @@ async def run(incoming: Incoming, deps: Deps, session: Session, registry: dict[s
 
 async def _pressed(turn: Turn[Any], payload: str) -> list[Reply]:
     nonce, value = _split_value(payload)
-    if nonce != turn.session.flow["nonce"]:
+    if nonce != (turn.session.flow or {}).get("nonce"):
         return [Reply(STALE), *turn.ask()]
     if value == RESUME:
         return turn.go(turn.step)

@@ -86,7 +86,7 @@ def team_report(db: sqlite_utils.Database, team_id: int, period: Period, catalog
         f"SELECT s.service, count(*) FROM records r JOIN record_services s ON s.record_id = r.id "
         f"WHERE {where} GROUP BY s.service", params).fetchall())
     labels = {s.code: s.label for s in catalogue.services}
-    report.by_service = sorted(((labels.get(code, code), n) for code, n in services.items()),
+    report.by_service = sorted(((labels.get(code) or code, n) for code, n in services.items()),
                                key=lambda item: (-item[1], item[0]))
     skills = {row[0]: (row[1], row[2]) for row in db.execute(
         f"SELECT s.skill, count(*), count(DISTINCT r.household_id) FROM records r "
@@ -141,7 +141,7 @@ def idle_members(db: sqlite_utils.Database, team_id: int, period: Period) -> lis
         f"ORDER BY m.display_name", [team_id, *params])]
 
 
-def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period):  # noqa: ANN201 - a row iterator
+def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period):
     """One row per non-deleted record: (id, helped_on, member, head_name, erased, village, services,
     outcome, followup_on, note)."""
     where, params = _scope(team_id, period)

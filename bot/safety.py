@@ -243,7 +243,7 @@ class FloodFilter(logging.Filter):
     in a tight loop would otherwise fill the disk; the number dropped is reported once the window ends.
     """
 
-    def __init__(self, burst: int = 20, window: float = 60.0, clock=None) -> None:  # noqa: ANN001
+    def __init__(self, burst: int = 20, window: float = 60.0, clock=None) -> None:
         super().__init__()
         import time
 

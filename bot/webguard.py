@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -42,13 +42,14 @@ class _Guarded(asyncio.Protocol):
 
     def __init__(self, guard: ConnectionGuard, inner: Any) -> None:
         self.guard, self.inner = guard, inner
-        self.transport: asyncio.BaseTransport | None = None
+        self.transport: asyncio.Transport | None = None
         self.idle_since = time.monotonic()
         self.request: Any = None
         self.request_since = 0.0
         self.active = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # a stream server's connections are Transports
         self.transport = transport
         if len(self.guard.open) >= self.guard.limits.max_connections:
             self.guard.refused += 1

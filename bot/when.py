@@ -244,7 +244,7 @@ def _range(said: str, today: dt.date, bounded: bool = True) -> Period | None:
     first, last = (_calendar_day(p.strip(), today) for p in (parts[0], parts[-1]))
     if not isinstance(first, dt.date) or not isinstance(last, dt.date):
         return None
-    if first > last and len(parts) == 2 and not _DATE.fullmatch(parts[0]).group(3):
+    if first > last and len(parts) == 2 and (typed := _DATE.fullmatch(parts[0])) and not typed.group(3):
         first = first.replace(year=first.year - 1)  # "15/12-10/1" typed in January
     if first > last or (bounded and period_bounds_problem(first, last, today)):
         return None

@@ -61,16 +61,16 @@ class GhiDraft:
     unknown: list[str] = field(default_factory=list)  # words of a one-line /ghi not understood
 
 
-def team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Reply] | None]:
+def team_member(deps: Deps, incoming: Incoming) -> Member | list[Reply]:
     """The logging member, or the refusal to send."""
     if incoming.is_group:
-        return None, [Reply(IN_GROUP)]
+        return [Reply(IN_GROUP)]
     member = member_for(deps, incoming.user_key)
     if member is None:
-        return None, [Reply(NOT_MEMBER)]
+        return [Reply(NOT_MEMBER)]
     if not member.id or member.team_id is None:
-        return None, [Reply(NOT_IN_TEAM)]
-    return member, None
+        return [Reply(NOT_IN_TEAM)]
+    return member
 
 
 def clean_name(text: str) -> tuple[str, bool]:
@@ -122,7 +122,7 @@ def parse_services(text: str) -> tuple[list[str], list[str]]:
 
 def _labels(codes: list[str]) -> str:
     cat = assist.catalogue()
-    return "; ".join(cat.get(code).label for code in codes if cat.get(code))
+    return "; ".join(s.label for code in codes if (s := cat.get(code)))
 
 
 # --- questions (one per step; each asks again with fresh choices) ---------------------------------
@@ -508,15 +508,16 @@ def start(incoming: Incoming, deps: Deps, session: Session, draft: GhiDraft, *be
 
 async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/ghi, or the one-line form /ghi <tên>; <thôn>; <việc>[; <ngày>]."""
-    member, refusal = team_member(deps, incoming)
-    if refusal:
-        return refusal
+    member = team_member(deps, incoming)
+    if isinstance(member, list):  # refused
+        return member
     args = arg_text(incoming.text)
     if args:
         return quick(incoming, deps, session, member, args)
     flow = session.flow
     if flow and flow["name"] == "ghi" and not (flow.get("data") or {}).get("edit"):
         turn = flows.current(session, {"ghi": GHI}, incoming, deps)
+        assert turn is not None  # a "ghi" flow is active
         return [Reply("Bạn đang ghi dở một phiếu; tôi hỏi tiếp nhé (gõ /huy để bỏ phiếu đó)."), *turn.ask()]
     return start(incoming, deps, session, new_draft(member, deps.clock().date()))
 
@@ -541,7 +542,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
         then = ("bạn chọn việc ở bước tới nhé" if not codes
                 else "nếu cần thêm việc, bấm \"Sửa\" ở bản tóm tắt để chọn")
         before.append(Reply(f"Tôi chưa hiểu việc \"{', '.join(unknown)[:100]}\"; {then}."))
-    village = match_village(deps, member.team_id, parts[1])
+    village = match_village(deps, member.team_id or 0, parts[1])
     if village is None:
         before.append(Reply(f"Tôi không thấy thôn \"{parts[1][:40]}\" trong danh sách của tổ."))
     else:
@@ -551,9 +552,9 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
 
 async def log_from_answer(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """'Ghi nhận hỗ trợ hộ dân' under an FAQ answer: the flow with the topic's service chosen."""
-    member, refusal = team_member(deps, incoming)
-    if refusal:
-        return refusal
+    member = team_member(deps, incoming)
+    if isinstance(member, list):  # refused
+        return member
     code = (incoming.payload or "").partition(":")[2]
     services = [code] if assist.catalogue().get(code) else []
     return start(incoming, deps, session, new_draft(member, deps.clock().date(), services=services))
@@ -581,10 +582,12 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
     if turn.step != "confirm":
         return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
-    member, refusal = team_member(deps, incoming)
+    member = team_member(deps, incoming)
     d = turn.draft
-    if refusal or member.team_id != d.team_id or member.id != d.member_id:
-        return turn.end(*(refusal or [Reply(NOT_MEMBER)]))
+    if isinstance(member, list):  # refused
+        return turn.end(*member)
+    if member.team_id != d.team_id or member.id != d.member_id:
+        return turn.end(Reply(NOT_MEMBER))
     record_id, text = write(deps, member, d)
     flows.saved_once(session, rid, record_id)
     return turn.end(Reply(text))

@@ -21,16 +21,16 @@ from .flowkit import arg_text, begin
 
 def _line(r: assist.RecordView) -> str:
     cat = assist.catalogue()
-    services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
+    services = ", ".join(s.label for c in r.services if (s := cat.get(c)))
     return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, {assist.village_label(r.village)}, {services}. "
             f"{assist.OUTCOMES.get(r.outcome, r.outcome)}")
 
 
 async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/cuatoi: my records today and this week, with receipt numbers."""
-    member, refusal = team_member(deps, incoming)
-    if refusal:
-        return refusal
+    member = team_member(deps, incoming)
+    if isinstance(member, list):  # refused
+        return member
     today = deps.clock().date()
     week_start = today - dt.timedelta(days=today.weekday())
     rows = assist.member_records(deps.storage.db, member.id, week_start)
@@ -48,26 +48,26 @@ async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     return [Reply("\n\n".join(parts))]
 
 
-def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | None, assist.RecordView | None,
-                                                                      list[Reply] | None]:
-    member, refusal = team_member(deps, incoming)
-    if refusal:
-        return None, None, refusal
+def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member, assist.RecordView] | list[Reply]:
+    """The member and their editable record named in the command, or the refusal to send."""
+    member = team_member(deps, incoming)
+    if isinstance(member, list):  # refused
+        return member
     number = (arg_text(incoming.text).lstrip("#").split() or [""])[0]
     if not number.isdigit():
-        return None, None, [Reply(usage)]
+        return [Reply(usage)]
     record = assist.get_record(deps.storage.db, int(number))
     if record is None or not record.editable_by(member.id, deps.clock()):
-        return None, None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
-    return member, record, None
+        return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
+    return member, record
 
 
 async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/sua <số>: change services, outcome, note and the day of one's own recent record."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. "
-                                                         "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
+    own = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. Xem số phiếu bằng /cuatoi.")
+    if isinstance(own, list):  # refused
+        return own
+    member, record = own
     said_day = arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
     day, why = parse_day(said_day, deps.clock().date(), deps.settings.backdate_days) if said_day else (None, "")
     if said_day and day is None:
@@ -99,9 +99,9 @@ def ask_delete(t: Turn[DeleteDraft]) -> list[Reply]:
 
 
 def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
-    member, refusal = team_member(t.deps, t.incoming)
-    if refusal:
-        return t.end(*refusal)
+    member = team_member(t.deps, t.incoming)
+    if isinstance(member, list):  # refused
+        return t.end(*member)
     record = assist.get_record(t.deps.storage.db, t.draft.record_id)
     if record is None or not record.editable_by(member.id, t.deps.clock()):
         return t.end(Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS)))
@@ -120,10 +120,10 @@ XOA = flows.Flow(
 
 async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/xoa <số>: soft-delete one's own recent record, after a confirm."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /xoa kèm số phiếu, ví dụ /xoa 12. "
-                                                          "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
+    own = _own_record(deps, incoming, "Bạn gõ /xoa kèm số phiếu, ví dụ /xoa 12. Xem số phiếu bằng /cuatoi.")
+    if isinstance(own, list):  # refused
+        return own
+    _, record = own
     return begin(XOA, "confirm", DeleteDraft(record.id), incoming, deps, session)
 
 

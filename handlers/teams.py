@@ -35,7 +35,7 @@ class TeamDraft:
     commune: str = ""
 
 
-def _typed(field_name: str, next_step: str):  # noqa: ANN202 - a step-function factory
+def _typed(field_name: str, next_step: str):
     def step(t: Turn[TeamDraft], text: str) -> list[Reply]:
         setattr(t.draft, field_name, text.strip()[:80])
         return t.go(next_step)
@@ -104,9 +104,10 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             return begin(MOI, "team", InviteDraft(role), incoming, deps, session)
         team = all_teams[0]
     else:
-        team = teams.get_team(deps.storage, member.team_id or 0)
-        if team is None:
+        own = teams.get_team(deps.storage, member.team_id or 0)
+        if own is None:
             return [Reply(NOT_LEADER)]
+        team = own
     code, expires = teams.create_invite(deps.storage, team.id, role, member.id, deps.clock())
     return _invite_reply(code, team, role, expires)
 
@@ -131,7 +132,7 @@ def _admin_only(t: Turn[object]) -> list[Reply] | None:
     return None if member is not None and member.is_admin else [Reply(NOT_ADMIN)]
 
 
-def _team_picker(question: str):  # noqa: ANN202 - an ask factory
+def _team_picker(question: str):
     def ask(t: Turn[object]) -> list[Reply]:
         return [Reply(question, tuple(t.choice(f"{x.name} ({x.commune})", f"t:{x.id}")
                                       for x in teams.list_teams(t.deps.storage)))]

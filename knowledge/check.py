@@ -49,8 +49,21 @@ def _selected(entries: list[Entry], only: Iterable[str | Path] | None) -> list[E
 def check_entry(e: Entry, today: dt.date, sources: Registry) -> tuple[list[str], list[str]]:
     """The new-format rules of one entry (issue #11): kind, short form, sources, dates, file names."""
     where = _where(e)
+    errors = _form_errors(e, where)
+    source_errors, warnings = _source_problems(e, where, sources)
+    errors += source_errors
+    if e.review_by is None and (e.kind == "rule" or e.effective):
+        errors.append(f"{where}: cần 'review_by' (mục loại rule hoặc có 'effective')")
+    elif e.review_by is not None and e.review_by < today:
+        warnings.append(f"{where}: đã quá hạn xem lại ({e.review_by:%d/%m/%Y}); kiểm tra lại quy định")
+    if e.as_of is not None and e.as_of > e.checked:
+        errors.append(f"{where}: 'as_of' ({e.as_of}) sau ngày kiểm tra ({e.checked})")
+    return errors, warnings
+
+
+def _form_errors(e: Entry, where: str) -> list[str]:
+    """Kind, the short form, and no internal file names in what users read."""
     errors: list[str] = []
-    warnings: list[str] = []
     if not e.kind:
         errors.append(f"{where}: thiếu 'kind' ({' | '.join(KINDS)})")
     elif e.topic == "smalltalk" and e.kind != "smalltalk":
@@ -65,6 +78,13 @@ def check_entry(e: Entry, today: dt.date, sources: Registry) -> tuple[list[str],
         found = FILE_NAME.search(text)
         if found:
             errors.append(f"{where}: '{name}' nhắc tên tệp nội bộ \"{found.group()}\"")
+    return errors
+
+
+def _source_problems(e: Entry, where: str, sources: Registry) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about the entry's sources: their form, their domains, an official one."""
+    errors: list[str] = []
+    warnings: list[str] = []
     official = press = secondary = 0
     for i, s in enumerate(e.sources, 1):
         if s.legacy:
@@ -97,12 +117,6 @@ def check_entry(e: Entry, today: dt.date, sources: Registry) -> tuple[list[str],
         errors.append(f"{where}: trang luật/thứ cấp không được là nguồn duy nhất; thêm nguồn chính thức hoặc báo chí")
     if not e.sources and e.kind != "smalltalk":
         errors.append(f"{where}: thiếu nguồn (sources)")
-    if e.review_by is None and (e.kind == "rule" or e.effective):
-        errors.append(f"{where}: cần 'review_by' (mục loại rule hoặc có 'effective')")
-    elif e.review_by is not None and e.review_by < today:
-        warnings.append(f"{where}: đã quá hạn xem lại ({e.review_by:%d/%m/%Y}); kiểm tra lại quy định")
-    if e.as_of is not None and e.as_of > e.checked:
-        errors.append(f"{where}: 'as_of' ({e.as_of}) sau ngày kiểm tra ({e.checked})")
     return errors, warnings
 
 

@@ -129,13 +129,13 @@ def _sources(value: Any, where: str) -> tuple[Source, ...]:
         unknown = sorted(set(item) - {"outlet", "title", "url"})
         if unknown:
             raise KnowledgeError(f"{where}: nguồn thứ {i} có trường không hợp lệ {', '.join(map(str, unknown))}")
-        fields = {}
+        fields: dict[str, str] = {}
         for name in ("outlet", "title", "url"):
             text = item.get(name)
             if not isinstance(text, str) or not text.strip():
                 raise KnowledgeError(f"{where}: nguồn thứ {i} thiếu '{name}'")
             fields[name] = " ".join(text.split())
-        sources.append(Source(**fields))
+        sources.append(Source(outlet=fields["outlet"], title=fields["title"], url=fields["url"]))
     return tuple(sources)
 
 

@@ -20,7 +20,7 @@ TODAY = dt.date(2026, 11, 18)
 _request_ids = itertools.count(1)
 
 
-def clock(day: dt.date = TODAY, hour: int = 9, minute: int = 0):  # noqa: ANN201
+def clock(day: dt.date = TODAY, hour: int = 9, minute: int = 0):
     tz = dt.timezone(dt.timedelta(hours=7))
     return lambda: dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
 

@@ -53,7 +53,7 @@ async def test_fifty_members_log_twenty_records_each_at_once(settings, storage, 
 
         try:
             asyncio.run(run())
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             store.close()

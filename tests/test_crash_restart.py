@@ -47,13 +47,13 @@ async def members_at_save(deps: Deps, count: int) -> dict[int, str]:
     return payloads
 
 
-def press(tfake, uid: int, payload: str):  # noqa: ANN001, ANN201
+def press(tfake, uid: int, payload: str):
     sent = {"message_id": 1, "date": int(time.time()), "chat": {"id": uid, "type": "private"},
             "from": tfake.bot_user, "text": "Lưu phiếu này?"}
     return tfake.push_callback(sent, payload, user_id=uid)
 
 
-def receipts(tfake) -> dict[int, set[int]]:  # noqa: ANN001
+def receipts(tfake) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     for message in tfake.sent:
         match = RECEIPT.search(message.get("text") or "")
@@ -70,7 +70,7 @@ async def crash(channel: tg.TelegramChannel) -> None:
         task.cancel()
     await asyncio.gather(poller.task, *poller.in_flight.values(), return_exceptions=True)
     app = channel.application
-    app._running = False  # noqa: SLF001 - a crashed process does not stop politely
+    app._running = False
     await app.bot.shutdown()
 
 

@@ -24,7 +24,7 @@ def data(small_deps: Deps) -> fx.Data:
     return fx.build(small_deps.storage)
 
 
-def all_cells(path) -> str:  # noqa: ANN001
+def all_cells(path) -> str:
     wb = load_workbook(path)
     return "\n".join(str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row
                      if c is not None)
@@ -76,7 +76,7 @@ async def test_export_everything_and_empty(small_deps, data):
     assert len(list(load_workbook(reply.file)["Chi tiết"].iter_rows())) == 1
 
 
-def png_size(path) -> tuple[int, int]:  # noqa: ANN001
+def png_size(path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
     return struct.unpack(">II", head[16:24])

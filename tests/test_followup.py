@@ -18,7 +18,7 @@ from tests.teamkit import Clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-import faq_eval  # noqa: E402
+import faq_eval
 
 CHANNELS = ["console", "telegram", "zalo"]
 

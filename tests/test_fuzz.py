@@ -45,7 +45,7 @@ TEXT_COLUMNS = {"unanswered": ["question", "norm"], "households": ["head_name", 
 
 
 @st.composite
-def secret_numbers(draw) -> tuple[str, str]:  # noqa: ANN001
+def secret_numbers(draw) -> tuple[str, str]:
     """(digits, as typed): an ID-like number split into groups by random separators."""
     length = draw(st.sampled_from([9, 12, 16]))
     digits = draw(st.text("0123456789", min_size=length, max_size=length))
@@ -61,7 +61,7 @@ def secret_numbers(draw) -> tuple[str, str]:  # noqa: ANN001
 
 
 @st.composite
-def messages(draw, secrets: list[str]) -> str:  # noqa: ANN001
+def messages(draw, secrets: list[str]) -> str:
     parts = draw(st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=20)), max_size=4))
     if draw(st.booleans()):
         digits, typed = draw(secret_numbers())
@@ -111,7 +111,7 @@ def test_random_conversations_never_crash_nor_store_id_numbers(data, role, group
             db.close()
 
 
-async def _conversation(deps: Deps, data, role: str, group: bool, secrets: list[str]) -> None:  # noqa: ANN001
+async def _conversation(deps: Deps, data, role: str, group: bool, secrets: list[str]) -> None:
     await make_team(deps)
     user = ROLES[role]
     offered: list[str] = []

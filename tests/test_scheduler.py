@@ -25,7 +25,7 @@ class Outbox:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    def sender(self, channel: str):  # noqa: ANN201
+    def sender(self, channel: str):
         async def send(chat_id: str, replies: list[Reply]) -> None:
             self.sent.extend((channel, chat_id, r.text) for r in replies)
         return send

@@ -22,7 +22,7 @@ LIMITS = webguard.WebLimits(max_connections=20, idle_timeout=0.5, body_timeout=0
 class Site(webguard.GuardedSite):
     instances: list[webguard.GuardedSite] = []
 
-    def __init__(self, runner, host, listen_port, limits=None, **kwargs):  # noqa: ANN001
+    def __init__(self, runner, host, listen_port, limits=None, **kwargs):
         super().__init__(runner, host, listen_port, LIMITS, **kwargs)
         Site.instances.append(self)
 

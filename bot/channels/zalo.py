@@ -136,7 +136,7 @@ def to_incoming(event_name: str, message: dict[str, Any]) -> Incoming | None:
     """The core's view of an event; None for events the bot does not answer (unknown, from a bot)."""
     kind = KINDS.get(event_name)
     sender = message.get("from")
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    chat: dict[str, Any] = message["chat"] if isinstance(message.get("chat"), dict) else {}
     if kind is None or not isinstance(sender, dict) or sender.get("is_bot"):
         return None
     user_id = str(sender.get("id") or "")
