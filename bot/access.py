@@ -32,6 +32,11 @@ class Member:
         return self.is_admin or (self.role == "leader" and self.team_id == team_id)
 
 
+def scope(member: Member, column: str = "team_id") -> tuple[str, list[object]]:
+    """The one team scope of leaders' queries: (WHERE clause, parameters). Admins see every team."""
+    return ("1 = 1", []) if member.is_admin else (f"{column} = ?", [member.team_id])
+
+
 def member_for(deps: Deps, user_key: str) -> Member | None:
     """The active member linked to this identity; configured admins always count as admin."""
     row = deps.storage.db.execute(

@@ -166,6 +166,13 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def new_row_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made."""
+    if cur.lastrowid is None:
+        raise sqlite3.ProgrammingError("the statement inserted no row")
+    return cur.lastrowid
+
+
 def utcnow() -> str:
     """Only for schema_version (migrations run before any deps exist); data rows take deps.clock()."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -288,9 +295,13 @@ class Storage:
                     conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
                                  (f"{channel}:%", iso(prune_before)))
         except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
-            return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
-                                   [f"{channel}:{message_id}"]).fetchone() is None
+            return not self.seen(channel, message_id)
         return cur.rowcount == 1
+
+    def seen(self, channel: str, message_id: str) -> bool:
+        """Whether `channel:message_id` was delivered before."""
+        return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
+                               [f"{channel}:{message_id}"]).fetchone() is not None
 
     # --- questions and feedback ----------------------------------------------------------------
 

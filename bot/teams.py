@@ -15,7 +15,7 @@ from typing import Any
 from .clock import iso, parse_iso
 from .codes import LETTERS_AND_DIGITS, new_code
 from .limits import CodeGuard
-from .storage import Storage
+from .storage import Storage, new_row_id
 
 # Invite codes: short, uppercase, no look-alikes (0/O, 1/I) for people reading them aloud.
 CODE_ALPHABET = LETTERS_AND_DIGITS
@@ -63,8 +63,8 @@ def create_team(storage: Storage, name: str, commune: str, villages: list[str], 
     """A team with its villages (duplicates dropped); returns the team id."""
     unique = list(dict.fromkeys(v.strip() for v in villages if v.strip()))
     with storage.transaction() as conn:
-        team_id = conn.execute("INSERT INTO teams (name, commune, created_at) VALUES (?, ?, ?)",
-                               (name, commune, iso(now))).lastrowid
+        team_id = new_row_id(conn.execute("INSERT INTO teams (name, commune, created_at) VALUES (?, ?, ?)",
+                               (name, commune, iso(now))))
         for village in unique:
             conn.execute("INSERT INTO villages (team_id, name) VALUES (?, ?)", (team_id, village))
         audit(conn, now, actor, "teams", team_id, "create", None,
@@ -80,6 +80,26 @@ def list_teams(storage: Storage) -> list[Team]:
 def get_team(storage: Storage, team_id: int) -> Team | None:
     row = storage.db.execute("SELECT id, name, commune FROM teams WHERE id = ?", [team_id]).fetchone()
     return Team(*row) if row else None
+
+
+def teams_by_name(storage: Storage) -> list[tuple[int, str]]:
+    """(id, name) of every team, by name (for pickers)."""
+    return storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+
+
+def village_sizes(storage: Storage, team_id: int) -> list[tuple[int, str, int | None]]:
+    """(id, name, households) of a team's villages, by name; households None until a leader sets it."""
+    return storage.db.execute("SELECT id, name, households FROM villages WHERE team_id = ? ORDER BY name",
+                              [team_id]).fetchall()
+
+
+def set_village_size(storage: Storage, village: tuple[int, str, int | None], size: int, actor: int | None,
+                     now: dt.datetime) -> None:
+    """Record a village's number of households (audited, with the size before)."""
+    village_id, _, before = village
+    with storage.transaction() as conn:
+        conn.execute("UPDATE villages SET households = ? WHERE id = ?", (size, village_id))
+        audit(conn, now, actor, "villages", village_id, "update", {"households": before}, {"households": size})
 
 
 def villages(storage: Storage, team_id: int) -> list[Village]:
@@ -146,9 +166,9 @@ def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, disp
         if uses >= max_uses:
             raise InviteError("used")
         conn.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
-        member_id = conn.execute(
+        member_id = new_row_id(conn.execute(
             "INSERT INTO members (team_id, display_name, role, joined_at) VALUES (?, ?, ?, ?)",
-            (team_id, display_name, role, iso(now))).lastrowid
+            (team_id, display_name, role, iso(now))))
         conn.execute(
             "INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET member_id = excluded.member_id, chat_id = excluded.chat_id, "

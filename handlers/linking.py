@@ -8,10 +8,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot import flows, teams
+from bot import flows, links, teams
 from bot.access import member_for
 from bot.clock import iso
-from bot.codes import LETTERS, new_code
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 
@@ -19,10 +18,7 @@ from .flowkit import begin
 
 log = logging.getLogger(__name__)
 
-# Letters only, none that look alike (I/L/O), and no digits: a code never looks like an OTP to the safety guard.
-ALPHABET = LETTERS
-CODE_LENGTH = 6
-LIFETIME = dt.timedelta(minutes=10)
+LIFETIME = links.LIFETIME
 MAX_TRIES = 5  # wrong codes per identity within LIFETIME, against guessing
 APPS = {"telegram": "Telegram", "zalo": "Zalo", "console": "bản chạy trên máy"}
 
@@ -72,12 +68,7 @@ def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
             "Nếu bạn đã tham gia tổ trên ứng dụng khác, hãy gõ /lienket ở ứng dụng đó để lấy mã, "
             "rồi gửi /lienket <mã> tại đây. Nếu chưa tham gia tổ, hãy nhờ tổ trưởng gửi mã mời."
         )]
-    now = deps.clock()
-    code = new_code(ALPHABET, CODE_LENGTH)
-    with deps.storage.transaction() as conn:
-        conn.execute("DELETE FROM link_codes WHERE member_id = ? OR expires_at <= ?", (member.id, iso(now)))
-        conn.execute("INSERT INTO link_codes (code, member_id, from_key, expires_at) VALUES (?, ?, ?, ?)",
-                     (code, member.id, incoming.user_key, iso(now + LIFETIME)))
+    code = links.issue_code(deps.storage, member.id, incoming.user_key, deps.clock())
     return [Reply(
         f"Mã liên kết của bạn: {code}\n"
         f"Trong 10 phút tới, mở ứng dụng còn lại (Telegram hoặc Zalo), tìm bot của tổ và gửi:\n"
@@ -99,43 +90,32 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     if len(tries) >= MAX_TRIES:
         return [Reply("Bạn đã nhập sai mã nhiều lần. Hãy đợi 10 phút rồi thử lại với mã mới nhé.")]
     code = raw.strip().upper()
-    row = deps.storage.db.execute(
-        "SELECT member_id, from_key, expires_at FROM link_codes WHERE code = ?", [code]
-    ).fetchone()
-    if row is None or row[2] <= iso(now):
+    found = links.find_code(deps.storage, code)
+    if found is None or found.expired(now):
         tries.append(iso(now))
-        if row is not None:
-            with deps.storage.transaction() as conn:
-                conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
+        if found is not None:
+            links.drop_code(deps.storage, code)
             return [Reply("Mã này đã hết hạn (mã chỉ dùng được trong 10 phút). "
                           "Bạn gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới nhé.")]
         return [Reply("Mã liên kết không đúng. Bạn kiểm tra lại 6 chữ cái trong mã, "
                       "hoặc gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới.")]
-    member_id, from_key = row[0], row[1]
+    member_id, from_key = found.member_id, found.from_key
     if from_key == incoming.user_key:
         return [Reply("Mã này được tạo từ chính tài khoản này. Bạn hãy gửi mã từ ứng dụng còn lại nhé.")]
     refusal = teams.link_refusal(deps.storage, member_id, from_key, incoming.channel)
     if refusal is not None:
         tries.append(iso(now))
         return [Reply(LINK_REFUSALS[refusal].format(there=APPS.get(incoming.channel, incoming.channel)))]
-    target = deps.storage.db.execute(
-        "SELECT display_name, active FROM members WHERE id = ?", [member_id]).fetchone()
-    if target is None or not target[1]:
+    name = links.active_name(deps.storage, member_id)
+    if name is None:
         return [Reply("Tài khoản thành viên tạo mã này không còn hoạt động nên không liên kết được.")]
-    current = deps.storage.db.execute("SELECT member_id FROM identities WHERE key = ?",
-                                      [incoming.user_key]).fetchone()
-    if current is not None and current[0] != member_id:
+    current = links.member_of(deps.storage, incoming.user_key)
+    if current is not None and current != member_id:
         return [Reply(
             "Tài khoản này đã gắn với một thành viên khác nên tôi không liên kết được. "
             "Nếu có nhầm lẫn, bạn nhờ tổ trưởng hoặc quản trị viên kiểm tra giúp."
         )]
-    with deps.storage.transaction() as conn:
-        conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
-        if current is None:
-            conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
-                         (incoming.user_key, member_id, incoming.chat_id, iso(now)))
-            teams.audit(conn, now, member_id, "identities", member_id, "link", None,
-                        {"key": incoming.user_key, "from": from_key})
+    links.use_code(deps.storage, code, found, incoming.user_key, incoming.chat_id, now, add_identity=current is None)
     session.state.pop("link_failures", None)
     if current is not None:
         return [Reply("Tài khoản này đã được liên kết từ trước rồi. Bạn cứ dùng bình thường nhé.")]
@@ -145,7 +125,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     await _tell_other_app(deps, from_key, f"Tài khoản {here} vừa được liên kết với tài khoản thành viên của bạn. "
                                          "Nếu không phải bạn làm, hãy báo ngay cho tổ trưởng.")
     return [Reply(
-        f"Đã liên kết xong, {target[0]}! Từ giờ {here} và {there} dùng chung một tài khoản thành viên: "
+        f"Đã liên kết xong, {name}! Từ giờ {here} và {there} dùng chung một tài khoản thành viên: "
         "việc ghi nhận hỗ trợ, vai trò và báo cáo đều như nhau trên cả hai ứng dụng."
     )]
 
@@ -154,11 +134,11 @@ async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
     """Let the first identity know, in case the code was used by someone else."""
     channel = key.partition(":")[0]
     sender = deps.extras.get("senders", {}).get(channel)
-    row = deps.storage.db.execute("SELECT chat_id FROM identities WHERE key = ?", [key]).fetchone()
-    if sender is None or row is None:
+    chat_id = links.chat_of(deps.storage, key)
+    if sender is None or chat_id is None:
         return
     try:
-        await sender(row[0], [Reply(text)])
+        await sender(chat_id, [Reply(text)])
     except Exception:  # the link is made; a missed notice must not undo it
         log.warning("Could not notify the other app about a new link")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot import reports, teams
+from bot import reports
+from bot import teams as team_data
 from bot.access import NOT_LEADER, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
@@ -47,11 +48,11 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
         name = " ".join(words[:-size]) if size else args
     assert period is not None
     teams = reports.find_team(deps.storage.db, name) if name else \
-        deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+        team_data.teams_by_name(deps.storage)
     if len(teams) == 1:
         return teams[0][0], period
     if not teams:
-        everyone = deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+        everyone = team_data.teams_by_name(deps.storage)
         if not everyone:
             return [Reply("Chưa có tổ nào được tạo.")]
         return [Reply(f"Không tìm thấy tổ \"{name[:40]}\". Bạn chọn một tổ:",
@@ -100,7 +101,7 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]
                   image=path, summary=f"{team}, {period.label}: {report.records} lượt hỗ trợ. {skills}.")]
 
 
-def _command(cmd: str):  # noqa: ANN202 - a handler factory
+def _command(cmd: str):
     async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         member = member_for(deps, incoming.user_key)
         if member is None or not member.is_leader:
@@ -134,10 +135,8 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
         return [Reply(NOT_LEADER)]
     if member.team_id is None:
         return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
-    db = deps.storage.db
     words = arg_text(incoming.text).split()
-    villages = db.execute("SELECT id, name, households FROM villages WHERE team_id = ? ORDER BY name",
-                          [member.team_id]).fetchall()
+    villages = team_data.village_sizes(deps.storage, member.team_id)
     if len(words) < 2 or not words[-1].isdigit() or not any(ch.isalnum() for ch in " ".join(words[:-1])):
         known = "\n".join(f"- {name}: {size or 'chưa đặt'}" for _, name, size in villages)
         return [Reply("Gõ /sohodan <tên thôn> <số hộ>, ví dụ: /sohodan Xuân Thượng 320"
@@ -151,17 +150,8 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
         known = ", ".join(v[1] for v in villages) or "(chưa có)"
         return [Reply(f"Tổ không có thôn \"{name[:40]}\". Các thôn của tổ: {known}. "
                       "Bạn gõ lại đúng tên thôn, ví dụ: /sohodan Xuân Thượng 320")]
-    with deps.storage.transaction() as conn:
-        if found is None:  # pragma: no cover - refused above
-            cur = conn.execute("INSERT INTO villages (team_id, name, households) VALUES (?, ?, ?)",
-                               (member.team_id, name, size))
-            row_id, before, name_shown = cur.lastrowid, None, name
-        else:
-            conn.execute("UPDATE villages SET households = ? WHERE id = ?", (size, found[0]))
-            row_id, before, name_shown = found[0], {"households": found[2]}, found[1]
-        teams.audit(conn, deps.clock(), member.id or None, "villages", row_id, "update" if found else "create",
-                    before, {"households": size})
-    return [Reply(f"Đã ghi: thôn {name_shown} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
+    team_data.set_village_size(deps.storage, found, size, member.id or None, deps.clock())
+    return [Reply(f"Đã ghi: thôn {found[1]} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
 
 
 COMMANDS = {"/baocao": _command("baocao"), "/xuat": _command("xuat"), "/bieudo": _command("bieudo"),

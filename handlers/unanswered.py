@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from bot import flows
+from bot import inbox as inbox_data
 from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
@@ -40,15 +41,8 @@ class Group:
     variants: list[str] = field(default_factory=list)
 
 
-def _scope(member: Member, column: str = "team_id") -> tuple[str, list]:
-    return ("1 = 1", []) if member.is_admin else (f"{column} = ?", [member.team_id])
-
-
 def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
-    where, params = _scope(member)
-    return deps.storage.db.execute(
-        f"SELECT id, question, norm FROM unanswered WHERE status = 'open' AND {where} "
-        f"ORDER BY id DESC LIMIT {MAX_ROWS}", params).fetchall()
+    return inbox_data.open_questions(deps.storage, member, MAX_ROWS)
 
 
 def group(rows: list[tuple[int, str, str]]) -> list[Group]:
@@ -139,12 +133,7 @@ def _pick_reply(t: Turn[InboxDraft]) -> list[Reply]:
 
 
 def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
-    where, params = _scope(member)
-    marks = ",".join("?" * len(ids))
-    with deps.storage.transaction() as conn:
-        cur = conn.execute(f"UPDATE unanswered SET status = ?, entry_id = ? WHERE status = 'open' AND {where} "
-                           f"AND id IN ({marks})", [status, entry_id, *params, *ids])
-        return cur.rowcount
+    return inbox_data.close(deps.storage, member, ids, status, entry_id)
 
 
 def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
@@ -220,16 +209,11 @@ async def feedback_summary(incoming: Incoming, deps: Deps, session: Session) -> 
     member = _leader(deps, incoming)
     if member is None:
         return [Reply(NOT_LEADER)]
-    where, params = _scope(member)
-    rows = deps.storage.db.execute(
-        f"SELECT entry_id, sum(helpful = 0), sum(helpful = 1) FROM feedback WHERE {where} "
-        f"GROUP BY entry_id HAVING sum(helpful = 0) > 0 ORDER BY 2 DESC, 3, entry_id LIMIT {MAX_FEEDBACK}",
-        params).fetchall()
-    total = deps.storage.db.execute(
-        f"SELECT sum(helpful = 1), sum(helpful = 0) FROM feedback WHERE {where}", params).fetchone()
-    if not total[0] and not total[1]:
+    rows = inbox_data.most_disliked(deps.storage, member, MAX_FEEDBACK)
+    good, bad = inbox_data.feedback_totals(deps.storage, member)
+    if not good and not bad:
         return [Reply("Chưa có góp ý 👍/👎 nào cho các câu trả lời.")]
-    lines = [f"Góp ý cho câu trả lời: {total[0] or 0} 👍, {total[1] or 0} 👎."]
+    lines = [f"Góp ý cho câu trả lời: {good} 👍, {bad} 👎."]
     if rows:
         lines.append("Câu trả lời bị chấm 👎 nhiều nhất (nên xem lại):")
         for entry_id, bad, good in rows:

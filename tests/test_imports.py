@@ -5,6 +5,7 @@ root, bot/app.py), and channel adapters never import the runner."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +95,12 @@ def test_bot_never_imports_handlers_except_the_composition_root():
 
 def test_channels_never_import_the_runner():
     assert {name for name, deps in GRAPH.items() if name.startswith("bot.channels") and "bot.runner" in deps} == set()
+
+
+def test_no_sql_in_handlers_or_channel_adapters():
+    """Data access lives in the domain modules of bot/ (teams, assist, reports, links, inbox, downloads...)."""
+    sql = re.compile(r"execute\(|\b(SELECT|INSERT|UPDATE|DELETE) ")
+    found = [f"{p.relative_to(ROOT)}:{i}" for folder in ("handlers", "bot/channels")
+             for p in sorted((ROOT / folder).rglob("*.py"))
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if sql.search(line)]
+    assert found == []

@@ -324,9 +324,10 @@ class TelegramChannel:
         self.deps.storage.save_session(key, state, self.deps.clock())
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.callback_query is not None:
+        query = update.callback_query
+        if query is not None:
             try:  # always, and first: it stops the spinner on the user's button
-                await with_retries(lambda: update.callback_query.answer(), "answerCallbackQuery")
+                await with_retries(lambda: query.answer(), "answerCallbackQuery")
             except TelegramError as exc:  # too old, or Telegram unreachable: the press is still handled
                 log.warning("Callback query not answered: %s", exc)
         found = self.to_incoming(update)
@@ -545,9 +546,7 @@ class Poller:
                 await asyncio.wait(list(self.in_flight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
 
     def _done_before(self, update_id: int) -> bool:
-        row = self.channel.deps.storage.db.execute(
-            "SELECT 1 FROM seen_messages WHERE key = ?", [f"{NAME}:{update_id}"]).fetchone()
-        return row is not None
+        return self.channel.deps.storage.seen(NAME, str(update_id))
 
     async def _process(self, update: Update) -> None:
         app = self.channel.application
