@@ -12,7 +12,7 @@ not understand, and the engine says what it expected. The engine alone owns:
   free-text step, such as a note, only when the knowledge base has an answer: otherwise it is the note);
 - cancel (`/huy`, or a cancel choice that asks once more), one flow per chat with a generic
   "your draft was dropped" notice, and drafts abandoned for longer than `TIMEOUT`;
-- save-once: `saved_once` remembers which draft ids were already saved.
+- save-once is the features' job (a draft id stored UNIQUE with the saved row, as /ghi does).
 
 Drafts are dataclasses stored as JSON in the session; unknown keys from older versions are ignored.
 """
@@ -36,7 +36,6 @@ Out = list[Reply] | None
 StepFn = Callable[..., Out | Awaitable[Out]]
 
 TIMEOUT = dt.timedelta(hours=12)  # a draft untouched this long is dropped (and the member told)
-MAX_KEEP_SAVED = 20
 STALE = "Nút này đã cũ hoặc đã được bấm rồi. Bạn xem tin nhắn mới nhất, hoặc gõ /trogiup để xem cách dùng nhé."
 GONE = "Thao tác đang làm dở không còn dùng được nữa. Bạn bắt đầu lại giúp tôi nhé."
 NOT_UNDERSTOOD = "Tôi chưa hiểu câu trả lời này. Bạn chọn một mục dưới đây, hoặc gõ /huy để dừng."
@@ -294,14 +293,3 @@ async def _answer_then_offer(turn: Turn[Any], answer: Answer) -> list[Reply]:
     else:
         replies.append(Reply(note.strip(), (resume,)))
     return replies
-
-
-def saved_once(session: Session, rid: str, record_id: int | None = None) -> int | None:
-    """The receipt of draft `rid` if it was saved before; with `record_id`, remember it."""
-    saved = session.state.setdefault("saved", {})
-    if record_id is None:
-        return saved.get(rid)
-    saved[rid] = record_id
-    for old in list(saved)[:-MAX_KEEP_SAVED]:
-        del saved[old]
-    return record_id

@@ -576,7 +576,7 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     rid = (incoming.payload or "").split(":")[-1]
     turn = flows.current(session, {"ghi": GHI}, incoming, deps)
     if turn is None or turn.draft.rid != rid:  # pressed again after saving, or a button from another draft
-        done = flows.saved_once(session, rid) or assist.record_for_request(deps.storage.db, rid)
+        done = assist.record_for_request(deps.storage.db, rid)  # records.request_id is the draft id, UNIQUE
         if done:
             return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {done}.")]
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
@@ -588,8 +588,7 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         return turn.end(*member)
     if member.team_id != d.team_id or member.id != d.member_id:
         return turn.end(Reply(NOT_MEMBER))
-    record_id, text = write(deps, member, d)
-    flows.saved_once(session, rid, record_id)
+    _, text = write(deps, member, d)
     return turn.end(Reply(text))
 
 
