@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +43,18 @@ def test_ask_json_one_object_per_line_including_blank(tmp_path):
 def test_ask_arguments_and_choices_shape():
     out = run(["ask", "--json", "vneid", "quen mk vneid"])
     a, b = (json.loads(line) for line in out.stdout.splitlines())
-    assert a["question"] == "vneid" and a["status"] in {"choices", "answer"}
-    if a["status"] == "choices":
-        assert a["entry"] is None and 1 <= len(a["choices"]) <= 3
-    assert b["status"] == "answer"
+    assert a["question"] == "vneid" and a["status"] == "choices"  # one bare word: which VNeID question?
+    assert a["entry"] is None and 1 <= len(a["choices"]) <= 3
+    assert b["status"] == "answer" and b["entry"]["id"].startswith("vneid-")
 
 
 def test_ask_plain_text():
     out = run(["ask", "mo tk ngan hang can gi"])
-    assert out.returncode == 0 and "?" in out.stdout
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0 and lines[0] == "? mo tk ngan hang can gi"
+    # then "[entry id] title (score)" of the answer, and the answer itself
+    assert re.fullmatch(r"\[thanhtoan-[a-z0-9-]+\] .*ngân hàng.* \(\d+\.\d\)", lines[1])
+    assert len(lines) > 2 and lines[2].strip()
 
 
 def test_kb_dump_is_the_whole_kb():

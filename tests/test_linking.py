@@ -84,8 +84,8 @@ async def test_a_new_code_replaces_the_old_one(small_deps):
     first = code_in(await tg.say("/lienket"))
     second = code_in(await tg.say("/lienket"))
     za = Chat(small_deps, user=ZALO_USER, channel="zalo")
-    if first != second:
-        assert "không đúng" in (await za.say(f"/lienket {first}"))[0].text
+    assert first != second
+    assert "không đúng" in (await za.say(f"/lienket {first}"))[0].text
     assert "Đã liên kết" in (await za.say(f"/lienket {second}"))[0].text
 
 
