@@ -114,10 +114,25 @@ async def test_failed_send_is_not_retried(small_deps, outbox):
 async def test_background_loop_fires_when_the_clock_reaches_the_slot(small_deps, outbox, monkeypatch):
     monkeypatch.setattr(scheduler, "MAX_SLEEP", 0.01)
     now = [at(23, 6, 59)]
-    small_deps.clock = lambda: now[0]
+    reads = [0]
+
+    def clock() -> dt.datetime:
+        reads[0] += 1
+        return now[0]
+
+    async def ticks(count: int) -> None:
+        """Wait until the loop has read the clock `count` more times."""
+        until = reads[0] + count
+        for _ in range(500):
+            if reads[0] >= until:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the scheduler loop stopped reading the clock")
+
+    small_deps.clock = clock
     await scheduler.start_scheduler(small_deps)
     try:
-        await asyncio.sleep(0.1)
+        await ticks(3)  # the loop ran before the slot
         assert outbox.sent == []
         now[0] = at(23, 7)
         for _ in range(200):
@@ -125,7 +140,7 @@ async def test_background_loop_fires_when_the_clock_reaches_the_slot(small_deps,
             if len(outbox.sent) == 3:
                 break
         assert len(outbox.sent) == 3
-        await asyncio.sleep(0.1)
+        await ticks(3)  # and ran on after it: nothing sent twice
         assert len(outbox.sent) == 3
     finally:
         await scheduler.stop_scheduler(small_deps)

@@ -70,7 +70,7 @@ async def test_idle_polls_are_not_errors(small_deps, zfake, caplog):
     async with running(zalo_deps(small_deps, zfake)):
         await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 3, timeout=3)
         # getUpdates answered 408 every time (nothing queued): no warning, and the loop keeps asking.
-        await asyncio.sleep(0.5)
+        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 5, timeout=3)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
 
 
@@ -250,8 +250,7 @@ async def test_webhook_secret_bodies_and_duplicates(small_deps, zfake):
 
         question = zfake.event("kich hoat vneid ko dc", user=USER)
         assert await zfake.post_webhook(url, question, secret="wrong-secret-123") == 403
-        assert await zfake.post_webhook(url, question) == 403  # no header at all
-        await asyncio.sleep(0.2)
+        assert await zfake.post_webhook(url, question) == 403  # no header at all (refused before queueing)
         assert zfake.texts() == [] and small_deps.storage.db["seen_messages"].count == 0
         assert small_deps.storage.db["sessions"].count == 0  # nothing processed
 
@@ -267,9 +266,12 @@ async def test_webhook_secret_bodies_and_duplicates(small_deps, zfake):
             assert await zfake.post_webhook(url, body, secret=SECRET) == 400, body
         unknown = {"event_name": "user.follow", "message": {"from": {"id": USER}}}
         assert await zfake.post_webhook(url, unknown, secret=SECRET) == 200
-        await asyncio.sleep(0.3)
+        # A barrier: the same user's next message is answered after anything queued before it.
+        assert await zfake.post_webhook(url, zfake.event("/start", user=USER), secret=SECRET) == 200
+        barrier = (await zfake.wait_texts(3, USER))[2]
     assert "Kích hoạt tài khoản VNeID" in texts[0] and texts[1].startswith("📌 Quên mật khẩu VNeID")
-    assert len(zfake.texts(USER)) == 2  # the duplicate and the unknown event were not answered
+    assert barrier.startswith("Xin chào")
+    assert len(zfake.texts(USER)) == 3  # the refused, duplicate and unknown events were not answered
     assert "getUpdates" not in [m for m, _ in zfake.calls]
 
 
