@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # startup errors: one clear line, no traceback for the user
         from knowledge.loader import KnowledgeError
 
-        if isinstance(exc, KnowledgeError | ConfigError):
+        from .backup import BackupError
+        from .storage import SchemaError
+
+        if isinstance(exc, KnowledgeError | ConfigError | SchemaError | BackupError):
             print(f"Lỗi: {exc}", file=sys.stderr)
             return 2
         raise

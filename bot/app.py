@@ -29,7 +29,7 @@ def setup_logging(settings: Settings) -> None:
 
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     tz = settings.timezone
-    store = storage or Storage(settings.database_path)
+    store = storage or Storage(settings.database_path, settings.backup_dir)
     deps = Deps(
         settings=settings,
         storage=store,
