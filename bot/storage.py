@@ -314,7 +314,14 @@ class Storage:
         return sqlite_utils.Database(conn)
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Fold the write-ahead log into the database file, then close (a clean file to copy or move)."""
+        try:
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # another process reading, or the disk went away: WAL stays, still safe
+            log.warning("WAL checkpoint at close failed: %s", exc)
+        finally:
+            self.db.conn.close()
 
     # --- sessions -----------------------------------------------------------------------------
 

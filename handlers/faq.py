@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from bot import metrics
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from knowledge.loader import Entry
 from knowledge.normalize import key
@@ -61,7 +62,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             "Bạn chưa gõ câu hỏi. Hãy gõ điều bạn cần biết, ví dụ \"cách kích hoạt VNeID\", "
             "hoặc chọn một chủ đề:", topic_choices())]
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
-    result = deps.kb.match(text)
+    result = metrics.match(deps, text)
     if result.status == "answer" and result.best is not None:
         return [answer_reply(result.best.entry, incoming, deps)]
     if result.status == "choices":
