@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb dump|kb check]`."""
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|backup|restore]`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
     kb_sub.add_parser("check", help="validate the knowledge base")
+    backup = sub.add_parser("backup", help="copy the database (safe while the bot runs), verified, mode 0600")
+    backup.add_argument("file", nargs="?", help="where to write it (default: a dated file in BACKUP_DIR)")
+    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("file")
     return p
 
 
@@ -41,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             return ask(settings, args.questions, args.json)
         if command == "kb":
             return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+        if command == "backup":
+            return backup_command(settings, args.file)
+        if command == "restore":
+            return restore_command(settings, args.file)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -78,6 +86,35 @@ def run(settings: Settings) -> int:
     from . import runner
 
     return runner.run(settings)
+
+
+def backup_command(settings: Settings, file: str | None) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from . import backup
+
+    database = settings.database_path
+    if not database.is_file():
+        print(f"Lỗi: chưa có cơ sở dữ liệu {database} (DATABASE_PATH).", file=sys.stderr)
+        return 2
+    dest = Path(file) if file else backup.daily_path(database, settings.backup_dir, dt.datetime.now())
+    check = backup.copy_database(database, dest)
+    print(f"Đã sao lưu vào {dest} (phiên bản lược đồ {check.version}, {check.counts.get('records', 0)} lượt hỗ trợ, "
+          f"{check.counts.get('households', 0)} hộ; kiểm tra toàn vẹn: tốt).")
+    return 0
+
+
+def restore_command(settings: Settings, file: str) -> int:
+    from pathlib import Path
+
+    from . import backup
+
+    aside = backup.restore(settings.database_path, Path(file))
+    print(f"Đã khôi phục {settings.database_path} từ {file}."
+          + (f" Cơ sở dữ liệu cũ được giữ lại ở {aside}." if aside else "")
+          + " Bạn có thể khởi động lại trợ lý.")
+    return 0
 
 
 def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
