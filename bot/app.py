@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 from knowledge.kb import KnowledgeBase
 
-from . import maintenance, scheduler, teams
+from . import logs, maintenance, scheduler, teams
 from .config import Settings
 from .core import Deps, now_local
-from .safety import install_log_redaction
 from .storage import Storage
 
 
 def setup_logging(settings: Settings) -> None:
-    """Log to stderr, with personal data and secrets masked in every record."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(settings.log_level)
-    # httpx logs every request URL, which carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    install_log_redaction(settings.secrets)
+    """Log to stderr as text or JSON lines, with personal data and secrets masked in every record."""
+    logs.setup(settings.log_level, settings.log_format, settings.secrets)
 
 
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:

@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from . import logs
 from .core import Deps, Incoming
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def get(deps: Deps) -> Metrics:
 async def update(deps: Deps, incoming: Incoming) -> AsyncIterator[None]:
     """Around the handling of one update: count it, time it, and mark the channel alive when it succeeds."""
     metrics = get(deps)
+    correlation = logs.new_correlation(incoming.channel)
     metrics.updates.labels(incoming.channel, "button" if incoming.payload is not None else incoming.kind).inc()
     health = metrics.channels.get(incoming.channel)
     if health is not None:
@@ -131,6 +133,7 @@ async def update(deps: Deps, incoming: Incoming) -> AsyncIterator[None]:
     finally:
         if health is not None:
             health.in_flight -= 1
+        logs.CORRELATION.reset(correlation)
 
 
 def match(deps: Deps, text: str):  # type: ignore[no-untyped-def]  # -> knowledge.kb.MatchResult
