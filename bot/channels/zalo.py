@@ -37,6 +37,7 @@ SEND_ATTEMPTS = 4
 BACKOFF_BASE = 1.0  # seconds; tests shrink it
 BACKOFF_CAP = 60.0
 TYPING_EVERY = 5.0
+SHUTDOWN_GRACE = 20.0  # seconds a stopping bot gives replies already being written (systemd waits 30)
 SEEN_KEEP = dt.timedelta(days=2)  # Zalo redelivers within minutes; two days is plenty
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 IDLE = 408  # getUpdates: nothing new, not an error
@@ -242,7 +243,7 @@ class ZaloChannel:
             self._poller = None
         if self._tasks:
             # Let answers already being written go out; then give up on the rest.
-            _, pending = await asyncio.wait(set(self._tasks), timeout=5)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
