@@ -50,8 +50,6 @@ async def test_safety_guard_warns_and_stores_nothing(chat, small_deps, caplog):
     dump = "\n".join(str(r) for t in small_deps.storage.db.table_names() for r in small_deps.storage.db[t].rows)
     assert "001203004567" not in dump
     assert MASK in dump  # the redacted question was stored for leaders
-    logging.getLogger("test").info("user said %s", "001203004567")
-    assert "001203004567" not in caplog.text or True  # filter installed only by setup_logging (see test_logging)
 
 
 async def test_otp_alone_only_warns(chat):

@@ -1,0 +1,44 @@
+"""Atomic writes and at-most-once digests under concurrency: the guarantees storage and the scheduler claim."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import scheduler
+from bot.core import Deps
+from bot.storage import Storage
+from tests import fixtures_data as fx
+from tests.test_scheduler import Outbox, at
+
+
+def test_a_failed_transaction_leaves_nothing_behind(storage: Storage):
+    before = storage.db.execute("SELECT COUNT(*) FROM teams").fetchone()[0]
+    with pytest.raises(RuntimeError), storage.transaction() as conn:
+        conn.execute("INSERT INTO teams (name, commune, created_at) VALUES ('Tổ thử', 'Xã thử', '2026-11-30')")
+        raise RuntimeError("the write after this one failed")
+    assert storage.db.execute("SELECT COUNT(*) FROM teams").fetchone()[0] == before
+    with storage.transaction() as conn:  # the connection is usable again afterwards
+        conn.execute("INSERT INTO teams (name, commune, created_at) VALUES ('Tổ thật', 'Xã thật', '2026-11-30')")
+    assert storage.db.execute("SELECT COUNT(*) FROM teams").fetchone()[0] == before + 1
+
+
+async def test_two_concurrent_digest_runs_send_each_digest_once(settings, small_kb):
+    """Two processes (two connections on one file) reach the slot together: each digest goes out once."""
+    first = Deps(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
+    second = Deps(settings=settings, storage=Storage(settings.database_path), kb=small_kb)
+    try:
+        fx.build(first.storage)
+        box = Outbox()
+        for deps in (first, second):
+            deps.extras["senders"] = {"console": box.sender("console"), "telegram": box.sender("telegram")}
+        now = at(23, 7)
+        counts = await asyncio.gather(scheduler.run_due(first, now), scheduler.run_due(second, now))
+        assert sum(counts) == 3
+        assert len(box.sent) == 3
+        assert len({chat for _, chat, _ in box.sent}) == 3
+    finally:
+        first.storage.close()
+        second.storage.close()
+
