@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("file", nargs="?", help="where to write it (default: a dated file in BACKUP_DIR)")
     restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
     restore.add_argument("file")
+    report = sub.add_parser("report", help="every team's numbers for a period as JSON (no personal data)")
+    report.add_argument("period", nargs="?", default="thang",
+                        help="homnay, tuan, thang (default), tatca or 01/11/2026-15/11/2026")
     return p
 
 
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             return backup_command(settings, args.file)
         if command == "restore":
             return restore_command(settings, args.file)
+        if command == "report":
+            return report_command(settings, args.period)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -114,6 +119,32 @@ def restore_command(settings: Settings, file: str) -> int:
     print(f"Đã khôi phục {settings.database_path} từ {file}."
           + (f" Cơ sở dữ liệu cũ được giữ lại ở {aside}." if aside else "")
           + " Bạn có thể khởi động lại trợ lý.")
+    return 0
+
+
+def report_command(settings: Settings, period_arg: str) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from . import reports, rollup
+    from .assist import catalogue
+    from .storage import Storage
+
+    now = dt.datetime.now(ZoneInfo(settings.timezone))
+    period = reports.parse_period(period_arg, now.date())
+    if period is None:
+        print(f"Lỗi: không hiểu khoảng thời gian '{period_arg}'. {reports.PERIOD_HELP}", file=sys.stderr)
+        return 2
+    if not settings.database_path.is_file():
+        print(f"Lỗi: chưa có cơ sở dữ liệu {settings.database_path} (DATABASE_PATH).", file=sys.stderr)
+        return 2
+    Storage(settings.database_path, settings.backup_dir).close()  # refuses a newer schema, upgrades an older one
+    db = Storage.open_reader(settings.database_path)
+    try:
+        doc = rollup.province_report(db, period, catalogue(), now.date(), now)
+    finally:
+        db.conn.close()
+    print(json.dumps(doc, ensure_ascii=False, indent=1))
     return 0
 
 

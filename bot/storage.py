@@ -307,6 +307,13 @@ class Storage:
                 return False
         return True
 
+    @staticmethod
+    def open_reader(path: Path | str) -> sqlite_utils.Database:
+        """A read-only connection to a database file, for tools that run beside the bot."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return sqlite_utils.Database(conn)
+
     def reader(self) -> sqlite_utils.Database:
         """A separate read connection for work done off the event loop (one per thread)."""
         conn = sqlite3.connect(self.path, timeout=30, uri=self.path.startswith("file:"))

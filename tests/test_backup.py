@@ -204,3 +204,28 @@ async def test_a_failed_daily_backup_is_counted_and_the_bot_goes_on(db: Path, sm
         assert metrics.get(deps).backups.labels("failed")._value.get() == 1
     finally:
         store.close()
+
+
+def test_report_json_for_a_national_roll_up(db: Path):
+    import json
+
+    from bot import reports
+    from bot.assist import catalogue
+
+    done = cli("report", "tatca", db=db, **bot_env())
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["format"] == "tcns-report/1" and doc["schema_version"] == storage.latest_version()
+    store = Storage(db)
+    try:
+        period = reports.parse_period("tatca", dt.date.today())
+        expected = [reports.team_report(store.db, t, period, catalogue(), dt.date.today()) for t in (1, 2, 3)]
+        names = [n for (n,) in store.db.execute("SELECT head_name FROM households WHERE head_name != ''")]
+        members = [n for (n,) in store.db.execute("SELECT display_name FROM members")]
+    finally:
+        store.close()
+    assert [t["records"] for t in doc["teams"]] == [r.records for r in expected]
+    assert doc["totals"]["records"] == sum(r.records for r in expected) > 0
+    assert sum(doc["totals"]["by_outcome"].values()) == doc["totals"]["records"]
+    assert not any(name in done.stdout for name in names + members)  # counts only, no personal data
+    assert cli("report", "hom qua nua", db=db, **bot_env()).returncode == 2
