@@ -24,12 +24,15 @@ ZALO_SECRET = "zalo-secret-graceful"
 async def start_bot(tmp_path: Path, port: int, **env: str) -> asyncio.subprocess.Process:
     environ = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(tmp_path / "tcns.db"),
                "WEBHOOK_LISTEN": f"127.0.0.1:{port}", "BACKUP_TIME": "", "LOG_LEVEL": "INFO", **env}
+    log = (tmp_path / "bot.log").open("ab")  # a file, not a pipe: a full pipe would block the bot's logging
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environ,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                                                stdout=log, stderr=asyncio.subprocess.STDOUT)
+    log.close()
+    proc.log_path = tmp_path / "bot.log"  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as session:
-        for _ in range(300):
+        for _ in range(600):  # slow machines: up to a minute
             if proc.returncode is not None:
-                raise AssertionError((await proc.stdout.read()).decode())
+                raise AssertionError(proc.log_path.read_text())  # type: ignore[attr-defined]
             try:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
                     if resp.status == 200:
@@ -43,8 +46,8 @@ async def start_bot(tmp_path: Path, port: int, **env: str) -> asyncio.subprocess
 
 async def stop_bot(proc: asyncio.subprocess.Process) -> str:
     proc.send_signal(signal.SIGTERM)
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    log = out.decode()
+    await asyncio.wait_for(proc.wait(), 60)
+    log = proc.log_path.read_text()  # type: ignore[attr-defined]
     assert proc.returncode == 0, log
     return log
 
