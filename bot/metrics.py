@@ -157,6 +157,8 @@ def database_state(deps: Deps) -> dict[str, Any]:
         deps.storage.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         return {"ok": False, "error": f"unreadable: {type(exc).__name__}"}
+    if deps.storage.write_error:
+        return {**state, "ok": False, "error": f"last write failed: {deps.storage.write_error}"}
     if path == ":memory:":
         return state
     file = Path(path)

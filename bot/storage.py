@@ -213,6 +213,7 @@ class Storage:
     def __init__(self, path: Path | str, backup_dir: Path | str | None = None) -> None:
         self.path = str(path)
         self.backup_dir = Path(backup_dir) if backup_dir else None
+        self.write_error: str | None = None  # the last write's failure, until a write succeeds again
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -236,14 +237,20 @@ class Storage:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlock)."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # read-only file, full disk, I/O error: /healthz reports it
+            self.write_error = str(exc)
             raise
-        else:
-            conn.execute("COMMIT")
+        self.write_error = None
 
     @property
     def version(self) -> int:

@@ -151,3 +151,25 @@ def test_each_app_has_its_own_registry(small_deps, settings, storage, small_kb):
     assert first.registry is not second.registry
     first.backup_done(True, 123)
     assert first.backups.labels("ok")._value.get() == 1 and second.backups.labels("ok")._value.get() == 0
+
+
+async def test_healthz_is_unhealthy_when_the_database_is_full(deps, served, tfake, port):
+    """A full disk, as SQLite sees it: no page can be added. The member is told, /healthz says so."""
+    store = deps.storage
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        for i in range(50):  # each question is a session write; unknown ones add a row too
+            await tfake.push_text(f"cau hoi chua co {i} " + "x" * 900, user_id=300 + i)
+            await tfake.wait_sent(chat_id=300 + i)
+            if store.write_error:
+                break
+        status, body = await get(port, "/healthz")
+        assert status == 503 and "full" in body
+        _, text = await get(port, "/metrics")
+        assert sample(text, "tcns_database_ok") == 0
+    finally:
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+    await tfake.push_text("/chude", user_id=400)
+    await tfake.wait_sent(chat_id=400)
+    assert (await get(port, "/healthz"))[0] == 200  # a successful write clears it
