@@ -96,7 +96,8 @@ def test_container_image_is_non_root_with_a_volume_and_a_health_check():
             assert (ROOT / name).exists(), name
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+@pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("openssl") is None,
+                    reason="nginx or openssl not installed")
 def test_nginx_config_is_valid(tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
