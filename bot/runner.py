@@ -47,6 +47,9 @@ class Channel(Protocol):
 DEFER_WEBHOOK = web.AppKey("defer_webhook", bool)
 
 
+SHUTDOWN_TIMEOUT = 5.0  # seconds the web server waits for open requests when stopping
+
+
 class StartupError(RuntimeError):
     """A channel could not start (bad token, unreachable server); the message says why, in Vietnamese."""
 
@@ -92,6 +95,7 @@ async def _serve(settings: Settings) -> int:
         return 0
     finally:
         deps.storage.close()
+        log.info("Database closed")
 
 
 def configured_channels(settings: Settings) -> list[str]:
@@ -142,7 +146,9 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
         # Always when a channel runs: /healthz and /metrics are served even to a polling bot.
         if started or deps.settings.public_base_url:
             host, port = deps.settings.webhook_listen
-            runner = web.AppRunner(web_app)
+            # Requests still open when stopping get SHUTDOWN_TIMEOUT seconds, not aiohttp's 60: systemd and
+            # docker kill a service that takes longer to stop, before the database is closed.
+            runner = web.AppRunner(web_app, shutdown_timeout=SHUTDOWN_TIMEOUT)
             await runner.setup()
             try:
                 await web.TCPSite(runner, host, port).start()
@@ -172,7 +178,9 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
         for channel in reversed(started):
             try:
                 await channel.stop()
+                log.info("Channel %s stopped", channel.name)
             except Exception:  # keep stopping the others
                 log.exception("Error while stopping a channel")
         if runner is not None:
             await runner.cleanup()
+            log.info("Web server closed")
