@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 KEY = "metrics"
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0)
+WRITE_ERROR_WINDOW = 300.0  # seconds a failed database write keeps /healthz unhealthy
 MATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 
@@ -157,8 +158,9 @@ def database_state(deps: Deps) -> dict[str, Any]:
         deps.storage.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         return {"ok": False, "error": f"unreadable: {type(exc).__name__}"}
-    if deps.storage.write_error:
-        return {**state, "ok": False, "error": f"last write failed: {deps.storage.write_error}"}
+    failed = deps.storage.write_error
+    if failed and time.monotonic() - deps.storage.write_error_at < WRITE_ERROR_WINDOW:
+        return {**state, "ok": False, "error": f"a write failed in the last {WRITE_ERROR_WINDOW:.0f} s: {failed}"}
     if path == ":memory:":
         return state
     file = Path(path)

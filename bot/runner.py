@@ -18,7 +18,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from . import downloads, metrics
+from . import downloads, metrics, webguard
 from .app import build_deps
 from .backup import RunLock
 from .config import Settings
@@ -148,10 +148,11 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
             host, port = deps.settings.webhook_listen
             # Requests still open when stopping get SHUTDOWN_TIMEOUT seconds, not aiohttp's 60: systemd and
             # docker kill a service that takes longer to stop, before the database is closed.
-            runner = web.AppRunner(web_app, shutdown_timeout=SHUTDOWN_TIMEOUT)
+            runner = web.AppRunner(web_app, access_log_class=webguard.SafeAccessLogger, keepalive_timeout=15,
+                                   shutdown_timeout=SHUTDOWN_TIMEOUT)
             await runner.setup()
             try:
-                await web.TCPSite(runner, host, port).start()
+                await webguard.GuardedSite(runner, host, port).start()  # connection limits and timeouts
             except OSError as exc:  # port taken, or an address this machine does not have
                 raise StartupError(f"Không mở được cổng {host}:{port} (WEBHOOK_LISTEN): {exc.strerror or exc}. "
                                    "Bạn kiểm tra xem có chương trình khác đang dùng cổng này không nhé.") from None

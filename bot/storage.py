@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,7 +214,10 @@ class Storage:
     def __init__(self, path: Path | str, backup_dir: Path | str | None = None) -> None:
         self.path = str(path)
         self.backup_dir = Path(backup_dir) if backup_dir else None
-        self.write_error: str | None = None  # the last write's failure, until a write succeeds again
+        # The last failed write and when (time.monotonic()): a full disk lets small writes through, so one
+        # success does not mean the database is healthy again.
+        self.write_error: str | None = None
+        self.write_error_at = 0.0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -224,6 +228,7 @@ class Storage:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
             self.migrate()
         except BaseException:
             conn.close()
@@ -248,9 +253,8 @@ class Storage:
             else:
                 conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # read-only file, full disk, I/O error: /healthz reports it
-            self.write_error = str(exc)
+            self.write_error, self.write_error_at = str(exc), time.monotonic()
             raise
-        self.write_error = None
 
     @property
     def version(self) -> int:
@@ -350,6 +354,32 @@ class Storage:
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, json.dumps(state, ensure_ascii=False), utcnow()),
             )
+        self._saves += 1
+        if self._saves % self.PRUNE_EVERY == 0:
+            self.prune_sessions()
+        if self.scrub_pending:
+            self.scrub()
+
+    SESSION_DAYS = 180  # a conversation untouched this long is forgotten (one row per person otherwise)
+    PRUNE_EVERY = 1000  # session saves between two prunes
+    _saves = 0
+
+    def prune_sessions(self, now: dt.datetime | None = None) -> int:
+        cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.SESSION_DAYS)).astimezone(dt.UTC)
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM sessions WHERE updated_at < ?",
+                                (cutoff.isoformat(timespec="seconds"),)).rowcount
+
+    scrub_pending = False  # set after personal data was erased; the next session save scrubs
+
+    def scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it: with secure_delete on, erased
+        text is then gone from both files (not left in old WAL frames or stale pages)."""
+        self.scrub_pending = False
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # a reader holds the log: the next automatic checkpoint does it
+            pass
 
     # --- redelivered webhook messages ----------------------------------------------------------
 
@@ -358,19 +388,29 @@ class Storage:
 
         With `prune_before`, the channel's older ids are forgotten in the same transaction.
         """
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                               (f"{channel}:{message_id}", utcnow()))
-            if prune_before is not None:
-                conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
-                             (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                                   (f"{channel}:{message_id}", utcnow()))
+                if prune_before is not None:
+                    conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
+                                 (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
+            return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
+                                   [f"{channel}:{message_id}"]).fetchone() is None
         return cur.rowcount == 1
 
     # --- questions and feedback ----------------------------------------------------------------
 
+    MAX_OPEN_PER_USER = 50  # one person cannot fill the leaders' inbox (or the disk)
+
     def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,
                        team_id: int | None = None) -> None:
         with self.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM unanswered WHERE user_key = ? AND status = 'open'",
+                                 (user_key,)).fetchone()[0]
+            if count >= self.MAX_OPEN_PER_USER:
+                return
             conn.execute(
                 "INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -17,7 +17,7 @@ import aiohttp
 from tests.channelkit import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-USERS = 120
+USERS = 2000  # at most; each burst goes on until the bot has stopped, however slow the machine is
 ZALO_SECRET = "zalo-secret-graceful"
 
 
@@ -67,15 +67,23 @@ async def test_sigterm_during_a_telegram_burst(tfake, tmp_path):
     proc = await start_bot(tmp_path, port, **env)
     users = [5000 + i for i in range(USERS)]
 
-    async def feed() -> None:  # members keep writing while the bot is told to stop
-        for i, user in enumerate(users):
+    sent_to: list[int] = []
+
+    async def feed() -> None:  # members keep writing while the bot is told to stop, and after it stopped
+        after_exit = 0
+        for user in users:
             await tfake.push_text("/chude", user_id=user)
-            await asyncio.sleep(0.004 if i % 10 else 0.02)
+            sent_to.append(user)
+            after_exit += proc.returncode is not None
+            if after_exit >= 5:
+                break
+            await asyncio.sleep(0.004)
 
     feeding = asyncio.create_task(feed())
     await tfake.wait_for(lambda: len(tfake.sent) >= 10, timeout=30)
     log = await stop_bot(proc)
     await feeding
+    users = sent_to
     assert "Stopping" in log
     database_is_closed_cleanly(tmp_path)
 
@@ -101,19 +109,27 @@ async def test_sigterm_during_a_zalo_webhook_burst(zfake, tmp_path):
     statuses: dict[str, int] = {}
     events = {user: zfake.event("/chude", user=user) for user in users}  # redelivered as they are
 
-    async def deliver(user: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def deliver(user: str) -> None:
         try:
             statuses[user] = await zfake.post_webhook(url, events[user], secret=ZALO_SECRET)
         except aiohttp.ClientError:
             statuses[user] = 0  # connection refused: Zalo keeps it and retries
 
-    burst = [asyncio.create_task(deliver(u, i * 0.004)) for i, u in enumerate(users)]
+    async def feed() -> list[asyncio.Task]:  # deliveries go on until a few were refused
+        burst = []
+        for user in users:
+            if sum(status != 200 for status in statuses.values()) >= 5:
+                break
+            burst.append(asyncio.create_task(deliver(user)))
+            await asyncio.sleep(0.004)
+        return burst
+
+    feeding = asyncio.create_task(feed())
     await zfake.wait_for(lambda: len(zfake.texts()) >= 10, timeout=30)
-    stopping = asyncio.create_task(stop_bot(proc))
-    await asyncio.gather(*burst)
-    await stopping
+    await stop_bot(proc)
+    await asyncio.gather(*await feeding)
     database_is_closed_cleanly(tmp_path)
+    users = list(statuses)
 
     accepted = {u for u, status in statuses.items() if status == 200}
     refused = set(users) - accepted
