@@ -16,7 +16,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,11 +137,11 @@ async def update(deps: Deps, incoming: Incoming) -> AsyncIterator[None]:
         logs.CORRELATION.reset(correlation)
 
 
-def match(deps: Deps, text: str):  # type: ignore[no-untyped-def]  # -> knowledge.kb.MatchResult
-    """`deps.kb.match(text)`, timed and counted by result."""
+def match(deps: Deps, lookup: Callable[[], Any]) -> Any:
+    """Run a knowledge-base lookup (e.g. `lambda: deps.kb.answer(...)`), timed and counted by its status."""
     metrics = get(deps)
     start = time.perf_counter()
-    result = deps.kb.match(text)
+    result = lookup()
     metrics.match_seconds.observe(time.perf_counter() - start)
     metrics.matches.labels(result.status if result.status in ("answer", "choices") else "none").inc()
     return result
