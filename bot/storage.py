@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -227,6 +228,8 @@ class Storage:
         self.write_error_at = 0.0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not Path(self.path).exists():  # a new database is the owner's only (SQLite's -wal/-shm follow it)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         try:

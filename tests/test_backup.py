@@ -229,3 +229,14 @@ def test_report_json_for_a_national_roll_up(db: Path):
     assert sum(doc["totals"]["by_outcome"].values()) == doc["totals"]["records"]
     assert not any(name in done.stdout for name in names + members)  # counts only, no personal data
     assert cli("report", "hom qua nua", db=db, **bot_env()).returncode == 2
+
+
+def test_a_new_database_and_its_log_are_owner_only(tmp_path: Path):
+    store = Storage(tmp_path / "fresh.db")
+    try:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO sessions VALUES ('k', '{}', 'now')")
+        for name in ("fresh.db", "fresh.db-wal", "fresh.db-shm"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    finally:
+        store.close()
