@@ -173,3 +173,14 @@ async def test_healthz_is_unhealthy_when_the_database_is_full(deps, served, tfak
         store.db.execute("PRAGMA max_page_count = 1073741823")
     store.write_error_at -= metrics.WRITE_ERROR_WINDOW  # five quiet minutes later
     assert (await get(port, "/healthz"))[0] == 200
+
+
+async def test_zalo_api_errors_and_retries_are_counted(deps, served, zfake, port):
+    zfake.fail("sendMessage", "429")
+    zfake.fail("sendMessage", "502")
+    zfake.push("/chude", user=ZALO_USER)
+    await zfake.wait_texts(1, ZALO_USER)
+    _, text = await get(port, "/metrics")
+    assert sample(text, "tcns_bot_api_errors_total", channel="zalo", method="sendMessage") == 2
+    assert sample(text, "tcns_bot_api_retries_total", channel="zalo", method="sendMessage") == 2
+    assert sample(text, "tcns_bot_api_errors_total", channel="zalo", method="getUpdates") == 0  # idle polls
