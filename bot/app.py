@@ -5,40 +5,30 @@ The composition root: the only module of `bot` that imports `handlers`."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sqlite3
-import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from handlers import ROUTER
 from knowledge.kb import KnowledgeBase
 
-from . import scheduler
+from . import logs, maintenance, scheduler
 from .clock import now_local
 from .config import ConfigError, Settings
 from .core import Deps
-from .safety import install_log_redaction
 from .storage import Storage
 
 
 def setup_logging(settings: Settings) -> None:
-    """Log to stderr, with personal data and secrets masked in every record."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(settings.log_level)
-    # httpx logs every request URL, which carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    install_log_redaction(settings.secrets)
+    """Log to stderr as text or JSON lines, with personal data and secrets masked in every record."""
+    logs.setup(settings.log_level, settings.log_format, settings.secrets)
 
 
-def open_storage(path) -> Storage:
+def open_storage(path: Path, backup_dir: Path | None = None) -> Storage:
     """The database, or one clear line (a ConfigError) instead of a traceback when it cannot be used."""
     try:
-        return Storage(path)
+        return Storage(path, backup_dir)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"DATABASE_PATH: không dùng được cơ sở dữ liệu {path} ({exc}). Tệp có thể bị hỏng "
                           "hoặc không phải cơ sở dữ liệu của trợ lý; hãy khôi phục từ bản sao lưu.") from None
@@ -56,7 +46,8 @@ def compose(settings: Settings, storage: Storage, kb: KnowledgeBase,
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     """The running bot's dependencies: the database, the knowledge base, the clock and the weekly digest."""
     tz = settings.timezone
-    deps = compose(settings, storage or open_storage(settings.database_path),
+    deps = compose(settings, storage or open_storage(settings.database_path, settings.backup_dir),
                    kb or KnowledgeBase.load(settings.local_knowledge_dir), clock=lambda: now_local(tz))
     scheduler.install(deps)
+    maintenance.install(deps)
     return deps
