@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from releasedb import build
 
 from bot import backup, maintenance, storage
 from bot.app import compose
 from bot.assist import Draft, save_record
 from bot.config import Settings
 from bot.storage import Storage
+from tests.releasedb import build
 
 ROOT = Path(__file__).resolve().parent.parent
 VN = dt.timezone(dt.timedelta(hours=7))

@@ -8,11 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from releasedb import build, snapshot
 
 from bot import backup, reports, storage
 from bot.assist import catalogue
 from bot.storage import SchemaError, Storage
+from tests.releasedb import build, snapshot
 
 TODAY = dt.date(2026, 11, 30)
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from releasedb import build
 
 from bot import maintenance, retention
 from bot.app import compose
 from bot.config import Settings
 from bot.storage import Storage
+from tests.releasedb import build
 from tests.test_migrations import team_totals
 
 VN = dt.timezone(dt.timedelta(hours=7))
