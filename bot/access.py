@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .core import Deps
+from .core import Deps, Reply
 
 ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "admin": "quản trị"}
 
@@ -49,6 +49,15 @@ def member_for(deps: Deps, user_key: str) -> Member | None:
         return Member(id=0, team_id=None, display_name="Quản trị", role="admin") if admin else None
     role = "admin" if admin else row[3]
     return Member(id=row[0], team_id=row[1], display_name=row[2], role=role)
+
+
+def leader(deps: Deps, user_key: str) -> Member | list[Reply]:
+    """The one gate of leaders' commands: the leader (or admin) asking, or the refusal to send.
+    (Group chats are refused before any handler, by the core's private-only guard.)"""
+    member = member_for(deps, user_key)
+    if member is None or not member.is_leader:
+        return [Reply(NOT_LEADER)]
+    return member
 
 
 NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import assist, flows, teams
-from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
+from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, leader, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
 from bot.flows import Step, Turn
@@ -183,9 +183,9 @@ XOADULIEU = flows.Flow(
 
 async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/xoadulieu <tên chủ hộ>: erase a household's name and phone digits, keep anonymous counts."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list):  # refused
+        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:

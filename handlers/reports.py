@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot import reports
 from bot import teams as team_data
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import NOT_LEADER, Member, leader
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
@@ -103,9 +103,9 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]
 
 def _command(cmd: str):
     async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-        member = member_for(deps, incoming.user_key)
-        if member is None or not member.is_leader:
-            return [Reply(NOT_LEADER)]
+        member = leader(deps, incoming.user_key)
+        if isinstance(member, list):  # refused
+            return member
         resolved = _resolve(deps, member, cmd, arg_text(incoming.text))
         if isinstance(resolved, list):
             return resolved
@@ -116,9 +116,9 @@ def _command(cmd: str):
 async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """A team picked from the admin's list: "rp:<cmd>:<team_id>:<period>"."""
     parts = (incoming.payload or "").split(":", 3)
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list):  # refused
+        return member
     if len(parts) != 4 or parts[1] not in ("baocao", "xuat", "bieudo") or not parts[2].isdigit():
         return [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
     team_id = int(parts[2])
@@ -130,9 +130,9 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
 
 async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/sohodan <thôn> <số hộ>: the village size, for coverage in reports."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list):  # refused
+        return member
     if member.team_id is None:
         return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
     words = arg_text(incoming.text).split()

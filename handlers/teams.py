@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import flows, teams
-from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Member, member_for
+from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Member, leader, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.safety import redact
@@ -89,9 +89,9 @@ def _invite_reply(code: str, team: teams.Team, role: str, expires) -> list[Reply
 
 async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/moi (member) or /moi totruong (admins only): a one-use code for a team."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list):  # refused
+        return member
     words = teams.clean_code(arg_text(incoming.text))
     role = "leader" if words in {"TOTRUONG", "TRUONG", "LEADER"} else "member"
     if role == "leader" and not member.is_admin:
@@ -256,9 +256,9 @@ THANHVIEN = flows.Flow(
 
 async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/thanhvien: the team's members with this month's counts; remove one."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list):  # refused
+        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:  # an admin without a team: pick one

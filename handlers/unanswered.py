@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from bot import flows
 from bot import inbox as inbox_data
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import NOT_LEADER, Member, leader
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from knowledge.loader import KnowledgeError, add_local_phrasing
@@ -72,8 +72,8 @@ def _quote(text: str) -> str:
 
 
 def _leader(deps: Deps, incoming: Incoming) -> Member | None:
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader or (not member.is_admin and member.team_id is None):
+    member = leader(deps, incoming.user_key)
+    if isinstance(member, list) or (not member.is_admin and member.team_id is None):
         return None
     return member
 

@@ -23,8 +23,19 @@ SORRY_START = SORRY.split("{ref}")[0]
 
 
 @pytest.fixture
-def base(settings, storage, small_kb, monkeypatch, caplog) -> Deps:
-    install_log_redaction(settings.secrets)  # as setup_logging does
+def masked_logs(settings):
+    """The log redaction, as setup_logging installs it, on the root handlers for this test only (its flood
+    limit would otherwise go on counting, and dropping, later tests' records)."""
+    root = logging.getLogger()
+    before = {handler: list(handler.filters) for handler in root.handlers}
+    install_log_redaction(settings.secrets)
+    yield
+    for handler, filters in before.items():
+        handler.filters = filters
+
+
+@pytest.fixture
+def base(settings, storage, small_kb, monkeypatch, masked_logs) -> Deps:
     async def broken(incoming, deps, session):
         raise RuntimeError("handler bug 0912345678")
 
