@@ -93,7 +93,7 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     order = [int(i) for i in np.argsort(-fused)[:5] if fused[i] > 0]
     if not order:
         return Match("none", (), (), 0.0)
-    both = Evidence(order, fused, ev.phrase, None)
+    both = Evidence(order, fused, ev.phrase, None, ev.f1)
     both.features = ev.features if ev.order and ev.order[0] == order[0] else matcher.features_for(new, both)
     status, p = matcher.decide(both)
     margin = fused[order[0]] - (fused[order[1]] if len(order) > 1 else 0.0)
