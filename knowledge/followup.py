@@ -94,7 +94,7 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     if not order:
         return Match("none", (), (), 0.0)
     both = Evidence(order, fused, ev.phrase, None, ev.f1)
-    both.features = ev.features if ev.order and ev.order[0] == order[0] else matcher.features_for(new, both)
+    both.features = matcher.features_for(new, both)  # margin and agreement of the combined ranking
     status, p = matcher.decide(both)
     margin = fused[order[0]] - (fused[order[1]] if len(order) > 1 else 0.0)
     ranked = matcher.scored(both, 5)
