@@ -8,7 +8,7 @@ import sys
 
 from knowledge.kb import KnowledgeBase
 
-from . import scheduler, teams
+from . import followups, scheduler, teams
 from .config import ConfigError, Settings
 from .core import Deps, now_local
 from .safety import install_log_redaction
@@ -51,4 +51,5 @@ def build_deps(settings: Settings, storage: Storage | None = None, kb: Knowledge
         extras={"team_of": lambda user_key: teams.team_of(store, user_key)},  # scopes the leaders' inbox
     )
     scheduler.install(deps)
+    followups.install(deps)
     return deps

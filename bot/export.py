@@ -19,8 +19,8 @@ from .reports import OUTCOMES, Period, Report
 from .safety import redact
 
 DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
-                  "Ghi chú")
-DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40)
+                  "Ghi chú", "Trạng thái duyệt", "Quay lại")
+DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40, 14, 20)
 CHART_SIZE = (10, 5)  # inches at CHART_DPI -> 1000 x 500 pixels
 CHART_DPI = 100
 WEEKLY_AFTER_DAYS = 45  # longer periods are charted per week
@@ -134,12 +134,15 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
         detail.column_dimensions[get_column_letter(i)].width = width
     detail.freeze_panes = "A2"
     header(detail, DETAIL_HEADERS)
-    for rid, day, member, head, erased, village, services, outcome, followup, note in reports.detail_rows(
-            db, team_id, period):
+    for rid, day, member, head, erased, village, services, outcome, followup, note, state, closed in \
+            reports.detail_rows(db, team_id, period):
+        open_followup = outcome in ("unfinished", "followup") and (followup or outcome == "followup")
         _append(detail, [
             rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
             ", ".join(labels.get(code, code) for code in services.split(",") if code),
             OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
+            reports.REVIEW_STATES.get(state, state),
+            reports.CLOSE_RESULTS.get(closed, closed) if closed else ("đang mở" if open_followup else ""),
         ])
 
     summary = wb.create_sheet("Tổng hợp")
@@ -150,6 +153,10 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     _append(summary, ["Số hộ được hỗ trợ", report.households])
     for key, name in OUTCOMES.items():
         _append(summary, [name, report.by_outcome.get(key, 0)])
+    for key, name in reports.REVIEW_STATES.items():
+        _append(summary, [f"Phiếu {name}", report.by_review.get(key, 0)])
+    for key, name in reports.CLOSE_RESULTS.items():
+        _append(summary, [f"Việc quay lại: {name}", report.followups_closed.get(key, 0)])
     _append(summary, [])
     header(summary, ("Thành viên", "Lượt hỗ trợ", "Số hộ"))
     for row in report.by_member:
