@@ -13,6 +13,7 @@ from bot import assist, flows, followups
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.when import AHEAD_EXAMPLES, parse_due, vn_date
+from knowledge.normalize import fold
 
 from .assist import SKIP_WORDS, team_member
 from .flowkit import begin
@@ -28,8 +29,6 @@ class TodoDraft:
 
 
 def _words(text: str) -> str:
-    from knowledge.normalize import fold
-
     return " ".join(fold(text).split())
 
 

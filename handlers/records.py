@@ -53,9 +53,8 @@ def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | No
     """The member and a record they may change: their own recent one, or (leaders, admins) one of
     their team's within LEADER_EDIT_DAYS. A leader's change of someone else's record asks for a reason."""
     member = member_for(deps, incoming.user_key)
-    if member is not None and member.is_admin and not member.id and not incoming.is_group:
-        pass  # a configured admin without a team may still correct any team's record
-    else:
+    # A configured admin without a team may still correct any team's record; everyone else must be in one.
+    if member is None or not member.is_admin or member.id or incoming.is_group:
         member, refusal = team_member(deps, incoming)
         if refusal:
             return None, None, refusal

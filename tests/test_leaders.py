@@ -248,3 +248,33 @@ async def test_the_digest_lists_questions_waiting_a_day(tdeps, outbox, clock):
     digest = next(d for d in scheduler.build_digests(tdeps.storage.db, followups.catalogue(), slot)
                   if d.key.startswith("leader:"))
     assert "chưa trả lời quá 24 giờ (1)" in digest.text and "Lan 0: \"bao giờ họp tổ\"" in digest.text
+
+
+async def test_help_menus_groups_and_the_export_show_the_new_commands(tdeps, outbox):
+    from handlers.help import help_lines
+
+    admin, leader, [member] = await make_team(tdeps)
+    member_help = (await member.say("/trogiup"))[0].text
+    assert "/viec" in member_help and "/hoitotruong" in member_help and "/duyet" not in member_help
+    assert "/duyet" in (await leader.say("tro giup"))[0].text
+    assert "/duyet" not in [c for c, _ in help_lines(None)] and "/viec" not in [c for c, _ in help_lines(None)]
+    from bot.core import Incoming, respond
+    for text in ("/duyet", "/viec", "/hoitotruong hỏi thử", "duyet", "hỏi tổ trưởng hỏi thử"):
+        [reply] = await respond(Incoming("console", "lead", "-100", text=text, is_group=True), tdeps)
+        assert "tin nhắn riêng" in reply.text, text
+
+    kept = await log(member)
+    gone = await log(member, "Trần Thị Bình; Đồng Tâm; vneid2")
+    await leader.say("/duyet")
+    await leader.pick(f"Duyệt số {kept}")
+    await member.say(f"/xoa {gone}")
+    await member.pick("Xóa")
+    await leader.say("/xuat thang")
+    path = leader.last[0].file
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    rows = list(book["Chi tiết"].iter_rows(values_only=True))
+    assert rows[0][-2:] == ("Trạng thái duyệt", "Quay lại") and len(rows) == 2 and rows[1][-2] == "đã duyệt"
+    summary = {r[0]: r[1] for r in book["Tổng hợp"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["Lượt hỗ trợ"] == 1 and summary["Phiếu đã duyệt"] == 1 and summary["Phiếu mới"] == 0
