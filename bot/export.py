@@ -97,14 +97,14 @@ def _safe(text: str | None) -> str:
 
 
 def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
-                   today: dt.date, path: Path) -> Report:
+                   today: dt.date, path: Path, approved_only: bool = False) -> Report:
     """Detail sheet (one row per non-deleted record) and summary sheet (the report's tables)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     labels = {s.code: s.label for s in catalogue.services}
-    report = reports.team_report(db, team_id, period, catalogue, today)
+    report = reports.team_report(db, team_id, period, catalogue, today, approved_only=approved_only)
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
 
@@ -135,7 +135,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     detail.freeze_panes = "A2"
     header(detail, DETAIL_HEADERS)
     for rid, day, member, head, erased, village, services, outcome, followup, note, state, closed in \
-            reports.detail_rows(db, team_id, period):
+            reports.detail_rows(db, team_id, period, approved_only):
         open_followup = outcome in ("unfinished", "followup") and (followup or outcome == "followup")
         _append(detail, [
             rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
@@ -148,7 +148,8 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     summary = wb.create_sheet("Tổng hợp")
     for letter, width in zip("ABCDE", (40, 14, 14, 16, 14), strict=True):
         summary.column_dimensions[letter].width = width
-    _append(summary, [f"Báo cáo {report.team_name}, {period.label}"])
+    _append(summary, [f"Báo cáo {report.team_name}, {period.label}"
+                      + (" (chỉ phiếu đã duyệt)" if approved_only else " (mọi phiếu đã ghi)")])
     _append(summary, ["Lượt hỗ trợ", report.records])
     _append(summary, ["Số hộ được hỗ trợ", report.households])
     for key, name in OUTCOMES.items():

@@ -75,7 +75,7 @@ def get_open(db: sqlite_utils.Database, record_id: int) -> FollowUp | None:
 
 
 def due_on(db: sqlite_utils.Database, day: dt.date) -> list[FollowUp]:
-    return _rows(db, f"{DUE} = ?", [day.isoformat()])
+    return _rows(db, f"{DUE} = ? AND r.member_id IN (SELECT id FROM members WHERE active = 1)", [day.isoformat()])
 
 
 def overdue_count(db: sqlite_utils.Database, team_id: int, today: dt.date) -> int:

@@ -89,12 +89,13 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
         def work() -> reports.Report:
             db = deps.storage.reader()
             try:
-                return write_workbook(db, team_id, period, cat, today, path)
+                return write_workbook(db, team_id, period, cat, today, path, approved_only=approved)
             finally:
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
-        return [Reply(f"Tệp Excel báo cáo {team}, {period.label}: {report.records} lượt hỗ trợ, "
+        which = " (chỉ phiếu đã duyệt)" if approved else ""
+        return [Reply(f"Tệp Excel báo cáo {team}, {period.label}{which}: {report.records} lượt hỗ trợ, "
                       f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
     path = out_path(export_dir, team, period, ".png")
 
@@ -117,7 +118,7 @@ def _command(cmd: str):  # noqa: ANN202 - a handler factory
         member = member_for(deps, incoming.user_key)
         if member is None or not member.is_leader:
             return [Reply(NOT_LEADER)]
-        args, approved = approved_only(arg_text(incoming.text)) if cmd == "baocao" else (arg_text(incoming.text), False)
+        args, approved = approved_only(arg_text(incoming.text)) if cmd != "bieudo" else (arg_text(incoming.text), False)
         resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
             return resolved
@@ -186,7 +187,7 @@ PAYLOADS = {"rp": pressed}
 HELP = [
     ("/baocao [khoảng] [duyet]", "báo cáo của tổ: hôm nay, tuần trước, tháng 10, quý 3, 1/11-15/11…; "
      "thêm \"duyet\" để chỉ tính phiếu đã duyệt", "leader"),
-    ("/xuat [khoảng]", "xuất tệp Excel báo cáo", "leader"),
+    ("/xuat [khoảng] [duyet]", "xuất tệp Excel báo cáo (thêm \"duyet\": chỉ phiếu đã duyệt)", "leader"),
     ("/bieudo [khoảng]", "biểu đồ lượt hỗ trợ theo kỹ năng số", "leader"),
     ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ", "leader"),
 ]

@@ -269,12 +269,18 @@ async def test_help_menus_groups_and_the_export_show_the_new_commands(tdeps, out
     await leader.pick(f"Duyệt số {kept}")
     await member.say(f"/xoa {gone}")
     await member.pick("Xóa")
-    await leader.say("/xuat thang")
-    path = leader.last[0].file
+    await log(member, "Lê Văn Cường; Đồng Tâm; vneid2")  # stays new
     import openpyxl
 
-    book = openpyxl.load_workbook(path)
+    await leader.say("xuat thang duyet")
+    assert "(chỉ phiếu đã duyệt): 1 lượt" in leader.text
+    book = openpyxl.load_workbook(leader.last[0].file)
     rows = list(book["Chi tiết"].iter_rows(values_only=True))
     assert rows[0][-2:] == ("Trạng thái duyệt", "Quay lại") and len(rows) == 2 and rows[1][-2] == "đã duyệt"
+    await leader.say("/xuat thang")
+    book = openpyxl.load_workbook(leader.last[0].file)
+    rows = list(book["Chi tiết"].iter_rows(values_only=True))
+    assert len(rows) == 3 and sorted(r[-2] for r in rows[1:]) == ["mới", "đã duyệt"]
     summary = {r[0]: r[1] for r in book["Tổng hợp"].iter_rows(values_only=True) if r and r[0]}
-    assert summary["Lượt hỗ trợ"] == 1 and summary["Phiếu đã duyệt"] == 1 and summary["Phiếu mới"] == 0
+    assert summary["Lượt hỗ trợ"] == 2 and summary["Phiếu đã duyệt"] == 1 and summary["Phiếu mới"] == 1
+    assert summary["Phiếu cần sửa"] == 0
