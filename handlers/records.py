@@ -22,8 +22,9 @@ from .flowkit import arg_text, begin
 def _line(r: assist.RecordView) -> str:
     cat = assist.catalogue()
     services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
+    state = {"approved": " (đã duyệt)", "fix": f" ✏️ Cần sửa: {r.review_note or 'xem lại phiếu'} (gõ /sua {r.id})"}
     return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, {assist.village_label(r.village)}, {services}. "
-            f"{assist.OUTCOMES.get(r.outcome, r.outcome)}")
+            f"{assist.OUTCOMES.get(r.outcome, r.outcome)}{state.get(r.review, '')}")
 
 
 async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

@@ -112,6 +112,9 @@ async def test_review_approve_and_send_back_round_trip(tdeps, outbox):
 
     db = tdeps.storage.db
     assert db["records"].get(ids[6])["review"] == "fix"
+    await member.say("/cuatoi")
+    assert f"✏️ Cần sửa: Thiếu việc mở tài khoản ngân hàng (gõ /sua {ids[6]})" in member.text
+    assert f"Số {ids[7]}: Hộ Số 7, thôn Xuân Hạ, " in member.text and "(đã duyệt)" in member.text
     await member.say(f"/sua {ids[6]}")
     assert "Tổ trưởng nhắn cần sửa: Thiếu việc mở tài khoản ngân hàng" in member.text
     await member.pick("Mở tài khoản ngân hàng")
