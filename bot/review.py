@@ -15,11 +15,10 @@ from typing import Any
 import sqlite_utils
 
 from .access import Member
-from .assist import MAX_NOTE, RecordView, catalogue, clean_text, get_record, village_label
+from .assist import MAX_NOTE, OUTCOMES, RecordView, catalogue, clean_text, village_label
 from .storage import Storage
 from .teams import audit, iso, parse_iso
 
-STATES = {"new": "mới", "approved": "đã duyệt", "fix": "cần sửa"}
 PAGE = 5  # records on one /duyet screen
 MAX_WHY = 150
 
@@ -67,7 +66,7 @@ def counts(db: sqlite_utils.Database, team_id: int) -> dict[str, int]:
 def describe(p: Pending) -> str:
     cat = catalogue()
     services = ", ".join(cat.get(c).label for c in p.services if cat.get(c))
-    outcome = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}.get(p.outcome, p.outcome)
+    outcome = OUTCOMES.get(p.outcome, p.outcome)
     day = dt.date.fromisoformat(p.helped_on).strftime("%d/%m")
     return (f"Số {p.id} ({p.member}, {day}): {p.head_name or '(đã xóa tên)'}, {village_label(p.village)}; "
             f"{services}; {outcome}")
@@ -124,7 +123,3 @@ def changed_fields(db: sqlite_utils.Database, record_id: int) -> str:
     trail = record_trail(db, record_id)
     after = (trail[-1]["after"] or {}) if trail else {}
     return ", ".join(FIELD_NAMES.get(k, k) for k in after if k not in ("review", "review_note")) or "không đổi gì"
-
-
-__all__ = ["PAGE", "STATES", "Pending", "approve", "changed_fields", "clean_why", "counts", "describe",
-           "get_record", "may_correct", "pending", "record_trail", "send_back"]
