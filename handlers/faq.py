@@ -136,11 +136,16 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     ident = (incoming.payload or "").partition(":")[2]
     if ident == "-":
         asked = session.state.pop("asked", None)
+        ask: list[Choice] = []
         if asked and not looks_private(asked):
             deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
                                         team_of(incoming, deps))
+            from .asks import offer  # late: a feature module ("Hỏi tổ trưởng" for team members)
+
+            ask = offer(incoming, deps, session, asked)
         return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "
-                      "cách khác, hoặc chọn một chủ đề:", topic_choices())]
+                      "cách khác" + (", gửi cho tổ trưởng" if ask else "") + ", hoặc chọn một chủ đề:",
+                      (*ask, *topic_choices()))]
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
