@@ -11,7 +11,7 @@ from bot.core import Deps
 from bot.runner import build_web_app, start_channels
 from tests.channelkit import TelegramUser, ZaloUser, telegram_deps, zalo_deps
 
-LEADER = "a1b2c3d4e5f6a7b8c9d0"
+LEADER, MEMBER = "a1b2c3d4e5f6a7b8c9d0", "6ede9afa66b88fe6d6a9"
 
 
 async def test_member_on_telegram_leader_on_zalo(settings, storage, small_kb, tfake, zfake):
@@ -40,7 +40,7 @@ async def test_member_on_telegram_leader_on_zalo(settings, storage, small_kb, tf
         await leader.pick("Trả lời")
         assert "Bạn gõ câu trả lời" in leader.text
         after = len(tfake.sent)
-        await leader.say("Anh ra bộ phận một cửa của xã nhé.")
+        await leader.say("Anh ra bộ phận một cửa của xã nhé.", count=2)
         assert "Đã chuyển câu trả lời" in leader.text
         [relayed] = await tfake.wait_sent(after=after, chat_id=300)
         assert "Tổ trưởng Hoa trả lời" in relayed["text"] and "bộ phận một cửa" in relayed["text"]
@@ -85,6 +85,40 @@ async def test_member_on_telegram_leader_on_zalo(settings, storage, small_kb, tf
         [told] = await tfake.wait_sent(after=after, chat_id=300)
         assert f"Tổ trưởng Hoa đã sửa phiếu số {number}" in told["text"] and "ngày hẹn" in told["text"]
         assert "Hộ hẹn sang tuần sau" in told["text"]
+    finally:
+        for channel in reversed(channels):
+            await channel.stop()
+
+
+async def test_member_on_zalo_leader_on_telegram_buttons(settings, storage, small_kb, tfake, zfake):
+    base = Deps(settings=settings, storage=storage, kb=small_kb, clock=Clock())
+    deps = telegram_deps(zalo_deps(base, zfake), tfake)
+    channels = await start_channels(deps, ["telegram", "zalo"], build_web_app(deps))
+    try:
+        admin = Chat(deps, "admin", name="Quản trị")
+        await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+        await admin.say("/moi totruong")
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code_in(admin.text)}")
+        await leader.say("/moi")
+        member = ZaloUser(zfake, MEMBER, "Lan")
+        await member.say(f"/thamgia {code_in(leader.text)}")
+
+        after = len(tfake.sent)
+        await member.say("hoi to truong lich truc cua to tuan nay the nao")
+        assert "Đã gửi câu hỏi cho tổ trưởng" in member.text
+        [asked] = await tfake.wait_sent(after=after, chat_id=200)
+        assert "lich truc cua to" in asked["text"]
+        leader.last = [asked]
+        await leader.press("Trả lời")
+        assert "Bạn gõ câu trả lời" in leader.text
+        before = len(zfake.texts(MEMBER))
+        await leader.say("Thứ Bảy này trực ở nhà văn hóa thôn.", count=2)
+        assert "Đã chuyển câu trả lời" in leader.text
+        [relayed] = (await zfake.wait_texts(before + 1, MEMBER))[before:]
+        assert "Tổ trưởng Hoa trả lời" in relayed and "nhà văn hóa thôn" in relayed
+        await leader.press("Trả lời", message=asked)  # the old button again: answered already, said so
+        assert "đã được trả lời" in leader.text
     finally:
         for channel in reversed(channels):
             await channel.stop()
