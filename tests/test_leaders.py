@@ -254,10 +254,34 @@ async def test_the_digest_lists_questions_waiting_a_day(tdeps, outbox, clock):
 
     _, leader, [member] = await make_team(tdeps)
     await member.say("/hoitotruong bao giờ họp tổ")
+    await member.say("/ghi Nguyễn Văn An; Xuân Hạ; vneid2")
+    await member.pick("Sửa")
+    await member.pick("Xong")
+    await member.pick("Hẹn lại")
+    await member.say("mai")
+    await member.pick("Bỏ qua")
+    await member.pick("Lưu")
     slot = dt.datetime(2026, 11, 23, 7, 0, tzinfo=VN)
     digest = next(d for d in scheduler.build_digests(tdeps.storage.db, followups.catalogue(), slot)
                   if d.key.startswith("leader:"))
     assert "chưa trả lời quá 24 giờ (1)" in digest.text and "Lan 0: \"bao giờ họp tổ\"" in digest.text
+    assert "1 lượt đang mở, 1 đã đến hẹn (quá hẹn 1)" in digest.text and "19/11/2026: Nguyễn Văn An" in digest.text
+    # Answered questions leave the digest.
+    qid = tdeps.storage.db.execute("SELECT id FROM leader_questions").fetchone()[0]
+    await leader.press(f"hoi:reply:{qid}")
+    await leader.say("Tối thứ Sáu nhé")
+    digest = next(d for d in scheduler.build_digests(tdeps.storage.db, followups.catalogue(), slot)
+                  if d.key.startswith("leader:"))
+    assert "chưa trả lời" not in digest.text
+
+
+def test_telegram_menus_by_role():
+    from bot.channels.telegram import bot_commands
+
+    member = {c.command for c in bot_commands("member")}
+    leader = {c.command for c in bot_commands("leader")}
+    assert {"viec", "hoitotruong"} <= member and "duyet" not in member
+    assert {"duyet", "viec", "hoitotruong", "baocao"} <= leader
 
 
 async def test_help_menus_groups_and_the_export_show_the_new_commands(tdeps, outbox):
