@@ -117,4 +117,5 @@ def looks_private(text: str) -> bool:
                if len(p) > 3 and p not in NATURAL_OPENERS)
 
 
-NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de")
+NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
+                   "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen")

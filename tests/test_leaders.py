@@ -318,3 +318,15 @@ async def test_help_menus_groups_and_the_export_show_the_new_commands(tdeps, out
     summary = {r[0]: r[1] for r in book["Tổng hợp"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Lượt hỗ trợ"] == 2 and summary["Phiếu đã duyệt"] == 1 and summary["Phiếu mới"] == 1
     assert summary["Phiếu cần sửa"] == 0
+
+
+def test_new_commands_said_as_words():
+    from handlers.words import as_command, looks_private
+
+    assert as_command("duyệt") == "/duyet" and as_command("Việc cần làm") == "/viec"
+    assert as_command("hỏi tổ trưởng sao không đăng nhập được") == "/hoitotruong sao không đăng nhập được"
+    assert as_command("gặp người thật") == "/hoitotruong"
+    assert as_command("báo cáo tháng này đã duyệt") == "/baocao tháng này đã duyệt"
+    # Questions that merely start with these words stay questions (and may reach the leaders' inbox).
+    assert as_command("việc làm cho người già ở đâu") is None and not looks_private("việc làm cho người già ở đâu")
+    assert as_command("duyệt hồ sơ ở đâu") is None and not looks_private("duyệt hồ sơ ở đâu")
