@@ -86,3 +86,13 @@ def stale(db: sqlite_utils.Database, team_id: int, now: dt.datetime) -> list[Que
                       "WHERE q.team_id = ? AND q.status = 'open' AND q.asked_at <= ? ORDER BY q.id",
                       [team_id, iso(now - STALE_AFTER)]).fetchall()
     return [Question(*row) for row in rows]
+
+
+def to_inbox(storage: Storage, question: Question, norm: str) -> bool:
+    """Put a question into the leaders' /chuatraloi list (unless it is there, open, already); True if added."""
+    exists = storage.db.execute("SELECT 1 FROM unanswered WHERE question = ? AND team_id = ? AND status = 'open'",
+                                [question.question, question.team_id]).fetchone()
+    if exists is not None:
+        return False
+    storage.add_unanswered("leader", f"member:{question.member_id}", question.question, norm, question.team_id)
+    return True

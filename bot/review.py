@@ -123,3 +123,8 @@ def changed_fields(db: sqlite_utils.Database, record_id: int) -> str:
     trail = record_trail(db, record_id)
     after = (trail[-1]["after"] or {}) if trail else {}
     return ", ".join(FIELD_NAMES.get(k, k) for k in after if k not in ("review", "review_note")) or "không đổi gì"
+
+
+def member_name(db: sqlite_utils.Database, member_id: int) -> str:
+    row = db.execute("SELECT display_name FROM members WHERE id = ?", [member_id]).fetchone()
+    return row[0] if row else ""

@@ -121,11 +121,8 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
 
 def _to_inbox(deps: Deps, question: asks.Question) -> str:
     """Put the question in the leaders' /chuatraloi list (once), where it becomes a phrasing or a new entry."""
-    exists = deps.storage.db.execute("SELECT 1 FROM unanswered WHERE question = ? AND team_id = ? AND status = 'open'",
-                                     [question.question, question.team_id]).fetchone()
-    if exists is None and not looks_private(question.question):
-        deps.storage.add_unanswered("leader", f"member:{question.member_id}", question.question,
-                                    key(question.question), question.team_id)
+    if not looks_private(question.question):
+        asks.to_inbox(deps.storage, question, key(question.question))
     return ("Câu hỏi đã có trong /chuatraloi. Ở đó bạn thêm nó làm một cách hỏi của mục có sẵn, "
             "hoặc để đó để viết mục mới cho kho kiến thức của xã.")
 

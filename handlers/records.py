@@ -74,8 +74,7 @@ def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | No
 
 
 def _owner_name(deps: Deps, record: assist.RecordView) -> str:
-    row = deps.storage.db.execute("SELECT display_name FROM members WHERE id = ?", [record.member_id]).fetchone()
-    return row[0] if row else ""
+    return review.member_name(deps.storage.db, record.member_id)
 
 
 async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

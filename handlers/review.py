@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot import flows, notify, reports, review
+from bot import flows, notify, reports, review, teams
 from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
@@ -135,7 +135,7 @@ async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
     team_id = member.team_id
     if member.is_admin and (name or team_id is None):
         found = reports.find_team(deps.storage.db, name) if name else \
-            deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
+            [(t.id, t.name) for t in teams.list_teams(deps.storage)]
         if len(found) != 1:
             names = ", ".join(n for _, n in found[:10]) or "(chưa có tổ nào)"
             return [Reply(f"Bạn gõ /duyet <tên tổ> để chọn tổ. Các tổ: {names}.")]

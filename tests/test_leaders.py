@@ -88,7 +88,7 @@ async def test_a_leader_fixes_and_voids_a_members_record_with_an_audit(tdeps, ou
 
 
 async def test_review_approve_and_send_back_round_trip(tdeps, outbox):
-    _, leader, [member] = await make_team(tdeps)
+    admin, leader, [member] = await make_team(tdeps)
     ids = [await log(member, f"Hộ Số {n}; Xuân Hạ; vneid2") for n in range(8)]
 
     await leader.say("duyệt")  # the word works without "/"
@@ -131,6 +131,9 @@ async def test_review_approve_and_send_back_round_trip(tdeps, outbox):
     await leader.say("bao cao thang nay")
     assert "Lượt hỗ trợ: 8." in leader.text and "Trạng thái duyệt: mới 2, đã duyệt 6, cần sửa 0." in leader.text
     assert "tổ trưởng" in (await member.say("/duyet"))[0].text
+    await admin.say("/duyet Xuân")  # admins name the team
+    assert "2 mới, 6 đã duyệt" in admin.text and f"Số {ids[6]} (" in admin.text
+    assert "Bạn gõ /duyet <tên tổ>" in (await admin.say("/duyet Không Có"))[0].text
 
 
 async def test_a_followup_is_a_todo_reminded_once_on_its_day(tdeps, outbox, clock, settings, small_kb):
