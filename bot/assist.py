@@ -392,7 +392,9 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
             return False
         conn.execute("UPDATE households SET head_name = '', head_key = '', phone_last3 = NULL, erased = 1 "
                      "WHERE id = ?", (household_id,))
-        conn.execute("UPDATE records SET note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE records SET note = NULL, review_note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE followup_closes SET note = NULL WHERE record_id IN "
+                     "(SELECT id FROM records WHERE household_id = ?)", (household_id,))
         # Notes may name the family: scrub them from the trail of this household's records too.
         for column in ("before", "after"):
             conn.execute(
