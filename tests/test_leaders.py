@@ -204,6 +204,10 @@ async def test_a_followup_is_a_todo_reminded_once_on_its_day(tdeps, outbox, cloc
     assert "đã xong khi quay lại 1" in text
     row = again.storage.db["followup_closes"].get(first)
     assert row["result"] == "done" and "giấy tờ" in row["note"]
+    await leader.say("/xoadulieu Nguyễn Văn An")  # erasing the household clears the close note too
+    await leader.pick("Nguyễn Văn An")
+    await leader.pick("Xóa thông tin")
+    assert again.storage.db["followup_closes"].get(first)["note"] is None
     again.storage.close()
 
 
