@@ -16,9 +16,10 @@ from .core import Choice, Deps, Reply
 log = logging.getLogger(__name__)
 
 
-def address(deps: Deps, member_id: int) -> tuple[Callable, str, str] | None:
-    """(send, chat_id, identity key) of the member's most recently linked identity on a running channel."""
+def addresses(deps: Deps, member_id: int) -> list[tuple[Callable, str, str]]:
+    """(send, chat_id, identity key) of each of the member's identities on a running channel, newest link first."""
     senders = deps.extras.get("senders", {})
+    found = []
     for key, chat_id in deps.storage.db.execute(
             "SELECT key, chat_id FROM identities WHERE member_id = ? ORDER BY linked_at DESC, rowid DESC",
             [member_id]).fetchall():
@@ -26,8 +27,14 @@ def address(deps: Deps, member_id: int) -> tuple[Callable, str, str] | None:
         if send is not None:
             if chat_id.startswith("-"):  # a group chat stored by an older version: the person's own chat
                 chat_id = key.partition(":")[2]
-            return send, chat_id, key
-    return None
+            found.append((send, chat_id, key))
+    return found
+
+
+def address(deps: Deps, member_id: int) -> tuple[Callable, str, str] | None:
+    """The member's most recently linked identity on a running channel."""
+    found = addresses(deps, member_id)
+    return found[0] if found else None
 
 
 def remember_choices(deps: Deps, key: str, choices: tuple[Choice, ...]) -> None:
@@ -40,15 +47,14 @@ def remember_choices(deps: Deps, key: str, choices: tuple[Choice, ...]) -> None:
 
 
 async def tell(deps: Deps, member_id: int, text: str, choices: tuple[Choice, ...] = ()) -> bool:
-    """Send one message to a member; False when they cannot be reached now (no running channel, or it failed)."""
-    found = address(deps, member_id)
-    if found is None:
-        return False
-    send, chat_id, key = found
-    remember_choices(deps, key, choices)
-    try:
-        await send(chat_id, [Reply(text, choices)])
-    except Exception:  # one unreachable chat must not break the sender's own conversation
-        log.exception("Could not send a message to member %s", member_id)
-        return False
-    return True
+    """Send one message to a member (their newest linked app first; if that fails, the next one); False when
+    they cannot be reached now."""
+    for send, chat_id, key in addresses(deps, member_id):
+        remember_choices(deps, key, choices)
+        try:
+            await send(chat_id, [Reply(text, choices)])
+        except Exception:  # one unreachable chat must not break the sender's own conversation
+            log.exception("Could not send a message to member %s on %s", member_id, key.partition(":")[0])
+            continue
+        return True
+    return False

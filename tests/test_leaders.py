@@ -337,3 +337,29 @@ def test_new_commands_said_as_words():
     # Questions that merely start with these words stay questions (and may reach the leaders' inbox).
     assert as_command("việc làm cho người già ở đâu") is None and not looks_private("việc làm cho người già ở đâu")
     assert as_command("duyệt hồ sơ ở đâu") is None and not looks_private("duyệt hồ sơ ở đâu")
+
+
+async def test_a_message_to_a_member_falls_back_to_their_other_app(tdeps, clock):
+    from bot import notify
+    from bot.core import Choice
+
+    _, _, [member] = await make_team(tdeps)
+    member_id = tdeps.storage.db.execute("SELECT member_id FROM identities WHERE key = 'console:m0'").fetchone()[0]
+    clock.advance(minutes=1)
+    with tdeps.storage.transaction() as conn:  # a newer Zalo link whose app is down
+        conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES ('zalo:z9', ?, 'z9', ?)",
+                     (member_id, "2026-11-18T03:00:00+00:00"))
+    got: list[str] = []
+
+    async def broken(chat_id: str, replies: list[Reply]) -> None:
+        raise ConnectionError("down")
+
+    async def works(chat_id: str, replies: list[Reply]) -> None:
+        got.extend(r.text for r in replies)
+
+    tdeps.extras["senders"] = {"zalo": broken, "console": works}
+    assert await notify.tell(tdeps, member_id, "xin chào", (Choice("Trả lời", "hoi:reply:1"),))
+    assert got == ["xin chào"]
+    assert tdeps.storage.load_session("console:m0")["choices"] == [["Trả lời", "hoi:reply:1"]]
+    tdeps.extras["senders"] = {"zalo": broken}
+    assert not await notify.tell(tdeps, member_id, "xin chào")
