@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 import sqlite_utils
 
 # Each item upgrades the schema by one version. Append only; never edit a shipped step.
-MIGRATIONS: list[str] = [
+# An item is SQL, or a function given the connection inside the migration's transaction.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: sessions, questions without an answer, feedback, teams and the assistance log.
     """
     CREATE TABLE sessions (
@@ -154,7 +155,18 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
+    # units: provinces and communes, teams placed in a commune, officials' roles, people and
+    # achievements on records, denominators, activities (see bot/units.py).
+    lambda conn: _units_migration(conn),
 ]
+
+
+def _units_migration(conn: sqlite3.Connection) -> None:
+    from .units import MIGRATION_SQL, adopt_team_communes  # late: units imports this module
+
+    for statement in MIGRATION_SQL:
+        conn.execute(statement)
+    adopt_team_communes(conn)
 
 
 def utcnow() -> str:
@@ -207,6 +219,10 @@ class Storage:
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             current = int(row[0] or 0)
             for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                if callable(script):
+                    script(conn)
+                    conn.execute("INSERT INTO schema_version VALUES (?, ?)", (number, utcnow()))
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         conn.execute(statement)
