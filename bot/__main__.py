@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb dump|kb check]`."""
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|indicators check|report|demo]`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
     kb_sub.add_parser("check", help="validate the knowledge base")
+    ind = sub.add_parser("indicators", help="indicator file tools (knowledge/indicators.yaml)")
+    ind.add_subparsers(dest="ind_command", required=True).add_parser("check", help="validate the indicators")
+    report = sub.add_parser("report", help="roll-up of a province, commune or team (JSON or official Excel)")
+    report.add_argument("period_arg", nargs="?", default=None, metavar="period")
+    report.add_argument("--period", default=None, help="thang (default), quy, 6 thang, nam, 01/11/2026-15/11/2026...")
+    where = report.add_mutually_exclusive_group()
+    where.add_argument("--province")
+    where.add_argument("--commune")
+    where.add_argument("--team")
+    report.add_argument("--format", choices=("json", "xlsx"), default="json")
+    report.add_argument("--out", help="write to this file instead of standard output")
+    report.add_argument("--db", help="database file (default: DATABASE_PATH)")
+    demo = sub.add_parser("demo", help="seed a realistic demo database (1 province, 3 communes, 8 teams)")
+    demo.add_argument("--db", help="database file to create (default: DATABASE_PATH)")
     return p
 
 
@@ -41,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
             return ask(settings, args.questions, args.json)
         if command == "kb":
             return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+        if command in ("indicators", "report", "demo"):
+            from . import unitcli
+
+            if command == "indicators":
+                return unitcli.indicators_check(settings)
+            if command == "demo":
+                return unitcli.demo_command(settings, args.db)
+            return unitcli.report_command(settings, args.period or args.period_arg or "thang", args.province,
+                                          args.commune, args.team, args.format, args.out, args.db)
         from .app import setup_logging
 
         setup_logging(settings)

@@ -30,6 +30,7 @@ EDIT_DAYS = 7
 MATCH_CUTOFF = 80
 MAX_NAME = 80
 MAX_NOTE = 200
+MAX_PEOPLE = 50  # people helped in one household visit
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -118,6 +119,8 @@ class Draft:
     followup_on: str | None = None
     note: str | None = None
     helped_on: str = ""
+    people: int = 1  # people of the household who were helped
+    achievements: dict[str, int] | None = None  # achievement code (knowledge/indicators.yaml) -> people/accounts
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,15 @@ def _services_rows(conn: sqlite3.Connection, record_id: int, services: list[str]
         if service is not None:
             conn.execute("INSERT INTO record_services (record_id, service, skill) VALUES (?, ?, ?)",
                          (record_id, code, service.skill))
+
+
+def set_achievements(conn: sqlite3.Connection, record_id: int, achieved: dict[str, int]) -> None:
+    """Replace a record's achievements (people or accounts per achievement code; zero rows dropped)."""
+    conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (record_id,))
+    for code, count in achieved.items():
+        if count and 0 < count <= MAX_PEOPLE:
+            conn.execute("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
+                         (record_id, code, int(count)))
 
 
 def _valid_services(services: list[str]) -> list[str]:
@@ -199,6 +211,8 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
              reason, draft.followup_on, note, iso(now), iso(now))).lastrowid
         _services_rows(conn, record_id, services)
+        conn.execute("UPDATE records SET people = ? WHERE id = ?", (max(1, min(draft.people, MAX_PEOPLE)), record_id))
+        set_achievements(conn, record_id, draft.achievements or {})
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
               audit_state(_record_dict(conn, record_id)))
     return Saved(int(record_id), True)

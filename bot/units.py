@@ -70,7 +70,7 @@ MIGRATION_SQL = (
         achievement TEXT NOT NULL,       -- a code from knowledge/indicators.yaml `achievements`
         count INTEGER NOT NULL,          -- people or accounts
         PRIMARY KEY (record_id, achievement)
-    )""",
+    ) WITHOUT ROWID""",
     """CREATE TABLE activities (
         id INTEGER PRIMARY KEY,
         request_id TEXT NOT NULL UNIQUE,
