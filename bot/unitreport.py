@@ -150,7 +150,7 @@ class UnitReport:
 
 # --- tallies --------------------------------------------------------------------------------------
 
-def _tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> dict[int, Numbers]:
+def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> dict[int, Numbers]:
     """Counts per team (`by='team'`) or per member (`by='member'`, for one team) in the scope and period."""
     where, params = scope.teams("r.team_id")
     span = [period.start.isoformat(), period.end.isoformat()]
@@ -226,7 +226,7 @@ def build(db: sqlite_utils.Database, scope: Scope, period: Period, indicators: I
     reader may see (callers get it from `scope.for_member` / `resolve`)."""
     if scope.level == "team":
         return _team_build(db, scope, period, indicators)
-    per_team = _tally(db, scope, period, "team")
+    per_team = tally(db, scope, period, "team")
     population = _team_population(db, scope)
     where, params = scope.teams("t.id")
     teams = db.execute(
@@ -288,7 +288,7 @@ def _team_build(db: sqlite_utils.Database, scope: Scope, period: Period, indicat
     team_id = scope.unit_id
     name_row = db.execute("SELECT name FROM teams WHERE id = ?", [team_id]).fetchone()
     title = name_row[0] if name_row else f"Tổ {team_id}"
-    per_member = _tally(db, scope, period, "member")
+    per_member = tally(db, scope, period, "member")
     names = dict(db.execute("SELECT id, display_name FROM members WHERE team_id = ? OR id IN "
                             f"({','.join(str(int(k)) for k in per_member) or 'NULL'})", [team_id]).fetchall())
     active = {r[0] for r in db.execute("SELECT id FROM members WHERE team_id = ? AND active = 1 "
