@@ -18,6 +18,7 @@ import sqlite_utils
 from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
+from .export import cell_text
 from .reports import OUTCOMES, vn_date
 from .unitreport import LEVEL_NAMES, Row, UnitReport
 from .units import COMMUNE_TYPES
@@ -37,13 +38,11 @@ ACHIEVED_COLUMNS = ("vneid2_active", "payment_account", "dvc_submitted")
 DETAIL_RECORD = ("Số phiếu", "Ngày", "Tổ", "Thôn", "Thành viên", "Dịch vụ", "Kết quả", "Số người", "Đạt được")
 DETAIL_TEAM = ("STT", "Xã", "Tổ", "Lượt hỗ trợ", "Số hộ", "Số người", "Kích hoạt VNeID mức 2",
                "Tài khoản thanh toán", "Hồ sơ trực tuyến", "Số buổi hoạt động", "Lượt tham dự")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def text_cell(value: str | None) -> str:
-    """Stored text as a cell: never read as a formula by a spreadsheet."""
-    value = value or ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Stored text as a cell: never read as a formula by a spreadsheet (the team export's rule)."""
+    return cell_text(value or "")
 
 
 def issuer_lines(report: UnitReport) -> tuple[str, str]:
