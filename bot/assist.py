@@ -164,10 +164,25 @@ def _services_rows(conn: sqlite3.Connection, record_id: int, services: list[str]
 def set_achievements(conn: sqlite3.Connection, record_id: int, achieved: dict[str, int]) -> None:
     """Replace a record's achievements (people or accounts per achievement code; zero rows dropped)."""
     conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (record_id,))
-    for code, count in achieved.items():
-        if count and 0 < count <= MAX_PEOPLE:
-            conn.execute("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
-                         (record_id, code, int(count)))
+    kept = {code: int(count) for code, count in sorted(achieved.items()) if count and 0 < count <= MAX_PEOPLE}
+    for code, count in kept.items():
+        conn.execute("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
+                     (record_id, code, count))
+    conn.execute("UPDATE records SET achieved = ? WHERE id = ?", (achieved_text(kept), record_id))
+
+
+def achieved_text(achieved: dict[str, int]) -> str:
+    """The copy kept on the record row: 'payment_account:1,vneid2_active:2'."""
+    return ",".join(f"{code}:{count}" for code, count in sorted(achieved.items()) if count)
+
+
+def parse_achieved(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in (text or "").split(","):
+        code, _, count = part.partition(":")
+        if code and count.isdigit():
+            out[code] = out.get(code, 0) + int(count)
+    return out
 
 
 def _valid_services(services: list[str]) -> list[str]:

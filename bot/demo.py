@@ -61,7 +61,7 @@ def _name(rnd: random.Random) -> str:
 def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: dt.date,
          seed_value: int = NOW_SEED) -> Seeded:
     """Insert the demo into an empty database (raises ValueError when it already has teams)."""
-    from .assist import name_key
+    from .assist import name_key, set_achievements
 
     rnd = random.Random(seed_value)
     now = iso(dt.datetime.combine(today, dt.time(8, 0), tzinfo=dt.UTC))
@@ -144,8 +144,7 @@ def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: 
                 for code, _ in chosen:
                     for a in achieves[code]:
                         achieved[a] = max(achieved.get(a, 0), rnd.randint(1, people))
-                conn.executemany("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
-                                 [(rid, a, k) for a, k in achieved.items()])
+                set_achievements(conn, rid, achieved)
         for n in range(ACTIVITIES):
             team, villages, members, _ = team_rows[n % len(team_rows)]
             kind = kinds[rnd.randrange(min(3, len(kinds)))]

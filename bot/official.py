@@ -18,6 +18,7 @@ import sqlite_utils
 from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
+from .assist import parse_achieved
 from .export import cell_text
 from .reports import OUTCOMES, vn_date
 from .unitreport import LEVEL_NAMES, Row, UnitReport
@@ -224,22 +225,18 @@ def _detail(wb, db, report, catalogue, indicators, bold, letter) -> None:  # noq
         headers, widths = DETAIL_RECORD, (9, 12, 26, 18, 22, 45, 13, 9, 40)
         ws.append(headers)
         labels = {s.code: s.label for s in catalogue.services}
-        achieved: dict[int, list[str]] = {}
-        for rid, code, count in db.execute(
-                f"SELECT a.record_id, a.achievement, a.count FROM record_achievements a JOIN records r "
-                f"ON r.id = a.record_id WHERE {where} AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?",
-                [*params, *span]):
-            kind = indicators.achievement(code)
-            achieved.setdefault(rid, []).append(f"{kind.label if kind else code}: {count}")
-        for rid, day, team, village, member, services, outcome, people in db.execute(
-                f"SELECT r.id, r.helped_on, t.name, v.name, m.display_name, r.services, r.outcome, r.people "
+        names = {a.code: a.label for a in indicators.achievements}
+        for n_row, (rid, day, team, village, member, services, outcome, people, achieved) in enumerate(db.execute(
+                f"SELECT r.id, r.helped_on, t.name, v.name, m.display_name, r.services, r.outcome, r.people, "
+                f"r.achieved "
                 f"FROM records r JOIN teams t ON t.id = r.team_id JOIN villages v ON v.id = r.village_id "
                 f"JOIN members m ON m.id = r.member_id WHERE {where} AND r.deleted = 0 "
-                f"AND r.helped_on BETWEEN ? AND ? ORDER BY r.helped_on, r.id", [*params, *span]):
+                f"AND r.helped_on BETWEEN ? AND ? ORDER BY r.helped_on, r.id", [*params, *span]), start=2):
             ws.append([rid, dt.date.fromisoformat(day), text_cell(team), text_cell(village), text_cell(member),
                        ", ".join(labels.get(c, c) for c in services.split(",") if c),
-                       OUTCOMES.get(outcome, outcome), people, "; ".join(achieved.get(rid, []))])
-            ws.cell(row=ws.max_row, column=2).number_format = "DD/MM/YYYY"
+                       OUTCOMES.get(outcome, outcome), people,
+                       "; ".join(f"{names.get(c, c)}: {n}" for c, n in parse_achieved(achieved).items())])
+            ws.cell(row=n_row, column=2).number_format = "DD/MM/YYYY"  # not ws.max_row: it is O(rows)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[letter(i)].width = width
     for cell in ws[1]:

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from knowledge.indicators import Indicators
 
+from .assist import parse_achieved
 from .reports import Period, vn_date
 from .scope import Scope
 from .units import Unit, get_unit
@@ -162,26 +163,27 @@ def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> d
     def get(k: int) -> Numbers:
         return out.setdefault(k, Numbers())
 
-    for k, n, people, households in db.execute(
-            f"SELECT {key}, count(*), sum(r.people), count(DISTINCT r.household_id) FROM records r "
-            f"WHERE {live} GROUP BY {key}", args):
+    # One pass over the covering index: per key and distinct (services, achieved) pair.
+    for k, services, achieved, n, people in db.execute(
+            f"SELECT {key}, r.services, r.achieved, count(*), sum(r.people) FROM records r WHERE {live} "
+            f"GROUP BY 1, 2, 3", args):
         numbers = get(k)
-        numbers.records, numbers.people = n, people or 0
-        if by == "team":
-            numbers.households = households
-    if by == "member":  # a household counts once, for the member of its first visit in the period
+        numbers.records += n
+        numbers.people += people or 0
+        for code in services.split(","):
+            if code:
+                numbers.services[code] = numbers.services.get(code, 0) + n
+        for code, count in parse_achieved(achieved).items():
+            numbers.achieved[code] = numbers.achieved.get(code, 0) + count * n
+    if by == "team":
+        for k, households in db.execute(
+                f"SELECT r.team_id, count(DISTINCT r.household_id) FROM records r WHERE {live} GROUP BY 1", args):
+            get(k).households = households
+    else:  # a household counts once, for the member of its first visit in the period
         for k, households in db.execute(
                 f"SELECT r.member_id, count(*) FROM records r WHERE r.id IN (SELECT min(r.id) FROM records r "
                 f"WHERE {live} GROUP BY r.household_id) GROUP BY r.member_id", args):
             get(k).households = households
-    for k, service, n in db.execute(
-            f"SELECT {key}, s.service, count(*) FROM records r JOIN record_services s ON s.record_id = r.id "
-            f"WHERE {live} GROUP BY 1, 2", args):
-        get(k).services[service] = n
-    for k, code, n in db.execute(
-            f"SELECT {key}, a.achievement, sum(a.count) FROM records r "
-            f"JOIN record_achievements a ON a.record_id = r.id WHERE {live} GROUP BY 1, 2", args):
-        get(k).achieved[code] = n
     akey = "a.team_id" if by == "team" else "a.member_id"
     awhere, aparams = scope.teams("a.team_id")
     for k, kind, n, people in db.execute(

@@ -63,8 +63,11 @@ MIGRATION_SQL = (
     "SELECT code, team_id, role, created_by, created_at, expires_at, max_uses, uses FROM invites",
     "DROP TABLE invites",
     "ALTER TABLE invites_new RENAME TO invites",
-    # People helped in the household (a record was one household, whoever in it was helped).
+    # People helped in the household (a record was one household, whoever in it was helped), and what
+    # was achieved as "code:count,code:count" (like `services`, a copy of record_achievements kept on
+    # the row so roll-ups read one index instead of joining millions of rows).
     "ALTER TABLE records ADD COLUMN people INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE records ADD COLUMN achieved TEXT NOT NULL DEFAULT ''",
     """CREATE TABLE record_achievements (
         record_id INTEGER NOT NULL REFERENCES records(id),
         achievement TEXT NOT NULL,       -- a code from knowledge/indicators.yaml `achievements`
@@ -86,7 +89,8 @@ MIGRATION_SQL = (
     )""",
     "CREATE INDEX activities_team_date ON activities(team_id, held_on)",
     # Roll-ups read only this index for a team's period (no table lookups).
-    "CREATE INDEX records_rollup ON records(team_id, helped_on, deleted, household_id, people, member_id)",
+    "CREATE INDEX records_rollup ON records(team_id, helped_on, deleted, household_id, people, member_id, "
+    "services, achieved)",
 )
 
 
