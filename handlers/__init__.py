@@ -13,10 +13,11 @@ from dataclasses import replace
 
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered
+from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered, units
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, linking]
+# `units` after `reports` and `teams`: its /baocao, /xuat, /bieudo and /moi wrap theirs (officials first).
+FEATURES = [help, topics, faq, teams, assist, records, reports, units, unanswered, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}
