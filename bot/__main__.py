@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
-    kb_sub.add_parser("check", help="validate the knowledge base")
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("--only", nargs="+", metavar="FILE",
+                       help="report only the entries of these files (paths or file names)")
     ind = sub.add_parser("indicators", help="indicator file tools (knowledge/indicators.yaml)")
     ind.add_subparsers(dest="ind_command", required=True).add_parser("check", help="validate the indicators")
     report = sub.add_parser("report", help="roll-up of a province, commune or team (JSON or official Excel)")
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "ask":
             return ask(settings, args.questions, args.json)
         if command == "kb":
-            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
         if command in ("indicators", "report", "demo"):
             from . import unitcli
 
@@ -115,6 +117,14 @@ def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
             "score": best.score if best else 0.0, "choices": choices}
 
 
+def _plain(value: object) -> object:
+    """JSON for a knowledge source: {"outlet", "title", "url"}."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"not JSON serialisable: {value!r}")
+    return to_dict()
+
+
 def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     """Answer questions without touching the database."""
     from knowledge.kb import KnowledgeBase
@@ -124,7 +134,7 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     for question in lines:
         result = _ask_result(kb, question)
         if as_json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
+            print(json.dumps(result, ensure_ascii=False, default=_plain), flush=True)
             continue
         print(f"? {question}")
         if result["status"] == "answer":
@@ -148,10 +158,17 @@ def kb_dump(settings: Settings) -> int:
     return 0
 
 
-def kb_check(settings: Settings) -> int:
+def kb_check(settings: Settings, only: list[str] | None = None) -> int:
+    from pathlib import Path
+
     from knowledge.check import check
 
-    report = check(settings.local_knowledge_dir)
+    if only:
+        missing = [name for name in only if not Path(name).is_file() and Path(name).parent != Path(".")]
+        if missing:
+            print(f"Không tìm thấy tệp: {', '.join(missing)}", file=sys.stderr)
+            return 2
+    report = check(settings.local_knowledge_dir, only=only)
     for w in report.warnings:
         print(f"CẢNH BÁO: {w}")
     for e in report.errors:
