@@ -163,18 +163,28 @@ def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> d
     def get(k: int) -> Numbers:
         return out.setdefault(k, Numbers())
 
-    # One pass over the covering index: per key and distinct (services, achieved) pair.
-    for k, services, achieved, n, people in db.execute(
-            f"SELECT {key}, r.services, r.achieved, count(*), sum(r.people) FROM records r WHERE {live} "
-            f"GROUP BY 1, 2, 3", args):
-        numbers = get(k)
-        numbers.records += n
-        numbers.people += people or 0
-        for code in services.split(","):
-            if code:
-                numbers.services[code] = numbers.services.get(code, 0) + n
-        for code, count in parse_achieved(achieved).items():
-            numbers.achieved[code] = numbers.achieved.get(code, 0) + count * n
+    def add(rows) -> None:  # noqa: ANN001 - (key, services, achieved, records, people) rows
+        for k, services, achieved, n, people in rows:
+            numbers = get(k)
+            numbers.records += n
+            numbers.people += people or 0
+            for code in services.split(","):
+                if code:
+                    numbers.services[code] = numbers.services.get(code, 0) + n
+            for code, count in parse_achieved(achieved).items():
+                numbers.achieved[code] = numbers.achieved.get(code, 0) + count * n
+
+    raw_spans = [(period.start, period.end)]
+    if by == "team":  # whole months from the trigger-kept tallies, the days around them from the records
+        first, last, raw_spans = month_split(period.start, period.end)
+        if first is not None:
+            twhere, tparams = scope.teams("t.team_id")
+            add(db.execute(f"SELECT t.team_id, t.services, t.achieved, sum(t.records), sum(t.people) FROM tallies t "
+                           f"WHERE {twhere} AND t.month BETWEEN ? AND ? GROUP BY 1, 2, 3", [*tparams, first, last]))
+    for start, end in raw_spans:
+        add(db.execute(f"SELECT {key}, r.services, r.achieved, count(*), sum(r.people) FROM records r "
+                       f"WHERE {where} AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ? GROUP BY 1, 2, 3",
+                       [*params, start.isoformat(), end.isoformat()]))
     if by == "team":
         for k, households in db.execute(
                 f"SELECT r.team_id, count(DISTINCT r.household_id) FROM records r WHERE {live} GROUP BY 1", args):
@@ -195,6 +205,23 @@ def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> d
         numbers.sessions[kind] = n
         numbers.attendees[kind] = people or 0
     return out
+
+
+def month_split(start: dt.date, end: dt.date) -> tuple[str | None, str | None, list[tuple[dt.date, dt.date]]]:
+    """The whole calendar months inside [start, end] as ('YYYY-MM' first, last) and the day spans left."""
+    def month_end(d: dt.date) -> dt.date:
+        return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+    first_full = start if start.day == 1 else month_end(start) + dt.timedelta(days=1)
+    last_full = end if end == month_end(end) else end.replace(day=1) - dt.timedelta(days=1)
+    if first_full > last_full:
+        return None, None, [(start, end)]
+    spans = []
+    if start < first_full:
+        spans.append((start, first_full - dt.timedelta(days=1)))
+    if last_full < end:
+        spans.append((last_full + dt.timedelta(days=1), end))
+    return first_full.strftime("%Y-%m"), last_full.strftime("%Y-%m"), spans
 
 
 def _team_population(db: sqlite_utils.Database, scope: Scope) -> dict[int, tuple[int | None, int | None, str | None]]:

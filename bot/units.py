@@ -25,6 +25,20 @@ _PREFIXES = (("dac khu", "dackhu"), ("phuong", "phuong"), ("xa", "xa"), ("p.", "
 MAX_NAME = 80
 MAX_DENOMINATOR = 10_000_000
 
+_TALLY_ADD = ("INSERT INTO tallies (team_id, month, services, achieved, records, people) "
+              "SELECT NEW.team_id, substr(NEW.helped_on, 1, 7), NEW.services, NEW.achieved, 1, NEW.people "
+              "WHERE NEW.deleted = 0 ON CONFLICT DO UPDATE SET records = records + 1, "
+              "people = people + excluded.people;")
+_TALLY_SUB = ("UPDATE tallies SET records = records - 1, people = people - OLD.people WHERE OLD.deleted = 0 "
+              "AND team_id = OLD.team_id AND month = substr(OLD.helped_on, 1, 7) AND services = OLD.services "
+              "AND achieved = OLD.achieved;")
+TALLY_TRIGGERS = (
+    f"CREATE TRIGGER records_tally_insert AFTER INSERT ON records BEGIN {_TALLY_ADD} END",
+    f"CREATE TRIGGER records_tally_delete AFTER DELETE ON records BEGIN {_TALLY_SUB} END",
+    "CREATE TRIGGER records_tally_update AFTER UPDATE OF team_id, helped_on, services, achieved, people, deleted "
+    f"ON records BEGIN {_TALLY_SUB} {_TALLY_ADD} END",
+)
+
 # Schema of the units migration (run by storage.MIGRATIONS, then `adopt_team_communes`).
 MIGRATION_SQL = (
     """CREATE TABLE units (
@@ -91,6 +105,21 @@ MIGRATION_SQL = (
     # Roll-ups read only this index for a team's period (no table lookups).
     "CREATE INDEX records_rollup ON records(team_id, helped_on, deleted, household_id, people, member_id, "
     "services, achieved)",
+    # Monthly tallies per team, kept by triggers in the same transaction as the record: a province's
+    # quarter or year reads thousands of tally rows instead of grouping millions of records.
+    """CREATE TABLE tallies (
+        team_id INTEGER NOT NULL,
+        month TEXT NOT NULL,             -- YYYY-MM of helped_on
+        services TEXT NOT NULL,
+        achieved TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        people INTEGER NOT NULL,
+        PRIMARY KEY (team_id, month, services, achieved)
+    ) WITHOUT ROWID""",
+    *TALLY_TRIGGERS,
+    "INSERT INTO tallies (team_id, month, services, achieved, records, people) "
+    "SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
+    "WHERE deleted = 0 GROUP BY 1, 2, 3, 4",
 )
 
 

@@ -268,3 +268,43 @@ def test_report_command_json_equals_sum_over_communes_and_teams(tmp_path, capsys
     assert "không tìm thấy" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # one scope at a time
         main(["report", "--province", "X", "--team", "Y", "--db", str(db_path)])
+
+
+def test_month_split():
+    split = unitreport.month_split
+    assert split(dt.date(2026, 8, 1), dt.date(2026, 10, 31)) == ("2026-08", "2026-10", [])
+    assert split(dt.date(2026, 8, 15), dt.date(2026, 11, 18)) == (
+        "2026-09", "2026-10", [(dt.date(2026, 8, 15), dt.date(2026, 8, 31)), (dt.date(2026, 11, 1), dt.date(2026, 11, 18))])
+    assert split(dt.date(2026, 11, 1), dt.date(2026, 11, 18)) == (None, None, [(dt.date(2026, 11, 1), dt.date(2026, 11, 18))])
+    assert split(dt.date(2026, 2, 1), dt.date(2026, 2, 28)) == ("2026-02", "2026-02", [])
+    assert split(dt.date(2026, 12, 1), dt.date(2027, 1, 31)) == ("2026-12", "2027-01", [])
+
+
+def test_tallies_follow_every_change_of_the_records(demo_store):
+    from bot import assist
+
+    db = demo_store.db
+    ids = [r for r, in db.execute("SELECT id FROM records ORDER BY id LIMIT 6")]
+    assist.update_record(demo_store, ids[0], 1, {"services": ["bills", "vneid2"]}, NOW)
+    assist.delete_record(demo_store, ids[1], 1, NOW)
+    with demo_store.transaction() as conn:
+        conn.execute("UPDATE records SET helped_on = '2026-01-05', people = 4 WHERE id = ?", (ids[2],))
+        conn.execute("UPDATE records SET team_id = 2 WHERE id = ?", (ids[3],))
+        conn.execute("UPDATE records SET deleted = 0 WHERE id = ?", (ids[1],))  # undeleted again
+        assist.set_achievements(conn, ids[4], {"vneid2_active": 3, "payment_account": 1})
+        conn.execute("DELETE FROM record_services WHERE record_id = ?", (ids[5],))
+        conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (ids[5],))
+        conn.execute("DELETE FROM records WHERE id = ?", (ids[5],))
+    raw = db.execute("SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
+                     "WHERE deleted = 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4").fetchall()
+    kept = db.execute("SELECT team_id, month, services, achieved, records, people FROM tallies WHERE records > 0 "
+                      "ORDER BY 1, 2, 3, 4").fetchall()
+    assert kept == raw
+    assert db.execute("SELECT count(*) FROM tallies WHERE records < 0 OR (records = 0 AND people != 0)").fetchone() == (0,)
+    # And a report over whole months (tallies) equals one over the same days read from the records.
+    year = parse_period("01/01/2026-31/10/2026", TODAY)
+    fast = unitreport.build(db, Scope("all"), year).totals.numbers
+    assert (fast.records, fast.people) == stored(db, "r.helped_on BETWEEN '2026-01-01' AND '2026-10-31'")
+    assert fast.achieved == dict(db.execute(
+        "SELECT a.achievement, sum(a.count) FROM record_achievements a JOIN records r ON r.id = a.record_id "
+        "WHERE r.deleted = 0 AND r.helped_on BETWEEN '2026-01-01' AND '2026-10-31' GROUP BY 1").fetchall())
