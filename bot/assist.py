@@ -283,9 +283,13 @@ def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, li
 
 
 def update_record(storage: Storage, record_id: int, actor: int, changes: dict[str, Any], now: dt.datetime) -> bool:
-    """Change services / outcome / reason / followup_on / note of a live record, with an audit row."""
-    allowed = {"services", "outcome", "reason", "followup_on", "note"}
+    """Change services / outcome / reason / followup_on / note / people / achieved (a dict of achievement
+    code -> people or accounts) of a live record, with an audit row."""
+    allowed = {"services", "outcome", "reason", "followup_on", "note", "people", "achieved"}
     changes = {k: v for k, v in changes.items() if k in allowed}
+    achieved = changes.pop("achieved", None)
+    if "people" in changes:
+        changes["people"] = max(1, min(int(changes["people"]), MAX_PEOPLE))
     if "services" in changes:
         services = _valid_services(list(changes["services"]))
         changes["services"] = ",".join(services)
@@ -296,11 +300,13 @@ def update_record(storage: Storage, record_id: int, actor: int, changes: dict[st
         before = _record_dict(conn, record_id)
         if before is None or before["deleted"]:
             return False
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        conn.execute(f"UPDATE records SET {sets}, updated_at = ? WHERE id = ?",
+        sets = "".join(f"{k} = ?, " for k in changes)
+        conn.execute(f"UPDATE records SET {sets}updated_at = ? WHERE id = ?",
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
+        if achieved is not None:
+            set_achievements(conn, record_id, dict(achieved))
         audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)))
     return True
 

@@ -375,11 +375,90 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
                   f"{int(count)} người dự. Hoạt động được tính vào /baocao và các chỉ tiêu.")]
 
 
+# --- /ketqua: people helped and what was achieved, on one's own record -------------------------------
+
+MAX_PEOPLE_CHOICE = 6
+
+
+def _own(deps: Deps, incoming: Incoming, record_id: int):  # noqa: ANN202 - (member, RecordView) or refusal
+    from bot import assist
+    from bot.access import NOT_OWN_RECORD
+
+    member = member_for(deps, incoming.user_key)
+    record = assist.get_record(deps.storage.db, record_id)
+    if member is None or not member.id or record is None or not record.editable_by(member.id, deps.clock()):
+        return None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
+    return member, record
+
+
+def _questions(deps: Deps, services: list[str]) -> list:  # noqa: ANN202
+    """The achievements a record's services can have, in the file's order."""
+    return [a for a in indicators(deps).achievements if any(s in a.services for s in services)]
+
+
+def _ask(deps: Deps, record_id: int, people: int, services: list[str], index: int) -> list[Reply]:
+    questions = _questions(deps, services)
+    if index >= len(questions):
+        return [Reply(f"Đã lưu kết quả của phiếu số {record_id}. Cảm ơn bạn! Số liệu này được tính vào các "
+                      "chỉ tiêu trong /baocao.")]
+    a = questions[index]
+    options = tuple(Choice(f"{n} {a.unit}" if n else "Chưa được", f"kq:{record_id}:a:{index}:{n}")
+                    for n in range(0, min(people, MAX_PEOPLE_CHOICE) + 1))
+    return [Reply(f"Phiếu số {record_id}: {a.label} cho mấy {a.unit}?", options)]
+
+
+async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/ketqua <số phiếu>: how many people of the household were helped, and what they achieved."""
+    from bot import assist
+
+    number = arg_text(incoming.text).lstrip("#").strip()
+    member = member_for(deps, incoming.user_key)
+    if not number and member is not None and member.id:
+        recent = assist.member_records(deps.storage.db, member.id, deps.clock().date() - dt.timedelta(days=7), 1)
+        number = str(recent[0].id) if recent else ""
+    if not number.isdigit():
+        return [Reply("Bạn gõ /ketqua kèm số phiếu, ví dụ /ketqua 12, để ghi số người được hỗ trợ và kết quả "
+                      "(kích hoạt VNeID mức 2, mở tài khoản...). Xem số phiếu bằng /cuatoi.")]
+    member, record = _own(deps, incoming, int(number))
+    if member is None:
+        return record
+    choices = tuple(Choice(f"{n} người", f"kq:{record.id}:p:{n}") for n in range(1, MAX_PEOPLE_CHOICE + 1))
+    return [Reply(f"Phiếu số {record.id} ({record.head_name or 'hộ đã xóa tên'}): trong hộ có mấy người "
+                  "được hỗ trợ?", choices)]
+
+
+async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """'kq:<record>:p:<people>' or 'kq:<record>:a:<question index>:<count>': saved at once, then the next."""
+    from bot import assist
+
+    parts = (incoming.payload or "").split(":")
+    if len(parts) < 4 or not all(p.isdigit() for p in parts[1:2] + parts[3:]) or parts[2] not in ("p", "a") \
+            or (parts[2] == "a") != (len(parts) == 5):
+        return [Reply("Nút này đã cũ. Bạn gõ lại /ketqua <số phiếu> giúp tôi nhé.")]
+    member, record = _own(deps, incoming, int(parts[1]))
+    if member is None:
+        return record
+    row = deps.storage.db.execute("SELECT people, achieved FROM records WHERE id = ?", [record.id]).fetchone()
+    people, achieved = row[0], assist.parse_achieved(row[1])
+    if parts[2] == "p":
+        people = max(1, min(int(parts[3]), MAX_PEOPLE_CHOICE))
+        assist.update_record(deps.storage, record.id, member.id, {"people": people}, deps.clock())
+        return _ask(deps, record.id, people, record.services, 0)
+    index, count = int(parts[3]), int(parts[4])
+    questions = _questions(deps, record.services)
+    if index >= len(questions) or count > people:
+        return [Reply("Nút này đã cũ. Bạn gõ lại /ketqua <số phiếu> giúp tôi nhé.")]
+    achieved[questions[index].code] = count
+    assist.update_record(deps.storage, record.id, member.id, {"achieved": achieved}, deps.clock())
+    return _ask(deps, record.id, people, record.services, index + 1)
+
+
 COMMANDS = {"/baocao": _report_command("baocao"), "/xuat": _report_command("xuat"),
             "/bieudo": _report_command("bieudo"), "/moi": invite, "/donvi": manage_units,
-            "/mauso": denominators, "/hoatdong": log_activity}
-PAYLOADS = {"un": pressed}
+            "/mauso": denominators, "/hoatdong": log_activity, "/ketqua": outcome}
+PAYLOADS = {"un": pressed, "kq": outcome_pressed}
 HELP = [
+    ("/ketqua <số>", "ghi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...) của phiếu"),
     ("/hoatdong", "ghi một buổi tuyên truyền, lớp Bình dân học vụ số... của tổ"),
     ("/baocao xa <tên>", "cán bộ tỉnh, xã: báo cáo theo xã, theo tổ (/xuat: Excel theo mẫu)"),
     ("/mauso", "đặt số hộ, số người từ 18 tuổi của thôn hoặc xã"),

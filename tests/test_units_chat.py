@@ -199,3 +199,39 @@ async def test_admin_places_old_teams(small_deps):
     text = (await admin.say("/baocao tinh Nghệ An"))[0].text
     assert "Báo cáo Tỉnh Nghệ An" in text and "Xã Xuân Thượng: 0 / 0 / 0" in text and "Xã Xuân Hạ: 0 / 0 / 0" in text
     assert "quản trị" in (await Chat(small_deps, "someone").say("/donvi tinh X"))[0].text
+
+
+async def test_people_and_achievements_on_a_record(world):
+    from bot import assist
+
+    db = world.storage.db
+    member_id, team_id = db.execute("SELECT m.id, m.team_id FROM identities i JOIN members m ON m.id = i.member_id "
+                                    "WHERE i.key = 'console:to1m1'").fetchone()
+    village = db.execute("SELECT id FROM villages WHERE team_id = ? LIMIT 1", [team_id]).fetchone()[0]
+    saved = assist.save_record(world.storage, assist.Draft("t-1", team_id, member_id, village, ["vneid2", "bank_account"],
+                                                           head_name="Lê Thị Hoa", helped_on="2026-11-18"), world.clock())
+    rid = saved.record_id
+    chat = Chat(world, "to1m1")
+    await chat.say(f"/ketqua {rid}")
+    assert "mấy người được hỗ trợ" in chat.text and "Lê Thị Hoa" in chat.text
+    await chat.pick("3 người")
+    assert "Kích hoạt VNeID mức 2 thành công cho mấy người" in chat.text
+    assert [c.label for c in chat.last[0].choices] == ["Chưa được", "1 người", "2 người", "3 người"]
+    await chat.pick("2 người")
+    assert "Mở tài khoản thanh toán" in chat.text
+    await chat.pick("1 tài khoản")
+    assert "Đã lưu kết quả của phiếu số" in chat.text
+    assert db.execute("SELECT people, achieved FROM records WHERE id = ?", [rid]).fetchone() == (
+        3, "payment_account:1,vneid2_active:2")
+    assert dict(db.execute("SELECT achievement, count FROM record_achievements WHERE record_id = ?", [rid]).fetchall()) \
+        == {"vneid2_active": 2, "payment_account": 1}
+    assert db.execute("SELECT count(*) FROM audit WHERE table_name = 'records' AND row_id = ? AND action = 'update'",
+                      [rid]).fetchone() == (3,)
+    # Someone else's record, a count above the people helped, a crafted payload: refused, nothing changed.
+    other = Chat(world, "to1m2")
+    assert "chính mình ghi" in (await other.press(f"kq:{rid}:p:5"))[0].text
+    assert "đã cũ" in (await chat.press(f"kq:{rid}:a:0:6"))[0].text
+    assert "đã cũ" in (await chat.press(f"kq:{rid}:x:1"))[0].text
+    assert "chính mình ghi" in (await Chat(world, "xa1").say(f"/ketqua {rid}"))[0].text
+    assert db.execute("SELECT people, achieved FROM records WHERE id = ?", [rid]).fetchone() == (
+        3, "payment_account:1,vneid2_active:2")
