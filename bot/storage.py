@@ -155,7 +155,14 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         at TEXT NOT NULL
     );
     """,
-    # units: provinces and communes, teams placed in a commune, officials' roles, people and
+    # 2: the local day a record was logged, apart from the day the household was helped (helped_on),
+    #    which /ghi and /sua may now set up to BACKDATE_DAYS back. Until now both were the same day.
+    """
+    ALTER TABLE records ADD COLUMN logged_on TEXT;
+    UPDATE records SET logged_on = helped_on WHERE logged_on IS NULL;
+    CREATE INDEX records_team_logged ON records(team_id, logged_on);
+    """,
+    # 3: units: provinces and communes, teams placed in a commune, officials' roles, people and
     # achievements on records, denominators, activities (see bot/units.py).
     lambda conn: _units_migration(conn),
 ]

@@ -10,6 +10,7 @@ from knowledge.normalize import key
 from knowledge.sources import Source, registry
 
 from .topics import topic_choices
+from .words import looks_private
 
 FEEDBACK_QUESTION = "Câu trả lời có giúp ích không?"
 FULL_LABEL = "📖 Xem đầy đủ"
@@ -68,7 +69,9 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
         return Reply(entry.answer)
     from handlers import FEATURES  # late: the package imports this module
 
-    choices: list[Choice] = []
+    # 👍/👎 always first, so on Zalo and the console they are always 1 and 2 ("Xem đầy đủ" is 3 when
+    # offered), whatever follows.
+    choices = [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
     if entry.has_more and not full:
         choices.append(Choice(FULL_LABEL, f"full:{entry.id}"))
     for module in FEATURES:
@@ -79,7 +82,6 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
         related = deps.kb.entries.get(rid)
         if related is not None:
             choices.append(Choice(related.title, f"faq:{related.id}"))
-    choices += [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
     text = render_answer(entry, deps.clock().date(), full=full)
     return Reply(f"{text}\n\n{FEEDBACK_QUESTION}", tuple(choices))
 
@@ -106,6 +108,9 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]
         choices.append(Choice("Không phải các mục trên", "faq:-"))
         return [Reply("Ý bạn là…?", tuple(choices))]
+    if looks_private(text):  # a command, a code or a household record: not a question for the inbox
+        return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
+                      "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), team_of(incoming, deps))
     return [Reply(
         "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Tôi đã ghi lại để tổ công nghệ số bổ sung. "
@@ -118,7 +123,7 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     ident = (incoming.payload or "").partition(":")[2]
     if ident == "-":
         asked = session.state.pop("asked", None)
-        if asked:
+        if asked and not looks_private(asked):
             deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
                                         team_of(incoming, deps))
         return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 
 from bot import activities, reports, teams, unitreport, units
 from bot.access import NOT_ADMIN, ROLE_NAMES, Member, member_for
@@ -19,6 +18,7 @@ from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
+from bot.when import parse_day
 from knowledge.indicators import Indicators, indicators_file, load_indicators
 from knowledge.normalize import fold
 
@@ -259,7 +259,8 @@ async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list
 
 MAUSO_HELP = ("Gõ /mauso <thôn hoặc xã>; <số hộ>; <số người từ 18 tuổi>; [ngày của số liệu]\n"
               "Ví dụ: /mauso Thôn Đông; 320; 860; 01/10/2026 hoặc /mauso xã Tiên Tiến; 3100; 8200")
-_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
+FIGURES_BACK_DAYS = 5 * 366  # a census or a commune's register may be a few years old
+ACTIVITY_BACK_DAYS = 90
 
 
 async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -276,13 +277,9 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
         return [Reply("Số hộ và số người phải là số nguyên dương, ví dụ 320 và 860.\n" + MAUSO_HELP)]
     on = today
     if len(parts) == 4 and parts[3]:
-        m = _DAY.match(parts[3].replace(" ", ""))
-        try:
-            on = dt.date(int(m[3] or today.year), int(m[2]), int(m[1])) if m else None
-        except ValueError:
-            on = None
-        if on is None or on > today:
-            return [Reply("Ngày của số liệu chưa đúng (dạng 01/10/2026, không ở tương lai).\n" + MAUSO_HELP)]
+        on, why = parse_day(parts[3], today, back_days=FIGURES_BACK_DAYS)
+        if on is None:
+            return [Reply(f"Ngày của số liệu chưa đúng: {why}\n" + MAUSO_HELP)]
     households, adults = int(numbers[0]), int(numbers[1])
     if adults < households:
         return [Reply("Số người từ 18 tuổi thường lớn hơn số hộ. Bạn kiểm tra lại thứ tự: số hộ trước, "
@@ -317,27 +314,8 @@ def _hoatdong_help(deps: Deps, member: Member) -> str:
     villages = ", ".join(v.name for v in teams.villages(deps.storage, member.team_id or 0))
     return ("Ghi một buổi hoạt động của tổ:\n/hoatdong <loại>; <ngày>; <thôn>; <số người dự>; [ghi chú]\n"
             "Ví dụ: /hoatdong tuyen truyen; hôm nay; Thôn Đông; 35; họp thôn về VNeID\n"
-            f"Các loại:\n{kinds}\nNgày: hôm nay, hôm qua hoặc 25/11. Thôn của tổ: {villages or 'chưa có'}.")
-
-
-def _day(text: str, today: dt.date) -> dt.date | None:
-    word = fold(text).replace(" ", "")
-    if word in ("homnay", "nay", ""):
-        return today
-    if word == "homqua":
-        return today - dt.timedelta(days=1)
-    if word == "homkia":
-        return today - dt.timedelta(days=2)
-    m = _DAY.match(text.replace(" ", ""))
-    if not m:
-        return None
-    try:
-        day = dt.date(int(m[3] or today.year), int(m[2]), int(m[1]))
-    except ValueError:
-        return None
-    if m[3] is None and day > today:
-        day = day.replace(year=day.year - 1)
-    return day
+            f"Các loại:\n{kinds}\nNgày: hôm nay, hôm qua, thứ 2 hoặc 25/11 (trong {ACTIVITY_BACK_DAYS} ngày qua). "
+            f"Thôn của tổ: {villages or 'chưa có'}.")
 
 
 async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -352,14 +330,14 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     wanted = fold(parts[0]).replace(" ", "").replace("_", "")
     kind = next((k for k in ind.activities if wanted and (wanted == k.code.replace("_", "")
                                                           or wanted in fold(k.label).replace(" ", ""))), None)
-    day = _day(parts[1], today)
+    day, why = parse_day(parts[1], today, back_days=ACTIVITY_BACK_DAYS)
     village = next((v for v in teams.villages(deps.storage, member.team_id) if fold(v.name) == fold(parts[2])), None)
     count = parts[3].replace(".", "")
     problems = []
     if kind is None:
         problems.append(f"chưa rõ loại hoạt động \"{parts[0][:30]}\"")
-    if day is None or day > today or (today - day).days > 90:
-        problems.append("ngày chưa đúng (hôm nay, hôm qua hoặc ngày/tháng trong 90 ngày qua)")
+    if day is None:
+        problems.append(why.rstrip(".").replace("Bạn gõ", "bạn gõ"))
     if village is None:
         problems.append(f"tổ chưa có thôn \"{parts[2][:30]}\"")
     if not count.isdigit() or not 1 <= int(count) <= activities.MAX_ATTENDEES:
