@@ -436,9 +436,9 @@ COMMANDS = {"/baocao": _report_command("baocao"), "/xuat": _report_command("xuat
             "/mauso": denominators, "/hoatdong": log_activity, "/ketqua": outcome}
 PAYLOADS = {"un": pressed, "kq": outcome_pressed}
 HELP = [
-    ("/ketqua <số>", "ghi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...) của phiếu"),
-    ("/hoatdong", "ghi một buổi tuyên truyền, lớp Bình dân học vụ số... của tổ"),
-    ("/baocao xa <tên>", "cán bộ tỉnh, xã: báo cáo theo xã, theo tổ (/xuat: Excel theo mẫu)"),
-    ("/mauso", "đặt số hộ, số người từ 18 tuổi của thôn hoặc xã"),
-    ("/donvi", "quản trị: tỉnh, xã và xếp tổ vào xã"),
+    ("/ketqua <số>", "ghi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...) của phiếu", "member"),
+    ("/hoatdong", "ghi một buổi tuyên truyền, lớp Bình dân học vụ số... của tổ", "member"),
+    ("/baocao xa <tên>", "cán bộ tỉnh, xã: báo cáo theo xã, theo tổ (/xuat: Excel theo mẫu)", "leader"),
+    ("/mauso", "đặt số hộ, số người từ 18 tuổi của thôn hoặc xã", "leader"),
+    ("/donvi", "quản trị: tỉnh, xã và xếp tổ vào xã", "admin"),
 ]

@@ -235,3 +235,9 @@ async def test_people_and_achievements_on_a_record(world):
     assert "chính mình ghi" in (await Chat(world, "xa1").say(f"/ketqua {rid}"))[0].text
     assert db.execute("SELECT people, achieved FROM records WHERE id = ?", [rid]).fetchone() == (
         3, "payment_account:1,vneid2_active:2")
+
+
+async def test_officials_get_help_for_their_role(world):
+    text = (await Chat(world, "xa1").say("/trogiup"))[0].text
+    assert "/baocao" in text and "/mauso" in text and "/donvi" not in text
+    assert "/donvi" in (await Chat(world, "admin").say("/trogiup"))[0].text
