@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
+from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
 from knowledge.sources import Source, registry
@@ -100,9 +101,17 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             "Bạn chưa gõ câu hỏi. Hãy gõ điều bạn cần biết, ví dụ \"cách kích hoạt VNeID\", "
             "hoặc chọn một chủ đề:", topic_choices())]
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
-    result = deps.kb.match(text)
+    now = deps.clock()
+    topic = Context.from_state(session.state.get("topic"))
+    result = deps.kb.answer(text, topic, now)
+    if (topic := after(result, now, topic)) is not None:
+        session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes
     if result.status == "answer" and result.best is not None:
-        return [answer_reply(result.best.entry, incoming, deps)]
+        entry = result.best.entry
+        reply = answer_reply(entry, incoming, deps)
+        if result.also:  # the message asked more than one thing: offer the others before related entries
+            reply.choices = with_others(reply.choices, [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also])
+        return [reply]
     if result.status == "choices":
         session.state["asked"] = text  # already redacted; recorded if none of the choices fits
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]
@@ -131,7 +140,18 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
+    if entry.topic != "smalltalk":  # a picked choice becomes the topic; the others are "cái kia"
+        offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
+        alts = tuple(i for i in offered if i not in {ident, "-"})
+        session.state["topic"] = Context(entry.id, deps.clock(), alts).to_state()
     return [answer_reply(entry, incoming, deps)]
+
+
+def with_others(choices: tuple[Choice, ...], others: list[Choice]) -> tuple[Choice, ...]:
+    """`others` placed where the related entries start (other choices keep their places)."""
+    rest = [c for c in choices if c.payload not in {o.payload for o in others}]
+    at = next((i for i, c in enumerate(rest) if c.payload.startswith("faq:")), len(rest))
+    return (*rest[:at], *others, *rest[at:])
 
 
 async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
