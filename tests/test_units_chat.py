@@ -4,6 +4,7 @@ a commune official of commune A gets nothing of commune B. Data: the demo (bot/d
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -241,3 +242,37 @@ async def test_officials_get_help_for_their_role(world):
     text = (await Chat(world, "xa1").say("/trogiup"))[0].text
     assert "/baocao" in text and "/mauso" in text and "/donvi" not in text
     assert "/donvi" in (await Chat(world, "admin").say("/trogiup"))[0].text
+
+
+def _visible(reply) -> str:
+    """Everything a reply shows: text, choices, summary and, for a workbook, every cell."""
+    parts = [reply.text, reply.summary or "", *(c.label for c in reply.choices)]
+    if reply.file is not None and str(reply.file).endswith(".xlsx"):
+        wb = load_workbook(reply.file)
+        parts += [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("user", ["xa1", "to1", "to1m1"])
+@pytest.mark.parametrize("command", ["/baocao", "/baocao tatca", "/xuat", "/bieudo", "/chuatraloi", "/gopy",
+                                     "/cuatoi", "/thanhvien", "/sua {b}", "/xoa {b}", "/ketqua {b}",
+                                     "/xoadulieu {head}", "/baocao xa Phố Hiến", "/xuat to Tổ CNS khu phố 1",
+                                     "/mauso Tổ dân phố 1; 10; 30", "/hoatdong"])
+async def test_nobody_in_commune_a_sees_commune_b(world, user, command):
+    _, b_teams = ids(world, "Phố Hiến")
+    db = world.storage.db
+    world.storage.add_unanswered("console", "console:to4m1", "Phố Hiến hỏi về lệ phí", "le phi", b_teams[0])
+    b_record, head = db.execute("SELECT r.id, h.head_name FROM records r JOIN households h ON h.id = r.household_id "
+                                "WHERE r.team_id = ? LIMIT 1", [b_teams[0]]).fetchone()
+    typed = command.format(b=b_record, head=head)
+    replies = await Chat(world, user).say(typed)
+    assert replies
+    echoed = [name for name in ("Tổ CNS khu phố 1", "Tổ dân phố 1", "Phố Hiến") if name in typed]
+    for reply in replies:
+        shown = _visible(reply)
+        for name in echoed:  # the reply may quote what the person typed; that is not commune B's data
+            shown = re.sub(rf'"[^"]*{re.escape(name)}[^"]*"', "", shown)
+        assert clean(shown) and head not in shown and "lệ phí" not in shown, (user, command, shown[:300])
+    assert db.execute("SELECT deleted FROM records WHERE id = ?", [b_record]).fetchone() == (0,)
+    assert db.execute("SELECT erased FROM households h JOIN records r ON r.household_id = h.id WHERE r.id = ?",
+                      [b_record]).fetchone() == (0,)
