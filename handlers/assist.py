@@ -587,7 +587,11 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         return turn.end(*(refusal or [Reply(NOT_MEMBER)]))
     record_id, text = write(deps, member, d)
     flows.saved_once(session, rid, record_id)
-    return turn.end(Reply(text))
+    if d.edit:
+        return turn.end(Reply(text))
+    # Optional, and only on request (a numbered list here would catch a "Lưu" typed twice on Zalo).
+    return turn.end(Reply(f"{text}\nGhi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...): "
+                          f"/ketqua {record_id}"))
 
 
 def write(deps: Deps, member: Member, d: GhiDraft) -> tuple[int, str]:

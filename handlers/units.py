@@ -400,9 +400,13 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     member, record = _own(deps, incoming, int(number))
     if member is None:
         return record
-    choices = tuple(Choice(f"{n} người", f"kq:{record.id}:p:{n}") for n in range(1, MAX_PEOPLE_CHOICE + 1))
     return [Reply(f"Phiếu số {record.id} ({record.head_name or 'hộ đã xóa tên'}): trong hộ có mấy người "
-                  "được hỗ trợ?", choices)]
+                  "được hỗ trợ?", people_choices(record.id))]
+
+
+def people_choices(record_id: int) -> tuple[Choice, ...]:
+    """'1 người' … '6 người' for a record; also offered under the receipt of /ghi."""
+    return tuple(Choice(f"{n} người", f"kq:{record_id}:p:{n}") for n in range(1, MAX_PEOPLE_CHOICE + 1))
 
 
 async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
