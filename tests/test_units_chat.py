@@ -276,3 +276,21 @@ async def test_nobody_in_commune_a_sees_commune_b(world, user, command):
     assert db.execute("SELECT deleted FROM records WHERE id = ?", [b_record]).fetchone() == (0,)
     assert db.execute("SELECT erased FROM households h JOIN records r ON r.household_id = h.id WHERE r.id = ?",
                       [b_record]).fetchone() == (0,)
+
+
+@pytest.mark.parametrize("said, start, end", [
+    ("/baocao tháng trước", "2026-10-01", "2026-10-31"),
+    ("/baocao quý 3", "2026-07-01", "2026-09-30"),
+    ("/baocao 6 tháng đầu năm", "2026-01-01", "2026-06-30"),
+    ("/baocao năm nay", "2026-01-01", "2026-11-18"),
+    ("/baocao xa Tiên Tiến tháng trước", "2026-10-01", "2026-10-31"),
+    ("/baocao xã tien tien 1/11-15/11", "2026-11-01", "2026-11-15"),
+])
+async def test_officials_say_periods_as_people_do(world, said, start, end):
+    a, a_teams = ids(world, "Tiên Tiến")
+    user = "local" if " xa " in said or " xã " in said else "xa1"
+    text = (await Chat(world, user).say(said))[0].text
+    expected = world.storage.db.execute(
+        f"SELECT count(*) FROM records WHERE deleted = 0 AND helped_on BETWEEN ? AND ? AND team_id IN "
+        f"({','.join(map(str, a_teams))})", [start, end]).fetchone()[0]
+    assert "Xã Tiên Tiến" in text and f"Lượt hỗ trợ: {expected}." in text, text[:200]
