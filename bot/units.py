@@ -87,7 +87,7 @@ MIGRATION_SQL = (
         achievement TEXT NOT NULL,       -- a code from knowledge/indicators.yaml `achievements`
         count INTEGER NOT NULL,          -- people or accounts
         PRIMARY KEY (record_id, achievement)
-    ) WITHOUT ROWID""",
+    )""",
     """CREATE TABLE activities (
         id INTEGER PRIMARY KEY,
         request_id TEXT NOT NULL UNIQUE,
@@ -115,7 +115,7 @@ MIGRATION_SQL = (
         records INTEGER NOT NULL,
         people INTEGER NOT NULL,
         PRIMARY KEY (team_id, month, services, achieved)
-    ) WITHOUT ROWID""",
+    )""",
     *TALLY_TRIGGERS,
     "INSERT INTO tallies (team_id, month, services, achieved, records, people) "
     "SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
@@ -214,7 +214,7 @@ def _only_province(conn: sqlite3.Connection) -> int | None:
 
 
 def commune_in(conn: sqlite3.Connection, text: str, province_id: int | None, now: dt.datetime,
-                actor: int | None) -> int:
+               actor: int | None, audited: bool = True) -> int:
     """The commune called `text` (in `province_id`, or anywhere when None); created when missing."""
     ctype, name = split_commune(text)
     key = unit_key(name)
@@ -231,23 +231,25 @@ def commune_in(conn: sqlite3.Connection, text: str, province_id: int | None, now
     unit_id = conn.execute(
         "INSERT INTO units (kind, name, commune_type, parent_id, key, created_at) VALUES ('commune', ?, ?, ?, ?, ?)",
         (name, ctype, parent, key, iso(now))).lastrowid
-    audit(conn, now, actor, "units", unit_id, "create", None,
-          {"kind": "commune", "name": name, "commune_type": ctype, "parent_id": parent})
+    if audited:
+        audit(conn, now, actor, "units", unit_id, "create", None,
+              {"kind": "commune", "name": name, "commune_type": ctype, "parent_id": parent})
     return int(unit_id)
 
 
 def adopt_team_communes(conn: sqlite3.Connection, now: dt.datetime | None = None) -> int:
     """Give every team without a commune the commune named in its `commune` text (created if new).
 
-    Used by the units migration for existing teams, and by `create_team`. Returns teams placed."""
+    Run by the units migration for existing teams: a schema upgrade, recorded in schema_version, not
+    an edit by anyone, so it writes no audit rows (the audit trail keeps what people did). Returns
+    the number of teams placed."""
     now = now or dt.datetime.now(dt.UTC)
     placed = 0
     for team_id, text in conn.execute("SELECT id, commune FROM teams WHERE commune_id IS NULL").fetchall():
         if not (text or "").strip():
             continue
-        commune_id = commune_in(conn, text, None, now, None)
+        commune_id = commune_in(conn, text, None, now, None, audited=False)
         conn.execute("UPDATE teams SET commune_id = ? WHERE id = ?", (commune_id, team_id))
-        audit(conn, now, None, "teams", team_id, "update", {"commune_id": None}, {"commune_id": commune_id})
         placed += 1
     return placed
 
