@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|indicators check|report|demo]`."""
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|indicators check|backup|restore|report|demo]`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--only", nargs="+", metavar="FILE",
                        help="report only the entries of these files (paths or file names)")
+    backup = sub.add_parser("backup", help="copy the database (safe while the bot runs), verified, mode 0600")
+    backup.add_argument("file", nargs="?", help="where to write it (default: a dated file in BACKUP_DIR)")
+    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("file")
     ind = sub.add_parser("indicators", help="indicator file tools (knowledge/indicators.yaml)")
     ind.add_subparsers(dest="ind_command", required=True).add_parser("check", help="validate the indicators")
     report = sub.add_parser("report", help="roll-up of a province, commune or team (JSON or official Excel)")
@@ -57,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             return ask(settings, args.questions, args.json)
         if command == "kb":
             return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
+        if command == "backup":
+            return backup_command(settings, args.file)
+        if command == "restore":
+            return restore_command(settings, args.file)
         if command in ("indicators", "report", "demo"):
             from . import unitcli
 
@@ -77,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # startup errors: one clear line, no traceback for the user
         from knowledge.loader import KnowledgeError
 
-        if isinstance(exc, KnowledgeError | ConfigError):
+        from .backup import BackupError
+        from .storage import SchemaError
+
+        if isinstance(exc, KnowledgeError | ConfigError | SchemaError | BackupError):
             print(f"Lỗi: {exc}", file=sys.stderr)
             return 2
         raise
@@ -100,6 +111,35 @@ def run(settings: Settings) -> int:
     from . import runner
 
     return runner.run(settings)
+
+
+def backup_command(settings: Settings, file: str | None) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from . import backup
+
+    database = settings.database_path
+    if not database.is_file():
+        print(f"Lỗi: chưa có cơ sở dữ liệu {database} (DATABASE_PATH).", file=sys.stderr)
+        return 2
+    dest = Path(file) if file else backup.daily_path(database, settings.backup_dir, dt.datetime.now())
+    check = backup.copy_database(database, dest)
+    print(f"Đã sao lưu vào {dest} (phiên bản lược đồ {check.version}, {check.counts.get('records', 0)} lượt hỗ trợ, "
+          f"{check.counts.get('households', 0)} hộ; kiểm tra toàn vẹn: tốt).")
+    return 0
+
+
+def restore_command(settings: Settings, file: str) -> int:
+    from pathlib import Path
+
+    from . import backup
+
+    aside = backup.restore(settings.database_path, Path(file))
+    print(f"Đã khôi phục {settings.database_path} từ {file}."
+          + (f" Cơ sở dữ liệu cũ được giữ lại ở {aside}." if aside else "")
+          + " Bạn có thể khởi động lại trợ lý.")
+    return 0
 
 
 def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]

@@ -36,9 +36,8 @@ def report_command(settings: Settings, period_arg: str, province: str | None, co
     if not path.is_file():
         print(f"Lỗi: chưa có cơ sở dữ liệu {path} (DATABASE_PATH hoặc --db).", file=sys.stderr)
         return 2
-    Storage(path).close()  # brings an older schema up to date
-    store = Storage(path)
-    db = store.db
+    Storage(path, settings.backup_dir).close()  # refuses a newer schema, upgrades an older one (after a backup)
+    db = Storage.open_reader(path)
     try:
         named = [(level, name) for level, name in (("province", province), ("commune", commune), ("team", team))
                  if name]
@@ -65,14 +64,21 @@ def report_command(settings: Settings, period_arg: str, province: str | None, co
             write_official(db, report, catalogue(), indicators, today, target)
             print(f"Đã ghi {target} ({report.title}, {period.label}: {report.totals.numbers.records} lượt hỗ trợ).")
             return 0
-        text = json.dumps(report.as_dict(now), ensure_ascii=False, indent=1)
+        doc = report.as_dict(now)
+        if not named:  # the national roll-up document (bot/rollup.py), with the units' numbers added
+            from . import rollup
+
+            base = rollup.province_report(db, period, catalogue(), today, now)
+            base["totals"] = {**doc["totals"], **base["totals"]}
+            doc = {**doc, **base, "units": doc["units"], "indicators": doc["indicators"]}
+        text = json.dumps(doc, ensure_ascii=False, indent=1)
         if out:
             Path(out).write_text(text + "\n", encoding="utf-8")
         else:
             print(text)
         return 0
     finally:
-        store.close()
+        db.conn.close()
 
 
 def demo_command(settings: Settings, db_path: str | None, today: dt.date | None = None) -> int:
