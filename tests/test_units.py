@@ -308,3 +308,15 @@ def test_tallies_follow_every_change_of_the_records(demo_store):
     assert fast.achieved == dict(db.execute(
         "SELECT a.achievement, sum(a.count) FROM record_achievements a JOIN records r ON r.id = a.record_id "
         "WHERE r.deleted = 0 AND r.helped_on BETWEEN '2026-01-01' AND '2026-10-31' GROUP BY 1").fetchall())
+
+
+def test_report_without_a_unit_extends_the_national_roll_up(tmp_path, capsys):
+    db_path = tmp_path / "all.db"
+    assert main(["demo", "--db", str(db_path)]) == 0
+    capsys.readouterr()
+    assert main(["report", "tatca", "--db", str(db_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "tcns-report/1" and len(doc["teams"]) == 8
+    assert [u["name"] for u in doc["units"]] == [demo.PROVINCE] and doc["scope"]["level"] == "all"
+    assert doc["totals"]["records"] == sum(t["records"] for t in doc["teams"]) == doc["units"][0]["records"] == 2000
+    assert doc["totals"]["people"] == doc["units"][0]["people"] and doc["indicators"]
