@@ -61,9 +61,7 @@ class Scope:
             return self.has_team(db, other.unit_id or 0)
         if other.level in ("commune", "province"):
             return self.has_unit(db, other.unit_id or 0)
-        if other.level == "all":
-            return self.level == "all"
-        return True  # 'none' reads nothing
+        return other.level == "all" and self.level == "all"  # 'none' is never asked for
 
 
 def for_member(member: Member | None) -> Scope:
