@@ -49,9 +49,7 @@ def text_cell(value: str | None) -> str:
 def issuer_lines(report: UnitReport) -> tuple[str, str]:
     """The issuing body above the unit name, in capitals (left of the motto)."""
     level = report.scope.level
-    if level == "commune":
-        return "ỦY BAN NHÂN DÂN", report.title.upper()
-    if level == "province":
+    if level in ("commune", "province"):
         return "ỦY BAN NHÂN DÂN", report.title.upper()
     if level == "team":
         return report.title.upper(), ""
