@@ -520,6 +520,7 @@ class Poller:
 
     MAX_BACKOFF = 5.0
     STOP_GRACE = 10.0  # seconds in-flight updates get to finish on stop; the rest stay unconfirmed
+    BATCH_WAIT = 0.5  # seconds a fetched batch gets to finish before the next getUpdates re-sends what is left
 
     def __init__(self, channel: TelegramChannel, poll_timeout: float) -> None:
         self.channel, self.poll_timeout = channel, poll_timeout
@@ -561,8 +562,11 @@ class Poller:
                 if self._done_before(update.update_id):
                     continue
                 self.in_flight[update.update_id] = asyncio.create_task(self._process(update))
-            if not fresh and self.in_flight:  # only unfinished ones came back: wait for one to finish
-                await asyncio.wait(list(self.in_flight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
+            if self.in_flight:
+                # The next call must ask again from the oldest unfinished update, so Telegram would send the
+                # whole batch again: let the batch finish first (bounded, so one slow export cannot hold
+                # everyone up for long), then ask from past it.
+                await asyncio.wait(list(self.in_flight.values()), timeout=self.BATCH_WAIT)
 
     def _done_before(self, update_id: int) -> bool:
         row = self.channel.deps.storage.db.execute(
