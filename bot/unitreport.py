@@ -352,7 +352,9 @@ def render(report: UnitReport, indicators: Indicators | None = None, max_parts: 
         lines.append(f"Hoạt động: {sum(t.sessions.values())} buổi, {sum(t.attendees.values())} lượt người tham dự.")
     if t.population_households or t.population_adults:
         on = f" (số liệu ngày {vn_date(t.figures_on)})" if t.figures_on else ""
-        lines.append(f"Quy mô: {t.population_households or '?'} hộ, {t.population_adults or '?'} người từ 18 tuổi{on}.")
+        households = fmt(t.population_households, "hộ") if t.population_households else "? hộ"
+        adults = fmt(t.population_adults, "người") if t.population_adults else "? người"
+        lines.append(f"Quy mô: {households}, {adults} từ 18 tuổi{on}.")
     if report.totals.indicators:
         lines.append("\nChỉ tiêu:")
         for i in report.totals.indicators:
