@@ -14,14 +14,29 @@ from typing import Any
 from bot import flows
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered, units
+from . import (
+    asks,
+    assist,
+    faq,
+    followups,
+    help,
+    linking,
+    nontext,
+    records,
+    reports,
+    review,
+    teams,
+    topics,
+    unanswered,
+    units,
+)
 from .words import as_command
 
 __all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
 # `units` after `reports` and `teams`: its /baocao, /xuat, /bieudo and /moi wrap theirs (officials first).
-FEATURES = [help, topics, faq, teams, assist, records, reports, units, unanswered, linking]
+FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, units, unanswered, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}
