@@ -257,7 +257,7 @@ def _visible(reply) -> str:
 @pytest.mark.parametrize("command", ["/baocao", "/baocao tatca", "/xuat", "/bieudo", "/chuatraloi", "/gopy",
                                      "/cuatoi", "/thanhvien", "/sua {b}", "/xoa {b}", "/ketqua {b}",
                                      "/xoadulieu {head}", "/baocao xa Phố Hiến", "/xuat to Tổ CNS khu phố 1",
-                                     "/mauso Tổ dân phố 1; 10; 30", "/hoatdong"])
+                                     "/mauso Tổ dân phố 1; 10; 30", "/hoatdong", "/duyet", "/viec"])
 async def test_nobody_in_commune_a_sees_commune_b(world, user, command):
     _, b_teams = ids(world, "Phố Hiến")
     db = world.storage.db
