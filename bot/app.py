@@ -13,7 +13,7 @@ from typing import Any
 from handlers import ROUTER
 from knowledge.kb import KnowledgeBase
 
-from . import logs, maintenance, scheduler
+from . import followups, logs, maintenance, scheduler
 from .clock import now_local
 from .config import ConfigError, Settings
 from .core import Deps
@@ -49,5 +49,6 @@ def build_deps(settings: Settings, storage: Storage | None = None, kb: Knowledge
     deps = compose(settings, storage or open_storage(settings.database_path, settings.backup_dir),
                    kb or KnowledgeBase.load(settings.local_knowledge_dir), clock=lambda: now_local(tz))
     scheduler.install(deps)
+    followups.install(deps)
     maintenance.install(deps)
     return deps

@@ -31,6 +31,7 @@ EDIT_DAYS = 7
 MATCH_CUTOFF = 80
 MAX_NAME = 80
 MAX_NOTE = 200
+MAX_PEOPLE = 50  # people helped in one household visit
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -196,6 +197,8 @@ class Draft:
     followup_on: str | None = None
     note: str | None = None
     helped_on: str = ""
+    people: int = 1  # people of the household who were helped
+    achievements: dict[str, int] | None = None  # achievement code (knowledge/indicators.yaml) -> people/accounts
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,30 @@ def _services_rows(conn: sqlite3.Connection, record_id: int, services: list[str]
                          (record_id, code, service.skill))
 
 
+def set_achievements(conn: sqlite3.Connection, record_id: int, achieved: dict[str, int]) -> None:
+    """Replace a record's achievements (people or accounts per achievement code; zero rows dropped)."""
+    conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (record_id,))
+    kept = {code: int(count) for code, count in sorted(achieved.items()) if count and 0 < count <= MAX_PEOPLE}
+    for code, count in kept.items():
+        conn.execute("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
+                     (record_id, code, count))
+    conn.execute("UPDATE records SET achieved = ? WHERE id = ?", (achieved_text(kept), record_id))
+
+
+def achieved_text(achieved: dict[str, int]) -> str:
+    """The copy kept on the record row: 'payment_account:1,vneid2_active:2'."""
+    return ",".join(f"{code}:{count}" for code, count in sorted(achieved.items()) if count)
+
+
+def parse_achieved(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in (text or "").split(","):
+        code, _, count = part.partition(":")
+        if code and count.isdigit():
+            out[code] = out.get(code, 0) + int(count)
+    return out
+
+
 def _valid_services(services: list[str]) -> list[str]:
     cat = catalogue()
     codes = [c for c in dict.fromkeys(services) if cat.get(c) is not None]
@@ -285,6 +312,8 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
              reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())))
         _services_rows(conn, record_id, services)
+        conn.execute("UPDATE records SET people = ? WHERE id = ?", (max(1, min(draft.people, MAX_PEOPLE)), record_id))
+        set_achievements(conn, record_id, draft.achievements or {})
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
               audit_state(_stored(conn, record_id)))
     return Saved(int(record_id), True)
@@ -312,16 +341,19 @@ class RecordView:
     note: str | None
     created_at: str
     deleted: bool
+    review: str = "new"  # new | approved | fix
+    review_note: str | None = None
 
-    def editable_by(self, member_id: int, now: dt.datetime) -> bool:
-        """Own, not deleted, made within EDIT_DAYS."""
+    def editable_by(self, member_id: int, now: dt.datetime, leader_days: int = 30) -> bool:
+        """Own, not deleted, made within EDIT_DAYS (a record a leader sent back to fix: within leader_days)."""
+        days = max(EDIT_DAYS, leader_days) if self.review == "fix" else EDIT_DAYS
         return (self.member_id == member_id and not self.deleted
-                and now - parse_iso(self.created_at) <= dt.timedelta(days=EDIT_DAYS))
+                and now - parse_iso(self.created_at) <= dt.timedelta(days=days))
 
 
 _VIEW_SQL = (
     "SELECT r.id, r.member_id, r.team_id, r.household_id, h.head_name, v.name, r.helped_on, r.services, "
-    "r.outcome, r.reason, r.followup_on, r.note, r.created_at, r.deleted FROM records r "
+    "r.outcome, r.reason, r.followup_on, r.note, r.created_at, r.deleted, r.review, r.review_note FROM records r "
     "JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
 )
 
@@ -345,10 +377,18 @@ def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, li
     return [_view(row) for row in rows]
 
 
-def update_record(storage: Storage, record_id: int, actor: int, changes: dict[str, Any], now: dt.datetime) -> bool:
-    """Change services / outcome / reason / followup_on / note of a live record, with an audit row."""
-    allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on"}
+def update_record(storage: Storage, record_id: int, actor: int | None, changes: dict[str, Any], now: dt.datetime,
+                  why: str | None = None) -> bool:
+    """Change services / outcome / reason / followup_on / note / helped_on / people / achieved (a dict of
+    achievement code -> people or accounts) of a live record, with an audit row.
+
+    When the member who logged it edits it, a reviewed record goes back to 'new' (to be reviewed again);
+    someone else's edit (a leader's correction) carries `why` and leaves the review state alone."""
+    allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on", "people", "achieved"}
     changes = {k: v for k, v in changes.items() if k in allowed}
+    achieved = changes.pop("achieved", None)
+    if "people" in changes:
+        changes["people"] = max(1, min(int(changes["people"]), MAX_PEOPLE))
     if "services" in changes:
         services = _valid_services(list(changes["services"]))
         changes["services"] = ",".join(services)
@@ -359,23 +399,30 @@ def update_record(storage: Storage, record_id: int, actor: int, changes: dict[st
         before = _record_dict(conn, record_id)
         if before is None or before["deleted"]:
             return False
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        conn.execute(f"UPDATE records SET {sets}, updated_at = ? WHERE id = ?",
+        if actor == before["member_id"] and before.get("review", "new") != "new":
+            changes.update(review="new", review_note=None)
+        sets = "".join(f"{k} = ?, " for k in changes)
+        conn.execute(f"UPDATE records SET {sets}updated_at = ? WHERE id = ?",
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
-        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _stored(conn, record_id)))
+        if achieved is not None:
+            set_achievements(conn, record_id, dict(achieved))
+        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _stored(conn, record_id)),
+              why=why)
     return True
 
 
-def delete_record(storage: Storage, record_id: int, actor: int, now: dt.datetime) -> bool:
+def delete_record(storage: Storage, record_id: int, actor: int | None, now: dt.datetime,
+                  why: str | None = None) -> bool:
     """Soft delete (deleted = 1) with an audit row; False if missing or already deleted."""
     with storage.transaction() as conn:
         before = _record_dict(conn, record_id)
         if before is None or before["deleted"]:
             return False
         conn.execute("UPDATE records SET deleted = 1, updated_at = ? WHERE id = ?", (iso(now), record_id))
-        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _stored(conn, record_id)))
+        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _stored(conn, record_id)),
+              why=why)
     return True
 
 
@@ -389,7 +436,9 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
             return False
         conn.execute("UPDATE households SET head_name = '', head_key = '', phone_last3 = NULL, erased = 1 "
                      "WHERE id = ?", (household_id,))
-        conn.execute("UPDATE records SET note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE records SET note = NULL, review_note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE followup_closes SET note = NULL WHERE record_id IN "
+                     "(SELECT id FROM records WHERE household_id = ?)", (household_id,))
         # Notes may name the family: scrub them from the trail of this household's records too.
         for column in ("before", "after"):
             conn.execute(

@@ -16,13 +16,29 @@ from bot import flows
 from bot.core import Deps, Handler, Incoming, Reply, Router, Session
 from bot.core import command_word as command_name
 
-from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered
+from . import (
+    asks,
+    assist,
+    faq,
+    followups,
+    help,
+    linking,
+    nontext,
+    records,
+    reports,
+    review,
+    teams,
+    topics,
+    unanswered,
+    units,
+)
 from .words import as_command
 
 __all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "ROUTER", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, linking]
+# `units` after `reports` and `teams`: its /baocao, /xuat, /bieudo and /moi wrap theirs (officials first).
+FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, units, unanswered, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

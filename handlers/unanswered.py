@@ -1,8 +1,9 @@
 """/chuatraloi: questions the bot could not answer, grouped, for leaders to turn into phrasings;
 /gopy: which answers people marked 👎.
 
-Leaders see questions asked by their own team's members (unanswered.team_id); questions from
-people outside any team (team_id NULL) and every team's questions are for admins. Adding a
+Leaders see questions asked by their own team's members (unanswered.team_id), commune and province
+officials those of every team in their unit (bot.scope); questions from people outside any team
+(team_id NULL) and every team's questions are for admins. Adding a
 phrasing writes `_phrasings.yaml` in the local knowledge folder and reloads the knowledge base,
 so the very next question is answered.
 """
@@ -16,9 +17,10 @@ from rapidfuzz import fuzz, process
 
 from bot import flows
 from bot import inbox as inbox_data
-from bot.access import NOT_LEADER, Member, leader
+from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from bot.scope import for_member
 from knowledge.loader import KnowledgeError, add_local_phrasing
 
 from .flowkit import begin
@@ -72,8 +74,8 @@ def _quote(text: str) -> str:
 
 
 def _leader(deps: Deps, incoming: Incoming) -> Member | None:
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list) or (not member.is_admin and member.team_id is None):
+    member = member_for(deps, incoming.user_key)
+    if member is None or for_member(member).level == "none":
         return None
     return member
 

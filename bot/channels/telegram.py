@@ -357,7 +357,7 @@ class TelegramChannel:
         """Leaders and admins get their own command menu in their private chat (BotCommandScopeChat);
         everyone else keeps the default one, which lists only what members use."""
         role = self.deps.router.role_of(self.deps, incoming.user_key)
-        role = role if role in ("leader", "admin") else None
+        role = role if role in ("leader", "commune", "province", "admin") else None
         chat_id = int(incoming.chat_id)
         if self.menus.get(chat_id) == role:
             return
