@@ -88,11 +88,12 @@ def stale(db: sqlite_utils.Database, team_id: int, now: dt.datetime) -> list[Que
     return [Question(*row) for row in rows]
 
 
-def to_inbox(storage: Storage, question: Question, norm: str) -> bool:
+def to_inbox(storage: Storage, question: Question, norm: str, now: dt.datetime) -> bool:
     """Put a question into the leaders' /chuatraloi list (unless it is there, open, already); True if added."""
     exists = storage.db.execute("SELECT 1 FROM unanswered WHERE question = ? AND team_id = ? AND status = 'open'",
                                 [question.question, question.team_id]).fetchone()
     if exists is not None:
         return False
-    storage.add_unanswered("leader", f"member:{question.member_id}", question.question, norm, question.team_id)
+    storage.add_unanswered("leader", f"member:{question.member_id}", question.question, norm, now,
+                           question.team_id)
     return True

@@ -43,7 +43,7 @@ def remember_choices(deps: Deps, key: str, choices: tuple[Choice, ...]) -> None:
         return
     state = deps.storage.load_session(key)
     state["choices"] = [[c.label, c.payload] for c in choices]
-    deps.storage.save_session(key, state)
+    deps.storage.save_session(key, state, deps.clock())
 
 
 async def tell(deps: Deps, member_id: int, text: str, choices: tuple[Choice, ...] = ()) -> bool:

@@ -122,7 +122,7 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
 def _to_inbox(deps: Deps, question: asks.Question) -> str:
     """Put the question in the leaders' /chuatraloi list (once), where it becomes a phrasing or a new entry."""
     if not looks_private(question.question):
-        asks.to_inbox(deps.storage, question, key(question.question))
+        asks.to_inbox(deps.storage, question, key(question.question), deps.clock())
     return ("Câu hỏi đã có trong /chuatraloi. Ở đó bạn thêm nó làm một cách hỏi của mục có sẵn, "
             "hoặc để đó để viết mục mới cho kho kiến thức của xã.")
 

@@ -12,8 +12,11 @@ import pytest
 
 from bot import followups, review
 from bot.app import compose
+from bot.channels.telegram import bot_commands
 from bot.core import Deps, Reply
 from bot.storage import Storage
+from handlers import ROUTER
+from handlers.help import help_lines
 from tests.chat import Chat
 from tests.teamkit import VN, make_team, receipt
 
@@ -284,22 +287,19 @@ async def test_the_digest_lists_questions_waiting_a_day(tdeps, outbox, clock):
 
 
 def test_telegram_menus_by_role():
-    from bot.channels.telegram import bot_commands
-
-    member = {c.command for c in bot_commands("member")}
-    leader = {c.command for c in bot_commands("leader")}
+    member = {c.command for c in bot_commands(ROUTER, "member")}
+    leader = {c.command for c in bot_commands(ROUTER, "leader")}
     assert {"viec", "hoitotruong"} <= member and "duyet" not in member
     assert {"duyet", "viec", "hoitotruong", "baocao"} <= leader
 
 
 async def test_help_menus_groups_and_the_export_show_the_new_commands(tdeps, outbox):
-    from handlers.help import help_lines
 
     admin, leader, [member] = await make_team(tdeps)
     member_help = (await member.say("/trogiup"))[0].text
     assert "/viec" in member_help and "/hoitotruong" in member_help and "/duyet" not in member_help
     assert "/duyet" in (await leader.say("tro giup"))[0].text
-    assert "/duyet" not in [c for c, _ in help_lines(None)] and "/viec" not in [c for c, _ in help_lines(None)]
+    assert "/duyet" not in [c for c, _ in help_lines(ROUTER.features, None)] and "/viec" not in [c for c, _ in help_lines(ROUTER.features, None)]
     from bot.core import Incoming, respond
     for text in ("/duyet", "/viec", "/hoitotruong hỏi thử", "duyet", "hỏi tổ trưởng hỏi thử"):
         [reply] = await respond(Incoming("console", "lead", "-100", text=text, is_group=True), tdeps)

@@ -85,8 +85,8 @@ async def test_commune_official_inbox_and_record_commands(world):
     _, a_teams = ids(world, "Tiên Tiến")
     _, b_teams = ids(world, "Phố Hiến")
     store = world.storage
-    store.add_unanswered("console", "console:to1m1", "thôn Đông hỏi về thẻ bảo hiểm", "the bao hiem", a_teams[0])
-    store.add_unanswered("console", "console:to4m1", "Phố Hiến hỏi về lệ phí", "le phi", b_teams[0])
+    store.add_unanswered("console", "console:to1m1", "thôn Đông hỏi về thẻ bảo hiểm", "the bao hiem", dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC), a_teams[0])
+    store.add_unanswered("console", "console:to4m1", "Phố Hiến hỏi về lệ phí", "le phi", dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC), b_teams[0])
     chat = Chat(world, "xa1")
     text = (await chat.say("/chuatraloi"))[0].text
     assert "thẻ bảo hiểm" in text and "lệ phí" not in text and clean(text)
@@ -261,7 +261,7 @@ def _visible(reply) -> str:
 async def test_nobody_in_commune_a_sees_commune_b(world, user, command):
     _, b_teams = ids(world, "Phố Hiến")
     db = world.storage.db
-    world.storage.add_unanswered("console", "console:to4m1", "Phố Hiến hỏi về lệ phí", "le phi", b_teams[0])
+    world.storage.add_unanswered("console", "console:to4m1", "Phố Hiến hỏi về lệ phí", "le phi", dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC), b_teams[0])
     b_record, head = db.execute("SELECT r.id, h.head_name FROM records r JOIN households h ON h.id = r.household_id "
                                 "WHERE r.team_id = ? LIMIT 1", [b_teams[0]]).fetchone()
     typed = command.format(b=b_record, head=head)
