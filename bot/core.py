@@ -48,8 +48,15 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Choice:
+    """A button: a payload sent back when pressed, or a link (`url`) that opens a page.
+
+    With `web_app`, Telegram opens the link as a Mini App (signed in); other channels show the
+    link as text. Link choices are never numbered."""
+
     label: str
-    payload: str
+    payload: str = ""
+    url: str = ""
+    web_app: bool = False
 
 
 @dataclass
@@ -166,5 +173,5 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
 
 def _remember_choices(session: Session, replies: list[Reply]) -> None:
     """Keep the last offered choices so a typed number can pick one (console, Zalo)."""
-    last = next((r.choices for r in reversed(replies) if r.choices), ())
-    session.state["choices"] = [[c.label, c.payload] for c in last]
+    last = next((r.choices for r in reversed(replies) if any(not c.url for c in r.choices)), ())
+    session.state["choices"] = [[c.label, c.payload] for c in last if not c.url]

@@ -2,7 +2,8 @@
 
 Each channel module `bot.channels.<name>` exposes `async def start(deps, web_app) -> Channel`.
 In webhook mode a channel adds its routes to `web_app`; one aiohttp server (WEBHOOK_LISTEN)
-serves them all, plus `GET /healthz` and download links.
+serves them all, plus `GET /healthz`, download links and the web view under `/app/`
+(the server also starts whenever PUBLIC_BASE_URL is set, in polling mode too).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def build_web_app(deps: Deps) -> web.Application:
     app[downloads.DEPS_KEY] = deps
     app.router.add_get("/healthz", healthz)
     downloads.add_routes(app)
+    from .web.views import mount  # late: the web view reads through the handlers, which import the core
+
+    mount(app)
     return app
 
 

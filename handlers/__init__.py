@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered
+from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered, web
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, linking]
+FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, web, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

@@ -24,10 +24,13 @@ def number_hint(n: int) -> str:
 
 
 def with_numbered_choices(text: str, choices: Sequence[Choice], indent: str = "") -> str:
-    """The text, then "1. ...", "2. ...", then "Gõ 1, 2 hoặc 3 để chọn."."""
-    if not choices:
-        return text
-    return "\n".join(part for part in (text, number_lines(choices, indent), number_hint(len(choices))) if part)
+    """The text, then "1. ...", "2. ...", then "Gõ 1, 2 hoặc 3 để chọn."; link choices as "label: url"."""
+    links = [f"{indent}{c.label}: {c.url}" for c in choices if c.url]
+    choices = [c for c in choices if not c.url]
+    parts = [text, *links]
+    if choices:
+        parts += [number_lines(choices, indent), number_hint(len(choices))]
+    return "\n".join(part for part in parts if part)
 
 
 def utf16_len(text: str) -> int:
