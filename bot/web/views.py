@@ -32,7 +32,8 @@ from . import auth, data
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "index.html": "text/html"}
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "index.html": "text/html",
+                "icon.svg": "image/svg+xml"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "font-src 'self'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org")
@@ -160,7 +161,8 @@ async def static(request: web.Request) -> web.StreamResponse:
 def _page(title: str, body: str, status: int = 200) -> web.Response:
     html = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title><link rel="stylesheet" href="/app/static/app.css"></head>'
+            f'<title>{escape(title)}</title><link rel="stylesheet" href="/app/static/app.css">'
+            f'<link rel="icon" href="/app/static/icon.svg" type="image/svg+xml"></head>'
             f'<body><main class="login"><h1>{escape(title)}</h1>{body}</main></body></html>')
     return web.Response(text=html, content_type="text/html", status=status)
 

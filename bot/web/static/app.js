@@ -386,6 +386,7 @@
     }).catch(function (err) {
       if (err.status === 401 || err.status === 403 || err.status === 429) signedOut(err.message);
       else fail(err);
+      document.body.removeAttribute('data-loading');
     });
   }
 
