@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 
 from knowledge.kb import KnowledgeBase
 
 from . import scheduler, teams
-from .config import Settings
+from .config import ConfigError, Settings
 from .core import Deps, now_local
 from .safety import install_log_redaction
 from .storage import Storage
@@ -27,9 +28,21 @@ def setup_logging(settings: Settings) -> None:
     install_log_redaction(settings.secrets)
 
 
+def open_storage(path) -> Storage:  # noqa: ANN001 - a Path
+    """The database, or one clear line (a ConfigError) instead of a traceback when it cannot be used."""
+    try:
+        return Storage(path)
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"DATABASE_PATH: không dùng được cơ sở dữ liệu {path} ({exc}). Tệp có thể bị hỏng "
+                          "hoặc không phải cơ sở dữ liệu của trợ lý; hãy khôi phục từ bản sao lưu.") from None
+    except OSError as exc:
+        raise ConfigError(f"DATABASE_PATH: không mở được {path} ({exc.strerror or exc}). "
+                          "Bạn kiểm tra thư mục có tồn tại và ghi được không nhé.") from None
+
+
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     tz = settings.timezone
-    store = storage or Storage(settings.database_path)
+    store = storage or open_storage(settings.database_path)
     deps = Deps(
         settings=settings,
         storage=store,

@@ -305,6 +305,7 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
                 f"AND {column} IS NOT NULL AND row_id IN (SELECT id FROM records WHERE household_id = ?)",
                 (household_id,))
         audit(conn, now, actor, "households", household_id, "erase", {"erased": 0}, {"erased": 1})
+    storage.scrub_pending = True  # checkpoint once the conversation state is saved too (see Storage)
     return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
@@ -96,6 +97,11 @@ class Settings:
         hh, _, mm = digest_time.partition(":")
         if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
             raise ConfigError(f"DIGEST_TIME: '{digest_time}' phải có dạng HH:MM")
+        timezone = get("TIMEZONE", "Asia/Ho_Chi_Minh")
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"TIMEZONE: '{timezone[:40]}' không phải múi giờ hợp lệ; dùng Asia/Ho_Chi_Minh") from None
         level = get("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"LOG_LEVEL: '{level}' không hợp lệ")
@@ -105,7 +111,7 @@ class Settings:
             admin_ids=_ids(get("ADMIN_IDS")),
             log_level=level,
             export_dir=Path(get("EXPORT_DIR", "data/exports")),
-            timezone=get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+            timezone=timezone,
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_base_url=get("TELEGRAM_BASE_URL", DEFAULT_TELEGRAM_BASE_URL),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),

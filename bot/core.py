@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +26,16 @@ from .storage import Storage
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # longer messages are cut before matching (nobody types a 5,000-character question)
+# Commands, pressed choices and flows that work in group chats; everything else (every leader
+# command, /thamgia, /moi, /lienket, /ghi...) answers only in a private chat, so household names,
+# files, codes and digests never land in a group. One guard here, not one per handler.
+GROUP_COMMANDS = frozenset({"/start", "/help", "/trogiup", "/chude", "/huy"})
+GROUP_PAYLOADS = frozenset({"faq", "fb", "topic"})
+PRIVATE_ONLY = ("Lệnh này chỉ dùng trong tin nhắn riêng với tôi, để giữ kín thông tin của tổ và của hộ dân. "
+                "Bạn bấm vào tên tôi rồi nhắn riêng nhé. Trong nhóm, bạn vẫn hỏi đáp được bình thường.")
+STORAGE_DOWN = ("Xin lỗi, nơi lưu dữ liệu của tôi đang gặp sự cố (bộ nhớ đầy hoặc không ghi được), nên việc "
+                "này chưa được lưu. Bạn thử lại sau ít phút nhé; nếu vẫn lỗi, hãy báo người quản trị bot.")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never stored: they break exports and terminals
 KINDS = ("text", "photo", "sticker", "voice", "location", "contact", "document", "video", "other")
 
 
@@ -128,24 +140,74 @@ def _meaningful(text: str) -> bool:
     return any(ch.isalnum() for ch in text.replace(MASK, " "))
 
 
+def command_word(text: str) -> str | None:
+    """'/Ghi@tcns_bot Nguyen' -> '/ghi'."""
+    if not text.startswith("/"):
+        return None
+    return text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+
+
+def private_only(incoming: Incoming) -> bool:
+    """True for a group message that asks for something only answered in a private chat."""
+    if not incoming.is_group:
+        return False
+    if incoming.payload is not None:
+        return incoming.payload.partition(":")[0] not in GROUP_PAYLOADS
+    name = command_word(incoming.text)
+    return name is not None and name not in GROUP_COMMANDS
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """A database that cannot be written (read-only file, full disk, locked or broken file)."""
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.ProgrammingError | sqlite3.IntegrityError)
+
+
+def _save(deps: Deps, session: Session) -> None:
+    """Conversation state is a convenience: a database that cannot be written must not stop answers."""
+    try:
+        deps.storage.save_session(session.key, session.state)
+    except sqlite3.Error as exc:
+        if not storage_failure(exc):
+            raise
+        log.error("Could not save the conversation state: %s", exc)
+
+
 async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
-    """Answer one incoming message: safety guard first, then the ordered handlers."""
+    """Answer one incoming message; a database that cannot be written gets a clear reply."""
+    try:
+        return await _respond(incoming, deps)
+    except sqlite3.Error as exc:
+        if not storage_failure(exc):
+            raise
+        log.exception("Storage failure while answering: %s", exc)  # masked, and flood-limited
+        return [Reply(STORAGE_DOWN)]
+
+
+async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
+    """Safety guard first, then the private-only guard, then the ordered handlers."""
     from handlers import HANDLERS  # handlers import core types; import late to avoid a cycle
 
     session = Session(incoming.user_key, deps.storage.load_session(incoming.user_key))
     replies: list[Reply] = []
-    text = (incoming.text or "").strip()
+    # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
+    text = _CONTROL.sub(" ", (incoming.text or "")[:4 * MAX_TEXT]).strip()
     guarded = redact(text)
+    name = redact(_CONTROL.sub(" ", (incoming.display_name or "")[:200])).text
     if guarded.needs_warning:
         replies.append(Reply(WARNING_TEXT))
         if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:
             _remember_choices(session, replies)
-            deps.storage.save_session(session.key, session.state)
+            _save(deps, session)
             return replies
     text = guarded.text
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT]
-    incoming = replace(incoming, text=text)
+    incoming = replace(incoming, text=text, display_name=name)
+    if private_only(incoming):
+        return replies + [Reply(PRIVATE_ONLY)]
+    if incoming.is_group:
+        return replies + await _in_group(incoming, deps, session, HANDLERS)
 
     payload = incoming.payload
     if payload is None and text.isdigit() and incoming.kind == "text":
@@ -158,7 +220,7 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
                 f"Số {text} không ứng với lựa chọn nào đang mở. "
                 + (f"Bạn hãy gõ số từ 1 đến {len(choices)}." if choices else "Bạn cứ gõ câu hỏi bằng chữ nhé.")
             ))
-            deps.storage.save_session(session.key, session.state)
+            _save(deps, session)
             return replies
 
     for handler in HANDLERS:
@@ -167,8 +229,18 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
             replies.extend(out)
             break
     _remember_choices(session, replies)
-    deps.storage.save_session(session.key, session.state)
+    _save(deps, session)
     return replies
+
+
+async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: list[Handler]) -> list[Reply]:
+    """A group message: a private conversation (an open /ghi, its choices) never reads or answers it."""
+    private = Session(session.key, {})
+    for handler in handlers:
+        out = await handler(incoming, deps, private)
+        if out is not None:
+            return out
+    return []
 
 
 def _remember_choices(session: Session, replies: list[Reply]) -> None:

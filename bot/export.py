@@ -4,6 +4,7 @@ read connection (`storage.reader()`), so a year of records never stalls the bot.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40)
 CHART_SIZE = (10, 5)  # inches at CHART_DPI -> 1000 x 500 pixels
 CHART_DPI = 100
 WEEKLY_AFTER_DAYS = 45  # longer periods are charted per week
+MONTHLY_AFTER_DAYS = 2 * 366  # and longer than two years per month: at most a few hundred bars
+MAX_BUCKETS = 400  # whatever the period, a chart never has more bars than this
 KEEP_DAYS = 7
 SKILL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
@@ -41,13 +44,51 @@ def prune(export_dir: Path, now: float | None = None) -> int:
     return removed
 
 
+def _slug(team: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", fold(team)))[:30] or "to"  # never a path: no '/', no '..'
+
+
+def forget_team_exports(storage, export_dir: Path, team: str) -> int:  # noqa: ANN001 - bot.storage.Storage
+    """Delete a team's export files and their download links (after /xoadulieu: they hold the name)."""
+    removed = 0
+    for path in export_dir.glob(f"baocao_{_slug(team)}_*"):
+        with storage.transaction() as conn:
+            conn.execute("DELETE FROM downloads WHERE path = ?", (str(path.resolve()),))
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def out_path(export_dir: Path, team: str, period: Period, suffix: str) -> Path:
     """A fresh, unguessable file name; plain ASCII so every channel and OS accepts it."""
     export_dir.mkdir(parents=True, exist_ok=True)
     prune(export_dir)
-    slug = "-".join(fold(team).split())[:30] or "to"
+    slug = _slug(team)
     return export_dir / (f"baocao_{slug}_{period.start:%Y%m%d}-{period.end:%Y%m%d}_"
                          f"{secrets.token_hex(4)}{suffix}")
+
+
+# What openpyxl refuses in a cell (one such character used to break every export of the period).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A cell starting with one of these is read as a formula (or DDE) by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell_text(value):  # noqa: ANN001, ANN201 - any cell value
+    """A string made safe for a spreadsheet cell: control characters dropped, formulas neutralised."""
+    if not isinstance(value, str):
+        return value
+    text = _ILLEGAL.sub("", value)
+    if text.lstrip(" ").startswith(_FORMULA_START):
+        text = "'" + text
+    return text
+
+
+def _append(ws, values) -> None:  # noqa: ANN001 - an openpyxl write-only sheet and a row
+    ws.append([cell_text(v) for v in values])
 
 
 def _safe(text: str | None) -> str:
@@ -95,7 +136,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     header(detail, DETAIL_HEADERS)
     for rid, day, member, head, erased, village, services, outcome, followup, note in reports.detail_rows(
             db, team_id, period):
-        detail.append([
+        _append(detail, [
             rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
             ", ".join(labels.get(code, code) for code in services.split(",") if code),
             OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
@@ -104,31 +145,31 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     summary = wb.create_sheet("Tổng hợp")
     for letter, width in zip("ABCDE", (40, 14, 14, 16, 14), strict=True):
         summary.column_dimensions[letter].width = width
-    summary.append([f"Báo cáo {report.team_name}, {period.label}"])
-    summary.append(["Lượt hỗ trợ", report.records])
-    summary.append(["Số hộ được hỗ trợ", report.households])
+    _append(summary, [f"Báo cáo {report.team_name}, {period.label}"])
+    _append(summary, ["Lượt hỗ trợ", report.records])
+    _append(summary, ["Số hộ được hỗ trợ", report.households])
     for key, name in OUTCOMES.items():
-        summary.append([name, report.by_outcome.get(key, 0)])
-    summary.append([])
+        _append(summary, [name, report.by_outcome.get(key, 0)])
+    _append(summary, [])
     header(summary, ("Thành viên", "Lượt hỗ trợ", "Số hộ"))
     for row in report.by_member:
-        summary.append(list(row))
-    summary.append([])
+        _append(summary, list(row))
+    _append(summary, [])
     header(summary, ("Kỹ năng số", "Lượt dịch vụ", "Số hộ"))
     for row in report.by_skill:
-        summary.append(list(row))
-    summary.append([])
+        _append(summary, list(row))
+    _append(summary, [])
     header(summary, ("Dịch vụ", "Lượt dịch vụ"))
     for row in report.by_service:
-        summary.append(list(row))
-    summary.append([])
+        _append(summary, list(row))
+    _append(summary, [])
     header(summary, ("Thôn", "Lượt hỗ trợ", "Số hộ đã hỗ trợ", "Số hộ trong thôn", "Tỷ lệ phủ (%)"))
     for name, n, hh, size in report.by_village:
-        summary.append([name, n, hh, size or "", round(100 * hh / size, 1) if size else ""])
-    summary.append([])
+        _append(summary, [name, n, hh, size or "", round(100 * hh / size, 1) if size else ""])
+    _append(summary, [])
     header(summary, ("Cần quay lại (đã đến hẹn)", "Ngày hẹn", "Thôn", "Thành viên"))
     for due, household, village, member in report.followups_due:
-        summary.append([_safe(household), day_cell(summary, due), village, member])
+        _append(summary, [_safe(household), day_cell(summary, due), village, member])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     wb.save(tmp)
@@ -142,20 +183,29 @@ def chart_series(db: sqlite_utils.Database, team_id: int, period: Period,
     start = period.start
     if period.arg == "tatca":
         start = reports.first_record_day(db, team_id) or period.end
-    weekly = (period.end - start).days + 1 > WEEKLY_AFTER_DAYS
-    if weekly:
-        start -= dt.timedelta(days=start.weekday())
-        step = 7
-    else:
-        step = 1
-    buckets = [start + dt.timedelta(days=d) for d in range(0, (period.end - start).days + 1, step)]
+    start = max(start, reports.FIRST_DAY)
+    span = (period.end - start).days + 1
+    monthly = span > MONTHLY_AFTER_DAYS
+    weekly = span > WEEKLY_AFTER_DAYS
+
+    def bucket(d: dt.date) -> dt.date:
+        if monthly:
+            return d.replace(day=1)
+        return d - dt.timedelta(days=d.weekday()) if weekly else d
+
+    buckets: list[dt.date] = []
+    d = bucket(start)
+    while d <= period.end and len(buckets) < MAX_BUCKETS:
+        buckets.append(d)
+        if monthly:
+            d = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        else:
+            d += dt.timedelta(days=7 if weekly else 1)
     index = {b: i for i, b in enumerate(buckets)}
     names = dict(catalogue.skills)
     series: dict[str, list[int]] = {name: [0] * len(buckets) for name in names.values()}
     for day, skill, n in reports.per_day_by_skill(db, team_id, period):
-        d = dt.date.fromisoformat(day)
-        if weekly:
-            d -= dt.timedelta(days=d.weekday())
+        d = bucket(dt.date.fromisoformat(day))
         if d not in index:
             continue
         name = names.get(skill, skill)
@@ -185,12 +235,13 @@ def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogu
                 continue
             ax.bar(x, counts, bottom=bottom, label=name, color=colour, width=0.8)
             bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-        unit = "tuần" if weekly else "ngày"
+        monthly = len(buckets) > 1 and (buckets[1] - buckets[0]).days > 7
+        unit = "tháng" if monthly else "tuần" if weekly else "ngày"
         ax.set_title(f"Lượt hỗ trợ theo kỹ năng số mỗi {unit}: {team}, {period.label}")
-        ax.set_xlabel(f"{'Tuần bắt đầu từ' if weekly else 'Ngày'}")
+        ax.set_xlabel("Tháng" if monthly else "Tuần bắt đầu từ" if weekly else "Ngày")
         ax.set_ylabel("Số lượt hỗ trợ")
         every = max(1, len(buckets) // 12)
-        ax.set_xticks(x[::every], [b.strftime("%d/%m") for b in buckets[::every]])
+        ax.set_xticks(x[::every], [b.strftime("%m/%Y" if monthly else "%d/%m") for b in buckets[::every]])
         ax.yaxis.get_major_locator().set_params(integer=True)
         if any(bottom):
             ax.set_ylim(0, max(bottom) * 1.1)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from . import downloads
+from . import downloads, webguard
 from .app import build_deps
 from .config import Settings
 from .core import Deps, Reply
@@ -129,10 +129,10 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
     try:
         if any(c.needs_server for c in started) or deps.settings.public_base_url:
             host, port = deps.settings.webhook_listen
-            runner = web.AppRunner(web_app)
+            runner = web.AppRunner(web_app, access_log_class=webguard.SafeAccessLogger, keepalive_timeout=15)
             await runner.setup()
             try:
-                await web.TCPSite(runner, host, port).start()
+                await webguard.GuardedSite(runner, host, port).start()  # connection limits and timeouts
             except OSError as exc:  # port taken, or an address this machine does not have
                 raise StartupError(f"Không mở được cổng {host}:{port} (WEBHOOK_LISTEN): {exc.strerror or exc}. "
                                    "Bạn kiểm tra xem có chương trình khác đang dùng cổng này không nhé.") from None

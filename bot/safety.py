@@ -2,37 +2,57 @@
 
 Runs before anything else touches a message. `redact` returns the text with every
 sensitive span replaced, and the kinds found, so the caller can warn the sender.
-Works on the original text; patterns run on a length-preserving accent-free copy.
+
+How: the text is first turned into ONE normalised search copy (NFC per character cluster,
+zero-width and direction marks dropped, every run of spaces or control characters folded to
+one space, accents and case removed, any Unicode digit made an ASCII digit) together with a
+map from each search-copy character to the span of the original it came from. Patterns run on
+the search copy; every hit is mapped back through that map, so the mask always covers exactly
+the original characters (decomposed "Unicode tổ hợp" text included). The result is NFC.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from knowledge.normalize import fold
+from knowledge.normalize import fold_char
 
 MASK = "[đã ẩn]"
 
 # Sensitive kinds that deserve a warning to the sender.
 WARN_KINDS = frozenset({"cccd", "otp", "card", "password"})
 
-_SEP = r"[ .\-]?"
-_CCCD = re.compile(rf"(?<![\d])(?:\d{_SEP}){{11}}\d(?![\d])")
-_CARD = re.compile(rf"(?<![\d])(?:\d{_SEP}){{12,18}}\d(?![\d])")
-_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[ .\-]?\d){8,9}(?![\d])")
+# Characters that render as nothing: dropped from the search copy (and covered by a mask around them).
+INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+
+# A run of digits with the separators people put inside numbers: spaces, dots, dashes, slashes,
+# underscores, commas, brackets ("(091) 234 5678", "4111/1111/1111/1111", "079-203-004-567").
+_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\-/_,()]{0,3}\d)*(?!\d)")
+# Dates are not ID numbers: blanked in the copy the number patterns see, so "01/11/2026-15/11/2026"
+# is never masked; but only a date standing alone (or next to another date), never one that is part of
+# a longer run of digits ("07.09.2030.04567" stays one number). Money amounts get no exemption: a
+# 9-digit amount is masked (harmless) rather than risk leaving an ID number written with dots.
+_DATE = re.compile(r"(?<!\d)(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])"
+                   r"(?:[/.\-]\d{4})?(?![\d/])")
+_SEPARATORS = " .-/_,()"
 _SECRET_WORDS = (
     r"otp|ma\s*xac\s*(?:thuc|nhan)|ma\s*kich\s*hoat|passcode|pass\s*code|ma\s*pin|pin|"
-    r"mat\s*khau|mk|pass(?:word)?|ma\s*bao\s*mat|cvv"
+    r"mat\s*khau|mk|pass(?:word)?|ma\s*bao\s*mat|cvv|ma\s*giao\s*dich|ma\s*otp"
 )
 # "mã OTP là 123456", "mk: Abc@1234", "passcode 654321"
 _SECRET_AFTER_WORD = re.compile(
     rf"\b(?:{_SECRET_WORDS})\b(?:\s*(?:cua\s+\w+|moi|vua\s+nhan|nhan\s+duoc))?\s*(?:la|=|:|\s)\s*"
     r"(?P<secret>(?=\S*\d)\S{4,}|\S{6,})"
 )
-_STANDALONE_CODE = re.compile(r"(?<![\d])\d{4,8}(?![\d])")
 _HAS_SECRET_WORD = re.compile(rf"\b(?:{_SECRET_WORDS})\b")
+# "nhắn mã 482913", "mã là 482913", "mã giao dịch số 482913": a code right after "mã".
+_MA_CODE = re.compile(r"\bma\b(?:\s+[a-z]+){0,3}?\s*(?:la|:|=)?\s*(?=\d)")
 # Words after "mk là" that are not a password ("mk là gì", "mật khẩu là như thế nào").
 _NOT_SECRET = {"gi", "nhu", "the", "sao", "khong", "bao", "may", "chi", "cai", "de", "o", "dau", "phai",
                "nao", "cua", "moi", "cu", "bi", "da", "la", "va", "thi", "nhung", "cho", "gom", "can", "dang"}
@@ -48,48 +68,140 @@ class Guarded:
         return bool(self.found & WARN_KINDS)
 
 
-def _spans(text: str) -> list[tuple[int, int, str]]:
-    folded = fold(text)
+def _is_space(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Cc"
+
+
+# A character written as an escape ("\xa0", "\u200b", "\n"), as logs of Python reprs show them: a space.
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
+
+
+def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The search copy of `text` and, for each of its characters, the original span it came from."""
+    out: list[str] = []
+    where: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in INVISIBLE:
+            i += 1
+            continue
+        escape = _ESCAPE.match(text, i) if ch == "\\" else None
+        if _is_space(ch) or escape:
+            j = escape.end() if escape else i + 1
+            while j < n:
+                if _is_space(text[j]) or text[j] in INVISIBLE:
+                    j += 1
+                elif text[j] == "\\" and (more := _ESCAPE.match(text, j)):
+                    j = more.end()
+                else:
+                    break
+            if out and out[-1] == " ":
+                where[-1] = (where[-1][0], j)
+            else:
+                out.append(" ")
+                where.append((i, j))
+            i = j
+            continue
+        # A base character with its combining marks (and any invisible characters among them).
+        j = i + 1
+        while j < n and (unicodedata.combining(text[j]) or text[j] in INVISIBLE):
+            j += 1
+        cluster = "".join(c for c in text[i:j] if c not in INVISIBLE)
+        for c in unicodedata.normalize("NFC", cluster):
+            value = unicodedata.decimal(c, None)
+            out.append(str(value) if value is not None else fold_char(c))
+            where.append((i, j))
+        i = j
+    return "".join(out), where
+
+
+def _blank_dates(text: str) -> str:
+    """`text` with every stand-alone date replaced by '#' (same length)."""
+    dates = list(_DATE.finditer(text))
+    starts = {m.start() for m in dates}
+    ends = {m.end() for m in dates}
+    out = list(text)
+    for m in dates:
+        after = m.end()
+        while after < len(text) and after - m.end() < 3 and text[after] in _SEPARATORS:
+            after += 1
+        before = m.start()
+        while before > 0 and m.start() - before < 3 and text[before - 1] in _SEPARATORS:
+            before -= 1
+        glued_after = after < len(text) and text[after].isdigit() and after not in starts
+        glued_before = before > 0 and text[before - 1].isdigit() and before not in ends
+        if not (glued_after or glued_before):
+            out[m.start():m.end()] = "#" * (m.end() - m.start())
+    return "".join(out)
+
+
+_LOOSE = frozenset(" .,;:!?()[]{}\"'-/=+*<>")  # around a short code; a letter or @ next to it means a word
+
+
+def _number_kind(digits: str) -> str:
+    count = len(digits)
+    if count >= 13:
+        return "card"
+    if count in (10, 11) and (digits.startswith("0") or digits.startswith("84")):
+        return "phone"
+    if count in (9, 12):
+        return "cccd"  # 9-digit CMND or 12-digit CCCD (or a phone without its 0: masked either way)
+    return "number"
+
+
+def _spans(norm: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
-    for m in _CARD.finditer(folded):
-        spans.append((m.start(), m.end(), "card"))
-    for m in _CCCD.finditer(folded):
-        spans.append((m.start(), m.end(), "cccd"))
-    for m in _PHONE.finditer(folded):
-        spans.append((m.start(), m.end(), "phone"))
-    for m in _SECRET_AFTER_WORD.finditer(folded):
+    numbers = _blank_dates(norm)
+    secret_context = bool(_HAS_SECRET_WORD.search(norm))
+    code_starts = {m.end() for m in _MA_CODE.finditer(norm)}
+    # "482913" alone is likely an OTP; "/sua 123456" is a command with a receipt number.
+    lone_code = len(norm.split()) <= 2 and not re.match(r"\s*/[a-z]", norm)
+    for m in _DIGIT_RUN.finditer(numbers):
+        digits = re.sub(r"\D", "", m.group())
+        if len(digits) >= 9:
+            spans.append((m.start(), m.end(), _number_kind(digits)))
+            continue
+        # Short codes: split at wide gaps so "OTP 482 913" is one code but "thôn 3, 482913" is not.
+        for part in re.finditer(r"\d(?:[ .\-]?\d)*", m.group()):
+            digits = re.sub(r"\D", "", part.group())
+            start, end = m.start() + part.start(), m.start() + part.end()
+            glued = (start > 0 and numbers[start - 1] not in _LOOSE) or (end < len(numbers) and numbers[end] not in _LOOSE)
+            if 4 <= len(digits) <= 8 and not glued and (secret_context or start in code_starts
+                                          or (lone_code and len(digits) == 6)):
+                spans.append((start, end, "otp"))
+    for m in _SECRET_AFTER_WORD.finditer(norm):
         secret = m.group("secret").strip(".,;!?")
         if secret and secret not in _NOT_SECRET:
             start = m.start("secret")
-            spans.append((start, start + len(secret), "password" if not secret.isdigit() else "otp"))
-    secret_context = bool(_HAS_SECRET_WORD.search(folded))
-    # "482913" alone is likely an OTP; "/sua 123456" is a command with a receipt number.
-    lone_code = len(folded.split()) <= 2 and not re.match(r"\s*/[a-z]", folded)
-    for m in _STANDALONE_CODE.finditer(folded):
-        if secret_context or (lone_code and len(m.group()) == 6):
-            spans.append((m.start(), m.end(), "otp"))
+            spans.append((start, start + len(secret), "otp" if secret.isdigit() else "password"))
     return spans
 
 
 def redact(text: str) -> Guarded:
-    """Replace every sensitive span in `text` with MASK."""
-    spans = sorted(_spans(text), key=lambda s: (s[0], -s[1]))
-    if not spans:
+    """Replace every sensitive span in `text` with MASK; the result is NFC."""
+    if not text:
         return Guarded(text, frozenset())
+    norm, where = normalise(text)
+    spans = sorted(_spans(norm), key=lambda s: (s[0], -s[1]))
+    if not spans:
+        return Guarded(unicodedata.normalize("NFC", text), frozenset())
     out: list[str] = []
     found: set[str] = set()
     pos = 0
     for start, end, kind in spans:
-        if end <= pos:
-            continue  # already covered by an earlier, wider span
-        if start < pos:
-            start = pos
-        out.append(text[pos:start])
-        out.append(MASK)
+        o_start, o_end = where[start][0], where[end - 1][1]
         found.add(kind)
-        pos = end
+        if o_end <= pos:
+            continue  # already covered by an earlier, wider span
+        if o_start < pos:  # overlapping: extend the previous mask
+            pos = o_end
+            continue
+        out.append(text[pos:o_start])
+        out.append(MASK)
+        pos = o_end
     out.append(text[pos:])
-    return Guarded("".join(out), frozenset(found))
+    return Guarded(unicodedata.normalize("NFC", "".join(out)), frozenset(found))
 
 
 WARNING_TEXT = (
@@ -124,9 +236,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class FloodFilter(logging.Filter):
+    """At most `burst` records per message template (and logger) per `window` seconds.
+
+    Wrong-secret webhook calls, guessed download links or "socket.accept() out of system resource"
+    in a tight loop would otherwise fill the disk; the number dropped is reported once the window ends.
+    """
+
+    def __init__(self, burst: int = 20, window: float = 60.0, clock=None) -> None:  # noqa: ANN001
+        super().__init__()
+        import time
+
+        self.burst, self.window, self.clock = burst, window, clock or time.monotonic
+        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [window start, count]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg)[:200])
+        now = self.clock()
+        slot = self._seen.get(key)
+        if slot is None or now - slot[0] >= self.window:
+            dropped = 0 if slot is None else max(0, int(slot[1]) - self.burst)
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            self._seen[key] = [now, 1]
+            if dropped:
+                record.msg = f"{record.msg} ({dropped} similar messages were not logged)"
+            return True
+        slot[1] += 1
+        return slot[1] <= self.burst
+
+
 def install_log_redaction(secrets: list[str]) -> None:
-    """Attach the redacting filter to every handler of the root logger."""
-    flt = RedactingFilter(secrets)
+    """Attach the flood limit and the redacting filter to every handler of the root logger."""
+    flood, flt = FloodFilter(), RedactingFilter(secrets)
     root = logging.getLogger()
     for handler in root.handlers:
+        handler.addFilter(flood)
         handler.addFilter(flt)

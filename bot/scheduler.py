@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 3600.0  # re-read the clock at least hourly, so a changed wall clock cannot make us miss a slot
 MAX_LISTED = 10
+CLOCK_FLOOR = dt.date(2026, 1, 1)  # a clock before this (an RTC reset without NTP) is wrong, not a new week
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
@@ -117,6 +118,8 @@ def _address(deps: Deps, member_id: int) -> tuple[Callable, str] | None:
             [member_id]).fetchall():
         send = senders.get(key.partition(":")[0])
         if send is not None:
+            if chat_id.startswith("-"):  # a group chat stored by an older version: the person's own chat
+                chat_id = key.partition(":")[2]
             return send, chat_id
     return None
 
@@ -130,6 +133,13 @@ async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:
         return 0  # last week's slot: too late for that digest, this week's is still to come
 
     week = week_key(slot)
+    if now.date() < CLOCK_FLOOR:
+        log.warning("The clock says %s, before this version existed: no digest until it is right", now.date())
+        return 0
+    newest = deps.storage.db.execute("SELECT max(substr(key, -8)) FROM sent_digests").fetchone()[0]
+    if newest and newest > week:  # the clock went back: never send an older week's digest late
+        log.warning("The clock went back to %s (digests already sent for %s): skipped", week, newest)
+        return 0
     done = frozenset(k for (k,) in deps.storage.db.execute(
         "SELECT key FROM sent_digests WHERE key LIKE ?", [f"%:{week}"]).fetchall())
     cat = catalogue()

@@ -193,6 +193,7 @@ class Storage:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
         self.migrate()
 
     @property
@@ -252,6 +253,32 @@ class Storage:
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, json.dumps(state, ensure_ascii=False), utcnow()),
             )
+        self._saves += 1
+        if self._saves % self.PRUNE_EVERY == 0:
+            self.prune_sessions()
+        if self.scrub_pending:
+            self.scrub()
+
+    SESSION_DAYS = 180  # a conversation untouched this long is forgotten (one row per person otherwise)
+    PRUNE_EVERY = 1000  # session saves between two prunes
+    _saves = 0
+
+    def prune_sessions(self, now: dt.datetime | None = None) -> int:
+        cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=self.SESSION_DAYS)).astimezone(dt.UTC)
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM sessions WHERE updated_at < ?",
+                                (cutoff.isoformat(timespec="seconds"),)).rowcount
+
+    scrub_pending = False  # set after personal data was erased; the next session save scrubs
+
+    def scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it: with secure_delete on, erased
+        text is then gone from both files (not left in old WAL frames or stale pages)."""
+        self.scrub_pending = False
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # a reader holds the log: the next automatic checkpoint does it
+            pass
 
     # --- redelivered webhook messages ----------------------------------------------------------
 
@@ -260,19 +287,29 @@ class Storage:
 
         With `prune_before`, the channel's older ids are forgotten in the same transaction.
         """
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                               (f"{channel}:{message_id}", utcnow()))
-            if prune_before is not None:
-                conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
-                             (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                                   (f"{channel}:{message_id}", utcnow()))
+                if prune_before is not None:
+                    conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
+                                 (f"{channel}:%", prune_before.astimezone(dt.UTC).isoformat(timespec="seconds")))
+        except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
+            return self.db.execute("SELECT 1 FROM seen_messages WHERE key = ?",
+                                   [f"{channel}:{message_id}"]).fetchone() is None
         return cur.rowcount == 1
 
     # --- questions and feedback ----------------------------------------------------------------
 
+    MAX_OPEN_PER_USER = 50  # one person cannot fill the leaders' inbox (or the disk)
+
     def add_unanswered(self, channel: str, user_key: str, question: str, norm: str,
                        team_id: int | None = None) -> None:
         with self.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM unanswered WHERE user_key = ? AND status = 'open'",
+                                 (user_key,)).fetchone()[0]
+            if count >= self.MAX_OPEN_PER_USER:
+                return
             conn.execute(
                 "INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import CodeGuard
 from .storage import Storage
 
 # Invite codes: short, uppercase, no look-alikes (0/O, 1/I) for people reading them aloud.
@@ -108,6 +109,8 @@ def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, 
     """A one-use invite code for `team_id`; returns (code, expiry)."""
     expires = now + dt.timedelta(days=days)
     with storage.transaction() as conn:
+        # Long-expired invites are only clutter (and keep codes in the database): forget them.
+        conn.execute("DELETE FROM invites WHERE expires_at < ?", (iso(now - dt.timedelta(days=30)),))
         while True:
             code = new_code()
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
@@ -117,6 +120,14 @@ def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, 
             (code, team_id, role, actor or None, iso(now), iso(expires)),
         )
     return code, expires
+
+
+def code_guard(extras: dict[str, Any]) -> CodeGuard:
+    """The process-wide limits on wrong invite codes (kept in deps.extras)."""
+    guard = extras.get("invite_guard")
+    if guard is None:
+        guard = extras["invite_guard"] = CodeGuard()
+    return guard
 
 
 def clean_code(text: str) -> str:
@@ -137,8 +148,12 @@ def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, disp
             "JOIN teams t ON t.id = m.team_id WHERE i.key = ? AND m.active = 1", (user_key,)).fetchone()
         if current is not None:
             raise InviteError("already", current[0])
-        row = conn.execute("SELECT team_id, role, expires_at, max_uses, uses FROM invites WHERE code = ?",
-                           (code,)).fetchone()
+        # An invite made by someone no longer active in that team (a removed leader) is void.
+        row = conn.execute(
+            "SELECT i.team_id, i.role, i.expires_at, i.max_uses, i.uses FROM invites i "
+            "LEFT JOIN members m ON m.id = i.created_by WHERE i.code = ? "
+            "AND (i.created_by IS NULL OR (m.active = 1 AND (m.team_id = i.team_id OR m.role = 'admin' "
+            "OR m.team_id IS NULL)))", (code,)).fetchone()
         if row is None:
             raise InviteError("unknown")
         team_id, role, expires_at, max_uses, uses = row
@@ -159,6 +174,35 @@ def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, disp
               {"team_id": team_id, "role": role, "invite": code})
         team = Team(*conn.execute("SELECT id, name, commune FROM teams WHERE id = ?", (team_id,)).fetchone())
     return int(member_id), team, role
+
+
+def link_refusal(storage: Storage, member_id: int, from_key: str, channel: str) -> str | None:
+    """Why a /lienket code may not link `channel` to `member_id`, or None.
+
+    A code only ever joins two different apps ('same_app'), and only while the identity that asked
+    for it is still that member's, and the member is active ('issuer_gone')."""
+    if from_key.partition(":")[0] == channel:
+        return "same_app"
+    row = storage.db.execute(
+        "SELECT 1 FROM identities WHERE key = ? AND member_id = ?", [from_key, member_id]).fetchone()
+    return None if row else "issuer_gone"
+
+
+def unlink(storage: Storage, user_key: str, now: dt.datetime) -> list[str] | None:
+    """Remove linked identities (audited). The identity that joined first stays: from it, every other
+    identity goes; from another one, only that one. None when `user_key` is no member's."""
+    with storage.transaction() as conn:
+        row = conn.execute("SELECT member_id FROM identities WHERE key = ?", (user_key,)).fetchone()
+        if row is None:
+            return None
+        member_id = row[0]
+        keys = [k for (k,) in conn.execute(
+            "SELECT key FROM identities WHERE member_id = ? ORDER BY linked_at, rowid", (member_id,))]
+        removed = keys[1:] if user_key == keys[0] else [user_key]
+        for key in removed:
+            conn.execute("DELETE FROM identities WHERE key = ?", (key,))
+            audit(conn, now, member_id, "identities", member_id, "unlink", {"key": key}, None)
+    return removed
 
 
 def team_of(storage: Storage, user_key: str) -> int | None:
@@ -201,6 +245,7 @@ def remove_member(storage: Storage, member_id: int, team_id: int, actor: int | N
         if row is None or not row[1]:
             return False
         conn.execute("UPDATE members SET active = 0 WHERE id = ?", (member_id,))
+        conn.execute("DELETE FROM invites WHERE created_by = ? AND uses < max_uses", (member_id,))
         audit(conn, now, actor, "members", member_id, "remove", {"active": 1, "role": row[0]},
               {"active": 0, "role": row[0]})
     return True

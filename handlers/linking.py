@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import secrets
 
+from bot import teams
 from bot.access import member_for
 from bot.core import Deps, Incoming, Reply, Session
 
@@ -90,6 +91,10 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     member_id, from_key = row[0], row[1]
     if from_key == incoming.user_key:
         return [Reply("Mã này được tạo từ chính tài khoản này. Bạn hãy gửi mã từ ứng dụng còn lại nhé.")]
+    refusal = teams.link_refusal(deps.storage, member_id, from_key, incoming.channel)
+    if refusal is not None:
+        tries.append(_iso(now))
+        return [Reply(LINK_REFUSALS[refusal].format(there=APPS.get(incoming.channel, incoming.channel)))]
     target = deps.storage.db.execute(
         "SELECT display_name, active FROM members WHERE id = ?", [member_id]).fetchone()
     if target is None or not target[1]:
@@ -106,6 +111,8 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
         if current is None:
             conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
                          (incoming.user_key, member_id, incoming.chat_id, _iso(now)))
+            teams.audit(conn, now, member_id, "identities", member_id, "link", None,
+                        {"key": incoming.user_key, "from": from_key})
     session.state.pop("link_failures", None)
     if current is not None:
         return [Reply("Tài khoản này đã được liên kết từ trước rồi. Bạn cứ dùng bình thường nhé.")]
@@ -133,5 +140,29 @@ async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
         log.warning("Could not notify the other app about a new link")
 
 
-COMMANDS = {"/lienket": link}
-HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo")]
+LINK_REFUSALS = {
+    "same_app": "Mã liên kết chỉ dùng để nối hai ứng dụng khác nhau: mã tạo trên {there} thì phải gửi từ "
+                "ứng dụng còn lại. Bạn mở ứng dụng kia và gửi mã ở đó nhé.",
+    "issuer_gone": "Mã liên kết không đúng. Bạn gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới.",
+}
+
+
+async def unlink(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/huylienket: undo /lienket. From the app that joined the team it removes the linked apps;
+    from a linked app it removes that app. The app that joined always stays."""
+    removed = teams.unlink(deps.storage, incoming.user_key, deps.clock())
+    if removed is None:
+        return [Reply("Tài khoản này chưa là thành viên tổ nào nên không có liên kết để gỡ.")]
+    if not removed:
+        return [Reply("Tài khoản thành viên của bạn chưa liên kết với ứng dụng nào khác.")]
+    names = ", ".join(APPS.get(key.partition(":")[0], key.partition(":")[0]) for key in removed)
+    if removed == [incoming.user_key]:
+        return [Reply(f"Đã gỡ liên kết: tài khoản {names} này không còn dùng chung tài khoản thành viên nữa. "
+                      "Muốn liên kết lại, bạn gõ /lienket ở ứng dụng đã tham gia tổ.")]
+    return [Reply(f"Đã gỡ liên kết với: {names}. Từ giờ chỉ ứng dụng này dùng tài khoản thành viên của bạn. "
+                  "Nếu liên kết đó không phải do bạn làm, hãy báo tổ trưởng.")]
+
+
+COMMANDS = {"/lienket": link, "/huylienket": unlink}
+HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo"),
+        ("/huylienket", "gỡ liên kết giữa hai ứng dụng")]

@@ -7,6 +7,7 @@ import datetime as dt
 from bot import assist, teams
 from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
+from bot.export import forget_team_exports
 
 from .assist import clean_name, new_draft, prompt, team_member
 from .flowkit import arg_text, dropping_draft, flow_value, nudge
@@ -155,6 +156,8 @@ async def erase_flow(incoming: Incoming, deps: Deps, session: Session) -> list[R
         session.end_flow()
         done = assist.erase_household(deps.storage, data["household_id"], data["team_id"], member.id or None,
                                       deps.clock())
+        if done:  # old exports and their links still name the household
+            forget_team_exports(deps.storage, deps.settings.export_dir, teams.get_team(deps.storage, data["team_id"]).name)
         return [Reply("Đã xóa thông tin cá nhân của hộ. Số lượt hỗ trợ vẫn được giữ để báo cáo, không kèm tên."
                       if done else "Hộ này đã được xóa thông tin từ trước.")]
     return nudge(incoming) + _erase_prompt(session)

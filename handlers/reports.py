@@ -11,7 +11,7 @@ from bot.access import NOT_LEADER, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
-from bot.reports import PERIOD_HELP, Period
+from bot.reports import Period
 from bot.storage import utcnow
 from knowledge.normalize import fold
 
@@ -38,7 +38,7 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
         if member.team_id is None:
             return [Reply(NOT_LEADER)]
         if period is None:
-            return [Reply(f"Tôi chưa hiểu khoảng thời gian \"{args[:40]}\". {PERIOD_HELP}")]
+            return [Reply(reports.period_error(args, today))]
         return member.team_id, period
     # Admins: "/baocao <tên tổ> [khoảng]", or pick the team from a list.
     name = ""
@@ -64,6 +64,9 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
 
 async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]:
     today = _today(deps)
+    refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
+    if refusal:
+        return [Reply(refusal)]
     cat = catalogue()
     if cmd == "baocao":
         report = reports.team_report(deps.storage.db, team_id, period, cat, today)
@@ -148,8 +151,12 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
     if not 1 <= size <= MAX_VILLAGE_SIZE:
         return [Reply(f"Số hộ phải từ 1 đến {MAX_VILLAGE_SIZE:,}".replace(",", ".") + ". Bạn gõ lại giúp tôi nhé.")]
     found = next((v for v in villages if fold(v[1]) == fold(name)), None)
+    if found is None:  # a typo must not create a village (only admins add villages, with /taoto)
+        known = ", ".join(v[1] for v in villages) or "(chưa có)"
+        return [Reply(f"Tổ không có thôn \"{name[:40]}\". Các thôn của tổ: {known}. "
+                      "Bạn gõ lại đúng tên thôn, ví dụ: /sohodan Xuân Thượng 320")]
     with deps.storage.transaction() as conn:
-        if found is None:
+        if found is None:  # pragma: no cover - refused above
             cur = conn.execute("INSERT INTO villages (team_id, name, households) VALUES (?, ?, ?)",
                                (member.team_id, name, size))
             row_id, before, name_shown = cur.lastrowid, None, name

@@ -87,11 +87,18 @@ async def invite_flow(incoming: Incoming, deps: Deps, session: Session) -> list[
     return _invite_reply(code, team, role, expires)
 
 
+# Wrong, expired and used codes get the same answer: a guesser must not learn that a code existed.
+NOT_USABLE = ("Mã {code} không dùng được: có thể gõ nhầm, mã đã hết hạn hoặc đã được dùng (mỗi mã chỉ dùng 1 lần). "
+              "Bạn xem lại từng chữ (mã gồm 6 chữ và số in hoa), hoặc nhờ tổ trưởng tạo mã mới bằng /moi.")
 JOIN_ERRORS = {
-    "unknown": "Mã {code} không đúng. Bạn xem lại từng chữ (mã gồm 6 chữ và số in hoa), hoặc nhờ tổ trưởng gửi lại mã.",
-    "expired": "Mã {code} đã hết hạn. Hãy nhờ tổ trưởng tạo mã mới bằng /moi.",
-    "used": "Mã {code} đã có người dùng rồi (mỗi mã chỉ dùng 1 lần). Hãy nhờ tổ trưởng tạo mã mới bằng /moi.",
+    "unknown": NOT_USABLE, "expired": NOT_USABLE, "used": NOT_USABLE,
     "already": "Bạn đã là thành viên của tổ \"{team}\" rồi. Gõ /trogiup để xem các lệnh.",
+}
+LOCKED = {
+    "user": "Bạn đã nhập sai mã mời nhiều lần. Để giữ an toàn cho tổ, bạn đợi 30 phút rồi thử lại, "
+            "hoặc nhờ tổ trưởng đọc lại mã giúp nhé.",
+    "global": "Hiện có quá nhiều lượt nhập mã mời sai nên tôi tạm dừng nhận mã trong ít phút để giữ an toàn. "
+              "Bạn thử lại sau 10 phút nhé.",
 }
 
 
@@ -101,11 +108,17 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if not code:
         return [Reply("Bạn gõ /thamgia kèm mã mời, ví dụ: /thamgia K7PQ2M. Chưa có mã thì nhờ tổ trưởng gửi.")]
     name = redact((incoming.display_name or "").strip()).text[:60] or f"Thành viên {incoming.user_id[-4:]}"
+    guard, now = teams.code_guard(deps.extras), deps.clock()
+    locked = guard.refused(incoming.user_key, now)
+    if locked:
+        return [Reply(LOCKED[locked])]
     try:
-        _, team, role = teams.redeem_invite(deps.storage, code, incoming.user_key, incoming.chat_id, name,
-                                            deps.clock())
+        _, team, role = teams.redeem_invite(deps.storage, code, incoming.user_key, incoming.chat_id, name, now)
     except teams.InviteError as err:
-        return [Reply(JOIN_ERRORS[err.reason].format(code=code, team=err.team_name))]
+        if err.reason != "already":
+            guard.failed(incoming.user_key, now)
+        return [Reply(JOIN_ERRORS[err.reason].format(code=code[:20], team=err.team_name))]
+    guard.succeeded(incoming.user_key)
     extra = (" Với vai trò tổ trưởng, bạn dùng /moi để mời thành viên và /thanhvien để xem tổ."
              if role == "leader" else "")
     return [Reply(f"Chào mừng {name} tham gia tổ \"{team.name}\" với vai trò {ROLE_NAMES[role]}! "

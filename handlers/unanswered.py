@@ -20,7 +20,8 @@ from knowledge.loader import KnowledgeError, add_local_phrasing
 
 FLOW = "inbox"
 SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
-MAX_ROWS = 5000  # most recent open questions considered
+MAX_ROWS = 2000  # most recent open questions considered (bounded work: anyone can ask)
+MAX_GROUPS = 300  # fuzzy comparisons stop here; later keys only join identical ones
 SHOWN = 5  # groups offered at a time (two buttons each)
 CANDIDATES = 5
 MAX_FEEDBACK = 10
@@ -56,7 +57,7 @@ def group(rows: list[tuple[int, str, str]]) -> list[Group]:
     reps: list[str] = []
     for g in sorted(by_norm.values(), key=lambda g: (-len(g.ids), g.norm)):
         hit = process.extractOne(g.norm, reps, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR) \
-            if reps else None
+            if reps and len(reps) < MAX_GROUPS else None
         if hit is None:
             groups.append(g)
             reps.append(g.norm)
@@ -83,7 +84,7 @@ async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str
     member = _leader(deps, incoming)
     if member is None:
         return [Reply(NOT_LEADER)]
-    groups = group(open_questions(deps, member))
+    groups = await asyncio.to_thread(group, open_questions(deps, member))  # off the event loop
     prefix = f"{note}\n\n" if note else ""
     if not groups:
         session.end_flow()

@@ -153,3 +153,21 @@ async def test_runner_starts_and_stops_the_scheduler(settings, small_kb):
         assert "scheduler" not in deps.extras
     finally:
         deps.storage.close()
+
+
+async def test_a_clock_that_jumps_back_sends_no_stale_digest(small_deps, outbox):
+    """L8: after this week's digests, a clock stepped back into last week, or reset to 2000, sends nothing."""
+    assert await scheduler.run_due(small_deps, at(30, 7)) == 3  # week 49
+    assert await scheduler.run_due(small_deps, at(23, 9)) == 0  # stepped back into week 48: stale
+    reset = dt.datetime(2000, 1, 3, 7, 5, tzinfo=TZ)
+    assert await scheduler.run_due(small_deps, reset) == 0
+    assert len(outbox.sent) == 3
+
+
+async def test_a_digest_never_goes_to_a_group_chat(small_deps, outbox):
+    """H2: an identity whose chat is a group (stored before the private-only guard) gets it privately."""
+    with small_deps.storage.transaction() as conn:
+        conn.execute("UPDATE identities SET chat_id = '-100555' WHERE key LIKE 'telegram:%'")
+    await scheduler.run_due(small_deps, at(23, 7))
+    assert any(s[0] == "telegram" for s in outbox.sent)
+    assert not [s for s in outbox.sent if s[1].startswith("-")]

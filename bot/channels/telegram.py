@@ -152,22 +152,39 @@ def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
 
 
 class PerUserProcessor(BaseUpdateProcessor):
-    """Updates from different users run concurrently; one user's updates run in order."""
+    """Updates from different users run concurrently; one user's updates run in order.
+
+    Fair: an update first waits for its user's turn and only then for one of `max_concurrent_updates`
+    slots, so one user's queued flood never holds the slots everyone else needs (PTB's own semaphore
+    is sized far above the slots). A user with more than MAX_QUEUED_PER_USER updates waiting is
+    flooding: further updates from them are dropped (logged) until the queue drains.
+    """
+
+    MAX_QUEUED_PER_USER = 30
+    PENDING = 4096  # PTB's outer semaphore: only bounds tasks waiting for their user's turn
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(self.PENDING)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self.dropped = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = 0
         if isinstance(update, Update):
             who = update.effective_user or update.effective_chat
             key = who.id if who is not None else 0
+        if self._waiting.get(key, 0) >= self.MAX_QUEUED_PER_USER:
+            self.dropped += 1
+            if hasattr(coroutine, "close"):
+                coroutine.close()  # never awaited: say so to Python, not as a warning
+            log.warning("Dropped an update from a user with %d updates waiting (flood)", self._waiting[key])
+            return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -227,6 +244,7 @@ class TelegramChannel:
         self.application = application
         self.webhook_url = webhook_url
         self.needs_server = bool(webhook_url)
+        self.poller: Poller | None = None
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
 
@@ -411,8 +429,11 @@ class TelegramChannel:
         if not self.application.running:
             return web.Response(status=503, text="stopping")  # Telegram delivers it again later
         try:
-            update = Update.de_json(await request.json(), self.bot)
-        except Exception:  # malformed JSON or not an update
+            body = await request.json()
+            if not isinstance(body, dict) or type(body.get("update_id")) is not int:
+                return web.Response(status=400, text="bad update")
+            update = Update.de_json(body, self.bot)
+        except Exception:  # malformed JSON (also nested too deep) or not an update
             return web.Response(status=400, text="bad update")
         if update is None:
             return web.Response(status=400, text="bad update")
@@ -427,16 +448,117 @@ class TelegramChannel:
         prune = dt.datetime.now(dt.UTC) - dt.timedelta(days=2) if update_id % 500 == 0 else None
         return not self.deps.storage.first_delivery(NAME, str(update_id), prune)
 
+    # Long polling: process, then confirm ----------------------------------------------------------
+
+    async def start_polling(self, poll_timeout: float) -> None:
+        """Delete any webhook (keeping pending updates), then poll in the background."""
+        await with_retries(lambda: self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+        self.poller = Poller(self, poll_timeout)
+        self.poller.start()
+
     # Lifecycle ----------------------------------------------------------------------------------
 
     async def stop(self) -> None:
         app = self.application
+        if self.poller is not None:
+            await self.poller.stop()  # bounded, even when Telegram is unreachable
         updater = app.updater
         if updater is not None and updater.running:
             await updater.stop()
         if app.running:
-            await app.stop()  # finishes the updates already taken
+            await app.stop()  # finishes the (webhook) updates already taken
         await app.shutdown()
+
+
+class Poller:
+    """getUpdates that confirms an update only once it was processed (at-least-once, never lost).
+
+    Telegram confirms every update below the `offset` of the next getUpdates call. PTB's updater moves
+    the offset as soon as it *fetches* updates, so updates fetched but not yet answered were lost on a
+    crash. Here the offset is the oldest update still being processed: a crash or restart gets every
+    unfinished update again. Processed ids are remembered (seen_messages), so a redelivered update that
+    was already answered is not answered again. Updates of different users run concurrently through the
+    application's fair per-user processor; failures back off to at most MAX_BACKOFF seconds.
+    """
+
+    MAX_BACKOFF = 5.0
+    STOP_GRACE = 10.0  # seconds in-flight updates get to finish on stop; the rest stay unconfirmed
+
+    def __init__(self, channel: TelegramChannel, poll_timeout: float) -> None:
+        self.channel, self.poll_timeout = channel, poll_timeout
+        self.in_flight: dict[int, asyncio.Task[None]] = {}
+        self.next_offset = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    @property
+    def offset(self) -> int:
+        return min(self.in_flight) if self.in_flight else self.next_offset
+
+    async def _run(self) -> None:
+        bot = self.channel.bot
+        failures = 0
+        while True:
+            busy = bool(self.in_flight)
+            try:
+                updates = await bot.get_updates(
+                    offset=self.offset or None, timeout=0 if busy else self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES, read_timeout=self.poll_timeout + 10)
+            except (InvalidToken, Conflict) as exc:
+                log.error("Telegram polling refused: %s", exc)
+                failures += 1
+                await asyncio.sleep(self.MAX_BACKOFF)
+                continue
+            except TelegramError as exc:
+                failures += 1
+                delay = min(self.MAX_BACKOFF, 0.5 * 2 ** (failures - 1))
+                log.warning("Telegram getUpdates failed (%s); retry in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            fresh = [u for u in updates if u.update_id >= self.next_offset and u.update_id not in self.in_flight]
+            for update in fresh:
+                self.next_offset = max(self.next_offset, update.update_id + 1)
+                if self._done_before(update.update_id):
+                    continue
+                self.in_flight[update.update_id] = asyncio.create_task(self._process(update))
+            if not fresh and self.in_flight:  # only unfinished ones came back: wait for one to finish
+                await asyncio.wait(list(self.in_flight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
+
+    def _done_before(self, update_id: int) -> bool:
+        row = self.channel.deps.storage.db.execute(
+            "SELECT 1 FROM seen_messages WHERE key = ?", [f"{NAME}:{update_id}"]).fetchone()
+        return row is not None
+
+    async def _process(self, update: Update) -> None:
+        app = self.channel.application
+        work = app.process_update(update)
+        try:
+            await app.update_processor.process_update(update, work)
+            self.channel._seen_before(update.update_id)  # remember it was answered
+        except Exception:  # process_update reports handler errors itself; this is a last resort
+            log.exception("Error while processing Telegram update %s", update.update_id)
+        finally:
+            work.close()  # a no-op once it ran; stops a "never awaited" warning when cancelled first
+            self.in_flight.pop(update.update_id, None)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight.values()), timeout=self.STOP_GRACE)
+        confirm = self.offset  # before cancelling: what is still unfinished stays unconfirmed
+        for task in list(self.in_flight.values()):
+            task.cancel()  # not confirmed: Telegram delivers it again after the restart
+        await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+        try:  # confirm what was processed
+            await asyncio.wait_for(self.channel.bot.get_updates(
+                offset=confirm or None, timeout=0, allowed_updates=ALLOWED_UPDATES), 5)
+        except Exception as exc:  # unreachable: those updates come again and are skipped as answered
+            log.info("Could not confirm processed updates on stop: %s", exc)
 
 
 def build_application(settings, max_rate: float | None) -> Application:  # type: ignore[no-untyped-def]
@@ -492,9 +614,7 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
             if not web_app.get(DEFER_WEBHOOK, False):
                 await channel.register_webhook()
         else:
-            await application.updater.start_polling(  # deletes any webhook first, keeps pending updates
-                poll_interval=0, timeout=dt.timedelta(seconds=poll_timeout), bootstrap_retries=3,
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await channel.start_polling(poll_timeout)  # process, then confirm
     except BaseException as exc:
         await channel.stop()
         if isinstance(exc, NetworkError | InvalidToken):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import hmac
+import json
 import logging
 import random
 import time
@@ -54,6 +56,9 @@ SORRY = "Xin lỗi, tôi đang gặp trục trặc nên chưa trả lời đư�
 NO_FILE_HINT = ("Zalo chưa gửi được tệp đính kèm. Muốn nhận tệp, bạn dùng bot trên Telegram "
                 "hoặc bản chạy trên máy tính nhé.")
 LINK_NOTE = "Tải tệp {name} tại đây (liên kết dùng được trong 24 giờ):\n{link}"
+
+
+MAX_QUEUED_PER_USER = 30  # one person's messages waiting; more is a flood and is dropped
 
 
 class ZaloError(Exception):
@@ -141,11 +146,15 @@ def to_incoming(event_name: str, message: dict[str, Any]) -> Incoming | None:
         return None
     text = message.get("text") if kind == "text" else ""  # never keep what a photo or voice note contains
     name = sender.get("display_name") or sender.get("first_name") or ""
+    message_id = str(message.get("message_id") or "")
+    if not message_id:  # redeliveries of an event without an id are recognised by their content
+        digest = hashlib.sha256(json.dumps(message, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+        message_id = f"h{digest[:32]}"
     return Incoming(
         channel="zalo", user_id=user_id, chat_id=chat_id,
         text=text if isinstance(text, str) else "", kind=kind,
         display_name=str(name)[:64], is_group=chat.get("chat_type") == "GROUP",
-        message_id=str(message.get("message_id") or ""),
+        message_id=message_id,
     )
 
 
@@ -164,6 +173,8 @@ class ZaloChannel:
         self._poller: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._waiting: dict[str, int] = {}  # messages per user waiting for or being answered
+        self.dropped = 0
         self._pruned_at = 0.0
         self._closing = False
 
@@ -283,7 +294,7 @@ class ZaloChannel:
             return web.json_response({"ok": False, "description": "forbidden"}, status=403)
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             body = None
         if self._closing:  # shutting down: a non-2xx lets Zalo try again later
             return web.json_response({"ok": False, "description": "shutting down"}, status=503)
@@ -309,9 +320,23 @@ class ZaloChannel:
         if incoming.message_id and not self._first_delivery(incoming.message_id):
             log.info("Zalo message delivered twice; answered once")
             return
+        waiting = self._waiting.get(incoming.user_key, 0)
+        if waiting >= MAX_QUEUED_PER_USER:  # a flood: drop rather than queue without end
+            self.dropped += 1
+            log.warning("Dropped a Zalo message from a user with %d messages waiting (flood)", waiting)
+            return
         lock = self._locks.get(incoming.user_key)
         if lock is None:
             lock = self._locks[incoming.user_key] = asyncio.Lock()
+        self._waiting[incoming.user_key] = waiting + 1
+        try:
+            await self._answer(incoming, lock)
+        finally:
+            self._waiting[incoming.user_key] -= 1
+            if not self._waiting[incoming.user_key]:
+                del self._waiting[incoming.user_key]
+
+    async def _answer(self, incoming: Incoming, lock: asyncio.Lock) -> None:
         async with lock:  # one user's messages are answered in order (the session is read then saved)
             done = asyncio.Event()
             typing = asyncio.create_task(self._typing(incoming.chat_id, done))
