@@ -40,6 +40,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 LOGIN_LIMIT = web.AppKey("login_limit", auth.RateLimit)
 FAILED_LIMIT = web.AppKey("failed_limit", auth.RateLimit)
 CSRF_HEADER = "X-CSRF-Token"
+SHOWN_GROUPS = 50  # inbox groups on the page at once; the rest come as these are handled
 WEB_APP = web.AppKey("web_view", web.Application)  # the mounted sub-application, on the shared app
 
 NOT_SIGNED_IN = ("Bạn chưa đăng nhập. Mở trang này từ nút trong Telegram (gõ /web), hoặc gõ /web trong Zalo "
@@ -271,13 +272,20 @@ async def inbox(request: web.Request) -> web.Response:
     """The unanswered questions, grouped as in /chuatraloi, each with the entries it could join."""
     who = _inbox_member(request)
     deps = _deps(request)
-    groups = unanswered.group(unanswered.open_questions(deps, who.member))
-    out = []
-    for g in groups[:50]:
-        ranked = deps.kb.matcher.rank(g.question)[:unanswered.CANDIDATES]
-        out.append({"question": g.question, "ids": g.ids, "count": len(g.ids), "variants": g.variants[:3],
-                    "candidates": [{"id": s.entry.id, "title": s.entry.title} for s in ranked]})
-    return _json({"total": sum(len(g.ids) for g in groups), "groups": out, "more": max(0, len(groups) - 50)})
+    rows = unanswered.open_questions(deps, who.member)
+    matcher = deps.kb.matcher
+
+    def work() -> dict[str, Any]:  # clustering and ranking off the event loop, as /chuatraloi does
+        groups = unanswered.group(rows)
+        out = []
+        for g in groups[:SHOWN_GROUPS]:
+            ranked = matcher.rank(g.question)[:unanswered.CANDIDATES]
+            out.append({"question": g.question, "ids": g.ids, "count": len(g.ids), "variants": g.variants[:3],
+                        "candidates": [{"id": s.entry.id, "title": s.entry.title} for s in ranked]})
+        return {"total": sum(len(g.ids) for g in groups), "groups": out,
+                "more": max(0, len(groups) - SHOWN_GROUPS)}
+
+    return _json(await asyncio.to_thread(work))
 
 
 async def _ids(request: web.Request) -> tuple[list[int], dict[str, Any]]:
