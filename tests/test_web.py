@@ -149,6 +149,13 @@ async def test_admin_sees_every_team_and_drills_down(wdeps, wdata):
             assert part["totals"]["records"] == row["records"]
             assert part["totals"]["households"] == row["households"]
         assert (await c.get("/app/api/export.xlsx?unit=all", headers=headers)).status == 400
+        for arg in ("thang", "tatca"):  # the chart of every team is the sum of the teams' charts
+            whole = await (await c.get(f"/app/api/chart?period={arg}", headers=headers)).json()
+            parts = [await (await c.get(f"/app/api/chart?period={arg}&unit={row['unit']}", headers=headers)).json()
+                     for row in rows]
+            assert sum(sum(s["counts"]) for s in whole["series"]) == sum(
+                sum(s["counts"]) for p in parts for s in p["series"]) == (10 if arg == "thang" else 11)
+            assert whole["buckets"][-1] == "2026-11-18" and whole["step"] == "day"
 
 
 async def test_chart_equals_the_png_charts_numbers(client, wdeps, wdata):

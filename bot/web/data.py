@@ -9,7 +9,7 @@ the scope, broken down one level further with links to drill down.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlite_utils
@@ -18,7 +18,7 @@ from knowledge.services import Catalogue
 
 from .. import reports
 from ..access import Member
-from ..export import WEEKLY_AFTER_DAYS
+from ..export import chart_series
 from ..reports import OUTCOMES, Period
 from ..safety import redact
 
@@ -155,29 +155,24 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
 
 
 def chart(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Catalogue) -> dict[str, Any]:
-    """Records per day (per week for long periods) by digital skill; the same buckets as /bieudo."""
-    start = period.start
-    if period.arg == "tatca":
+    """Records per day (per week or month for long periods) by digital skill: /bieudo's own series,
+    summed over the unit's teams on shared buckets."""
+    if len(unit.team_ids) > 1 and period.arg == "tatca":  # one start for all, so the buckets line up
         firsts = [d for d in (reports.first_record_day(db, tid) for tid in unit.team_ids) if d]
-        start = min(firsts) if firsts else period.end
-    weekly = (period.end - start).days + 1 > WEEKLY_AFTER_DAYS
-    if weekly:
-        start -= dt.timedelta(days=start.weekday())
-    step = 7 if weekly else 1
-    buckets = [start + dt.timedelta(days=d) for d in range(0, (period.end - start).days + 1, step)]
-    index = {b: i for i, b in enumerate(buckets)}
-    names = dict(catalogue.skills)
-    series: dict[str, list[int]] = {name: [0] * len(buckets) for name in names.values()}
+        period = replace(period, start=min(firsts) if firsts else period.end, arg="range")
+    buckets: list[dt.date] = []
+    weekly = False
+    total: dict[str, list[int]] = {}
     for tid in unit.team_ids:
-        for day, skill, n in reports.per_day_by_skill(db, tid, period):
-            d = dt.date.fromisoformat(day)
-            if weekly:
-                d -= dt.timedelta(days=d.weekday())
-            if d in index:
-                series.setdefault(names.get(skill, skill), [0] * len(buckets))[index[d]] += n
+        buckets, series, weekly = chart_series(db, tid, period, catalogue)
+        for name, counts in series.items():
+            into = total.setdefault(name, [0] * len(counts))
+            total[name] = [a + b for a, b in zip(into, counts, strict=True)]
+    monthly = len(buckets) > 1 and buckets[1] - buckets[0] > dt.timedelta(days=7)
     return {"unit": {"key": unit.key, "name": unit.name}, "period": _period(period), "weekly": weekly,
+            "step": "month" if monthly else "week" if weekly else "day",
             "buckets": [b.isoformat() for b in buckets],
-            "series": [{"name": name, "counts": counts} for name, counts in series.items()]}
+            "series": [{"name": name, "counts": counts} for name, counts in total.items()]}
 
 
 @dataclass(frozen=True)

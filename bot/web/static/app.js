@@ -159,7 +159,7 @@
 
   function loadChart() {
     return api('chart?' + query()).then(function (c) {
-      $('chart-title').textContent = 'Lượt hỗ trợ theo kỹ năng số mỗi ' + (c.weekly ? 'tuần' : 'ngày') + ': ' +
+      $('chart-title').textContent = 'Lượt hỗ trợ theo kỹ năng số mỗi ' + ({ month: 'tháng', week: 'tuần' }[c.step] || 'ngày') + ': ' +
         c.unit.name + ', ' + c.period.label;
       var n = c.buckets.length, barW = 16, gap = 6, left = 36, top = 10, h = 200;
       var width = Math.max(320, left + n * (barW + gap) + 10), height = h + top + 40;
@@ -190,7 +190,7 @@
         });
         if (i % every === 0) {
           var lab = svg('text', { x: x + barW / 2, y: top + h + 16, 'text-anchor': 'middle', 'font-size': 10, fill: '#333' });
-          lab.textContent = vnDate(b).slice(0, 5);
+          lab.textContent = c.step === 'month' ? vnDate(b).slice(3) : vnDate(b).slice(0, 5);
           root.appendChild(lab);
         }
       });
