@@ -6,6 +6,7 @@ from bot import teams
 from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.safety import redact
+from bot.web import auth as web_auth
 
 from .flowkit import arg_text, dropping_draft, flow_value, nudge
 
@@ -190,6 +191,7 @@ async def members_flow(incoming: Incoming, deps: Deps, session: Session) -> list
     # confirm
     if value == "yes":
         done = teams.remove_member(deps.storage, data["target"], data["team_id"], member.id or None, deps.clock())
+        web_auth.revoke_member(deps, data["target"])  # their web view sessions end now, not at the next click
         session.end_flow()
         name = data.get("target_name", "")
         return [Reply(f"{name} đã rời tổ." if done else f"{name} đã không còn trong tổ.")]

@@ -407,3 +407,17 @@ async def test_a_typed_number_never_picks_a_link(wdeps, wdata):
 def test_static_files_exist():
     for name in views.STATIC_FILES:
         assert (Path(views.STATIC) / name).is_file()
+
+
+async def test_removal_in_chat_ends_web_sessions_at_once(tdeps):
+    from teamkit import make_team
+
+    _, leader, [member] = await make_team(tdeps)
+    assert auth.redeem_login(tdeps, auth.create_login(tdeps, "console:m0")) is not None
+    sessions = "SELECT count(*) FROM web_sessions"
+    assert tdeps.storage.db.execute(sessions).fetchone()[0] == 1
+    await leader.say("/thanhvien")
+    await leader.pick("Cho Lan 0 rời tổ")
+    await leader.pick("Đồng ý")
+    assert "đã rời tổ" in leader.text
+    assert tdeps.storage.db.execute(sessions).fetchone()[0] == 0
