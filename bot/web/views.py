@@ -361,8 +361,10 @@ async def export(request: web.Request) -> web.StreamResponse:
 def build() -> web.Application:
     """The `/app` sub-application; mount it with `app.add_subapp("/app", build())`."""
     app = web.Application(middlewares=[security_headers])
-    app[LOGIN_LIMIT] = auth.RateLimit(limit=20, window=600)
-    app[FAILED_LIMIT] = auth.RateLimit(limit=60, window=600)
+    # Per client address. Behind a reverse proxy every client shares the proxy's address, so the limits
+    # leave room for a province's leaders signing in at once; guessing a 192-bit token is hopeless anyway.
+    app[LOGIN_LIMIT] = auth.RateLimit(limit=60, window=600)
+    app[FAILED_LIMIT] = auth.RateLimit(limit=120, window=600)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/login/{token}", login_page)
