@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("dump", help="print the loaded knowledge base as JSON")
-    kb_sub.add_parser("check", help="validate the knowledge base")
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("--only", nargs="+", metavar="FILE",
+                       help="report only the entries of these files (paths or file names)")
     return p
 
 
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "ask":
             return ask(settings, args.questions, args.json)
         if command == "kb":
-            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings)
+            return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -92,6 +94,14 @@ def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
             "score": best.score if best else 0.0, "choices": choices}
 
 
+def _plain(value: object) -> object:
+    """JSON for a knowledge source: {"outlet", "title", "url"}."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"not JSON serialisable: {value!r}")
+    return to_dict()
+
+
 def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     """Answer questions without touching the database."""
     from knowledge.kb import KnowledgeBase
@@ -101,7 +111,7 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
     for question in lines:
         result = _ask_result(kb, question)
         if as_json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
+            print(json.dumps(result, ensure_ascii=False, default=_plain), flush=True)
             continue
         print(f"? {question}")
         if result["status"] == "answer":
@@ -125,10 +135,17 @@ def kb_dump(settings: Settings) -> int:
     return 0
 
 
-def kb_check(settings: Settings) -> int:
+def kb_check(settings: Settings, only: list[str] | None = None) -> int:
+    from pathlib import Path
+
     from knowledge.check import check
 
-    report = check(settings.local_knowledge_dir)
+    if only:
+        missing = [name for name in only if not Path(name).is_file() and Path(name).parent != Path(".")]
+        if missing:
+            print(f"Không tìm thấy tệp: {', '.join(missing)}", file=sys.stderr)
+            return 2
+    report = check(settings.local_knowledge_dir, only=only)
     for w in report.warnings:
         print(f"CẢNH BÁO: {w}")
     for e in report.errors:

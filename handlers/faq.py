@@ -2,39 +2,75 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+import datetime as dt
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from knowledge.loader import Entry
 from knowledge.normalize import key
+from knowledge.sources import Source, registry
 
 from .topics import topic_choices
 
 FEEDBACK_QUESTION = "Câu trả lời có giúp ích không?"
+FULL_LABEL = "📖 Xem đầy đủ"
 MAX_RELATED = 3
+MAX_SOURCES = {False: 2, True: 3}  # short view, full view: a phone screen holds little
+OLD_GUIDANCE = dt.timedelta(days=365)
+# Where to ask when an app screen no longer looks like older guidance, by topic.
+ASK_WHERE = {
+    "vneid": "Công an xã/phường",
+    "thanhtoan": "ngân hàng của mình",
+    "luadao": "Công an xã/phường",
+}
+ASK_DEFAULT = "Trung tâm Phục vụ hành chính công xã/phường"
 
 
-def source_label(source: str) -> str:
-    if source.startswith("http"):
-        return urlparse(source).netloc.removeprefix("www.")
-    if source.endswith(".txt"):
-        return f"bài báo {source}"
-    return source
+def source_label(source: Source) -> str | None:
+    """"<outlet> – <title>" for a user; an old bare string shows only a known web site, never a file name."""
+    if not source.legacy:
+        return f"{source.outlet} – {source.title}"
+    verdict = registry().classify(source.url)
+    if verdict.category in {"official", "press", "secondary"}:
+        return verdict.name
+    return None
 
 
-def render_answer(entry: Entry) -> str:
-    sources = ", ".join(dict.fromkeys(source_label(s) for s in entry.sources[:3]))
-    checked = entry.checked.strftime("%d/%m/%Y")
-    return f"📌 {entry.title}\n\n{entry.answer}\n\nNguồn: {sources}. Kiểm tra lần cuối: {checked}."
+def sources_line(entry: Entry, full: bool = False) -> str:
+    """Official sources first, then press; two under the short form, three under the full answer."""
+    rank = {"official": 0, "press": 1, "secondary": 2}
+    ordered = sorted(entry.sources, key=lambda s: rank.get(registry().classify(s.url).category, 3))
+    labels = [label for label in dict.fromkeys(source_label(s) for s in ordered) if label]
+    return f"Nguồn: {'; '.join(labels[:MAX_SOURCES[full]])}." if labels else ""
 
 
-def answer_reply(entry: Entry, incoming: Incoming, deps: Deps) -> Reply:
-    """The answer, related entries and the 👍/👎 question, plus what feature modules add."""
-    if entry.topic == "smalltalk":
+def as_of_note(entry: Entry, today: dt.date) -> str:
+    """A warning that the steps follow older guidance, when they do."""
+    if entry.as_of is None or today - entry.as_of <= OLD_GUIDANCE:
+        return ""
+    where = ASK_WHERE.get(entry.topic, ASK_DEFAULT)
+    return (f"Hướng dẫn theo thông tin năm {entry.as_of.year}; giao diện ứng dụng có thể đã khác, "
+            f"bà con hỏi thêm tổ công nghệ số hoặc {where} nếu không thấy.")
+
+
+def render_answer(entry: Entry, today: dt.date | None = None, full: bool = False) -> str:
+    """Title, the short form (or the full answer), the older-guidance note, sources and the checked date."""
+    today = today or dt.date.today()
+    body = entry.answer if full else entry.brief
+    footer = [part for part in (as_of_note(entry, today), sources_line(entry, full),
+                                f"Thông tin kiểm tra ngày {entry.checked:%d/%m/%Y}.") if part]
+    return f"📌 {entry.title}\n\n{body}\n\n" + "\n".join(footer)
+
+
+def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = False) -> Reply:
+    """The short form (or the full answer), "Xem đầy đủ", related entries and the 👍/👎 question,
+    plus what feature modules add."""
+    if entry.topic == "smalltalk" or entry.kind == "smalltalk":
         return Reply(entry.answer)
     from handlers import FEATURES  # late: the package imports this module
 
     choices: list[Choice] = []
+    if entry.has_more and not full:
+        choices.append(Choice(FULL_LABEL, f"full:{entry.id}"))
     for module in FEATURES:
         extra = getattr(module, "answer_choices", None)
         if extra is not None:
@@ -44,7 +80,8 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps) -> Reply:
         if related is not None:
             choices.append(Choice(related.title, f"faq:{related.id}"))
     choices += [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
-    return Reply(f"{render_answer(entry)}\n\n{FEEDBACK_QUESTION}", tuple(choices))
+    text = render_answer(entry, deps.clock().date(), full=full)
+    return Reply(f"{text}\n\n{FEEDBACK_QUESTION}", tuple(choices))
 
 
 def team_of(incoming: Incoming, deps: Deps) -> int | None:
@@ -72,7 +109,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), team_of(incoming, deps))
     return [Reply(
         "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Tôi đã ghi lại để tổ công nghệ số bổ sung. "
-        "Trong lúc chờ, bạn có thể hỏi bộ phận một cửa của UBND xã hoặc Công an xã. "
+        "Trong lúc chờ, bạn có thể hỏi Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường. "
         "Bạn cũng có thể xem các chủ đề tôi biết:", topic_choices())]
 
 
@@ -106,7 +143,15 @@ async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
     if value == "1":
         return [Reply("Cảm ơn bạn! Rất vui vì đã giúp được.")]
     return [Reply("Cảm ơn bạn đã góp ý. Tổ công nghệ số sẽ xem lại câu trả lời này. "
-                  "Nếu cần gấp, bạn hỏi bộ phận một cửa của UBND xã hoặc Công an xã nhé.")]
+                  "Nếu cần gấp, bạn hỏi Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường nhé.")]
 
 
-PAYLOADS = {"faq": open_entry, "fb": feedback}
+async def open_full(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """A pressed (or typed-number) "Xem đầy đủ": the whole answer of "full:<id>"."""
+    entry = deps.kb.entries.get((incoming.payload or "").partition(":")[2])
+    if entry is None:
+        return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
+    return [answer_reply(entry, incoming, deps, full=True)]
+
+
+PAYLOADS = {"faq": open_entry, "fb": feedback, "full": open_full}

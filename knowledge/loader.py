@@ -29,12 +29,28 @@ TOPICS: dict[str, str] = {
 BROWSABLE_TOPICS = [t for t in TOPICS if t != "smalltalk"]
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("id", "title", "topic", "questions", "answer", "related", "sources", "checked")
-OPTIONAL = ("effective",)
+# `kind` and `short` are required by `kb check`; the loader still accepts entries without them
+# (and bare-string sources) so a file written to the older format keeps loading while it is converted.
+OPTIONAL = ("kind", "short", "effective", "as_of", "review_by", "official_missing")
+KINDS = ("procedure", "rule", "info", "smalltalk")
 MIN_QUESTIONS = 4
 
 
 class KnowledgeError(ValueError):
     """The knowledge base has a problem that must be fixed before the bot starts."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who published a fact, as a user recognises it, and where. `legacy` marks an old bare string."""
+
+    outlet: str
+    title: str
+    url: str
+    legacy: bool = False
+
+    def to_dict(self) -> dict[str, str]:
+        return {"outlet": self.outlet, "title": self.title, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -45,19 +61,37 @@ class Entry:
     questions: tuple[str, ...]
     answer: str
     related: tuple[str, ...]
-    sources: tuple[str, ...]
+    sources: tuple[Source, ...]
     checked: dt.date
     effective: dt.date | None = None
     origin: str = field(default="", compare=False)
+    kind: str = ""  # "" only for an entry in the older format (kb check reports it)
+    short: str = ""  # "" only for an entry in the older format; `brief` falls back to the answer
+    as_of: dt.date | None = None
+    review_by: dt.date | None = None
+    official_missing: str = ""  # why a procedure cites no official page (kb check warns, never silently)
+
+    @property
+    def brief(self) -> str:
+        """What is shown first: the short form, or the whole answer when there is none."""
+        return self.short or self.answer
+
+    @property
+    def has_more(self) -> bool:
+        """Whether the full answer says more than the short form."""
+        return bool(self.short) and self.short != self.answer
 
     def to_dict(self) -> dict[str, Any]:
+        def iso(day: dt.date | None) -> str | None:
+            return day.isoformat() if day else None
+
         return {
-            "id": self.id, "title": self.title, "topic": self.topic,
-            "questions": list(self.questions), "answer": self.answer,
-            "related": list(self.related), "sources": list(self.sources),
-            "checked": self.checked.isoformat(),
-            "effective": self.effective.isoformat() if self.effective else None,
-            "origin": self.origin,
+            "id": self.id, "title": self.title, "topic": self.topic, "kind": self.kind or None,
+            "questions": list(self.questions), "short": self.short or None, "answer": self.answer,
+            "related": list(self.related), "sources": [s.to_dict() for s in self.sources],
+            "checked": self.checked.isoformat(), "as_of": iso(self.as_of),
+            "effective": iso(self.effective), "review_by": iso(self.review_by),
+            "official_missing": self.official_missing or None, "origin": self.origin,
         }
 
 
@@ -78,6 +112,36 @@ def _strings(value: Any, where: str, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise KnowledgeError(f"{where}: '{name}' phải là danh sách chuỗi")
     return tuple(v.strip() for v in value)
+
+
+def _sources(value: Any, where: str) -> tuple[Source, ...]:
+    """A list of {outlet, title, url} mappings; a bare string is kept as a legacy source for kb check."""
+    if not isinstance(value, list):
+        raise KnowledgeError(f"{where}: 'sources' phải là danh sách")
+    sources = []
+    for i, item in enumerate(value, 1):
+        if isinstance(item, str):
+            if item.strip():
+                sources.append(Source("", "", item.strip(), legacy=True))
+            continue
+        if not isinstance(item, dict):
+            raise KnowledgeError(f"{where}: nguồn thứ {i} phải có outlet, title, url")
+        unknown = sorted(set(item) - {"outlet", "title", "url"})
+        if unknown:
+            raise KnowledgeError(f"{where}: nguồn thứ {i} có trường không hợp lệ {', '.join(map(str, unknown))}")
+        fields = {}
+        for name in ("outlet", "title", "url"):
+            text = item.get(name)
+            if not isinstance(text, str) or not text.strip():
+                raise KnowledgeError(f"{where}: nguồn thứ {i} thiếu '{name}'")
+            fields[name] = " ".join(text.split())
+        sources.append(Source(**fields))
+    return tuple(sources)
+
+
+def _optional_date(raw: dict[str, Any], where: str, name: str) -> dt.date | None:
+    value = raw.get(name)
+    return _date(value, where, name) if value is not None else None
 
 
 def parse_entry(raw: Any, path: Path, index: int) -> Entry:
@@ -102,17 +166,27 @@ def parse_entry(raw: Any, path: Path, index: int) -> Entry:
     questions = tuple(q for q in _strings(raw["questions"], where, "questions") if q)
     if len(questions) < MIN_QUESTIONS:
         raise KnowledgeError(f"{where}: cần ít nhất {MIN_QUESTIONS} cách hỏi, có {len(questions)}")
-    sources = tuple(s for s in _strings(raw["sources"], where, "sources") if s)
-    if not sources:
+    kind = raw.get("kind", "")
+    if kind and kind not in KINDS:
+        raise KnowledgeError(f"{where}: kind '{kind}' không có; dùng một trong {', '.join(KINDS)}")
+    short = raw.get("short", "")
+    if not isinstance(short, str):
+        raise KnowledgeError(f"{where}: 'short' phải là chuỗi")
+    official_missing = raw.get("official_missing", "")
+    if not isinstance(official_missing, str):
+        raise KnowledgeError(f"{where}: 'official_missing' phải là chuỗi (lý do)")
+    sources = _sources(raw["sources"], where)
+    if not sources and kind != "smalltalk":
         raise KnowledgeError(f"{where}: thiếu nguồn (sources)")
-    effective = raw.get("effective")
     return Entry(
         id=ident, title=raw["title"].strip(), topic=raw["topic"],
         questions=questions, answer=raw["answer"].strip(),
         related=_strings(raw["related"], where, "related"), sources=sources,
         checked=_date(raw["checked"], where, "checked"),
-        effective=_date(effective, where, "effective") if effective is not None else None,
-        origin=str(path),
+        effective=_optional_date(raw, where, "effective"),
+        origin=str(path), kind=kind, short=short.strip(),
+        as_of=_optional_date(raw, where, "as_of"), review_by=_optional_date(raw, where, "review_by"),
+        official_missing=official_missing.strip(),
     )
 
 

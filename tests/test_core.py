@@ -22,6 +22,39 @@ async def test_typed_number_picks_a_choice(chat):
     assert "Quên mật khẩu VNeID" in replies[0].text
 
 
+async def test_short_form_first_then_full_answer_by_typed_number(chat):
+    replies = await chat.say("nop ho so dvc")
+    text = replies[0].text
+    assert 'chọn thủ tục, điền tờ khai rồi bấm "Nộp hồ sơ".' in text  # the short form
+    assert "ghi lại mã hồ sơ" not in text  # the rest waits for "Xem đầy đủ"
+    labels = [c.label for c in replies[0].choices]
+    number = labels.index("📖 Xem đầy đủ") + 1
+    assert replies[0].choices[number - 1].payload == "full:dichvucong-nop-ho-so"
+    # sources as outlet and title, official first; the checked date; the older-guidance note
+    assert ("Nguồn: Cổng Dịch vụ công quốc gia – Hướng dẫn nộp hồ sơ trực tuyến; "
+            "VnExpress – Cách nộp hồ sơ dịch vụ công.") in text
+    assert "Thông tin kiểm tra ngày 01/11/2026." in text
+    assert ("Hướng dẫn theo thông tin năm 2023; giao diện ứng dụng có thể đã khác, bà con hỏi thêm tổ công nghệ "
+            "số hoặc Trung tâm Phục vụ hành chính công xã/phường nếu không thấy.") in text
+    full = await chat.say(str(number))  # typed, as on the console and Zalo
+    assert "3. Bấm \"Nộp hồ sơ\" và ghi lại mã hồ sơ để tra cứu." in full[0].text
+    assert "Xem đầy đủ" not in [c.label for c in full[0].choices]
+    assert "Kích hoạt tài khoản VNeID" in [c.label for c in full[0].choices]  # related still offered
+    assert "Thông tin kiểm tra ngày 01/11/2026." in full[0].text
+    assert "Hướng dẫn theo thông tin năm 2023" in full[0].text
+
+
+async def test_full_button_and_entries_without_more(chat):
+    replies = await chat.press("full:dichvucong-nop-ho-so")
+    assert "4. Không làm được" in replies[0].text
+    replies = await chat.say("quen mk vneid")  # short == answer: nothing more to show
+    assert "Xem đầy đủ" not in [c.label for c in replies[0].choices]
+    assert "Hướng dẫn theo thông tin năm" not in replies[0].text  # no as_of: no note
+    assert "Nguồn: Bộ Công an – Hướng dẫn lấy lại mật khẩu VNeID; Dân trí" in replies[0].text
+    replies = await chat.press("full:khong-co-muc-nay")
+    assert "không còn" in replies[0].text
+
+
 async def test_number_without_open_choices_gets_a_hint(chat):
     await chat.say("xin chao")
     replies = await chat.say("7")

@@ -13,18 +13,24 @@ GOOD = """
 - id: vneid-a
   title: Mục A
   topic: vneid
+  kind: procedure
   questions: [kich hoat vneid, kích hoạt VNeID, cach kich hoat vneid, kich hoat tk vneid, vneid kich hoat sao]
+  short: "1. Mở VNeID."
   answer: "1. Mở VNeID."
   related: [vneid-b]
-  sources: [https://dean06.hanam.gov.vn/tailieu/dk_t5.html]
+  sources:
+    - {outlet: Công an tỉnh Hà Nam, title: Kích hoạt tài khoản, url: "https://dean06.hanam.gov.vn/tailieu/dk_t5.html"}
   checked: 2026-11-01
 - id: vneid-b
   title: Mục B
   topic: vneid
+  kind: procedure
   questions: [quen mat khau, quên mật khẩu, lay lai mat khau, mat khau bi quen, khong nho mat khau]
+  short: "1. Bấm Quên mật khẩu."
   answer: "1. Bấm Quên mật khẩu."
   related: []
-  sources: [https://dean06.hanam.gov.vn/tailieu/dk_t5.html]
+  sources:
+    - {outlet: Công an tỉnh Hà Nam, title: Quên mật khẩu, url: "https://dean06.hanam.gov.vn/tailieu/dk_t5.html"}
   checked: 2026-11-01
 """
 
@@ -45,9 +51,14 @@ def test_loads_good_file(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (("  answer: \"1. Mở VNeID.\"", "  answer: \"\""), "'answer' không được để trống"),
-    (("  topic: vneid\n  questions: [kich", "  topic: thoitiet\n  questions: [kich"), "chủ đề 'thoitiet'"),
-    (("  sources: [https://dean06.hanam.gov.vn/tailieu/dk_t5.html]\n  checked: 2026-11-01\n- id: vneid-b",
+    (("  topic: vneid\n  kind: procedure\n  questions: [kich", "  topic: thoitiet\n  kind: procedure\n  questions: [kich"),
+     "chủ đề 'thoitiet'"),
+    (("  sources:\n    - {outlet: Công an tỉnh Hà Nam, title: Kích hoạt tài khoản, url: \"https://dean06.hanam.gov.vn/tailieu/dk_t5.html\"}\n  checked: 2026-11-01\n- id: vneid-b",
       "  sources: []\n  checked: 2026-11-01\n- id: vneid-b"), "thiếu nguồn"),
+    (("title: Kích hoạt tài khoản, url:", "title: Kích hoạt tài khoản, link:"), "trường không hợp lệ link"),
+    (("{outlet: Công an tỉnh Hà Nam, title: Kích hoạt tài khoản,", "{outlet: Công an tỉnh Hà Nam, title: '',"),
+     "nguồn thứ 1 thiếu 'title'"),
+    (("  kind: procedure\n  questions: [kich", "  kind: huongdan\n  questions: [kich"), "kind 'huongdan'"),
     (("  checked: 2026-11-01\n- id: vneid-b", "  checked: hôm qua\n- id: vneid-b"), "'checked' phải là ngày"),
     (("- id: vneid-a", "- id: Vneid A"), "id phải gồm"),
     (("  related: [vneid-b]", "  related: [vneid-b]\n  extra: 1"), "trường không hợp lệ extra"),
