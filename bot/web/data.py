@@ -151,6 +151,7 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
         "villages": sorted(villages, key=lambda v: (-v["records"], v["name"])),
         "followups": {"open": sum(p.followups_open for p in parts), "due": sorted(due, key=lambda f: f["due"])},
         "indicators": [],  # value, target and % achieved arrive with units and indicators (#15)
+        "excel": unit.kind == "team",  # one workbook per team, as /xuat
     }
 
 

@@ -23,6 +23,7 @@ from handlers import unanswered
 from knowledge.loader import KnowledgeError
 
 from .. import downloads
+from ..access import ROLE_NAMES
 from ..assist import catalogue
 from ..core import Deps
 from ..export import out_path, write_workbook
@@ -216,7 +217,8 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     who, scope = leader(request)
     db = _deps(request).storage.db
-    return _json({"name": who.member.display_name, "role": who.member.role, "via": who.via, "csrf": who.csrf,
+    return _json({"name": who.member.display_name, "role": who.member.role,
+                  "role_name": ROLE_NAMES.get(who.member.role, who.member.role), "via": who.via, "csrf": who.csrf,
                   "units": data.units(db, scope), "unit": data.unit_for(db, scope, None).key,
                   "inbox": True})
 

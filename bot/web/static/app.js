@@ -19,6 +19,11 @@
     return node;
   }
 
+  var LEVELS = { province: 'Tỉnh', commune: 'Xã', team: 'Tổ', member: 'Thành viên' };
+  function amount(v, unit) {
+    if (v === null || v === undefined) return 'chưa có số liệu';
+    return String(v).replace('.', ',') + (unit === '%' ? '%' : ' ' + unit);
+  }
   function num(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString('vi-VN'); }
   function vnDate(iso) { if (!iso) return ''; var p = iso.split('-'); return p[2] + '/' + p[1] + '/' + p[0]; }
 
@@ -119,16 +124,16 @@
       var done = r.outcomes.filter(function (o) { return o.key === 'done'; })[0];
       $('total-done').textContent = num(done ? done.records : 0);
       $('total-followups').textContent = num(r.followups.open);
-      var team = r.unit.kind === 'team';
-      $('excel').disabled = !team;
-      $('excel-note').hidden = team;
+      $('excel').disabled = !r.excel;
+      $('excel-note').hidden = r.excel;
       $('breakdown-title').textContent = r.breakdown.title;
-      table('breakdown', [r.breakdown.level === 'team' ? 'Tổ' : 'Thành viên', 'Lượt', 'Hộ'],
+      var people = r.breakdown.rows.some(function (row) { return row.people !== undefined; });
+      table('breakdown', [LEVELS[r.breakdown.level] || '', 'Lượt', 'Hộ'].concat(people ? ['Người'] : []),
         r.breakdown.rows.map(function (row) {
           var name = row.name;
           if (row.unit) name = el('button', { type: 'button', 'data-unit': row.unit, text: row.name + ' ›' });
           else if (row.member) name = el('button', { type: 'button', 'data-member': String(row.member), text: row.name + ' ›' });
-          return [name, num(row.records), num(row.households)];
+          return [name, num(row.records), num(row.households)].concat(people ? [num(row.people)] : []);
         }));
       table('villages', ['Thôn', 'Lượt', 'Hộ', 'Tỷ lệ phủ'], r.villages.map(function (v) {
         return [v.name, num(v.records), num(v.households),
@@ -143,8 +148,9 @@
         ind.appendChild(el('h3', { text: 'Chỉ tiêu' }));
         var t = el('table', { id: 'indicator-table', class: 'grid' });
         ind.appendChild(t);
-        table('indicator-table', ['Chỉ tiêu', 'Đạt', 'Mục tiêu', '%'], r.indicators.map(function (i) {
-          return [i.name, num(i.value), num(i.target), i.percent == null ? '' : i.percent + '%'];
+        table('indicator-table', ['Chỉ tiêu', 'Đạt được', 'Mục tiêu', '% kế hoạch'], r.indicators.map(function (i) {
+          return [i.name, amount(i.value, i.unit), amount(i.target, i.unit),
+            i.achieved_pct == null ? '' : String(i.achieved_pct).replace('.', ',') + '%'];
         }));
       }
     });
@@ -310,7 +316,7 @@
         setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
         say('Đã tải tệp ' + name + '.');
       });
-    }).catch(fail).then(function () { $('excel').disabled = state.unit === 'all'; });
+    }).catch(fail).then(function () { $('excel').disabled = false; });
   }
 
   // --- navigation -------------------------------------------------------------------------------
@@ -376,7 +382,8 @@
       state.me = me;
       state.csrf = me.csrf;
       state.unit = me.unit;
-      $('who').textContent = me.name + (me.role === 'admin' ? ' (quản trị)' : ' (tổ trưởng)');
+      $('who').textContent = me.name + ' (' + (me.role_name || me.role) + ')';
+      document.querySelector('.tabs button[data-tab=inbox]').hidden = !me.inbox;
       var select = $('unit');
       me.units.forEach(function (u) { select.appendChild(el('option', { value: u.key, text: u.name })); });
       select.value = me.unit;
