@@ -144,14 +144,15 @@
       table('services', ['Dịch vụ', 'Lượt'], r.services.map(function (s) { return [s.name, num(s.times)]; }));
       var ind = $('indicators');
       ind.textContent = '';
-      if (r.indicators && r.indicators.length) {
+      if (r.indicators && r.indicators.length) {  // cards, not a wide table: names are long
         ind.appendChild(el('h3', { text: 'Chỉ tiêu' }));
-        var t = el('table', { id: 'indicator-table', class: 'grid' });
-        ind.appendChild(t);
-        table('indicator-table', ['Chỉ tiêu', 'Đạt được', 'Mục tiêu', '% kế hoạch'], r.indicators.map(function (i) {
-          return [i.name, amount(i.value, i.unit), amount(i.target, i.unit),
-            i.achieved_pct == null ? '' : String(i.achieved_pct).replace('.', ',') + '%'];
-        }));
+        ind.appendChild(el('ol', { id: 'indicator-list', class: 'records' }, r.indicators.map(function (i) {
+          var parts = ['Đạt được: ' + amount(i.value, i.unit)];
+          if (i.target != null) parts.push('mục tiêu ' + amount(i.target, i.unit));
+          if (i.achieved_pct != null) parts.push(String(i.achieved_pct).replace('.', ',') + '% kế hoạch');
+          return el('li', { 'data-id': i.id }, [el('div', { class: 'head', text: i.name }),
+            el('div', { class: 'value', text: parts.join(' · ') })]);
+        })));
       }
     });
   }
