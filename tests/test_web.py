@@ -110,6 +110,8 @@ async def test_members_and_other_teams_are_refused(client, wdata):
     assert resp.status == 403
     resp = await client.get("/app/api/report?period=abc", headers=tma())
     assert resp.status == 400 and "Khoảng thời gian" in (await resp.json())["error"]
+    resp = await client.get("/app/api/chart?period=" + quote("01/01/2001-01/01/2026"), headers=tma())
+    assert resp.status == 400  # at most five years at a time, as in chat
 
 
 # --- numbers equal the chat's -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..access import ROLE_NAMES
 from ..assist import catalogue
 from ..core import Deps
 from ..export import out_path, write_workbook
-from ..reports import OUTCOMES, PERIOD_HELP, parse_period
+from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
 from . import auth, data
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,13 @@ def _today(deps: Deps):  # noqa: ANN202
 
 
 def _period(request: web.Request):  # noqa: ANN202
-    period = parse_period(request.query.get("period", "thang"), _today(_deps(request)))
+    today = _today(_deps(request))
+    period = parse_period(request.query.get("period", "thang"), today)
     if period is None:
         raise _error(400, f"Khoảng thời gian không đúng. {PERIOD_HELP}")
+    refusal = period_refusal(period, today)  # the same bounds as wherever reports run
+    if refusal:
+        raise _error(400, refusal)
     return period
 
 
