@@ -423,3 +423,13 @@ async def test_removal_in_chat_ends_web_sessions_at_once(tdeps):
     await leader.pick("Đồng ý")
     assert "đã rời tổ" in leader.text
     assert tdeps.storage.db.execute(sessions).fetchone()[0] == 0
+
+
+async def test_many_teams_skip_the_team_by_team_detail(client, wdeps, wdata, monkeypatch):
+    monkeypatch.setattr(data, "MAX_DETAIL_TEAMS", 1)
+    admin = webkit.web_deps(wdeps, admin_ids=frozenset({"telegram:1"}))
+    async with TestClient(TestServer(build_web_app(admin))) as c:
+        body = await (await c.get("/app/api/report?period=thang", headers=tma(1, name="Quản trị"))).json()
+    assert body["detail"] is False and body["villages"] == [] and body["skills"] == []
+    assert body["totals"]["records"] == 7 and body["totals"]["households"] == 5
+    assert {r["name"]: r["records"] for r in body["breakdown"]["rows"]} == {TEAM_A: 5, TEAM_B: 2}

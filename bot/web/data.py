@@ -23,6 +23,8 @@ from ..reports import OUTCOMES, Period
 from ..safety import redact
 
 PAGE_SIZE = 20
+MAX_DETAIL_TEAMS = 50
+MAX_OPTIONS = 1000  # filter choices (members, villages) offered at once
 MAX_PAGE_SIZE = 100
 
 
@@ -105,7 +107,9 @@ def _coverage(households: int, size: int | None) -> float | None:
 def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Catalogue,
            today: dt.date) -> dict[str, Any]:
     """Totals, outcomes, skills, services, villages, follow-ups and the breakdown one level down."""
-    parts = [reports.team_report(db, tid, period, catalogue, today) for tid in unit.team_ids]
+    # Villages, skills, services and outcomes team by team: for a commune's teams, not a province's thousand.
+    detail = len(unit.team_ids) <= MAX_DETAIL_TEAMS
+    parts = [reports.team_report(db, tid, period, catalogue, today) for tid in unit.team_ids] if detail else []
     outcomes: dict[str, int] = {}
     services: dict[str, int] = {}
     skills: dict[str, list[int]] = {}
@@ -123,9 +127,15 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
                  "size": size, "coverage": _coverage(hh, size)}
                 for part in parts for name, n, hh, size in part.by_village]
     if several:
+        marks = ",".join("?" * len(unit.team_ids)) or "NULL"
+        rows = db.execute(
+            f"SELECT t.id, t.name, count(r.id), count(DISTINCT r.household_id) FROM teams t "
+            f"LEFT JOIN records r ON r.team_id = t.id AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ? "
+            f"WHERE t.id IN ({marks}) GROUP BY t.id",
+            [period.start.isoformat(), period.end.isoformat(), *unit.team_ids]).fetchall()
         breakdown = {"level": "team", "title": "Theo tổ",
-                     "rows": [{"name": p.team_name, "records": p.records, "households": p.households,
-                               "unit": f"team:{p.team_id}"} for p in parts]}
+                     "rows": [{"name": name, "records": n, "households": hh, "unit": f"team:{tid}"}
+                              for tid, name, n, hh in rows]}
     else:
         rows = db.execute(
             "SELECT m.id, m.display_name, count(*), count(DISTINCT r.household_id) FROM records r "
@@ -140,8 +150,11 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
     return {
         "unit": {"key": unit.key, "kind": unit.kind, "name": unit.name},
         "period": _period(period),
-        "totals": {"records": sum(p.records for p in parts), "households": sum(p.households for p in parts),
-                   "service_times": sum(p.service_times for p in parts)},
+        # Households are distinct within a team (a household belongs to one team), not within a member.
+        "totals": {"records": sum(r["records"] for r in breakdown["rows"]),
+                   "households": sum(r["households"] for r in breakdown["rows"]) if several
+                   else sum(p.households for p in parts),
+                   "service_times": sum(p.service_times for p in parts) if detail else None},
         "outcomes": [{"key": k, "name": OUTCOMES.get(k, k), "records": outcomes.get(k, 0)}
                      for k in [*OUTCOMES, *(k for k in outcomes if k not in OUTCOMES)]],
         "breakdown": breakdown,
@@ -152,6 +165,7 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
         "followups": {"open": sum(p.followups_open for p in parts), "due": sorted(due, key=lambda f: f["due"])},
         "indicators": [],  # value, target and % achieved arrive with units and indicators (#15)
         "excel": unit.kind == "team",  # one workbook per team, as /xuat
+        "detail": detail,
     }
 
 
@@ -236,11 +250,11 @@ def _options(db: sqlite_utils.Database, unit: Unit, catalogue: Catalogue) -> dic
     members = db.execute(
         f"SELECT m.id, m.display_name, t.name FROM members m JOIN teams t ON t.id = m.team_id "
         f"WHERE m.team_id IN ({marks}) AND (m.active = 1 OR EXISTS "
-        f"(SELECT 1 FROM records r WHERE r.member_id = m.id AND r.deleted = 0)) ORDER BY m.display_name",
-        list(unit.team_ids)).fetchall()
+        f"(SELECT 1 FROM records r WHERE r.member_id = m.id AND r.deleted = 0)) ORDER BY m.display_name "
+        f"LIMIT {MAX_OPTIONS}", list(unit.team_ids)).fetchall()
     villages = db.execute(
         f"SELECT v.id, v.name, t.name FROM villages v JOIN teams t ON t.id = v.team_id "
-        f"WHERE v.team_id IN ({marks}) ORDER BY v.name", list(unit.team_ids)).fetchall()
+        f"WHERE v.team_id IN ({marks}) ORDER BY v.name LIMIT {MAX_OPTIONS}", list(unit.team_ids)).fetchall()
     return {
         "members": [{"id": i, "name": f"{n} ({t})" if several else n} for i, n, t in members],
         "villages": [{"id": i, "name": f"{n} ({t})" if several else n} for i, n, t in villages],

@@ -127,6 +127,8 @@
       $('excel').disabled = !r.excel;
       $('excel-note').hidden = r.excel;
       $('breakdown-title').textContent = r.breakdown.title;
+      $('detail').hidden = !r.detail;
+      $('no-detail').hidden = r.detail;
       var people = r.breakdown.rows.some(function (row) { return row.people !== undefined; });
       table('breakdown', [LEVELS[r.breakdown.level] || '', 'Lượt', 'Hộ'].concat(people ? ['Người'] : []),
         r.breakdown.rows.map(function (row) {
