@@ -131,11 +131,13 @@ def bulk_size(total: int, rng: random.Random) -> tuple[int, float]:
                    "household_id": h[0], "village_id": h[2], "helped_on": day, "services": ",".join(chosen),
                    "outcome": outcome, "reason": "Thiếu giấy tờ" if outcome == "unfinished" else None,
                    "followup_on": "2026-12-01" if outcome == "followup" else None,
-                   "note": rng.choice(notes) or None, "created_at": stamp, "updated_at": stamp, "deleted": 0}
+                   "note": rng.choice(notes) or None, "created_at": stamp, "updated_at": stamp, "deleted": 0,
+                   "logged_on": day}
             records.append(tuple(row.values()))
             services_rows += [(r, c, cat.get(c).skill) for c in chosen]
             audits.append((stamp, h[6], r, json.dumps(assist.audit_state(row), ensure_ascii=False)))
-        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+        columns = ", ".join(row)
+        conn.executemany(f"INSERT INTO records ({columns}) VALUES ({', '.join('?' * len(row))})", records)
         conn.executemany("INSERT INTO record_services VALUES (?, ?, ?)", services_rows)
         conn.executemany("INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
                          "VALUES (?, ?, 'records', ?, 'create', NULL, ?)", audits)

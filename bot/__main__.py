@@ -89,7 +89,8 @@ def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
     if status == "answer" and best is not None:
         e = best.entry
         entry = {"id": e.id, "title": e.title, "answer": e.answer, "sources": list(e.sources)}
-    choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in match.choices] if match else []
+    offered = (match.choices or match.also) if match else ()  # with an answer: the message's other questions
+    choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in offered]
     return {"question": question, "status": status, "entry": entry,
             "score": best.score if best else 0.0, "choices": choices}
 

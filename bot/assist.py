@@ -39,6 +39,83 @@ def catalogue() -> Catalogue:
     return load_catalogue()
 
 
+_FILLER = {"va", "voi", "cho", "giup", "da", "roi", "hotro", "ho tro", "lam", "viec"}
+_SEPARATORS = re.compile(r"[,;+/&]|\bva\b|\bvoi\b")
+
+
+_PHRASE_TABLES: dict[int, tuple[Catalogue, dict[str, str]]] = {}
+
+
+def _phrases(cat: Catalogue) -> dict[str, str]:
+    """Compact phrase (no spaces, no marks) -> service code: aliases, codes and whole labels (built once)."""
+    cached = _PHRASE_TABLES.get(id(cat))
+    if cached is not None and cached[0] is cat:
+        return cached[1]
+    table: dict[str, str] = {}
+    for service in cat.services:
+        for phrase in (*service.aliases, service.code.replace("_", ""), fold(service.label)):
+            table.setdefault(re.sub(r"[^a-z0-9]", "", phrase), service.code)
+    _PHRASE_TABLES[id(cat)] = (cat, table)
+    return table
+
+
+def match_services(text: str, cat: Catalogue | None = None) -> tuple[list[str], list[str]]:
+    """Services named in free words, matched as phrases: 'kich hoat vneid, dvc' -> (['vneid2', 'dvc_account'], []).
+
+    Longest phrase first, so "kích hoạt vneid" is activation, not "vneid" (installing) plus
+    two unknown words. Returns the codes in order and the pieces not understood."""
+    cat = cat or catalogue()
+    table = _phrases(cat)
+    codes: list[str] = []
+    unknown: list[str] = []
+    for chunk in _SEPARATORS.split(fold(text)):
+        found = _WORD.findall(chunk)
+        i, missed = 0, []
+        while i < len(found):
+            size = next((n for n in range(min(len(found) - i, 8), 0, -1)
+                         if "".join(found[i:i + n]) in table), 0)
+            if size:
+                code = table["".join(found[i:i + size])]
+                codes += [code] if code not in codes else []
+                i += size
+                continue
+            if found[i] not in _FILLER and " ".join(found[i:i + 2]) not in _FILLER:
+                missed.append(found[i])
+            elif " ".join(found[i:i + 2]) in _FILLER:
+                i += 1
+            i += 1
+        if missed:
+            unknown.append(" ".join(missed))
+    return codes, unknown
+
+
+def proper_name(text: str) -> str:
+    """'nguyen van AN' -> 'Nguyen Van An'; diacritics and mixed-case words ('McKay') kept as typed."""
+    out = []
+    for word in text.split():
+        if word.islower() or word.isupper():
+            word = word[:1].upper() + word[1:].lower()
+        out.append(word)
+    return " ".join(out)
+
+
+VILLAGE_WORDS = ("thon ", "xom ", "ap ", "ban ", "lang ", "to dan pho ", "khu pho ", "buon ", "soc ")
+
+
+def village_label(name: str) -> str:
+    """'Đông' -> 'thôn Đông'; 'Thôn Đông', 'Xóm 3' or 'Bản Mé' as they are (never 'thôn Thôn Đông')."""
+    return name if fold(name).startswith(VILLAGE_WORDS) else f"thôn {name}"
+
+
+def village_key(name: str) -> str:
+    """The village search key without the leading 'thôn'/'xóm': 'Thon Dong' and 'Đông' compare equal."""
+    key = name_key(name)
+    for word in VILLAGE_WORDS:
+        if key.startswith(word) and len(key) > len(word):
+            return key[len(word):]
+    return key
+
+
 def name_key(name: str) -> str:
     """Accent-free, lower-case, single-spaced: the household search key."""
     return " ".join(_WORD.findall(fold(name)))
@@ -193,15 +270,21 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
                 raise ValueError("household not in team")
         record_id = conn.execute(
             "INSERT INTO records (request_id, team_id, member_id, household_id, village_id, helped_on, services, "
-            "outcome, reason, followup_on, note, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "outcome, reason, followup_on, note, created_at, updated_at, logged_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (draft.request_id, draft.team_id, draft.member_id, household_id, draft.village_id,
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
-             reason, draft.followup_on, note, iso(now), iso(now))).lastrowid
+             reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())).lastrowid
         _services_rows(conn, record_id, services)
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
               audit_state(_record_dict(conn, record_id)))
     return Saved(int(record_id), True)
+
+
+def record_for_request(db: sqlite_utils.Database, request_id: str) -> int | None:
+    """The receipt already saved for a draft id, if any (the save button pressed again)."""
+    row = db.execute("SELECT id FROM records WHERE request_id = ?", [request_id]).fetchone()
+    return int(row[0]) if row else None
 
 
 @dataclass(frozen=True)
@@ -255,7 +338,7 @@ def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, li
 
 def update_record(storage: Storage, record_id: int, actor: int, changes: dict[str, Any], now: dt.datetime) -> bool:
     """Change services / outcome / reason / followup_on / note of a live record, with an audit row."""
-    allowed = {"services", "outcome", "reason", "followup_on", "note"}
+    allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on"}
     changes = {k: v for k, v in changes.items() if k in allowed}
     if "services" in changes:
         services = _valid_services(list(changes["services"]))

@@ -68,6 +68,7 @@ class Settings:
     public_base_url: str = ""
     digest_weekday: int = 0  # Monday
     digest_time: str = "07:00"
+    backdate_days: int = 30  # how far back /ghi and /sua accept the day a household was helped
 
     @property
     def local_knowledge_dir(self) -> Path:
@@ -105,6 +106,9 @@ class Settings:
         level = get("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"LOG_LEVEL: '{level}' không hợp lệ")
+        backdate = get("BACKDATE_DAYS", "30")
+        if not backdate.isdigit() or int(backdate) > 366:
+            raise ConfigError(f"BACKDATE_DAYS: '{backdate}' phải là số ngày từ 0 đến 366")
         return cls(
             database_path=Path(get("DATABASE_PATH", "data/tcns.db")),
             knowledge_local_dir=Path(local) if local else None,
@@ -124,4 +128,5 @@ class Settings:
             public_base_url=get("PUBLIC_BASE_URL").rstrip("/"),
             digest_weekday=int(weekday),
             digest_time=digest_time,
+            backdate_days=int(backdate),
         )

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from knowledge.kb import KnowledgeBase
+from knowledge.normalize import fold
 
 from .config import Settings
 from .safety import MASK, WARNING_TEXT, redact
@@ -80,6 +81,7 @@ class Reply:
     file: Path | None = None
     image: Path | None = None
     summary: str = ""  # what to say instead of the file on channels that cannot send files
+    repeated: bool = False  # the same list as the last message: numbered channels need not re-send it
 
 
 class Session:
@@ -185,11 +187,14 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
 
 
 async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
-    """Safety guard first, then the private-only guard, then the ordered handlers."""
-    from handlers import HANDLERS  # handlers import core types; import late to avoid a cycle
+    """Safety guard first, then commands said as words, the private-only guard, picks, the ordered handlers."""
+    from handlers import FLOWS, HANDLERS, as_command  # handlers import core types; import late (a cycle)
+
+    from .flows import expire
 
     session = Session(incoming.user_key, deps.storage.load_session(incoming.user_key))
-    replies: list[Reply] = []
+    # A group never sees (or ends) a private conversation; in a private chat an old draft is dropped, and said so.
+    replies: list[Reply] = [] if incoming.is_group else expire(session, deps, FLOWS)
     # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
     text = _CONTROL.sub(" ", (incoming.text or "")[:4 * MAX_TEXT]).strip()
     guarded = redact(text)
@@ -197,40 +202,37 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     if guarded.needs_warning:
         replies.append(Reply(WARNING_TEXT))
         if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:
-            _remember_choices(session, replies)
-            _save(deps, session)
-            return replies
-    text = guarded.text
-    if len(text) > MAX_TEXT:
-        text = text[:MAX_TEXT]
+            return _done(session, deps, replies)
+    text = guarded.text[:MAX_TEXT]
+    if incoming.payload is None and incoming.kind == "text":
+        text = as_command(text) or text
     incoming = replace(incoming, text=text, display_name=name)
     if private_only(incoming):
         return replies + [Reply(PRIVATE_ONLY)]
     if incoming.is_group:
         return replies + await _in_group(incoming, deps, session, HANDLERS)
-
-    payload = incoming.payload
-    if payload is None and text.isdigit() and incoming.kind == "text":
-        choices = session.state.get("choices") or []
-        index = int(text) - 1
-        if 0 <= index < len(choices):
-            incoming = replace(incoming, payload=choices[index][1], text=choices[index][0])
-        elif choices or not session.flow:
+    if incoming.payload is None and incoming.kind == "text":
+        picks = _picks(text, session)
+        if picks is not None:
+            return _done(session, deps, replies + await _pick_each(incoming, deps, session, picks), picked=True)
+        if text.isdigit() and not session.flow:
+            choices = session.state.get("choices") or []
             replies.append(Reply(
-                f"Số {text} không ứng với lựa chọn nào đang mở. "
+                f"Số {text} không ứng với lựa chọn nào. "
                 + (f"Bạn hãy gõ số từ 1 đến {len(choices)}." if choices else "Bạn cứ gõ câu hỏi bằng chữ nhé.")
             ))
-            _save(deps, session)
-            return replies
+            return _done(session, deps, replies)
+    return _done(session, deps, replies + await _handle(incoming, deps, session), picked=incoming.payload is not None)
+
+
+async def _handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    from handlers import HANDLERS
 
     for handler in HANDLERS:
         out = await handler(incoming, deps, session)
         if out is not None:
-            replies.extend(out)
-            break
-    _remember_choices(session, replies)
-    _save(deps, session)
-    return replies
+            return out
+    return []
 
 
 async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: list[Handler]) -> list[Reply]:
@@ -243,7 +245,71 @@ async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: 
     return []
 
 
-def _remember_choices(session: Session, replies: list[Reply]) -> None:
-    """Keep the last offered choices so a typed number can pick one (console, Zalo)."""
-    last = next((r.choices for r in reversed(replies) if any(not c.url for c in r.choices)), ())
-    session.state["choices"] = [[c.label, c.payload] for c in last if not c.url]
+# Fixed words for choices whose label starts with the value. Feedback under an answer: "có"/"không" only
+# when no flow step is waiting for an answer (there "không" may mean "no phone number").
+WORD_PICKS = {"👍": "👍", "👎": "👎", "tiep tuc": "▶️ Tiếp tục", "tiep tuc ghi": "▶️ Tiếp tục"}
+FEEDBACK_WORDS = {"co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "👍", "chua": "👎", "khong": "👎",
+                  "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
+
+
+def _plain(label: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(label)))
+
+
+def _picks(text: str, session: Session) -> list[int] | None:
+    """Positions picked by typed numbers ('3', '3 7', '3,7'), a choice's label typed out ('xong', 'luu')
+    or fixed words ('👍', 'tiếp tục'); None if the text is not a pick."""
+    choices = session.state.get("choices") or []
+    if re.fullmatch(r"\d+(?:\s*[ ,;]\s*\d+)*", text):
+        numbers = [int(n) - 1 for n in re.findall(r"\d+", text)]
+        if all(0 <= n < len(choices) for n in numbers):
+            return list(dict.fromkeys(numbers))
+        return None
+    if text.startswith("/"):  # a command ("/huy") is never a label typed out
+        return None
+    said = _plain(text)
+    word = WORD_PICKS.get(text.strip()) or WORD_PICKS.get(said)
+    if word is None and not session.flow:
+        word = FEEDBACK_WORDS.get(said)
+    if word is not None:
+        return next(([i] for i, (label, _) in enumerate(choices) if label.startswith(word)), None)
+    exact = [i for i, (label, _) in enumerate(choices) if said and _plain(label) == said]
+    return exact[:1] or None
+
+
+async def _pick_each(incoming: Incoming, deps: Deps, session: Session, picks: list[int]) -> list[Reply]:
+    """Several picks in one message: each taken in turn; only the last answer is shown (no re-sent lists)."""
+    out: list[Reply] = []
+    original = [list(c) for c in session.state.get("choices") or []]
+    for i, position in enumerate(picks):
+        current = session.state.get("choices") or original
+        # Toggle lists keep their order, so a position means the same item after each pick.
+        label, payload = (current if position < len(current) else original)[position]
+        out = await _handle(replace(incoming, payload=payload, text=label), deps, session)
+        if i < len(picks) - 1:
+            _remember_choices(session, out)
+    return out
+
+
+def _done(session: Session, deps: Deps, replies: list[Reply], picked: bool = False) -> list[Reply]:
+    _remember_choices(session, replies, picked)
+    _save(deps, session)
+    return replies
+
+
+def _remember_choices(session: Session, replies: list[Reply], picked: bool = False) -> None:
+    """Keep the last offered choices so a typed number can pick one (console, Zalo).
+
+    When a pick is answered with the same long list again (a toggle in a list of services), the reply
+    is marked `repeated`, so numbered channels send a short reminder instead of the whole list."""
+    # Link choices (url) open a page; they are never numbered, so they never take a number.
+    last = next((r for r in reversed(replies) if any(not c.url for c in r.choices)), None)
+    offered = [c for c in (last.choices if last else ()) if not c.url]
+    before = [_bare(label) for label, _ in session.state.get("choices") or []]
+    if picked and last is not None and len(offered) > 6 and [_bare(c.label) for c in offered] == before:
+        last.repeated = True
+    session.state["choices"] = [[c.label, c.payload] for c in offered]
+
+
+def _bare(label: str) -> str:
+    return label.removeprefix("✅ ")

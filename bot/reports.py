@@ -8,7 +8,6 @@ records in one period. Functions take a `sqlite_utils.Database` (the loop's conn
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -16,103 +15,24 @@ import sqlite_utils
 from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
+from .when import (
+    FIRST_DAY,
+    PERIOD_HELP,
+    Period,
+    parse_period,
+    period_bounds_problem,
+    period_error,
+    period_refusal,
+    vn_date,
+)
+
 ERASED = "(đã xóa thông tin)"
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Cần quay lại"}
-DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-FIRST_DAY = dt.date(2000, 1, 1)  # "tatca" starts here: before any team existed
-MAX_PERIOD_DAYS = 5 * 366  # a typed range may span at most about five years (bounded work for charts)
-MAX_FUTURE_DAYS = 366  # and end at most a year from today
 MAX_LISTED_FOLLOWUPS = 5
 MAX_LISTED_SERVICES = 8  # the rest are summed on one line, so the list still adds up
-
-
-@dataclass(frozen=True)
-class Period:
-    start: dt.date
-    end: dt.date
-    label: str
-    arg: str  # what to type to get this period again (for buttons)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-
-def vn_date(day: dt.date | str) -> str:
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day)
-    return day.strftime("%d/%m/%Y")
-
-
-def _parse_date(text: str) -> dt.date | None:
-    m = DATE_RE.match(text.strip())
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[3]), int(m[2]), int(m[1]))
-    except ValueError:
-        return None
-
-
-def parse_period(arg: str, today: dt.date) -> Period | None:
-    """'homnay' | 'tuan' | 'thang' | 'tatca' | 'dd/mm/yyyy' | 'dd/mm/yyyy-dd/mm/yyyy' (with or without marks)."""
-    word = fold(arg).replace(" ", "")
-    if word in ("", "thang", "thangnay"):
-        return Period(today.replace(day=1), today, f"tháng {today.month}/{today.year}", "thang")
-    if word in ("homnay", "nay", "ngaynay"):
-        return Period(today, today, f"hôm nay {vn_date(today)}", "homnay")
-    if word in ("tuan", "tuannay"):
-        monday = today - dt.timedelta(days=today.weekday())
-        return Period(monday, today, f"tuần này ({vn_date(monday)} - {vn_date(today)})", "tuan")
-    if word in ("tatca", "all"):
-        return Period(FIRST_DAY, today, "từ trước đến nay", "tatca")
-    compact = arg.replace(" ", "")
-    if compact.count("-") == 1:
-        first, second = (_parse_date(p) for p in compact.split("-"))
-    else:
-        first = second = _parse_date(compact)
-    if first is None or second is None or first > second or period_bounds_problem(first, second, today):
-        return None
-    label = vn_date(first) if first == second else f"{vn_date(first)} - {vn_date(second)}"
-    return Period(first, second, label, compact)
-
-
-def period_bounds_problem(first: dt.date, second: dt.date, today: dt.date) -> str | None:
-    """Why a typed range is refused (too early, too far ahead, too long), or None."""
-    if first < FIRST_DAY:
-        return f"Ngày bắt đầu phải từ {vn_date(FIRST_DAY)} trở đi."
-    if second > today + dt.timedelta(days=MAX_FUTURE_DAYS):
-        return "Ngày kết thúc không được quá một năm kể từ hôm nay."
-    if (second - first).days + 1 > MAX_PERIOD_DAYS:
-        return "Mỗi lần xem được tối đa 5 năm."
-    return None
-
-
-def period_refusal(period: Period, today: dt.date) -> str | None:
-    """The reply for a period too wide to report on, whatever parsed it ("tatca" is bounded by the data)."""
-    if period.arg == "tatca":
-        return None
-    problem = period_bounds_problem(period.start, period.end, today)
-    if problem is None:
-        return None
-    return (f"Khoảng thời gian {period.label} dài quá hoặc không hợp lệ. {problem} Bạn gõ lại, "
-            f"ví dụ 01/01/{today.year}-{vn_date(today)}, hoặc tatca.")
-
-
-def period_error(arg: str, today: dt.date) -> str:
-    """The reply for a period `parse_period` refused: what was wrong, with an example."""
-    compact = arg.replace(" ", "")
-    parts = compact.split("-") if compact.count("-") == 1 else [compact, compact]
-    first, second = (_parse_date(p) for p in parts)
-    problem = period_bounds_problem(first, second, today) if first and second and first <= second else None
-    example = f"ví dụ 01/01/{today.year}-{vn_date(today)}"
-    if problem:
-        return f"Khoảng thời gian \"{arg[:40]}\" dài quá hoặc không hợp lệ. {problem} Bạn gõ lại, {example}, hoặc tatca."
-    return f"Tôi chưa hiểu khoảng thời gian \"{arg[:40]}\". {PERIOD_HELP}"
-
-
-PERIOD_HELP = ("Khoảng thời gian: homnay, tuan (tuần này), thang (tháng này), tatca, "
-               "hoặc ngày dạng 01/11/2026-15/11/2026.")
+# Periods, and how wide a report may be, are decided in one place (bot/when.py); re-exported for callers.
+__all__ = ["FIRST_DAY", "PERIOD_HELP", "Period", "parse_period", "period_bounds_problem", "period_error",
+           "period_refusal", "vn_date"]
 
 
 def _scope(team_id: int, period: Period) -> tuple[str, list]:

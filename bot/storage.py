@@ -154,7 +154,14 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
-    # 2: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
+    # 2: the local day a record was logged, apart from the day the household was helped (helped_on),
+    #    which /ghi and /sua may now set up to BACKDATE_DAYS back. Until now both were the same day.
+    """
+    ALTER TABLE records ADD COLUMN logged_on TEXT;
+    UPDATE records SET logged_on = helped_on WHERE logged_on IS NULL;
+    CREATE INDEX records_team_logged ON records(team_id, logged_on);
+    """,
+    # 3: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
     """
     CREATE TABLE web_logins (
         token_hash TEXT PRIMARY KEY,     -- sha256 of the token in the one-time link

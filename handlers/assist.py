@@ -1,9 +1,10 @@
-"""The household assistance log: /ghi (guided or one line), and the log button under FAQ answers.
+"""The household assistance log: /ghi (guided or one line), /sua's steps, and the log button under answers.
 
-The /ghi flow: village -> head's name (search, "Có phải hộ này không?") -> [3 phone digits for a new
-household] -> services (toggles) -> outcome [-> reason | date] -> note -> summary -> "Lưu".
-The draft lives in the session (SQLite), so it survives restarts. "Lưu" is a plain payload carrying
-the draft id, which is also records.request_id: pressing it twice saves once.
+The /ghi flow, declared as a table of steps (`GHI`) over a typed draft (`GhiDraft`):
+village -> head's name (search, "Có phải hộ này không?") -> [3 phone digits for a new household] ->
+services (toggles) -> outcome [-> reason | follow-up date] -> note -> summary [-> day helped] -> "Lưu".
+The engine (bot/flows.py) owns stale buttons, re-prompts, cancel and timeouts. "Lưu" is a plain payload
+carrying the draft id, which is also records.request_id: pressing it twice saves once.
 """
 
 from __future__ import annotations
@@ -11,26 +12,53 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot import assist, teams
+from bot import assist, flows, teams
 from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.flows import Step, Turn
 from bot.safety import MASK
+from bot.when import DAY_EXAMPLES, parse_day, vn_date
 from knowledge.normalize import fold
 
-from .flowkit import arg_text, dropping_draft, flow_value, nudge
+from .flowkit import arg_text, begin
 
-GHI_USAGE = ("Ghi nhanh trong một dòng: /ghi <tên chủ hộ>; <thôn>; <việc đã hỗ trợ>\n"
-             "Ví dụ: /ghi Nguyễn Văn An; Xuân Thượng; vneid2, nganhang\n"
+GHI_USAGE = ("Ghi nhanh trong một dòng: ghi <tên chủ hộ>; <thôn>; <việc đã hỗ trợ>[; <ngày>]\n"
+             "Ví dụ: /ghi Nguyễn Văn An; Xuân Thượng; kích hoạt VNeID, ngân hàng; hôm qua\n"
              "Hoặc chỉ gõ /ghi để tôi hỏi từng bước.")
 REASONS = ["Thiếu giấy tờ", "Điện thoại không hỗ trợ", "Mạng hoặc hệ thống lỗi", "Người dân chưa sẵn sàng"]
-SKIP_WORDS = {"0", "khong", "ko", "k", "bo qua", "boqua", "khong co", "-", "x"}
+SKIP_WORDS = {"0", "khong", "ko", "k", "kg", "bo qua", "boqua", "khong co", "ko co", "k co", "kco", "khongco",
+              "khong biet", "ko biet", "kb", "chua co", "khong nho", "-", "x"}
 MASK_WARNING = ("Tôi đã ẩn số giấy tờ, mã hoặc số điện thoại trong phần bạn gõ và không lưu các số đó. "
                 "Không cần ghi những số này vào phiếu.")
-MAX_KEEP_SAVED = 20
+
+
+@dataclass
+class GhiDraft:
+    """One household visit being logged (or an existing record being edited, when `edit` is set)."""
+
+    rid: str = ""
+    team_id: int = 0
+    member_id: int = 0
+    village_id: int | None = None
+    village: str = ""
+    name: str = ""
+    household_id: int | None = None
+    phone3: str | None = None
+    services: list[str] = field(default_factory=list)
+    outcome: str = "done"
+    reason: str | None = None
+    followup_on: str | None = None
+    note: str | None = None
+    helped_on: str = ""
+    quick: bool = False
+    edit: int | None = None
+    matches: list[list[Any]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # words of a one-line /ghi not understood
 
 
 def team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Reply] | None]:
@@ -46,34 +74,27 @@ def team_member(deps: Deps, incoming: Incoming) -> tuple[Member | None, list[Rep
 
 
 def clean_name(text: str) -> tuple[str, bool]:
+    """A household head's name: redacted, one line, proper case with the diacritics as typed."""
     name, masked = assist.clean_text(text.replace(MASK, " "), assist.MAX_NAME)
     masked = masked or MASK in text
     name = " ".join(name.replace(MASK, " ").strip(" .,;:-").split())
-    return name, masked
-
-
-def _date_vn(iso_date: str) -> str:
-    return dt.date.fromisoformat(iso_date).strftime("%d/%m/%Y")
+    return assist.proper_name(name), masked
 
 
 def parse_date(text: str, today: dt.date) -> tuple[str | None, str]:
-    """'25/11' or '25/11/2026' -> ISO date not in the past; else (None, why)."""
+    """A follow-up date: '25/11' or '25/11/2026', today or later; else (None, why)."""
     m = re.fullmatch(r"\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{2}|\d{4}))?\s*", text)
     if not m:
-        return None, "Bạn gõ ngày theo dạng ngày/tháng, ví dụ 25/11 hoặc 25/11/2026."
+        return None, "Bạn gõ ngày hẹn theo dạng ngày/tháng, ví dụ 25/11 hoặc 25/11/2026."
     day, month = int(m.group(1)), int(m.group(2))
     year = int(m.group(3)) if m.group(3) else today.year
-    if year < 100:
-        year += 2000
+    year += 2000 if year < 100 else 0
     try:
         date = dt.date(year, month, day)
+        if date < today and not m.group(3):
+            date = date.replace(year=year + 1)  # "05/01" typed in November means next January
     except ValueError:
         return None, f"Ngày {text.strip()} không có trên lịch. Bạn gõ lại giúp tôi, ví dụ 25/11."
-    if date < today and not m.group(3):
-        try:
-            date = date.replace(year=year + 1)  # "05/01" typed in November means next January
-        except ValueError:
-            return None, f"Ngày {text.strip()} không có trên lịch. Bạn gõ lại giúp tôi."
     if date < today:
         return None, f"Ngày {date.strftime('%d/%m/%Y')} đã qua. Bạn chọn một ngày từ hôm nay trở đi nhé."
     if date > today + dt.timedelta(days=366):
@@ -81,215 +102,451 @@ def parse_date(text: str, today: dt.date) -> tuple[str | None, str]:
     return date.isoformat(), ""
 
 
-def _match_village(deps: Deps, team_id: int, text: str) -> teams.Village | None:
-    wanted = assist.name_key(text)
+def match_village(deps: Deps, team_id: int, text: str) -> teams.Village | None:
+    wanted = assist.village_key(text)
     if not wanted:
         return None
     options = teams.villages(deps.storage, team_id)
     for village in options:
-        if assist.name_key(village.name) == wanted:
+        if assist.village_key(village.name) == wanted:
             return village
-    scored = [(fuzz.WRatio(wanted, assist.name_key(v.name)), v) for v in options]
+    scored = [(fuzz.WRatio(wanted, assist.village_key(v.name)), v) for v in options]
     scored = [s for s in scored if s[0] >= 85]
     return max(scored, key=lambda s: s[0])[1] if scored else None
 
 
 def parse_services(text: str) -> tuple[list[str], list[str]]:
-    """'vneid2, nganhang' -> (codes, words not understood)."""
+    """'kích hoạt vneid, nganhang' -> (codes, words not understood), phrases matched first."""
+    return assist.match_services(text)
+
+
+def _labels(codes: list[str]) -> str:
     cat = assist.catalogue()
-    codes: list[str] = []
-    unknown: list[str] = []
-    for word in re.split(r"[,;+/]|\s+và\s+|\s+", text):
-        word = word.strip()
-        if not word:
-            continue
-        service = cat.by_alias(word)
-        if service is None:
-            unknown.append(word)
-        elif service.code not in codes:
-            codes.append(service.code)
-    return codes, unknown
+    return "; ".join(cat.get(code).label for code in codes if cat.get(code))
 
 
-# --- prompts (one per step; each re-asks its question with fresh choices) ---------------------------
+# --- questions (one per step; each asks again with fresh choices) ---------------------------------
 
-def prompt(deps: Deps, session: Session) -> list[Reply]:
-    flow = session.flow
-    data, step = flow["data"], flow["step"]
-    c = session.flow_choice
-    if step == "village":
-        options = teams.villages(deps.storage, data["team_id"])
-        return [Reply("Hộ dân ở thôn nào?", tuple(c(v.name, f"v{v.id}") for v in options))]
-    if step == "name":
-        return [Reply(f"Thôn {data['village']}. Bạn gõ tên chủ hộ (có dấu hay không dấu đều được) để tôi tìm.",
-                      (c("↩️ Đổi thôn", "back"),))]
-    if step == "match":
-        found = [assist.Household(h[0], data["village_id"], h[1], h[2]) for h in data.get("matches", [])]
-        choices = [c(h.label, f"h{h.id}") for h in found]
-        choices.append(c(f"➕ Không, đây là hộ mới: {data['name']}", "new"))
-        choices.append(c("↩️ Gõ lại tên", "retype"))
-        return [Reply(f"Có phải hộ này không? Tôi thấy ở thôn {data['village']} có:", tuple(choices))]
-    if step == "phone":
-        # No buttons here, so a typed "123" reaches the flow instead of picking a numbered choice.
-        return [Reply(f"Hộ mới: {data['name']}, thôn {data['village']}.\n"
-                      "Gõ 3 số cuối điện thoại của chủ hộ để dễ phân biệt (chỉ 3 số), hoặc gõ 0 nếu không có.")]
-    if step == "services":
-        cat = assist.catalogue()
-        chosen = data.get("services", [])
-        choices = [c(("✅ " if s.code in chosen else "") + s.label, f"s{s.code}") for s in cat.services]
-        choices.append(c("✔️ Xong", "done"))
-        picked = ", ".join(cat.get(code).label for code in chosen if cat.get(code)) or "chưa chọn"
-        return [Reply(f"Bạn đã hỗ trợ hộ {data['name'] or '(đã xóa tên)'} việc gì? Chọn một hay nhiều việc, "
-                      f"rồi bấm Xong.\nĐã chọn: {picked}", tuple(choices))]
-    if step == "outcome":
-        return [Reply("Kết quả thế nào?", tuple(c(label, code) for code, label in assist.OUTCOMES.items()))]
-    if step == "reason":
-        return [Reply("Vì sao chưa xong? Chọn hoặc gõ ngắn gọn.", tuple(c(r, f"r{i}") for i, r in enumerate(REASONS)))]
-    if step == "date":
-        today = deps.clock().date()
-        options = [("Ngày mai", 1), ("3 ngày nữa", 3), ("Tuần sau", 7)]
-        return [Reply("Hẹn lại ngày nào? Chọn, hoặc gõ ngày/tháng, ví dụ 25/11.",
-                      tuple(c(f"{label} ({(today + dt.timedelta(days=n)).strftime('%d/%m')})",
-                              f"d{(today + dt.timedelta(days=n)).isoformat()}") for label, n in options))]
-    if step == "note":
-        current = f"\nGhi chú hiện tại: {data['note']}" if data.get("note") else ""
-        return [Reply("Thêm ghi chú ngắn (không bắt buộc), hoặc bấm Bỏ qua. "
-                      f"Đừng ghi số căn cước, số điện thoại hay mật khẩu.{current}",
-                      (c("Bỏ qua", "skip"),) + ((c("Xóa ghi chú", "clear"),) if current else ()))]
-    if step == "confirm":
-        return [Reply(_summary(deps, data), (
-            Choice("✅ Lưu", f"ghi:save:{data['rid']}"),
-            c("✏️ Sửa việc, kết quả, ghi chú", "edit"),
-            c("❌ Hủy", "cancel"),
-        ))]
-    session.end_flow()
-    return [Reply("Thao tác đang làm không còn dùng được. Bạn gõ /ghi để bắt đầu lại nhé.")]
+def ask_village(t: Turn[GhiDraft]) -> list[Reply]:
+    options = teams.villages(t.deps.storage, t.draft.team_id)
+    return [Reply("Hộ dân ở thôn nào?", tuple(t.choice(v.name, f"v:{v.id}") for v in options))]
 
 
-def _summary(deps: Deps, data: dict[str, Any]) -> str:
-    cat = assist.catalogue()
-    services = "; ".join(cat.get(code).label for code in data["services"] if cat.get(code))
-    if data.get("household_id"):
-        who = data["name"] or "(hộ đã xóa tên)"
+def ask_name(t: Turn[GhiDraft]) -> list[Reply]:
+    place = assist.village_label(t.draft.village)
+    return [Reply(f"{place[:1].upper()}{place[1:]}. Bạn gõ tên chủ hộ (có dấu hay không dấu đều được) "
+                  "để tôi tìm.", (t.choice("↩️ Đổi thôn", "back"),))]
+
+
+def ask_match(t: Turn[GhiDraft]) -> list[Reply]:
+    d = t.draft
+    found = [assist.Household(h[0], d.village_id or 0, h[1], h[2]) for h in d.matches]
+    choices = [t.choice(h.label, f"h:{h.id}") for h in found]
+    choices += [t.choice(f"➕ Không, đây là hộ mới: {d.name}", "new"), t.choice("↩️ Gõ lại tên", "retype")]
+    return [Reply(f"Có phải hộ này không? Tôi thấy ở {assist.village_label(d.village)} có:", tuple(choices))]
+
+
+def ask_phone(t: Turn[GhiDraft]) -> list[Reply]:
+    # No buttons here, so a typed "123" reaches the flow instead of picking a numbered choice.
+    return [Reply(f"Hộ mới: {t.draft.name}, {assist.village_label(t.draft.village)}.\n"
+                  "Gõ 3 số cuối điện thoại của chủ hộ để dễ phân biệt (chỉ 3 số), hoặc gõ 0 nếu không có.")]
+
+
+def ask_services(t: Turn[GhiDraft]) -> list[Reply]:
+    cat, chosen = assist.catalogue(), t.draft.services
+    choices = [t.choice(("✅ " if s.code in chosen else "") + s.label, f"s:{s.code}") for s in cat.services]
+    choices.append(t.choice("✔️ Xong", "done"))
+    picked = _labels(chosen).replace("; ", ", ") or "chưa chọn"
+    return [Reply(f"Bạn đã hỗ trợ hộ {t.draft.name or '(đã xóa tên)'} việc gì? Chọn một hay nhiều việc "
+                  f"(gõ được nhiều số một lúc, ví dụ 3 7), rồi bấm Xong.\nĐã chọn: {picked}", tuple(choices))]
+
+
+def ask_outcome(t: Turn[GhiDraft]) -> list[Reply]:
+    return [Reply("Kết quả thế nào?", tuple(t.choice(label, f"o:{code}") for code, label in assist.OUTCOMES.items()))]
+
+
+def ask_reason(t: Turn[GhiDraft]) -> list[Reply]:
+    return [Reply("Vì sao chưa xong? Chọn hoặc gõ ngắn gọn.",
+                  tuple(t.choice(r, f"r:{i}") for i, r in enumerate(REASONS)))]
+
+
+def ask_followup(t: Turn[GhiDraft]) -> list[Reply]:
+    today = t.deps.clock().date()
+    days = [(today + dt.timedelta(days=n), label) for label, n in (("Ngày mai", 1), ("3 ngày nữa", 3), ("Tuần sau", 7))]
+    return [Reply("Hẹn lại ngày nào? Chọn, hoặc gõ ngày/tháng, ví dụ 25/11.",
+                  tuple(t.choice(f"{label} ({day.strftime('%d/%m')})", f"d:{day.isoformat()}") for day, label in days))]
+
+
+def ask_note(t: Turn[GhiDraft]) -> list[Reply]:
+    current = f"\nGhi chú hiện tại: {t.draft.note}" if t.draft.note else ""
+    return [Reply("Thêm ghi chú ngắn (không bắt buộc), hoặc bấm Bỏ qua. "
+                  f"Đừng ghi số căn cước, số điện thoại hay mật khẩu.{current}",
+                  (t.choice("Bỏ qua", "skip"),) + ((t.choice("Xóa ghi chú", "clear"),) if current else ()))]
+
+
+def ask_day(t: Turn[GhiDraft]) -> list[Reply]:
+    today = t.deps.clock().date()
+    days = [(today - dt.timedelta(days=n), label) for n, label in ((0, "Hôm nay"), (1, "Hôm qua"), (2, "Hôm kia"))]
+    return [Reply(f"Bạn hỗ trợ hộ này ngày nào? Chọn, hoặc gõ: {DAY_EXAMPLES}.",
+                  tuple(t.choice(f"{label} ({day.strftime('%d/%m')})", f"k:{day.isoformat()}") for day, label in days))]
+
+
+def ask_confirm(t: Turn[GhiDraft]) -> list[Reply]:
+    household = () if t.draft.edit else (t.choice("🏠 Đổi hộ hoặc thôn", "who"),)
+    return [Reply(summary(t.draft), (
+        Choice("✅ Lưu", f"ghi:save:{t.draft.rid}"),
+        t.choice("✏️ Sửa việc, kết quả, ghi chú", "edit"),
+        t.choice("📅 Đổi ngày", "day"),
+        *household,
+        t.choice("❌ Hủy", flows.CANCEL),
+    ))]
+
+
+def summary(d: GhiDraft) -> str:
+    """Every part of the record as understood, so the member confirms or fixes it."""
+    if d.household_id:
+        who = d.name or "(hộ đã xóa tên)"
     else:
-        who = f"{data['name']} (hộ mới" + (f", số ĐT đuôi {data['phone3']}" if data.get("phone3") else "") + ")"
-    outcome = assist.OUTCOMES[data.get("outcome", "done")]
-    if data.get("outcome") == "unfinished" and data.get("reason"):
-        outcome += f" ({data['reason']})"
-    if data.get("outcome") == "followup" and data.get("followup_on"):
-        outcome += f" ngày {_date_vn(data['followup_on'])}"
-    head = f"Sửa phiếu số {data['edit']}" if data.get("edit") else "Bạn kiểm tra lại trước khi lưu"
-    lines = [f"{head}:", f"- Hộ: {who}, thôn {data['village']}", f"- Đã hỗ trợ: {services}",
+        who = f"{d.name} (hộ mới" + (f", số ĐT đuôi {d.phone3}" if d.phone3 else "") + ")"
+    outcome = assist.OUTCOMES[d.outcome]
+    if d.outcome == "unfinished" and d.reason:
+        outcome += f" ({d.reason})"
+    if d.outcome == "followup" and d.followup_on:
+        outcome += f" ngày {vn_date(d.followup_on)}"
+    head = f"Sửa phiếu số {d.edit}" if d.edit else "Bạn kiểm tra lại trước khi lưu"
+    lines = [f"{head}:", f"- Hộ: {who}, {assist.village_label(d.village)}", f"- Đã hỗ trợ: {_labels(d.services)}",
              f"- Kết quả: {outcome}"]
-    if data.get("note"):
-        lines.append(f"- Ghi chú: {data['note']}")
-    lines.append(f"- Ngày: {_date_vn(data['helped_on'])}")
+    if d.note:
+        lines.append(f"- Ghi chú: {d.note}")
+    lines.append(f"- Ngày hỗ trợ: {vn_date(d.helped_on)}")
+    if d.unknown:
+        lines.append(f"- Tôi chưa hiểu: \"{', '.join(d.unknown)[:100]}\" (bấm Sửa để chọn thêm việc)")
     lines.append("Đúng rồi thì bấm Lưu.")
     return "\n".join(lines)
 
 
 # --- moving between steps --------------------------------------------------------------------------
 
-def _go(deps: Deps, session: Session, step: str, before: list[Reply] | None = None) -> list[Reply]:
-    session.advance(step)
-    return (before or []) + prompt(deps, session)
+def after_household(t: Turn[GhiDraft], *before: Reply) -> list[Reply]:
+    return t.go("confirm" if t.draft.quick and t.draft.services else "services", *before)
 
 
-def _after_household(deps: Deps, session: Session, before: list[Reply] | None = None) -> list[Reply]:
-    data = session.flow["data"]
-    if data.get("quick") and data.get("services"):
-        return _go(deps, session, "confirm", before)
-    return _go(deps, session, "services", before)
-
-
-def _search(deps: Deps, session: Session, name: str, before: list[Reply] | None = None) -> list[Reply]:
-    data = session.flow["data"]
-    data["name"] = name
-    found = assist.find_households(deps.storage.db, data["team_id"], name, data["village_id"])
-    data["matches"] = [[h.id, h.head_name, h.phone_last3] for h in found]
+def search(t: Turn[GhiDraft], name: str, *before: Reply) -> list[Reply]:
+    d = t.draft
+    d.name = name
+    found = assist.find_households(t.deps.storage.db, d.team_id, name, d.village_id)
+    d.matches = [[h.id, h.head_name, h.phone_last3] for h in found]
     if found:
-        return _go(deps, session, "match", before)
-    data["household_id"] = None
-    if data.get("quick"):
-        return _after_household(deps, session, before)
-    return _go(deps, session, "phone", before)
+        return t.go("match", *before)
+    d.household_id = None
+    return after_household(t, *before) if d.quick else t.go("phone", *before)
 
 
-def _after_village(deps: Deps, session: Session, before: list[Reply] | None = None) -> list[Reply]:
-    data = session.flow["data"]
-    if data.get("name"):
-        return _search(deps, session, data["name"], before)
-    return _go(deps, session, "name", before)
+def after_village(t: Turn[GhiDraft], *before: Reply) -> list[Reply]:
+    return search(t, t.draft.name, *before) if t.draft.name else t.go("name", *before)
 
 
-def _set_village(data: dict[str, Any], village: teams.Village) -> None:
-    data["village_id"], data["village"] = village.id, village.name
+def set_village(d: GhiDraft, village: teams.Village) -> None:
+    d.village_id, d.village = village.id, village.name
 
 
-def new_draft(member: Member, today: dt.date, **extra: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"rid": secrets.token_hex(8), "team_id": member.team_id, "member_id": member.id,
-                            "village_id": None, "village": "", "name": "", "household_id": None, "phone3": None,
-                            "services": [], "outcome": "done", "reason": None, "followup_on": None, "note": None,
-                            "helped_on": today.isoformat(), "quick": False, "edit": None}
-    data.update(extra)
-    return data
+def _masked(masked: bool) -> tuple[Reply, ...]:
+    return (Reply(MASK_WARNING),) if masked else ()
 
 
-def _start(deps: Deps, session: Session, member: Member, before: list[Reply] | None = None,
-           **extra: Any) -> list[Reply]:
-    data = new_draft(member, deps.clock().date(), **extra)
-    options = teams.villages(deps.storage, member.team_id)
+# --- what each step does with a press or a typed answer ------------------------------------------
+
+def pick_village(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
+    village = next((v for v in teams.villages(t.deps.storage, t.draft.team_id) if str(v.id) == arg), None)
+    if village is None:
+        return None
+    set_village(t.draft, village)
+    return after_village(t)
+
+
+def type_village(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    village = match_village(t.deps, t.draft.team_id, text)
+    if village is None:
+        return [Reply(f"Tôi không thấy thôn \"{text[:40]}\" trong danh sách của tổ. Bạn chọn thôn dưới đây "
+                      "hoặc gõ đúng tên thôn, ví dụ: Xuân Hạ."), *t.ask()]
+    set_village(t.draft, village)
+    return after_village(t)
+
+
+def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    name, masked = clean_name(text)
+    if not name or not any(ch.isalpha() for ch in name):
+        return [*_masked(masked), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
+                *t.ask()]
+    return search(t, name, *_masked(masked))
+
+
+def pick_household(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
+    hit = next((h for h in t.draft.matches if str(h[0]) == arg), None)
+    if hit is None:
+        return None
+    t.draft.household_id, t.draft.name, t.draft.phone3 = hit[0], hit[1], hit[2]
+    return after_household(t)
+
+
+NEW_WORDS = {"moi", "ho moi", "khong", "khong phai", "ko", "ko phai", "k", "k phai", "hong phai"}
+YES_WORDS = {"co", "dung", "phai", "dung roi", "phai roi", "co phai", "dung ho nay", "u", "uh", "vang", "da"}
+
+
+def type_match(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    """'mới'/'không' -> a new household; 'đúng'/'có' with one match -> that one; a name -> search again."""
+    said = " ".join(re.findall(r"\w+", fold(text)))
+    if said in NEW_WORDS:
+        return new_household(t, "")
+    if said in YES_WORDS and len(t.draft.matches) == 1:
+        return pick_household(t, str(t.draft.matches[0][0]))
+    return type_name(t, text)
+
+
+def new_household(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    t.draft.household_id = None
+    return after_household(t) if t.draft.quick else t.go("phone")
+
+
+def retype(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    t.draft.name = ""
+    return t.go("name")
+
+
+def type_phone(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    if MASK in text:
+        return [Reply("Chỉ cần 3 số cuối thôi ạ; tôi không lưu số điện thoại đầy đủ."), *t.ask()]
+    if re.fullmatch(r"\d{3}", text):
+        t.draft.phone3 = text
+        return after_household(t)
+    if " ".join(re.findall(r"\w+", fold(text))) in SKIP_WORDS or text.strip() in SKIP_WORDS:
+        t.draft.phone3 = None
+        return after_household(t)
+    return None
+
+
+def toggle_service(t: Turn[GhiDraft], code: str) -> list[Reply] | None:
+    if assist.catalogue().get(code) is None:
+        return None
+    chosen = t.draft.services
+    chosen.remove(code) if code in chosen else chosen.append(code)
+    return t.go("services")
+
+
+def services_done(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    if not t.draft.services:
+        return [Reply("Bạn chọn ít nhất một việc đã hỗ trợ, rồi bấm Xong."), *t.ask()]
+    t.draft.unknown = []
+    return t.go("outcome")
+
+
+def type_services(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    codes, unknown = parse_services(text)
+    if not codes or unknown:  # only a list of service words; anything else is asked again
+        return None
+    t.draft.services += [c for c in codes if c not in t.draft.services]
+    return t.go("services")
+
+
+def pick_outcome(t: Turn[GhiDraft], code: str) -> list[Reply] | None:
+    if code not in assist.OUTCOMES:
+        return None
+    d = t.draft
+    d.outcome, d.reason, d.followup_on = code, None, None
+    return t.go({"unfinished": "reason", "followup": "followup"}.get(code, "note"))
+
+
+OUTCOME_WORDS = {"xong": "done", "da xong": "done", "roi": "done", "xong roi": "done", "duoc": "done",
+                 "chua": "unfinished", "chua xong": "unfinished", "chua duoc": "unfinished",
+                 "hen": "followup", "hen lai": "followup", "quay lai": "followup", "can quay lai": "followup"}
+
+
+def type_outcome(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    code = OUTCOME_WORDS.get(" ".join(re.findall(r"\w+", fold(text))))
+    return pick_outcome(t, code) if code else None
+
+
+def pick_reason(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
+    if not arg.isdigit() or int(arg) >= len(REASONS):
+        return None
+    t.draft.reason = REASONS[int(arg)]
+    return t.go("note")
+
+
+def type_reason(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    reason, masked = assist.clean_text(text, 100)
+    t.draft.reason = reason
+    return t.go("note", *_masked(masked or MASK in text))
+
+
+def pick_followup(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
+    try:
+        chosen = dt.date.fromisoformat(arg)
+    except ValueError:
+        return None
+    if chosen < t.deps.clock().date():
+        return None
+    t.draft.followup_on = chosen.isoformat()
+    return t.go("note")
+
+
+def type_followup(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    date, why = parse_date(text, t.deps.clock().date())
+    if date is None:
+        return [Reply(why), *t.ask()]
+    t.draft.followup_on = date
+    return t.go("note")
+
+
+def skip_note(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    return t.go("confirm")
+
+
+def clear_note(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    t.draft.note = None
+    return t.go("confirm")
+
+
+def type_note(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    if " ".join(re.findall(r"\w+", fold(text))) in SKIP_WORDS:  # "không", "bỏ qua": no note
+        return t.go("confirm")
+    note, masked = assist.clean_text(text, assist.MAX_NOTE)
+    t.draft.note = note or None
+    return t.go("confirm", *_masked(masked or MASK in text))
+
+
+def edit_parts(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    t.draft.quick = False
+    return t.go("services")
+
+
+def change_household(t: Turn[GhiDraft], _arg: str) -> list[Reply] | None:
+    """From the summary of a new record: pick the village and household again, keep the rest."""
+    if t.draft.edit:
+        return None
+    d = t.draft
+    d.name, d.household_id, d.phone3, d.matches, d.quick = "", None, None, [], True
+    return t.go("village")
+
+
+def change_day(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    return t.go("day")
+
+
+def set_day(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    """A day typed or pressed ('hôm qua', '25/11', an ISO date from a button); back to the summary."""
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        text = dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+    day, why = parse_day(text, t.deps.clock().date(), t.deps.settings.backdate_days)
+    if day is None:
+        return [Reply(why), *t.ask()] if t.step == "day" else None
+    t.draft.helped_on = day.isoformat()
+    return t.go("confirm")
+
+
+def confirm_text(t: Turn[GhiDraft], text: str) -> list[Reply]:
+    """A day typed at the summary changes the day; anything else: say what the buttons do."""
+    return set_day(t, text) or [Reply("Bạn bấm Lưu để ghi phiếu, Sửa để đổi, Đổi ngày nếu không phải hôm nay, "
+                                      "hoặc Hủy."), *t.ask()]
+
+
+GHI = flows.Flow(
+    name="ghi",
+    draft=GhiDraft,
+    steps={
+        "village": Step(ask_village, {"v": pick_village}, type_village,
+                        expects="Bạn chọn thôn trong danh sách, hoặc gõ tên thôn, ví dụ: Xuân Hạ."),
+        "name": Step(ask_name, {"back": lambda t, _a: t.go("village")}, type_name, free_text=True,
+                     expects="Bạn gõ tên chủ hộ, ví dụ: Nguyễn Văn An."),
+        "match": Step(ask_match, {"h": pick_household, "new": new_household, "retype": retype}, type_match,
+                      expects="Bạn chọn hộ trong danh sách, hoặc gõ lại tên chủ hộ, ví dụ: Nguyễn Văn An."),
+        "phone": Step(ask_phone, {}, type_phone,
+                      expects="Bạn gõ đúng 3 chữ số (ví dụ 678), hoặc gõ 0 nếu không có."),
+        "services": Step(ask_services, {"s": toggle_service, "done": services_done}, type_services,
+                         expects="Bạn chọn việc trong danh sách (hoặc gõ tên việc, ví dụ: kích hoạt VNeID), "
+                                 "rồi bấm Xong."),
+        "outcome": Step(ask_outcome, {"o": pick_outcome}, type_outcome,
+                        expects="Bạn chọn một kết quả, hoặc gõ: xong, chưa xong, hẹn lại."),
+        "reason": Step(ask_reason, {"r": pick_reason}, type_reason, free_text=True,
+                       expects="Bạn chọn lý do, hoặc gõ ngắn gọn, ví dụ: thiếu giấy tờ."),
+        "followup": Step(ask_followup, {"d": pick_followup}, type_followup,
+                         expects="Bạn gõ ngày hẹn dạng ngày/tháng, ví dụ 25/11."),
+        "note": Step(ask_note, {"skip": skip_note, "clear": clear_note}, type_note, free_text=True),
+        "confirm": Step(ask_confirm, {"edit": edit_parts, "day": change_day, "who": change_household},
+                        confirm_text),
+        "day": Step(ask_day, {"k": set_day}, set_day, expects=f"Bạn gõ ngày đã hỗ trợ: {DAY_EXAMPLES}."),
+    },
+    cancelled=lambda d: (f"Đã hủy, phiếu số {d.edit} giữ nguyên." if d.edit
+                         else "Đã hủy, phiếu này không được lưu. Gõ /ghi khi cần ghi phiếu mới."),
+    dropped=lambda d: (f"Việc sửa phiếu số {d.edit} đang làm dở đã dừng; phiếu giữ nguyên." if d.edit
+                       else f"Phiếu đang ghi dở{f' cho hộ {d.name}' if d.name else ''} chưa được lưu và đã bỏ."),
+    resume_label="▶️ Tiếp tục ghi",
+    hide_in_answers=("log:",),  # "Ghi nhận hỗ trợ hộ dân" would drop the draft being written
+    cancel_question="Bỏ phiếu này, không lưu?",
+)
+# The old step name of the follow-up date, so a draft from before the upgrade resumes.
+GHI.steps["date"] = GHI.steps["followup"]
+
+
+def new_draft(member: Member, today: dt.date, **extra: Any) -> GhiDraft:
+    return GhiDraft(rid=secrets.token_hex(8), team_id=member.team_id or 0, member_id=member.id,
+                    helped_on=today.isoformat(), **extra)
+
+
+def start(incoming: Incoming, deps: Deps, session: Session, draft: GhiDraft, *before: Reply) -> list[Reply]:
+    """Begin /ghi at the first step the draft still needs."""
+    options = teams.villages(deps.storage, draft.team_id)
     if not options:
         return [Reply("Tổ của bạn chưa có thôn nào trong danh sách. Hãy nhờ quản trị viên thêm thôn.")]
-    before = dropping_draft(session) + (before or [])
-    session.start_flow("ghi", "village", data)
-    if data.get("village_id"):
-        return _after_village(deps, session, before)
-    if len(options) == 1:
-        _set_village(data, options[0])
-        return _after_village(deps, session, before)
-    return (before or []) + prompt(deps, session)
+    if draft.village_id is None and len(options) == 1:
+        set_village(draft, options[0])
+    enter = after_village if draft.village_id is not None else None
+    return begin(GHI, "village", draft, incoming, deps, session, *before, enter=enter)
 
 
 # --- commands ------------------------------------------------------------------------------------
 
 async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/ghi, or the one-line form /ghi <tên>; <thôn>; <việc>."""
+    """/ghi, or the one-line form /ghi <tên>; <thôn>; <việc>[; <ngày>]."""
     member, refusal = team_member(deps, incoming)
     if refusal:
         return refusal
     args = arg_text(incoming.text)
-    if not args:
-        flow = session.flow
-        if flow and flow["name"] == "ghi" and not flow["data"].get("edit"):
-            return [Reply("Bạn đang ghi dở một phiếu; tôi hỏi tiếp nhé (gõ /huy để bỏ phiếu đó)."),
-                    *prompt(deps, session)]
-        return _start(deps, session, member)
-    return _quick(deps, session, member, args)
+    if args:
+        return quick(incoming, deps, session, member, args)
+    flow = session.flow
+    if flow and flow["name"] == "ghi" and not (flow.get("data") or {}).get("edit"):
+        turn = flows.current(session, {"ghi": GHI}, incoming, deps)
+        return [Reply("Bạn đang ghi dở một phiếu; tôi hỏi tiếp nhé (gõ /huy để bỏ phiếu đó)."), *turn.ask()]
+    return start(incoming, deps, session, new_draft(member, deps.clock().date()))
 
 
-def _quick(deps: Deps, session: Session, member: Member, args: str) -> list[Reply]:
+def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args: str) -> list[Reply]:
+    """The one-line form: every part understood is shown in the summary to confirm or fix."""
     parts = [p.strip() for p in args.split(";")]
-    if len(parts) != 3 or not parts[0]:
+    if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
-    before: list[Reply] = []
     name, masked = clean_name(parts[0])
-    if masked:
-        before.append(Reply(MASK_WARNING))
     if not name:
-        return before + [Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
+        return [*_masked(masked), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
+    today = deps.clock().date()
+    day, why = parse_day(parts[3], today, deps.settings.backdate_days) if len(parts) == 4 else (today, "")
+    if day is None:
+        return [Reply(f"{why}\n{GHI_USAGE}")]
     codes, unknown = parse_services(parts[2])
+    draft = new_draft(member, today, name=name, services=codes, quick=True, unknown=unknown)
+    draft.helped_on = day.isoformat()
+    before = list(_masked(masked))
     if unknown:
-        aliases = ", ".join(s.aliases[0] for s in assist.catalogue().services if s.aliases)
-        before.append(Reply(f"Tôi chưa hiểu: {', '.join(unknown)[:100]}. Các từ viết tắt dùng được: {aliases}. "
-                            "Bạn chọn thêm ở bước sau nhé."))
-    village = _match_village(deps, member.team_id, parts[1])
-    extra: dict[str, Any] = {"name": name, "services": codes, "quick": True}
+        then = ("bạn chọn việc ở bước tới nhé" if not codes
+                else "nếu cần thêm việc, bấm \"Sửa\" ở bản tóm tắt để chọn")
+        before.append(Reply(f"Tôi chưa hiểu việc \"{', '.join(unknown)[:100]}\"; {then}."))
+    village = match_village(deps, member.team_id, parts[1])
     if village is None:
         before.append(Reply(f"Tôi không thấy thôn \"{parts[1][:40]}\" trong danh sách của tổ."))
     else:
-        extra.update(village_id=village.id, village=village.name)
-    return _start(deps, session, member, before, **extra)
+        set_village(draft, village)
+    return start(incoming, deps, session, draft, *before)
 
 
 async def log_from_answer(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -299,7 +556,7 @@ async def log_from_answer(incoming: Incoming, deps: Deps, session: Session) -> l
         return refusal
     code = (incoming.payload or "").partition(":")[2]
     services = [code] if assist.catalogue().get(code) else []
-    return _start(deps, session, member, services=services)
+    return start(incoming, deps, session, new_draft(member, deps.clock().date(), services=services))
 
 
 def answer_choices(entry: Any, incoming: Incoming, deps: Deps) -> list[Choice]:
@@ -313,192 +570,45 @@ def answer_choices(entry: Any, incoming: Incoming, deps: Deps) -> list[Choice]:
     return [Choice("Ghi nhận hỗ trợ hộ dân", f"log:{service.code if service else ''}")]
 
 
-# --- the /ghi flow -------------------------------------------------------------------------------
-
-async def log_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    flow = session.flow
-    data, step = flow["data"], flow["step"]
-    value = flow_value(incoming)
-    text = incoming.text.strip() if incoming.payload is None and incoming.kind == "text" else ""
-    again = nudge(incoming)
-
-    if value == "cancel":
-        session.end_flow()
-        if data.get("edit"):
-            return [Reply(f"Đã hủy, phiếu số {data['edit']} giữ nguyên.")]
-        return [Reply("Đã hủy, phiếu này không được lưu. Gõ /ghi khi cần ghi phiếu mới.")]
-
-    if step == "village":
-        village = None
-        if value and value.startswith("v") and value[1:].isdigit():
-            village = next((v for v in teams.villages(deps.storage, data["team_id"]) if v.id == int(value[1:])), None)
-        elif text:
-            village = _match_village(deps, data["team_id"], text)
-        if village is not None:
-            _set_village(data, village)
-            return _after_village(deps, session)
-        if text:
-            again = [Reply(f"Tôi không thấy thôn \"{text[:40]}\" trong danh sách của tổ.")]
-
-    elif step == "name":
-        if value == "back":
-            return _go(deps, session, "village")
-        if text:
-            name, masked = clean_name(text)
-            before = [Reply(MASK_WARNING)] if masked else []
-            if name and any(ch.isalpha() for ch in name):
-                return _search(deps, session, name, before)
-            again = before + [Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An.")]
-
-    elif step == "match":
-        if value == "new":
-            data["household_id"] = None
-            return _after_household(deps, session) if data.get("quick") else _go(deps, session, "phone")
-        if value == "retype":
-            data["name"] = ""
-            return _go(deps, session, "name")
-        if value and value.startswith("h") and value[1:].isdigit():
-            hit = next((h for h in data.get("matches", []) if h[0] == int(value[1:])), None)
-            if hit is not None:
-                data["household_id"], data["name"], data["phone3"] = hit[0], hit[1], hit[2]
-                return _after_household(deps, session)
-        if text:  # a new name typed instead of pressing: search again
-            name, masked = clean_name(text)
-            if name and any(ch.isalpha() for ch in name):
-                return _search(deps, session, name, [Reply(MASK_WARNING)] if masked else None)
-
-    elif step == "phone":
-        if text:
-            folded = " ".join(fold(text).split())
-            if MASK in text:
-                again = [Reply("Chỉ cần 3 số cuối thôi ạ; tôi không lưu số điện thoại đầy đủ.")]
-            elif re.fullmatch(r"\d{3}", text):
-                data["phone3"] = text
-                return _after_household(deps, session)
-            elif folded in SKIP_WORDS:
-                data["phone3"] = None
-                return _after_household(deps, session)
-            else:
-                again = [Reply("Bạn gõ đúng 3 chữ số (ví dụ 678), hoặc gõ 0 nếu không có.")]
-
-    elif step == "services":
-        if value == "done":
-            if data["services"]:
-                return _go(deps, session, "outcome")
-            again = [Reply("Bạn chọn ít nhất một việc đã hỗ trợ, rồi bấm Xong.")]
-        elif value and value.startswith("s") and assist.catalogue().get(value[1:]):
-            code = value[1:]
-            if code in data["services"]:
-                data["services"].remove(code)
-            else:
-                data["services"].append(code)
-            return _go(deps, session, "services")
-        elif text:
-            codes, unknown = parse_services(text)
-            if codes and not unknown:  # only a list of short words; a question is asked again
-                data["services"] += [c for c in codes if c not in data["services"]]
-                return _go(deps, session, "services")
-
-    elif step == "outcome":
-        if value in assist.OUTCOMES:
-            data["outcome"] = value
-            data["reason"] = data["followup_on"] = None
-            if value == "unfinished":
-                return _go(deps, session, "reason")
-            if value == "followup":
-                return _go(deps, session, "date")
-            return _go(deps, session, "note")
-
-    elif step == "reason":
-        if value and value.startswith("r") and value[1:].isdigit() and int(value[1:]) < len(REASONS):
-            data["reason"] = REASONS[int(value[1:])]
-            return _go(deps, session, "note")
-        if text:
-            reason, masked = assist.clean_text(text, 100)
-            data["reason"] = reason
-            return _go(deps, session, "note", [Reply(MASK_WARNING)] if masked or MASK in text else None)
-
-    elif step == "date":
-        today = deps.clock().date()
-        if value and value.startswith("d"):
-            try:
-                chosen = dt.date.fromisoformat(value[1:])
-            except ValueError:
-                chosen = None
-            if chosen is not None and chosen >= today:
-                data["followup_on"] = chosen.isoformat()
-                return _go(deps, session, "note")
-        elif text:
-            date, why = parse_date(text, today)
-            if date:
-                data["followup_on"] = date
-                return _go(deps, session, "note")
-            again = [Reply(why)]
-
-    elif step == "note":
-        if value == "skip":
-            return _go(deps, session, "confirm")
-        if value == "clear":
-            data["note"] = None
-            return _go(deps, session, "confirm")
-        if text:
-            note, masked = assist.clean_text(text, assist.MAX_NOTE)
-            data["note"] = note or None
-            return _go(deps, session, "confirm", [Reply(MASK_WARNING)] if masked or MASK in text else None)
-
-    elif step == "confirm":
-        if value == "edit":
-            data["quick"] = False
-            return _go(deps, session, "services")
-        if text:
-            again = [Reply("Bạn bấm Lưu để ghi phiếu, Sửa để đổi, hoặc Hủy.")]
-
-    return again + prompt(deps, session)
-
-
 async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """The "Lưu" button: payload 'ghi:save:<draft id>'. Saves once, however often it is pressed."""
     rid = (incoming.payload or "").split(":")[-1]
-    saved = session.state.setdefault("saved", {})
-    if rid in saved:
-        return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {saved[rid]}.")]
-    flow = session.flow
-    if not flow or flow["name"] != "ghi" or flow["data"].get("rid") != rid:
-        row = deps.storage.db.execute("SELECT id FROM records WHERE request_id = ?", [rid]).fetchone()
-        if row is not None:
-            return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {row[0]}.")]
+    turn = flows.current(session, {"ghi": GHI}, incoming, deps)
+    if turn is None or turn.draft.rid != rid:  # pressed again after saving, or a button from another draft
+        done = flows.saved_once(session, rid) or assist.record_for_request(deps.storage.db, rid)
+        if done:
+            return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {done}.")]
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
-    data = flow["data"]
-    if flow["step"] != "confirm":
-        return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *prompt(deps, session)]
+    if turn.step != "confirm":
+        return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
     member, refusal = team_member(deps, incoming)
-    if refusal or member.team_id != data["team_id"] or member.id != data["member_id"]:
-        session.end_flow()
-        return refusal or [Reply(NOT_MEMBER)]
+    d = turn.draft
+    if refusal or member.team_id != d.team_id or member.id != d.member_id:
+        return turn.end(*(refusal or [Reply(NOT_MEMBER)]))
+    record_id, text = write(deps, member, d)
+    flows.saved_once(session, rid, record_id)
+    return turn.end(Reply(text))
+
+
+def write(deps: Deps, member: Member, d: GhiDraft) -> tuple[int, str]:
+    """Store the draft (a new record, or the edit of one); the receipt and what to say."""
     now = deps.clock()
-    if data.get("edit"):
-        changes = {k: data[k] for k in ("services", "outcome", "reason", "followup_on", "note")}
-        ok = assist.update_record(deps.storage, data["edit"], member.id, changes, now)
-        record_id = data["edit"]
-        text = f"Đã sửa phiếu số {record_id}." if ok else f"Phiếu số {record_id} đã bị xóa nên không sửa được."
-    else:
-        draft = assist.Draft(
-            request_id=rid, team_id=data["team_id"], member_id=member.id, village_id=data["village_id"],
-            services=data["services"], household_id=data.get("household_id"), head_name=data["name"],
-            phone_last3=data.get("phone3"), outcome=data["outcome"], reason=data.get("reason"),
-            followup_on=data.get("followup_on"), note=data.get("note"), helped_on=data["helped_on"])
-        result = assist.save_record(deps.storage, draft, now)
-        record_id = result.record_id
-        text = (f"Đã lưu. Số phiếu: {record_id}. Cảm ơn bạn! Gõ /ghi để ghi hộ tiếp theo."
-                if result.created else f"Phiếu này đã được lưu rồi. Số phiếu: {record_id}.")
-    session.end_flow()
-    saved[rid] = record_id
-    for old in list(saved)[:-MAX_KEEP_SAVED]:
-        del saved[old]
-    return [Reply(text)]
+    if d.edit:
+        changes = {"services": d.services, "outcome": d.outcome, "reason": d.reason,
+                   "followup_on": d.followup_on, "note": d.note, "helped_on": d.helped_on}
+        ok = assist.update_record(deps.storage, d.edit, member.id, changes, now)
+        return d.edit, (f"Đã sửa phiếu số {d.edit}." if ok else f"Phiếu số {d.edit} đã bị xóa nên không sửa được.")
+    result = assist.save_record(deps.storage, assist.Draft(
+        request_id=d.rid, team_id=d.team_id, member_id=member.id, village_id=d.village_id or 0,
+        services=d.services, household_id=d.household_id, head_name=d.name, phone_last3=d.phone3,
+        outcome=d.outcome, reason=d.reason, followup_on=d.followup_on, note=d.note, helped_on=d.helped_on), now)
+    if not result.created:
+        return result.record_id, f"Phiếu này đã được lưu rồi. Số phiếu: {result.record_id}."
+    when = "" if d.helped_on == now.date().isoformat() else f" (ngày hỗ trợ {vn_date(d.helped_on)})"
+    return result.record_id, f"Đã lưu. Số phiếu: {result.record_id}{when}. Cảm ơn bạn! Gõ /ghi để ghi hộ tiếp theo."
 
 
 COMMANDS = {"/ghi": log_command}
 PAYLOADS = {"ghi": save, "log": log_from_answer}
-FLOWS = {"ghi": log_flow}
-HELP = [("/ghi", "ghi nhận một hộ dân đã hỗ trợ (hoặc /ghi Tên chủ hộ; Thôn; vneid2, nganhang)")]
+FLOWS = {"ghi": GHI}
+HELP = [("/ghi", "ghi nhận một hộ dân đã hỗ trợ (hoặc ghi Tên chủ hộ; Thôn; kích hoạt VNeID; hôm qua)", "member")]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import Choice, Deps, Incoming, Reply, Session
+from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
 from knowledge.sources import Source, registry
 
 from .topics import topic_choices
+from .words import looks_private
 
 FEEDBACK_QUESTION = "Câu trả lời có giúp ích không?"
 FULL_LABEL = "📖 Xem đầy đủ"
@@ -68,7 +70,9 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
         return Reply(entry.answer)
     from handlers import FEATURES  # late: the package imports this module
 
-    choices: list[Choice] = []
+    # 👍/👎 always first, so on Zalo and the console they are always 1 and 2 ("Xem đầy đủ" is 3 when
+    # offered), whatever follows.
+    choices = [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
     if entry.has_more and not full:
         choices.append(Choice(FULL_LABEL, f"full:{entry.id}"))
     for module in FEATURES:
@@ -79,7 +83,6 @@ def answer_reply(entry: Entry, incoming: Incoming, deps: Deps, full: bool = Fals
         related = deps.kb.entries.get(rid)
         if related is not None:
             choices.append(Choice(related.title, f"faq:{related.id}"))
-    choices += [Choice("👍 Có", f"fb:{entry.id}:1"), Choice("👎 Chưa", f"fb:{entry.id}:0")]
     text = render_answer(entry, deps.clock().date(), full=full)
     return Reply(f"{text}\n\n{FEEDBACK_QUESTION}", tuple(choices))
 
@@ -98,14 +101,25 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             "Bạn chưa gõ câu hỏi. Hãy gõ điều bạn cần biết, ví dụ \"cách kích hoạt VNeID\", "
             "hoặc chọn một chủ đề:", topic_choices())]
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
-    result = deps.kb.match(text)
+    now = deps.clock()
+    topic = Context.from_state(session.state.get("topic"))
+    result = deps.kb.answer(text, topic, now)
+    if (topic := after(result, now, topic)) is not None:
+        session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes
     if result.status == "answer" and result.best is not None:
-        return [answer_reply(result.best.entry, incoming, deps)]
+        entry = result.best.entry
+        reply = answer_reply(entry, incoming, deps)
+        if result.also:  # the message asked more than one thing: offer the others before related entries
+            reply.choices = with_others(reply.choices, [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also])
+        return [reply]
     if result.status == "choices":
         session.state["asked"] = text  # already redacted; recorded if none of the choices fits
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]
         choices.append(Choice("Không phải các mục trên", "faq:-"))
         return [Reply("Ý bạn là…?", tuple(choices))]
+    if looks_private(text):  # a command, a code or a household record: not a question for the inbox
+        return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
+                      "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), team_of(incoming, deps))
     return [Reply(
         "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Tôi đã ghi lại để tổ công nghệ số bổ sung. "
@@ -118,7 +132,7 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     ident = (incoming.payload or "").partition(":")[2]
     if ident == "-":
         asked = session.state.pop("asked", None)
-        if asked:
+        if asked and not looks_private(asked):
             deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
                                         team_of(incoming, deps))
         return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "
@@ -126,7 +140,18 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]
+    if entry.topic != "smalltalk":  # a picked choice becomes the topic; the others are "cái kia"
+        offered = [p.partition(":")[2] for _, p in session.state.get("choices") or [] if p.startswith("faq:")]
+        alts = tuple(i for i in offered if i not in {ident, "-"})
+        session.state["topic"] = Context(entry.id, deps.clock(), alts).to_state()
     return [answer_reply(entry, incoming, deps)]
+
+
+def with_others(choices: tuple[Choice, ...], others: list[Choice]) -> tuple[Choice, ...]:
+    """`others` placed where the related entries start (other choices keep their places)."""
+    rest = [c for c in choices if c.payload not in {o.payload for o in others}]
+    at = next((i for i, c in enumerate(rest) if c.payload.startswith("faq:")), len(rest))
+    return (*rest[:at], *others, *rest[at:])
 
 
 async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

@@ -1,10 +1,15 @@
-"""Small helpers shared by the multi-step flows (teams, assistance log)."""
+"""Small helpers shared by the feature modules' flows: the argument of a command, and starting a flow
+with the registry of every declared flow (the engine itself is bot/flows.py)."""
 
 from __future__ import annotations
 
-from bot.core import Incoming, Reply, Session
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .nontext import WHAT
+from bot import flows
+from bot.core import Deps, Incoming, Reply, Session
+
+D = TypeVar("D")
 
 
 def arg_text(text: str) -> str:
@@ -13,33 +18,13 @@ def arg_text(text: str) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-def flow_value(incoming: Incoming) -> str | None:
-    """The value of a pressed flow choice ('f:<nonce>:<value>'), else None."""
-    payload = incoming.payload or ""
-    if payload.startswith("f:") and payload.count(":") >= 2:
-        return payload.split(":", 2)[2]
-    return None
+def registry() -> dict[str, flows.Flow[Any]]:
+    from handlers import FLOWS  # late: the package imports the feature modules, which import this one
+
+    return FLOWS
 
 
-def nudge(incoming: Incoming) -> list[Reply]:
-    """Why the current step is asked again (nothing for a stale button: the router said so already)."""
-    if incoming.payload is None and incoming.kind == "other" and not incoming.text:
-        return []
-    if incoming.kind != "text" and incoming.payload is None:
-        what = WHAT.get(incoming.kind, "loại tin nhắn này")
-        return [Reply(f"Tôi chưa xem được {what}. Việc đang làm vẫn được giữ nguyên; "
-                      "bạn trả lời câu hỏi dưới đây, hoặc gõ /huy để dừng.")]
-    return [Reply("Tôi chưa hiểu câu trả lời này. Việc đang làm vẫn được giữ nguyên; "
-                  "bạn chọn một mục dưới đây, hoặc gõ /huy để dừng.")]
-
-
-def dropping_draft(session: Session) -> list[Reply]:
-    """Say so when a new flow is about to replace an unsaved /ghi draft (one flow per chat)."""
-    flow = session.flow
-    if not flow or flow["name"] != "ghi":
-        return []
-    data = flow["data"]
-    if data.get("edit"):
-        return [Reply(f"Việc sửa phiếu số {data['edit']} đang làm dở đã dừng; phiếu giữ nguyên.")]
-    who = f" cho hộ {data['name']}" if data.get("name") else ""
-    return [Reply(f"Phiếu đang ghi dở{who} chưa được lưu và đã bỏ.")]
+def begin(flow: flows.Flow[D], step: str, draft: D, incoming: Incoming, deps: Deps, session: Session,
+          *before: Reply, enter: Callable[[flows.Turn[D]], list[Reply]] | None = None) -> list[Reply]:
+    """Start `flow` at `step`; an unsaved draft of another flow is dropped with a notice."""
+    return flows.begin(flow, step, draft, incoming, deps, session, registry(), *before, enter=enter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.access import member_for
 from bot.core import Deps, Incoming, Reply, Session
 
 from .topics import topic_choices
@@ -14,21 +15,36 @@ GREETING = (
     "Hoặc chọn một chủ đề bên dưới:"
 )
 
-# Command -> short Vietnamese description. Feature modules add their own lines (HELP).
+# (command, short Vietnamese description, who sees it). Feature modules add their own lines (HELP).
+# Who: "all" (anyone), "member" (team members), "leader" (leaders and admins), "admin".
 BASE_HELP = [
-    ("/chude", "xem các chủ đề hỏi đáp"),
-    ("/trogiup", "xem hướng dẫn này"),
-    ("/huy", "hủy thao tác đang làm"),
+    ("/chude", "xem các chủ đề hỏi đáp", "all"),
+    ("/trogiup", "xem hướng dẫn này", "all"),
+    ("/huy", "hủy thao tác đang làm", "all"),
 ]
+LEVELS = {None: 0, "all": 0, "member": 1, "leader": 2, "admin": 3}
+HEADINGS = {"all": "Các lệnh", "member": "Thành viên tổ", "leader": "Tổ trưởng", "admin": "Quản trị"}
 
 
-def help_lines() -> list[tuple[str, str]]:
+def help_lines(role: str | None = "admin") -> list[tuple[str, str]]:
+    """The commands a `role` may use (None: someone not in a team), in the order of FEATURES."""
+    return [(cmd, desc) for cmd, desc, who in _all_lines() if LEVELS[who] <= LEVELS[role]]
+
+
+def _all_lines() -> list[tuple[str, str, str]]:
     from handlers import FEATURES  # late: the package imports this module
 
     lines = list(BASE_HELP)
     for module in FEATURES:
-        lines.extend(getattr(module, "HELP", []))
+        lines.extend((line[0], line[1], line[2] if len(line) > 2 else "member") for line in getattr(module, "HELP", []))
     return lines
+
+
+def role_of(deps: Deps, user_key: str) -> str | None:
+    member = member_for(deps, user_key)
+    if member is None:
+        return None
+    return member.role
 
 
 async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -38,14 +54,23 @@ async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
 
 
 async def show_help(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """List what the bot understands."""
-    lines = "\n".join(f"{cmd} - {desc}" for cmd, desc in help_lines())
+    """List what the bot understands, for this person's role only."""
+    role = role_of(deps, incoming.user_key)
+    sections = []
+    for who, heading in HEADINGS.items():
+        if LEVELS[who] > LEVELS[role]:
+            continue
+        lines = [f"{cmd} - {desc}" for cmd, desc, level in _all_lines() if level == who]
+        if lines:
+            sections.append(f"{heading}:\n" + "\n".join(lines))
+    join = "" if role else "\nBạn là thành viên tổ công nghệ số? Nhờ tổ trưởng gửi mã, rồi gõ: tham gia <mã>.\n"
     return [Reply(
         "Cách dùng:\n"
         "- Gõ câu hỏi bằng chữ, có dấu hay không dấu đều được.\n"
-        "- Khi tôi đưa ra lựa chọn, bấm nút hoặc gõ số thứ tự.\n"
-        "- Đừng bao giờ gửi số căn cước, mã OTP, mật khẩu hay passcode vào tin nhắn.\n\n"
-        f"Các lệnh:\n{lines}"
+        "- Khi tôi đưa ra lựa chọn, bấm nút hoặc gõ số thứ tự (gõ được nhiều số: 3 7).\n"
+        "- Gõ lệnh có hay không có dấu \"/\" đều được, ví dụ: ghi, bao cao, huy, tro giup.\n"
+        "- Đừng bao giờ gửi số căn cước, mã OTP, mật khẩu hay passcode vào tin nhắn.\n"
+        f"{join}\n" + "\n\n".join(sections)
     )]
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
+from dataclasses import dataclass
 
-from bot import teams
+from bot import flows, teams
 from bot.access import member_for
 from bot.core import Deps, Incoming, Reply, Session
+from bot.flows import Step, Turn
+
+from .flowkit import begin
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +39,40 @@ def new_code() -> str:
 
 
 async def link(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """`/lienket` gives a code; `/lienket <MÃ>` uses one."""
+    """`/lienket` gives a code (or, to someone not yet a member here, asks for one); `/lienket <MÃ>` uses one."""
     words = incoming.text.split()
     if len(words) > 1:
         return await _use_code(words[-1], incoming, deps, session)
+    member = member_for(deps, incoming.user_key)
+    if member is None or member.id == 0:
+        return begin(LIENKET, "code", LinkDraft(), incoming, deps, session, *_give_code(incoming, deps))
     return _give_code(incoming, deps)
+
+
+@dataclass
+class LinkDraft:
+    tries: int = 0
+
+
+async def _typed_code(t: Turn[LinkDraft], text: str) -> list[Reply] | None:
+    code = text.strip().split()[-1] if text.strip() else ""
+    if not re.fullmatch(r"[A-Za-z]{6}", code):
+        return None
+    replies = await _use_code(code, t.incoming, t.deps, t.session)
+    linked = member_for(t.deps, t.incoming.user_key)
+    t.draft.tries += 1
+    if (linked is not None and linked.id) or t.draft.tries >= MAX_TRIES:
+        return t.end(*replies)
+    return [*replies, *t.ask()]
+
+
+LIENKET = flows.Flow(
+    name="lienket", draft=LinkDraft,
+    steps={"code": Step(lambda t: [Reply("Nếu đã có mã liên kết từ ứng dụng kia, bạn gõ mã 6 chữ cái vào đây "
+                                         "(gõ /huy nếu chưa có).")],
+                        text=_typed_code, expects="Mã liên kết gồm 6 chữ cái, ví dụ: KMPQRT.")},
+    cancelled=lambda _d: "Đã dừng liên kết. Khi có mã, bạn gõ /lienket <mã> nhé.",
+)
 
 
 def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
@@ -164,5 +198,6 @@ async def unlink(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
 
 
 COMMANDS = {"/lienket": link, "/huylienket": unlink}
-HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo"),
-        ("/huylienket", "gỡ liên kết giữa hai ứng dụng")]
+FLOWS = {"lienket": LIENKET}
+HELP = [("/lienket", "dùng chung tài khoản thành viên trên cả Telegram và Zalo", "all"),
+        ("/huylienket", "gỡ liên kết giữa hai ứng dụng", "member")]

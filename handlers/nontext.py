@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from bot.core import Deps, Incoming, Reply, Session
+from bot.flows import WHAT
 
-WHAT = {
-    "photo": "ảnh", "sticker": "nhãn dán (sticker)", "voice": "tin nhắn thoại", "location": "vị trí",
-    "contact": "danh bạ", "document": "tệp", "video": "video",
-}
+__all__ = ["WHAT", "handle"]
 
 
 async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:

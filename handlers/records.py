@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot import assist, teams
+from bot import assist, flows, teams
 from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
+from bot.flows import Step, Turn
+from bot.when import parse_day
 
-from .assist import clean_name, new_draft, prompt, team_member
-from .flowkit import arg_text, dropping_draft, flow_value, nudge
+from .assist import GHI, GhiDraft, clean_name, team_member
+from .flowkit import arg_text, begin
 
 # --- a member's own records ---------------------------------------------------------------------
 
 def _line(r: assist.RecordView) -> str:
     cat = assist.catalogue()
     services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
-    return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, thôn {r.village}, {services}. "
+    return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, {assist.village_label(r.village)}, {services}. "
             f"{assist.OUTCOMES.get(r.outcome, r.outcome)}")
 
 
@@ -48,7 +53,7 @@ def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | No
     member, refusal = team_member(deps, incoming)
     if refusal:
         return None, None, refusal
-    number = arg_text(incoming.text).lstrip("#").strip()
+    number = (arg_text(incoming.text).lstrip("#").split() or [""])[0]
     if not number.isdigit():
         return None, None, [Reply(usage)]
     record = assist.get_record(deps.storage.db, int(number))
@@ -58,18 +63,59 @@ def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | No
 
 
 async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/sua <số>: change services, outcome and note of one's own recent record."""
+    """/sua <số>: change services, outcome, note and the day of one's own recent record."""
     member, record, refusal = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. "
                                                          "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
-    data = new_draft(member, dt.date.fromisoformat(record.helped_on), edit=record.id,
-                      village=record.village, name=record.head_name,
-                      household_id=record.household_id, services=list(record.services), outcome=record.outcome,
-                      reason=record.reason, followup_on=record.followup_on, note=record.note)
-    dropped = dropping_draft(session)
-    session.start_flow("ghi", "services", data)
-    return dropped + [Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú.")] + prompt(deps, session)
+    said_day = arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
+    day, why = parse_day(said_day, deps.clock().date(), deps.settings.backdate_days) if said_day else (None, "")
+    if said_day and day is None:
+        return [Reply(why)]
+    draft = GhiDraft(rid=secrets.token_hex(8), team_id=member.team_id or 0,
+                     member_id=member.id, village=record.village, name=record.head_name,
+                     household_id=record.household_id, services=list(record.services), outcome=record.outcome,
+                     reason=record.reason, followup_on=record.followup_on, note=record.note,
+                     helped_on=record.helped_on, edit=record.id)
+    if day is not None:  # "/sua 12 hôm qua": only the day changes; straight to the summary
+        draft.helped_on = day.isoformat()
+        return begin(GHI, "confirm", draft, incoming, deps, session)
+    return begin(GHI, "services", draft, incoming, deps, session,
+                 Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú; "
+                       f"ngày hỗ trợ đổi được ở bước cuối (hoặc gõ /sua {record.id} hôm qua)."))
+
+
+# --- /xoa: delete one's own record, after a confirm ----------------------------------------------
+
+@dataclass
+class DeleteDraft:
+    record_id: int = 0
+
+
+def ask_delete(t: Turn[DeleteDraft]) -> list[Reply]:
+    record = assist.get_record(t.deps.storage.db, t.draft.record_id)
+    what = _line(record) if record else f"phiếu số {t.draft.record_id}"
+    return [Reply(f"Xóa phiếu này?\n{what}", (t.choice("Xóa", "yes"), t.choice("Không xóa", "no")))]
+
+
+def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
+    member, refusal = team_member(t.deps, t.incoming)
+    if refusal:
+        return t.end(*refusal)
+    record = assist.get_record(t.deps.storage.db, t.draft.record_id)
+    if record is None or not record.editable_by(member.id, t.deps.clock()):
+        return t.end(Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS)))
+    assist.delete_record(t.deps.storage, record.id, member.id, t.deps.clock())
+    return t.end(Reply(f"Đã xóa phiếu số {record.id}."))
+
+
+XOA = flows.Flow(
+    name="xoa", draft=DeleteDraft,
+    steps={"confirm": Step(ask_delete, {"yes": delete_yes,
+                                        "no": lambda t, _a: t.end(Reply(f"Đã giữ nguyên phiếu số {t.draft.record_id}."))},
+                           view=True)},
+    cancelled=lambda d: f"Đã giữ nguyên phiếu số {d.record_id}.",
+)
 
 
 async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -78,33 +124,62 @@ async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
                                                           "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
-    dropped = dropping_draft(session)
-    session.start_flow("xoa", "confirm", {"record_id": record.id})
-    return dropped + [Reply(f"Xóa phiếu này?\n{_line(record)}",
-                  (session.flow_choice("Xóa", "yes"), session.flow_choice("Không xóa", "no")))]
+    return begin(XOA, "confirm", DeleteDraft(record.id), incoming, deps, session)
 
 
-async def delete_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    record_id = session.flow["data"]["record_id"]
-    value = flow_value(incoming)
-    if value == "no":
-        session.end_flow()
-        return [Reply(f"Đã giữ nguyên phiếu số {record_id}.")]
-    if value == "yes":
-        session.end_flow()
-        member, refusal = team_member(deps, incoming)
-        if refusal:
-            return refusal
-        record = assist.get_record(deps.storage.db, record_id)
-        if record is None or not record.editable_by(member.id, deps.clock()):
-            return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
-        assist.delete_record(deps.storage, record_id, member.id, deps.clock())
-        return [Reply(f"Đã xóa phiếu số {record_id}.")]
-    return nudge(incoming) + [Reply(f"Xóa phiếu số {record_id}?", (session.flow_choice("Xóa", "yes"),
-                                                                    session.flow_choice("Không xóa", "no")))]
+# --- /xoadulieu: erase a household's personal data (leaders) ---------------------------------------
+
+@dataclass
+class EraseDraft:
+    team_id: int = 0
+    options: list[list[Any]] = field(default_factory=list)  # [label, household id]
+    household_id: int | None = None
 
 
-# --- erasing a household's personal data (leaders) ----------------------------------------------
+def erase_guard(t: Turn[EraseDraft]) -> list[Reply] | None:
+    member = member_for(t.deps, t.incoming.user_key)
+    return None if member is not None and member.can_see_team(t.draft.team_id) else [Reply(NOT_LEADER)]
+
+
+def ask_pick(t: Turn[EraseDraft]) -> list[Reply]:
+    return [Reply("Xóa thông tin cá nhân của hộ nào? (Số lượt hỗ trợ vẫn được giữ, không kèm tên.)",
+                  tuple(t.choice(label, f"h:{hid}") for label, hid in t.draft.options) + (t.choice("Không xóa", "no"),))]
+
+
+def ask_erase(t: Turn[EraseDraft]) -> list[Reply]:
+    return [Reply("Xóa tên và số điện thoại đuôi của hộ này? Việc này không hoàn tác được.",
+                  (t.choice("Xóa thông tin", "yes"), t.choice("Không xóa", "no")))]
+
+
+def pick_erase(t: Turn[EraseDraft], arg: str) -> list[Reply] | None:
+    if not arg.isdigit() or int(arg) not in [hid for _, hid in t.draft.options]:
+        return None
+    t.draft.household_id = int(arg)
+    return t.go("confirm")
+
+
+def erase_yes(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
+    member = member_for(t.deps, t.incoming.user_key)
+    done = assist.erase_household(t.deps.storage, t.draft.household_id or 0, t.draft.team_id,
+                                  (member.id if member else 0) or None, t.deps.clock())
+    team = teams.get_team(t.deps.storage, t.draft.team_id)
+    if done and team is not None:  # old exports and their links still name the household
+        forget_team_exports(t.deps.storage, t.deps.settings.export_dir, team.name)
+    return t.end(Reply("Đã xóa thông tin cá nhân của hộ. Số lượt hỗ trợ vẫn được giữ để báo cáo, không kèm tên."
+                       if done else "Hộ này đã được xóa thông tin từ trước."))
+
+
+def _keep(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
+    return t.end(Reply("Đã giữ nguyên, không xóa gì."))
+
+
+XOADULIEU = flows.Flow(
+    name="xoadulieu", draft=EraseDraft, guard=erase_guard,
+    steps={"pick": Step(ask_pick, {"h": pick_erase, "no": _keep}, view=True),
+           "confirm": Step(ask_erase, {"yes": erase_yes, "no": _keep}, view=True)},
+    cancelled=lambda _d: "Đã giữ nguyên, không xóa gì.",
+)
+
 
 async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/xoadulieu <tên chủ hộ>: erase a household's name and phone digits, keep anonymous counts."""
@@ -122,52 +197,15 @@ async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
     if not found:
         return [Reply(f"Không tìm thấy hộ nào tên gần với \"{name}\" trong tổ. Bạn kiểm tra lại tên nhé.")]
     names = {v.id: v.name for v in teams.villages(deps.storage, member.team_id)}
-    options = [[f"{h.label}, thôn {names.get(h.village_id, '')}", h.id] for h in found]
-    dropped = dropping_draft(session)
-    session.start_flow("xoadulieu", "pick", {"team_id": member.team_id, "options": options})
-    return dropped + _erase_prompt(session)
-
-
-def _erase_prompt(session: Session) -> list[Reply]:
-    data, c = session.flow["data"], session.flow_choice
-    if session.flow["step"] == "pick":
-        return [Reply("Xóa thông tin cá nhân của hộ nào? (Số lượt hỗ trợ vẫn được giữ, không kèm tên.)",
-                      tuple(c(label, f"h{hid}") for label, hid in data["options"]) + (c("Không xóa", "no"),))]
-    return [Reply("Xóa tên và số điện thoại đuôi của hộ này? Việc này không hoàn tác được.",
-                  (c("Xóa thông tin", "yes"), c("Không xóa", "no")))]
-
-
-async def erase_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    flow = session.flow
-    data, value = flow["data"], flow_value(incoming)
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.can_see_team(data["team_id"]):
-        session.end_flow()
-        return [Reply(NOT_LEADER)]
-    if value == "no":
-        session.end_flow()
-        return [Reply("Đã giữ nguyên, không xóa gì.")]
-    if flow["step"] == "pick" and value and value.startswith("h") and value[1:].isdigit() \
-            and int(value[1:]) in [hid for _, hid in data["options"]]:
-        data["household_id"] = int(value[1:])
-        session.advance("confirm")
-        return _erase_prompt(session)
-    if flow["step"] == "confirm" and value == "yes":
-        session.end_flow()
-        done = assist.erase_household(deps.storage, data["household_id"], data["team_id"], member.id or None,
-                                      deps.clock())
-        if done:  # old exports and their links still name the household
-            forget_team_exports(deps.storage, deps.settings.export_dir, teams.get_team(deps.storage, data["team_id"]).name)
-        return [Reply("Đã xóa thông tin cá nhân của hộ. Số lượt hỗ trợ vẫn được giữ để báo cáo, không kèm tên."
-                      if done else "Hộ này đã được xóa thông tin từ trước.")]
-    return nudge(incoming) + _erase_prompt(session)
+    options = [[f"{h.label}, {assist.village_label(names.get(h.village_id, ''))}", h.id] for h in found]
+    return begin(XOADULIEU, "pick", EraseDraft(member.team_id, options), incoming, deps, session)
 
 
 COMMANDS = {"/cuatoi": mine, "/sua": edit, "/xoa": delete, "/xoadulieu": erase}
-FLOWS = {"xoa": delete_flow, "xoadulieu": erase_flow}
+FLOWS = {"xoa": XOA, "xoadulieu": XOADULIEU}
 HELP = [
-    ("/cuatoi", "xem các phiếu bạn đã ghi hôm nay và tuần này"),
-    ("/sua <số>", "sửa phiếu của bạn (trong 7 ngày)"),
-    ("/xoa <số>", "xóa phiếu của bạn (trong 7 ngày)"),
-    ("/xoadulieu <tên>", "tổ trưởng: xóa thông tin cá nhân của một hộ theo yêu cầu"),
+    ("/cuatoi", "xem các phiếu bạn đã ghi hôm nay và tuần này", "member"),
+    ("/sua <số>", "sửa phiếu của bạn (trong 7 ngày), cả ngày hỗ trợ", "member"),
+    ("/xoa <số>", "xóa phiếu của bạn (trong 7 ngày)", "member"),
+    ("/xoadulieu <tên>", "xóa thông tin cá nhân của một hộ theo yêu cầu", "leader"),
 ]

@@ -42,11 +42,12 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
         return member.team_id, period
     # Admins: "/baocao <tên tổ> [khoảng]", or pick the team from a list.
     name = ""
-    if period is None:
+    if period is None:  # "<tên tổ> <khoảng>": the period is the longest tail that reads as one
         words = args.split()
-        tail = reports.parse_period(words[-1], today) if len(words) > 1 else None
-        period = tail or reports.parse_period("", today)
-        name = " ".join(words[:-1]) if tail else args
+        size = next((n for n in range(min(4, len(words) - 1), 0, -1)
+                     if reports.parse_period(" ".join(words[-n:]), today) is not None), 0)
+        period = reports.parse_period(" ".join(words[-size:]) if size else "", today)
+        name = " ".join(words[:-size]) if size else args
     assert period is not None
     teams = reports.find_team(deps.storage.db, name) if name else \
         deps.storage.db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
@@ -175,8 +176,8 @@ COMMANDS = {"/baocao": _command("baocao"), "/xuat": _command("xuat"), "/bieudo":
             "/sohodan": set_village_size}
 PAYLOADS = {"rp": pressed}
 HELP = [
-    ("/baocao [thang]", "báo cáo của tổ (tổ trưởng): homnay, tuan, thang, tatca hoặc 01/11/2026-15/11/2026"),
-    ("/xuat [thang]", "xuất tệp Excel báo cáo (tổ trưởng)"),
-    ("/bieudo [thang]", "biểu đồ lượt hỗ trợ theo kỹ năng số (tổ trưởng)"),
-    ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ (tổ trưởng)"),
+    ("/baocao [khoảng]", "báo cáo của tổ: hôm nay, tuần trước, tháng 10, quý 3, 6 tháng, 1/11-15/11…", "leader"),
+    ("/xuat [khoảng]", "xuất tệp Excel báo cáo", "leader"),
+    ("/bieudo [khoảng]", "biểu đồ lượt hỗ trợ theo kỹ năng số", "leader"),
+    ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ", "leader"),
 ]

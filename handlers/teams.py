@@ -2,35 +2,82 @@
 
 from __future__ import annotations
 
-from bot import teams
-from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, member_for
+from dataclasses import dataclass
+
+from bot import flows, teams
+from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
+from bot.flows import Step, Turn
 from bot.safety import redact
 from bot.web import auth as web_auth
 
-from .flowkit import arg_text, dropping_draft, flow_value, nudge
+from .flowkit import arg_text, begin
 
 TAOTO_USAGE = ("Cách tạo tổ: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, ...>\n"
                "Ví dụ: /taoto Tổ CNS thôn Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ, Đồng Tâm")
 
 
-async def create_team(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    """/taoto <tên>; <xã>; <thôn, thôn>: admins only."""
-    if not deps.is_admin(incoming.user_key):
-        return [Reply(NOT_ADMIN)]
-    parts = [p.strip() for p in arg_text(incoming.text).split(";")]
-    if len(parts) != 3 or not all(parts):
-        return [Reply(TAOTO_USAGE)]
-    name, commune, village_text = (redact(p).text[:80] for p in parts)
+def _make_team(deps: Deps, user_key: str, name: str, commune: str, village_text: str) -> list[Reply]:
+    name, commune, village_text = (redact(p).text[:80] for p in (name, commune, village_text))
     village_names = [v.strip()[:60] for v in village_text.replace("\n", ",").split(",") if v.strip()]
     if not village_names:
         return [Reply(TAOTO_USAGE)]
-    member = member_for(deps, incoming.user_key)
+    member = member_for(deps, user_key)
     team_id = teams.create_team(deps.storage, name, commune, village_names, member.id if member else None,
                                 deps.clock())
     listed = ", ".join(v.name for v in teams.villages(deps.storage, team_id))
     return [Reply(f"Đã tạo tổ \"{name}\" ({commune}), gồm các thôn: {listed}.\n"
                   "Gõ /moi totruong để tạo mã mời tổ trưởng, hoặc /moi để mời thành viên.")]
+
+
+@dataclass
+class TeamDraft:
+    name: str = ""
+    commune: str = ""
+
+
+def _typed(field_name: str, next_step: str):  # noqa: ANN202 - a step-function factory
+    def step(t: Turn[TeamDraft], text: str) -> list[Reply]:
+        setattr(t.draft, field_name, text.strip()[:80])
+        return t.go(next_step)
+    return step
+
+
+def _villages(t: Turn[TeamDraft], text: str) -> list[Reply]:
+    return t.end(*_make_team(t.deps, t.incoming.user_key, t.draft.name, t.draft.commune, text))
+
+
+TAOTO = flows.Flow(
+    name="taoto", draft=TeamDraft,
+    guard=lambda t: None if t.deps.is_admin(t.incoming.user_key) else [Reply(NOT_ADMIN)],
+    steps={
+        "name": Step(lambda t: [Reply("Tên tổ là gì? Ví dụ: Tổ CNS thôn Xuân")], text=_typed("name", "commune"),
+                     free_text=True,
+                     expects="Bạn gõ tên tổ, ví dụ: Tổ CNS thôn Xuân."),
+        "commune": Step(lambda t: [Reply(f"Tổ \"{t.draft.name}\" thuộc xã/phường nào? Ví dụ: Xã Xuân Thượng")],
+                        text=_typed("commune", "villages"), free_text=True,
+                        expects="Bạn gõ tên xã, ví dụ: Xã Xuân Thượng."),
+        "villages": Step(lambda t: [Reply("Tổ phụ trách các thôn nào? Gõ tên, cách nhau bằng dấu phẩy. "
+                                          "Ví dụ: Xuân Thượng, Xuân Hạ, Đồng Tâm")],
+                         text=_villages, free_text=True,
+                         expects="Bạn gõ tên các thôn, ví dụ: Xuân Thượng, Xuân Hạ."),
+    },
+    cancelled=lambda _d: "Đã hủy, chưa tạo tổ nào.",
+)
+
+
+async def create_team(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/taoto <tên>; <xã>; <thôn, thôn> in one line, or /taoto alone to be asked step by step (admins)."""
+    if not deps.is_admin(incoming.user_key):
+        return [Reply(NOT_ADMIN)]
+    args = arg_text(incoming.text)
+    if not args:
+        return begin(TAOTO, "name", TeamDraft(), incoming, deps, session,
+                     Reply("Tạo tổ mới: tôi hỏi 3 câu (gõ /huy để dừng). " + TAOTO_USAGE.split("\n")[0]))
+    parts = [p.strip() for p in args.split(";")]
+    if len(parts) != 3 or not all(parts):
+        return [Reply(TAOTO_USAGE)]
+    return _make_team(deps, incoming.user_key, *parts)
 
 
 def _invite_reply(code: str, team: teams.Team, role: str, expires) -> list[Reply]:
@@ -55,9 +102,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         if not all_teams:
             return [Reply(NO_TEAMS)]
         if len(all_teams) > 1:
-            dropped = dropping_draft(session)
-            session.start_flow("moi", "team", {"role": role})
-            return dropped + [_team_question(session, all_teams)]
+            return begin(MOI, "team", InviteDraft(role), incoming, deps, session)
         team = all_teams[0]
     else:
         team = teams.get_team(deps.storage, member.team_id or 0)
@@ -67,25 +112,35 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     return _invite_reply(code, team, role, expires)
 
 
-def _team_question(session: Session, all_teams: list[teams.Team]) -> Reply:
-    return Reply("Mã mời cho tổ nào?", tuple(session.flow_choice(f"{t.name} ({t.commune})", str(t.id))
-                                             for t in all_teams))
+@dataclass
+class InviteDraft:
+    role: str = "member"
 
 
-async def invite_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_admin:
-        session.end_flow()
-        return [Reply(NOT_ADMIN)]
-    all_teams = teams.list_teams(deps.storage)
-    value = flow_value(incoming)
-    team = next((t for t in all_teams if value is not None and str(t.id) == value), None)
+def _pick_invite_team(t: Turn[InviteDraft], arg: str) -> list[Reply] | None:
+    team = next((x for x in teams.list_teams(t.deps.storage) if str(x.id) == arg), None)
     if team is None:
-        return [*nudge(incoming), _team_question(session, all_teams)]
-    role = session.flow["data"].get("role", "member")
-    session.end_flow()
-    code, expires = teams.create_invite(deps.storage, team.id, role, member.id or None, deps.clock())
-    return _invite_reply(code, team, role, expires)
+        return None
+    member = member_for(t.deps, t.incoming.user_key)
+    code, expires = teams.create_invite(t.deps.storage, team.id, t.draft.role, (member.id if member else 0) or None,
+                                        t.deps.clock())
+    return t.end(*_invite_reply(code, team, t.draft.role, expires))
+
+
+def _admin_only(t: Turn[object]) -> list[Reply] | None:
+    member = member_for(t.deps, t.incoming.user_key)
+    return None if member is not None and member.is_admin else [Reply(NOT_ADMIN)]
+
+
+def _team_picker(question: str):  # noqa: ANN202 - an ask factory
+    def ask(t: Turn[object]) -> list[Reply]:
+        return [Reply(question, tuple(t.choice(f"{x.name} ({x.commune})", f"t:{x.id}")
+                                      for x in teams.list_teams(t.deps.storage)))]
+    return ask
+
+
+MOI = flows.Flow(name="moi", draft=InviteDraft, guard=_admin_only,
+                 steps={"team": Step(_team_picker("Mã mời cho tổ nào?"), {"t": _pick_invite_team}, view=True)})
 
 
 # Wrong, expired and used codes get the same answer: a guesser must not learn that a code existed.
@@ -126,17 +181,78 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                   f"Gõ /ghi để ghi nhận một hộ dân bạn đã hỗ trợ.{extra}")]
 
 
-def _member_list(deps: Deps, session: Session, team_id: int, me: int) -> list[Reply]:
-    today = deps.clock().date()
-    rows = teams.team_members(deps.storage, team_id, today.replace(day=1))
-    team = teams.get_team(deps.storage, team_id)
+@dataclass
+class MembersDraft:
+    team_id: int = 0
+    target: int = 0
+    target_name: str = ""
+
+
+def _me(t: Turn[MembersDraft]) -> Member | None:
+    return member_for(t.deps, t.incoming.user_key)
+
+
+def members_guard(t: Turn[MembersDraft]) -> list[Reply] | None:
+    member = _me(t)
+    if member is None or not member.is_leader or (t.draft.team_id and not member.can_see_team(t.draft.team_id)):
+        return [Reply(NOT_LEADER)]
+    return None
+
+
+def ask_members(t: Turn[MembersDraft]) -> list[Reply]:
+    today = t.deps.clock().date()
+    rows = teams.team_members(t.deps.storage, t.draft.team_id, today.replace(day=1))
+    team = teams.get_team(t.deps.storage, t.draft.team_id)
     lines = [f"{i}. {r.display_name} ({ROLE_NAMES.get(r.role, r.role)}): {r.logs_this_month} lượt"
              for i, r in enumerate(rows, 1)]
     text = (f"Tổ \"{team.name if team else ''}\": {len(rows)} thành viên. Số lượt ghi nhận tháng "
             f"{today.month}/{today.year}:\n" + ("\n".join(lines) or "(chưa có ai)"))
-    choices = [session.flow_choice(f"Cho {r.display_name} rời tổ", f"rm{r.id}") for r in rows if r.id != me]
-    choices.append(session.flow_choice("Xong", "close"))
+    me = _me(t)
+    choices = [t.choice(f"Cho {r.display_name} rời tổ", f"rm:{r.id}") for r in rows if not me or r.id != me.id]
+    choices.append(t.choice("Xong", "close"))
     return [Reply(text, tuple(choices))]
+
+
+def pick_members_team(t: Turn[MembersDraft], arg: str) -> list[Reply] | None:
+    if not arg.isdigit() or teams.get_team(t.deps.storage, int(arg)) is None:
+        return None
+    t.draft.team_id = int(arg)
+    return t.go("list")
+
+
+def pick_remove(t: Turn[MembersDraft], arg: str) -> list[Reply] | None:
+    target = next((r for r in teams.team_members(t.deps.storage, t.draft.team_id, t.deps.clock().date())
+                   if str(r.id) == arg), None)
+    if target is None:
+        return None
+    t.draft.target, t.draft.target_name = target.id, target.display_name
+    return t.go("confirm")
+
+
+def ask_remove(t: Turn[MembersDraft]) -> list[Reply]:
+    return [Reply(f"Cho {t.draft.target_name} rời tổ? Các phiếu người này đã ghi vẫn được giữ.",
+                  (t.choice("Đồng ý", "yes"), t.choice("Không", "no")))]
+
+
+def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
+    me = _me(t)
+    done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, (me.id if me else 0) or None,
+                               t.deps.clock())
+    web_auth.revoke_member(t.deps, t.draft.target)  # their web view sessions end now, not at the next click
+    name = t.draft.target_name
+    return t.end(Reply(f"{name} đã rời tổ." if done else f"{name} đã không còn trong tổ."))
+
+
+THANHVIEN = flows.Flow(
+    name="thanhvien", draft=MembersDraft, guard=members_guard,
+    steps={
+        "team": Step(_team_picker("Xem thành viên tổ nào?"), {"t": pick_members_team}, view=True),
+        "list": Step(ask_members, {"rm": pick_remove,
+                                   "close": lambda t, _a: t.end(Reply("Xong. Gõ /moi khi cần mời thêm thành viên."))},
+                     view=True),
+        "confirm": Step(ask_remove, {"yes": remove_yes, "no": lambda t, _a: t.go("list")}, view=True),
+    },
+)
 
 
 async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -147,66 +263,17 @@ async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:  # an admin without a team: pick one
-        all_teams = teams.list_teams(deps.storage)
-        if not all_teams:
+        if not teams.list_teams(deps.storage):
             return [Reply(NO_TEAMS)]
-        dropped = dropping_draft(session)
-        session.start_flow("thanhvien", "team", {})
-        return dropped + [Reply("Xem thành viên tổ nào?", tuple(session.flow_choice(t.name, str(t.id)) for t in all_teams))]
-    dropped = dropping_draft(session)
-    session.start_flow("thanhvien", "list", {"team_id": member.team_id})
-    return dropped + _member_list(deps, session, member.team_id, member.id)
-
-
-async def members_flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    member = member_for(deps, incoming.user_key)
-    flow = session.flow
-    data = flow["data"]
-    if member is None or not member.is_leader or (data.get("team_id") and not member.can_see_team(data["team_id"])):
-        session.end_flow()
-        return [Reply(NOT_LEADER)]
-    value = flow_value(incoming)
-    step = flow["step"]
-    if step == "team":
-        ids = {str(t.id): t.id for t in teams.list_teams(deps.storage)}
-        if value not in ids:
-            return [*nudge(incoming), Reply("Xem thành viên tổ nào?", tuple(
-                session.flow_choice(t.name, str(t.id)) for t in teams.list_teams(deps.storage)))]
-        data["team_id"] = ids[value]
-        session.advance("list")
-        return _member_list(deps, session, data["team_id"], member.id)
-    if step == "list":
-        if value == "close":
-            session.end_flow()
-            return [Reply("Xong. Gõ /moi khi cần mời thêm thành viên.")]
-        if value and value.startswith("rm") and value[2:].isdigit():
-            target = next((r for r in teams.team_members(deps.storage, data["team_id"], deps.clock().date())
-                           if r.id == int(value[2:])), None)
-            if target is not None:
-                data["target"], data["target_name"] = target.id, target.display_name
-                session.advance("confirm")
-                return [Reply(f"Cho {target.display_name} rời tổ? Các phiếu người này đã ghi vẫn được giữ.",
-                              (session.flow_choice("Đồng ý", "yes"), session.flow_choice("Không", "no")))]
-        return [*nudge(incoming), *_member_list(deps, session, data["team_id"], member.id)]
-    # confirm
-    if value == "yes":
-        done = teams.remove_member(deps.storage, data["target"], data["team_id"], member.id or None, deps.clock())
-        web_auth.revoke_member(deps, data["target"])  # their web view sessions end now, not at the next click
-        session.end_flow()
-        name = data.get("target_name", "")
-        return [Reply(f"{name} đã rời tổ." if done else f"{name} đã không còn trong tổ.")]
-    if value == "no":
-        session.advance("list")
-        return _member_list(deps, session, data["team_id"], member.id)
-    return [*nudge(incoming), Reply(f"Cho {data.get('target_name', '')} rời tổ?",
-                                           (session.flow_choice("Đồng ý", "yes"), session.flow_choice("Không", "no")))]
+        return begin(THANHVIEN, "team", MembersDraft(), incoming, deps, session)
+    return begin(THANHVIEN, "list", MembersDraft(member.team_id), incoming, deps, session)
 
 
 COMMANDS = {"/taoto": create_team, "/moi": invite, "/thamgia": join, "/thanhvien": members}
-FLOWS = {"moi": invite_flow, "thanhvien": members_flow}
+FLOWS = {"taoto": TAOTO, "moi": MOI, "thanhvien": THANHVIEN}
 HELP = [
-    ("/thamgia <mã>", "tham gia tổ công nghệ số bằng mã mời"),
-    ("/moi", "tổ trưởng: tạo mã mời thành viên (quản trị: /moi totruong)"),
-    ("/thanhvien", "tổ trưởng: xem thành viên và số lượt ghi nhận tháng này"),
-    ("/taoto", "quản trị: tạo tổ mới"),
+    ("/thamgia <mã>", "tham gia tổ công nghệ số bằng mã mời", "all"),
+    ("/moi", "tạo mã mời thành viên (quản trị: /moi totruong)", "leader"),
+    ("/thanhvien", "xem thành viên và số lượt ghi nhận tháng này", "leader"),
+    ("/taoto", "tạo tổ mới", "admin"),
 ]

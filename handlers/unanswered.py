@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from bot import flows
 from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
+from bot.flows import Step, Turn
 from knowledge.loader import KnowledgeError, add_local_phrasing
+
+from .flowkit import begin
 
 FLOW = "inbox"
 SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
@@ -80,6 +84,15 @@ def _leader(deps: Deps, incoming: Incoming) -> Member | None:
     return member
 
 
+@dataclass
+class InboxDraft:
+    groups: list[dict] = field(default_factory=list)  # {"q": question, "ids": [unanswered ids]}
+    current: int = 0
+    note: str = ""  # what the last action did, said above the refreshed list
+    total: int = 0  # open questions
+    count: int = 0  # groups
+
+
 async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str = "") -> list[Reply]:
     member = _leader(deps, incoming)
     if member is None:
@@ -90,33 +103,39 @@ async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str
         session.end_flow()
         return [Reply(prefix + "Không còn câu hỏi nào đang chờ. Khi người dân hỏi điều tôi chưa biết, "
                       "câu hỏi sẽ hiện ở đây.")]
-    total = sum(len(g.ids) for g in groups)
-    shown = groups[:SHOWN]
-    session.start_flow(FLOW, "groups", {"groups": [{"q": g.question, "ids": g.ids} for g in shown]})
-    lines = [f"{prefix}Câu hỏi chưa có câu trả lời: {total} câu, {len(groups)} nhóm "
+    draft = InboxDraft([{"q": g.question, "ids": g.ids, "v": g.variants[:1]} for g in groups[:SHOWN]], note=note,
+                       total=sum(len(g.ids) for g in groups), count=len(groups))
+    session.end_flow()
+    return begin(INBOX, "groups", draft, incoming, deps, session, enter=lambda t: _groups_reply(t, draft))
+
+
+def _groups_reply(t: Turn[InboxDraft], draft: InboxDraft) -> list[Reply]:
+    total, count = draft.total, draft.count
+    prefix = f"{draft.note}\n\n" if draft.note else ""
+    lines = [f"{prefix}Câu hỏi chưa có câu trả lời: {total} câu, {count} nhóm "
              "(đã ẩn thông tin cá nhân). Nhóm hỏi nhiều nhất trước:"]
-    for i, g in enumerate(shown, 1):
-        lines.append(f"{i}. \"{_quote(g.question)}\" ({len(g.ids)} lần)")
-        if g.variants:
-            lines.append(f"   cũng hỏi: \"{_quote(g.variants[0])}\"")
-    if len(groups) > SHOWN:
-        lines.append(f"Còn {len(groups) - SHOWN} nhóm nữa, xử lý xong các nhóm trên sẽ hiện tiếp.")
+    for i, g in enumerate(draft.groups, 1):
+        lines.append(f"{i}. \"{_quote(g['q'])}\" ({len(g['ids'])} lần)")
+        if g.get("v"):
+            lines.append(f"   cũng hỏi: \"{_quote(g['v'][0])}\"")
+    if count > SHOWN:
+        lines.append(f"Còn {count - SHOWN} nhóm nữa, xử lý xong các nhóm trên sẽ hiện tiếp.")
     choices = []
-    for i in range(1, len(shown) + 1):
-        choices.append(session.flow_choice(f"Nhóm {i}: thêm làm cách hỏi của mục…", f"add:{i - 1}"))
-        choices.append(session.flow_choice(f"Nhóm {i}: bỏ qua", f"skip:{i - 1}"))
+    for i in range(1, len(draft.groups) + 1):
+        choices.append(t.choice(f"Nhóm {i}: thêm làm cách hỏi của mục…", f"add:{i - 1}"))
+        choices.append(t.choice(f"Nhóm {i}: bỏ qua", f"skip:{i - 1}"))
     return [Reply("\n".join(lines), tuple(choices))]
 
 
-def _pick_reply(deps: Deps, session: Session, index: int) -> Reply:
-    question = session.flow["data"]["groups"][index]["q"]
-    ranked = deps.kb.matcher.rank(question)[:CANDIDATES]
-    choices = [session.flow_choice(s.entry.title, f"entry:{s.entry.id}") for s in ranked]
-    choices.append(session.flow_choice("Quay lại danh sách", "back"))
+def _pick_reply(t: Turn[InboxDraft]) -> list[Reply]:
+    question = t.draft.groups[t.draft.current]["q"]
+    ranked = t.deps.kb.matcher.rank(question)[:CANDIDATES]
+    choices = [t.choice(s.entry.title, f"entry:{s.entry.id}") for s in ranked]
+    choices.append(t.choice("Quay lại danh sách", "back"))
     if not ranked:
-        return Reply(f"Không có mục nào gần với \"{_quote(question)}\". Bạn có thể viết mục mới trong thư mục "
-                     "kiến thức của xã, hoặc bỏ qua câu này.", tuple(choices))
-    return Reply(f"Thêm \"{_quote(question)}\" làm cách hỏi của mục nào?", tuple(choices))
+        return [Reply(f"Không có mục nào gần với \"{_quote(question)}\". Bạn có thể viết mục mới trong thư mục "
+                      "kiến thức của xã, hoặc bỏ qua câu này.", tuple(choices))]
+    return [Reply(f"Thêm \"{_quote(question)}\" làm cách hỏi của mục nào?", tuple(choices))]
 
 
 def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
@@ -140,46 +159,56 @@ def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
     deps.kb.reload()
 
 
-async def flow(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
-    step = session.flow["step"]
-    if incoming.payload is None:
-        if incoming.kind == "text" and incoming.text.strip():
-            session.end_flow()  # the leader asked something else: let the FAQ answer
-            return None
-        if step == "pick":
-            return [_pick_reply(deps, session, session.flow["data"]["current"])]
-        return await show_inbox(incoming, deps, session)
-    member = _leader(deps, incoming)
-    if member is None:
-        session.end_flow()
-        return [Reply(NOT_LEADER)]
-    action, _, arg = incoming.payload.split(":", 2)[2].partition(":")
-    groups = session.flow["data"]["groups"]
-    if action in ("add", "skip") and arg.isdigit() and int(arg) < len(groups):
-        index = int(arg)
-        if action == "skip":
-            n = _close(deps, member, groups[index]["ids"], "ignored")
-            return await show_inbox(incoming, deps, session, f"Đã bỏ qua {n} câu hỏi.")
-        session.flow["data"]["current"] = index
-        session.advance("pick")
-        return [_pick_reply(deps, session, index)]
-    if action == "entry" and step == "pick":
-        entry = deps.kb.entries.get(arg)
-        current = groups[session.flow["data"]["current"]]
-        if entry is None:
-            return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."),
-                    _pick_reply(deps, session, session.flow["data"]["current"])]
-        lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
-        try:
-            async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
-                await asyncio.to_thread(add_phrasing, deps, entry.id, current["q"])
-        except (KnowledgeError, OSError) as exc:
-            return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
-        n = _close(deps, member, current["ids"], "added", entry.id)
-        return await show_inbox(incoming, deps, session,
-                                f"Đã thêm \"{_quote(current['q'])}\" làm cách hỏi của mục \"{entry.title}\". "
-                                f"Từ giờ tôi trả lời được câu này ({n} câu hỏi đã xử lý).")
-    return await show_inbox(incoming, deps, session)
+def _index(t: Turn[InboxDraft], arg: str) -> int | None:
+    return int(arg) if arg.isdigit() and int(arg) < len(t.draft.groups) else None
+
+
+async def skip_group(t: Turn[InboxDraft], arg: str) -> list[Reply] | None:
+    index, member = _index(t, arg), _leader(t.deps, t.incoming)
+    if index is None or member is None:
+        return None
+    n = _close(t.deps, member, t.draft.groups[index]["ids"], "ignored")
+    return await show_inbox(t.incoming, t.deps, t.session, f"Đã bỏ qua {n} câu hỏi.")
+
+
+def add_group(t: Turn[InboxDraft], arg: str) -> list[Reply] | None:
+    index = _index(t, arg)
+    if index is None:
+        return None
+    t.draft.current = index
+    return t.go("pick")
+
+
+async def pick_entry(t: Turn[InboxDraft], arg: str) -> list[Reply]:
+    entry, member = t.deps.kb.entries.get(arg), _leader(t.deps, t.incoming)
+    current = t.draft.groups[t.draft.current]
+    if entry is None or member is None:
+        return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."), *_pick_reply(t)]
+    lock = t.deps.extras.setdefault("kb_write_lock", asyncio.Lock())
+    try:
+        async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
+            await asyncio.to_thread(add_phrasing, t.deps, entry.id, current["q"])
+    except (KnowledgeError, OSError) as exc:
+        return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
+    n = _close(t.deps, member, current["ids"], "added", entry.id)
+    return await show_inbox(t.incoming, t.deps, t.session,
+                            f"Đã thêm \"{_quote(current['q'])}\" làm cách hỏi của mục \"{entry.title}\". "
+                            f"Từ giờ tôi trả lời được câu này ({n} câu hỏi đã xử lý).")
+
+
+async def _refresh(t: Turn[InboxDraft], _arg: str = "") -> list[Reply]:
+    return await show_inbox(t.incoming, t.deps, t.session)
+
+
+INBOX = flows.Flow(
+    name=FLOW, draft=InboxDraft,
+    guard=lambda t: None if _leader(t.deps, t.incoming) else [Reply(NOT_LEADER)],
+    steps={
+        "groups": Step(lambda t: _groups_reply(t, t.draft), {"add": add_group, "skip": skip_group}, view=True),
+        "pick": Step(_pick_reply, {"entry": pick_entry, "back": _refresh, "add": add_group, "skip": skip_group},
+                     view=True),
+    },
+)
 
 
 async def inbox(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -212,8 +241,8 @@ async def feedback_summary(incoming: Incoming, deps: Deps, session: Session) -> 
 
 
 COMMANDS = {"/chuatraloi": inbox, "/gopy": feedback_summary}
-FLOWS = {FLOW: flow}
+FLOWS = {FLOW: INBOX}
 HELP = [
-    ("/chuatraloi", "câu hỏi tôi chưa trả lời được, để bổ sung (tổ trưởng)"),
-    ("/gopy", "câu trả lời bị chấm 👎 (tổ trưởng)"),
+    ("/chuatraloi", "câu hỏi tôi chưa trả lời được, để bổ sung", "leader"),
+    ("/gopy", "câu trả lời bị chấm 👎", "leader"),
 ]

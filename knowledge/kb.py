@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from . import followup
 from .loader import TOPICS, Entry, load
 from .matcher import Match, Matcher
 
@@ -27,6 +29,10 @@ class KnowledgeBase:
 
     def match(self, question: str) -> Match:
         return self.matcher.match(question)
+
+    def answer(self, question: str, context: followup.Context | None, now: dt.datetime) -> Match:
+        """Match in conversation: a short follow-up is read with the entry answered just before."""
+        return followup.answer(self.matcher, question, context, now)
 
     def by_topic(self, topic: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic]

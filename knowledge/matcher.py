@@ -1,9 +1,16 @@
-"""Match a question against every phrasing of every entry. Pure: no I/O.
+"""Match a question against the knowledge base. Pure: no I/O.
 
-Pipeline (see the retrieval notes): normalise -> exact hit -> BM25 over phrasing
-tokens and bigrams picks candidates -> re-rank with a fusion of rapidfuzz
-token_set_ratio and BM25 relative to the phrasing's own self-score -> best
-phrasing per entry -> a decision with named thresholds.
+Two rankers, fused, then a calibrated decision (see the retrieval notes and calibration.py):
+
+1. the phrasing matcher: normalise -> exact hit -> BM25 over phrasing tokens and bigrams picks
+   candidates -> re-rank with an IDF-weighted word F1, entry coverage, BM25 relative to the
+   phrasing's self-score and rapidfuzz token_set_ratio -> best phrasing per entry (0-100);
+2. the lexical retriever (lexical.py): BM25 over each entry's title, phrasings and answer.
+
+fused = phrasing / 100 + fusion * BM25 / the query's ceiling. Features of the best entries go to
+two logistic regressions fitted on the dev halves (`make calibrate`): answer, offer the top 2-3
+as choices, or say honestly that there is no answer yet. A message with several questions is
+answered on its first and offers the others as choices.
 """
 
 from __future__ import annotations
@@ -11,31 +18,36 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from .calibration import FEATURES, Calibration
+from .lexical import K1 as LEX_K1
+from .lexical import Lexical, accumulate
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
+from .question import split_question
 
-# Decision thresholds (0-100), tuned on benchmarks/eval with benchmarks/faq_eval.py.
-ANSWER_MIN = 56.0  # best entry at least this -> a direct answer...
-ANSWER_GAP = 2.0  # ... unless the runner-up is this close: then offer choices
-ANSWER_SURE = 80.0  # this high answers whatever the runner-up scores
-LEAD_MIN = 48.0  # a lower score still answers when it leads the runner-up by LEAD_GAP
-LEAD_GAP = 14.0
-CHOICES_MIN = 44.0  # below this nothing is close enough: say so honestly
-CHOICE_WINDOW = 14.0  # offer entries within this many points of the best
 MAX_CHOICES = 3
-CANDIDATES = 60  # phrasings re-ranked after BM25
-# Score blend (sums to 1); see Matcher._score.
+TIE_MARGIN = 0.02  # two best entries this close in fused score: a tie, never a direct answer
+CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
+CANDIDATES = 30  # best phrasings by BM25 re-ranked...
+ENTRY_CANDIDATES = 30  # ... with the best phrasing of this many entries
+# Phrasing score blend (sums to 1); see Matcher._score.
 W_F1 = 0.45
 W_ENTRY = 0.25
 W_BM25 = 0.15
 W_CHARS = 0.15
 UNKNOWN_WEIGHT_QUANTILE = 0.5
 TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
+MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
+MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
+
+MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
+SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -44,13 +56,15 @@ BM25_B = 0.75
 @dataclass(frozen=True)
 class Scored:
     entry: Entry
-    score: float
+    score: float  # 0-100
 
 
 @dataclass(frozen=True)
 class Match:
     status: str  # "answer" | "choices" | "none"
     ranked: tuple[Scored, ...]
+    offered: tuple[Scored, ...] = ()  # the choices, or with an answer: the other questions of the message
+    confidence: float = 0.0  # calibrated probability that the best entry is right
 
     @property
     def best(self) -> Scored | None:
@@ -58,10 +72,35 @@ class Match:
 
     @property
     def choices(self) -> tuple[Scored, ...]:
-        if self.status != "choices":
-            return ()
-        top = self.ranked[0].score
-        return tuple(s for s in self.ranked[:MAX_CHOICES] if s.score >= max(CHOICES_MIN, top - CHOICE_WINDOW))
+        return self.offered if self.status == "choices" else ()
+
+    @property
+    def also(self) -> tuple[Scored, ...]:
+        """With an answer: entries for the message's other questions, offered as choices."""
+        return self.offered if self.status == "answer" else ()
+
+
+@dataclass
+class Evidence:
+    """Both rankers' view of one query, and the features of its best entry."""
+
+    order: list[int]  # entry indices, best fused score first (a few)
+    fused: np.ndarray
+    phrase: dict[int, float]
+    exact: int | None
+    features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
+
+    @property
+    def top(self) -> int | None:
+        return self.order[0] if self.order else None
+
+
+def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
+    """For each index, the summed weight of the arrays that contain it (one bincount)."""
+    if not arrays:
+        return np.zeros(size)
+    lengths = [len(a) for a in arrays]
+    return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
 
 
 def _terms(text_key: str) -> list[str]:
@@ -70,10 +109,12 @@ def _terms(text_key: str) -> list[str]:
 
 
 class Matcher:
-    """An index over all phrasings; `match` is safe to call from any thread."""
+    """An index over all phrasings and entries; `match` is safe to call from any thread."""
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self, entries: Iterable[Entry], calibration: Calibration | None = None) -> None:
         self.entries = list(entries)
+        self.index = {e.id: i for i, e in enumerate(self.entries)}
+        self.calibration = calibration or Calibration.load()
         self.keys: list[str] = []
         self.phrases: list[str] = []
         self.is_title: list[bool] = []
@@ -89,12 +130,17 @@ class Matcher:
                 self.is_title.append(n == 0)
                 self.owner.append(i)
                 self.exact.setdefault(k, i)
-        self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS
+        self.lexical = Lexical(self.entries)
+        self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
+        self._typo_cache: dict[str, str] = {}
         self._build_bm25()
+        self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
+
+    # --- the phrasing matcher --------------------------------------------------------------------
 
     def _build_bm25(self) -> None:
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         self.doc_len: list[int] = []
         doc_counts: list[dict[str, int]] = []
         for doc, k in enumerate(self.keys):
@@ -105,12 +151,19 @@ class Matcher:
                 counts[t] += 1
             doc_counts.append(counts)
             for t, c in counts.items():
-                self.postings[t].append((doc, c))
+                postings[t][0].append(doc)
+                postings[t][1].append(c)
         n = max(len(self.keys), 1)
         self.avg_len = sum(self.doc_len) / n if self.doc_len else 1.0
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        self.idf = {t: math.log(1 + (n - len(p[0]) + 0.5) / (len(p[0]) + 0.5)) for t, p in postings.items()}
         idfs = sorted(self.idf.values()) or [1.0]
         self.unknown_idf = idfs[int(UNKNOWN_WEIGHT_QUANTILE * (len(idfs) - 1))]
+        norm = np.array([self._norm(d) for d in range(len(self.keys))] or [1.0])
+        self.postings = {}
+        for t, (docs, tfs) in postings.items():
+            d = np.array(docs, dtype=np.int32)
+            tf = np.array(tfs, dtype=np.float64)
+            self.postings[t] = (d, self.idf[t] * tf * (BM25_K1 + 1) / (tf + norm[d]))
         # A phrasing's BM25 score against itself, computed from its own counts (linear time).
         self.self_score = [
             sum(self.idf[t] * c * (BM25_K1 + 1) / (c + self._norm(doc)) for t, c in counts.items()) or 1.0
@@ -122,6 +175,15 @@ class Matcher:
         for doc, words in enumerate(self.doc_words):
             entry_words[self.owner[doc]].update(words)
         self.entry_words = {i: frozenset(w) for i, w in entry_words.items()}
+        # Arrays for scoring all candidates at once (see _phrase_scores).
+        self.doc_weight_a = np.array(self.doc_weight or [1.0])
+        self.self_score_a = np.array(self.self_score or [1.0])
+        self.owner_a = np.array(self.owner or [0], dtype=np.int64)
+        entry_postings: dict[str, list[int]] = defaultdict(list)
+        for i, words in self.entry_words.items():
+            for w in words:
+                entry_postings[w].append(i)
+        self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -130,89 +192,207 @@ class Matcher:
         """IDF of a word; a word the knowledge base never uses weighs like a fairly rare one."""
         return self.idf.get(word, self.unknown_idf)
 
-    def _bm25(self, terms: list[str]) -> dict[int, float]:
-        scores: dict[int, float] = defaultdict(float)
-        for t in set(terms):
-            idf = self.idf.get(t)
-            if idf is None:
-                continue
-            for doc, tf in self.postings[t]:
-                scores[doc] += idf * tf * (BM25_K1 + 1) / (tf + self._norm(doc))
-        return scores
+    def _bm25(self, terms: list[str]) -> np.ndarray:
+        return accumulate(self.postings, [t for t in set(terms) if t in self.postings], len(self.keys))
 
-    def _fix_typos(self, words: list[str]) -> list[str]:
-        fixed = []
-        for w in words:
-            if w not in self.vocabulary:
-                w = undo_telex(w, self.vocabulary)
-            if w not in self.vocabulary and len(w) >= TYPO_MIN_LEN:
-                hit = process.extractOne(w, self._long_vocab, scorer=Levenshtein.distance, score_cutoff=1)
-                if hit is not None:
-                    w = hit[0]
-            fixed.append(w)
-        return fixed
+    def _fix_word(self, w: str) -> str:
+        if w in self.vocabulary:
+            return w
+        hit = self._typo_cache.get(w)
+        if hit is None:
+            hit = undo_telex(w, self.vocabulary)
+            if hit not in self.vocabulary and len(hit) >= TYPO_MIN_LEN:
+                found = process.extractOne(hit, self._long_vocab, scorer=Levenshtein.distance, score_cutoff=1)
+                if found is not None:
+                    hit = found[0]
+            if len(self._typo_cache) < 20_000:
+                self._typo_cache[w] = hit
+        return hit
 
     def query_key(self, question: str) -> str:
-        return " ".join(self._fix_typos(drop_opener(key(question).split())))
+        words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
+        return " ".join(self._fix_word(w) for w in words)
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
-        """Entries scored 0-100, best first. `skip_doc` leaves one phrasing out (for kb check)."""
+        """Entries scored 0-100 by the phrasing matcher alone, best first (`skip_doc`: for kb check)."""
         q = self.query_key(question)
-        if not q:
-            return []
-        hit = self.exact.get(q)
-        best: dict[int, float] = {}
-        if hit is not None and skip_doc is None:
-            best[hit] = 100.0
-        bm = self._bm25(_terms(q))
-        bm.pop(skip_doc, None)  # type: ignore[arg-type]
-        top = sorted(bm.items(), key=lambda kv: kv[1], reverse=True)[:CANDIDATES]
-        qwords = frozenset(q.split())
-        qweight = sum(self.weight(w) for w in qwords) or 1.0
-        for doc, raw in top:
-            score = self._score(q, qwords, qweight, doc, raw)
-            i = self.owner[doc]
-            if score > best.get(i, 0.0):
-                best[i] = score
-        ranked = [Scored(self.entries[i], round(s, 1)) for i, s in best.items()]
+        scores = self._phrase_scores(q, skip_doc)
+        ranked = [Scored(self.entries[i], round(s, 1)) for i, s in scores.items()]
         ranked.sort(key=lambda s: s.score, reverse=True)
         return ranked
 
-    def _score(self, q: str, qwords: frozenset[str], qweight: float, doc: int, raw: float) -> float:
-        """0-100: how well phrasing `doc` explains the query, and the query the phrasing.
+    def _phrase_scores(self, q: str, skip_doc: int | None = None) -> dict[int, float]:
+        best: dict[int, float] = {}
+        if not q:
+            return best
+        hit = self.exact.get(q)
+        if hit is not None and skip_doc is None:
+            best[hit] = 100.0
+        bm = self._bm25(_terms(q))
+        if skip_doc is not None:
+            bm[skip_doc] = 0.0
+        nonzero = int(np.count_nonzero(bm))
+        if not nonzero:
+            return best
+        top = self._candidates(bm, nonzero)
+        return self._score(q, top, bm[top], best)
+
+    def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
+        """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
+        phrasing scores highest by BM25, plus the CANDIDATES best phrasings overall. Many phrasings
+        of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
+        pool = min(nonzero, CANDIDATES * 8)
+        part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
+        part = part[np.argsort(-bm[part], kind="stable")]
+        part = part[bm[part] > 0]
+        _, first = np.unique(self.owner_a[part], return_index=True)
+        firsts = part[np.sort(first)[:ENTRY_CANDIDATES]]
+        return np.union1d(firsts, part[:CANDIDATES])
+
+    def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float]) -> dict[int, float]:
+        """0-100 for each candidate phrasing: how well it explains the query, and the query it.
 
         An IDF-weighted F1 of shared words keeps a short phrasing from claiming a long
         question (token_set_ratio's weakness), and a question full of words the entry
         never uses (weather, lottery) from scoring high. Character similarity forgives
         typos the word snapping missed; BM25 relative to the phrasing's self-score adds
-        word-pair (bigram) evidence.
+        word-pair (bigram) evidence. Vectorised over the candidates; the best phrasing
+        per entry is kept in `best`.
         """
-        words = self.doc_words[doc]
-        shared = sum(self.weight(w) for w in qwords & words)
+        qwords = set(q.split())
+        weights = {w: self.weight(w) for w in qwords}
+        qweight = sum(weights.values()) or 1.0
+        in_docs = [w for w in qwords if w in self.postings]
+        in_entries = [w for w in qwords if w in self.entry_postings]
+        shared_all = _weighted_count([self.postings[w][0] for w in in_docs], [weights[w] for w in in_docs],
+                                     len(self.keys))
+        entry_shared = _weighted_count([self.entry_postings[w] for w in in_entries],
+                                       [weights[w] for w in in_entries], len(self.entries))
+        shared = shared_all[docs]
         recall = shared / qweight
-        precision = shared / self.doc_weight[doc]
-        f1 = 2 * recall * precision / (recall + precision) if shared else 0.0
-        entry_words = self.entry_words[self.owner[doc]]
-        entry_recall = sum(self.weight(w) for w in qwords & entry_words) / qweight
-        rel = min(raw / self.self_score[doc], 1.0)
-        chars = fuzz.token_set_ratio(q, self.keys[doc]) / 100
-        return 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
+        precision = shared / self.doc_weight_a[docs]
+        denom = recall + precision
+        f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
+        owners = self.owner_a[docs]
+        entry_recall = entry_shared[owners] / qweight
+        rel = np.minimum(raw / self.self_score_a[docs], 1.0)
+        chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
+        scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
+        for i, score in zip(owners.tolist(), scores.tolist(), strict=True):
+            if score > best.get(i, 0.0):
+                best[i] = score
+        return best
+
+    # --- fusion, features, decision --------------------------------------------------------------
+
+    def evidence(self, q: str, fusion: float | None = None, exclude: int | None = None) -> Evidence:
+        """Both rankers on a normalised query key, fused; features of the best entry.
+
+        `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown)."""
+        fusion = self.calibration.fusion if fusion is None else fusion
+        phrase = self._phrase_scores(q)
+        lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
+        fused = fusion * lex_rel
+        if phrase:
+            idx = np.fromiter(phrase.keys(), dtype=np.int64, count=len(phrase))
+            fused[idx] += np.fromiter(phrase.values(), dtype=np.float64, count=len(phrase)) / 100
+        if exclude is not None:
+            fused[exclude] = 0.0
+            phrase.pop(exclude, None)
+            lex_rel[exclude] = 0.0
+        nonzero = int(np.count_nonzero(fused))
+        if not nonzero:
+            return Evidence([], fused, phrase, None)
+        k = min(5, nonzero)
+        part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.arange(len(fused))
+        order = sorted(part.tolist(), key=lambda i: -fused[i])
+        ev = Evidence(order, fused, phrase, self.exact.get(q))
+        ev.features = self._features(q, ev, lex_rel)
+        return ev
+
+    def features_for(self, q: str, ev: Evidence) -> np.ndarray:
+        """Features of `ev`'s best entry for query key `q` (after the caller re-ordered it)."""
+        lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        return self._features(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex)
+
+    def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> np.ndarray:
+        a = ev.order[0]
+        second = float(ev.fused[ev.order[1]]) if len(ev.order) > 1 else 0.0
+        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
+        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        pa = ev.phrase.get(a, 0.0)
+        other_phrase = max((s for i, s in ev.phrase.items() if i != a), default=0.0)
+        words = set(q.split()) - STOPWORDS or set(q.split())
+        weights = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        total = sum(weights.values()) or 1.0
+        used = self.lexical.entry_words[a] | self.entry_words.get(a, frozenset())
+        coverage = sum(v for w, v in weights.items() if w in used) / total
+        unknown = sum(v for w, v in weights.items() if w not in self.vocabulary) / total
+        return np.array([
+            float(ev.fused[a]), float(ev.fused[a]) - second, pa / 100, float(lex_rel[a]),
+            float(phrase_top == a and lex_top == a), float(phrase_top == a), float(lex_top == a),
+            math.log1p(len(words)), coverage, unknown, (pa - other_phrase) / 100,
+        ])
+
+    def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
+        """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
+        top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
+        scale = 100 / max(1.0 + self.calibration.fusion, top)
+        return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
+
+    def decide(self, ev: Evidence) -> tuple[str, float]:
+        """("answer" | "choices" | "none", P(best is right))."""
+        if ev.top is None:
+            return "none", 0.0
+        if ev.exact is not None and ev.exact == ev.top:
+            return "answer", 1.0
+        p = self.calibration.p_answer(ev.features)
+        if p >= self.calibration.answer_min and ev.features[FEATURES.index("margin")] >= TIE_MARGIN:
+            return "answer", p
+        if self.calibration.p_choices(ev.features) >= self.calibration.choices_min:
+            return "choices", p
+        return "none", p
+
+    def choice_list(self, ev: Evidence) -> tuple[Scored, ...]:
+        ranked = self.scored(ev, MAX_CHOICES)
+        if len(ranked) == MAX_CHOICES and ranked[-1].score < CHOICE_RATIO * ranked[0].score:
+            ranked = ranked[:-1]
+        return ranked
+
+    def match_key(self, q: str) -> Match:
+        """Decide on one normalised query key (no sentence splitting)."""
+        ev = self.evidence(q)
+        status, p = self.decide(ev)
+        offered = self.choice_list(ev) if status == "choices" else ()
+        return Match(status, self.scored(ev, 5), offered, p)
+
+    def primary_key(self, question: str) -> str:
+        """The query key the decision is made on: the message's first question with its context."""
+        return self.query_key(split_question(question)[0])
 
     def match(self, question: str) -> Match:
-        ranked = tuple(self.rank(question))
-        return Match(decide(ranked), ranked)
+        """Answer the first question of the message; offer the entries for its other questions."""
+        parts = split_question(question)
+        first = self.match_key(self.query_key(parts[0]))
+        if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
+            first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
+        if len(parts) < 2:
+            return first
+        others: list[Scored] = []
+        seen = {s.entry.id for s in (first.ranked[:1] if first.status == "answer" else first.offered)}
+        for part in parts[1:1 + MAX_OTHER_PARTS]:
+            m = self.match_key(self.query_key(part))
+            if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
+                seen.add(m.best.entry.id)
+                others.append(m.best)
+        if first.status == "answer":
+            return Match("answer", first.ranked, tuple(others[:MAX_CHOICES - 1]), first.confidence)
+        if first.status == "choices":
+            return Match("choices", first.ranked, (first.offered + tuple(others))[:MAX_CHOICES + 1], first.confidence)
+        if others:  # the first question has no answer; the next one may
+            return Match("choices", first.ranked, tuple(others[:MAX_CHOICES]), first.confidence)
+        return first
 
 
-def decide(ranked: tuple[Scored, ...] | list[Scored]) -> str:
-    if not ranked or ranked[0].score < CHOICES_MIN:
-        return "none"
-    top = ranked[0].score
-    runner = ranked[1].score if len(ranked) > 1 else 0.0
-    if top >= ANSWER_SURE or (top >= ANSWER_MIN and top - runner >= ANSWER_GAP):
-        return "answer"
-    if top >= LEAD_MIN and top - runner >= LEAD_GAP:
-        return "answer"  # a modest score far ahead of everything else is still clear
-    return "choices"
-
-
-__all__ = ["Match", "Matcher", "Scored", "decide"]
+__all__ = ["Match", "Matcher", "Scored"]

@@ -39,6 +39,18 @@ ABBREVIATIONS: dict[str, str] = {
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
+    # Formal names folded to the words members type, on both sides (a letter, a news column, an
+    # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").
+    ("tai khoan dinh danh dien tu", "tai khoan vneid"), ("tai khoan dinh danh", "tai khoan vneid"),
+    ("ung dung dinh danh dien tu", "ung dung vneid"),
+    ("ung dung dinh danh quoc gia", "ung dung vneid"), ("dinh danh dien tu", "dinh danh"),
+    ("cong thong tin dich vu cong", "cong dich vu cong"),
+    ("xac thuc sinh trac", "sinh trac"), ("xac thuc bang sinh trac", "sinh trac"),
+    ("ma xac thuc", "otp"), ("ma xac nhan", "otp"), ("ma otp", "otp"),
+    ("thiet bi", "thietbi"), ("nguoi gia", "nguoi cao tuoi"),
+    ("le phi", "phi"), ("chi phi", "phi"), ("mat phi", "phi"), ("ton phi", "phi"),
+    ("ton tien", "phi"),
+    ("mat bao lau", "bao lau"), ("bao lau", "baolau"),
     # A "tài khoản định danh" is the VNeID account; "số định danh" is the 12-digit ID number
     # (but "hồ sơ định danh" is the application, so "hồ sơ" is joined first).
     ("ho so", "hoso"),
@@ -54,9 +66,13 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
-    ("ton phi", "mat phi"), ("ton tien", "mat tien"), ("nguoi lon tuoi", "nguoi cao tuoi"),
+    ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
+    # Civil-status and residence terms joined: "tử", "trú" alone fold to common syllables (tự, từ, trụ).
+    ("nhap ho khau", "dang ky thuong tru"), ("nhap khau", "dang ky thuong tru"),
+    ("khai tu", "khai tu khaitu"), ("khai sinh", "khai sinh khaisinh"), ("thuong tru", "thuongtru"), ("tam tru", "tamtru"),
+    ("tam vang", "tamvang"),
     ("dang ki", "dang ky"), ("ki nang", "ky nang"),
     ("ho tro", "hotro"), ("ca nhan", "canhan"),
     ("la gi", "lagi"), ("la cai gi", "lagi"), ("la ai", "laai"),
@@ -105,10 +121,16 @@ def fold_char(ch: str) -> str:
     return base.lower() if base else ch
 
 
+# fold_char for every character below U+2000 (all Vietnamese letters), as one str.translate table.
+_FOLD_TABLE = {i: f for i in range(0x2000) if len(f := fold_char(chr(i))) == 1 and f != chr(i)}
+
+
 def fold(text: str) -> str:
     """NFC + lower + strip diacritics, keeping one output character per input character."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(fold_char(c) for c in text)
+    text = unicodedata.normalize("NFC", text).translate(_FOLD_TABLE)
+    if text.isascii():
+        return text
+    return "".join(c if ord(c) < 0x2000 else fold_char(c) for c in text)
 
 
 def accented(text: str) -> str:

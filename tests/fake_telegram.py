@@ -59,6 +59,7 @@ class FakeTelegram:
         self.open_queries: set[str] = set()
         self.answered: list[dict[str, Any]] = []
         self.commands: list[dict[str, str]] = []
+        self.scoped_commands: dict[str, list[dict[str, str]]] = {}  # "chat:<id>" -> that chat's menu
         self.webhook: dict[str, Any] = {"url": ""}
         self.faults: dict[str, list[ApiError]] = {}
         self.delays: dict[str, list[float]] = {}
@@ -383,18 +384,43 @@ class FakeTelegram:
             self._changed.notify_all()
         return True
 
+    def _scope(self, params: dict[str, Any]) -> str:
+        """'default', or 'chat:<id>' for BotCommandScopeChat (other scopes are not used by the bot)."""
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in ("default", "chat"):
+            raise ApiError(400, "Bad Request: unsupported bot command scope")
+        if scope["type"] == "default":
+            return "default"
+        self._chat_of({"chat_id": scope.get("chat_id")})
+        return f"chat:{scope['chat_id']}"
+
     async def api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands") or []
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
         for command in commands:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", command.get("command", "")):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty or too long")
-        self.commands = commands
+        scope = self._scope(params)
+        if scope == "default":
+            self.commands = commands
+        else:
+            self.scoped_commands[scope] = commands
+        return True
+
+    async def api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = self._scope(params)
+        if scope == "default":
+            self.commands = []
+        else:
+            self.scoped_commands.pop(scope, None)
         return True
 
     async def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
-        return self.commands
+        scope = self._scope(params)
+        return self.commands if scope == "default" else self.scoped_commands.get(scope, self.commands)
 
     async def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = {"url": ""}

@@ -52,3 +52,32 @@ def test_shipped_kb_size(shipped_kb):
     assert len(shipped_kb.entries) >= 100
     topics = {e.topic for e in shipped_kb.entries.values()}
     assert {"vneid", "dichvucong", "thanhtoan", "luadao", "tocongnghe", "diaphuong", "smalltalk"} <= topics
+
+
+def test_formal_and_phone_typed_forms_reach_the_same_entry(shipped_kb):
+    pairs = [
+        ("Tài khoản định danh điện tử bị khóa thì mở lại thế nào?", "tk vneid bi khoa mo lai ntn"),
+        ("Đăng ký thẻ căn cước cho con dưới 14 tuổi trên ứng dụng định danh quốc gia", "lam cccd cho con tren vneid"),
+        ("Xác thực sinh trắc học khi chuyển khoản trên 10 triệu", "ck tren 10tr phai sinh trac hoc"),
+        ("Đăng nhập Cổng Dịch vụ công quốc gia bằng tài khoản định danh điện tử", "dang nhap dvc bang tk vneid"),
+    ]
+    for formal, typed in pairs:
+        a, b = shipped_kb.match(formal), shipped_kb.match(typed)
+        assert a.best and b.best and a.best.entry.id == b.best.entry.id, (formal, a.best, b.best)
+
+
+def test_a_message_with_two_questions_offers_the_second(shipped_kb):
+    m = shipped_kb.match("Quên mật khẩu VNeID thì làm sao? Còn quên passcode thì sao?")
+    assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
+    assert [s.entry.id for s in m.also] == ["vneid-quen-passcode"]
+    assert m.choices == ()
+
+
+def test_near_tie_offers_choices_not_a_guess(small_kb):
+    m = small_kb.match("vneid")
+    assert m.status == "choices" and m.confidence < 1.0
+
+
+def test_confidence_is_a_probability(shipped_kb):
+    for q in ["kich hoat vneid ko dc", "gia vang hom nay", "Cho tôi hỏi về thủ tục đăng ký cư trú"]:
+        assert 0.0 <= shipped_kb.match(q).confidence <= 1.0

@@ -64,7 +64,8 @@ def test_periods(small_deps, data, arg, records, households):
     assert (r.records, r.households) == (records, households)
 
 
-@pytest.mark.parametrize("arg", ["hom qua", "31/02/2026", "10/11/2026-01/11/2026", "abc", "'; DROP TABLE records"])
+@pytest.mark.parametrize("arg", ["hom kia", "thang 13", "quy 5", "31/02/2026", "10/11/2026-01/11/2026", "abc",
+                                 "'; DROP TABLE records"])
 def test_bad_periods(arg):
     assert reports.parse_period(arg, TODAY) is None
 

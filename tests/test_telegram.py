@@ -67,8 +67,8 @@ async def test_question_without_diacritics_then_button_press(tfake, channel, tg_
     assert answer["text"].startswith("📌 Kích hoạt tài khoản VNeID")
     assert "Câu trả lời có giúp ích không?" in answer["text"]
     labels = [b["text"] for b in buttons(answer)]
-    assert labels == ["Quên mật khẩu VNeID", "👍 Có", "👎 Chưa"]
-    assert [len(row) for row in answer["reply_markup"]["inline_keyboard"]] == [1, 2]
+    assert labels == ["👍 Có", "👎 Chưa", "Quên mật khẩu VNeID"]  # feedback always first
+    assert [len(row) for row in answer["reply_markup"]["inline_keyboard"]] == [2, 1]
 
     await tfake.push_callback(answer, button(answer, "Có")["callback_data"])
     [thanks] = await tfake.wait_sent(after=1)

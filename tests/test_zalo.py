@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import handlers
+from bot import flows
 from bot.channels import zalo
 from bot.channels.render import split_text, utf16_len
 from bot.core import Deps, Reply
@@ -42,7 +44,7 @@ async def test_question_without_diacritics_is_answered_by_polling(small_deps, zf
         zfake.push("kich hoat vneid ko dc", user=USER)
         [text] = await zfake.wait_texts(1, USER)
     assert "Kích hoạt tài khoản VNeID" in text
-    assert "\n1. Quên mật khẩu VNeID\n2. 👍 Có\n3. 👎 Chưa\nGõ 1, 2 hoặc 3 để chọn." in text
+    assert "\n1. 👍 Có\n2. 👎 Chưa\n3. Quên mật khẩu VNeID\nGõ 1, 2 hoặc 3 để chọn." in text
     methods = [m for m, _ in zfake.calls]
     assert methods[:2] == ["getMe", "deleteWebhook"]
     assert methods.index("sendChatAction") < methods.index("sendMessage")
@@ -54,9 +56,9 @@ async def test_typed_number_picks_the_choice(small_deps, zfake):
     async with running(zalo_deps(small_deps, zfake)):
         zfake.push("kich hoat vneid ko dc", user=USER)
         await zfake.wait_texts(1, USER)
-        zfake.push("1", user=USER)
+        zfake.push("3", user=USER)  # the related entry: 👍/👎 are always 1 and 2
         texts = await zfake.wait_texts(2, USER)
-        zfake.push("3", user=USER)  # 👎 under the second answer
+        zfake.push("2", user=USER)  # 👎 under the second answer
         texts = await zfake.wait_texts(3, USER)
     assert texts[1].startswith("📌 Quên mật khẩu VNeID")
     assert "góp ý" in texts[2]
@@ -158,30 +160,32 @@ def test_split_text_never_tears_a_character_apart():
 async def test_numbered_choices_work_in_a_flow(small_deps, zfake, monkeypatch):
     """Any flow's choices can be picked by typing their number on Zalo."""
 
-    async def begin(incoming, deps, session):
-        session.start_flow("thu", "ask")
-        return [Reply("Bạn chọn thôn nào?", (session.flow_choice("Thôn Đông", "dong"),
-                                               session.flow_choice("Thôn Tây", "tay")))]
+    @dataclasses.dataclass
+    class Pick:
+        village: str = ""
 
-    async def step(incoming, deps, session):
-        if incoming.payload is None:
-            return [Reply("Bạn gõ 1 hoặc 2 nhé.", (session.flow_choice("Thôn Đông", "dong"),
-                                                  session.flow_choice("Thôn Tây", "tay")))]
-        session.end_flow()
-        return [Reply(f"Đã chọn {incoming.payload.rsplit(':', 1)[1]}")]
+    def ask(turn):
+        return [Reply("Bạn chọn thôn nào? Bạn gõ 1 hoặc 2 nhé.", (turn.choice("Thôn Đông", "v:dong"),
+                                                                 turn.choice("Thôn Tây", "v:tay")))]
+
+    thu = flows.Flow("thu", Pick, {"ask": flows.Step(ask, {"v": lambda t, arg: t.end(Reply(f"Đã chọn {arg}"))},
+                                                     view=True)})
+
+    async def begin(incoming, deps, session):
+        return flows.begin(thu, "ask", Pick(), incoming, deps, session, handlers.FLOWS)
 
     monkeypatch.setitem(handlers.COMMANDS, "/thu", begin)
-    monkeypatch.setitem(handlers.FLOWS, "thu", step)
+    monkeypatch.setitem(handlers.FLOWS, "thu", thu)
     async with running(zalo_deps(small_deps, zfake)):
         zfake.push("/thu", user=USER)
         await zfake.wait_texts(1, USER)
         zfake.push(kind="sticker", user=USER)
-        await zfake.wait_texts(2, USER)
+        await zfake.wait_texts(3, USER)
         zfake.push("2", user=USER)
-        texts = await zfake.wait_texts(3, USER)
+        texts = await zfake.wait_texts(4, USER)
     assert texts[0].endswith("1. Thôn Đông\n2. Thôn Tây\nGõ 1 hoặc 2 để chọn.")
-    assert "Bạn gõ 1 hoặc 2" in texts[1]
-    assert texts[2] == "Đã chọn tay"
+    assert "nhãn dán" in texts[1] and "Bạn gõ 1 hoặc 2" in texts[2]
+    assert texts[3] == "Đã chọn tay"
 
 
 # --- start-up and shutdown -----------------------------------------------------------------------

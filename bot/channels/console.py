@@ -21,7 +21,7 @@ WELCOME = (
 
 def render(reply: Reply) -> str:
     """Text, then numbered choices ("Gõ 1, 2 hoặc 3"), then where a file was saved."""
-    parts = [with_numbered_choices(reply.text, reply.choices, indent="  ")]
+    parts = [with_numbered_choices(reply.text, reply.choices, indent="  ", repeated=reply.repeated)]
     for path in (reply.file, reply.image):
         if path is not None:
             parts.append(f"Đã lưu tệp: {path}")

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -219,13 +220,13 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")
 
 
-def bot_commands() -> list[BotCommand]:
-    """/start, then every command the features list in /trogiup, then /help."""
+def bot_commands(role: str | None = "member") -> list[BotCommand]:
+    """/start, then the commands `role` may use (as /trogiup lists them for that role), then /help."""
     from handlers.help import help_lines  # late: handlers import the core
 
     commands: list[BotCommand] = []
     seen: set[str] = set()
-    for command, description in [START_HELP, *help_lines(), HELP_EN]:
+    for command, description in [START_HELP, *help_lines(role), HELP_EN]:
         name = command.split()[0].lstrip("/").lower()
         if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or name in seen or not description.strip():
             continue
@@ -244,6 +245,7 @@ class TelegramChannel:
         self.application = application
         self.webhook_url = webhook_url
         self.needs_server = bool(webhook_url)
+        self.menus: dict[int, str] = {}  # private chats given a leader's or admin's menu, by role
         self.poller: Poller | None = None
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
@@ -343,6 +345,33 @@ class TelegramChannel:
         incoming, reply_to = found
         replies = await respond(incoming, self.deps)
         await self.deliver(int(incoming.chat_id), replies, reply_to)
+        if not incoming.is_group:
+            await self.sync_menu(incoming)
+
+    async def sync_menu(self, incoming: Incoming) -> None:
+        """Leaders and admins get their own command menu in their private chat (BotCommandScopeChat);
+        everyone else keeps the default one, which lists only what members use."""
+        from handlers.help import role_of  # late: handlers import the core
+
+        role = role_of(self.deps, incoming.user_key)
+        role = role if role in ("leader", "admin") else None
+        chat_id = int(incoming.chat_id)
+        if self.menus.get(chat_id) == role:
+            return
+        scope = BotCommandScopeChat(chat_id)
+        try:
+            if role is None:  # no longer a leader: back to the default menu
+                await with_retries(lambda: self.bot.delete_my_commands(scope=scope), "deleteMyCommands")
+            else:
+                await with_retries(lambda: self.bot.set_my_commands(bot_commands(role), scope=scope),
+                                   "setMyCommands")
+        except TelegramError as exc:  # the menu is a convenience; answering matters more
+            log.warning("Could not set the command menu of a chat: %s", exc)
+            return
+        if role is None:
+            self.menus.pop(chat_id, None)
+        else:
+            self.menus[chat_id] = role
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log (the logging filter masks secrets and personal data) and tell the user."""

@@ -398,7 +398,7 @@ class ZaloChannel:
             if image_link is not None and reply.image is not None:
                 photos.append((reply.image.name, image_link))
         body = "\n\n".join(part for part in (text, *notes) if part)
-        return with_numbered_choices(body, reply.choices), photos
+        return with_numbered_choices(body, reply.choices, repeated=reply.repeated), photos
 
     async def _call(self, method: str, payload: dict[str, Any]) -> Any:
         """A send with retries on network errors, 429 and 5xx."""

@@ -1,0 +1,107 @@
+"""Commands said as words: "ghi", "bao cao thang truoc", "tham gia K7PQ2M", "huy" work without "/" and diacritics.
+
+A word becomes a command only when what follows it fits that command (nothing, a receipt number, a
+one-line record with ";", a period, an invite code), so a question that merely starts with "ghi" or
+"báo cáo" still goes to the FAQ. `looks_private` keeps commands, codes and household records out of
+the leaders' unanswered inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from bot.when import parse_period
+from knowledge.normalize import fold
+
+_CODE = re.compile(r"[A-Za-z0-9]{6}")
+
+
+def _nothing(rest: str) -> bool:
+    return not rest
+
+
+def _number(rest: str) -> bool:
+    return bool(re.fullmatch(r"#?\d{1,9}", rest))
+
+
+def _record_or_nothing(rest: str) -> bool:
+    return not rest or rest.count(";") >= 2
+
+
+def _code(rest: str) -> bool:
+    return bool(_CODE.fullmatch(rest.replace(" ", "")))
+
+
+def _period_or_nothing(rest: str) -> bool:
+    """Nothing, a period, or (admins) a team's name then a period: 'Tổ Xuân tháng trước'."""
+    words, today = rest.split(), dt.date.today()
+    return not rest or any(parse_period(" ".join(words[-n:]), today) is not None for n in range(1, 5))
+
+
+def _team_or_nothing(rest: str) -> bool:
+    return not rest or rest.count(";") == 2
+
+
+def _leader_invite(rest: str) -> bool:
+    return fold(rest).replace(" ", "") == "totruong"
+
+
+# (words, command, what may follow). Longer phrases first so "ghi ho" wins over "ghi".
+WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
+    (("tro giup", "huong dan", "giup do", "help", "trogiup"), "/trogiup", _nothing),
+    (("chu de", "chude"), "/chude", _nothing),
+    (("huy lien ket", "go lien ket", "huylienket"), "/huylienket", _nothing),
+    (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
+    (("tham gia", "thamgia"), "/thamgia", _code),
+    (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),
+    (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _record_or_nothing),
+    (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
+    (("sua phieu", "sua"), "/sua", _number),
+    (("xoa phieu", "xoa"), "/xoa", _number),
+    (("bao cao", "baocao"), "/baocao", _period_or_nothing),
+    (("xuat excel", "xuat file", "xuat"), "/xuat", _period_or_nothing),
+    (("bieu do", "bieudo"), "/bieudo", _period_or_nothing),
+    (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
+    # "mới" alone is an answer ("hộ mới"), not a command: only "mời thành viên", "mã mời", "mời tổ trưởng".
+    (("moi thanh vien", "tao ma moi", "ma moi"), "/moi", _nothing),
+    (("moi",), "/moi", _leader_invite),
+    (("chua tra loi", "chuatraloi"), "/chuatraloi", _nothing),
+    (("gop y", "gopy"), "/gopy", _nothing),
+    (("tao to", "taoto"), "/taoto", _team_or_nothing),
+]
+
+
+def as_command(text: str) -> str | None:
+    """'Báo cáo tháng trước' -> '/baocao tháng trước'; None when the text is not a command said as words."""
+    stripped = text.strip()
+    if not stripped or stripped.startswith("/") or len(stripped) > 300:
+        return None
+    folded = fold(stripped)
+    for phrases, command, fits in WORDS:
+        for phrase in phrases:
+            if folded == phrase or folded.startswith(phrase + " "):
+                rest = stripped[len(phrase):].strip(" :,.!")  # fold keeps one character per character
+                if fits(rest):
+                    return f"{command} {rest}".strip()
+    return None
+
+
+def looks_private(text: str) -> bool:
+    """A command, an invite or link code, or a household record: never for the unanswered inbox."""
+    stripped = text.strip()
+    if stripped.startswith("/") or ";" in stripped:
+        return True
+    words = stripped.split()
+    if len(words) == 1 and _CODE.fullmatch(stripped) and stripped.isupper():  # a link code: letters only
+        return True
+    if any(_CODE.fullmatch(w) and any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
+           and w.upper() == w for w in words):
+        return True
+    folded = fold(stripped)
+    return any(folded == p or folded.startswith(p + " ") for phrases, _, _ in WORDS for p in phrases
+               if len(p) > 3 and p not in NATURAL_OPENERS)
+
+
+NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de")

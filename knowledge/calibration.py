@@ -1,0 +1,112 @@
+"""Calibrated confidence: answer, offer choices, or say "not yet", from a few ranker features.
+
+Two small logistic regressions over the same features: P(the best entry is right) decides a
+direct answer, P(the right entry is among the top three) decides whether choices are worth
+offering. Weights, feature scaling, the fusion weight of the two rankers and both thresholds
+are fitted on the DEV halves only by `benchmarks/fit_calibration.py` (`make calibrate`) and
+stored in `knowledge/calibration.json`; nothing here is tuned by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
+
+# The order of the feature vector built by Matcher.features.
+FEATURES = (
+    "fused",        # fused score of the best entry (phrasing score / 100 + fusion * lexical / ceiling)
+    "margin",       # best fused score minus the runner-up's
+    "phrase",       # best entry's phrasing-matcher score / 100
+    "lexical",      # best entry's BM25 over title + phrasings + answer, relative to the query's ceiling
+    "agree",        # 1 when both rankers put the same entry first
+    "phrase_top",   # 1 when the phrasing matcher ranks the best entry first
+    "lexical_top",  # 1 when BM25 ranks the best entry first
+    "length",       # log(1 + content words in the question)
+    "coverage",     # IDF-weighted share of the question's words that the best entry uses anywhere
+    "unknown",      # IDF-weighted share of the question's words the knowledge base never uses
+    "phrase_gap",   # phrasing score of the best entry minus the best other entry's, / 100
+)
+
+
+@dataclass
+class Model:
+    weights: list[float]
+    bias: float
+
+    def prob(self, z: np.ndarray) -> float:
+        t = float(np.dot(self.weights, z) + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(min(t, 30.0), -30.0)))
+
+
+@dataclass
+class Calibration:
+    fusion: float = 0.6
+    used: list[str] = field(default_factory=lambda: list(FEATURES))  # the features the models read
+    mean: list[float] = field(default_factory=lambda: [0.0] * len(FEATURES))
+    scale: list[float] = field(default_factory=lambda: [1.0] * len(FEATURES))
+    answer: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
+    choices: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
+    answer_min: float = 0.5
+    choices_min: float = 0.5
+    fitted_on: str = "unfitted defaults"
+
+    def __post_init__(self) -> None:
+        self._index = np.array([FEATURES.index(f) for f in self.used], dtype=np.int64)
+        self._mean = np.asarray(self.mean, dtype=np.float64)
+        self._scale = np.asarray(self.scale, dtype=np.float64)
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """The used features of a full feature vector, scaled as in the fit."""
+        return (x[self._index] - self._mean) / self._scale
+
+    def p_answer(self, x: np.ndarray) -> float:
+        return self.answer.prob(self.standardise(x))
+
+    def p_choices(self, x: np.ndarray) -> float:
+        return self.choices.prob(self.standardise(x))
+
+    def to_json(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["features"] = list(FEATURES)
+        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data.pop("features", FEATURES)) != FEATURES or not set(data.get("used", ())) <= set(FEATURES):
+            return cls()  # written for another feature set: refit with `make calibrate`
+        data["answer"] = Model(**data["answer"])
+        data["choices"] = Model(**data["choices"])
+        return cls(**data)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50,
+                 weights: np.ndarray | None = None) -> Model:
+    """L2-regularised logistic regression by Newton's method (x already standardised; optional
+    per-example weights)."""
+    n, d = x.shape
+    sw = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    reg = np.eye(d + 1) * l2
+    reg[d, d] = 0.0  # no penalty on the bias
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
+        grad = xb.T @ (sw * (p - y)) + reg @ w
+        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return Model([float(v) for v in w[:d]], float(w[d]))
+
+
+__all__ = ["CALIBRATION_FILE", "FEATURES", "Calibration", "Model", "fit_logistic"]

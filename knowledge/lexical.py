@@ -1,0 +1,84 @@
+"""BM25 over whole entries: title, phrasings and answer text, as syllable unigrams and bigrams.
+
+The phrasing matcher (matcher.py) knows how members type; this retriever knows what an entry is
+about, so a long formal question whose words appear only in an answer still finds it. Pure NumPy:
+one array of entry indices and one of precomputed weights per term, so a query costs a handful of
+vectorised additions whatever the size of the knowledge base.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+from .loader import Entry
+from .normalize import key
+
+K1 = 1.2
+B = 0.75
+_LINE_RE = re.compile(r"[\n.;:!?]+")
+
+
+def terms(text_key: str) -> list[str]:
+    """Syllable unigrams plus adjacent pairs of a normalised key."""
+    words = text_key.split()
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def entry_terms(entry: Entry) -> list[str]:
+    """Terms of title, phrasings and answer; pairs never span two phrasings or two sentences."""
+    parts = [entry.title, *entry.questions, *_LINE_RE.split(entry.answer)]
+    out: list[str] = []
+    for part in parts:
+        k = key(part) if part.strip() else ""
+        if k:
+            out += terms(k)
+    return out
+
+
+class Lexical:
+    """Okapi BM25 with one document per entry."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        docs = [entry_terms(e) for e in entries]
+        self.size = len(docs)
+        lengths = np.array([len(d) for d in docs] or [1], dtype=np.float64)
+        avg = float(lengths.mean()) or 1.0
+        norm = K1 * (1 - B + B * lengths / avg)
+        df: Counter[str] = Counter()
+        counts = [Counter(d) for d in docs]
+        for c in counts:
+            df.update(c.keys())
+        n = max(self.size, 1)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        rows: dict[str, tuple[list[int], list[float]]] = {}
+        for i, c in enumerate(counts):
+            for t, tf in c.items():
+                idx, w = rows.setdefault(t, ([], []))
+                idx.append(i)
+                w.append(self.idf[t] * tf * (K1 + 1) / (tf + norm[i]))
+        self.postings = {t: (np.array(i, dtype=np.int32), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
+        self.vocabulary = frozenset(t for t in self.idf if "_" not in t)
+        self.entry_words = [frozenset(t for t in c if "_" not in t) for c in counts]
+
+    def scores(self, query_key: str) -> tuple[np.ndarray, float]:
+        """BM25 of every entry, and the query's own ceiling (sum of its known terms' IDF), for scaling."""
+        known = [t for t in set(terms(query_key)) if t in self.postings]
+        ceiling = sum(self.idf[t] for t in known)
+        return accumulate(self.postings, known, self.size), ceiling
+
+
+def accumulate(postings: dict[str, tuple[np.ndarray, np.ndarray]], known: list[str], size: int) -> np.ndarray:
+    """Sum the weights of the postings of `known` terms into one array: one bincount, not one add per term."""
+    if not known:
+        return np.zeros(size)
+    found = [postings[t] for t in known]
+    return np.bincount(np.concatenate([p[0] for p in found]), weights=np.concatenate([p[1] for p in found]),
+                       minlength=size)
+
+
+__all__ = ["Lexical", "accumulate", "entry_terms", "terms"]

@@ -1,0 +1,49 @@
+"""The calibration: a logistic regression that learns, and the shipped fit that loads."""
+
+import numpy as np
+
+from knowledge.calibration import CALIBRATION_FILE, FEATURES, Calibration, fit_logistic
+
+
+def test_logistic_regression_separates_a_simple_case():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 2))
+    y = (x[:, 0] - 0.5 * x[:, 1] > 0).astype(float)
+    model = fit_logistic(x, y, l2=0.1)
+    assert model.weights[0] > 0 > model.weights[1]
+    accuracy = np.mean([(model.prob(r) >= 0.5) == bool(t) for r, t in zip(x, y, strict=True)])
+    assert accuracy > 0.95
+
+
+def test_shipped_calibration_is_fitted_and_matches_the_features():
+    cal = Calibration.load()
+    assert CALIBRATION_FILE.is_file()
+    assert "dev" in cal.fitted_on
+    assert len(cal.answer.weights) == len(cal.choices.weights) == len(cal.mean) == len(cal.used)
+    assert set(cal.used) <= set(FEATURES)
+    assert 0 < cal.answer_min <= 1 and 0 < cal.choices_min <= 1
+
+
+def test_json_round_trip(tmp_path):
+    cal = Calibration(fusion=0.7, answer_min=0.8)
+    path = tmp_path / "c.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    again = Calibration.load(path)
+    assert again.fusion == 0.7 and again.answer_min == 0.8
+
+
+def test_calibration_for_other_features_falls_back_to_defaults(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(Calibration().to_json().replace('"fused"', '"something else"'), encoding="utf-8")
+    assert Calibration.load(path).fitted_on == "unfitted defaults"
+
+
+def test_example_weights_count_like_repeated_examples():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=60) > 0).astype(float)
+    weights = np.where(np.arange(60) < 30, 2.0, 1.0)
+    repeated = fit_logistic(np.vstack([x, x[:30]]), np.concatenate([y, y[:30]]), l2=0.5)
+    weighted = fit_logistic(x, y, l2=0.5, weights=weights)
+    assert np.allclose(repeated.weights, weighted.weights, atol=1e-6)
+    assert abs(repeated.bias - weighted.bias) < 1e-6

@@ -1,0 +1,77 @@
+"""The evaluation protocol: held-out questions stay out of the knowledge base, the dev figures
+do not fall below the recorded floor, and the harness never shows held-out misses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import load
+from knowledge.normalize import key
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import faq_eval  # noqa: E402
+
+FLOOR_DROP = 0.02  # two points
+
+
+def test_no_phrasing_copies_a_held_out_question():
+    held_out = {key(q): q for q in faq_eval.test_questions()}
+    copies = [(e.id, q, held_out[key(q)]) for e in load() for q in e.questions if key(q) in held_out]
+    assert not copies, ("phrasings equal (normalised) to held-out eval questions; remove them from the "
+                        f"knowledge base: {copies[:10]}")
+
+
+def test_dev_figures_hold_the_recorded_floor():
+    floor = json.loads(faq_eval.FLOOR_FILE.read_text(encoding="utf-8"))
+    report = faq_eval.evaluate("dev", baselines=False, out=lambda *_: None)
+    now = faq_eval.floor_figures(report)
+    dropped = {k: (v, now.get(k, 0.0)) for k, v in floor.items() if now.get(k, 0.0) < v - FLOOR_DROP}
+    assert not dropped, (f"dev accuracy fell more than {FLOOR_DROP:.0%} below the recorded floor "
+                         f"(recorded, now): {dropped}. Fix the regression, or after a knowledge-base change "
+                         "run `make calibrate` and commit the refit and the new floor.")
+
+
+def test_floor_covers_every_set():
+    floor = json.loads(faq_eval.FLOOR_FILE.read_text(encoding="utf-8"))
+    assert "member-typed.top1" in floor and "dialogues.right" in floor
+    if (faq_eval.REAL_DIR / "dev.tsv").is_file():
+        assert "real.top1" in floor
+
+
+def test_splits_are_disjoint_and_dev_only_files_stay_in_dev(tmp_path, monkeypatch):
+    (tmp_path / "a.tsv").write_text("question\texpected_id\nq1\tx\nq2\ty\nq3\tnone\nq4\tx\n", encoding="utf-8")
+    (tmp_path / "a.dev.tsv").write_text("question\texpected_id\nq5\tx\n", encoding="utf-8")
+    monkeypatch.setattr(faq_eval, "EVAL_DIR", tmp_path)
+    dev = [c.question for c in faq_eval.read_member("dev")]
+    test = [c.question for c in faq_eval.read_member("test")]
+    assert sorted(dev) == ["q1", "q3", "q5"] and test == ["q2", "q4"]
+
+
+def test_real_set_reads_alternatives_and_skips_gaps(tmp_path, monkeypatch):
+    (tmp_path / "dev.tsv").write_text(
+        "question\texpected\tsource\nA?\tx|y\tu1\nB?\tnone\tu2\nC?\tgap:no entry yet\tu3\n", encoding="utf-8")
+    monkeypatch.setattr(faq_eval, "REAL_DIR", tmp_path)
+    cases, gaps = faq_eval.read_real("dev")
+    assert [(c.question, c.expected) for c in cases] == [("A?", ("x", "y")), ("B?", ())]
+    assert gaps == 1
+
+
+def test_test_split_never_prints_misses():
+    script = ROOT / "benchmarks" / "faq_eval.py"
+    refused = subprocess.run([sys.executable, str(script), "--split", "test", "--misses"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and "dev split only" in refused.stderr
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_dialogues_are_split_and_long_enough(split):
+    dialogues = faq_eval.read_dialogues(split)
+    assert len(dialogues) >= 10
+    assert all(2 <= len(d) <= 3 for d in dialogues)

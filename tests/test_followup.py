@@ -1,0 +1,184 @@
+"""Follow-ups read with the previous answer (examples from the dev dialogues only), and multi-part questions: through the core for every
+channel name, through the Telegram and Zalo adapters against their fakes, and the pure rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Chat
+from teamkit import Clock
+
+from bot.core import Deps
+from knowledge.followup import Context, Conversation, is_followup, wants_other
+from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import faq_eval  # noqa: E402
+
+CHANNELS = ["console", "telegram", "zalo"]
+
+
+@pytest.fixture
+def cdeps(settings, storage, shipped_kb) -> Deps:
+    return Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock())
+
+
+def answered(chat: Chat) -> str | None:
+    """The entry the last replies answered (its 👍 button names it), or None."""
+    for reply in chat.last:
+        for choice in reply.choices:
+            if choice.payload.startswith("fb:"):
+                return choice.payload.split(":")[1]
+    return None
+
+
+async def play(chat: Chat, clock: Clock, dialogue) -> list[str | None]:  # type: ignore[no-untyped-def]
+    """Say each turn; when the right entry is offered as a choice, tap it as a member would."""
+    got = []
+    for minutes, text, expected in dialogue:
+        clock.advance(minutes=minutes)
+        await chat.say(text)
+        ident = answered(chat)
+        got.append(ident)
+        if ident is None and expected:
+            titles = {chat.deps.kb.entries[e].title for e in faq_eval.accepted(expected) if e in chat.deps.kb.entries}
+            if any(c.label in titles for r in chat.last for c in r.choices):
+                await chat.pick(next(c.label for r in chat.last for c in r.choices if c.label in titles))
+    return got
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_dev_dialogues_through_the_core_match_the_evaluation(cdeps, channel):
+    """Each dev dialogue through `respond` gives, turn by turn, what the evaluation scored."""
+    matcher = cdeps.kb.matcher
+    right = 0
+    dialogues = faq_eval.read_dialogues("dev")
+    for n, dialogue in enumerate(dialogues):
+        chat = Chat(cdeps, user=f"d{n}", channel=channel)
+        got = await play(chat, cdeps.clock, dialogue)
+        conv, now = Conversation(matcher), dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+        expected_by_eval = []
+        for minutes, text, expected in dialogue:
+            now += dt.timedelta(minutes=minutes)
+            m = conv.ask(text, now)
+            ident = m.best.entry.id if m.status == "answer" and m.best else None
+            if ident is not None and cdeps.kb.entries[ident].topic == "smalltalk":
+                ident = None  # small talk has no 👍 button
+            expected_by_eval.append(ident)
+            hit = [s.entry.id for s in m.choices if s.entry.id in faq_eval.accepted(expected)]
+            if ident is None and hit:
+                conv.pick(m, hit[0], now)
+        assert got == expected_by_eval, dialogue
+        right += all((g in faq_eval.accepted(e)) if e else g is None for g, (_, _, e) in zip(got, dialogue, strict=True))
+    assert right / len(dialogues) >= 0.7
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_short_follow_up_is_read_with_the_previous_answer(cdeps, channel):
+    chat = Chat(cdeps, channel=channel)
+    await chat.say("dang ky muc 2 can mang gi")
+    assert answered(chat) == "vneid-dang-ky-muc-2"
+    cdeps.clock.advance(minutes=2)
+    await chat.say("mất bao lâu thì có")
+    assert answered(chat) == "vneid-thoi-gian-duyet"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_other_topic_in_a_follow_up(cdeps, channel):
+    chat = Chat(cdeps, channel=channel)
+    await chat.say("tich hop the bhyt vao vneid")
+    assert answered(chat) == "vneid-bhyt"
+    await chat.say("còn bằng lái thì sao")
+    assert answered(chat) == "vneid-giay-phep-lai-xe"
+
+
+async def test_follow_up_after_ten_minutes_is_not_read_with_the_old_topic(cdeps):
+    chat = Chat(cdeps)
+    await chat.say("dang ky muc 2 can mang gi")
+    cdeps.clock.advance(minutes=11)
+    await chat.say("mất bao lâu")
+    assert answered(chat) is None  # no topic to read it with: choices or an honest "not yet", never a guess
+
+
+async def test_two_questions_answer_the_first_and_offer_the_second(cdeps):
+    chat = Chat(cdeps)
+    await chat.say("Quên mật khẩu VNeID thì làm sao? Còn quên passcode thì sao?")
+    assert answered(chat) == "vneid-quen-mat-khau"
+    labels = [c.label for c in chat.last[0].choices]
+    other = cdeps.kb.entries["vneid-quen-passcode"].title
+    related = [cdeps.kb.entries[r].title for r in cdeps.kb.entries["vneid-quen-mat-khau"].related]
+    assert labels.count(other) == 1
+    assert labels.index(other) <= min(labels.index(t) for t in related if t in labels and t != other)
+    await chat.say("cái kia")
+    assert answered(chat) == "vneid-quen-passcode"
+
+
+async def test_a_picked_choice_becomes_the_topic(cdeps):
+    chat = Chat(cdeps)
+    await chat.press("faq:vneid-dang-ky-muc-2")
+    await chat.say("mất bao lâu thì có")
+    assert answered(chat) == "vneid-thoi-gian-duyet"
+
+
+async def test_follow_up_survives_a_restart(cdeps, settings):
+    from bot.storage import Storage
+
+    chat = Chat(cdeps)
+    await chat.say("dang ky muc 2 can mang gi")
+    cdeps.storage.close()
+    again = Deps(settings=settings, storage=Storage(settings.database_path), kb=cdeps.kb, clock=cdeps.clock)
+    chat2 = Chat(again)
+    await chat2.say("mất bao lâu thì có")
+    assert answered(chat2) == "vneid-thoi-gian-duyet"
+    again.storage.close()
+
+
+async def test_dialogue_through_telegram(tfake, settings, storage, shipped_kb):
+    deps = telegram_deps(Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    from aiohttp import web
+
+    from bot.channels import telegram as tg
+
+    channel = await tg.start(deps, web.Application(), poll_timeout=1)
+    try:
+        user = TelegramUser(tfake, 501)
+        await user.say("dang ky thuong tru online")
+        assert shipped_kb.entries["dichvucong-thuong-tru-online"].title in user.text
+        await user.say("le phi bao nhieu")
+        assert shipped_kb.entries["dichvucong-le-phi-cu-tru"].title in user.text
+    finally:
+        await channel.stop()
+
+
+async def test_dialogue_through_zalo(zfake, settings, storage, shipped_kb):
+    deps = zalo_deps(Deps(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-1")
+        await user.say("dang ky muc 2 can mang gi")
+        assert shipped_kb.entries["vneid-dang-ky-muc-2"].title in user.text
+        await user.say("mất bao lâu thì có")
+        assert shipped_kb.entries["vneid-thoi-gian-duyet"].title in user.text
+
+
+@pytest.mark.parametrize("text", ["làm ở đâu", "mất bao lâu", "có mất tiền không", "còn người già thì sao", "cái kia"])
+def test_follow_up_wording(text):
+    assert is_followup(text)
+
+
+@pytest.mark.parametrize("text", ["kich hoat vneid ko dc", "Quên mật khẩu VNeID thì phải làm những bước nào "
+                                  "khi điện thoại cũ đã bị mất và số điện thoại cũng không còn dùng nữa"])
+def test_full_questions_are_not_follow_ups(text):
+    assert not is_followup(text)
+
+
+def test_context_window_and_state_round_trip():
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    ctx = Context("vneid-kich-hoat", at, ("vneid-quen-mat-khau",))
+    assert Context.from_state(ctx.to_state()) == ctx
+    assert ctx.fresh(at + dt.timedelta(minutes=10)) and not ctx.fresh(at + dt.timedelta(minutes=10, seconds=1))
+    assert Context.from_state({"id": "x"}) is None and Context.from_state(None) is None
+    assert wants_other("cai kia") and not wants_other("kich hoat")
