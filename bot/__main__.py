@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb dump|kb check]`."""
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|backup|restore]`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--only", nargs="+", metavar="FILE",
                        help="report only the entries of these files (paths or file names)")
+    backup = sub.add_parser("backup", help="copy the database (safe while the bot runs), verified, mode 0600")
+    backup.add_argument("file", nargs="?", help="where to write it (default: a dated file in BACKUP_DIR)")
+    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("file")
+    report = sub.add_parser("report", help="every team's numbers for a period as JSON (no personal data)")
+    report.add_argument("period", nargs="?", default="thang",
+                        help="homnay, tuan, thang (default), tatca or 01/11/2026-15/11/2026")
     return p
 
 
@@ -43,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             return ask(settings, args.questions, args.json)
         if command == "kb":
             return kb_dump(settings) if args.kb_command == "dump" else kb_check(settings, args.only)
+        if command == "backup":
+            return backup_command(settings, args.file)
+        if command == "restore":
+            return restore_command(settings, args.file)
+        if command == "report":
+            return report_command(settings, args.period)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -54,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # startup errors: one clear line, no traceback for the user
         from knowledge.loader import KnowledgeError
 
-        if isinstance(exc, KnowledgeError | ConfigError):
+        from .backup import BackupError
+        from .storage import SchemaError
+
+        if isinstance(exc, KnowledgeError | ConfigError | SchemaError | BackupError):
             print(f"Lỗi: {exc}", file=sys.stderr)
             return 2
         raise
@@ -77,6 +93,61 @@ def run(settings: Settings) -> int:
     from . import runner
 
     return runner.run(settings)
+
+
+def backup_command(settings: Settings, file: str | None) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from . import backup
+
+    database = settings.database_path
+    if not database.is_file():
+        print(f"Lỗi: chưa có cơ sở dữ liệu {database} (DATABASE_PATH).", file=sys.stderr)
+        return 2
+    dest = Path(file) if file else backup.daily_path(database, settings.backup_dir, dt.datetime.now())
+    check = backup.copy_database(database, dest)
+    print(f"Đã sao lưu vào {dest} (phiên bản lược đồ {check.version}, {check.counts.get('records', 0)} lượt hỗ trợ, "
+          f"{check.counts.get('households', 0)} hộ; kiểm tra toàn vẹn: tốt).")
+    return 0
+
+
+def restore_command(settings: Settings, file: str) -> int:
+    from pathlib import Path
+
+    from . import backup
+
+    aside = backup.restore(settings.database_path, Path(file))
+    print(f"Đã khôi phục {settings.database_path} từ {file}."
+          + (f" Cơ sở dữ liệu cũ được giữ lại ở {aside}." if aside else "")
+          + " Bạn có thể khởi động lại trợ lý.")
+    return 0
+
+
+def report_command(settings: Settings, period_arg: str) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from . import reports, rollup
+    from .assist import catalogue
+    from .storage import Storage
+
+    now = dt.datetime.now(ZoneInfo(settings.timezone))
+    period = reports.parse_period(period_arg, now.date())
+    if period is None:
+        print(f"Lỗi: không hiểu khoảng thời gian '{period_arg}'. {reports.PERIOD_HELP}", file=sys.stderr)
+        return 2
+    if not settings.database_path.is_file():
+        print(f"Lỗi: chưa có cơ sở dữ liệu {settings.database_path} (DATABASE_PATH).", file=sys.stderr)
+        return 2
+    Storage(settings.database_path, settings.backup_dir).close()  # refuses a newer schema, upgrades an older one
+    db = Storage.open_reader(settings.database_path)
+    try:
+        doc = rollup.province_report(db, period, catalogue(), now.date(), now)
+    finally:
+        db.conn.close()
+    print(json.dumps(doc, ensure_ascii=False, indent=1))
+    return 0
 
 
 def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]

@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import sys
 
 from knowledge.kb import KnowledgeBase
 
-from . import scheduler, teams
+from . import logs, maintenance, scheduler, teams
 from .config import ConfigError, Settings
 from .core import Deps, now_local
-from .safety import install_log_redaction
 from .storage import Storage
 
 
 def setup_logging(settings: Settings) -> None:
-    """Log to stderr, with personal data and secrets masked in every record."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(settings.log_level)
-    # httpx logs every request URL, which carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    install_log_redaction(settings.secrets)
+    """Log to stderr as text or JSON lines, with personal data and secrets masked in every record."""
+    logs.setup(settings.log_level, settings.log_format, settings.secrets)
 
 
-def open_storage(path) -> Storage:  # noqa: ANN001 - a Path
+def open_storage(path, backup_dir=None) -> Storage:  # noqa: ANN001 - Paths
     """The database, or one clear line (a ConfigError) instead of a traceback when it cannot be used."""
     try:
-        return Storage(path)
+        return Storage(path, backup_dir)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"DATABASE_PATH: không dùng được cơ sở dữ liệu {path} ({exc}). Tệp có thể bị hỏng "
                           "hoặc không phải cơ sở dữ liệu của trợ lý; hãy khôi phục từ bản sao lưu.") from None
@@ -42,7 +31,7 @@ def open_storage(path) -> Storage:  # noqa: ANN001 - a Path
 
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:
     tz = settings.timezone
-    store = storage or open_storage(settings.database_path)
+    store = storage or open_storage(settings.database_path, settings.backup_dir)
     deps = Deps(
         settings=settings,
         storage=store,
@@ -51,4 +40,5 @@ def build_deps(settings: Settings, storage: Storage | None = None, kb: Knowledge
         extras={"team_of": lambda user_key: teams.team_of(store, user_key)},  # scopes the leaders' inbox
     )
     scheduler.install(deps)
+    maintenance.install(deps)
     return deps

@@ -48,6 +48,19 @@ def _listen(raw: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
+def _clock_time(name: str, raw: str) -> str:
+    hh, _, mm = raw.partition(":")
+    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+        raise ConfigError(f"{name}: '{raw}' phải có dạng HH:MM")
+    return f"{int(hh):02d}:{int(mm):02d}"
+
+
+def _count(name: str, raw: str, minimum: int) -> int:
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name}: '{raw}' phải là số nguyên từ {minimum} trở lên")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_path: Path = Path("data/tcns.db")
@@ -69,6 +82,17 @@ class Settings:
     digest_weekday: int = 0  # Monday
     digest_time: str = "07:00"
     backdate_days: int = 30  # how far back /ghi and /sua accept the day a household was helped
+    backup_dir_setting: Path | None = None
+    backup_time: str = "02:30"  # "" turns the daily backup off
+    backup_keep: int = 14
+    retention_months: int = 36  # 0 turns automatic anonymisation off
+    metrics_token: str = field(default="", repr=False)
+    log_format: str = "text"  # text | json
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where backups go: BACKUP_DIR, or `backups` next to the database."""
+        return self.backup_dir_setting or self.database_path.parent / "backups"
 
     @property
     def local_knowledge_dir(self) -> Path:
@@ -79,7 +103,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
         return [s for s in (self.telegram_bot_token, self.telegram_webhook_secret,
-                            self.zalo_bot_token, self.zalo_webhook_secret) if s]
+                            self.zalo_bot_token, self.zalo_webhook_secret, self.metrics_token) if s]
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
@@ -94,10 +118,14 @@ class Settings:
         weekday = get("DIGEST_WEEKDAY", "0")
         if not weekday.isdigit() or int(weekday) > 6:
             raise ConfigError("DIGEST_WEEKDAY phải là số từ 0 (thứ Hai) đến 6 (Chủ nhật)")
-        digest_time = get("DIGEST_TIME", "07:00")
-        hh, _, mm = digest_time.partition(":")
-        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
-            raise ConfigError(f"DIGEST_TIME: '{digest_time}' phải có dạng HH:MM")
+        digest_time = _clock_time("DIGEST_TIME", get("DIGEST_TIME", "07:00"))
+        backup_time = get("BACKUP_TIME", "02:30")
+        if backup_time:
+            backup_time = _clock_time("BACKUP_TIME", backup_time)
+        backup_dir = get("BACKUP_DIR")
+        log_format = get("LOG_FORMAT", "text").lower()
+        if log_format not in {"text", "json"}:
+            raise ConfigError(f"LOG_FORMAT: '{log_format}' phải là text hoặc json")
         timezone = get("TIMEZONE", "Asia/Ho_Chi_Minh")
         try:
             ZoneInfo(timezone)
@@ -129,4 +157,10 @@ class Settings:
             digest_weekday=int(weekday),
             digest_time=digest_time,
             backdate_days=int(backdate),
+            backup_dir_setting=Path(backup_dir) if backup_dir else None,
+            backup_time=backup_time,
+            backup_keep=_count("BACKUP_KEEP", get("BACKUP_KEEP", "14"), 1),
+            retention_months=_count("RETENTION_MONTHS", get("RETENTION_MONTHS", "36"), 0),
+            metrics_token=get("METRICS_TOKEN"),
+            log_format=log_format,
         )

@@ -2,8 +2,11 @@
 
 Each channel module `bot.channels.<name>` exposes `async def start(deps, web_app) -> Channel`.
 In webhook mode a channel adds its routes to `web_app`; one aiohttp server (WEBHOOK_LISTEN)
-serves them all, plus `GET /healthz`, download links and the web view under `/app/`
-(the server also starts whenever PUBLIC_BASE_URL is set, in polling mode too).
+serves them all, plus `GET /healthz`, `GET /metrics`, download links and the web view under `/app/`
+(also when every channel polls).
+
+Stopping (SIGTERM, SIGINT) is graceful: webhooks start answering 503 (the platform redelivers later),
+each channel finishes the updates it has taken, then the database is checkpointed and closed.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-from . import downloads, webguard
+from . import downloads, metrics, webguard
 from .app import build_deps
+from .backup import RunLock
 from .config import Settings
 from .core import Deps, Reply
 
@@ -44,6 +48,9 @@ class Channel(Protocol):
 DEFER_WEBHOOK = web.AppKey("defer_webhook", bool)
 
 
+SHUTDOWN_TIMEOUT = 5.0  # seconds the web server waits for open requests when stopping
+
+
 class StartupError(RuntimeError):
     """A channel could not start (bad token, unreachable server); the message says why, in Vietnamese."""
 
@@ -58,6 +65,18 @@ def run(settings: Settings) -> int:
 
 
 async def serve(settings: Settings) -> int:
+    lock = RunLock(settings.database_path)
+    if not lock.acquire():
+        pid = lock.holder()
+        raise StartupError(f"Trợ lý đã đang chạy trên cơ sở dữ liệu {settings.database_path}"
+                           + (f" (tiến trình {pid})" if pid else "") + ". Không chạy hai bản cùng lúc.")
+    try:
+        return await _serve(settings)
+    finally:
+        lock.release()
+
+
+async def _serve(settings: Settings) -> int:
     deps = build_deps(settings)
     try:
         channels = configured_channels(settings)
@@ -77,6 +96,7 @@ async def serve(settings: Settings) -> int:
         return 0
     finally:
         deps.storage.close()
+        log.info("Database closed")
 
 
 def configured_channels(settings: Settings) -> list[str]:
@@ -88,14 +108,10 @@ def configured_channels(settings: Settings) -> list[str]:
     return names
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def build_web_app(deps: Deps) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[downloads.DEPS_KEY] = deps
-    app.router.add_get("/healthz", healthz)
+    metrics.add_routes(app, deps)  # /healthz and /metrics
     downloads.add_routes(app)
     from .web.views import mount  # late: the web view reads through the handlers, which import the core
 
@@ -125,11 +141,19 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
     web_app = build_web_app(deps)
     web_app[DEFER_WEBHOOK] = True
     started = await start_channels(deps, channels, web_app)
+    deps.extras["channels"] = started
+    deps.extras["stopping"] = False
+    for channel in started:
+        metrics.get(deps).channel(channel.name, "webhook" if channel.needs_server else "polling")
     runner: web.AppRunner | None = None
     try:
-        if any(c.needs_server for c in started) or deps.settings.public_base_url:
+        # Always when a channel runs: /healthz and /metrics are served even to a polling bot.
+        if started or deps.settings.public_base_url:
             host, port = deps.settings.webhook_listen
-            runner = web.AppRunner(web_app, access_log_class=webguard.SafeAccessLogger, keepalive_timeout=15)
+            # Requests still open when stopping get SHUTDOWN_TIMEOUT seconds, not aiohttp's 60: systemd and
+            # docker kill a service that takes longer to stop, before the database is closed.
+            runner = web.AppRunner(web_app, access_log_class=webguard.SafeAccessLogger, keepalive_timeout=15,
+                                   shutdown_timeout=SHUTDOWN_TIMEOUT)
             await runner.setup()
             try:
                 await webguard.GuardedSite(runner, host, port).start()  # connection limits and timeouts
@@ -147,7 +171,10 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
             ready.set()
         await stop.wait()
     finally:
-        log.info("Stopping...")
+        # New deliveries are refused from here on (webhooks answer 503, so the platform redelivers them
+        # later); updates already taken are finished by each channel's stop().
+        deps.extras["stopping"] = True
+        log.info("Stopping: finishing the updates in hand...")
         for hook in deps.extras.get("on_stop", []):
             try:
                 await hook(deps)
@@ -156,7 +183,9 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
         for channel in reversed(started):
             try:
                 await channel.stop()
+                log.info("Channel %s stopped", channel.name)
             except Exception:  # keep stopping the others
                 log.exception("Error while stopping a channel")
         if runner is not None:
             await runner.cleanup()
+            log.info("Web server closed")

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from knowledge.services import Catalogue
 
-from . import reports
+from . import metrics, reports
 from .assist import catalogue
 from .core import Deps, Reply
 from .storage import utcnow
@@ -162,7 +162,9 @@ async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:
         try:
             await send(chat_id, [Reply(digest.text)])
             sent += 1
+            metrics.get(deps).digests.labels("sent").inc()
         except Exception:  # one unreachable chat must not stop the others; not retried (at most once)
+            metrics.get(deps).digests.labels("failed").inc()
             log.exception("Could not send digest %s", digest.key)
         await asyncio.sleep(0)
     if sent:

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-# Each item upgrades the schema by one version. Append only; never edit a shipped step.
-MIGRATIONS: list[str] = [
+log = logging.getLogger(__name__)
+
+# A migration is SQL (several statements; triggers and ';' in strings are fine) or a function given the
+# connection inside the migration's transaction (for data changes SQL cannot express).
+Migration = str | Callable[[sqlite3.Connection], None]
+
+# Each item upgrades the schema by one version: item N (from 1) takes a database from version N-1 to N.
+# Append only; never edit or reorder a shipped step. Each runs in its own transaction with foreign keys
+# off (so a table can be rebuilt) and must leave `PRAGMA foreign_key_check` clean.
+MIGRATIONS: list[Migration] = [
     # 1: sessions, questions without an answer, feedback, teams and the assistance log.
     """
     CREATE TABLE sessions (
@@ -182,26 +193,74 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class SchemaError(RuntimeError):
+    """The database cannot be used by this version of the program; the message says why, in Vietnamese."""
+
+
+def latest_version() -> int:
+    return len(MIGRATIONS)
+
+
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def statements(script: str) -> Iterator[str]:
+    """Split an SQL script into complete statements (a ';' inside a string, comment or trigger stays put)."""
+    buffer = ""
+    for chunk in script.split(";"):
+        buffer += chunk + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\r\n;"):
+                yield buffer
+            buffer = ""
+    if buffer.strip(" \t\r\n;"):
+        raise ValueError(f"incomplete SQL statement in a migration: {buffer.strip()[:80]!r}")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version recorded in a database (0: a new, empty one)."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if found is None:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def too_new_message(path: str, version: int) -> str:
+    return (f"Cơ sở dữ liệu {path} ở phiên bản {version}, mới hơn phiên bản {latest_version()} mà chương trình "
+            "này hiểu được (có lẽ nó đã được một bản mới hơn nâng cấp). Chương trình dừng lại để không làm hỏng "
+            "dữ liệu. Bạn hãy cài lại bản chương trình mới hơn, hoặc khôi phục một bản sao lưu cũ hơn "
+            "(python -m bot restore TỆP).")
 
 
 class Storage:
     """The bot's database. Open once at start; pass it in through deps."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, backup_dir: Path | str | None = None) -> None:
         self.path = str(path)
+        self.backup_dir = Path(backup_dir) if backup_dir else None
+        # The last failed write and when (time.monotonic()): a full disk lets small writes through, so one
+        # success does not mean the database is healthy again.
+        self.write_error: str | None = None
+        self.write_error_at = 0.0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not Path(self.path).exists():  # a new database is the owner's only (SQLite's -wal/-shm follow it)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA busy_timeout = 30000")
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
-        self.migrate()
+        try:
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
+            self.migrate()
+        except BaseException:
+            conn.close()
+            raise
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -211,32 +270,88 @@ class Storage:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlock)."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # read-only file, full disk, I/O error: /healthz reports it
+            self.write_error, self.write_error_at = str(exc), time.monotonic()
             raise
-        else:
-            conn.execute("COMMIT")
 
     @property
     def version(self) -> int:
-        if "schema_version" not in self.db.table_names():
-            return 0
-        row = self.db.execute("SELECT max(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
+        return schema_version(self.db.conn)
 
-    def migrate(self) -> None:
-        with self.transaction() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            current = int(row[0] or 0)
-            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (number, utcnow()))
+    def migrate(self) -> list[int]:
+        """Bring the schema up to `latest_version()`; returns the versions applied.
+
+        Refuses a database newer than this code. Before upgrading a database that already holds data,
+        a verified copy is written next to it (or into `backup_dir`). Each step is one transaction:
+        a failing step leaves the database at the previous version.
+        """
+        conn = self.db.conn
+        current = schema_version(conn)
+        if current > latest_version():
+            raise SchemaError(too_new_message(self.path, current))
+        if current == latest_version():
+            return []
+        if current > 0 and self.path != ":memory:" and not self.is_empty():
+            from .backup import pre_migration_backup  # late: backup imports this module
+
+            copy = pre_migration_backup(self, current)
+            log.info("Database at schema version %d backed up to %s before upgrading to %d",
+                     current, copy, latest_version())
+        applied: list[int] = []
+        conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction, so set it before
+        try:
+            while True:
+                with self.transaction():
+                    conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                                 "(version INTEGER PRIMARY KEY, applied_at TEXT)")
+                    current = schema_version(conn)  # again, under the write lock: another process may have won
+                    if current > latest_version():
+                        raise SchemaError(too_new_message(self.path, current))
+                    if current == latest_version():
+                        break
+                    number = current + 1
+                    step = MIGRATIONS[current]
+                    if callable(step):
+                        step(conn)
+                    else:
+                        for statement in statements(step):
+                            conn.execute(statement)
+                    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise SchemaError(f"Bước nâng cấp {number} làm hỏng liên kết dữ liệu "
+                                          f"({len(broken)} dòng, ví dụ bảng {broken[0][0]}); đã huỷ bước này.")
+                    conn.execute("INSERT INTO schema_version VALUES (?, ?)", (number, utcnow()))
+                    conn.execute(f"PRAGMA user_version = {number}")
+                applied.append(number)
+                log.info("Database schema upgraded to version %d", number)
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+        return applied
+
+    def is_empty(self) -> bool:
+        """True when no table other than the version bookkeeping holds a row."""
+        for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' AND name != 'schema_version'").fetchall():
+            if self.db.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone():
+                return False
+        return True
+
+    @staticmethod
+    def open_reader(path: Path | str) -> sqlite_utils.Database:
+        """A read-only connection to a database file, for tools that run beside the bot."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return sqlite_utils.Database(conn)
 
     def reader(self) -> sqlite_utils.Database:
         """A separate read connection for work done off the event loop (one per thread)."""
@@ -245,7 +360,14 @@ class Storage:
         return sqlite_utils.Database(conn)
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Fold the write-ahead log into the database file, then close (a clean file to copy or move)."""
+        try:
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # another process reading, or the disk went away: WAL stays, still safe
+            log.warning("WAL checkpoint at close failed: %s", exc)
+        finally:
+            self.db.conn.close()
 
     # --- sessions -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot import metrics
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from knowledge.followup import Context, after
 from knowledge.loader import Entry
@@ -103,7 +104,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
     now = deps.clock()
     topic = Context.from_state(session.state.get("topic"))
-    result = deps.kb.answer(text, topic, now)
+    result = metrics.match(deps, lambda: deps.kb.answer(text, topic, now))  # timed and counted
     if (topic := after(result, now, topic)) is not None:
         session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes
     if result.status == "answer" and result.best is not None:

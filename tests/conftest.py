@@ -18,8 +18,10 @@ FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # Port 0: the bot's web server (which runs whenever a channel does) takes any free port, so tests never
+    # fight over 8080.
     return Settings(database_path=tmp_path / "bot.db", export_dir=tmp_path / "exports",
-                    admin_ids=frozenset({"console:admin", "telegram:1"}))
+                    admin_ids=frozenset({"console:admin", "telegram:1"}), webhook_listen=("127.0.0.1", 0))
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ class FakeTelegram:
         self.token, self.username = token, username
         self.bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Trợ lý TCNS", "username": username}
         self.pending: list[dict[str, Any]] = []  # updates not yet confirmed by an offset
+        self.fetched = 0  # updates handed out by getUpdates, counting every time one is sent again
         self.update_ids = itertools.count(1000)
         self.message_ids = itertools.count(1)
         self.query_ids = itertools.count(1)
@@ -278,7 +279,9 @@ class FakeTelegram:
                 await self.wait_for(lambda: available() or self.closing, timeout)
             except TimeoutError:
                 pass
-        return available()
+        batch = available()
+        self.fetched += len(batch)
+        return batch
 
     def _chat_of(self, params: dict[str, Any]) -> dict[str, Any]:
         if "chat_id" not in params or params["chat_id"] in ("", None):

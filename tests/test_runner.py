@@ -84,7 +84,10 @@ async def test_both_webhooks_on_one_server(deps, served, tfake, zfake, port):
     assert not tfake.methods("getUpdates") and "getUpdates" not in zfake.requests
     assert set(deps.extras["senders"]) == {"telegram", "zalo"}
     async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
-        assert resp.status == 200 and await resp.json() == {"ok": True}
+        health = await resp.json()
+        assert resp.status == 200 and health["ok"] is True and health["database"]["ok"] is True
+        assert {name: c["mode"] for name, c in health["channels"].items()} == {"telegram": "webhook",
+                                                                               "zalo": "webhook"}
 
     await tfake.push_text("/start", user_id=111, name="Bà Tư")  # POSTed with the registered secret
     [answer] = await tfake.wait_sent(chat_id=111)

@@ -334,6 +334,18 @@ async def test_updates_pushed_before_stop_are_all_answered(tfake, tg_deps):
     assert not tfake.pending  # every update confirmed with an offset: none fetched again
 
 
+async def test_a_burst_is_fetched_about_once(tfake, tg_deps):
+    """The offset waits for unfinished updates, but polling must not fetch the whole batch again and again."""
+    ch = await tg.start(tg_deps, web.Application(), poll_timeout=1)
+    try:
+        for user in range(60):
+            await tfake.push_text("kich hoat vneid", user_id=2000 + user % 15)
+        await tfake.wait_sent(count=60, timeout=20)
+    finally:
+        await ch.stop()
+    assert 60 <= tfake.fetched < 90  # fetching from the oldest unfinished one each time gave about 3x
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_python_m_bot_run_with_a_token(tfake, tmp_path):
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": tfake.base_url,

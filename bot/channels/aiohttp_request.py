@@ -8,6 +8,8 @@ decides how many updates a second one core can answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -18,7 +20,9 @@ class AiohttpRequest(BaseRequest):
 
     def __init__(self, connection_pool_size: int = 8, read_timeout: float | None = 5.0,
                  write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
-                 pool_timeout: float | None = 1.0, media_write_timeout: float | None = 20.0) -> None:
+                 pool_timeout: float | None = 1.0, media_write_timeout: float | None = 20.0,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self._on_error = on_error  # called with the Bot API method name of each failed call
         self._pool_size = connection_pool_size
         self._defaults = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
                           "pool": pool_timeout}
@@ -75,8 +79,17 @@ class AiohttpRequest(BaseRequest):
                 data = request_data.json_parameters
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's time-outs subclass it
+            self._failed(url)
             raise TimedOut(f"Timed out talking to the Bot API: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:
+            self._failed(url)
             raise NetworkError(f"aiohttp: {type(exc).__name__}: {exc}") from exc
+        if status >= 400:
+            self._failed(url)
+        return status, body
+
+    def _failed(self, url: str) -> None:
+        if self._on_error is not None:
+            self._on_error(url.rstrip("/").rpartition("/")[2] or "?")  # the method name, never the token

@@ -44,6 +44,7 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
+from .. import metrics
 from ..core import Choice, Deps, Incoming, Reply, respond
 from ..runner import DEFER_WEBHOOK, StartupError
 from .aiohttp_request import AiohttpRequest
@@ -199,7 +200,8 @@ class PerUserProcessor(BaseUpdateProcessor):
         pass
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
+async def with_retries(call: Callable[[], Awaitable[T]], what: str,
+                       on_retry: Callable[[str], None] | None = None) -> T:
     """Retry a Bot API call on network errors and time-outs, with exponential backoff.
 
     Flood limits (429) are the rate limiter's business; a bad request or a blocked bot is final.
@@ -216,6 +218,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
                 raise
             delay = BACKOFF * 2 ** attempt
             log.warning("Telegram %s failed (%s); retry %d in %.1fs", what, exc, attempt + 1, delay)
+            if on_retry is not None:
+                on_retry(what)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -254,11 +258,20 @@ class TelegramChannel:
     def bot(self):  # type: ignore[no-untyped-def]
         return self.application.bot
 
+    def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> Awaitable[T]:
+        return with_retries(call, what, lambda method: metrics.get(self.deps).api_retry(NAME, method))
+
+    def queue_depth(self) -> int:
+        """Updates taken from Telegram and not yet answered."""
+        health = metrics.get(self.deps).channels.get(NAME)
+        waiting = len(self.poller.in_flight) if self.poller is not None else self.application.update_queue.qsize()
+        return max(waiting, health.in_flight if health else 0)
+
     async def register_webhook(self) -> None:
         """setWebhook with the secret; `run_channels` calls it once the server listens."""
         settings = self.deps.settings
         try:
-            await with_retries(lambda: self.bot.set_webhook(
+            await self._retry(lambda: self.bot.set_webhook(
                 self.webhook_url, secret_token=settings.telegram_webhook_secret,
                 allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False), "setWebhook")
         except (NetworkError, InvalidToken) as exc:
@@ -336,15 +349,16 @@ class TelegramChannel:
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             try:  # always, and first: it stops the spinner on the user's button
-                await with_retries(lambda: update.callback_query.answer(), "answerCallbackQuery")
+                await self._retry(lambda: update.callback_query.answer(), "answerCallbackQuery")
             except TelegramError as exc:  # too old, or Telegram unreachable: the press is still handled
                 log.warning("Callback query not answered: %s", exc)
         found = self.to_incoming(update)
         if found is None:
             return
         incoming, reply_to = found
-        replies = await respond(incoming, self.deps)
-        await self.deliver(int(incoming.chat_id), replies, reply_to)
+        async with metrics.update(self.deps, incoming):
+            replies = await respond(incoming, self.deps)
+            await self.deliver(int(incoming.chat_id), replies, reply_to)
         if not incoming.is_group:
             await self.sync_menu(incoming)
 
@@ -361,10 +375,10 @@ class TelegramChannel:
         scope = BotCommandScopeChat(chat_id)
         try:
             if role is None:  # no longer a leader: back to the default menu
-                await with_retries(lambda: self.bot.delete_my_commands(scope=scope), "deleteMyCommands")
+                await self._retry(lambda: self.bot.delete_my_commands(scope=scope), "deleteMyCommands")
             else:
-                await with_retries(lambda: self.bot.set_my_commands(bot_commands(role), scope=scope),
-                                   "setMyCommands")
+                await self._retry(lambda: self.bot.set_my_commands(bot_commands(role), scope=scope),
+                                  "setMyCommands")
         except TelegramError as exc:  # the menu is a convenience; answering matters more
             log.warning("Could not set the command menu of a chat: %s", exc)
             return
@@ -382,7 +396,7 @@ class TelegramChannel:
         if chat is None:
             return
         try:
-            await with_retries(lambda: self.bot.send_message(chat.id, SORRY), "sendMessage")
+            await self._retry(lambda: self.bot.send_message(chat.id, SORRY), "sendMessage")
         except Exception as exc:  # nothing more we can do; it is logged
             log.error("Could not tell chat about the error: %s", exc)
 
@@ -435,17 +449,17 @@ class TelegramChannel:
         bot = self.bot
         data = await asyncio.to_thread(path.read_bytes)  # bytes, so a retry can send them again
         if kind == "photo":
-            await with_retries(lambda: bot.send_photo(
+            await self._retry(lambda: bot.send_photo(
                 chat_id, data, caption=caption or None, reply_markup=markup, **params), "sendPhoto")
             return
-        await with_retries(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
-        await with_retries(lambda: bot.send_document(
+        await self._retry(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
+        await self._retry(lambda: bot.send_document(
             chat_id, data, filename=path.name, caption=caption or None, reply_markup=markup, **params),
             "sendDocument")
 
     async def _send_text(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
                          params: dict[str, Any]) -> None:
-        await with_retries(lambda: self.bot.send_message(chat_id, text, reply_markup=markup, **params),
+        await self._retry(lambda: self.bot.send_message(chat_id, text, reply_markup=markup, **params),
                            "sendMessage")
 
     # Webhook ------------------------------------------------------------------------------------
@@ -481,7 +495,7 @@ class TelegramChannel:
 
     async def start_polling(self, poll_timeout: float) -> None:
         """Delete any webhook (keeping pending updates), then poll in the background."""
-        await with_retries(lambda: self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+        await self._retry(lambda: self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
         self.poller = Poller(self, poll_timeout)
         self.poller.start()
 
@@ -512,6 +526,7 @@ class Poller:
 
     MAX_BACKOFF = 5.0
     STOP_GRACE = 10.0  # seconds in-flight updates get to finish on stop; the rest stay unconfirmed
+    BATCH_WAIT = 0.5  # seconds a fetched batch gets to finish before the next getUpdates re-sends what is left
 
     def __init__(self, channel: TelegramChannel, poll_timeout: float) -> None:
         self.channel, self.poll_timeout = channel, poll_timeout
@@ -553,8 +568,11 @@ class Poller:
                 if self._done_before(update.update_id):
                     continue
                 self.in_flight[update.update_id] = asyncio.create_task(self._process(update))
-            if not fresh and self.in_flight:  # only unfinished ones came back: wait for one to finish
-                await asyncio.wait(list(self.in_flight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
+            if self.in_flight:
+                # The next call must ask again from the oldest unfinished update, so Telegram would send the
+                # whole batch again: let the batch finish first (bounded, so one slow export cannot hold
+                # everyone up for long), then ask from past it.
+                await asyncio.wait(list(self.in_flight.values()), timeout=self.BATCH_WAIT)
 
     def _done_before(self, update_id: int) -> bool:
         row = self.channel.deps.storage.db.execute(
@@ -590,7 +608,8 @@ class Poller:
             log.info("Could not confirm processed updates on stop: %s", exc)
 
 
-def build_application(settings, max_rate: float | None) -> Application:  # type: ignore[no-untyped-def]
+def build_application(settings, max_rate: float | None,  # type: ignore[no-untyped-def]
+                      on_error: Callable[[str], None] | None = None) -> Application:
     limiter = AIORateLimiter(
         overall_max_rate=max_rate or 0, group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP if max_rate else 0,
         max_retries=3)
@@ -599,9 +618,9 @@ def build_application(settings, max_rate: float | None) -> Application:  # type:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .request(AiohttpRequest(connection_pool_size=16, connect_timeout=10, read_timeout=15,
-                                write_timeout=15, pool_timeout=10, media_write_timeout=60))
+                                write_timeout=15, pool_timeout=10, media_write_timeout=60, on_error=on_error))
         .get_updates_request(AiohttpRequest(connection_pool_size=2, connect_timeout=10, read_timeout=10,
-                                            write_timeout=10, pool_timeout=10))
+                                            write_timeout=10, pool_timeout=10, on_error=on_error))
         .rate_limiter(limiter)
         .concurrent_updates(PerUserProcessor(CONCURRENT_UPDATES))
         .build()
@@ -622,7 +641,8 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
     if webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
         raise StartupError("TELEGRAM_WEBHOOK_SECRET chỉ được gồm chữ cái không dấu, chữ số, dấu _ và -, "
                            "dài tối đa 256 ký tự.")
-    application = build_application(settings, max_rate)
+    application = build_application(settings, max_rate,
+                                    lambda method: metrics.get(deps).api_error(NAME, method))
     channel = TelegramChannel(deps, application, webhook_url)
     try:
         await application.initialize()  # getMe: checks the token
@@ -634,7 +654,7 @@ async def start(deps: Deps, web_app: web.Application, *, poll_timeout: float = 3
                            "Bạn kiểm tra mạng hoặc TELEGRAM_BASE_URL nhé.") from exc
     try:
         try:
-            await with_retries(lambda: application.bot.set_my_commands(bot_commands()), "setMyCommands")
+            await channel._retry(lambda: application.bot.set_my_commands(bot_commands()), "setMyCommands")
         except Exception as exc:  # the menu is a convenience; the bot works without it
             log.warning("Could not set the Telegram command menu: %s", exc)
         await application.start()

@@ -18,14 +18,14 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
 
-from .. import downloads
+from .. import downloads, metrics
 from ..core import Deps, Incoming, Reply, respond
 from ..runner import DEFER_WEBHOOK, StartupError
 from .render import split_text, with_numbered_choices
@@ -39,6 +39,7 @@ SEND_ATTEMPTS = 4
 BACKOFF_BASE = 1.0  # seconds; tests shrink it
 BACKOFF_CAP = 60.0
 TYPING_EVERY = 5.0
+SHUTDOWN_GRACE = 20.0  # seconds a stopping bot gives replies already being written (systemd waits 30)
 SEEN_KEEP = dt.timedelta(days=2)  # Zalo redelivers within minutes; two days is plenty
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 IDLE = 408  # getUpdates: nothing new, not an error
@@ -89,9 +90,15 @@ def backoff(attempt: int) -> float:
 class ZaloApi:
     """The `{ok, result}` envelope over one aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self._session = session
         self._prefix = f"{base_url.rstrip('/')}/bot{token}/"
+        self._on_error = on_error  # called with the method name of each failed call
+
+    def _failed(self, method: str) -> None:
+        if self._on_error is not None:
+            self._on_error(method)
 
     async def call(self, method: str, payload: dict[str, Any] | None = None,
                    timeout: float = CALL_TIMEOUT) -> Any:
@@ -105,10 +112,14 @@ class ZaloApi:
                     body = None
         except (aiohttp.ClientError, TimeoutError) as exc:
             # `from None`: aiohttp exceptions print the request URL, which holds the token.
+            self._failed(method)
             raise NetworkError(f"{method}: {type(exc).__name__}") from None
         if not isinstance(body, dict) or "ok" not in body:
+            self._failed(method)
             raise NetworkError(f"{method}: HTTP {status} without a Bot API answer")
         if body["ok"] is not True:
+            if not (method == "getUpdates" and body.get("error_code") == IDLE):  # idle polling is no error
+                self._failed(method)
             try:
                 code = int(body.get("error_code") or status)
             except (TypeError, ValueError):
@@ -164,7 +175,8 @@ class ZaloChannel:
     def __init__(self, deps: Deps, session: aiohttp.ClientSession) -> None:
         settings = deps.settings
         self.deps = deps
-        self.api = ZaloApi(session, settings.zalo_base_url, settings.zalo_bot_token)
+        self.api = ZaloApi(session, settings.zalo_base_url, settings.zalo_bot_token,
+                           lambda method: metrics.get(deps).api_error(self.name, method))
         self.webhook_url = settings.zalo_webhook_url
         self.needs_server = bool(self.webhook_url)
         self.account = ""
@@ -242,7 +254,7 @@ class ZaloChannel:
             self._poller = None
         if self._tasks:
             # Let answers already being written go out; then give up on the rest.
-            _, pending = await asyncio.wait(set(self._tasks), timeout=5)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -284,7 +296,7 @@ class ZaloChannel:
         if incoming is None:
             log.info("Zalo event %s ignored", event_name[:60])
         else:
-            self._spawn(self._handle(incoming))
+            self._spawn(self._handle_safely(incoming))
         return True
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -302,6 +314,10 @@ class ZaloChannel:
         if not self._accept(body):
             return web.json_response({"ok": False, "description": "malformed body"}, status=400)
         return web.json_response({"ok": True})
+
+    def queue_depth(self) -> int:
+        """Events taken from Zalo and not yet answered."""
+        return len(self._tasks)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -340,21 +356,25 @@ class ZaloChannel:
         async with lock:  # one user's messages are answered in order (the session is read then saved)
             done = asyncio.Event()
             typing = asyncio.create_task(self._typing(incoming.chat_id, done))
-            try:
-                replies = await respond(incoming, self.deps)
-            except Exception:
-                log.exception("Failed to answer a Zalo message")
-                replies = [Reply(SORRY)]
-            finally:
-                done.set()
-            # Let the typing call land first, or Zalo could show "typing" after the answer.
-            _, pending = await asyncio.wait({typing}, timeout=2)
-            for task in pending:
-                task.cancel()
-            try:
+            async with metrics.update(self.deps, incoming):
+                try:
+                    replies = await respond(incoming, self.deps)
+                except Exception:
+                    log.exception("Failed to answer a Zalo message")
+                    replies = [Reply(SORRY)]
+                finally:
+                    done.set()
+                # Let the typing call land first, or Zalo could show "typing" after the answer.
+                _, pending = await asyncio.wait({typing}, timeout=2)
+                for task in pending:
+                    task.cancel()
                 await self.send(incoming.chat_id, replies)
-            except SendError as exc:
-                log.error("Zalo reply not delivered: %s", exc)
+
+    async def _handle_safely(self, incoming: Incoming) -> None:
+        try:
+            await self._handle(incoming)
+        except SendError as exc:
+            log.error("Zalo reply not delivered: %s", exc)
 
     async def _typing(self, chat_id: str, done: asyncio.Event) -> None:
         """Show "typing" at once (even a quick answer starts with it), then again while work goes on."""
@@ -414,6 +434,7 @@ class ZaloChannel:
                 error = exc
             log.info("Zalo %s failed (%s); retry %d", method, error, attempt)
             if attempt < SEND_ATTEMPTS:
+                metrics.get(self.deps).api_retry(self.name, method)
                 await asyncio.sleep(backoff(attempt))
         raise SendError(f"{error} after {SEND_ATTEMPTS} attempts")
 
