@@ -6,7 +6,7 @@ import sqlite3
 
 from knowledge.kb import KnowledgeBase
 
-from . import logs, maintenance, scheduler, teams
+from . import followups, logs, maintenance, scheduler, teams
 from .config import ConfigError, Settings
 from .core import Deps, now_local
 from .storage import Storage
@@ -40,5 +40,6 @@ def build_deps(settings: Settings, storage: Storage | None = None, kb: Knowledge
         extras={"team_of": lambda user_key: teams.team_of(store, user_key)},  # scopes the leaders' inbox
     )
     scheduler.install(deps)
+    followups.install(deps)
     maintenance.install(deps)
     return deps

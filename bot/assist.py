@@ -303,16 +303,19 @@ class RecordView:
     note: str | None
     created_at: str
     deleted: bool
+    review: str = "new"  # new | approved | fix
+    review_note: str | None = None
 
-    def editable_by(self, member_id: int, now: dt.datetime) -> bool:
-        """Own, not deleted, made within EDIT_DAYS."""
+    def editable_by(self, member_id: int, now: dt.datetime, leader_days: int = 30) -> bool:
+        """Own, not deleted, made within EDIT_DAYS (a record a leader sent back to fix: within leader_days)."""
+        days = max(EDIT_DAYS, leader_days) if self.review == "fix" else EDIT_DAYS
         return (self.member_id == member_id and not self.deleted
-                and now - parse_iso(self.created_at) <= dt.timedelta(days=EDIT_DAYS))
+                and now - parse_iso(self.created_at) <= dt.timedelta(days=days))
 
 
 _VIEW_SQL = (
     "SELECT r.id, r.member_id, r.team_id, r.household_id, h.head_name, v.name, r.helped_on, r.services, "
-    "r.outcome, r.reason, r.followup_on, r.note, r.created_at, r.deleted FROM records r "
+    "r.outcome, r.reason, r.followup_on, r.note, r.created_at, r.deleted, r.review, r.review_note FROM records r "
     "JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
 )
 
@@ -336,8 +339,12 @@ def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, li
     return [_view(row) for row in rows]
 
 
-def update_record(storage: Storage, record_id: int, actor: int, changes: dict[str, Any], now: dt.datetime) -> bool:
-    """Change services / outcome / reason / followup_on / note of a live record, with an audit row."""
+def update_record(storage: Storage, record_id: int, actor: int | None, changes: dict[str, Any], now: dt.datetime,
+                  why: str | None = None) -> bool:
+    """Change services / outcome / reason / followup_on / note of a live record, with an audit row.
+
+    When the member who logged it edits it, a reviewed record goes back to 'new' (to be reviewed again);
+    someone else's edit (a leader's correction) carries `why` and leaves the review state alone."""
     allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on"}
     changes = {k: v for k, v in changes.items() if k in allowed}
     if "services" in changes:
@@ -350,23 +357,28 @@ def update_record(storage: Storage, record_id: int, actor: int, changes: dict[st
         before = _record_dict(conn, record_id)
         if before is None or before["deleted"]:
             return False
+        if actor == before["member_id"] and before.get("review", "new") != "new":
+            changes.update(review="new", review_note=None)
         sets = ", ".join(f"{k} = ?" for k in changes)
         conn.execute(f"UPDATE records SET {sets}, updated_at = ? WHERE id = ?",
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
-        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)))
+        audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)),
+              why=why)
     return True
 
 
-def delete_record(storage: Storage, record_id: int, actor: int, now: dt.datetime) -> bool:
+def delete_record(storage: Storage, record_id: int, actor: int | None, now: dt.datetime,
+                  why: str | None = None) -> bool:
     """Soft delete (deleted = 1) with an audit row; False if missing or already deleted."""
     with storage.transaction() as conn:
         before = _record_dict(conn, record_id)
         if before is None or before["deleted"]:
             return False
         conn.execute("UPDATE records SET deleted = 1, updated_at = ? WHERE id = ?", (iso(now), record_id))
-        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _record_dict(conn, record_id)))
+        audit(conn, now, actor, "records", record_id, "delete", *audit_change(before, _record_dict(conn, record_id)),
+              why=why)
     return True
 
 
@@ -380,7 +392,9 @@ def erase_household(storage: Storage, household_id: int, team_id: int, actor: in
             return False
         conn.execute("UPDATE households SET head_name = '', head_key = '', phone_last3 = NULL, erased = 1 "
                      "WHERE id = ?", (household_id,))
-        conn.execute("UPDATE records SET note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE records SET note = NULL, review_note = NULL WHERE household_id = ?", (household_id,))
+        conn.execute("UPDATE followup_closes SET note = NULL WHERE record_id IN "
+                     "(SELECT id FROM records WHERE household_id = ?)", (household_id,))
         # Notes may name the family: scrub them from the trail of this household's records too.
         for column in ("before", "after"):
             conn.execute(

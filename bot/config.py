@@ -82,6 +82,8 @@ class Settings:
     digest_weekday: int = 0  # Monday
     digest_time: str = "07:00"
     backdate_days: int = 30  # how far back /ghi and /sua accept the day a household was helped
+    leader_edit_days: int = 30  # how long a leader (or an admin) may correct or void a member's record
+    reminder_time: str = "08:00"  # local time of the follow-up reminder on its due day
     backup_dir_setting: Path | None = None
     backup_time: str = "02:30"  # "" turns the daily backup off
     backup_keep: int = 14
@@ -137,6 +139,13 @@ class Settings:
         backdate = get("BACKDATE_DAYS", "30")
         if not backdate.isdigit() or int(backdate) > 366:
             raise ConfigError(f"BACKDATE_DAYS: '{backdate}' phải là số ngày từ 0 đến 366")
+        leader_days = get("LEADER_EDIT_DAYS", "30")
+        if not leader_days.isdigit() or not 1 <= int(leader_days) <= 366:
+            raise ConfigError(f"LEADER_EDIT_DAYS: '{leader_days[:20]}' phải là số ngày từ 1 đến 366")
+        reminder = get("REMINDER_TIME", "08:00")
+        rh, _, rm = reminder.partition(":")
+        if not (rh.isdigit() and rm.isdigit() and int(rh) < 24 and int(rm) < 60):
+            raise ConfigError(f"REMINDER_TIME: '{reminder[:20]}' phải có dạng HH:MM")
         return cls(
             database_path=Path(get("DATABASE_PATH", "data/tcns.db")),
             knowledge_local_dir=Path(local) if local else None,
@@ -157,6 +166,8 @@ class Settings:
             digest_weekday=int(weekday),
             digest_time=digest_time,
             backdate_days=int(backdate),
+            leader_edit_days=int(leader_days),
+            reminder_time=reminder,
             backup_dir_setting=Path(backup_dir) if backup_dir else None,
             backup_time=backup_time,
             backup_keep=_count("BACKUP_KEEP", get("BACKUP_KEEP", "14"), 1),

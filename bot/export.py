@@ -19,8 +19,8 @@ from .reports import OUTCOMES, Period, Report
 from .safety import redact
 
 DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
-                  "Ghi chú")
-DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40)
+                  "Ghi chú", "Trạng thái duyệt", "Quay lại")
+DETAIL_WIDTHS = (9, 12, 22, 26, 18, 45, 14, 13, 40, 14, 20)
 CHART_SIZE = (10, 5)  # inches at CHART_DPI -> 1000 x 500 pixels
 CHART_DPI = 100
 WEEKLY_AFTER_DAYS = 45  # longer periods are charted per week
@@ -97,14 +97,14 @@ def _safe(text: str | None) -> str:
 
 
 def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
-                   today: dt.date, path: Path) -> Report:
+                   today: dt.date, path: Path, approved_only: bool = False) -> Report:
     """Detail sheet (one row per non-deleted record) and summary sheet (the report's tables)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     labels = {s.code: s.label for s in catalogue.services}
-    report = reports.team_report(db, team_id, period, catalogue, today)
+    report = reports.team_report(db, team_id, period, catalogue, today, approved_only=approved_only)
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
 
@@ -134,22 +134,30 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
         detail.column_dimensions[get_column_letter(i)].width = width
     detail.freeze_panes = "A2"
     header(detail, DETAIL_HEADERS)
-    for rid, day, member, head, erased, village, services, outcome, followup, note in reports.detail_rows(
-            db, team_id, period):
+    for rid, day, member, head, erased, village, services, outcome, followup, note, state, closed in \
+            reports.detail_rows(db, team_id, period, approved_only):
+        open_followup = outcome in ("unfinished", "followup") and (followup or outcome == "followup")
         _append(detail, [
             rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
             ", ".join(labels.get(code, code) for code in services.split(",") if code),
             OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
+            reports.REVIEW_STATES.get(state, state),
+            reports.CLOSE_RESULTS.get(closed, closed) if closed else ("đang mở" if open_followup else ""),
         ])
 
     summary = wb.create_sheet("Tổng hợp")
     for letter, width in zip("ABCDE", (40, 14, 14, 16, 14), strict=True):
         summary.column_dimensions[letter].width = width
-    _append(summary, [f"Báo cáo {report.team_name}, {period.label}"])
+    _append(summary, [f"Báo cáo {report.team_name}, {period.label}"
+                      + (" (chỉ phiếu đã duyệt)" if approved_only else " (mọi phiếu đã ghi)")])
     _append(summary, ["Lượt hỗ trợ", report.records])
     _append(summary, ["Số hộ được hỗ trợ", report.households])
     for key, name in OUTCOMES.items():
         _append(summary, [name, report.by_outcome.get(key, 0)])
+    for key, name in reports.REVIEW_STATES.items():
+        _append(summary, [f"Phiếu {name}", report.by_review.get(key, 0)])
+    for key, name in reports.CLOSE_RESULTS.items():
+        _append(summary, [f"Việc quay lại: {name}", report.followups_closed.get(key, 0)])
     _append(summary, [])
     header(summary, ("Thành viên", "Lượt hỗ trợ", "Số hộ"))
     for row in report.by_member:

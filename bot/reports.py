@@ -35,10 +35,19 @@ __all__ = ["FIRST_DAY", "PERIOD_HELP", "Period", "parse_period", "period_bounds_
            "period_refusal", "vn_date"]
 
 
-def _scope(team_id: int, period: Period) -> tuple[str, list]:
-    """The one WHERE clause every report query uses (records aliased `r`)."""
-    return ("r.team_id = ? AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?",
+def _scope(team_id: int, period: Period, approved_only: bool = False) -> tuple[str, list]:
+    """The one WHERE clause every report query uses (records aliased `r`); optionally approved records only."""
+    return ("r.team_id = ? AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?"
+            + (" AND r.review = 'approved'" if approved_only else ""),
             [team_id, period.start.isoformat(), period.end.isoformat()])
+
+
+# An open follow-up (bot/followups.py): "Chưa xong" with a date or "Hẹn lại", live, not closed.
+OPEN_FOLLOWUP = ("r.deleted = 0 AND r.outcome IN ('unfinished', 'followup') "
+                 "AND (r.followup_on IS NOT NULL OR r.outcome = 'followup') "
+                 "AND NOT EXISTS (SELECT 1 FROM followup_closes c WHERE c.record_id = r.id)")
+REVIEW_STATES = {"new": "mới", "approved": "đã duyệt", "fix": "cần sửa"}
+CLOSE_RESULTS = {"done": "đã xong khi quay lại", "dropped": "không cần nữa"}
 
 
 @dataclass
@@ -54,6 +63,9 @@ class Report:
     by_skill: list[tuple[str, int, int]] = field(default_factory=list)  # name, times, households
     by_village: list[tuple[str, int, int, int | None]] = field(default_factory=list)  # name, rec, hh, size
     followups_open: int = 0
+    approved_only: bool = False
+    by_review: dict[str, int] = field(default_factory=dict)  # review state -> records (adds up to `records`)
+    followups_closed: dict[str, int] = field(default_factory=dict)  # result -> the period's closed follow-ups
     followups_due: list[tuple[str, str, str, str]] = field(default_factory=list)  # due, household, village, member
 
     @property
@@ -71,9 +83,14 @@ def household_name(head_name: str | None, erased: int) -> str:
 
 
 def team_report(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
-                today: dt.date) -> Report:
-    where, params = _scope(team_id, period)
-    report = Report(team_id, team_name(db, team_id) or f"Tổ {team_id}", period)
+                today: dt.date, approved_only: bool = False) -> Report:
+    where, params = _scope(team_id, period, approved_only)
+    report = Report(team_id, team_name(db, team_id) or f"Tổ {team_id}", period, approved_only=approved_only)
+    report.by_review = dict(db.execute(
+        f"SELECT r.review, count(*) FROM records r WHERE {where} GROUP BY r.review", params).fetchall())
+    report.followups_closed = dict(db.execute(
+        f"SELECT c.result, count(*) FROM records r JOIN followup_closes c ON c.record_id = r.id WHERE {where} "
+        f"GROUP BY c.result", params).fetchall())
     report.records, report.households = db.execute(
         f"SELECT count(*), count(DISTINCT r.household_id) FROM records r WHERE {where}", params).fetchone()
     report.by_member = [tuple(row) for row in db.execute(
@@ -98,8 +115,7 @@ def team_report(db: sqlite_utils.Database, team_id: int, period: Period, catalog
         f"JOIN villages v ON v.id = r.village_id WHERE {where} "
         f"GROUP BY r.village_id ORDER BY count(*) DESC, v.name", params)]
     report.followups_open = db.execute(
-        "SELECT count(*) FROM records r WHERE r.team_id = ? AND r.deleted = 0 AND r.outcome = 'followup'",
-        [team_id]).fetchone()[0]
+        f"SELECT count(*) FROM records r WHERE r.team_id = ? AND {OPEN_FOLLOWUP}", [team_id]).fetchone()[0]
     report.followups_due = due_followups(db, today, team_id=team_id)
     return report
 
@@ -112,7 +128,7 @@ def due_followups(db: sqlite_utils.Database, today: dt.date, team_id: int | None
         f"SELECT coalesce(r.followup_on, r.helped_on), h.head_name, h.erased, v.name, m.display_name "
         f"FROM records r JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
         f"JOIN members m ON m.id = r.member_id "
-        f"WHERE {column} = ? AND r.deleted = 0 AND r.outcome = 'followup' "
+        f"WHERE {column} = ? AND {OPEN_FOLLOWUP} "
         f"AND coalesce(r.followup_on, r.helped_on) <= ? ORDER BY 1, r.id",
         [value, today.isoformat()]).fetchall()
     return [(due, household_name(head, erased), village, member) for due, head, erased, village, member in rows]
@@ -125,7 +141,7 @@ def due_followups_by_member(db: sqlite_utils.Database, today: dt.date) -> dict[i
             "SELECT r.member_id, coalesce(r.followup_on, r.helped_on), h.head_name, h.erased, v.name, m.display_name "
             "FROM records r JOIN members m ON m.id = r.member_id JOIN households h ON h.id = r.household_id "
             "JOIN villages v ON v.id = r.village_id "
-            "WHERE r.deleted = 0 AND r.outcome = 'followup' AND coalesce(r.followup_on, r.helped_on) <= ? "
+            f"WHERE {OPEN_FOLLOWUP} AND coalesce(r.followup_on, r.helped_on) <= ? "
             "AND m.active = 1 AND m.role = 'member' AND m.team_id = r.team_id ORDER BY r.member_id, 2, r.id",
             [today.isoformat()]):
         out.setdefault(member_id, []).append((due, household_name(head, erased), village, name))
@@ -141,13 +157,15 @@ def idle_members(db: sqlite_utils.Database, team_id: int, period: Period) -> lis
         f"ORDER BY m.display_name", [team_id, *params])]
 
 
-def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period):  # noqa: ANN201 - a row iterator
+def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period,  # noqa: ANN201 - a row iterator
+                approved_only: bool = False):
     """One row per non-deleted record: (id, helped_on, member, head_name, erased, village, services,
-    outcome, followup_on, note)."""
-    where, params = _scope(team_id, period)
+    outcome, followup_on, note, review, follow-up close result or None)."""
+    where, params = _scope(team_id, period, approved_only)
     return db.execute(
         f"SELECT r.id, r.helped_on, m.display_name, h.head_name, h.erased, v.name, r.services, r.outcome, "
-        f"r.followup_on, r.note FROM records r JOIN members m ON m.id = r.member_id "
+        f"r.followup_on, r.note, r.review, (SELECT c.result FROM followup_closes c WHERE c.record_id = r.id) "
+        f"FROM records r JOIN members m ON m.id = r.member_id "
         f"JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
         f"WHERE {where} ORDER BY r.helped_on, r.id", params)
 
@@ -184,8 +202,13 @@ def _coverage(reached: int, size: int | None) -> str:
 
 def render(report: Report, today: dt.date) -> str:
     """A short text for a phone screen; every table adds up to the totals above it."""
-    lines = [f"📊 Báo cáo {report.team_name}, {report.period.label}",
+    which = ("Chỉ tính phiếu đã duyệt." if report.approved_only else
+             "Tính mọi phiếu đã ghi (chỉ tính phiếu đã duyệt: thêm chữ \"duyet\", ví dụ /baocao thang duyet).")
+    lines = [f"📊 Báo cáo {report.team_name}, {report.period.label}", which,
              f"Lượt hỗ trợ: {report.records}. Số hộ được hỗ trợ: {report.households}."]
+    if report.records and not report.approved_only:
+        lines.append("Trạng thái duyệt: " + ", ".join(
+            f"{name} {report.by_review.get(k, 0)}" for k, name in REVIEW_STATES.items()) + ".")
     if report.records == 0:
         lines.append("Chưa có lượt hỗ trợ nào được ghi trong khoảng này.")
     else:
@@ -203,7 +226,12 @@ def render(report: Report, today: dt.date) -> str:
             lines.append(f"- {len(rest)} dịch vụ khác: {sum(n for _, n in rest)}")
         lines.append("\nTheo thôn (lượt / hộ):")
         lines += [f"- {name}: {n} / {hh}{_coverage(hh, size)}" for name, n, hh, size in report.by_village]
-    lines.append(f"\nCần quay lại: {report.followups_open} lượt đang mở, {len(report.followups_due)} đã đến hẹn.")
+    overdue = sum(1 for due, *_ in report.followups_due if due < today.isoformat())
+    lines.append(f"\nCần quay lại: {report.followups_open} lượt đang mở, {len(report.followups_due)} đã đến hẹn"
+                 f" (quá hẹn {overdue}).")
+    if report.followups_closed:
+        lines.append("Đã đóng (phiếu trong khoảng này): " + ", ".join(
+            f"{CLOSE_RESULTS.get(k, k)} {n}" for k, n in sorted(report.followups_closed.items())) + ".")
     for due, household, village, member in report.followups_due[:MAX_LISTED_FOLLOWUPS]:
         lines.append(f"- {vn_date(due)}: {household} ({village}), {member}")
     if len(report.followups_due) > MAX_LISTED_FOLLOWUPS:

@@ -55,7 +55,9 @@ def apply(storage: Storage, now: dt.datetime, months: int) -> int:
         with storage.transaction() as conn:
             conn.execute(f"UPDATE households SET head_name = '', head_key = '', phone_last3 = NULL, erased = 1 "
                          f"WHERE id IN ({marks}) AND erased = 0", chunk)
-            conn.execute(f"UPDATE records SET note = NULL WHERE household_id IN ({marks})", chunk)
+            conn.execute(f"UPDATE records SET note = NULL, review_note = NULL WHERE household_id IN ({marks})", chunk)
+            conn.execute(f"UPDATE followup_closes SET note = NULL WHERE record_id IN "
+                         f"(SELECT id FROM records WHERE household_id IN ({marks}))", chunk)
             for column in ("before", "after"):
                 conn.execute(
                     f"UPDATE audit SET {column} = json_remove({column}, '$.note') WHERE table_name = 'records' "

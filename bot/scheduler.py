@@ -21,7 +21,7 @@ import sqlite_utils
 
 from knowledge.services import Catalogue
 
-from . import metrics, reports
+from . import asks, metrics, notify, reports
 from .assist import catalogue
 from .core import Deps, Reply
 from .storage import utcnow
@@ -68,6 +68,18 @@ def _lines(rows: list[tuple[str, str, str, str]], with_member: bool) -> list[str
     return out
 
 
+def _stale_questions(db: sqlite_utils.Database, team_id: int, slot: dt.datetime) -> list[str]:
+    """Questions members sent to the leader ("hỏi tổ trưởng") still unanswered after a day."""
+    waiting = asks.stale(db, team_id, slot)
+    if not waiting:
+        return []
+    lines = [f"\n🙋 Câu hỏi thành viên gửi tổ trưởng chưa trả lời quá 24 giờ ({len(waiting)}):"]
+    lines += [f"- {q.member}: \"{q.question[:100]}\"" for q in waiting[:MAX_LISTED]]
+    if len(waiting) > MAX_LISTED:
+        lines.append(f"- và {len(waiting) - MAX_LISTED} câu khác")
+    return lines
+
+
 def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.datetime,
                   skip: frozenset[str] = frozenset()) -> list[Digest]:
     """The digests due for the week of `slot`, except those in `skip` (already sent).
@@ -92,6 +104,7 @@ def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.date
             texts[team_id] = "\n".join([
                 f"📅 Tin tổng hợp hằng tuần\n{reports.render(report, today)}",
                 "\nThành viên chưa ghi lượt nào tuần trước: " + (", ".join(idle) if idle else "không có") + ".",
+                *_stale_questions(db, team_id, slot),
                 "\nGõ /baocao tuan hoặc /xuat thang để xem thêm."])
         digests.append(Digest(key, member_id, texts[team_id]))
     for member_id, due in reports.due_followups_by_member(db, today).items():
@@ -112,16 +125,8 @@ def _claim(deps: Deps, key: str) -> bool:
 
 def _address(deps: Deps, member_id: int) -> tuple[Callable, str] | None:
     """The member's most recently linked identity on a channel that is running."""
-    senders = deps.extras.get("senders", {})
-    for key, chat_id in deps.storage.db.execute(
-            "SELECT key, chat_id FROM identities WHERE member_id = ? ORDER BY linked_at DESC, rowid DESC",
-            [member_id]).fetchall():
-        send = senders.get(key.partition(":")[0])
-        if send is not None:
-            if chat_id.startswith("-"):  # a group chat stored by an older version: the person's own chat
-                chat_id = key.partition(":")[2]
-            return send, chat_id
-    return None
+    found = notify.address(deps, member_id)
+    return found[:2] if found else None
 
 
 async def run_due(deps: Deps, now: dt.datetime | None = None) -> int:

@@ -172,7 +172,41 @@ MIGRATIONS: list[Migration] = [
     UPDATE records SET logged_on = helped_on WHERE logged_on IS NULL;
     CREATE INDEX records_team_logged ON records(team_id, logged_on);
     """,
-    # 3: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
+    # 3 (issue 14): a record's review state, why an edit was made, closed follow-ups, once-a-day
+    #    follow-up reminders, and questions members send to their team leader.
+    """
+    ALTER TABLE records ADD COLUMN review TEXT NOT NULL DEFAULT 'new';
+    ALTER TABLE records ADD COLUMN review_note TEXT;
+    ALTER TABLE records ADD COLUMN reviewed_by INTEGER REFERENCES members(id);
+    ALTER TABLE records ADD COLUMN reviewed_at TEXT;
+    CREATE INDEX records_team_review ON records(team_id, review);
+    ALTER TABLE audit ADD COLUMN why TEXT;
+    CREATE TABLE followup_closes (
+        record_id INTEGER PRIMARY KEY REFERENCES records(id),
+        closed_at TEXT NOT NULL,
+        closed_by INTEGER REFERENCES members(id),
+        result TEXT NOT NULL,
+        note TEXT
+    );
+    CREATE TABLE sent_reminders (
+        key TEXT PRIMARY KEY,
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE leader_questions (
+        id INTEGER PRIMARY KEY,
+        asked_at TEXT NOT NULL,
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        question TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        answer TEXT,
+        answered_by INTEGER REFERENCES members(id),
+        answered_at TEXT
+    );
+    CREATE INDEX leader_questions_team ON leader_questions(team_id, status);
+    CREATE INDEX leader_questions_member ON leader_questions(member_id, status);
+    """,
+    # 4: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
     """
     CREATE TABLE web_logins (
         token_hash TEXT PRIMARY KEY,     -- sha256 of the token in the one-time link

@@ -32,14 +32,15 @@ def parse_iso(text: str) -> dt.datetime:
 
 
 def audit(conn: sqlite3.Connection, now: dt.datetime, actor: int | None, table: str, row_id: int,
-          action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    """One audit row; call inside the transaction that made the change."""
+          action: str, before: dict[str, Any] | None, after: dict[str, Any] | None, why: str | None = None) -> None:
+    """One audit row (with the reason, when someone else changed a member's record); call inside the
+    transaction that made the change."""
     conn.execute(
-        "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after, why) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (iso(now), actor or None, table, row_id, action,
          None if before is None else json.dumps(before, ensure_ascii=False),
-         None if after is None else json.dumps(after, ensure_ascii=False)),
+         None if after is None else json.dumps(after, ensure_ascii=False), why),
     )
 
 

@@ -258,3 +258,40 @@ def parse_period(text: str, today: dt.date) -> Period | None:
     said = words(text)
     said = re.sub(r"^(trong|cua|bao cao)\s+", "", said)
     return _named(said, today) or _numbered(said, today) or _range(said, today)
+
+
+# --- a day ahead (a follow-up's due date) ---------------------------------------------------------
+
+AHEAD_EXAMPLES = "ngày mai, ngày kia, 3 ngày nữa, tuần sau, thứ 6, hoặc ngày/tháng như 25/11"
+
+
+def parse_due(text: str, today: dt.date, max_days: int = 366) -> tuple[dt.date | None, str]:
+    """A day from today on, as people say it: 'mai', 'ngày kia', '3 ngày nữa', 'tuần sau', 'thứ 6', '25/11'."""
+    said = words(text).removeprefix("ngay ").strip()
+    ahead = {"hom nay": 0, "nay": 0, "mai": 1, "ngay mai": 1, "mai nay": 1, "kia": 2, "mot": 2,
+             "tuan sau": 7, "tuan toi": 7}.get(said)
+    m = re.fullmatch(r"(\d{1,3}) (ngay|hom|tuan) (nua|toi|sau)", said)
+    if ahead is None and m:
+        ahead = int(m.group(1)) * (7 if m.group(2) == "tuan" else 1)
+    date: dt.date | None = today + dt.timedelta(days=ahead) if ahead is not None else None
+    if date is None:
+        weekday = _weekday(said.removesuffix(" nay").removesuffix(" toi").strip())
+        if weekday is not None:  # the next such weekday, never today
+            date = today + dt.timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    if date is None:
+        found = _calendar_day(said, today, prefer_past=False)
+        if isinstance(found, str):
+            return None, f"{found} Bạn gõ lại giúp tôi, ví dụ: {AHEAD_EXAMPLES}."
+        if found is not None and found < today and not re.search(r"\d{1,2}\D\d{1,2}\D\d{2,4}", said):
+            try:  # "05/01" typed in November means next January
+                found = found.replace(year=found.year + 1)
+            except ValueError:
+                return None, f"Ngày {said} không có trên lịch. Bạn gõ lại giúp tôi, ví dụ: {AHEAD_EXAMPLES}."
+        date = found
+    if date is None:
+        return None, f"Tôi chưa hiểu ngày \"{text.strip()[:30]}\". Bạn gõ: {AHEAD_EXAMPLES}."
+    if date < today:
+        return None, f"Ngày {vn_date(date)} đã qua. Bạn chọn một ngày từ hôm nay trở đi nhé."
+    if (date - today).days > max_days:
+        return None, "Ngày hẹn xa quá một năm. Bạn gõ lại ngày giúp tôi."
+    return date, ""

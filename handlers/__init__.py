@@ -14,13 +14,28 @@ from typing import Any
 from bot import flows
 from bot.core import Deps, Handler, Incoming, Reply, Session
 
-from . import assist, faq, help, linking, nontext, records, reports, teams, topics, unanswered, web
+from . import (
+    asks,
+    assist,
+    faq,
+    followups,
+    help,
+    linking,
+    nontext,
+    records,
+    reports,
+    review,
+    teams,
+    topics,
+    unanswered,
+    web,
+)
 from .words import as_command
 
 __all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, reports, unanswered, web, linking]
+FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, unanswered, web, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

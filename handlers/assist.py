@@ -17,12 +17,13 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot import assist, flows, teams
+from bot import assist, flows, notify, review, teams
 from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from bot.followups import DEFAULT_DAYS
 from bot.safety import MASK
-from bot.when import DAY_EXAMPLES, parse_day, vn_date
+from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, vn_date
 from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
@@ -33,6 +34,8 @@ GHI_USAGE = ("Ghi nhanh trong một dòng: ghi <tên chủ hộ>; <thôn>; <vi�
 REASONS = ["Thiếu giấy tờ", "Điện thoại không hỗ trợ", "Mạng hoặc hệ thống lỗi", "Người dân chưa sẵn sàng"]
 SKIP_WORDS = {"0", "khong", "ko", "k", "kg", "bo qua", "boqua", "khong co", "ko co", "k co", "kco", "khongco",
               "khong biet", "ko biet", "kb", "chua co", "khong nho", "-", "x"}
+NOT_LEADER_EDIT = ("Bạn chỉ sửa hoặc hủy được phiếu của chính mình, hoặc phiếu của thành viên trong tổ mình "
+                   "ghi trong {days} ngày gần đây. Gõ /duyet để xem các phiếu mới của tổ.")
 MASK_WARNING = ("Tôi đã ẩn số giấy tờ, mã hoặc số điện thoại trong phần bạn gõ và không lưu các số đó. "
                 "Không cần ghi những số này vào phiếu.")
 
@@ -57,6 +60,10 @@ class GhiDraft:
     helped_on: str = ""
     quick: bool = False
     edit: int | None = None
+    corrector: int | None = None  # a leader's member id when correcting someone else's record (0: an admin)
+    why: str | None = None  # the leader's reason, kept in the audit row and told to the member
+    owner: str = ""  # the name of the member whose record a leader corrects
+    due_from_summary: bool = False  # the due date is being changed from the summary: go back there
     matches: list[list[Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # words of a one-line /ghi not understood
 
@@ -79,27 +86,6 @@ def clean_name(text: str) -> tuple[str, bool]:
     masked = masked or MASK in text
     name = " ".join(name.replace(MASK, " ").strip(" .,;:-").split())
     return assist.proper_name(name), masked
-
-
-def parse_date(text: str, today: dt.date) -> tuple[str | None, str]:
-    """A follow-up date: '25/11' or '25/11/2026', today or later; else (None, why)."""
-    m = re.fullmatch(r"\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{2}|\d{4}))?\s*", text)
-    if not m:
-        return None, "Bạn gõ ngày hẹn theo dạng ngày/tháng, ví dụ 25/11 hoặc 25/11/2026."
-    day, month = int(m.group(1)), int(m.group(2))
-    year = int(m.group(3)) if m.group(3) else today.year
-    year += 2000 if year < 100 else 0
-    try:
-        date = dt.date(year, month, day)
-        if date < today and not m.group(3):
-            date = date.replace(year=year + 1)  # "05/01" typed in November means next January
-    except ValueError:
-        return None, f"Ngày {text.strip()} không có trên lịch. Bạn gõ lại giúp tôi, ví dụ 25/11."
-    if date < today:
-        return None, f"Ngày {date.strftime('%d/%m/%Y')} đã qua. Bạn chọn một ngày từ hôm nay trở đi nhé."
-    if date > today + dt.timedelta(days=366):
-        return None, "Ngày hẹn xa quá một năm. Bạn gõ lại ngày giúp tôi."
-    return date.isoformat(), ""
 
 
 def match_village(deps: Deps, team_id: int, text: str) -> teams.Village | None:
@@ -173,7 +159,9 @@ def ask_reason(t: Turn[GhiDraft]) -> list[Reply]:
 def ask_followup(t: Turn[GhiDraft]) -> list[Reply]:
     today = t.deps.clock().date()
     days = [(today + dt.timedelta(days=n), label) for label, n in (("Ngày mai", 1), ("3 ngày nữa", 3), ("Tuần sau", 7))]
-    return [Reply("Hẹn lại ngày nào? Chọn, hoặc gõ ngày/tháng, ví dụ 25/11.",
+    current = f" Hiện đang hẹn {vn_date(t.draft.followup_on)}." if t.draft.followup_on else ""
+    return [Reply(f"Hẹn lại ngày nào?{current} Chọn, hoặc gõ: {AHEAD_EXAMPLES}. "
+                  f"Đến ngày đó, 8 giờ sáng tôi nhắc bạn (không chọn thì hẹn {DEFAULT_DAYS} ngày nữa).",
                   tuple(t.choice(f"{label} ({day.strftime('%d/%m')})", f"d:{day.isoformat()}") for day, label in days))]
 
 
@@ -197,6 +185,7 @@ def ask_confirm(t: Turn[GhiDraft]) -> list[Reply]:
         Choice("✅ Lưu", f"ghi:save:{t.draft.rid}"),
         t.choice("✏️ Sửa việc, kết quả, ghi chú", "edit"),
         t.choice("📅 Đổi ngày", "day"),
+        *((t.choice("⏰ Đổi ngày hẹn quay lại", "due"),) if t.draft.outcome in ("unfinished", "followup") else ()),
         *household,
         t.choice("❌ Hủy", flows.CANCEL),
     ))]
@@ -213,7 +202,11 @@ def summary(d: GhiDraft) -> str:
         outcome += f" ({d.reason})"
     if d.outcome == "followup" and d.followup_on:
         outcome += f" ngày {vn_date(d.followup_on)}"
+    elif d.outcome == "unfinished" and d.followup_on:
+        outcome += f", hẹn quay lại ngày {vn_date(d.followup_on)}"
     head = f"Sửa phiếu số {d.edit}" if d.edit else "Bạn kiểm tra lại trước khi lưu"
+    if d.corrector is not None:
+        head += f" của {d.owner or 'thành viên'} (lý do: {d.why})"
     lines = [f"{head}:", f"- Hộ: {who}, {assist.village_label(d.village)}", f"- Đã hỗ trợ: {_labels(d.services)}",
              f"- Kết quả: {outcome}"]
     if d.note:
@@ -352,7 +345,8 @@ def pick_outcome(t: Turn[GhiDraft], code: str) -> list[Reply] | None:
     if code not in assist.OUTCOMES:
         return None
     d = t.draft
-    d.outcome, d.reason, d.followup_on = code, None, None
+    due = t.deps.clock().date() + dt.timedelta(days=DEFAULT_DAYS) if code != "done" else None
+    d.outcome, d.reason, d.followup_on = code, None, due.isoformat() if due else None
     return t.go({"unfinished": "reason", "followup": "followup"}.get(code, "note"))
 
 
@@ -387,15 +381,40 @@ def pick_followup(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
     if chosen < t.deps.clock().date():
         return None
     t.draft.followup_on = chosen.isoformat()
-    return t.go("note")
+    return _after_due(t)
 
 
 def type_followup(t: Turn[GhiDraft], text: str) -> list[Reply]:
-    date, why = parse_date(text, t.deps.clock().date())
+    date, why = parse_due(text, t.deps.clock().date())
     if date is None:
         return [Reply(why), *t.ask()]
-    t.draft.followup_on = date
-    return t.go("note")
+    t.draft.followup_on = date.isoformat()
+    return _after_due(t)
+
+
+def _after_due(t: Turn[GhiDraft]) -> list[Reply]:
+    back, t.draft.due_from_summary = t.draft.due_from_summary, False
+    return t.go("confirm" if back else "note")
+
+
+def change_due(t: Turn[GhiDraft], _arg: str) -> list[Reply] | None:
+    if t.draft.outcome not in ("unfinished", "followup"):
+        return None
+    t.draft.due_from_summary = True
+    return t.go("followup")
+
+
+def type_why(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    why = review.clean_why(text)
+    if len(why) < 3:
+        return None
+    t.draft.why = why
+    return t.go("services")
+
+
+def ask_why(t: Turn[GhiDraft]) -> list[Reply]:
+    return [Reply(f"Bạn đang sửa phiếu số {t.draft.edit} của {t.draft.owner or 'thành viên'}. Bạn gõ ngắn gọn lý do "
+                  "sửa (thành viên sẽ được báo), ví dụ: ghi nhầm việc đã hỗ trợ.")]
 
 
 def skip_note(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
@@ -470,9 +489,12 @@ GHI = flows.Flow(
         "reason": Step(ask_reason, {"r": pick_reason}, type_reason, free_text=True,
                        expects="Bạn chọn lý do, hoặc gõ ngắn gọn, ví dụ: thiếu giấy tờ."),
         "followup": Step(ask_followup, {"d": pick_followup}, type_followup,
-                         expects="Bạn gõ ngày hẹn dạng ngày/tháng, ví dụ 25/11."),
+                         expects=f"Bạn gõ ngày hẹn, ví dụ: {AHEAD_EXAMPLES}."),
+        "why": Step(ask_why, {}, type_why, free_text=True,
+                    expects="Bạn gõ lý do sửa (ít nhất vài chữ), ví dụ: ghi nhầm việc đã hỗ trợ."),
         "note": Step(ask_note, {"skip": skip_note, "clear": clear_note}, type_note, free_text=True),
-        "confirm": Step(ask_confirm, {"edit": edit_parts, "day": change_day, "who": change_household},
+        "confirm": Step(ask_confirm, {"edit": edit_parts, "day": change_day, "who": change_household,
+                                      "due": change_due},
                         confirm_text),
         "day": Step(ask_day, {"k": set_day}, set_day, expects=f"Bạn gõ ngày đã hỗ trợ: {DAY_EXAMPLES}."),
     },
@@ -581,12 +603,25 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
     if turn.step != "confirm":
         return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
-    member, refusal = team_member(deps, incoming)
     d = turn.draft
-    if refusal or member.team_id != d.team_id or member.id != d.member_id:
-        return turn.end(*(refusal or [Reply(NOT_MEMBER)]))
+    if d.corrector is not None:  # a leader's (or an admin's) correction of someone else's record
+        member = member_for(deps, incoming.user_key)
+        record = assist.get_record(deps.storage.db, d.edit or 0)
+        if member is None or member.id != d.corrector or not review.may_correct(
+                member, record, deps.clock(), deps.settings.leader_edit_days):
+            return turn.end(Reply(NOT_LEADER_EDIT.format(days=deps.settings.leader_edit_days)))
+    else:
+        member, refusal = team_member(deps, incoming)
+        if refusal or member.team_id != d.team_id or member.id != d.member_id:
+            return turn.end(*(refusal or [Reply(NOT_MEMBER)]))
     record_id, text = write(deps, member, d)
     flows.saved_once(session, rid, record_id)
+    if d.corrector is not None and text.startswith("Đã sửa"):
+        told = await notify.tell(deps, d.member_id, (
+            f"Tổ trưởng {member.display_name} đã sửa phiếu số {record_id} của bạn "
+            f"({review.changed_fields(deps.storage.db, record_id)}). Lý do: {d.why}\n"
+            f"Gõ /cuatoi để xem lại phiếu."))
+        text += " Đã báo cho thành viên." if told else " (Chưa nhắn được cho thành viên lúc này.)"
     return turn.end(Reply(text))
 
 
@@ -596,7 +631,8 @@ def write(deps: Deps, member: Member, d: GhiDraft) -> tuple[int, str]:
     if d.edit:
         changes = {"services": d.services, "outcome": d.outcome, "reason": d.reason,
                    "followup_on": d.followup_on, "note": d.note, "helped_on": d.helped_on}
-        ok = assist.update_record(deps.storage, d.edit, member.id, changes, now)
+        ok = assist.update_record(deps.storage, d.edit, member.id or None, changes, now,
+                                  why=d.why if d.corrector is not None else None)
         return d.edit, (f"Đã sửa phiếu số {d.edit}." if ok else f"Phiếu số {d.edit} đã bị xóa nên không sửa được.")
     result = assist.save_record(deps.storage, assist.Draft(
         request_id=d.rid, team_id=d.team_id, member_id=member.id, village_id=d.village_id or 0,

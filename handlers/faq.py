@@ -122,10 +122,14 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
                       "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), team_of(incoming, deps))
+    from .asks import offer  # late: a feature module ("Hỏi tổ trưởng" for team members)
+
+    ask = offer(incoming, deps, session, text)
     return [Reply(
         "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Tôi đã ghi lại để tổ công nghệ số bổ sung. "
-        "Trong lúc chờ, bạn có thể hỏi Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường. "
-        "Bạn cũng có thể xem các chủ đề tôi biết:", topic_choices())]
+        + ("Bạn có thể gửi câu hỏi cho tổ trưởng (nút Hỏi tổ trưởng), hoặc hỏi " if ask else "Trong lúc chờ, bạn có thể hỏi ")
+        + "Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường. "
+        "Bạn cũng có thể xem các chủ đề tôi biết:", (*ask, *topic_choices()))]
 
 
 async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -133,11 +137,16 @@ async def open_entry(incoming: Incoming, deps: Deps, session: Session) -> list[R
     ident = (incoming.payload or "").partition(":")[2]
     if ident == "-":
         asked = session.state.pop("asked", None)
+        ask: list[Choice] = []
         if asked and not looks_private(asked):
             deps.storage.add_unanswered(incoming.channel, incoming.user_key, asked, key(asked),
                                         team_of(incoming, deps))
+            from .asks import offer  # late: a feature module ("Hỏi tổ trưởng" for team members)
+
+            ask = offer(incoming, deps, session, asked)
         return [Reply("Cảm ơn bạn, tôi đã ghi lại câu hỏi để tổ công nghệ số bổ sung. Bạn thử gõ lại theo "
-                      "cách khác, hoặc chọn một chủ đề:", topic_choices())]
+                      "cách khác" + (", gửi cho tổ trưởng" if ask else "") + ", hoặc chọn một chủ đề:",
+                      (*ask, *topic_choices()))]
     entry = deps.kb.entries.get(ident)
     if entry is None:
         return [Reply("Mục này không còn nữa. Bạn gõ lại câu hỏi giúp tôi nhé.", topic_choices())]

@@ -7,14 +7,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import assist, flows, teams
+from bot import assist, flows, notify, review, teams
 from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
 from bot.flows import Step, Turn
 from bot.when import parse_day
 
-from .assist import GHI, GhiDraft, clean_name, team_member
+from .assist import GHI, NOT_LEADER_EDIT, GhiDraft, clean_name, team_member
 from .flowkit import arg_text, begin
 
 # --- a member's own records ---------------------------------------------------------------------
@@ -22,8 +22,9 @@ from .flowkit import arg_text, begin
 def _line(r: assist.RecordView) -> str:
     cat = assist.catalogue()
     services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
+    state = {"approved": " (đã duyệt)", "fix": f" ✏️ Cần sửa: {r.review_note or 'xem lại phiếu'} (gõ /sua {r.id})"}
     return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, {assist.village_label(r.village)}, {services}. "
-            f"{assist.OUTCOMES.get(r.outcome, r.outcome)}")
+            f"{assist.OUTCOMES.get(r.outcome, r.outcome)}{state.get(r.review, '')}")
 
 
 async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -50,16 +51,30 @@ async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
 
 def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | None, assist.RecordView | None,
                                                                       list[Reply] | None]:
-    member, refusal = team_member(deps, incoming)
-    if refusal:
-        return None, None, refusal
+    """The member and a record they may change: their own recent one, or (leaders, admins) one of
+    their team's within LEADER_EDIT_DAYS. A leader's change of someone else's record asks for a reason."""
+    member = member_for(deps, incoming.user_key)
+    # A configured admin without a team may still correct any team's record; everyone else must be in one.
+    if member is None or not member.is_admin or member.id or incoming.is_group:
+        member, refusal = team_member(deps, incoming)
+        if refusal:
+            return None, None, refusal
     number = (arg_text(incoming.text).lstrip("#").split() or [""])[0]
     if not number.isdigit():
         return None, None, [Reply(usage)]
     record = assist.get_record(deps.storage.db, int(number))
-    if record is None or not record.editable_by(member.id, deps.clock()):
-        return None, None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
-    return member, record, None
+    days = deps.settings.leader_edit_days
+    if record is not None and record.editable_by(member.id, deps.clock(), days):
+        return member, record, None
+    if record is not None and record.member_id != member.id and review.may_correct(member, record, deps.clock(), days):
+        return member, record, None
+    if member.is_leader:
+        return None, None, [Reply(NOT_LEADER_EDIT.format(days=days))]
+    return None, None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
+
+
+def _owner_name(deps: Deps, record: assist.RecordView) -> str:
+    return review.member_name(deps.storage.db, record.member_id)
 
 
 async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
@@ -68,20 +83,26 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                                                          "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
-    said_day = arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
+    correcting = record.member_id != member.id
+    said_day = "" if correcting else arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
     day, why = parse_day(said_day, deps.clock().date(), deps.settings.backdate_days) if said_day else (None, "")
     if said_day and day is None:
         return [Reply(why)]
-    draft = GhiDraft(rid=secrets.token_hex(8), team_id=member.team_id or 0,
-                     member_id=member.id, village=record.village, name=record.head_name,
+    draft = GhiDraft(rid=secrets.token_hex(8), team_id=record.team_id,
+                     member_id=record.member_id, village=record.village, name=record.head_name,
                      household_id=record.household_id, services=list(record.services), outcome=record.outcome,
                      reason=record.reason, followup_on=record.followup_on, note=record.note,
                      helped_on=record.helped_on, edit=record.id)
+    if correcting:
+        draft.corrector, draft.owner = member.id, _owner_name(deps, record)
+        return begin(GHI, "why", draft, incoming, deps, session)
+    asked = (f" Tổ trưởng nhắn cần sửa: {record.review_note}." if record.review == "fix" and record.review_note
+             else "")
     if day is not None:  # "/sua 12 hôm qua": only the day changes; straight to the summary
         draft.helped_on = day.isoformat()
         return begin(GHI, "confirm", draft, incoming, deps, session)
     return begin(GHI, "services", draft, incoming, deps, session,
-                 Reply(f"Sửa phiếu số {record.id}. Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú; "
+                 Reply(f"Sửa phiếu số {record.id}.{asked} Tôi hỏi lại việc đã hỗ trợ, kết quả và ghi chú; "
                        f"ngày hỗ trợ đổi được ở bước cuối (hoặc gõ /sua {record.id} hôm qua)."))
 
 
@@ -90,20 +111,50 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
 @dataclass
 class DeleteDraft:
     record_id: int = 0
+    corrector: int | None = None  # a leader voiding someone else's record
+    why: str = ""
+    owner: str = ""
 
 
 def ask_delete(t: Turn[DeleteDraft]) -> list[Reply]:
     record = assist.get_record(t.deps.storage.db, t.draft.record_id)
     what = _line(record) if record else f"phiếu số {t.draft.record_id}"
-    return [Reply(f"Xóa phiếu này?\n{what}", (t.choice("Xóa", "yes"), t.choice("Không xóa", "no")))]
+    head = f"Hủy phiếu này của {t.draft.owner} (lý do: {t.draft.why})?" if t.draft.corrector is not None \
+        else "Xóa phiếu này?"
+    return [Reply(f"{head}\n{what}", (t.choice("Xóa", "yes"), t.choice("Không xóa", "no")))]
 
 
-def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
+def ask_void_why(t: Turn[DeleteDraft]) -> list[Reply]:
+    return [Reply(f"Bạn sắp hủy phiếu số {t.draft.record_id} của {t.draft.owner or 'thành viên'}. Bạn gõ ngắn gọn "
+                  "lý do (thành viên sẽ được báo), ví dụ: ghi trùng với phiếu khác.")]
+
+
+def type_void_why(t: Turn[DeleteDraft], text: str) -> list[Reply] | None:
+    why = review.clean_why(text)
+    if len(why) < 3:
+        return None
+    t.draft.why = why
+    return t.go("confirm")
+
+
+async def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
+    record = assist.get_record(t.deps.storage.db, t.draft.record_id)
+    days = t.deps.settings.leader_edit_days
+    if t.draft.corrector is not None:
+        member = member_for(t.deps, t.incoming.user_key)
+        if member is None or member.id != t.draft.corrector or not review.may_correct(
+                member, record, t.deps.clock(), days):
+            return t.end(Reply(NOT_LEADER_EDIT.format(days=days)))
+        assist.delete_record(t.deps.storage, record.id, member.id or None, t.deps.clock(), why=t.draft.why)
+        told = await notify.tell(t.deps, record.member_id, (
+            f"Tổ trưởng {member.display_name} đã hủy phiếu số {record.id} của bạn "
+            f"({record.head_name or 'hộ đã xóa tên'}). Lý do: {t.draft.why}"))
+        return t.end(Reply(f"Đã hủy phiếu số {record.id}; lý do được lưu trong lịch sử sửa đổi. "
+                           + ("Đã báo cho thành viên." if told else "(Chưa nhắn được cho thành viên lúc này.)")))
     member, refusal = team_member(t.deps, t.incoming)
     if refusal:
         return t.end(*refusal)
-    record = assist.get_record(t.deps.storage.db, t.draft.record_id)
-    if record is None or not record.editable_by(member.id, t.deps.clock()):
+    if record is None or not record.editable_by(member.id, t.deps.clock(), days):
         return t.end(Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS)))
     assist.delete_record(t.deps.storage, record.id, member.id, t.deps.clock())
     return t.end(Reply(f"Đã xóa phiếu số {record.id}."))
@@ -113,7 +164,9 @@ XOA = flows.Flow(
     name="xoa", draft=DeleteDraft,
     steps={"confirm": Step(ask_delete, {"yes": delete_yes,
                                         "no": lambda t, _a: t.end(Reply(f"Đã giữ nguyên phiếu số {t.draft.record_id}."))},
-                           view=True)},
+                           view=True),
+           "why": Step(ask_void_why, {}, type_void_why, free_text=True,
+                       expects="Bạn gõ lý do hủy (ít nhất vài chữ), ví dụ: ghi trùng với phiếu khác.")},
     cancelled=lambda d: f"Đã giữ nguyên phiếu số {d.record_id}.",
 )
 
@@ -124,6 +177,9 @@ async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
                                                           "Xem số phiếu bằng /cuatoi.")
     if refusal:
         return refusal
+    if record.member_id != member.id:
+        draft = DeleteDraft(record.id, member.id, "", _owner_name(deps, record))
+        return begin(XOA, "why", draft, incoming, deps, session)
     return begin(XOA, "confirm", DeleteDraft(record.id), incoming, deps, session)
 
 
@@ -207,5 +263,7 @@ HELP = [
     ("/cuatoi", "xem các phiếu bạn đã ghi hôm nay và tuần này", "member"),
     ("/sua <số>", "sửa phiếu của bạn (trong 7 ngày), cả ngày hỗ trợ", "member"),
     ("/xoa <số>", "xóa phiếu của bạn (trong 7 ngày)", "member"),
+    ("/sua <số> hoặc /xoa <số>", "sửa hoặc hủy phiếu của thành viên trong tổ (có lý do, thành viên được báo)",
+     "leader"),
     ("/xoadulieu <tên>", "xóa thông tin cá nhân của một hộ theo yêu cầu", "leader"),
 ]

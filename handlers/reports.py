@@ -63,14 +63,24 @@ def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Peri
     return [Reply(f"Bạn muốn xem tổ nào?{more}", _team_choices(cmd, teams, period))]
 
 
-async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]:
+def approved_only(args: str) -> tuple[str, bool]:
+    """'tháng này duyet' / 'thang nay da duyet' -> ('tháng này', True): count approved records only."""
+    words = args.split()
+    found = False
+    while words and fold(words[-1]) in ("duyet", "da"):
+        found = found or fold(words[-1]) == "duyet"
+        words.pop()
+    return (" ".join(words), True) if found else (args, False)
+
+
+async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool = False) -> list[Reply]:
     today = _today(deps)
     refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
     if refusal:
         return [Reply(refusal)]
     cat = catalogue()
     if cmd == "baocao":
-        report = reports.team_report(deps.storage.db, team_id, period, cat, today)
+        report = reports.team_report(deps.storage.db, team_id, period, cat, today, approved_only=approved)
         return [Reply(reports.render(report, today))]
     team = reports.team_name(deps.storage.db, team_id) or f"Tổ {team_id}"
     export_dir = deps.settings.export_dir
@@ -80,12 +90,13 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period) -> list[Reply]
         def work() -> reports.Report:
             db = deps.storage.reader()
             try:
-                return write_workbook(db, team_id, period, cat, today, path)
+                return write_workbook(db, team_id, period, cat, today, path, approved_only=approved)
             finally:
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
-        return [Reply(f"Tệp Excel báo cáo {team}, {period.label}: {report.records} lượt hỗ trợ, "
+        which = " (chỉ phiếu đã duyệt)" if approved else ""
+        return [Reply(f"Tệp Excel báo cáo {team}, {period.label}{which}: {report.records} lượt hỗ trợ, "
                       f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
     path = out_path(export_dir, team, period, ".png")
 
@@ -108,10 +119,11 @@ def _command(cmd: str):  # noqa: ANN202 - a handler factory
         member = member_for(deps, incoming.user_key)
         if member is None or not member.is_leader:
             return [Reply(NOT_LEADER)]
-        resolved = _resolve(deps, member, cmd, arg_text(incoming.text))
+        args, approved = approved_only(arg_text(incoming.text)) if cmd != "bieudo" else (arg_text(incoming.text), False)
+        resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
             return resolved
-        replies = await run(cmd, deps, *resolved)
+        replies = await run(cmd, deps, *resolved, approved=approved)
         return web.offer(deps, incoming, replies) if cmd == "baocao" else replies
     return handler
 
@@ -176,8 +188,9 @@ COMMANDS = {"/baocao": _command("baocao"), "/xuat": _command("xuat"), "/bieudo":
             "/sohodan": set_village_size}
 PAYLOADS = {"rp": pressed}
 HELP = [
-    ("/baocao [khoảng]", "báo cáo của tổ: hôm nay, tuần trước, tháng 10, quý 3, 6 tháng, 1/11-15/11…", "leader"),
-    ("/xuat [khoảng]", "xuất tệp Excel báo cáo", "leader"),
+    ("/baocao [khoảng] [duyet]", "báo cáo của tổ: hôm nay, tuần trước, tháng 10, quý 3, 1/11-15/11…; "
+     "thêm \"duyet\" để chỉ tính phiếu đã duyệt", "leader"),
+    ("/xuat [khoảng] [duyet]", "xuất tệp Excel báo cáo (thêm \"duyet\": chỉ phiếu đã duyệt)", "leader"),
     ("/bieudo [khoảng]", "biểu đồ lượt hỗ trợ theo kỹ năng số", "leader"),
     ("/sohodan <thôn> <số hộ>", "đặt số hộ của thôn để tính tỷ lệ phủ", "leader"),
 ]

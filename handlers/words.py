@@ -36,8 +36,16 @@ def _code(rest: str) -> bool:
 
 def _period_or_nothing(rest: str) -> bool:
     """Nothing, a period, or (admins) a team's name then a period: 'Tổ Xuân tháng trước'."""
-    words, today = rest.split(), dt.date.today()
-    return not rest or any(parse_period(" ".join(words[-n:]), today) is not None for n in range(1, 5))
+    words, today = _without_approved(rest).split(), dt.date.today()
+    return not rest or not words or any(parse_period(" ".join(words[-n:]), today) is not None for n in range(1, 5))
+
+
+def _without_approved(rest: str) -> str:
+    """'tháng này đã duyệt' -> 'tháng này': a report of approved records only takes the same periods."""
+    words = rest.split()
+    while words and fold(words[-1]) in ("duyet", "da"):
+        words.pop()
+    return " ".join(words)
 
 
 def _team_or_nothing(rest: str) -> bool:
@@ -69,6 +77,11 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("moi",), "/moi", _leader_invite),
     (("chua tra loi", "chuatraloi"), "/chuatraloi", _nothing),
     (("gop y", "gopy"), "/gopy", _nothing),
+    (("duyet phieu", "duyet"), "/duyet", _nothing),
+    (("viec can lam", "viec cua toi", "viec hen", "viec"), "/viec", _nothing),
+    # Anything may follow: it is the question for the leader.
+    (("hoi to truong", "hoi totruong", "hoitotruong", "gap nguoi that", "gap to truong"), "/hoitotruong",
+     lambda _rest: True),
     (("tao to", "taoto"), "/taoto", _team_or_nothing),
 ]
 
@@ -104,4 +117,5 @@ def looks_private(text: str) -> bool:
                if len(p) > 3 and p not in NATURAL_OPENERS)
 
 
-NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de")
+NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
+                   "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen")

@@ -1,0 +1,150 @@
+"""/duyet: a leader reviews the team's new records, a screen at a time, newest first.
+
+One tap approves a record, one approves every record shown, and "Cần sửa" asks for a note that goes
+to the member, who fixes the record with /sua (it then comes back as new). The flow is a view: any
+free text leaves it. Admins review any team: /duyet <tên tổ>.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import flows, notify, reports, review, teams
+from bot.access import NOT_LEADER, Member, member_for
+from bot.core import Deps, Incoming, Reply, Session
+from bot.flows import Step, Turn
+
+from .flowkit import arg_text, begin
+
+
+@dataclass
+class ReviewDraft:
+    team_id: int = 0
+    before: int | None = None  # the screen shows records with ids below this (None: the newest)
+    shown: list[int] = field(default_factory=list)
+    owners: dict[str, int] = field(default_factory=dict)  # record id -> member id, for the "cần sửa" note
+    fixing: int | None = None
+    said: str = ""  # what the last action did, said above the next screen
+
+
+def _leader(t: Turn[ReviewDraft]) -> Member | None:
+    member = member_for(t.deps, t.incoming.user_key)
+    return member if member is not None and member.can_see_team(t.draft.team_id) else None
+
+
+def ask_list(t: Turn[ReviewDraft]) -> list[Reply]:
+    d = t.draft
+    page = review.pending(t.deps.storage.db, d.team_id, d.before, review.PAGE + 1)
+    more, page = len(page) > review.PAGE, page[:review.PAGE]
+    d.shown = [p.id for p in page]
+    d.owners = {str(p.id): p.member_id for p in page}
+    counts = review.counts(t.deps.storage.db, d.team_id)
+    head = f"{d.said}\n\n" if d.said else ""
+    d.said = ""
+    status = (f"Phiếu của tổ: {counts.get('new', 0)} mới, {counts.get('approved', 0)} đã duyệt, "
+              f"{counts.get('fix', 0)} cần sửa.")
+    if not page:
+        return [Reply(f"{head}{status}\nKhông còn phiếu mới nào chờ duyệt" + (" ở các trang sau." if d.before else "."))]
+    lines = [f"{head}{status}\nPhiếu mới chờ duyệt (mới nhất trước):"]
+    lines += [f"- {review.describe(p)}" for p in page]
+    choices = []
+    for p in page:
+        choices += [t.choice(f"✅ Duyệt số {p.id}", f"ok:{p.id}"), t.choice(f"✏️ Cần sửa số {p.id}", f"fix:{p.id}")]
+    if len(page) > 1:
+        choices.append(t.choice(f"✅ Duyệt cả {len(page)} phiếu trên", "all"))
+    if more:
+        choices.append(t.choice("➡️ Xem tiếp", "next"))
+    return [Reply("\n".join(lines), tuple(choices))]
+
+
+def ask_note(t: Turn[ReviewDraft]) -> list[Reply]:
+    return [Reply(f"Phiếu số {t.draft.fixing} cần sửa gì? Bạn gõ ngắn gọn để nhắn thành viên, "
+                  "ví dụ: thiếu việc mở tài khoản ngân hàng.", (t.choice("↩️ Quay lại danh sách", "back"),))]
+
+
+def _approve(t: Turn[ReviewDraft], ids: list[int]) -> list[Reply]:
+    member = _leader(t)
+    if member is None:
+        return t.end(Reply(NOT_LEADER))
+    done = review.approve(t.deps.storage, t.draft.team_id, ids, member.id or None, t.deps.clock())
+    shown = ", ".join(str(i) for i in done)
+    t.draft.said = f"Đã duyệt phiếu số {shown}." if done else "Các phiếu này đã được xử lý rồi."
+    return t.go("list")
+
+
+def approve_one(t: Turn[ReviewDraft], arg: str) -> list[Reply] | None:
+    return _approve(t, [int(arg)]) if arg.isdigit() and int(arg) in t.draft.shown else None
+
+
+def approve_all(t: Turn[ReviewDraft], _arg: str) -> list[Reply]:
+    return _approve(t, list(t.draft.shown))
+
+
+def next_page(t: Turn[ReviewDraft], _arg: str) -> list[Reply]:
+    if t.draft.shown:
+        t.draft.before = min(t.draft.shown)
+    return t.go("list")
+
+
+def fix(t: Turn[ReviewDraft], arg: str) -> list[Reply] | None:
+    if not arg.isdigit() or int(arg) not in t.draft.shown:
+        return None
+    t.draft.fixing = int(arg)
+    return t.go("note")
+
+
+async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
+    member, rid = _leader(t), t.draft.fixing or 0
+    if member is None:
+        return t.end(Reply(NOT_LEADER))
+    note = review.clean_why(text)
+    if len(note) < 3:
+        return None
+    if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.id or None, t.deps.clock()):
+        t.draft.said = f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa."
+        return t.go("list")
+    owner = t.draft.owners.get(str(rid))
+    told = owner is not None and await notify.tell(t.deps, owner, (
+        f"✏️ Tổ trưởng {member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
+        f"Bạn gõ /sua {rid} để sửa; sửa xong, phiếu được duyệt lại."))
+    t.draft.said = (f"Đã đánh dấu phiếu số {rid} cần sửa"
+                    + (" và nhắn thành viên." if told else " (chưa nhắn được cho thành viên lúc này; "
+                                                         "họ sẽ thấy khi gõ /cuatoi)."))
+    t.draft.fixing = None
+    return t.go("list")
+
+
+DUYET = flows.Flow(
+    name="duyet", draft=ReviewDraft,
+    guard=lambda t: None if _leader(t) else [Reply(NOT_LEADER)],
+    steps={
+        "list": Step(ask_list, {"ok": approve_one, "fix": fix, "all": approve_all, "next": next_page}, view=True),
+        "note": Step(ask_note, {"back": lambda t, _a: t.go("list")}, type_note, free_text=True,
+                     expects="Bạn gõ điều cần sửa (vài chữ), ví dụ: thiếu việc mở tài khoản ngân hàng."),
+    },
+    cancelled=lambda _d: "Đã dừng duyệt phiếu. Gõ /duyet khi cần duyệt tiếp.",
+)
+
+
+async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    """/duyet [tên tổ]: the team's unreviewed records (admins name the team)."""
+    member = member_for(deps, incoming.user_key)
+    if member is None or not member.is_leader:
+        return [Reply(NOT_LEADER)]
+    name = arg_text(incoming.text)
+    team_id = member.team_id
+    if member.is_admin and (name or team_id is None):
+        found = reports.find_team(deps.storage.db, name) if name else \
+            [(t.id, t.name) for t in teams.list_teams(deps.storage)]
+        if len(found) != 1:
+            names = ", ".join(n for _, n in found[:10]) or "(chưa có tổ nào)"
+            return [Reply(f"Bạn gõ /duyet <tên tổ> để chọn tổ. Các tổ: {names}.")]
+        team_id = found[0][0]
+    if team_id is None:
+        return [Reply(NOT_LEADER)]
+    return begin(DUYET, "list", ReviewDraft(team_id), incoming, deps, session)
+
+
+COMMANDS = {"/duyet": start}
+FLOWS = {"duyet": DUYET}
+HELP = [("/duyet", "duyệt phiếu mới của tổ: duyệt, duyệt cả trang, hoặc trả lại \"cần sửa\" kèm lời nhắn", "leader")]
