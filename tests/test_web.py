@@ -433,3 +433,34 @@ async def test_many_teams_skip_the_team_by_team_detail(client, wdeps, wdata, mon
     assert body["detail"] is False and body["villages"] == [] and body["skills"] == []
     assert body["totals"]["records"] == 7 and body["totals"]["households"] == 5
     assert {r["name"]: r["records"] for r in body["breakdown"]["rows"]} == {TEAM_A: 5, TEAM_B: 2}
+
+
+async def test_review_queue_approve_and_send_back_as_in_duyet(client, wdeps, wdata):
+    headers = tma()
+    me = await (await client.get("/app/api/me", headers=headers)).json()
+    assert me["review"] is True
+    queue = await (await client.get("/app/api/review", headers=headers)).json()
+    live = wdeps.storage.db.execute("SELECT id FROM records WHERE team_id = ? AND deleted = 0 ORDER BY id DESC",
+                                    [wdata.teams[TEAM_A]]).fetchall()
+    assert [r["id"] for r in queue["rows"]] == [i for i, in live] and queue["counts"] == {"new": len(live)}
+    first, other = wdata.records["a1"], wdata.records["b1"]
+    assert (await client.post("/app/api/review/approve", json={"ids": [first]}, headers=headers)).status == 403
+    good = {**headers, "X-CSRF-Token": me["csrf"]}
+    resp = await client.post("/app/api/review/approve", json={"ids": [first, other]}, headers=good)
+    assert (await resp.json())["approved"] == [first]  # team B's record is not Hoa's to approve
+    states = dict(wdeps.storage.db.execute("SELECT id, review FROM records").fetchall())
+    assert states[first] == "approved" and states[other] == "new"
+    short = await client.post("/app/api/review/fix", json={"ids": [wdata.records["a2"]], "note": "x"}, headers=good)
+    assert short.status == 400
+    fixed = await client.post("/app/api/review/fix", json={"ids": [wdata.records["a2"]], "note": "Thiếu ngày hẹn"},
+                              headers=good)
+    assert fixed.status == 200 and "cần sửa" in (await fixed.json())["message"]
+    row = wdeps.storage.db.execute("SELECT review, review_note FROM records WHERE id = ?",
+                                   [wdata.records["a2"]]).fetchone()
+    assert row == ("fix", "Thiếu ngày hẹn")
+    approved = await (await client.get("/app/api/records?period=tatca&review=approved", headers=headers)).json()
+    assert [r["id"] for r in approved["rows"]] == [first] and approved["rows"][0]["review"] == "Đã duyệt"
+    assert (await client.get("/app/api/records?review=nope", headers=headers)).status == 400
+    lan = tma(webkit.LAN_TELEGRAM, name="Lan")
+    assert (await client.get("/app/api/review", headers=lan)).status == 403
+    assert (await client.get(f"/app/api/review?unit=team:{wdata.teams[TEAM_B]}", headers=headers)).status == 403

@@ -207,6 +207,15 @@ def test_leader_in_the_telegram_mini_app(site, browser):
     assert statuses == [("ignored", 2)]
     expect(page.locator("#inbox > li .skip")).to_have_count(0)
 
+    # Review queue: approve one record, as /duyet's "Duyệt" button does.
+    page.click("nav.tabs button[data-tab=review]")
+    loaded(page)
+    first = int(page.get_attribute("#review > li", "data-id"))
+    page.click(f"#review > li[data-id='{first}'] button.approve")
+    expect(page.locator("#message")).to_contain_text("Đã duyệt 1 phiếu")
+    assert deps.storage.db.execute("SELECT review FROM records WHERE id = ?", [first]).fetchone()[0] == "approved"
+    expect(page.locator(f"#review > li[data-id='{first}']")).to_have_count(0)
+
     # Tải Excel: the same workbook as /xuat.
     page.click("nav.tabs button[data-tab=overview]")
     loaded(page)

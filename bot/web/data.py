@@ -23,6 +23,7 @@ from ..reports import OUTCOMES, Period
 from ..safety import redact
 
 PAGE_SIZE = 20
+REVIEW_STATES = {"new": "Chưa duyệt", "approved": "Đã duyệt", "fix": "Cần sửa"}
 MAX_DETAIL_TEAMS = 50
 MAX_OPTIONS = 1000  # filter choices (members, villages) offered at once
 MAX_PAGE_SIZE = 100
@@ -196,6 +197,7 @@ class RecordFilter:
     village: int | None = None
     service: str | None = None
     outcome: str | None = None
+    review: str | None = None  # new | approved | fix
     page: int = 1
     size: int = PAGE_SIZE
 
@@ -220,6 +222,9 @@ def records(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Ca
     if filt.outcome:
         where.append("r.outcome = ?")
         params.append(filt.outcome)
+    if filt.review:
+        where.append("r.review = ?")
+        params.append(filt.review)
     clause = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM records r WHERE {clause}", params).fetchone()[0]
     size = max(1, min(filt.size, MAX_PAGE_SIZE))
@@ -228,7 +233,7 @@ def records(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Ca
     labels = {s.code: s.label for s in catalogue.services}
     rows = db.execute(
         f"SELECT r.id, r.helped_on, m.display_name, h.head_name, h.erased, v.name, r.services, r.outcome, "
-        f"r.followup_on, r.note, t.name FROM records r JOIN members m ON m.id = r.member_id "
+        f"r.followup_on, r.note, t.name, r.review FROM records r JOIN members m ON m.id = r.member_id "
         f"JOIN households h ON h.id = r.household_id JOIN villages v ON v.id = r.village_id "
         f"JOIN teams t ON t.id = r.team_id WHERE {clause} ORDER BY r.helped_on DESC, r.id DESC "
         f"LIMIT ? OFFSET ?", [*params, size, (page - 1) * size]).fetchall()
@@ -238,8 +243,8 @@ def records(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Ca
                   "household": redact(reports.household_name(head, erased)).text, "village": village,
                   "team": team, "services": [labels.get(c, c) for c in services.split(",") if c],
                   "outcome": OUTCOMES.get(outcome, outcome), "followup_on": followup,
-                  "note": redact(note or "").text}
-                 for rid, day, member, head, erased, village, services, outcome, followup, note, team in rows],
+                  "note": redact(note or "").text, "review": REVIEW_STATES.get(state, state)}
+                 for rid, day, member, head, erased, village, services, outcome, followup, note, team, state in rows],
         "options": _options(db, unit, catalogue),
     }
 
@@ -260,6 +265,7 @@ def _options(db: sqlite_utils.Database, unit: Unit, catalogue: Catalogue) -> dic
         "villages": [{"id": i, "name": f"{n} ({t})" if several else n} for i, n, t in villages],
         "services": [{"code": s.code, "name": s.label} for s in catalogue.services],
         "outcomes": [{"code": k, "name": v} for k, v in OUTCOMES.items()],
+        "reviews": [{"code": k, "name": v} for k, v in REVIEW_STATES.items()],
     }
 
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from handlers import unanswered
 from knowledge.loader import KnowledgeError
 
-from .. import downloads
+from .. import downloads, notify, reports, review
 from ..access import ROLE_NAMES
 from ..assist import catalogue
 from ..core import Deps
@@ -41,6 +41,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 LOGIN_LIMIT = web.AppKey("login_limit", auth.RateLimit)
 FAILED_LIMIT = web.AppKey("failed_limit", auth.RateLimit)
 CSRF_HEADER = "X-CSRF-Token"
+REVIEW_PAGE = 50  # unreviewed records on the page at once
 SHOWN_GROUPS = 50  # inbox groups on the page at once; the rest come as these are handled
 WEB_APP = web.AppKey("web_view", web.Application)  # the mounted sub-application, on the shared app
 
@@ -221,7 +222,8 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     who, scope = leader(request)
     db = _deps(request).storage.db
-    return _json({"name": who.member.display_name, "role": who.member.role,
+    return _json({"review": who.member.is_leader,
+                  "name": who.member.display_name, "role": who.member.role,
                   "role_name": ROLE_NAMES.get(who.member.role, who.member.role), "via": who.via, "csrf": who.csrf,
                   "units": data.units(db, scope), "unit": data.unit_for(db, scope, None).key,
                   "inbox": True})
@@ -255,8 +257,11 @@ async def record_list(request: web.Request) -> web.Response:
     outcome = request.query.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
         raise _error(400, "Kết quả không đúng.")
+    state = request.query.get("review") or None
+    if state is not None and state not in data.REVIEW_STATES:
+        raise _error(400, "Trạng thái duyệt không đúng.")
     filt = data.RecordFilter(member=_int(request, "member"), village=_int(request, "village"),
-                             service=(request.query.get("service") or None), outcome=outcome,
+                             service=(request.query.get("service") or None), outcome=outcome, review=state,
                              page=_int(request, "page") or 1, size=_int(request, "size") or data.PAGE_SIZE)
     return _json(data.records(deps.storage.db, _unit(request, scope), _period(request), catalogue(), filt))
 
@@ -339,6 +344,61 @@ async def inbox_add(request: web.Request) -> web.Response:
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
 
+def _review_team(request: web.Request) -> tuple[auth.Viewer, int]:
+    """The review queue is a leader's (admins: any team), of one team, as /duyet."""
+    who, scope = leader(request)
+    if not who.member.is_leader:
+        raise _error(403, NOT_LEADER)
+    unit = _unit(request, scope)
+    if unit.kind != "team":
+        raise _error(400, "Duyệt phiếu làm cho từng tổ: bạn chọn một tổ trước nhé.")
+    return who, unit.team_ids[0]
+
+
+async def review_list(request: web.Request) -> web.Response:
+    _, team_id = _review_team(request)
+    db = _deps(request).storage.db
+    labels = {s.code: s.label for s in catalogue().services}
+    rows = review.pending(db, team_id, limit=REVIEW_PAGE)
+    return _json({"counts": review.counts(db, team_id),
+                  "rows": [{"id": p.id, "member": p.member, "household": p.head_name or reports.ERASED,
+                            "village": p.village, "day": p.helped_on,
+                            "services": [labels.get(c, c) for c in p.services],
+                            "outcome": OUTCOMES.get(p.outcome, p.outcome)} for p in rows]})
+
+
+async def review_approve(request: web.Request) -> web.Response:
+    """Approve records of the team (one, or every one shown): the same as /duyet's buttons."""
+    who, team_id = _review_team(request)
+    check_csrf(request, who)
+    ids, _ = await _ids(request)
+    deps = _deps(request)
+    done = review.approve(deps.storage, team_id, ids, who.member.id or None, deps.clock())
+    return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
+
+
+async def review_fix(request: web.Request) -> web.Response:
+    """'Cần sửa' with a note, and the member is told, as in /duyet."""
+    who, team_id = _review_team(request)
+    check_csrf(request, who)
+    ids, body = await _ids(request)
+    deps = _deps(request)
+    note = review.clean_why(str(body.get("note", "")))
+    if len(note) < 3:
+        raise _error(400, "Bạn ghi vài chữ cho thành viên biết cần sửa gì nhé.")
+    rid = ids[0]
+    owner = deps.storage.db.execute("SELECT member_id FROM records WHERE id = ? AND team_id = ?",
+                                    [rid, team_id]).fetchone()
+    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.id or None, deps.clock()):
+        raise _error(404, f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa.")
+    told = await notify.tell(deps, owner[0], (
+        f"✏️ Tổ trưởng {who.member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
+        f"Bạn gõ /sua {rid} để sửa; sửa xong, phiếu được duyệt lại."))
+    return _json({"message": f"Đã đánh dấu phiếu số {rid} cần sửa"
+                             + (" và nhắn thành viên." if told else " (chưa nhắn được cho thành viên lúc này; "
+                                                                  "họ sẽ thấy khi gõ /cuatoi).")})
+
+
 async def export(request: web.Request) -> web.StreamResponse:
     """The same workbook as /xuat, for one team."""
     _, scope = leader(request)
@@ -384,6 +444,9 @@ def build() -> web.Application:
     app.router.add_get("/api/inbox", inbox)
     app.router.add_post("/api/inbox/skip", inbox_skip)
     app.router.add_post("/api/inbox/add", inbox_add)
+    app.router.add_get("/api/review", review_list)
+    app.router.add_post("/api/review/approve", review_approve)
+    app.router.add_post("/api/review/fix", review_fix)
     app.router.add_get("/api/export.xlsx", export)
     return app
 

@@ -228,7 +228,7 @@
     optionsFilled = state.unit;
     var form = $('filters');
     [['member', opts.members, 'id'], ['village', opts.villages, 'id'], ['service', opts.services, 'code'],
-      ['outcome', opts.outcomes, 'code']].forEach(function (spec) {
+      ['outcome', opts.outcomes, 'code'], ['review', opts.reviews || [], 'code']].forEach(function (spec) {
       var select = form.elements[spec[0]], keep = select.value;
       while (select.options.length > 1) select.remove(1);
       spec[1].forEach(function (o) { select.appendChild(el('option', { value: String(o[spec[2]]), text: o.name })); });
@@ -240,7 +240,8 @@
   function loadRecords() {
     var form = $('filters');
     var f = { member: form.elements.member.value, village: form.elements.village.value,
-      service: form.elements.service.value, outcome: form.elements.outcome.value, page: state.page };
+      service: form.elements.service.value, outcome: form.elements.outcome.value,
+      review: form.elements.review.value, page: state.page };
     return api('records?' + query(f)).then(function (r) {
       fillOptions(r.options);
       $('records-count').textContent = num(r.total) + ' phiếu';
@@ -252,7 +253,8 @@
           el('div', { class: 'head', text: 'Phiếu ' + row.id + ' · ' + vnDate(row.day) + ' · ' + row.member }),
           el('div', { text: row.household + ' · ' + row.village + (state.unit === 'all' ? ' · ' + row.team : '') }),
           el('div', { text: row.services.join(', ') }),
-          el('div', { text: row.outcome + (row.followup_on ? ', hẹn ' + vnDate(row.followup_on) : '') }),
+          el('div', { text: row.outcome + (row.followup_on ? ', hẹn ' + vnDate(row.followup_on) : '') +
+            (row.review ? ' · ' + row.review : '') }),
           row.note ? el('div', { class: 'muted', text: row.note }) : el('span')
         ]));
       });
@@ -275,6 +277,40 @@
         ]));
       });
     });
+  }
+
+  // --- review queue (the same actions as /duyet) --------------------------------------------------
+  var shown = [];
+
+  function loadReview() {
+    return api('review?' + query()).then(function (r) {
+      var c = r.counts;
+      $('review-count').textContent = num(c.new || 0) + ' phiếu mới, ' + num(c.approved || 0) + ' đã duyệt, ' +
+        num(c.fix || 0) + ' cần sửa.';
+      shown = r.rows.map(function (row) { return row.id; });
+      $('approve-all').hidden = !shown.length;
+      var list = $('review');
+      list.textContent = '';
+      if (!r.rows.length) list.appendChild(el('li', { text: 'Không có phiếu nào chờ duyệt.' }));
+      r.rows.forEach(function (row) {
+        var ok = el('button', { type: 'button', class: 'approve', text: '✅ Duyệt' });
+        var note = el('input', { type: 'text', maxlength: '150', placeholder: 'Cần sửa gì? (nhắn cho thành viên)',
+          'aria-label': 'Lời nhắn cần sửa' });
+        var fix = el('button', { type: 'button', class: 'fix', text: '✏️ Cần sửa' });
+        ok.addEventListener('click', function () { review('review/approve', { ids: [row.id] }); });
+        fix.addEventListener('click', function () { review('review/fix', { ids: [row.id], note: note.value }); });
+        list.appendChild(el('li', { 'data-id': String(row.id) }, [
+          el('div', { class: 'head', text: 'Phiếu ' + row.id + ' · ' + vnDate(row.day) + ' · ' + row.member }),
+          el('div', { text: row.household + ' · ' + row.village }),
+          el('div', { text: row.services.join(', ') + ' · ' + row.outcome }),
+          note, el('div', { class: 'actions' }, [ok, fix])
+        ]));
+      });
+    });
+  }
+
+  function review(path, body) {
+    api(path + '?' + query(), { body: body }).then(function (r) { say(r.message); return loadReview(); }).catch(fail);
   }
 
   // --- inbox ------------------------------------------------------------------------------------
@@ -323,7 +359,8 @@
   }
 
   // --- navigation -------------------------------------------------------------------------------
-  var loaders = { overview: loadOverview, chart: loadChart, records: loadRecords, followups: loadFollowups, inbox: loadInbox };
+  var loaders = { overview: loadOverview, chart: loadChart, records: loadRecords, followups: loadFollowups,
+    review: loadReview, inbox: loadInbox };
 
   function show(tab) {
     state.tab = tab;
@@ -368,6 +405,7 @@
     $('prev').addEventListener('click', function () { state.page -= 1; show('records'); });
     $('next').addEventListener('click', function () { state.page += 1; show('records'); });
     $('excel').addEventListener('click', download);
+    $('approve-all').addEventListener('click', function () { review('review/approve', { ids: shown }); });
     $('logout').addEventListener('click', function () {
       api('logout', { body: {} }).catch(function () {}).then(function () {
         try { sessionStorage.removeItem('tma'); } catch (e) { /* ignore */ }
@@ -387,6 +425,7 @@
       state.unit = me.unit;
       $('who').textContent = me.name + ' (' + (me.role_name || me.role) + ')';
       document.querySelector('.tabs button[data-tab=inbox]').hidden = !me.inbox;
+      document.querySelector('.tabs button[data-tab=review]').hidden = !me.review;
       var select = $('unit');
       me.units.forEach(function (u) { select.appendChild(el('option', { value: u.key, text: u.name })); });
       select.value = me.unit;
