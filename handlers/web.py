@@ -53,4 +53,4 @@ async def open_web(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
 
 
 COMMANDS = {"/web": open_web}
-HELP = [("/web", "mở trang báo cáo trên điện thoại hoặc máy tính (tổ trưởng)")]
+HELP = [("/web", "mở trang báo cáo trên điện thoại hoặc máy tính (tổ trưởng)", "leader")]
