@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test eval calibrate lint bench clean
+.PHONY: run test eval calibrate lint bench clean demo
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,15 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m ruff check bot handlers knowledge tests benchmarks
 	$(BIN)/python -m bot kb check
+	$(BIN)/python -m bot indicators check
 	$(BIN)/python -m pytest -q
+
+# A demo province (3 communes, 8 teams, ~2,000 records) in data/demo.db, then its report.
+demo: $(BIN)/.installed
+	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
+	$(BIN)/python -m bot demo --db data/demo.db
+	$(BIN)/python -m bot report --db data/demo.db --province "Hưng Yên" --period thang --format xlsx --out data/demo_tinh.xlsx
+	@echo "Chat as the province official: DATABASE_PATH=data/demo.db $(BIN)/python -m bot chat  (then /baocao)"
 
 # Dev halves by default, with misses; `make eval ARGS="--split test"` prints held-out figures only.
 eval: $(BIN)/.installed

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|backup|restore]`."""
+"""Command line: `python -m bot [run|chat|ask|kb dump|kb check|indicators check|backup|restore|report|demo]`."""
 
 from __future__ import annotations
 
@@ -31,9 +31,20 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("file", nargs="?", help="where to write it (default: a dated file in BACKUP_DIR)")
     restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
     restore.add_argument("file")
-    report = sub.add_parser("report", help="every team's numbers for a period as JSON (no personal data)")
-    report.add_argument("period", nargs="?", default="thang",
-                        help="homnay, tuan, thang (default), tatca or 01/11/2026-15/11/2026")
+    ind = sub.add_parser("indicators", help="indicator file tools (knowledge/indicators.yaml)")
+    ind.add_subparsers(dest="ind_command", required=True).add_parser("check", help="validate the indicators")
+    report = sub.add_parser("report", help="roll-up of a province, commune or team (JSON or official Excel)")
+    report.add_argument("period_arg", nargs="?", default=None, metavar="period")
+    report.add_argument("--period", default=None, help="thang (default), quy, 6 thang, nam, 01/11/2026-15/11/2026...")
+    where = report.add_mutually_exclusive_group()
+    where.add_argument("--province")
+    where.add_argument("--commune")
+    where.add_argument("--team")
+    report.add_argument("--format", choices=("json", "xlsx"), default="json")
+    report.add_argument("--out", help="write to this file instead of standard output")
+    report.add_argument("--db", help="database file (default: DATABASE_PATH)")
+    demo = sub.add_parser("demo", help="seed a realistic demo database (1 province, 3 communes, 8 teams)")
+    demo.add_argument("--db", help="database file to create (default: DATABASE_PATH)")
     return p
 
 
@@ -54,8 +65,15 @@ def main(argv: list[str] | None = None) -> int:
             return backup_command(settings, args.file)
         if command == "restore":
             return restore_command(settings, args.file)
-        if command == "report":
-            return report_command(settings, args.period)
+        if command in ("indicators", "report", "demo"):
+            from . import unitcli
+
+            if command == "indicators":
+                return unitcli.indicators_check(settings)
+            if command == "demo":
+                return unitcli.demo_command(settings, args.db)
+            return unitcli.report_command(settings, args.period or args.period_arg or "thang", args.province,
+                                          args.commune, args.team, args.format, args.out, args.db)
         from .app import setup_logging
 
         setup_logging(settings)
@@ -121,32 +139,6 @@ def restore_command(settings: Settings, file: str) -> int:
     print(f"Đã khôi phục {settings.database_path} từ {file}."
           + (f" Cơ sở dữ liệu cũ được giữ lại ở {aside}." if aside else "")
           + " Bạn có thể khởi động lại trợ lý.")
-    return 0
-
-
-def report_command(settings: Settings, period_arg: str) -> int:
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    from . import reports, rollup
-    from .assist import catalogue
-    from .storage import Storage
-
-    now = dt.datetime.now(ZoneInfo(settings.timezone))
-    period = reports.parse_period(period_arg, now.date())
-    if period is None:
-        print(f"Lỗi: không hiểu khoảng thời gian '{period_arg}'. {reports.PERIOD_HELP}", file=sys.stderr)
-        return 2
-    if not settings.database_path.is_file():
-        print(f"Lỗi: chưa có cơ sở dữ liệu {settings.database_path} (DATABASE_PATH).", file=sys.stderr)
-        return 2
-    Storage(settings.database_path, settings.backup_dir).close()  # refuses a newer schema, upgrades an older one
-    db = Storage.open_reader(settings.database_path)
-    try:
-        doc = rollup.province_report(db, period, catalogue(), now.date(), now)
-    finally:
-        db.conn.close()
-    print(json.dumps(doc, ensure_ascii=False, indent=1))
     return 0
 
 

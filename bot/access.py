@@ -1,7 +1,8 @@
 """Who is asking: the member behind a `channel:user_id`, and their role.
 
 One place for access decisions so handlers never re-implement them: anyone may ask
-questions; only members log; leaders see their own team; admins (ADMIN_IDS) see everything.
+questions; only members log; leaders see their own team; commune and province officials see
+every team of their unit (bot/scope.py); admins (ADMIN_IDS) see everything.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 
 from .core import Deps
 
-ROLES = ("member", "leader", "admin")
-ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "admin": "quản trị"}
+ROLES = ("member", "leader", "commune", "province", "admin")
+ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "commune": "cán bộ xã", "province": "cán bộ tỉnh",
+              "admin": "quản trị"}
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,8 @@ class Member:
     id: int
     team_id: int | None
     display_name: str
-    role: str  # member | leader | admin (admin also when the identity is in ADMIN_IDS)
+    role: str  # member | leader | commune | province | admin (admin also when the identity is in ADMIN_IDS)
+    unit_id: int | None = None  # the commune or province of an official
 
     @property
     def is_leader(self) -> bool:
@@ -29,14 +32,24 @@ class Member:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def is_official(self) -> bool:
+        return self.role in ("commune", "province")
+
+    @property
+    def sees_reports(self) -> bool:
+        """Leaders, officials and admins read reports (each within their scope)."""
+        return self.is_leader or self.is_official
+
     def can_see_team(self, team_id: int) -> bool:
+        """Leaders and admins only; officials go through `bot.scope` (it needs the database)."""
         return self.is_admin or (self.role == "leader" and self.team_id == team_id)
 
 
 def member_for(deps: Deps, user_key: str) -> Member | None:
     """The active member linked to this identity; configured admins always count as admin."""
     row = deps.storage.db.execute(
-        "SELECT m.id, m.team_id, m.display_name, m.role FROM identities i "
+        "SELECT m.id, m.team_id, m.display_name, m.role, m.unit_id FROM identities i "
         "JOIN members m ON m.id = i.member_id WHERE i.key = ? AND m.active = 1",
         [user_key],
     ).fetchone()
@@ -44,7 +57,7 @@ def member_for(deps: Deps, user_key: str) -> Member | None:
     if row is None:
         return Member(id=0, team_id=None, display_name="Quản trị", role="admin") if admin else None
     role = "admin" if admin else row[3]
-    return Member(id=row[0], team_id=row[1], display_name=row[2], role=role)
+    return Member(id=row[0], team_id=row[1], display_name=row[2], role=role, unit_id=row[4])
 
 
 NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. "

@@ -30,6 +30,7 @@ EDIT_DAYS = 7
 MATCH_CUTOFF = 80
 MAX_NAME = 80
 MAX_NOTE = 200
+MAX_PEOPLE = 50  # people helped in one household visit
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -195,6 +196,8 @@ class Draft:
     followup_on: str | None = None
     note: str | None = None
     helped_on: str = ""
+    people: int = 1  # people of the household who were helped
+    achievements: dict[str, int] | None = None  # achievement code (knowledge/indicators.yaml) -> people/accounts
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,30 @@ def _services_rows(conn: sqlite3.Connection, record_id: int, services: list[str]
         if service is not None:
             conn.execute("INSERT INTO record_services (record_id, service, skill) VALUES (?, ?, ?)",
                          (record_id, code, service.skill))
+
+
+def set_achievements(conn: sqlite3.Connection, record_id: int, achieved: dict[str, int]) -> None:
+    """Replace a record's achievements (people or accounts per achievement code; zero rows dropped)."""
+    conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (record_id,))
+    kept = {code: int(count) for code, count in sorted(achieved.items()) if count and 0 < count <= MAX_PEOPLE}
+    for code, count in kept.items():
+        conn.execute("INSERT INTO record_achievements (record_id, achievement, count) VALUES (?, ?, ?)",
+                     (record_id, code, count))
+    conn.execute("UPDATE records SET achieved = ? WHERE id = ?", (achieved_text(kept), record_id))
+
+
+def achieved_text(achieved: dict[str, int]) -> str:
+    """The copy kept on the record row: 'payment_account:1,vneid2_active:2'."""
+    return ",".join(f"{code}:{count}" for code, count in sorted(achieved.items()) if count)
+
+
+def parse_achieved(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in (text or "").split(","):
+        code, _, count = part.partition(":")
+        if code and count.isdigit():
+            out[code] = out.get(code, 0) + int(count)
+    return out
 
 
 def _valid_services(services: list[str]) -> list[str]:
@@ -276,6 +303,8 @@ def save_record(storage: Storage, draft: Draft, now: dt.datetime) -> Saved:
              draft.helped_on or now.date().isoformat(), ",".join(services), draft.outcome,
              reason, draft.followup_on, note, iso(now), iso(now), now.date().isoformat())).lastrowid
         _services_rows(conn, record_id, services)
+        conn.execute("UPDATE records SET people = ? WHERE id = ?", (max(1, min(draft.people, MAX_PEOPLE)), record_id))
+        set_achievements(conn, record_id, draft.achievements or {})
         audit(conn, now, draft.member_id, "records", record_id, "create", None,
               audit_state(_record_dict(conn, record_id)))
     return Saved(int(record_id), True)
@@ -341,12 +370,16 @@ def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, li
 
 def update_record(storage: Storage, record_id: int, actor: int | None, changes: dict[str, Any], now: dt.datetime,
                   why: str | None = None) -> bool:
-    """Change services / outcome / reason / followup_on / note of a live record, with an audit row.
+    """Change services / outcome / reason / followup_on / note / helped_on / people / achieved (a dict of
+    achievement code -> people or accounts) of a live record, with an audit row.
 
     When the member who logged it edits it, a reviewed record goes back to 'new' (to be reviewed again);
     someone else's edit (a leader's correction) carries `why` and leaves the review state alone."""
-    allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on"}
+    allowed = {"services", "outcome", "reason", "followup_on", "note", "helped_on", "people", "achieved"}
     changes = {k: v for k, v in changes.items() if k in allowed}
+    achieved = changes.pop("achieved", None)
+    if "people" in changes:
+        changes["people"] = max(1, min(int(changes["people"]), MAX_PEOPLE))
     if "services" in changes:
         services = _valid_services(list(changes["services"]))
         changes["services"] = ",".join(services)
@@ -359,11 +392,13 @@ def update_record(storage: Storage, record_id: int, actor: int | None, changes: 
             return False
         if actor == before["member_id"] and before.get("review", "new") != "new":
             changes.update(review="new", review_note=None)
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        conn.execute(f"UPDATE records SET {sets}, updated_at = ? WHERE id = ?",
+        sets = "".join(f"{k} = ?, " for k in changes)
+        conn.execute(f"UPDATE records SET {sets}updated_at = ? WHERE id = ?",
                      [*changes.values(), iso(now), record_id])
         if "services" in changes:
             _services_rows(conn, record_id, changes["services"].split(","))
+        if achieved is not None:
+            set_achievements(conn, record_id, dict(achieved))
         audit(conn, now, actor, "records", record_id, "update", *audit_change(before, _record_dict(conn, record_id)),
               why=why)
     return True

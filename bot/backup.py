@@ -25,7 +25,10 @@ from .storage import Storage, latest_version, schema_version
 
 log = logging.getLogger(__name__)
 
-DAILY_NAME = re.compile(r"-\d{8}-\d{6}\.db$")
+# No separator between the date and the time: the log's privacy filter reads a 14-digit run joined by "-"
+# as an ID-card number and would mask the file name.
+STAMP = "%Y%m%dT%H%M%S"
+DAILY_NAME = re.compile(r"-\d{8}T\d{6}\.db$")
 
 
 class BackupError(RuntimeError):
@@ -121,7 +124,7 @@ def copy_database(source: Path | str, dest: Path | str) -> Check:
 
 
 def timestamp(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return (now or dt.datetime.now()).strftime(STAMP)
 
 
 def backup_dir_for(storage: Storage) -> Path:
@@ -131,7 +134,7 @@ def backup_dir_for(storage: Storage) -> Path:
 def pre_migration_backup(storage: Storage, version: int) -> Path:
     """The copy taken before a schema upgrade: `<name>-pre-v<version>-<time>.db` in the backup folder."""
     stem = Path(storage.path).stem
-    dest = backup_dir_for(storage) / f"{stem}-pre-v{version}-{timestamp()}.db"
+    dest = backup_dir_for(storage) / f"{stem}-pre-v{version}-at-{timestamp()}.db"
     copy_database(storage.path, dest)
     return dest
 
@@ -145,7 +148,7 @@ def daily_backups(database: Path, folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(f"{database.stem}-*.db")
-                  if DAILY_NAME.search(p.name) and p.name[len(database.stem) + 1:].count("-") == 1)
+                  if DAILY_NAME.search(p.name) and p.name[len(database.stem) + 1:].count("-") == 0)
 
 
 def prune(database: Path, folder: Path, keep: int) -> list[Path]:

@@ -33,7 +33,7 @@ def newest_backup_time(database: Path, folder: Path, tz: dt.tzinfo) -> dt.dateti
     if not files:
         return None
     stamp = files[-1].name[len(database.stem) + 1:-3]
-    return dt.datetime.strptime(stamp, "%Y%m%d-%H%M%S").replace(tzinfo=tz)
+    return dt.datetime.strptime(stamp, backup.STAMP).replace(tzinfo=tz)
 
 
 async def take_backup(deps: Deps, now: dt.datetime | None = None) -> Path | None:

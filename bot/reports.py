@@ -15,6 +15,7 @@ import sqlite_utils
 from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
+from .scope import Scope
 from .when import (
     FIRST_DAY,
     PERIOD_HELP,
@@ -35,11 +36,13 @@ __all__ = ["FIRST_DAY", "PERIOD_HELP", "Period", "parse_period", "period_bounds_
            "period_refusal", "vn_date"]
 
 
-def _scope(team_id: int, period: Period, approved_only: bool = False) -> tuple[str, list]:
-    """The one WHERE clause every report query uses (records aliased `r`); optionally approved records only."""
-    return ("r.team_id = ? AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?"
+def _scope(team_id: int | Scope, period: Period, approved_only: bool = False) -> tuple[str, list]:
+    """The one WHERE clause every report query uses (records aliased `r`): one team, or every team of a
+    `bot.scope.Scope` (a commune or province, for officials' charts); optionally approved records only."""
+    where, params = team_id.teams("r.team_id") if isinstance(team_id, Scope) else ("r.team_id = ?", [team_id])
+    return (f"{where} AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?"
             + (" AND r.review = 'approved'" if approved_only else ""),
-            [team_id, period.start.isoformat(), period.end.isoformat()])
+            [*params, period.start.isoformat(), period.end.isoformat()])
 
 
 # An open follow-up (bot/followups.py): "Chưa xong" with a date or "Hẹn lại", live, not closed.
@@ -73,7 +76,15 @@ class Report:
         return sum(n for _, n in self.by_service)
 
 
-def team_name(db: sqlite_utils.Database, team_id: int) -> str | None:
+def team_name(db: sqlite_utils.Database, team_id: int | Scope) -> str | None:
+    """A team's name, or the title of a scope's commune or province."""
+    if isinstance(team_id, Scope):
+        from .units import get_unit
+
+        if team_id.level == "team":
+            return team_name(db, team_id.unit_id or 0)
+        unit = get_unit(db, team_id.unit_id)
+        return unit.title if unit else ("Toàn hệ thống" if team_id.level == "all" else None)
     row = db.execute("SELECT name FROM teams WHERE id = ?", [team_id]).fetchone()
     return row[0] if row else None
 
@@ -179,8 +190,9 @@ def per_day_by_skill(db: sqlite_utils.Database, team_id: int, period: Period) ->
         f"ORDER BY r.helped_on", params).fetchall()
 
 
-def first_record_day(db: sqlite_utils.Database, team_id: int) -> dt.date | None:
-    row = db.execute("SELECT min(helped_on) FROM records WHERE team_id = ? AND deleted = 0", [team_id]).fetchone()
+def first_record_day(db: sqlite_utils.Database, team_id: int | Scope) -> dt.date | None:
+    where, params = team_id.teams("team_id") if isinstance(team_id, Scope) else ("team_id = ?", [team_id])
+    row = db.execute(f"SELECT min(helped_on) FROM records WHERE {where} AND deleted = 0", params).fetchone()
     return dt.date.fromisoformat(row[0]) if row and row[0] else None
 
 

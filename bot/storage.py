@@ -206,7 +206,10 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX leader_questions_team ON leader_questions(team_id, status);
     CREATE INDEX leader_questions_member ON leader_questions(member_id, status);
     """,
-    # 4: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
+    # 4: units: provinces and communes, teams placed in a commune, officials' roles, people and
+    # achievements on records, denominators, activities (see bot/units.py).
+    lambda conn: _units_migration(conn),
+    # 5: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
     """
     CREATE TABLE web_logins (
         token_hash TEXT PRIMARY KEY,     -- sha256 of the token in the one-time link
@@ -225,6 +228,14 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX web_sessions_member ON web_sessions(member_id);
     """,
 ]
+
+
+def _units_migration(conn: sqlite3.Connection) -> None:
+    from .units import MIGRATION_SQL, adopt_team_communes  # late: units imports this module
+
+    for statement in MIGRATION_SQL:
+        conn.execute(statement)
+    adopt_team_communes(conn)
 
 
 class SchemaError(RuntimeError):

@@ -20,6 +20,8 @@ from .storage import Storage
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 INVITE_DAYS = 7
+TEAM_ROLES = ("member", "leader")
+OFFICIAL_ROLES = ("commune", "province")  # members.unit_id names their commune or province
 
 
 def iso(now: dt.datetime) -> str:
@@ -68,16 +70,22 @@ class InviteError(Exception):
 
 
 def create_team(storage: Storage, name: str, commune: str, villages: list[str], actor: int | None,
-                now: dt.datetime) -> int:
-    """A team with its villages (duplicates dropped); returns the team id."""
+                now: dt.datetime, commune_id: int | None = None) -> int:
+    """A team with its villages (duplicates dropped); returns the team id.
+
+    The team is placed in `commune_id`, or else in the commune named `commune` (found or created)."""
+    from .units import commune_in  # late: units imports this module
+
     unique = list(dict.fromkeys(v.strip() for v in villages if v.strip()))
     with storage.transaction() as conn:
-        team_id = conn.execute("INSERT INTO teams (name, commune, created_at) VALUES (?, ?, ?)",
-                               (name, commune, iso(now))).lastrowid
+        if commune_id is None:
+            commune_id = commune_in(conn, commune, None, now, actor)
+        team_id = conn.execute("INSERT INTO teams (name, commune, commune_id, created_at) VALUES (?, ?, ?, ?)",
+                               (name, commune, commune_id, iso(now))).lastrowid
         for village in unique:
             conn.execute("INSERT INTO villages (team_id, name) VALUES (?, ?)", (team_id, village))
         audit(conn, now, actor, "teams", team_id, "create", None,
-              {"name": name, "commune": commune, "villages": unique})
+              {"name": name, "commune": commune, "commune_id": commune_id, "villages": unique})
     return int(team_id)
 
 
@@ -105,9 +113,11 @@ def new_code() -> str:
             return code
 
 
-def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, now: dt.datetime,
-                  days: int = INVITE_DAYS) -> tuple[str, dt.datetime]:
-    """A one-use invite code for `team_id`; returns (code, expiry)."""
+def create_invite(storage: Storage, team_id: int | None, role: str, actor: int | None, now: dt.datetime,
+                  days: int = INVITE_DAYS, unit_id: int | None = None) -> tuple[str, dt.datetime]:
+    """A one-use invite code for `team_id` (team roles) or `unit_id` (officials); returns (code, expiry)."""
+    if (team_id is None) == (unit_id is None) or (unit_id is not None) != (role in OFFICIAL_ROLES):
+        raise ValueError("an invite names a team for team roles, a unit for officials")
     expires = now + dt.timedelta(days=days)
     with storage.transaction() as conn:
         # Long-expired invites are only clutter (and keep codes in the database): forget them.
@@ -117,8 +127,9 @@ def create_invite(storage: Storage, team_id: int, role: str, actor: int | None, 
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
                 break
         conn.execute(
-            "INSERT INTO invites (code, team_id, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (code, team_id, role, actor or None, iso(now), iso(expires)),
+            "INSERT INTO invites (code, team_id, unit_id, role, created_by, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (code, team_id, unit_id, role, actor or None, iso(now), iso(expires)),
         )
     return code, expires
 
@@ -137,44 +148,53 @@ def clean_code(text: str) -> str:
 
 
 def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, display_name: str,
-                  now: dt.datetime) -> tuple[int, Team, str]:
-    """Join with a code: a new member, the identity linked to it. Returns (member_id, team, role).
+                  now: dt.datetime) -> tuple[int, Any, str]:
+    """Join with a code: a new member, the identity linked to it. Returns (member_id, place, role):
+    the place is the `Team` for team roles and the `units.Unit` for officials (both have `.name`).
 
     Raises InviteError. The check and the use happen in one transaction, so a one-use code
     pressed by two people at once admits one.
     """
+    from .units import get_unit  # late: units imports this module
+
     with storage.transaction() as conn:
         current = conn.execute(
-            "SELECT t.name FROM identities i JOIN members m ON m.id = i.member_id "
-            "JOIN teams t ON t.id = m.team_id WHERE i.key = ? AND m.active = 1", (user_key,)).fetchone()
+            "SELECT coalesce(t.name, u.name, '') FROM identities i JOIN members m ON m.id = i.member_id "
+            "LEFT JOIN teams t ON t.id = m.team_id LEFT JOIN units u ON u.id = m.unit_id "
+            "WHERE i.key = ? AND m.active = 1", (user_key,)).fetchone()
         if current is not None:
             raise InviteError("already", current[0])
-        # An invite made by someone no longer active in that team (a removed leader) is void.
+        # An invite made by someone no longer active in that team (a removed leader) is void. Officials
+        # and admins have no team (team_id NULL): their invites stay valid while they are active.
         row = conn.execute(
-            "SELECT i.team_id, i.role, i.expires_at, i.max_uses, i.uses FROM invites i "
+            "SELECT i.team_id, i.unit_id, i.role, i.expires_at, i.max_uses, i.uses FROM invites i "
             "LEFT JOIN members m ON m.id = i.created_by WHERE i.code = ? "
             "AND (i.created_by IS NULL OR (m.active = 1 AND (m.team_id = i.team_id OR m.role = 'admin' "
             "OR m.team_id IS NULL)))", (code,)).fetchone()
         if row is None:
             raise InviteError("unknown")
-        team_id, role, expires_at, max_uses, uses = row
+        team_id, unit_id, role, expires_at, max_uses, uses = row
         if parse_iso(expires_at) <= now:
             raise InviteError("expired")
         if uses >= max_uses:
             raise InviteError("used")
         conn.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
         member_id = conn.execute(
-            "INSERT INTO members (team_id, display_name, role, joined_at) VALUES (?, ?, ?, ?)",
-            (team_id, display_name, role, iso(now))).lastrowid
+            "INSERT INTO members (team_id, unit_id, display_name, role, joined_at) VALUES (?, ?, ?, ?, ?)",
+            (team_id, unit_id, display_name, role, iso(now))).lastrowid
         conn.execute(
             "INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET member_id = excluded.member_id, chat_id = excluded.chat_id, "
             "linked_at = excluded.linked_at",
             (user_key, member_id, chat_id, iso(now)))
         audit(conn, now, member_id, "members", member_id, "create", None,
-              {"team_id": team_id, "role": role, "invite": code})
-        team = Team(*conn.execute("SELECT id, name, commune FROM teams WHERE id = ?", (team_id,)).fetchone())
-    return int(member_id), team, role
+              {"team_id": team_id, "unit_id": unit_id, "role": role, "invite": code})
+        if team_id is not None:
+            place: Any = Team(*conn.execute("SELECT id, name, commune FROM teams WHERE id = ?",
+                                            (team_id,)).fetchone())
+        else:
+            place = get_unit(conn, unit_id)
+    return int(member_id), place, role
 
 
 def link_refusal(storage: Storage, member_id: int, from_key: str, channel: str) -> str | None:

@@ -28,6 +28,7 @@ from . import (
     teams,
     topics,
     unanswered,
+    units,
     web,
 )
 from .words import as_command
@@ -35,7 +36,8 @@ from .words import as_command
 __all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
-FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, unanswered, web, linking]
+# `units` after `reports` and `teams`: its /baocao, /xuat, /bieudo and /moi wrap theirs (officials first).
+FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, units, unanswered, web, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

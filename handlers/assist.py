@@ -622,7 +622,11 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
             f"({review.changed_fields(deps.storage.db, record_id)}). Lý do: {d.why}\n"
             f"Gõ /cuatoi để xem lại phiếu."))
         text += " Đã báo cho thành viên." if told else " (Chưa nhắn được cho thành viên lúc này.)"
-    return turn.end(Reply(text))
+    if d.edit:
+        return turn.end(Reply(text))
+    # Optional, and only on request (a numbered list here would catch a "Lưu" typed twice on Zalo).
+    return turn.end(Reply(f"{text}\nGhi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...): "
+                          f"/ketqua {record_id}"))
 
 
 def write(deps: Deps, member: Member, d: GhiDraft) -> tuple[int, str]:

@@ -22,7 +22,8 @@ BASE_HELP = [
     ("/trogiup", "xem hướng dẫn này", "all"),
     ("/huy", "hủy thao tác đang làm", "all"),
 ]
-LEVELS = {None: 0, "all": 0, "member": 1, "leader": 2, "admin": 3}
+# Commune and province officials read reports like leaders (bot/scope.py decides which teams).
+LEVELS = {None: 0, "all": 0, "member": 1, "leader": 2, "commune": 2, "province": 2, "admin": 3}
 HEADINGS = {"all": "Các lệnh", "member": "Thành viên tổ", "leader": "Tổ trưởng", "admin": "Quản trị"}
 
 

@@ -175,6 +175,10 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
             guard.failed(incoming.user_key, now)
         return [Reply(JOIN_ERRORS[err.reason].format(code=code[:20], team=err.team_name))]
     guard.succeeded(incoming.user_key)
+    if role in teams.OFFICIAL_ROLES:  # the place is a commune or a province
+        return [Reply(f"Chào mừng {name} tham gia với vai trò {ROLE_NAMES[role]} của {team.title}! "
+                      "Gõ /baocao để xem báo cáo của đơn vị, /xuat để lấy tệp Excel theo mẫu báo cáo, "
+                      "/moi để mời cán bộ hoặc tổ trưởng.")]
     extra = (" Với vai trò tổ trưởng, bạn dùng /moi để mời thành viên và /thanhvien để xem tổ."
              if role == "leader" else "")
     return [Reply(f"Chào mừng {name} tham gia tổ \"{team.name}\" với vai trò {ROLE_NAMES[role]}! "

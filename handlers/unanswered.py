@@ -1,8 +1,9 @@
 """/chuatraloi: questions the bot could not answer, grouped, for leaders to turn into phrasings;
 /gopy: which answers people marked 👎.
 
-Leaders see questions asked by their own team's members (unanswered.team_id); questions from
-people outside any team (team_id NULL) and every team's questions are for admins. Adding a
+Leaders see questions asked by their own team's members (unanswered.team_id), commune and province
+officials those of every team in their unit (bot.scope); questions from people outside any team
+(team_id NULL) and every team's questions are for admins. Adding a
 phrasing writes `_phrasings.yaml` in the local knowledge folder and reloads the knowledge base,
 so the very next question is answered.
 """
@@ -18,6 +19,7 @@ from bot import flows
 from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from bot.scope import for_member
 from knowledge.loader import KnowledgeError, add_local_phrasing
 
 from .flowkit import begin
@@ -41,7 +43,8 @@ class Group:
 
 
 def _scope(member: Member, column: str = "team_id") -> tuple[str, list]:
-    return ("1 = 1", []) if member.is_admin else (f"{column} = ?", [member.team_id])
+    """Questions of the teams the reader may see (bot.scope): one team, a commune's, a province's, all."""
+    return for_member(member).teams(column)
 
 
 def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
@@ -79,7 +82,7 @@ def _quote(text: str) -> str:
 
 def _leader(deps: Deps, incoming: Incoming) -> Member | None:
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader or (not member.is_admin and member.team_id is None):
+    if member is None or for_member(member).level == "none":
         return None
     return member
 

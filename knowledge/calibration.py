@@ -31,6 +31,9 @@ FEATURES = (
     "coverage",     # IDF-weighted share of the question's words that the best entry uses anywhere
     "unknown",      # IDF-weighted share of the question's words the knowledge base never uses
     "phrase_gap",   # phrasing score of the best entry minus the best other entry's, / 100
+    "f1",           # IDF-weighted word F1 of the best entry's closest phrasing (1 = the same words)
+    "f1_gap",       # that F1 minus the best F1 of any other entry's phrasing
+    "near_exact",   # 1 when that F1 is at least NEAR_EXACT (0.9)
 )
 
 
@@ -52,7 +55,9 @@ class Calibration:
     scale: list[float] = field(default_factory=lambda: [1.0] * len(FEATURES))
     answer: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
     choices: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
-    answer_min: float = 0.5
+    answer_min: float = 0.5  # for questions of fewer than `long_words` content words
+    answer_min_long: float = 0.5  # for longer ones (pasted, formal): fitted separately
+    long_words: int = 7
     choices_min: float = 0.5
     fitted_on: str = "unfitted defaults"
 
@@ -67,6 +72,11 @@ class Calibration:
 
     def p_answer(self, x: np.ndarray) -> float:
         return self.answer.prob(self.standardise(x))
+
+    def answer_threshold(self, x: np.ndarray) -> float:
+        """The answer threshold for a question of this length (short typed / long pasted)."""
+        words = math.expm1(float(x[FEATURES.index("length")]))
+        return self.answer_min_long if words >= self.long_words - 1e-6 else self.answer_min
 
     def p_choices(self, x: np.ndarray) -> float:
         return self.choices.prob(self.standardise(x))

@@ -23,6 +23,7 @@ WINDOW = dt.timedelta(minutes=10)
 # (by its title, and the entries it lists as related); the previous entry itself is left out.
 NEAR_WEIGHT = 0.5
 RELATED_BONUS = 0.3
+FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 FOLLOWUP_MARGIN = 0.1  # a follow-up answers only with this lead over the runner-up; else choices
 MAX_WORDS = 7  # content words; a longer message stands on its own
 _CUE_RE = re.compile(
@@ -85,20 +86,22 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     ev = matcher.evidence(new, exclude=prev_index)
     near = matcher.evidence(matcher.query_key(prev.title), exclude=prev_index).fused
     top_near = float(near.max()) if len(near) and near.max() > 0 else 1.0
-    fused = ev.fused + NEAR_WEIGHT * near / top_near
+    scale = (1 + matcher.calibration.fusion) / FUSED_SCALE  # the weights below are relative to fused scores
+    fused = ev.fused + scale * NEAR_WEIGHT * near / top_near
     for rid in prev.related:
         if rid in matcher.index:
-            fused[matcher.index[rid]] += RELATED_BONUS
+            fused[matcher.index[rid]] += scale * RELATED_BONUS
     fused[prev_index] = 0.0
     order = [int(i) for i in np.argsort(-fused)[:5] if fused[i] > 0]
     if not order:
         return Match("none", (), (), 0.0)
-    both = Evidence(order, fused, ev.phrase, None)
-    both.features = ev.features if ev.order and ev.order[0] == order[0] else matcher.features_for(new, both)
+    both = Evidence(order, fused, ev.phrase, None, ev.f1)
+    # Features of the combined ranking, read on the new words together with the topic's title.
+    both.features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both)
     status, p = matcher.decide(both)
     margin = fused[order[0]] - (fused[order[1]] if len(order) > 1 else 0.0)
     ranked = matcher.scored(both, 5)
-    if status == "answer" and margin >= FOLLOWUP_MARGIN:
+    if status == "answer" and margin >= scale * FOLLOWUP_MARGIN:
         return Match("answer", ranked, (), p)
     return Match("choices", ranked, ranked[:MAX_CHOICES], p)  # still unclear: offer, never guess
 

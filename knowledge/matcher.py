@@ -46,6 +46,7 @@ TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
 MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
 MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
 
+NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that phrasing
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
@@ -88,6 +89,7 @@ class Evidence:
     fused: np.ndarray
     phrase: dict[int, float]
     exact: int | None
+    f1: dict[int, float] = field(default_factory=dict)  # best word-F1 of each entry's phrasings
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
 
     @property
@@ -221,13 +223,16 @@ class Matcher:
         ranked.sort(key=lambda s: s.score, reverse=True)
         return ranked
 
-    def _phrase_scores(self, q: str, skip_doc: int | None = None) -> dict[int, float]:
+    def _phrase_scores(self, q: str, skip_doc: int | None = None,
+                       f1best: dict[int, float] | None = None) -> dict[int, float]:
         best: dict[int, float] = {}
         if not q:
             return best
         hit = self.exact.get(q)
         if hit is not None and skip_doc is None:
             best[hit] = 100.0
+            if f1best is not None:
+                f1best[hit] = 1.0
         bm = self._bm25(_terms(q))
         if skip_doc is not None:
             bm[skip_doc] = 0.0
@@ -235,7 +240,7 @@ class Matcher:
         if not nonzero:
             return best
         top = self._candidates(bm, nonzero)
-        return self._score(q, top, bm[top], best)
+        return self._score(q, top, bm[top], best, f1best)
 
     def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
         """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
@@ -249,7 +254,8 @@ class Matcher:
         firsts = part[np.sort(first)[:ENTRY_CANDIDATES]]
         return np.union1d(firsts, part[:CANDIDATES])
 
-    def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float]) -> dict[int, float]:
+    def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float],
+               f1best: dict[int, float] | None = None) -> dict[int, float]:
         """0-100 for each candidate phrasing: how well it explains the query, and the query it.
 
         An IDF-weighted F1 of shared words keeps a short phrasing from claiming a long
@@ -281,6 +287,10 @@ class Matcher:
         for i, score in zip(owners.tolist(), scores.tolist(), strict=True):
             if score > best.get(i, 0.0):
                 best[i] = score
+        if f1best is not None:
+            for i, f in zip(owners.tolist(), f1.tolist(), strict=True):
+                if f > f1best.get(i, 0.0):
+                    f1best[i] = f
         return best
 
     # --- fusion, features, decision --------------------------------------------------------------
@@ -290,7 +300,8 @@ class Matcher:
 
         `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown)."""
         fusion = self.calibration.fusion if fusion is None else fusion
-        phrase = self._phrase_scores(q)
+        f1best: dict[int, float] = {}
+        phrase = self._phrase_scores(q, f1best=f1best)
         lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
         lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
         fused = fusion * lex_rel
@@ -307,7 +318,7 @@ class Matcher:
         k = min(5, nonzero)
         part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.arange(len(fused))
         order = sorted(part.tolist(), key=lambda i: -fused[i])
-        ev = Evidence(order, fused, phrase, self.exact.get(q))
+        ev = Evidence(order, fused, phrase, self.exact.get(q), f1best)
         ev.features = self._features(q, ev, lex_rel)
         return ev
 
@@ -323,6 +334,8 @@ class Matcher:
         lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
         pa = ev.phrase.get(a, 0.0)
         other_phrase = max((s for i, s in ev.phrase.items() if i != a), default=0.0)
+        f1a = ev.f1.get(a, 0.0)
+        f1_other = max((f for i, f in ev.f1.items() if i != a), default=0.0)
         words = set(q.split()) - STOPWORDS or set(q.split())
         weights = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
         total = sum(weights.values()) or 1.0
@@ -333,6 +346,7 @@ class Matcher:
             float(ev.fused[a]), float(ev.fused[a]) - second, pa / 100, float(lex_rel[a]),
             float(phrase_top == a and lex_top == a), float(phrase_top == a), float(lex_top == a),
             math.log1p(len(words)), coverage, unknown, (pa - other_phrase) / 100,
+            f1a, f1a - f1_other, float(f1a >= NEAR_EXACT),
         ])
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
@@ -348,7 +362,7 @@ class Matcher:
         if ev.exact is not None and ev.exact == ev.top:
             return "answer", 1.0
         p = self.calibration.p_answer(ev.features)
-        if p >= self.calibration.answer_min and ev.features[FEATURES.index("margin")] >= TIE_MARGIN:
+        if p >= self.calibration.answer_threshold(ev.features) and ev.features[FEATURES.index("margin")] >= TIE_MARGIN:
             return "answer", p
         if self.calibration.p_choices(ev.features) >= self.calibration.choices_min:
             return "choices", p

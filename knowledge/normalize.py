@@ -38,6 +38,8 @@ ABBREVIATIONS: dict[str, str] = {
 
 # Multi-word variants folded to one canonical spelling before tokenising.
 PHRASES: list[tuple[str, str]] = [
+    ("muc do 2", "muc 2"), ("muc do 1", "muc 1"), ("lua dao chiem doat tai san", "lua dao"),
+    ("chiem doat tai san", "lua dao"), ("so ho khau", "ho khau"),
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
     # Formal names folded to the words members type, on both sides (a letter, a news column, an
     # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").

@@ -18,6 +18,7 @@ from bot import backup, maintenance, storage
 from bot.assist import Draft, save_record
 from bot.config import Settings
 from bot.core import Deps
+from bot.safety import redact
 from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,7 +180,8 @@ async def test_daily_backup_keeps_the_newest_copies(db: Path, small_kb, clock):
             clock.now += dt.timedelta(hours=5)
             assert not await maintenance.run_due(deps)
         files = backup.daily_backups(db, settings.backup_dir)
-        assert [f.name for f in files] == [f"tcns-202611{d}-023100.db" for d in (23, 24, 25)]
+        assert [f.name for f in files] == [f"tcns-202611{d}T023100.db" for d in (23, 24, 25)]
+        assert all(redact(f.name).text == f.name for f in files)  # readable in the (redacted) log
         assert all(backup.verify(f).ok and f.stat().st_mode & 0o777 == 0o600 for f in files)
         from bot import metrics
 

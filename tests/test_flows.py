@@ -150,7 +150,10 @@ async def test_commands_codes_and_records_never_reach_the_inbox(tdeps):
     for text in ("Vu Van Tho; Thon Dong; vneid2", "K7PQ2M", "ghi Vu Van Tho; Thon Dong", "thamgia", "/khonglenh"):
         await stranger.say(text)
     assert inbox_count(stranger) == 0
-    await stranger.say("xin hỏi thủ tục cấp sổ đỏ")  # a real question still reaches the leaders
+    replies = await stranger.say("xin hỏi thủ tục cấp sổ đỏ")  # a real question still reaches the leaders
+    if any(c.payload == "faq:-" for r in replies for c in r.choices):  # offered guesses first: none fits
+        assert inbox_count(stranger) == 0
+        await stranger.pick("Không phải các mục trên")
     assert inbox_count(stranger) == 1
 
 

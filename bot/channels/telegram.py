@@ -368,7 +368,7 @@ class TelegramChannel:
         from handlers.help import role_of  # late: handlers import the core
 
         role = role_of(self.deps, incoming.user_key)
-        role = role if role in ("leader", "admin") else None
+        role = role if role in ("leader", "commune", "province", "admin") else None
         chat_id = int(incoming.chat_id)
         if self.menus.get(chat_id) == role:
             return
