@@ -35,7 +35,7 @@ def offer(deps: Deps, incoming: Incoming, replies: list[Reply]) -> list[Reply]:
 
 async def open_web(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
+    if member is None or not member.sees_reports:
         return [Reply(NOT_LEADER)]
     if incoming.is_group:
         return [Reply(IN_GROUP)]
@@ -53,4 +53,4 @@ async def open_web(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
 
 
 COMMANDS = {"/web": open_web}
-HELP = [("/web", "mở trang báo cáo trên điện thoại hoặc máy tính (tổ trưởng)", "leader")]
+HELP = [("/web", "mở trang báo cáo trên điện thoại hoặc máy tính (tổ trưởng, cán bộ xã, tỉnh)", "leader")]

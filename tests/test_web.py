@@ -13,11 +13,13 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import reports, teams
+from bot import reports, teams, unitreport
 from bot.core import Choice, Deps, Reply
 from bot.export import chart_series
 from bot.runner import build_web_app
+from bot.scope import Scope
 from bot.web import auth, data, views
+from knowledge.indicators import load_indicators
 from knowledge.services import load_catalogue
 from tests import fixtures_data as fx
 from tests import webkit
@@ -127,8 +129,15 @@ async def test_report_equals_baocao(client, wdeps, wdata):
     assert body["unit"] == {"key": f"team:{team_a}", "kind": "team", "name": TEAM_A}
     assert body["totals"]["records"] == chat.records == 5
     assert body["totals"]["households"] == chat.households == 4
-    assert [(r["name"], r["records"], r["households"]) for r in body["breakdown"]["rows"]] == chat.by_member
+    # The breakdown is the roll-up's, the same JSON as `python -m bot report` (every active member listed).
+    rollup = unitreport.build(wdeps.storage.db, Scope("team", team_a), period, load_indicators()).as_dict()
+    assert body["report"]["units"] == rollup["units"] and body["report"]["totals"] == rollup["totals"]
+    assert [(r["name"], r["records"], r["households"]) for r in body["breakdown"]["rows"]] == [
+        (u["name"], u["records"], u["households"]) for u in rollup["units"]]
+    assert {(n, r) for n, r, _ in chat.by_member} <= {(r["name"], r["records"]) for r in body["breakdown"]["rows"]}
     assert all(r["member"] == wdata.members[r["name"]] for r in body["breakdown"]["rows"])
+    assert sum(r["records"] for r in body["breakdown"]["rows"]) == chat.records
+    assert [i["id"] for i in body["indicators"]] == [i.id for i in load_indicators().indicators]
     assert {o["key"]: o["records"] for o in body["outcomes"]} == {"done": 2, "unfinished": 1, "followup": 2}
     assert [(v["name"], v["records"], v["households"], v["size"]) for v in body["villages"]] == chat.by_village
     assert body["villages"][0]["coverage"] == 4.0  # 2 of 50 households in Thôn 1
@@ -136,28 +145,69 @@ async def test_report_equals_baocao(client, wdeps, wdata):
     assert body["followups"]["open"] == 2 and [f["due"] for f in body["followups"]["due"]] == ["2026-11-15"]
 
 
-async def test_admin_sees_every_team_and_drills_down(wdeps, wdata):
+async def drill(c, headers: dict[str, str], key: str, seen: list[str]) -> dict:
+    """Follow every drill-down link below `key`: each part's totals equal its row, the rows add up."""
+    body = await (await c.get(f"/app/api/report?period=thang&unit={key}", headers=headers)).json()
+    seen.append(key)
+    rows = body["breakdown"]["rows"]
+    assert sum(r["records"] for r in rows) == body["totals"]["records"]
+    assert sum(r["households"] for r in rows) == body["totals"]["households"]
+    for row in rows:
+        if "unit" in row:
+            part = await drill(c, headers, row["unit"], seen)
+            assert (part["totals"]["records"], part["totals"]["households"]) == (row["records"], row["households"])
+    return body
+
+
+async def test_admin_sees_everything_and_drills_down_to_members(wdeps, wdata):
     admin = webkit.web_deps(wdeps, admin_ids=frozenset({"telegram:1"}))
     async with TestClient(TestServer(build_web_app(admin))) as c:
         headers = tma(1, name="Quản trị")
         me = await (await c.get("/app/api/me", headers=headers)).json()
-        assert me["unit"] == "all" and [u["key"] for u in me["units"]][0] == "all" and len(me["units"]) == 3
-        top = await (await c.get("/app/api/report?period=thang", headers=headers)).json()
+        assert me["unit"] == "all" and me["role_name"] == "quản trị"
+        assert [u["key"] for u in me["units"]] == [
+            "all", f"province:{wdata.province}", *(f"commune:{i}" for i in sorted(wdata.communes.values())),
+            *(f"team:{wdata.teams[n]}" for n in sorted(wdata.teams))]
+        seen: list[str] = []
+        top = await drill(c, headers, "all", seen)
+        assert top["breakdown"]["level"] == "province" and top["totals"]["records"] == 5 + 2
+        assert len(seen) == 1 + 1 + 2 + 2  # all, the province, two communes, two teams
+        whole = await c.get("/app/api/export.xlsx?unit=all", headers=headers)  # the official layout
+        assert whole.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await whole.read()))
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in str([c.value for row in book.worksheets[0].iter_rows(max_row=3)
+                                                           for c in row])
         rows = top["breakdown"]["rows"]
-        assert top["breakdown"]["level"] == "team"
-        assert sum(r["records"] for r in rows) == top["totals"]["records"] == 5 + 2
-        for row in rows:
-            part = await (await c.get(f"/app/api/report?period=thang&unit={row['unit']}", headers=headers)).json()
-            assert part["totals"]["records"] == row["records"]
-            assert part["totals"]["households"] == row["households"]
-        assert (await c.get("/app/api/export.xlsx?unit=all", headers=headers)).status == 400
-        for arg in ("thang", "tatca"):  # the chart of every team is the sum of the teams' charts
+        for arg in ("thang", "tatca"):  # the chart of everything is the sum of the teams' charts
             whole = await (await c.get(f"/app/api/chart?period={arg}", headers=headers)).json()
-            parts = [await (await c.get(f"/app/api/chart?period={arg}&unit={row['unit']}", headers=headers)).json()
-                     for row in rows]
+            parts = [await (await c.get(f"/app/api/chart?period={arg}&unit=team:{tid}", headers=headers)).json()
+                     for tid in wdata.teams.values()]
             assert sum(sum(s["counts"]) for s in whole["series"]) == sum(
                 sum(s["counts"]) for p in parts for s in p["series"]) == (10 if arg == "thang" else 11)
             assert whole["buckets"][-1] == "2026-11-18" and whole["step"] == "day"
+        assert rows
+
+
+async def test_commune_official_sees_their_commune_only(client, wdeps, wdata):
+    headers = tma(webkit.OFFICIAL_TELEGRAM, name="Hạnh")
+    me = await (await client.get("/app/api/me", headers=headers)).json()
+    commune_a = wdata.communes[TEAM_A]
+    assert me["unit"] == f"commune:{commune_a}" and me["role_name"] == "cán bộ xã" and me["inbox"] is False
+    assert [u["key"] for u in me["units"]] == [f"commune:{commune_a}", f"team:{wdata.teams[TEAM_A]}"]
+    body = await (await client.get("/app/api/report?period=thang", headers=headers)).json()
+    rollup = unitreport.build(wdeps.storage.db, Scope("commune", commune_a), reports.parse_period("thang", TODAY),
+                              load_indicators()).as_dict()
+    assert body["report"]["totals"] == rollup["totals"] and body["totals"]["records"] == 5
+    assert body["breakdown"]["level"] == "team" and body["breakdown"]["rows"][0]["unit"] == f"team:{wdata.teams[TEAM_A]}"
+    for unit in (f"team:{wdata.teams[TEAM_B]}", f"commune:{wdata.communes[TEAM_B]}", f"province:{wdata.province}",
+                 "all"):
+        for path in ("report", "chart", "records", "followups", "export.xlsx"):
+            assert (await client.get(f"/app/api/{path}?unit={unit}", headers=headers)).status == 403, (unit, path)
+    assert (await client.get("/app/api/inbox", headers=headers)).status == 403
+    team = await (await client.get(f"/app/api/records?unit=team:{wdata.teams[TEAM_A]}", headers=headers)).json()
+    assert team["total"] == 5
+    sheet = await client.get("/app/api/export.xlsx", headers=headers)
+    assert sheet.status == 200
 
 
 async def test_chart_equals_the_png_charts_numbers(client, wdeps, wdata):
@@ -359,8 +409,10 @@ def test_scope_for_roles():
     from bot.access import Member
 
     assert data.scope_for(Member(1, 5, "A", "member")) is None
-    assert data.scope_for(Member(1, 5, "A", "leader")).team_ids == (5,)
-    assert data.scope_for(Member(0, None, "A", "admin")).team_ids is None
+    assert data.scope_for(Member(1, 5, "A", "leader")) == Scope("team", 5)
+    assert data.scope_for(Member(1, None, "A", "commune", unit_id=7)) == Scope("commune", 7)
+    assert data.scope_for(Member(1, None, "A", "province", unit_id=3)) == Scope("province", 3)
+    assert data.scope_for(Member(0, None, "A", "admin")) == Scope("all")
     assert data.scope_for(Member(1, None, "A", "leader")) is None
 
 
@@ -375,6 +427,9 @@ async def test_web_command_on_console_gives_a_one_time_link(wdeps, wdata):
     member = Chat(wdeps, "bich")
     await member.say("/web")
     assert "tổ trưởng" in member.text
+    official = Chat(wdeps, "hanh")
+    await official.say("/web")
+    assert "/app/login/" in official.text
     await leader.say("/baocao")
     assert "gõ /web" in leader.text
 
@@ -432,7 +487,7 @@ async def test_many_teams_skip_the_team_by_team_detail(client, wdeps, wdata, mon
         body = await (await c.get("/app/api/report?period=thang", headers=tma(1, name="Quản trị"))).json()
     assert body["detail"] is False and body["villages"] == [] and body["skills"] == []
     assert body["totals"]["records"] == 7 and body["totals"]["households"] == 5
-    assert {r["name"]: r["records"] for r in body["breakdown"]["rows"]} == {TEAM_A: 5, TEAM_B: 2}
+    assert [(r["name"], r["records"]) for r in body["breakdown"]["rows"]] == [("Hà Tĩnh", 7)]
 
 
 async def test_review_queue_approve_and_send_back_as_in_duyet(client, wdeps, wdata):

@@ -1,7 +1,7 @@
 """The web view in a real browser: Debian's headless Chromium driven by Playwright (one browser per module).
 
 The bot's shared aiohttp server runs in a thread on 127.0.0.1 with known data. A leader signs in as a
-Telegram Mini App, an admin with a one-time link; both read numbers that must equal the database's,
+Telegram Mini App, a commune official with a one-time link; both read numbers that must equal the database's,
 filter, act on the inbox and download the Excel. Screenshots at 360x800 and 1280x800 go to
 test-artifacts/ (gitignored).
 """
@@ -20,13 +20,15 @@ import openpyxl
 import pytest
 from aiohttp import web
 
-from bot import reports
+from bot import reports, unitreport
 from bot.config import Settings
 from bot.core import Deps
 from bot.export import chart_series
 from bot.runner import build_web_app
+from bot.scope import Scope
 from bot.storage import Storage
 from bot.web import auth
+from knowledge.indicators import load_indicators
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import load
 from knowledge.services import load_catalogue
@@ -152,7 +154,11 @@ def test_leader_in_the_telegram_mini_app(site, browser):
     assert page.text_content("#total-done") == str(expected.by_outcome.get("done", 0))
     assert page.text_content("#total-followups") == str(expected.followups_open)
     rows = table(page, "#breakdown")
-    assert [(r[0].rstrip(" ›"), int(r[1]), int(r[2])) for r in rows] == expected.by_member
+    rollup = unitreport.build(deps.storage.db, Scope("team", team_a), reports.parse_period("thang", TODAY),
+                              load_indicators()).as_dict()  # `python -m bot report --team ...`
+    assert [(r[0].rstrip(" ›"), int(r[1]), int(r[2]), int(r[3])) for r in rows] == [
+        (u["name"], u["records"], u["households"], u["people"]) for u in rollup["units"]]
+    assert page.locator("#indicator-list li .head").all_text_contents() == [i["name"] for i in rollup["indicators"]]
     villages = table(page, "#villages")
     assert [(v[0], int(v[1]), int(v[2])) for v in villages] == [(n, r, h) for n, r, h, _ in expected.by_village]
     assert villages[0][3] == "2/50 (4%)"
@@ -232,39 +238,67 @@ def test_leader_in_the_telegram_mini_app(site, browser):
     context.close()
 
 
-def test_admin_with_a_one_time_link(site, browser):
+def test_commune_official_with_a_one_time_link(site, browser):
     base, deps, data = site
     errors: list[str] = []
     context, page = new_page(browser, 1280, errors)
-    link = f"{base}/app/login/{auth.create_login(deps, 'console:admin')}"
+    link = f"{base}/app/login/{auth.create_login(deps, 'console:hanh')}"
     page.goto(link)
     page.click("button:has-text('Mở trang báo cáo')")
     page.wait_for_url(f"{base}/app/")
     loaded(page)
-    assert page.input_value("#unit") == "all"
-    parts = {name: month_report(deps, tid) for name, tid in data.teams.items()}
-    assert page.text_content("#total-records") == str(sum(p.records for p in parts.values())) == "7"
-    rows = {r[0].rstrip(" ›"): int(r[1]) for r in table(page, "#breakdown")}
-    assert rows == {name: p.records for name, p in parts.items()}
-    assert page.is_disabled("#excel")  # one workbook per team
-    page.screenshot(path=str(ARTIFACTS / "web-admin-overview-1280x800.png"))
+    commune = data.communes[TEAM_A]
+    assert page.input_value("#unit") == f"commune:{commune}"
+    assert page.text_content("#who") == "Chị Hạnh (cán bộ xã)"
+    assert page.is_hidden("nav.tabs button[data-tab=inbox]")  # the inbox is the teams' leaders'
+    period = reports.parse_period("thang", TODAY)
+    rollup = unitreport.build(deps.storage.db, Scope("commune", commune), period, load_indicators()).as_dict()
+    assert page.text_content("#total-records") == str(rollup["totals"]["records"]) == "5"
+    assert page.text_content("#total-households") == str(rollup["totals"]["households"])
+    rows = table(page, "#breakdown")
+    assert [(r[0].rstrip(" ›"), int(r[1]), int(r[2]), int(r[3])) for r in rows] == [
+        (u["name"], u["records"], u["households"], u["people"]) for u in rollup["units"]]
+    names = page.locator("#indicator-list li .head").all_text_contents()
+    assert names == [i["name"] for i in rollup["indicators"]] and len(names) >= 3
+    page.screenshot(path=str(ARTIFACTS / "web-commune-overview-1280x800.png"))
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.screenshot(path=str(ARTIFACTS / "web-commune-overview-360x800.png"))
+    page.set_viewport_size({"width": 1280, "height": 800})
 
-    # Drill down into team B.
-    page.click(f"#breakdown button:has-text('{TEAM_B}')")
+    # Tải Excel at commune level: the official layout.
+    with page.expect_download() as download:
+        page.click("#excel")
+    path = ARTIFACTS / "web-commune.xlsx"
+    download.value.save_as(str(path))
+    cells = [c.value for row in openpyxl.load_workbook(path).worksheets[0].iter_rows(max_row=12) for c in row]
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in cells
+
+    # Drill down into the team, then its records with a filter, and its follow-ups.
+    page.click(f"#breakdown button:has-text('{TEAM_A}')")
     loaded(page)
-    assert page.input_value("#unit") == f"team:{data.teams[TEAM_B]}"
-    assert page.text_content("#total-records") == str(parts[TEAM_B].records)
-    assert page.text_content("#total-households") == str(parts[TEAM_B].households)
+    assert page.input_value("#unit") == f"team:{data.teams[TEAM_A]}"
+    team = month_report(deps, data.teams[TEAM_A])
+    assert page.text_content("#total-records") == str(team.records)
+    page.click("nav.tabs button[data-tab=records]")
+    loaded(page)
+    page.select_option("#filters select[name=service]", "vneid2")
+    page.click("#filters button[type=submit]")
+    loaded(page)
+    assert page.locator("#records > li").count() == 2
+    page.click("nav.tabs button[data-tab=followups]")
+    loaded(page)
+    assert page.locator("#followups > li").count() == team.followups_open
     # A custom range: 17/11 only.
+    page.click("nav.tabs button[data-tab=overview]")
     page.select_option("#period", "custom")
     page.fill("#from", "2026-11-17")
     page.fill("#to", "2026-11-17")
     page.click("#apply")
     loaded(page)
-    day = reports.team_report(deps.storage.db, data.teams[TEAM_B], reports.parse_period("17/11/2026", TODAY),
+    day = reports.team_report(deps.storage.db, data.teams[TEAM_A], reports.parse_period("17/11/2026", TODAY),
                               load_catalogue(), TODAY)
     assert page.text_content("#total-records") == str(day.records) == "1"
-    page.screenshot(path=str(ARTIFACTS / "web-admin-drilldown-1280x800.png"))
+    page.screenshot(path=str(ARTIFACTS / "web-commune-drilldown-1280x800.png"))
     assert errors == []
 
     # The link was used once: opening it again is refused.
@@ -286,7 +320,7 @@ def test_forged_expired_and_outside_scope_are_refused(site, browser):
         page.wait_for_selector("#signin:not([hidden])")
         assert "chưa đăng nhập" in page.text_content("#signin")
         assert page.is_hidden("#app")
-    # A signed-in leader of team A asking for team B's numbers gets 403.
+    # A signed-in leader of team A asking for team B's or the commune's numbers gets 403.
     page.goto("about:blank")
     page.goto(f"{base}/app/#tgWebAppData={quote(webkit.init_data(webkit.HOA_TELEGRAM))}")
     loaded(page)
@@ -294,6 +328,11 @@ def test_forged_expired_and_outside_scope_are_refused(site, browser):
         const r = await fetch('/app/api/report?unit=' + unit,
                               {headers: {Authorization: 'tma ' + sessionStorage.getItem('tma')}});
         return r.status; }""", [f"team:{data.teams[TEAM_B]}"])
+    assert status == 403
+    status = page.evaluate("""async ([unit]) => {
+        const r = await fetch('/app/api/report?unit=' + unit,
+                              {headers: {Authorization: 'tma ' + sessionStorage.getItem('tma')}});
+        return r.status; }""", [f"commune:{data.communes[TEAM_A]}"])
     assert status == 403
     assert page.text_content("#total-records") == "5"  # while its own numbers load
     context.close()

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import replace
 
+from bot import units
 from bot.core import Deps
 from bot.storage import Storage
 from bot.web import auth
@@ -16,6 +17,7 @@ from tests.fake_telegram import TOKEN
 HOA_TELEGRAM = 300  # Hoa, leader of team A, on Telegram too (a linked identity)
 KHANH_TELEGRAM = 400  # Khánh, leader of team B
 LAN_TELEGRAM = 200  # Lan, a plain member of team A (fixtures_data)
+OFFICIAL_TELEGRAM = 500  # Chị Hạnh, commune official of team A's commune
 
 
 def build(store: Storage) -> fx.Data:
@@ -32,6 +34,23 @@ def build(store: Storage) -> fx.Data:
             conn.execute("INSERT INTO unanswered (asked_at, channel, user_key, question, norm, team_id) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (fx.NOW, user.split(":")[0], user, question, norm_key(question),
                                                         team))
+    # Units: both teams in one province, each in its own commune; a commune official of team A's commune.
+    now = fx.clock()()
+    province, _ = units.create_province(store, "Hà Tĩnh", None, now)
+    data.communes = {}  # team name -> its commune's unit id
+    for name in data.teams:
+        commune = units.create_commune(store, province, name.split("xã")[-1].strip(), None, now)
+        units.place_team(store, data.teams[name], commune, None, now)
+        data.communes[name] = commune
+    data.province = province
+    with store.transaction() as conn:
+        official = conn.execute(
+            "INSERT INTO members (team_id, display_name, role, unit_id, active, joined_at) VALUES (?, ?, ?, ?, 1, ?)",
+            (None, "Chị Hạnh", "commune", data.communes["Tổ CNS xã Xuân Thượng"], fx.NOW)).lastrowid
+        for key in (f"telegram:{OFFICIAL_TELEGRAM}", "console:hanh"):
+            conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
+                         (key, official, key.split(":")[1], fx.NOW))
+    data.members["Chị Hạnh"] = official
     return data
 
 

@@ -1,9 +1,11 @@
 """What the web view shows, as plain JSON-ready data, read through the same domain modules as the chat.
 
-`scope_for` turns the signed-in member into the set of units they may see; `unit_for` checks a
-requested unit against it (PermissionError when outside). `report` is the one report function: the
-same numbers as `/baocao` (it is built from `reports.team_report`), for a team or for every team in
-the scope, broken down one level further with links to drill down.
+`scope_for` turns the signed-in member into the scope they may read (bot/scope.py: a team for a
+leader, a commune or province for officials, everything for admins); `unit_for` checks a requested
+unit against it (PermissionError when outside). `report` is the one report function: the roll-up of
+`python -m bot report --format json` (totals, indicators with targets, the breakdown one level down
+with links to drill down), plus the team-level detail of `/baocao` (outcomes, skills, services,
+villages, follow-ups) summed over the unit's teams.
 """
 
 from __future__ import annotations
@@ -14,86 +16,98 @@ from typing import Any
 
 import sqlite_utils
 
+from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
-from .. import reports
+from .. import reports, unitreport
 from ..access import Member
 from ..export import chart_series
 from ..reports import OUTCOMES, Period
 from ..safety import redact
+from ..scope import Scope, for_member
+from ..units import get_unit
 
 PAGE_SIZE = 20
 REVIEW_STATES = {"new": "Chưa duyệt", "approved": "Đã duyệt", "fix": "Cần sửa"}
 MAX_DETAIL_TEAMS = 50
 MAX_OPTIONS = 1000  # filter choices (members, villages) offered at once
 MAX_PAGE_SIZE = 100
+MAX_PICKER = 300  # units offered in the page's picker; deeper ones are reached by drilling down
+LEVELS = ("province", "commune", "team")
 
 
 @dataclass(frozen=True)
 class Unit:
-    """Something a report is about: every team in the scope ("all") or one team."""
+    """What a report is about: a scope (everything, a province, a commune or a team) and its teams."""
 
-    kind: str  # "all" | "team"
+    scope: Scope
     team_ids: tuple[int, ...]
     name: str
 
     @property
+    def kind(self) -> str:
+        return self.scope.level
+
+    @property
     def key(self) -> str:
-        return "all" if self.kind == "all" else f"team:{self.team_ids[0]}"
+        return key_of(self.scope)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The units a member may see: every team (admins), or their own team (leaders)."""
-
-    team_ids: tuple[int, ...] | None  # None: every team
-    top: str  # "all" | "team"
-
-    def allows(self, team_id: int) -> bool:
-        return self.team_ids is None or team_id in self.team_ids
+def key_of(scope: Scope) -> str:
+    return "all" if scope.level == "all" else f"{scope.level}:{scope.unit_id}"
 
 
 def scope_for(member: Member) -> Scope | None:
     """The one place the web view decides what a member sees; None for plain members."""
-    if member.is_admin:
-        return Scope(None, "all")
-    if member.role == "leader" and member.team_id is not None:
-        return Scope((member.team_id,), "team")
-    return None
+    if not member.sees_reports:
+        return None
+    scope = for_member(member)
+    return None if scope.level == "none" else scope
 
 
-def _teams(db: sqlite_utils.Database, scope: Scope) -> list[tuple[int, str]]:
-    rows = db.execute("SELECT id, name FROM teams ORDER BY name").fetchall()
-    return [(tid, name) for tid, name in rows if scope.allows(tid)]
+def _name(db: sqlite_utils.Database, scope: Scope) -> str | None:
+    if scope.level == "all":
+        return unitreport.LEVEL_NAMES["all"]
+    if scope.level == "team":
+        return reports.team_name(db, scope.unit_id or 0)
+    unit = get_unit(db, scope.unit_id)
+    return unit.title if unit is not None and unit.kind == scope.level else None
 
 
 def unit_for(db: sqlite_utils.Database, scope: Scope, key: str | None) -> Unit:
-    """The unit asked for ('all', 'team:<id>' or nothing: the top of the scope).
+    """The unit asked for ('all', 'province:<id>', 'commune:<id>', 'team:<id>'; nothing: the whole scope).
 
     Raises PermissionError outside the scope and LookupError for a unit that does not exist."""
-    key = (key or "").strip()
-    if not key:
-        key = "all" if scope.top == "all" else f"team:{scope.team_ids[0]}"  # type: ignore[index]
+    key = (key or "").strip() or key_of(scope)
     if key == "all":
-        if scope.top != "all":
-            raise PermissionError(key)
-        return Unit("all", tuple(tid for tid, _ in _teams(db, scope)), "Tất cả các tổ")
-    kind, _, ident = key.partition(":")
-    if kind != "team" or not ident.isdigit():
-        raise LookupError(key)
-    team_id = int(ident)
-    if not scope.allows(team_id):
+        wanted = Scope("all")
+    else:
+        level, _, ident = key.partition(":")
+        if level not in LEVELS or not ident.isdigit():
+            raise LookupError(key)
+        wanted = Scope(level, int(ident))
+    if not scope.within(wanted, db):
         raise PermissionError(key)
-    name = reports.team_name(db, team_id)
+    name = _name(db, wanted)
     if name is None:
         raise LookupError(key)
-    return Unit("team", (team_id,), name)
+    return Unit(wanted, tuple(wanted.team_ids(db)), name)
 
 
 def units(db: sqlite_utils.Database, scope: Scope) -> list[dict[str, str]]:
-    """The units the member can pick, top first."""
-    out = [{"key": "all", "name": "Tất cả các tổ"}] if scope.top == "all" else []
-    return out + [{"key": f"team:{tid}", "name": name} for tid, name in _teams(db, scope)]
+    """The units the member can pick: the whole scope first, then its provinces, communes and teams."""
+    out = [{"key": key_of(scope), "name": _name(db, scope) or ""}]
+    if scope.level in ("all", "province"):
+        for kind in ("province", "commune") if scope.level == "all" else ("commune",):
+            for uid, in db.execute("SELECT id FROM units WHERE kind = ? ORDER BY name", [kind]).fetchall():
+                inner = Scope(kind, uid)
+                if scope.within(inner, db):
+                    out.append({"key": key_of(inner), "name": _name(db, inner) or ""})
+    if scope.level != "team":
+        where, params = scope.teams("id")
+        out += [{"key": f"team:{tid}", "name": name} for tid, name in db.execute(
+            f"SELECT id, name FROM teams WHERE {where} ORDER BY name", params).fetchall()]
+    return out[:MAX_PICKER]
 
 
 def _period(period: Period) -> dict[str, Any]:
@@ -105,9 +119,11 @@ def _coverage(households: int, size: int | None) -> float | None:
     return round(100 * households / size, 1) if size else None
 
 
-def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Catalogue,
-           today: dt.date) -> dict[str, Any]:
-    """Totals, outcomes, skills, services, villages, follow-ups and the breakdown one level down."""
+def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Catalogue, today: dt.date,
+           indicators: Indicators | None = None) -> dict[str, Any]:
+    """The roll-up (`report`: the same JSON as `python -m bot report`), its totals, indicators and
+    breakdown one level down, plus outcomes, skills, services, villages and follow-ups of the teams."""
+    rollup = unitreport.build(db, unit.scope, period, indicators).as_dict()
     # Villages, skills, services and outcomes team by team: for a commune's teams, not a province's thousand.
     detail = len(unit.team_ids) <= MAX_DETAIL_TEAMS
     parts = [reports.team_report(db, tid, period, catalogue, today) for tid in unit.team_ids] if detail else []
@@ -127,46 +143,35 @@ def report(db: sqlite_utils.Database, unit: Unit, period: Period, catalogue: Cat
     villages = [{"name": f"{name} ({part.team_name})" if several else name, "records": n, "households": hh,
                  "size": size, "coverage": _coverage(hh, size)}
                 for part in parts for name, n, hh, size in part.by_village]
-    if several:
-        marks = ",".join("?" * len(unit.team_ids)) or "NULL"
-        rows = db.execute(
-            f"SELECT t.id, t.name, count(r.id), count(DISTINCT r.household_id) FROM teams t "
-            f"LEFT JOIN records r ON r.team_id = t.id AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ? "
-            f"WHERE t.id IN ({marks}) GROUP BY t.id",
-            [period.start.isoformat(), period.end.isoformat(), *unit.team_ids]).fetchall()
-        breakdown = {"level": "team", "title": "Theo tổ",
-                     "rows": [{"name": name, "records": n, "households": hh, "unit": f"team:{tid}"}
-                              for tid, name, n, hh in rows]}
-    else:
-        rows = db.execute(
-            "SELECT m.id, m.display_name, count(*), count(DISTINCT r.household_id) FROM records r "
-            "JOIN members m ON m.id = r.member_id WHERE r.team_id = ? AND r.deleted = 0 "
-            "AND r.helped_on BETWEEN ? AND ? GROUP BY r.member_id",
-            [unit.team_ids[0], period.start.isoformat(), period.end.isoformat()]).fetchall()
-        breakdown = {"level": "member", "title": "Theo thành viên",
-                     "rows": [{"name": name, "records": n, "households": hh, "member": mid}
-                              for mid, name, n, hh in rows]}
-    breakdown["rows"].sort(key=lambda r: (-r["records"], r["name"]))
+    child = unitreport.CHILD[unit.kind]
+    rows = []
+    for row in rollup["units"]:
+        entry = {"name": row["name"], "records": row["records"], "households": row["households"],
+                 "people": row["people"]}
+        if child == "member":
+            entry["member"] = row["id"]
+        elif row["id"] is not None:
+            entry["unit"] = f"{child}:{row['id']}"
+        rows.append(entry)
     due = [{"due": d, "household": h, "village": v, "member": m} for p in parts for d, h, v, m in p.followups_due]
+    totals = rollup["totals"]
     return {
         "unit": {"key": unit.key, "kind": unit.kind, "name": unit.name},
         "period": _period(period),
-        # Households are distinct within a team (a household belongs to one team), not within a member.
-        "totals": {"records": sum(r["records"] for r in breakdown["rows"]),
-                   "households": sum(r["households"] for r in breakdown["rows"]) if several
-                   else sum(p.households for p in parts),
+        "totals": {"records": totals["records"], "households": totals["households"], "people": totals["people"],
                    "service_times": sum(p.service_times for p in parts) if detail else None},
+        "indicators": rollup["indicators"],
         "outcomes": [{"key": k, "name": OUTCOMES.get(k, k), "records": outcomes.get(k, 0)}
                      for k in [*OUTCOMES, *(k for k in outcomes if k not in OUTCOMES)]],
-        "breakdown": breakdown,
+        "breakdown": {"level": child, "title": f"Theo {unitreport.LEVEL_NAMES[child].lower()}", "rows": rows},
         "skills": [{"name": name, "times": n, "households": hh} for name, (n, hh) in skills.items()],
         "services": [{"name": label, "times": n}
                      for label, n in sorted(services.items(), key=lambda item: (-item[1], item[0]))],
         "villages": sorted(villages, key=lambda v: (-v["records"], v["name"])),
         "followups": {"open": sum(p.followups_open for p in parts), "due": sorted(due, key=lambda f: f["due"])},
-        "indicators": [],  # value, target and % achieved arrive with units and indicators (#15)
-        "excel": unit.kind == "team",  # one workbook per team, as /xuat
+        "excel": True,  # a team's workbook, or the official layout above a team
         "detail": detail,
+        "report": rollup,
     }
 
 

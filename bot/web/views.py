@@ -20,13 +20,16 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from handlers import unanswered
+from handlers import units as unit_handlers
+from knowledge.indicators import Indicators
 from knowledge.loader import KnowledgeError
 
-from .. import downloads, notify, reports, review
-from ..access import ROLE_NAMES
+from .. import downloads, notify, reports, review, unitreport
+from ..access import ROLE_NAMES, Member
 from ..assist import catalogue
 from ..core import Deps
 from ..export import out_path, write_workbook
+from ..official import write_official
 from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
 from . import auth, data
 
@@ -47,7 +50,7 @@ WEB_APP = web.AppKey("web_view", web.Application)  # the mounted sub-application
 
 NOT_SIGNED_IN = ("Bạn chưa đăng nhập. Mở trang này từ nút trong Telegram (gõ /web), hoặc gõ /web trong Zalo "
                  "để nhận liên kết đăng nhập.")
-NOT_LEADER = "Trang báo cáo dành cho tổ trưởng và quản trị viên."
+NOT_LEADER = "Trang báo cáo dành cho tổ trưởng, cán bộ xã, cán bộ tỉnh và quản trị viên."
 OUTSIDE = "Bạn không có quyền xem đơn vị này."
 TOO_FAST = "Bạn thử đăng nhập nhiều lần quá. Bạn đợi vài phút rồi thử lại nhé."
 
@@ -226,14 +229,23 @@ async def me(request: web.Request) -> web.Response:
                   "name": who.member.display_name, "role": who.member.role,
                   "role_name": ROLE_NAMES.get(who.member.role, who.member.role), "via": who.via, "csrf": who.csrf,
                   "units": data.units(db, scope), "unit": data.unit_for(db, scope, None).key,
-                  "inbox": True})
+                  "inbox": _has_inbox(who.member)})
 
 
 async def report(request: web.Request) -> web.Response:
     _, scope = leader(request)
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
-    return _json(data.report(deps.storage.db, unit, period, catalogue(), _today(deps)))
+    return _json(data.report(deps.storage.db, unit, period, catalogue(), _today(deps), _indicators(deps)))
+
+
+def _indicators(deps: Deps) -> Indicators | None:
+    """The province's indicators (knowledge/indicators.yaml, or the local folder's copy)."""
+    try:
+        return unit_handlers.indicators(deps)  # loaded once, shared with the chat's /baocao
+    except (KnowledgeError, OSError) as exc:
+        log.error("Indicators not loaded: %s", exc)
+        return None
 
 
 async def chart(request: web.Request) -> web.Response:
@@ -272,10 +284,15 @@ async def followups(request: web.Request) -> web.Response:
     return _json({"rows": data.followups(deps.storage.db, _unit(request, scope), _today(deps))})
 
 
+def _has_inbox(member: Member) -> bool:
+    """The unanswered inbox is a team's (or, for admins, everyone's), as /chuatraloi."""
+    return member.is_admin or (member.role == "leader" and member.team_id is not None)
+
+
 def _inbox_member(request: web.Request) -> auth.Viewer:
     who, _ = leader(request)
-    if not who.member.is_admin and who.member.team_id is None:
-        raise _error(403, NOT_LEADER)
+    if not _has_inbox(who.member):
+        raise _error(403, "Câu hỏi chờ dành cho tổ trưởng và quản trị viên.")
     return who
 
 
@@ -400,20 +417,23 @@ async def review_fix(request: web.Request) -> web.Response:
 
 
 async def export(request: web.Request) -> web.StreamResponse:
-    """The same workbook as /xuat, for one team."""
+    """The same workbook as /xuat: a team's, or the official layout for a commune, a province or everything."""
     _, scope = leader(request)
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
-    if unit.kind != "team":
-        raise _error(400, "Tệp Excel làm cho từng tổ: bạn chọn một tổ trước nhé.")
-    team_id = unit.team_ids[0]
     path = out_path(deps.settings.export_dir, unit.name, period, ".xlsx")
     today, cat = _today(deps), catalogue()
+    indicators = _indicators(deps) if unit.kind != "team" else None
+    if unit.kind != "team" and indicators is None:
+        raise _error(400, "Chưa đọc được tệp chỉ tiêu nên chưa làm được báo cáo của đơn vị này.")
 
     def work() -> None:
         db = deps.storage.reader()
         try:
-            write_workbook(db, team_id, period, cat, today, path)
+            if unit.kind == "team":
+                write_workbook(db, unit.team_ids[0], period, cat, today, path)
+            else:
+                write_official(db, unitreport.build(db, unit.scope, period, indicators), cat, indicators, today, path)
         finally:
             db.conn.close()
 
