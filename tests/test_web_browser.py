@@ -255,6 +255,7 @@ def test_commune_official_with_a_one_time_link(site, browser):
     rollup = unitreport.build(deps.storage.db, Scope("commune", commune), period, load_indicators()).as_dict()
     assert page.text_content("#total-records") == str(rollup["totals"]["records"]) == "5"
     assert page.text_content("#total-households") == str(rollup["totals"]["households"])
+    assert page.text_content("#total-people") == str(rollup["totals"]["people"])
     rows = table(page, "#breakdown")
     assert [(r[0].rstrip(" ›"), int(r[1]), int(r[2]), int(r[3])) for r in rows] == [
         (u["name"], u["records"], u["households"], u["people"]) for u in rollup["units"]]

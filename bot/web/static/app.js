@@ -121,6 +121,8 @@
       $('title').textContent = r.unit.name + ', ' + r.period.label;
       $('total-records').textContent = num(r.totals.records);
       $('total-households').textContent = num(r.totals.households);
+      $('people-card').hidden = r.totals.people == null;
+      $('total-people').textContent = num(r.totals.people);
       var done = r.outcomes.filter(function (o) { return o.key === 'done'; })[0];
       $('total-done').textContent = num(done ? done.records : 0);
       $('total-followups').textContent = num(r.followups.open);
