@@ -467,7 +467,7 @@ def test_static_files_exist():
 
 
 async def test_removal_in_chat_ends_web_sessions_at_once(tdeps):
-    from teamkit import make_team
+    from tests.teamkit import make_team
 
     _, leader, [member] = await make_team(tdeps)
     assert auth.redeem_login(tdeps, auth.create_login(tdeps, "console:m0")) is not None
