@@ -121,7 +121,7 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
     conn.execute("BEGIN")
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
-    for name, _ in triggers:  # the monthly tallies are filled in one statement after the insert
+    for name, _ in triggers:  # the tallies and spans are filled in one statement each after the insert
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("INSERT INTO units (id, kind, name, key, households, adults, figures_on, created_at) "
                  "VALUES (1, 'province', 'Tỉnh Đo Tải', 'do tai', NULL, NULL, NULL, ?)", (NOW,))
@@ -187,6 +187,9 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
     conn.execute("INSERT INTO tallies (team_id, month, services, achieved, records, people) "
                  "SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
                  "WHERE deleted = 0 GROUP BY 1, 2, 3, 4")
+    conn.execute("INSERT INTO household_spans (team_id, household_id, records, first_on, last_on) "
+                 "SELECT team_id, household_id, count(*), min(helped_on), max(helped_on) FROM records "
+                 "WHERE deleted = 0 GROUP BY 1, 2")
     for _, sql in triggers:
         conn.execute(sql)
     conn.execute("COMMIT")
