@@ -61,8 +61,15 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Choice:
+    """A button: a payload sent back when pressed, or a link (`url`) that opens a page.
+
+    With `web_app`, Telegram opens the link as a Mini App (signed in); other channels show the
+    link as text. Link choices are never numbered."""
+
     label: str
-    payload: str
+    payload: str = ""
+    url: str = ""
+    web_app: bool = False
 
 
 @dataclass
@@ -295,11 +302,13 @@ def _remember_choices(session: Session, replies: list[Reply], picked: bool = Fal
 
     When a pick is answered with the same long list again (a toggle in a list of services), the reply
     is marked `repeated`, so numbered channels send a short reminder instead of the whole list."""
-    last = next((r for r in reversed(replies) if r.choices), None)
+    # Link choices (url) open a page; they are never numbered, so they never take a number.
+    last = next((r for r in reversed(replies) if any(not c.url for c in r.choices)), None)
+    offered = [c for c in (last.choices if last else ()) if not c.url]
     before = [_bare(label) for label, _ in session.state.get("choices") or []]
-    if picked and last is not None and len(last.choices) > 6 and [_bare(c.label) for c in last.choices] == before:
+    if picked and last is not None and len(offered) > 6 and [_bare(c.label) for c in offered] == before:
         last.repeated = True
-    session.state["choices"] = [[c.label, c.payload] for c in (last.choices if last else ())]
+    session.state["choices"] = [[c.label, c.payload] for c in offered]
 
 
 def _bare(label: str) -> str:

@@ -2,7 +2,8 @@
 
 Each channel module `bot.channels.<name>` exposes `async def start(deps, web_app) -> Channel`.
 In webhook mode a channel adds its routes to `web_app`; one aiohttp server (WEBHOOK_LISTEN)
-serves them all, plus `GET /healthz`, `GET /metrics` and download links (also when every channel polls).
+serves them all, plus `GET /healthz`, `GET /metrics`, download links and the web view under `/app/`
+(also when every channel polls).
 
 Stopping (SIGTERM, SIGINT) is graceful: webhooks start answering 503 (the platform redelivers later),
 each channel finishes the updates it has taken, then the database is checkpointed and closed.
@@ -112,6 +113,9 @@ def build_web_app(deps: Deps) -> web.Application:
     app[downloads.DEPS_KEY] = deps
     metrics.add_routes(app, deps)  # /healthz and /metrics
     downloads.add_routes(app)
+    from .web.views import mount  # late: the web view reads through the handlers, which import the core
+
+    mount(app)
     return app
 
 

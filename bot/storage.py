@@ -209,7 +209,25 @@ MIGRATIONS: list[Migration] = [
     # 4: units: provinces and communes, teams placed in a commune, officials' roles, people and
     # achievements on records, denominators, activities (see bot/units.py).
     lambda conn: _units_migration(conn),
-    # 5: first and last day each household was helped by each team, so a province's long-period
+    # 5: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
+    """
+    CREATE TABLE web_logins (
+        token_hash TEXT PRIMARY KEY,     -- sha256 of the token in the one-time link
+        user_key TEXT NOT NULL,          -- channel:user_id that asked for it with /web
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,        -- sha256 of the cookie value
+        user_key TEXT NOT NULL,
+        member_id INTEGER NOT NULL,      -- 0 for an admin named only in ADMIN_IDS
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX web_sessions_member ON web_sessions(member_id);
+    """,
+    # 6: first and last day each household was helped by each team, so a province's long-period
     # report counts distinct households without reading every record (see bot/units.py SPANS_SQL).
     lambda conn: _spans_migration(conn),
 ]

@@ -42,7 +42,7 @@ TALLY_TRIGGERS = (
 # Per team and household: how many live records, and the first and last day helped. A household was
 # helped in [start, end] when its first or last day falls inside; when both lie outside on either
 # side, one index seek into the records decides. A province's year reads ~400 rows per team instead
-# of every record (migration 5). Kept by triggers, in the same transaction as the record.
+# of every record (migration 6). Kept by triggers, in the same transaction as the record.
 def _span_refresh(ref: str) -> str:
     pair = f"team_id = {ref}.team_id AND household_id = {ref}.household_id"
     return ("INSERT INTO household_spans (team_id, household_id, records, first_on, last_on) "

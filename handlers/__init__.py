@@ -29,6 +29,7 @@ from . import (
     topics,
     unanswered,
     units,
+    web,
 )
 from .words import as_command
 
@@ -36,7 +37,7 @@ __all__ = ["COMMANDS", "FLOWS", "HANDLERS", "PAYLOADS", "as_command"]
 
 # Feature modules, in the order their commands are listed in /trogiup.
 # `units` after `reports` and `teams`: its /baocao, /xuat, /bieudo and /moi wrap theirs (officials first).
-FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, units, unanswered, linking]
+FEATURES = [help, topics, faq, teams, assist, records, followups, asks, reports, review, units, unanswered, web, linking]
 
 COMMANDS: dict[str, Handler] = {}
 PAYLOADS: dict[str, Handler] = {}

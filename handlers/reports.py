@@ -15,6 +15,7 @@ from bot.reports import Period
 from bot.storage import utcnow
 from knowledge.normalize import fold
 
+from . import web
 from .flowkit import arg_text
 
 MAX_VILLAGE_SIZE = 100_000
@@ -122,7 +123,8 @@ def _command(cmd: str):  # noqa: ANN202 - a handler factory
         resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
             return resolved
-        return await run(cmd, deps, *resolved, approved=approved)
+        replies = await run(cmd, deps, *resolved, approved=approved)
+        return web.offer(deps, incoming, replies) if cmd == "baocao" else replies
     return handler
 
 
@@ -138,7 +140,8 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     period = reports.parse_period(parts[3], _today(deps))
     if not member.can_see_team(team_id) or reports.team_name(deps.storage.db, team_id) is None or period is None:
         return [Reply(NOT_LEADER if not member.can_see_team(team_id) else "Tổ này không còn nữa.")]
-    return await run(parts[1], deps, team_id, period)
+    replies = await run(parts[1], deps, team_id, period)
+    return web.offer(deps, incoming, replies) if parts[1] == "baocao" else replies
 
 
 async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

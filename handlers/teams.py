@@ -9,6 +9,7 @@ from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Me
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.safety import redact
+from bot.web import auth as web_auth
 
 from .flowkit import arg_text, begin
 
@@ -241,6 +242,7 @@ def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
     me = _me(t)
     done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, (me.id if me else 0) or None,
                                t.deps.clock())
+    web_auth.revoke_member(t.deps, t.draft.target)  # their web view sessions end now, not at the next click
     name = t.draft.target_name
     return t.end(Reply(f"{name} đã rời tổ." if done else f"{name} đã không còn trong tổ."))
 

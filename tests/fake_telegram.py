@@ -289,8 +289,7 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         return self.chats.get(chat_id, {"id": chat_id, "type": "private", "first_name": "?"})
 
-    @staticmethod
-    def _check_markup(params: dict[str, Any]) -> dict[str, Any] | None:
+    def _check_markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
         markup = params.get("reply_markup")
         if markup is None:
             return None
@@ -298,6 +297,14 @@ class FakeTelegram:
             for button in row:
                 if not button.get("text"):
                     raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                web_app = button.get("web_app")
+                if web_app is not None:  # Mini Apps: https only, and only in private chats
+                    if not str(web_app.get("url", "")).startswith("https://"):
+                        raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+                    if self._chat_of(params)["type"] != "private":
+                        raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+                if "url" in button and not re.match(r"https?://[^/]*\.[a-z]{2,}", str(button["url"])):
+                    raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")

@@ -315,7 +315,7 @@ def test_tallies_follow_every_change_of_the_records(demo_store):
     assert fast.achieved == dict(db.execute(
         "SELECT a.achievement, sum(a.count) FROM record_achievements a JOIN records r ON r.id = a.record_id "
         "WHERE r.deleted = 0 AND r.helped_on BETWEEN '2026-01-01' AND '2026-10-31' GROUP BY 1").fetchall())
-    # The household spans (migration 5) match the live records, and distinct households per team read
+    # The household spans (migration 6) match the live records, and distinct households per team read
     # from them equal those counted from the records, for periods cutting any way through the spans.
     assert db.execute("SELECT team_id, household_id, records, first_on, last_on FROM household_spans "
                       "ORDER BY 1, 2").fetchall() == db.execute(

@@ -24,19 +24,23 @@ def number_hint(n: int) -> str:
 
 
 def with_numbered_choices(text: str, choices: Sequence[Choice], indent: str = "", repeated: bool = False) -> str:
-    """The text, then "1. ...", "2. ...", then "Gõ 1, 2 hoặc 3 để chọn.".
+    """The text, then "1. ...", "2. ...", then "Gõ 1, 2 hoặc 3 để chọn."; link choices as "label: url",
+    unnumbered.
 
     `repeated`: the same list was just sent, so only the chosen items and the last choice (e.g. "Xong")
     are listed, not the whole list again."""
+    links = [f"{indent}{c.label}: {c.url}" for c in choices if c.url]
+    choices = [c for c in choices if not c.url]
     if not choices:
-        return text
+        return "\n".join(part for part in (text, *links) if part)
     if repeated:
         n = len(choices)
         marked = [f"{indent}{i}. {c.label}" for i, c in enumerate(choices, 1) if c.label.startswith("✅")]
         short = [*marked, f"{indent}{n}. {choices[-1].label}",
                  f"(Danh sách như tin nhắn trên. Gõ số từ 1 đến {n}; gõ được nhiều số một lúc, ví dụ 3 7.)"]
-        return "\n".join(part for part in (text, *short) if part)
-    return "\n".join(part for part in (text, number_lines(choices, indent), number_hint(len(choices))) if part)
+        return "\n".join(part for part in (text, *links, *short) if part)
+    return "\n".join(part for part in (text, *links, number_lines(choices, indent), number_hint(len(choices)))
+                     if part)
 
 
 def utf16_len(text: str) -> int:

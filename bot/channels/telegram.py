@@ -29,6 +29,7 @@ from telegram import (
     MessageEntity,
     ReplyParameters,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatAction, ChatType, FloodLimit
 from telegram.error import (
@@ -82,6 +83,11 @@ def keyboard(choices: tuple[Choice, ...], long_payloads: dict[str, str]) -> Inli
     """One button per row, two when both labels are short; long payloads go into `long_payloads`."""
     rows: list[list[InlineKeyboardButton]] = []
     for choice in choices:
+        if choice.url:  # a link; with web_app, a Mini App that Telegram opens signed in
+            button = InlineKeyboardButton(choice.label[:120] or "…", web_app=WebAppInfo(choice.url)) \
+                if choice.web_app else InlineKeyboardButton(choice.label[:120] or "…", url=choice.url)
+            rows.append([button])
+            continue
         data = choice.payload
         if len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
             short = short_payload(data)
@@ -90,7 +96,7 @@ def keyboard(choices: tuple[Choice, ...], long_payloads: dict[str, str]) -> Inli
         button = InlineKeyboardButton(choice.label[:120] or "…", callback_data=data)
         last = rows[-1] if rows else None
         if (last is not None and len(last) == 1 and len(choice.label) <= SHORT_LABEL
-                and len(last[0].text) <= SHORT_LABEL):
+                and len(last[0].text) <= SHORT_LABEL and last[0].callback_data is not None):
             last.append(button)
         else:
             rows.append([button])
