@@ -122,7 +122,7 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
     conn.execute("BEGIN")
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
-    for name, _ in triggers:  # the monthly tallies are filled in one statement after the insert
+    for name, _ in triggers:  # the tallies and spans are filled in one statement each after the insert
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("INSERT INTO units (id, kind, name, key, households, adults, figures_on, created_at) "
                  "VALUES (1, 'province', 'Tỉnh Đo Tải', 'do tai', NULL, NULL, NULL, ?)", (NOW,))
@@ -152,9 +152,10 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
         (n_teams * HOUSEHOLDS, HOUSEHOLDS, HOUSEHOLDS, VILLAGES, VILLAGES, NOW))
     start = (TODAY - dt.timedelta(days=DAYS - 1)).isoformat()
     # Record n: a team, one of its households (and that household's village), a member, a day of the year.
+    # The household comes from n / teams, not n, so that a team's records reach all its households.
     conn.execute(
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < ?), "
-        "p AS (SELECT n, (n * 7919) % ? + 1 AS t, (n * 104729) % ? AS h FROM r) "
+        "p AS (SELECT n, (n * 7919) % ? + 1 AS t, ((n / ?) * 104729) % ? AS h FROM r) "
         "INSERT INTO records (id, request_id, team_id, member_id, household_id, village_id, helped_on, services, "
         "outcome, followup_on, note, created_at, updated_at, deleted, people, achieved) "
         "SELECT n, 'r' || n, t, (t - 1) * ? + (n * 31) % ? + 1, (t - 1) * ? + h + 1, (t - 1) * ? + ((h + 1) % ?) + 1, "
@@ -165,7 +166,7 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
         "CASE WHEN n % 10 >= 7 THEN '' WHEN n % 4 = 0 THEN 'vneid2_active:' || (1 + n % 3) "
         "WHEN n % 4 = 1 THEN 'payment_account:1' WHEN n % 4 = 2 THEN 'payment_account:1,vneid2_active:' "
         "|| (1 + n % 3) ELSE '' END FROM p",
-        (n_records, n_teams, HOUSEHOLDS, MEMBERS, MEMBERS, HOUSEHOLDS, VILLAGES, VILLAGES, start, DAYS, NOW, NOW))
+        (n_records, n_teams, n_teams, HOUSEHOLDS, MEMBERS, MEMBERS, HOUSEHOLDS, VILLAGES, VILLAGES, start, DAYS, NOW, NOW))
     conn.execute("INSERT INTO record_services (record_id, service, skill) "
                  "SELECT id, 'vneid2', 'dichvucong' FROM records WHERE id % 4 IN (0, 2)")
     conn.execute("INSERT INTO record_services (record_id, service, skill) "
@@ -188,6 +189,9 @@ def build_province(store: Storage, n_records: int, n_teams: int, n_communes: int
     conn.execute("INSERT INTO tallies (team_id, month, services, achieved, records, people) "
                  "SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
                  "WHERE deleted = 0 GROUP BY 1, 2, 3, 4")
+    conn.execute("INSERT INTO household_spans (team_id, household_id, records, first_on, last_on) "
+                 "SELECT team_id, household_id, count(*), min(helped_on), max(helped_on) FROM records "
+                 "WHERE deleted = 0 GROUP BY 1, 2")
     for _, sql in triggers:
         conn.execute(sql)
     conn.execute("COMMIT")

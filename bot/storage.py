@@ -229,6 +229,9 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX web_sessions_member ON web_sessions(member_id);
     """,
+    # 6: first and last day each household was helped by each team, so a province's long-period
+    # report counts distinct households without reading every record (see bot/units.py SPANS_SQL).
+    lambda conn: _spans_migration(conn),
 ]
 
 
@@ -245,6 +248,13 @@ def _units_migration(conn: sqlite3.Connection) -> None:
     for statement in MIGRATION_SQL:
         conn.execute(statement)
     adopt_team_communes(conn)
+
+
+def _spans_migration(conn: sqlite3.Connection) -> None:
+    from .units import SPANS_SQL  # late: units imports this module
+
+    for statement in SPANS_SQL:
+        conn.execute(statement)
 
 
 class SchemaError(RuntimeError):

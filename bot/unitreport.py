@@ -187,8 +187,7 @@ def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> d
                        f"WHERE {where} AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ? GROUP BY 1, 2, 3",
                        [*params, start.isoformat(), end.isoformat()]))
     if by == "team":
-        for k, households in db.execute(
-                f"SELECT r.team_id, count(DISTINCT r.household_id) FROM records r WHERE {live} GROUP BY 1", args):
+        for k, households in households_per_team(db, scope, period):
             get(k).households = households
     else:  # a household counts once, for the member of its first visit in the period
         for k, households in db.execute(
@@ -206,6 +205,32 @@ def tally(db: sqlite_utils.Database, scope: Scope, period: Period, by: str) -> d
         numbers.sessions[kind] = n
         numbers.attendees[kind] = people or 0
     return out
+
+
+# From this many days on, distinct households come from `household_spans` (about one row per team and
+# household); shorter periods read the few records of the period from the `records_rollup` index.
+SPANS_FROM_DAYS = 93
+
+
+def households_per_team(db: sqlite_utils.Database, scope: Scope, period: Period,
+                        spans: bool | None = None) -> list[tuple[int, int]]:
+    """(team, distinct households with a live record in the period), the same either way it is read."""
+    span = [period.start.isoformat(), period.end.isoformat()]
+    if spans is None:
+        spans = period.days >= SPANS_FROM_DAYS
+    if not spans:
+        where, params = scope.teams("r.team_id")
+        return db.execute(f"SELECT r.team_id, count(DISTINCT r.household_id) FROM records r WHERE {where} "
+                          f"AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ? GROUP BY 1", [*params, *span]).fetchall()
+    where, params = scope.teams("p.team_id")
+    start, end = span
+    # Helped in the period: the first or last day is inside it; if both lie outside, on either side, a
+    # record in between decides (one seek into records_household_span).
+    return db.execute(
+        f"SELECT p.team_id, count(*) FROM household_spans p WHERE {where} AND p.first_on <= ? AND p.last_on >= ? "
+        f"AND (p.first_on >= ? OR p.last_on <= ? OR EXISTS (SELECT 1 FROM records r WHERE r.team_id = p.team_id "
+        f"AND r.household_id = p.household_id AND r.deleted = 0 AND r.helped_on BETWEEN ? AND ?)) GROUP BY 1",
+        [*params, end, start, start, end, start, end]).fetchall()
 
 
 def month_split(start: dt.date, end: dt.date) -> tuple[str | None, str | None, list[tuple[dt.date, dt.date]]]:

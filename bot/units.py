@@ -39,6 +39,40 @@ TALLY_TRIGGERS = (
     f"ON records BEGIN {_TALLY_SUB} {_TALLY_ADD} END",
 )
 
+# Per team and household: how many live records, and the first and last day helped. A household was
+# helped in [start, end] when its first or last day falls inside; when both lie outside on either
+# side, one index seek into the records decides. A province's year reads ~400 rows per team instead
+# of every record (migration 6). Kept by triggers, in the same transaction as the record.
+def _span_refresh(ref: str) -> str:
+    pair = f"team_id = {ref}.team_id AND household_id = {ref}.household_id"
+    return ("INSERT INTO household_spans (team_id, household_id, records, first_on, last_on) "
+            f"SELECT {ref}.team_id, {ref}.household_id, count(*), min(helped_on), max(helped_on) FROM records "
+            f"WHERE {pair} AND deleted = 0 ON CONFLICT DO UPDATE SET records = excluded.records, "
+            "first_on = excluded.first_on, last_on = excluded.last_on; "
+            f"DELETE FROM household_spans WHERE {pair} AND records = 0;")
+
+
+SPANS_SQL = (
+    "CREATE INDEX records_household_span ON records(household_id, team_id, deleted, helped_on)",
+    """CREATE TABLE household_spans (
+        team_id INTEGER NOT NULL,
+        household_id INTEGER NOT NULL,
+        records INTEGER NOT NULL,        -- live (not deleted) records of the household by the team
+        first_on TEXT,                   -- YYYY-MM-DD: first and last day helped
+        last_on TEXT,
+        UNIQUE (team_id, household_id)
+    )""",
+    # A report reads only this index (no table lookups).
+    "CREATE INDEX household_spans_period ON household_spans(team_id, first_on, last_on, household_id)",
+    f"CREATE TRIGGER records_span_insert AFTER INSERT ON records BEGIN {_span_refresh('NEW')} END",
+    f"CREATE TRIGGER records_span_delete AFTER DELETE ON records BEGIN {_span_refresh('OLD')} END",
+    "CREATE TRIGGER records_span_update AFTER UPDATE OF team_id, household_id, helped_on, deleted ON records "
+    f"BEGIN {_span_refresh('OLD')} {_span_refresh('NEW')} END",
+    "INSERT INTO household_spans (team_id, household_id, records, first_on, last_on) "
+    "SELECT team_id, household_id, count(*), min(helped_on), max(helped_on) FROM records WHERE deleted = 0 "
+    "GROUP BY 1, 2",
+)
+
 # Schema of the units migration (run by storage.MIGRATIONS, then `adopt_team_communes`).
 MIGRATION_SQL = (
     """CREATE TABLE units (

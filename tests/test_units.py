@@ -18,6 +18,7 @@ from bot.core import Deps
 from bot.reports import parse_period
 from bot.scope import Scope, for_member
 from bot.storage import MIGRATIONS, Storage
+from bot.when import Period
 from knowledge.indicators import INDICATORS_FILE, check, load_indicators, parse
 
 TODAY = dt.date(2026, 11, 18)
@@ -295,6 +296,12 @@ def test_tallies_follow_every_change_of_the_records(demo_store):
         conn.execute("DELETE FROM record_services WHERE record_id = ?", (ids[5],))
         conn.execute("DELETE FROM record_achievements WHERE record_id = ?", (ids[5],))
         conn.execute("DELETE FROM records WHERE id = ?", (ids[5],))
+        other = conn.execute("SELECT id FROM households WHERE team_id = 1 ORDER BY id DESC").fetchone()[0]
+        conn.execute("UPDATE records SET household_id = ? WHERE id = ?", (other, ids[0]))
+        conn.execute("UPDATE records SET deleted = 1 WHERE household_id = (SELECT household_id FROM records "
+                     "WHERE id = ?)", (ids[2],))  # every visit of a household deleted: it leaves the spans
+    household, team = db.execute("SELECT household_id, team_id FROM records WHERE id = ?", (ids[4],)).fetchone()
+    assert assist.erase_household(demo_store, household, team, 1, NOW)
     raw = db.execute("SELECT team_id, substr(helped_on, 1, 7), services, achieved, count(*), sum(people) FROM records "
                      "WHERE deleted = 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4").fetchall()
     kept = db.execute("SELECT team_id, month, services, achieved, records, people FROM tallies WHERE records > 0 "
@@ -308,6 +315,24 @@ def test_tallies_follow_every_change_of_the_records(demo_store):
     assert fast.achieved == dict(db.execute(
         "SELECT a.achievement, sum(a.count) FROM record_achievements a JOIN records r ON r.id = a.record_id "
         "WHERE r.deleted = 0 AND r.helped_on BETWEEN '2026-01-01' AND '2026-10-31' GROUP BY 1").fetchall())
+    # The household spans (migration 6) match the live records, and distinct households per team read
+    # from them equal those counted from the records, for periods cutting any way through the spans.
+    assert db.execute("SELECT team_id, household_id, records, first_on, last_on FROM household_spans "
+                      "ORDER BY 1, 2").fetchall() == db.execute(
+        "SELECT team_id, household_id, count(*), min(helped_on), max(helped_on) FROM records WHERE deleted = 0 "
+        "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    days = [d for d, in db.execute("SELECT DISTINCT helped_on FROM records ORDER BY 1")]
+    assert len(days) > 5
+    cuts = [(days[0], days[-1]), (days[1], days[-2]), (days[len(days) // 2], days[len(days) // 2]),
+            (days[2], days[len(days) // 2]), ("2020-01-01", "2030-12-31"), ("2020-01-01", "2020-12-31")]
+    for start, end in cuts:
+        period = Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end), "", "")
+        for scope in (Scope("all"), Scope("province", units.provinces(db)[0].id), Scope("team", team)):
+            fast = sorted(unitreport.households_per_team(db, scope, period, spans=True))
+            assert fast == sorted(unitreport.households_per_team(db, scope, period, spans=False))
+        expected = db.execute("SELECT count(DISTINCT team_id || ':' || household_id) FROM records "
+                              "WHERE deleted = 0 AND helped_on BETWEEN ? AND ?", (start, end)).fetchone()[0]
+        assert sum(n for _, n in unitreport.households_per_team(db, Scope("all"), period, spans=True)) == expected
 
 
 def test_report_without_a_unit_extends_the_national_roll_up(tmp_path, capsys):
