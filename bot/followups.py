@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from . import notify
+from . import background, notify
 from .assist import MAX_NOTE, catalogue, clean_text, village_label
 from .core import Deps
 from .storage import Storage, utcnow
@@ -165,20 +165,12 @@ async def _loop(deps: Deps) -> None:
 
 
 async def start(deps: Deps) -> None:
-    if deps.extras.get("reminders") is None:
-        deps.extras["reminders"] = asyncio.create_task(_loop(deps), name="follow-up-reminders")
+    background.start_job(deps, "reminders", lambda: _loop(deps), "follow-up-reminders")
 
 
 async def stop(deps: Deps) -> None:
-    task = deps.extras.pop("reminders", None)
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+    await background.stop_job(deps, "reminders")
 
 
 def install(deps: Deps) -> None:
-    deps.extras.setdefault("on_start", []).append(start)
-    deps.extras.setdefault("on_stop", []).append(stop)
+    background.install(deps, start, stop)

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from . import backup, metrics, retention
+from . import background, backup, metrics, retention
 from .core import Deps
 from .scheduler import MAX_SLEEP, local_now
 
@@ -90,20 +90,15 @@ async def start(deps: Deps) -> None:
     settings = deps.settings
     if not (settings.backup_time or settings.retention_months) or deps.storage.path == ":memory:":
         return
-    if deps.extras.get("maintenance") is None:
-        deps.extras["maintenance"] = asyncio.create_task(_loop(deps), name="daily-maintenance")
+    if background.start_job(deps, "maintenance", lambda: _loop(deps), "daily-maintenance"):
         log.info("Daily maintenance at %s: backup into %s keeping %d, retention %d months",
                  settings.backup_time or DEFAULT_TIME, settings.backup_dir if settings.backup_time else "(off)",
                  settings.backup_keep, settings.retention_months)
 
 
 async def stop(deps: Deps) -> None:
-    task = deps.extras.pop("maintenance", None)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await background.stop_job(deps, "maintenance")
 
 
 def install(deps: Deps) -> None:
-    deps.extras.setdefault("on_start", []).append(start)
-    deps.extras.setdefault("on_stop", []).append(stop)
+    background.install(deps, start, stop)

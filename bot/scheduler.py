@@ -21,7 +21,7 @@ import sqlite_utils
 
 from knowledge.services import Catalogue
 
-from . import asks, metrics, notify, reports
+from . import asks, background, metrics, notify, reports
 from .assist import catalogue
 from .clock import iso
 from .core import Deps, Reply
@@ -196,23 +196,15 @@ async def _loop(deps: Deps) -> None:
 
 async def start_scheduler(deps: Deps) -> None:
     """On-start hook: run the digest job in the background until `stop_scheduler`."""
-    if deps.extras.get("scheduler") is None:
-        deps.extras["scheduler"] = asyncio.create_task(_loop(deps), name="weekly-digest")
+    if background.start_job(deps, "scheduler", lambda: _loop(deps), "weekly-digest"):
         slot = next_slot(local_now(deps), deps.settings.digest_weekday, deps.settings.digest_time)
         log.info("Weekly digest: next on %s %s", WEEKDAYS[slot.weekday()], slot.strftime("%d/%m/%Y %H:%M"))
 
 
 async def stop_scheduler(deps: Deps) -> None:
-    task = deps.extras.pop("scheduler", None)
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+    await background.stop_job(deps, "scheduler")
 
 
 def install(deps: Deps) -> None:
     """Register the start and stop hooks the runner calls."""
-    deps.extras.setdefault("on_start", []).append(start_scheduler)
-    deps.extras.setdefault("on_stop", []).append(stop_scheduler)
+    background.install(deps, start_scheduler, stop_scheduler)
