@@ -6,6 +6,7 @@ types or presses into the fake server and wait for the bot's answers to reach th
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import compose
 from bot.channels import zalo
 from bot.core import Deps
-from bot.runner import build_web_app
+from bot.runner import build_web_app, run_channels
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 
@@ -139,3 +140,17 @@ class ZaloUser:
     @property
     def text(self) -> str:
         return "\n".join(self.last)
+
+
+@asynccontextmanager
+async def serving(deps: Deps, channels: tuple[str, ...] = ("telegram", "zalo")) -> AsyncIterator[asyncio.Task[None]]:
+    """`run_channels` (shared server, every channel) until the block ends; stopping must be clean."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_channels(deps, list(channels), stop, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert task.exception() is None

@@ -12,8 +12,7 @@ import pytest
 from bot import metrics
 from bot.app import compose
 from bot.core import Deps
-from bot.runner import run_channels
-from tests.channelkit import free_port, telegram_deps, zalo_deps
+from tests.channelkit import free_port, serving, telegram_deps, zalo_deps
 
 ZALO_USER = "6ede9afa66b88fe6d6a9"
 TOKEN = "metrics-Token-9f3b2c"
@@ -44,12 +43,8 @@ def deps(small_deps, tfake, zfake, port) -> Deps:
 
 @pytest.fixture
 async def served(deps):
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_channels(deps, ["telegram", "zalo"], stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
-    yield task
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(deps) as task:
+        yield task
 
 
 async def get(port: int, path: str, **headers: str) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from bot import scheduler
 from bot.app import compose
 from bot.core import Deps
 from bot.runner import StartupError, run_channels
-from tests.channelkit import free_port, telegram_deps, zalo_deps
+from tests.channelkit import free_port, serving, telegram_deps, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import VN, Clock, code_in, receipt
 
@@ -45,13 +45,8 @@ def deps(settings, storage, small_kb, clock, tfake, zfake, port) -> Deps:
 @pytest.fixture
 async def served(deps):
     """Both channels running under `run_channels` until the test ends; stopping must be clean."""
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_channels(deps, ["telegram", "zalo"], stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
-    yield task
-    stop.set()
-    await asyncio.wait_for(task, 10)
-    assert task.exception() is None
+    async with serving(deps) as task:
+        yield task
 
 
 async def test_webhooks_are_registered_once_the_server_listens(deps, port, monkeypatch):
@@ -70,11 +65,8 @@ async def test_webhooks_are_registered_once_the_server_listens(deps, port, monke
             await original(self)
 
         monkeypatch.setattr(cls, "register_webhook", probe)
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_channels(deps, ["telegram", "zalo"], stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(deps):
+        pass
     assert seen == [("telegram", 200), ("zalo", 200)]
 
 
@@ -117,11 +109,8 @@ async def test_both_webhooks_on_one_server(deps, served, tfake, zfake, port):
 
 
 async def test_stop_closes_the_server(deps, tfake, port):
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_channels(deps, ["telegram", "zalo"], stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(deps):
+        pass
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(f"http://127.0.0.1:{port}/healthz")
