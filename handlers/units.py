@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 from bot import activities, assist, reports, teams, unitreport, units
 from bot.access import NOT_ADMIN, NOT_OWN_RECORD, ROLE_NAMES, Member, member_for
@@ -20,6 +21,7 @@ from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
 from knowledge.indicators import Achievement, Indicators, indicators_file, load_indicators
+from knowledge.loader import KnowledgeError
 from knowledge.normalize import fold
 
 from . import reports as team_reports
@@ -30,6 +32,10 @@ LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac kh
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
 NOT_OFFICIAL = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
+NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm được việc này. Bạn báo người quản trị kiểm tra "
+                 "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
+
+log = logging.getLogger(__name__)
 
 
 def indicators(deps: Deps) -> Indicators:
@@ -38,6 +44,16 @@ def indicators(deps: Deps) -> Indicators:
     if cached is None:
         cached = deps.extras["indicators"] = load_indicators(indicators_file(deps.settings.local_knowledge_dir))
     return cached
+
+
+def loaded_indicators(deps: Deps) -> Indicators | None:
+    """The indicators, or None (logged) when a local indicators.yaml cannot be read or is wrong; the
+    bot starts without reading it, so the commands that need it answer NO_INDICATORS instead."""
+    try:
+        return indicators(deps)
+    except (KnowledgeError, OSError) as exc:
+        log.error("Indicators not loaded: %s", exc)
+        return None
 
 
 def _level_word(args: str) -> tuple[str | None, str]:
@@ -77,12 +93,14 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
         return await team_reports.run(cmd, deps, scope.unit_id or 0, period)
-    ind, cat = indicators(deps), catalogue()
-    if cmd == "baocao":
+    ind, cat = loaded_indicators(deps), catalogue()
+    if ind is None and cmd != "bieudo":  # the chart needs no indicators
+        return [Reply(NO_INDICATORS)]
+    if cmd == "baocao" and ind is not None:
         report = unitreport.build(deps.storage.db, scope, period, ind)
         return [Reply(unitreport.render(report, ind))]
     title = reports.team_name(deps.storage.db, scope) or "báo cáo"
-    if cmd == "xuat":
+    if cmd == "xuat" and ind is not None:
         path = out_path(deps.settings.export_dir, title, period, ".xlsx")
 
         def work() -> unitreport.UnitReport:
@@ -319,8 +337,8 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
 
 # --- /hoatdong: a team's sessions -----------------------------------------------------------------
 
-def _hoatdong_help(deps: Deps, member: Member) -> str:
-    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in indicators(deps).activities)
+def _hoatdong_help(deps: Deps, member: Member, ind: Indicators) -> str:
+    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in ind.activities)
     villages = ", ".join(v.name for v in teams.villages(deps.storage, member.team_id or 0))
     return ("Ghi một buổi hoạt động của tổ:\n/hoatdong <loại>; <ngày>; <thôn>; <số người dự>; [ghi chú]\n"
             "Ví dụ: /hoatdong tuyen truyen; hôm nay; Thôn Đông; 35; họp thôn về VNeID\n"
@@ -333,10 +351,13 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     member = member_for(deps, incoming.user_key)
     if member is None or member.team_id is None or not member.id:
         return [Reply("Lệnh /hoatdong dành cho thành viên một tổ: hoạt động được tính cho tổ của bạn.")]
+    ind = loaded_indicators(deps)
+    if ind is None:  # the kinds of session are in the indicators file
+        return [Reply(NO_INDICATORS)]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     if len(parts) < 4:
-        return [Reply(_hoatdong_help(deps, member))]
-    ind, today = indicators(deps), deps.clock().date()
+        return [Reply(_hoatdong_help(deps, member, ind))]
+    today = deps.clock().date()
     wanted = fold(parts[0]).replace(" ", "").replace("_", "")
     kind = next((k for k in ind.activities if wanted and (wanted == k.code.replace("_", "")
                                                           or wanted in fold(k.label).replace(" ", ""))), None)
@@ -353,7 +374,7 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     if not count.isdigit() or not 1 <= int(count) <= activities.MAX_ATTENDEES:
         problems.append(f"số người dự phải từ 1 đến {activities.MAX_ATTENDEES}")
     if problems or kind is None or day is None or village is None:  # each None added a problem
-        return [Reply("Chưa ghi được: " + "; ".join(problems) + ".\n\n" + _hoatdong_help(deps, member))]
+        return [Reply("Chưa ghi được: " + "; ".join(problems) + ".\n\n" + _hoatdong_help(deps, member, ind))]
     request = f"{incoming.user_key}:{incoming.message_id}" if incoming.message_id else None
     activity_id, created = activities.log_activity(
         deps.storage, request or f"{incoming.user_key}:{deps.clock().isoformat()}:{arg_text(incoming.text)[:60]}",
@@ -377,13 +398,16 @@ def _own(deps: Deps, incoming: Incoming, record_id: int) -> tuple[Member, assist
     return member, record
 
 
-def _questions(deps: Deps, services: list[str]) -> list[Achievement]:
-    """The achievements a record's services can have, in the file's order."""
-    return [a for a in indicators(deps).achievements if any(s in a.services for s in services)]
+def _questions(deps: Deps, services: list[str]) -> list[Achievement] | None:
+    """The achievements a record's services can have, in the file's order (None: the file is unreadable)."""
+    ind = loaded_indicators(deps)
+    return None if ind is None else [a for a in ind.achievements if any(s in a.services for s in services)]
 
 
 def _ask(deps: Deps, record_id: int, people: int, services: list[str], index: int) -> list[Reply]:
     questions = _questions(deps, services)
+    if questions is None:
+        return [Reply(f"Đã lưu phiếu số {record_id}. " + NO_INDICATORS)]
     if index >= len(questions):
         return [Reply(f"Đã lưu kết quả của phiếu số {record_id}. Cảm ơn bạn! Số liệu này được tính vào các "
                       "chỉ tiêu trong /baocao.")]
@@ -434,6 +458,8 @@ async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> l
         return _ask(deps, record.id, people, record.services, 0)
     index, count = int(parts[3]), int(parts[4])
     questions = _questions(deps, record.services)
+    if questions is None:
+        return [Reply(NO_INDICATORS)]
     if index >= len(questions) or count > people:
         return [Reply("Nút này đã cũ. Bạn gõ lại /ketqua <số phiếu> giúp tôi nhé.")]
     achieved[questions[index].code] = count
