@@ -15,7 +15,7 @@ import logging
 from bot import activities, assist, reports, teams, unitreport, units
 from bot.access import NOT_ADMIN, NOT_OWN_RECORD, ROLE_NAMES, Member, member_for
 from bot.assist import catalogue
-from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
 from bot.export import draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
@@ -129,10 +129,10 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
                   summary=f"{report.title}, {period.label}: {report.totals.numbers.records} lượt hỗ trợ.")]
 
 
-def _report_command(cmd: str):
+def _report_command(cmd: str) -> Handler:
     fallback = team_reports.COMMANDS[f"/{cmd}"]
 
-    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
         member = member_for(deps, incoming.user_key)
         args = arg_text(incoming.text)
         level, rest = _level_word(args)
