@@ -60,16 +60,9 @@ def test_the_graph_is_read():
     assert "bot.channels.base" in GRAPH["bot.channels.telegram"]
 
 
-# Known and owned elsewhere, each breaking a cycle: storage takes a backup before migrating and backup reads
-# the schema (issue #18); units (issue #15) import storage and teams, which call back into units for the
-# units migration, communes and unit names. Nothing else may import late.
-KNOWN_LATE = {"bot.storage": ["pre_migration_backup", "units migration", "household spans migration"], "bot.teams": ["commune_in", "get_unit"],
-              "bot.reports": ["get_unit"]}
-
-
 def test_no_function_level_imports_of_project_modules():
     late = {name: found for name in MODULES if (found := imports(name)[1])}
-    assert {name: len(found) for name, found in late.items()} == {name: len(v) for name, v in KNOWN_LATE.items()}
+    assert late == {}
 
 
 def test_no_import_cycles():
