@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from knowledge.indicators import Indicators, indicators_file, load_indicators
 from knowledge.kb import KnowledgeBase
 from knowledge.normalize import fold
 
@@ -162,6 +163,14 @@ class Deps:
 
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.settings.admin_ids
+
+    def indicators(self) -> Indicators:
+        """The province's indicators (knowledge/indicators.yaml, or the local folder's copy), loaded once per
+        process (the file is validated at start by `indicators check`)."""
+        cached = self.extras.get("indicators")
+        if cached is None:
+            cached = self.extras["indicators"] = load_indicators(indicators_file(self.settings.local_knowledge_dir))
+        return cached
 
 
 def _meaningful(text: str) -> bool:

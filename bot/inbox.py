@@ -5,9 +5,64 @@ theirs, an admin every team's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from knowledge.kb import KnowledgeBase
+from knowledge.loader import add_local_phrasing
+
 from .access import Member
 from .scope import for_member
 from .storage import Storage
+
+SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
+MAX_ROWS = 2000  # most recent open questions considered (bounded work: anyone can ask)
+MAX_GROUPS = 300  # fuzzy comparisons stop here; later keys only join identical ones
+CANDIDATES = 5  # entries offered for a group
+
+
+@dataclass
+class Group:
+    question: str  # the most recent wording of the most frequent key
+    norm: str
+    ids: list[int] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+
+
+def group(rows: list[tuple[int, str, str]]) -> list[Group]:
+    """Greedy clustering: identical keys together, then each key joins the first similar group."""
+    by_norm: dict[str, Group] = {}
+    for rid, question, norm in rows:  # newest first, so the first wording seen is the latest
+        g = by_norm.setdefault(norm, Group(question, norm))
+        g.ids.append(rid)
+    groups: list[Group] = []
+    reps: list[str] = []
+    for g in sorted(by_norm.values(), key=lambda g: (-len(g.ids), g.norm)):
+        hit = process.extractOne(g.norm, reps, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR) \
+            if reps and len(reps) < MAX_GROUPS else None
+        if hit is None:
+            groups.append(g)
+            reps.append(g.norm)
+        else:
+            owner = groups[hit[2]]
+            owner.ids.extend(g.ids)
+            owner.variants.append(g.question)
+    groups.sort(key=lambda g: -len(g.ids))
+    return groups
+
+
+def add_phrasing(kb: KnowledgeBase, local_dir: Path, entry_id: str, question: str) -> None:
+    """Write the phrasing to the local knowledge folder (`local_dir` unless the knowledge base has its
+    own) and reload, so it is answered from now on.
+
+    Runs in a worker thread: `reload` swaps the entries and the matcher in two plain assignments,
+    so a question answered meanwhile sees the old or the new knowledge base, both valid."""
+    if kb.local_dir is None:
+        kb.local_dir = local_dir
+    add_local_phrasing(kb.local_dir, entry_id, question)
+    kb.reload()
 
 
 def open_questions(storage: Storage, member: Member, limit: int) -> list[tuple[int, str, str]]:
@@ -16,6 +71,14 @@ def open_questions(storage: Storage, member: Member, limit: int) -> list[tuple[i
     return storage.db.execute(
         f"SELECT id, question, norm FROM unanswered WHERE status = 'open' AND {where} "
         f"ORDER BY id DESC LIMIT {int(limit)}", params).fetchall()
+
+
+def open_question(storage: Storage, member: Member, question_id: int) -> str | None:
+    """The text of one open question within the member's scope (None: handled already, or not theirs)."""
+    where, params = for_member(member).teams("team_id")
+    row = storage.db.execute(f"SELECT question FROM unanswered WHERE id = ? AND status = 'open' AND {where}",
+                             [question_id, *params]).fetchone()
+    return None if row is None else str(row[0])
 
 
 def close(storage: Storage, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:

@@ -25,7 +25,7 @@ from .channels.base import DEFER_WEBHOOK, Channel, StartupError
 from .channels.console import chat
 from .config import Settings
 from .core import Deps
-from .web.views import mount  # late: the web view reads through the handlers, which import the core
+from .web.views import mount
 
 log = logging.getLogger(__name__)
 

@@ -13,60 +13,25 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from bot import flows
 from bot import inbox as inbox_data
 from bot.access import NOT_LEADER, Member, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from bot.inbox import CANDIDATES, MAX_ROWS, add_phrasing, group
 from bot.scope import for_member
-from knowledge.loader import KnowledgeError, add_local_phrasing
+from knowledge.loader import KnowledgeError
 
 from .flowkit import begin
 
 FLOW = "inbox"
-SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
-MAX_ROWS = 2000  # most recent open questions considered (bounded work: anyone can ask)
-MAX_GROUPS = 300  # fuzzy comparisons stop here; later keys only join identical ones
 SHOWN = 5  # groups offered at a time (two buttons each)
-CANDIDATES = 5
 MAX_FEEDBACK = 10
 MAX_QUOTE = 120
 
 
-@dataclass
-class Group:
-    question: str  # the most recent wording of the most frequent key
-    norm: str
-    ids: list[int] = field(default_factory=list)
-    variants: list[str] = field(default_factory=list)
-
-
 def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
     return inbox_data.open_questions(deps.storage, member, MAX_ROWS)
-
-
-def group(rows: list[tuple[int, str, str]]) -> list[Group]:
-    """Greedy clustering: identical keys together, then each key joins the first similar group."""
-    by_norm: dict[str, Group] = {}
-    for rid, question, norm in rows:  # newest first, so the first wording seen is the latest
-        g = by_norm.setdefault(norm, Group(question, norm))
-        g.ids.append(rid)
-    groups: list[Group] = []
-    reps: list[str] = []
-    for g in sorted(by_norm.values(), key=lambda g: (-len(g.ids), g.norm)):
-        hit = process.extractOne(g.norm, reps, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR) \
-            if reps and len(reps) < MAX_GROUPS else None
-        if hit is None:
-            groups.append(g)
-            reps.append(g.norm)
-        else:
-            owner = groups[hit[2]]
-            owner.ids.extend(g.ids)
-            owner.variants.append(g.question)
-    groups.sort(key=lambda g: -len(g.ids))
-    return groups
 
 
 def _quote(text: str) -> str:
@@ -138,18 +103,6 @@ def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: st
     return inbox_data.close(deps.storage, member, ids, status, entry_id)
 
 
-def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
-    """Write the phrasing to the local folder and reload, so it is answered from now on.
-
-    Runs in a worker thread: `reload` swaps the entries and the matcher in two plain assignments,
-    so a question answered meanwhile sees the old or the new knowledge base, both valid."""
-    local = deps.settings.local_knowledge_dir
-    if deps.kb.local_dir is None:
-        deps.kb.local_dir = local
-    add_local_phrasing(deps.kb.local_dir, entry_id, question)
-    deps.kb.reload()
-
-
 def _index(t: Turn[InboxDraft], arg: str) -> int | None:
     return int(arg) if arg.isdigit() and int(arg) < len(t.draft.groups) else None
 
@@ -178,7 +131,8 @@ async def pick_entry(t: Turn[InboxDraft], arg: str) -> list[Reply]:
     lock = t.deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
         async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
-            await asyncio.to_thread(add_phrasing, t.deps, entry.id, current["q"])
+            await asyncio.to_thread(add_phrasing, t.deps.kb, t.deps.settings.local_knowledge_dir, entry.id,
+                                        current["q"])
     except (KnowledgeError, OSError) as exc:
         return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
     n = _close(t.deps, member, current["ids"], "added", entry.id)

@@ -19,7 +19,6 @@ from bot.export import draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
-from knowledge.indicators import Indicators, indicators_file, load_indicators
 from knowledge.normalize import fold
 
 from . import reports as team_reports
@@ -30,14 +29,6 @@ LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac kh
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
 NOT_OFFICIAL = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
-
-
-def indicators(deps: Deps) -> Indicators:
-    """Loaded once per process (the file is validated at start by `indicators check`)."""
-    cached = deps.extras.get("indicators")
-    if cached is None:
-        cached = deps.extras["indicators"] = load_indicators(indicators_file(deps.settings.local_knowledge_dir))
-    return cached
 
 
 def _level_word(args: str) -> tuple[str | None, str]:
@@ -75,7 +66,7 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
         return await team_reports.run(cmd, deps, scope.unit_id or 0, period)
-    ind, cat = indicators(deps), catalogue()
+    ind, cat = deps.indicators(), catalogue()
     if cmd == "baocao":
         report = unitreport.build(deps.storage.db, scope, period, ind)
         return [Reply(unitreport.render(report, ind))]
@@ -310,7 +301,7 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
 # --- /hoatdong: a team's sessions -----------------------------------------------------------------
 
 def _hoatdong_help(deps: Deps, member: Member) -> str:
-    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in indicators(deps).activities)
+    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in deps.indicators().activities)
     villages = ", ".join(v.name for v in teams.villages(deps.storage, member.team_id or 0))
     return ("Ghi một buổi hoạt động của tổ:\n/hoatdong <loại>; <ngày>; <thôn>; <số người dự>; [ghi chú]\n"
             "Ví dụ: /hoatdong tuyen truyen; hôm nay; Thôn Đông; 35; họp thôn về VNeID\n"
@@ -326,7 +317,7 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     if len(parts) < 4:
         return [Reply(_hoatdong_help(deps, member))]
-    ind, today = indicators(deps), deps.clock().date()
+    ind, today = deps.indicators(), deps.clock().date()
     wanted = fold(parts[0]).replace(" ", "").replace("_", "")
     kind = next((k for k in ind.activities if wanted and (wanted == k.code.replace("_", "")
                                                           or wanted in fold(k.label).replace(" ", ""))), None)
@@ -368,7 +359,7 @@ def _own(deps: Deps, incoming: Incoming, record_id: int):
 
 def _questions(deps: Deps, services: list[str]) -> list:
     """The achievements a record's services can have, in the file's order."""
-    return [a for a in indicators(deps).achievements if any(s in a.services for s in services)]
+    return [a for a in deps.indicators().achievements if any(s in a.services for s in services)]
 
 
 def _ask(deps: Deps, record_id: int, people: int, services: list[str], index: int) -> list[Reply]:

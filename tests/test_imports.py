@@ -87,14 +87,10 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-# Issue #16's web pages (merged on 2026-11-30) reuse two feature modules; to move into bot/ domain modules.
-KNOWN_BOT_TO_HANDLERS = {"bot.web.views": ["handlers.unanswered", "handlers.units"]}
-
-
 def test_bot_never_imports_handlers_except_the_composition_root():
     wrong = {name: sorted(t for t in deps if t.split(".")[0] == "handlers")
              for name, deps in GRAPH.items() if name.split(".")[0] == "bot" and name != COMPOSITION_ROOT}
-    assert {name: t for name, t in wrong.items() if t} == KNOWN_BOT_TO_HANDLERS
+    assert {name: t for name, t in wrong.items() if t} == {}
 
 
 def test_channels_never_import_the_runner():

@@ -19,19 +19,17 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from handlers import unanswered
-from handlers import units as unit_handlers
 from knowledge.indicators import Indicators
 from knowledge.loader import KnowledgeError
 
 from .. import downloads, notify, reports, review, unitreport
+from .. import inbox as inbox_data
 from ..access import ROLE_NAMES, Member
 from ..assist import catalogue
 from ..core import Deps
 from ..export import out_path, write_workbook
 from ..official import write_official
 from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
-from ..scope import for_member
 from . import auth, data
 
 log = logging.getLogger(__name__)
@@ -243,7 +241,7 @@ async def report(request: web.Request) -> web.Response:
 def _indicators(deps: Deps) -> Indicators | None:
     """The province's indicators (knowledge/indicators.yaml, or the local folder's copy)."""
     try:
-        return unit_handlers.indicators(deps)  # loaded once, shared with the chat's /baocao
+        return deps.indicators()  # loaded once, shared with the chat's /baocao
     except (KnowledgeError, OSError) as exc:
         log.error("Indicators not loaded: %s", exc)
         return None
@@ -301,14 +299,14 @@ async def inbox(request: web.Request) -> web.Response:
     """The unanswered questions, grouped as in /chuatraloi, each with the entries it could join."""
     who = _inbox_member(request)
     deps = _deps(request)
-    rows = unanswered.open_questions(deps, who.member)
+    rows = inbox_data.open_questions(deps.storage, who.member, inbox_data.MAX_ROWS)
     matcher = deps.kb.matcher
 
     def work() -> dict[str, Any]:  # clustering and ranking off the event loop, as /chuatraloi does
-        groups = unanswered.group(rows)
+        groups = inbox_data.group(rows)
         out = []
         for g in groups[:SHOWN_GROUPS]:
-            ranked = matcher.rank(g.question)[:unanswered.CANDIDATES]
+            ranked = matcher.rank(g.question)[:inbox_data.CANDIDATES]
             out.append({"question": g.question, "ids": g.ids, "count": len(g.ids), "variants": g.variants[:3],
                         "candidates": [{"id": s.entry.id, "title": s.entry.title} for s in ranked]})
         return {"total": sum(len(g.ids) for g in groups), "groups": out,
@@ -332,7 +330,7 @@ async def inbox_skip(request: web.Request) -> web.Response:
     who = _inbox_member(request)
     check_csrf(request, who)
     ids, _ = await _ids(request)
-    closed = unanswered._close(_deps(request), who.member, ids, "ignored")
+    closed = inbox_data.close(_deps(request).storage, who.member, ids, "ignored")
     return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
 
 
@@ -345,20 +343,18 @@ async def inbox_add(request: web.Request) -> web.Response:
     entry = deps.kb.entries.get(str(body.get("entry", "")))
     if entry is None:
         raise _error(400, "Mục này không còn nữa. Bạn chọn mục khác nhé.")
-    where, params = for_member(who.member).teams("team_id")
-    row = deps.storage.db.execute(
-        f"SELECT question FROM unanswered WHERE id = ? AND status = 'open' AND {where}", [ids[0], *params]
-    ).fetchone()
-    if row is None:
+    question = inbox_data.open_question(deps.storage, who.member, ids[0])
+    if question is None:
         raise _error(404, "Câu hỏi này đã được xử lý rồi.")
     lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
         async with lock:
-            await asyncio.to_thread(unanswered.add_phrasing, deps, entry.id, row[0])
+            await asyncio.to_thread(inbox_data.add_phrasing, deps.kb, deps.settings.local_knowledge_dir, entry.id,
+                                    question)
     except (KnowledgeError, OSError) as exc:
         raise _error(400, f"Chưa thêm được vào kho kiến thức của xã: {exc}") from None
-    closed = unanswered._close(deps, who.member, ids, "added", entry.id)
-    return _json({"closed": closed, "message": f"Đã thêm \"{row[0][:120]}\" làm cách hỏi của mục "
+    closed = inbox_data.close(deps.storage, who.member, ids, "added", entry.id)
+    return _json({"closed": closed, "message": f"Đã thêm \"{question[:120]}\" làm cách hỏi của mục "
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
 
