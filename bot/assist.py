@@ -370,6 +370,12 @@ def get_record(db: sqlite_utils.Database, record_id: int) -> RecordView | None:
     return _view(row) if row else None
 
 
+def record_results(db: sqlite_utils.Database, record_id: int) -> tuple[int, dict[str, int]]:
+    """People helped and what was achieved (code -> people or accounts) on a record."""
+    row = db.table("records").get(record_id)
+    return int(row["people"]), parse_achieved(row["achieved"])
+
+
 def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, limit: int = 200) -> list[RecordView]:
     """A member's own records helped on or after `since`, newest first (deleted ones left out)."""
     rows = db.execute(_VIEW_SQL + "WHERE r.member_id = ? AND r.deleted = 0 AND r.helped_on >= ? "

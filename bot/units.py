@@ -25,6 +25,7 @@ from .places import (
     split_commune,
     unit_key,
 )
+from .scope import Scope
 from .storage import Storage
 
 MAX_DENOMINATOR = 10_000_000
@@ -123,6 +124,18 @@ def commune_of_team(db: sqlite_utils.Database, team_id: int) -> Unit | None:
 def teams_of_commune(db: sqlite_utils.Database, commune_id: int) -> list[tuple[int, str]]:
     return [tuple(r) for r in db.execute("SELECT id, name FROM teams WHERE commune_id = ? ORDER BY name",
                                          [commune_id]).fetchall()]
+
+
+def teams_without_commune(db: sqlite_utils.Database) -> list[str]:
+    """Names of the teams the units migration could not place in a commune."""
+    return [row["name"] for row in db.table("teams").rows_where("commune_id IS NULL", select="name", order_by="name")]
+
+
+def villages_in(db: sqlite_utils.Database, scope: Scope) -> list[tuple[int, str]]:
+    """(id, name) of the villages of every team in scope, by name."""
+    where, params = scope.teams("team_id")
+    return [(row["id"], row["name"]) for row in
+            db.table("villages").rows_where(where, params, select="id, name", order_by="name")]
 
 
 # --- denominators -------------------------------------------------------------------------------

@@ -240,9 +240,9 @@ async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list
         for c in communes:
             names = ", ".join(n for _, n in units.teams_of_commune(db, c.id)) or "chưa có tổ"
             lines.append(f"- {c.title}: {names}")
-    orphans = db.execute("SELECT name FROM teams WHERE commune_id IS NULL ORDER BY name").fetchall()
+    orphans = units.teams_without_commune(db)
     if orphans:
-        lines.append("Tổ chưa có xã: " + ", ".join(n for n, in orphans))
+        lines.append("Tổ chưa có xã: " + ", ".join(orphans))
     return [Reply(("\n".join(lines) or "Chưa có tỉnh, xã nào.") + "\n\n" + DONVI_HELP)]
 
 
@@ -285,10 +285,7 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
                                member.id or None, deps.clock())
         return [Reply(f"Đã ghi: {units.get_unit(db, found[0].unit_id).title} có {households} hộ, {adults} người "
                       f"từ 18 tuổi (số liệu ngày {on:%d/%m/%Y}).")]
-    where, params = scope.teams("v.team_id")
-    villages = [(vid, vname) for vid, vname in db.execute(
-        f"SELECT v.id, v.name FROM villages v WHERE {where} ORDER BY v.name", params).fetchall()
-        if fold(vname) == fold(parts[0])]
+    villages = [(vid, vname) for vid, vname in units.villages_in(db, scope) if fold(vname) == fold(parts[0])]
     if len(villages) != 1:
         return [Reply(f"{'Không tìm thấy' if not villages else 'Có nhiều'} thôn \"{parts[0][:40]}\" trong phạm vi "
                       "của bạn. Gõ đúng tên thôn như trong /sohodan.")]
@@ -404,8 +401,7 @@ async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> l
     member, record = _own(deps, incoming, int(parts[1]))
     if member is None:
         return record
-    row = deps.storage.db.execute("SELECT people, achieved FROM records WHERE id = ?", [record.id]).fetchone()
-    people, achieved = row[0], assist.parse_achieved(row[1])
+    people, achieved = assist.record_results(deps.storage.db, record.id)
     if parts[2] == "p":
         people = max(1, min(int(parts[3]), MAX_PEOPLE_CHOICE))
         assist.update_record(deps.storage, record.id, member.id, {"people": people}, deps.clock())

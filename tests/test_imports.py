@@ -97,10 +97,6 @@ def test_channels_never_import_the_runner():
     assert {name for name, deps in GRAPH.items() if name.startswith("bot.channels") and "bot.runner" in deps} == set()
 
 
-# Issue #15's unit commands, merged on 2026-11-30 with three queries still inline (to move to bot/units.py).
-KNOWN_SQL = {"handlers/units.py": 4}
-
-
 def test_no_sql_in_handlers_or_channel_adapters():
     """Data access lives in the domain modules of bot/ (teams, assist, reports, links, inbox, downloads...)."""
     sql = re.compile(r"execute\(|\b(SELECT|INSERT|UPDATE|DELETE) ")
@@ -110,4 +106,4 @@ def test_no_sql_in_handlers_or_channel_adapters():
     counts: dict[str, int] = {}
     for place in found:
         counts[place.rpartition(":")[0]] = counts.get(place.rpartition(":")[0], 0) + 1
-    assert counts == KNOWN_SQL
+    assert counts == {}
