@@ -8,33 +8,42 @@ every team of their unit (bot/scope.py); admins (ADMIN_IDS) see everything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .core import Deps, Reply
 
-ROLES = ("member", "leader", "commune", "province", "admin")
-ROLE_NAMES = {"member": "thành viên", "leader": "tổ trưởng", "commune": "cán bộ xã", "province": "cán bộ tỉnh",
-              "admin": "quản trị"}
+
+class Role(StrEnum):
+    """What someone may do; stored as these words in `members.role`. An admin is named in ADMIN_IDS."""
+
+    MEMBER = "member"
+    LEADER = "leader"
+    COMMUNE = "commune"
+    PROVINCE = "province"
+    ADMIN = "admin"
 
 
-@dataclass(frozen=True)
-class Member:
-    id: int
+ROLE_NAMES: dict[str, str] = {Role.MEMBER: "thành viên", Role.LEADER: "tổ trưởng", Role.COMMUNE: "cán bộ xã",
+              Role.PROVINCE: "cán bộ tỉnh", Role.ADMIN: "quản trị"}
+
+
+class _Powers:
+    """What a role may do, for members and configured admins alike."""
+
+    role: str
     team_id: int | None
-    display_name: str
-    role: str  # member | leader | commune | province | admin (admin also when the identity is in ADMIN_IDS)
-    unit_id: int | None = None  # the commune or province of an official
 
     @property
     def is_leader(self) -> bool:
-        return self.role in ("leader", "admin")
+        return self.role in (Role.LEADER, Role.ADMIN)
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_official(self) -> bool:
-        return self.role in ("commune", "province")
+        return self.role in (Role.COMMUNE, Role.PROVINCE)
 
     @property
     def sees_reports(self) -> bool:
@@ -43,11 +52,48 @@ class Member:
 
     def can_see_team(self, team_id: int) -> bool:
         """Leaders and admins only; officials go through `bot.scope` (it needs the database)."""
-        return self.is_admin or (self.role == "leader" and self.team_id == team_id)
+        return self.is_admin or (self.role == Role.LEADER and self.team_id == team_id)
 
 
-def member_for(deps: Deps, user_key: str) -> Member | None:
-    """The active member linked to this identity; configured admins always count as admin."""
+@dataclass(frozen=True)
+class Member(_Powers):
+    """A member row (any role), linked to the identity asking."""
+
+    id: int
+    team_id: int | None
+    display_name: str
+    role: str  # a Role (admin also when the identity is in ADMIN_IDS)
+    unit_id: int | None = None  # the commune or province of an official
+
+    @property
+    def actor_id(self) -> int | None:
+        """Who the audit trail and `created_by` columns name."""
+        return self.id
+
+
+@dataclass(frozen=True)
+class Admin(_Powers):
+    """An admin named in ADMIN_IDS whose identity has no member row. Reads and corrects every team, creates
+    teams, units and invites; cannot log records, run activities, ask a leader or link accounts: those need
+    a member row (/moi then /thamgia gives one)."""
+
+    display_name: str = "Quản trị"
+    role: str = Role.ADMIN
+    team_id: None = None
+    unit_id: None = None
+    id: None = None  # no member row: never a foreign key
+
+    @property
+    def actor_id(self) -> int | None:
+        return None
+
+
+Actor = Member | Admin  # whoever is asking, once known
+
+
+def member_for(deps: Deps, user_key: str) -> Actor | None:
+    """The active member linked to this identity; configured admins always count as admin (an `Admin` when
+    they have no member row)."""
     row = deps.storage.db.execute(
         "SELECT m.id, m.team_id, m.display_name, m.role, m.unit_id FROM identities i "
         "JOIN members m ON m.id = i.member_id WHERE i.key = ? AND m.active = 1",
@@ -55,12 +101,12 @@ def member_for(deps: Deps, user_key: str) -> Member | None:
     ).fetchone()
     admin = deps.is_admin(user_key)
     if row is None:
-        return Member(id=0, team_id=None, display_name="Quản trị", role="admin") if admin else None
-    role = "admin" if admin else row[3]
+        return Admin() if admin else None
+    role = Role.ADMIN if admin else row[3]
     return Member(id=row[0], team_id=row[1], display_name=row[2], role=role, unit_id=row[4])
 
 
-def leader(deps: Deps, user_key: str) -> Member | list[Reply]:
+def leader(deps: Deps, user_key: str) -> Actor | list[Reply]:
     """The one gate of leaders' commands: the leader (or admin) asking, or the refusal to send.
     (Group chats are refused before any handler, by the core's private-only guard.)"""
     member = member_for(deps, user_key)

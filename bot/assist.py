@@ -344,7 +344,7 @@ class RecordView:
     review: str = "new"  # new | approved | fix
     review_note: str | None = None
 
-    def editable_by(self, member_id: int, now: dt.datetime, leader_days: int = 30) -> bool:
+    def editable_by(self, member_id: int | None, now: dt.datetime, leader_days: int = 30) -> bool:
         """Own, not deleted, made within EDIT_DAYS (a record a leader sent back to fix: within leader_days)."""
         days = max(EDIT_DAYS, leader_days) if self.review == "fix" else EDIT_DAYS
         return (self.member_id == member_id and not self.deleted

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import add_local_phrasing
 
-from .access import Member
+from .access import Actor
 from .scope import for_member
 from .storage import Storage
 
@@ -65,7 +65,7 @@ def add_phrasing(kb: KnowledgeBase, local_dir: Path, entry_id: str, question: st
     kb.reload()
 
 
-def open_questions(storage: Storage, member: Member, limit: int) -> list[tuple[int, str, str]]:
+def open_questions(storage: Storage, member: Actor, limit: int) -> list[tuple[int, str, str]]:
     """(id, question, normalised key) of open questions, newest first."""
     where, params = for_member(member).teams("team_id")
     return storage.db.execute(
@@ -73,7 +73,7 @@ def open_questions(storage: Storage, member: Member, limit: int) -> list[tuple[i
         f"ORDER BY id DESC LIMIT {int(limit)}", params).fetchall()
 
 
-def open_question(storage: Storage, member: Member, question_id: int) -> str | None:
+def open_question(storage: Storage, member: Actor, question_id: int) -> str | None:
     """The text of one open question within the member's scope (None: handled already, or not theirs)."""
     where, params = for_member(member).teams("team_id")
     row = storage.db.execute(f"SELECT question FROM unanswered WHERE id = ? AND status = 'open' AND {where}",
@@ -81,7 +81,7 @@ def open_question(storage: Storage, member: Member, question_id: int) -> str | N
     return None if row is None else str(row[0])
 
 
-def close(storage: Storage, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
+def close(storage: Storage, member: Actor, ids: list[int], status: str, entry_id: str | None = None) -> int:
     """Mark open questions (within the member's scope) answered or dismissed; how many changed."""
     where, params = for_member(member).teams("team_id")
     marks = ",".join("?" * len(ids))
@@ -91,7 +91,7 @@ def close(storage: Storage, member: Member, ids: list[int], status: str, entry_i
         return cur.rowcount
 
 
-def feedback_totals(storage: Storage, member: Member) -> tuple[int, int]:
+def feedback_totals(storage: Storage, member: Actor) -> tuple[int, int]:
     """(👍, 👎) in the member's scope."""
     where, params = for_member(member).teams("team_id")
     good, bad = storage.db.execute(
@@ -99,7 +99,7 @@ def feedback_totals(storage: Storage, member: Member) -> tuple[int, int]:
     return good or 0, bad or 0
 
 
-def most_disliked(storage: Storage, member: Member, limit: int) -> list[tuple[str, int, int]]:
+def most_disliked(storage: Storage, member: Actor, limit: int) -> list[tuple[str, int, int]]:
     """(entry id, 👎, 👍) of answers with at least one 👎, most 👎 first."""
     where, params = for_member(member).teams("team_id")
     return storage.db.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .access import Member
+from .access import Actor
 
 LEVELS = ("all", "province", "commune", "team", "none")
 
@@ -64,7 +64,7 @@ class Scope:
         return other.level == "all" and self.level == "all"  # 'none' is never asked for
 
 
-def for_member(member: Member | None) -> Scope:
+def for_member(member: Actor | None) -> Scope:
     """The widest scope a person may read."""
     if member is None:
         return Scope("none")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import assist, flows, notify, review, teams
-from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, leader, member_for
+from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Actor, Admin, leader, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
 from bot.flows import Step, Turn
@@ -49,13 +49,13 @@ async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     return [Reply("\n\n".join(parts))]
 
 
-def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | None, assist.RecordView | None,
+def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Actor | None, assist.RecordView | None,
                                                                       list[Reply] | None]:
     """The member and a record they may change: their own recent one, or (leaders, admins) one of
     their team's within LEADER_EDIT_DAYS. A leader's change of someone else's record asks for a reason."""
     member = member_for(deps, incoming.user_key)
     # A configured admin without a team may still correct any team's record; everyone else must be in one.
-    if member is None or not member.is_admin or member.id or incoming.is_group:
+    if not isinstance(member, Admin) or incoming.is_group:
         member = team_member(deps, incoming)
         if isinstance(member, list):  # refused
             return None, None, member
@@ -94,7 +94,7 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                      reason=record.reason, followup_on=record.followup_on, note=record.note,
                      helped_on=record.helped_on, edit=record.id)
     if correcting:
-        draft.corrector, draft.owner = member.id, _owner_name(deps, record)
+        draft.corrector, draft.owner = incoming.user_key, _owner_name(deps, record)
         return begin(GHI, "why", draft, incoming, deps, session)
     asked = (f" Tổ trưởng nhắn cần sửa: {record.review_note}." if record.review == "fix" and record.review_note
              else "")
@@ -111,7 +111,7 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
 @dataclass
 class DeleteDraft:
     record_id: int = 0
-    corrector: int | None = None  # a leader voiding someone else's record
+    corrector: str | None = None  # who is voiding someone else's record (a leader's or an admin's user key)
     why: str = ""
     owner: str = ""
 
@@ -142,10 +142,10 @@ async def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
     days = t.deps.settings.leader_edit_days
     if t.draft.corrector is not None:
         member = member_for(t.deps, t.incoming.user_key)
-        if member is None or member.id != t.draft.corrector or not review.may_correct(
+        if member is None or t.incoming.user_key != t.draft.corrector or not review.may_correct(
                 member, record, t.deps.clock(), days):
             return t.end(Reply(NOT_LEADER_EDIT.format(days=days)))
-        assist.delete_record(t.deps.storage, record.id, member.id or None, t.deps.clock(), why=t.draft.why)
+        assist.delete_record(t.deps.storage, record.id, member.actor_id, t.deps.clock(), why=t.draft.why)
         told = await notify.tell(t.deps, record.member_id, (
             f"Tổ trưởng {member.display_name} đã hủy phiếu số {record.id} của bạn "
             f"({record.head_name or 'hộ đã xóa tên'}). Lý do: {t.draft.why}"))
@@ -178,7 +178,7 @@ async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if refusal:
         return refusal
     if record.member_id != member.id:
-        draft = DeleteDraft(record.id, member.id, "", _owner_name(deps, record))
+        draft = DeleteDraft(record.id, incoming.user_key, "", _owner_name(deps, record))
         return begin(XOA, "why", draft, incoming, deps, session)
     return begin(XOA, "confirm", DeleteDraft(record.id), incoming, deps, session)
 
@@ -217,7 +217,7 @@ def pick_erase(t: Turn[EraseDraft], arg: str) -> list[Reply] | None:
 def erase_yes(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
     member = member_for(t.deps, t.incoming.user_key)
     done = assist.erase_household(t.deps.storage, t.draft.household_id or 0, t.draft.team_id,
-                                  (member.id if member else 0) or None, t.deps.clock())
+                                  member.actor_id if member else None, t.deps.clock())
     team = teams.get_team(t.deps.storage, t.draft.team_id)
     if done and team is not None:  # old exports and their links still name the household
         forget_team_exports(t.deps.storage, t.deps.settings.export_dir, team.name)

@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot import reports
 from bot import teams as team_data
-from bot.access import NOT_LEADER, Member, leader, member_for
+from bot.access import NOT_LEADER, Actor, leader, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
@@ -29,7 +29,7 @@ def _team_choices(cmd: str, teams: list[tuple[int, str]], period: Period) -> tup
     return tuple(Choice(name, f"rp:{cmd}:{tid}:{period.arg}") for tid, name in teams[:MAX_TEAM_CHOICES])
 
 
-def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Period] | list[Reply]:
+def _resolve(deps: Deps, member: Actor, cmd: str, args: str) -> tuple[int, Period] | list[Reply]:
     """Which team and period the leader asked for, or the reply explaining what to type."""
     today = _today(deps)
     period = reports.parse_period(args, today)
@@ -165,7 +165,7 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
         known = ", ".join(v[1] for v in villages) or "(chưa có)"
         return [Reply(f"Tổ không có thôn \"{name[:40]}\". Các thôn của tổ: {known}. "
                       "Bạn gõ lại đúng tên thôn, ví dụ: /sohodan Xuân Thượng 320")]
-    team_data.set_village_size(deps.storage, found, size, member.id or None, deps.clock())
+    team_data.set_village_size(deps.storage, found, size, member.actor_id, deps.clock())
     return [Reply(f"Đã ghi: thôn {found[1]} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
 
 

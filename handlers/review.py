@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot import flows, notify, reports, review, teams
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import NOT_LEADER, Actor, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 
@@ -27,7 +27,7 @@ class ReviewDraft:
     said: str = ""  # what the last action did, said above the next screen
 
 
-def _leader(t: Turn[ReviewDraft]) -> Member | None:
+def _leader(t: Turn[ReviewDraft]) -> Actor | None:
     member = member_for(t.deps, t.incoming.user_key)
     return member if member is not None and member.can_see_team(t.draft.team_id) else None
 
@@ -66,7 +66,7 @@ def _approve(t: Turn[ReviewDraft], ids: list[int]) -> list[Reply]:
     member = _leader(t)
     if member is None:
         return t.end(Reply(NOT_LEADER))
-    done = review.approve(t.deps.storage, t.draft.team_id, ids, member.id or None, t.deps.clock())
+    done = review.approve(t.deps.storage, t.draft.team_id, ids, member.actor_id, t.deps.clock())
     shown = ", ".join(str(i) for i in done)
     t.draft.said = f"Đã duyệt phiếu số {shown}." if done else "Các phiếu này đã được xử lý rồi."
     return t.go("list")
@@ -100,7 +100,7 @@ async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
     note = review.clean_why(text)
     if len(note) < 3:
         return None
-    if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.id or None, t.deps.clock()):
+    if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.actor_id, t.deps.clock()):
         t.draft.said = f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa."
         return t.go("list")
     owner = t.draft.owners.get(str(rid))

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import flows, teams
-from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Member, leader, member_for
+from bot.access import (
+    IN_GROUP,
+    NO_TEAMS,
+    NOT_ADMIN,
+    NOT_LEADER,
+    ROLE_NAMES,
+    Actor,
+    leader,
+    member_for,
+)
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.safety import redact
@@ -23,7 +32,7 @@ def _make_team(deps: Deps, user_key: str, name: str, commune: str, village_text:
     if not village_names:
         return [Reply(TAOTO_USAGE)]
     member = member_for(deps, user_key)
-    team_id = teams.create_team(deps.storage, name, commune, village_names, member.id if member else None,
+    team_id = teams.create_team(deps.storage, name, commune, village_names, member.actor_id if member else None,
                                 deps.clock())
     listed = ", ".join(v.name for v in teams.villages(deps.storage, team_id))
     return [Reply(f"Đã tạo tổ \"{name}\" ({commune}), gồm các thôn: {listed}.\n"
@@ -109,7 +118,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         if own is None:
             return [Reply(NOT_LEADER)]
         team = own
-    code, expires = teams.create_invite(deps.storage, team.id, role, member.id, deps.clock())
+    code, expires = teams.create_invite(deps.storage, team.id, role, member.actor_id, deps.clock())
     return _invite_reply(code, team, role, expires)
 
 
@@ -123,7 +132,7 @@ def _pick_invite_team(t: Turn[InviteDraft], arg: str) -> list[Reply] | None:
     if team is None:
         return None
     member = member_for(t.deps, t.incoming.user_key)
-    code, expires = teams.create_invite(t.deps.storage, team.id, t.draft.role, (member.id if member else 0) or None,
+    code, expires = teams.create_invite(t.deps.storage, team.id, t.draft.role, member.actor_id if member else None,
                                         t.deps.clock())
     return t.end(*_invite_reply(code, team, t.draft.role, expires))
 
@@ -193,7 +202,7 @@ class MembersDraft:
     target_name: str = ""
 
 
-def _me(t: Turn[MembersDraft]) -> Member | None:
+def _me(t: Turn[MembersDraft]) -> Actor | None:
     return member_for(t.deps, t.incoming.user_key)
 
 
@@ -241,7 +250,7 @@ def ask_remove(t: Turn[MembersDraft]) -> list[Reply]:
 
 def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
     me = _me(t)
-    done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, (me.id if me else 0) or None,
+    done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, me.actor_id if me else None,
                                t.deps.clock())
     web_auth.revoke_member(t.deps, t.draft.target)  # their web view sessions end now, not at the next click
     name = t.draft.target_name

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot import flows
 from bot import inbox as inbox_data
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import NOT_LEADER, Actor, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.inbox import CANDIDATES, MAX_ROWS, add_phrasing, group
@@ -30,7 +30,7 @@ MAX_FEEDBACK = 10
 MAX_QUOTE = 120
 
 
-def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
+def open_questions(deps: Deps, member: Actor) -> list[tuple[int, str, str]]:
     return inbox_data.open_questions(deps.storage, member, MAX_ROWS)
 
 
@@ -38,7 +38,7 @@ def _quote(text: str) -> str:
     return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE - 1] + "…"
 
 
-def _leader(deps: Deps, incoming: Incoming) -> Member | None:
+def _leader(deps: Deps, incoming: Incoming) -> Actor | None:
     member = member_for(deps, incoming.user_key)
     if member is None or for_member(member).level == "none":
         return None
@@ -99,7 +99,7 @@ def _pick_reply(t: Turn[InboxDraft]) -> list[Reply]:
     return [Reply(f"Thêm \"{_quote(question)}\" làm cách hỏi của mục nào?", tuple(choices))]
 
 
-def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
+def _close(deps: Deps, member: Actor, ids: list[int], status: str, entry_id: str | None = None) -> int:
     return inbox_data.close(deps.storage, member, ids, status, entry_id)
 
 

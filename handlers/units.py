@@ -170,7 +170,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             return [Reply(f"{'Không tìm thấy' if not found else 'Có nhiều'} tổ \"{wanted[:40]}\" trong phạm vi của bạn"
                           + (f": {listed}" if listed else "") + ". Gõ đúng tên tổ giúp tôi nhé.")]
         scope, title = found[0]
-        code, expires = teams.create_invite(deps.storage, scope.unit_id, "leader", member.id or None, now)
+        code, expires = teams.create_invite(deps.storage, scope.unit_id, "leader", member.actor_id, now)
         return [Reply(f"Mã mời tổ trưởng tổ \"{title}\": {code}\nMã dùng được 1 lần, đến hết ngày "
                       f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
     if level == "province" and not member.is_admin:
@@ -183,7 +183,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
                       f"\"{name[:40]}\"" + (f": {listed}" if listed else "")
                       + f". Gõ /moi {LEVEL_LABEL[level]} <tên>; quản trị tạo đơn vị mới bằng {hint}.")]
     scope, title = found[0]
-    code, expires = teams.create_invite(deps.storage, None, level, member.id or None, now, unit_id=scope.unit_id)
+    code, expires = teams.create_invite(deps.storage, None, level, member.actor_id, now, unit_id=scope.unit_id)
     return [Reply(f"Mã mời {ROLE_NAMES[level]} {title}: {code}\nMã dùng được 1 lần, đến hết ngày "
                   f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
 
@@ -202,7 +202,7 @@ async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list
     if not deps.is_admin(incoming.user_key):
         return [Reply(NOT_ADMIN)]
     member = member_for(deps, incoming.user_key)
-    actor = member.id if member and member.id else None
+    actor = member.actor_id if member else None
     args = arg_text(incoming.text)
     level, name = _level_word(args)
     db, now = deps.storage.db, deps.clock()
@@ -282,14 +282,14 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
         if len(found) != 1 or not member.is_official and not member.is_admin:
             return [Reply("Chỉ cán bộ xã, cán bộ tỉnh đặt được số liệu của xã trong phạm vi của mình.")]
         units.set_denominators(deps.storage, "units", found[0].unit_id or 0, households, adults, on,
-                               member.id or None, deps.clock())
+                               member.actor_id, deps.clock())
         return [Reply(f"Đã ghi: {units.get_unit(db, found[0].unit_id).title} có {households} hộ, {adults} người "
                       f"từ 18 tuổi (số liệu ngày {on:%d/%m/%Y}).")]
     villages = [(vid, vname) for vid, vname in units.villages_in(db, scope) if fold(vname) == fold(parts[0])]
     if len(villages) != 1:
         return [Reply(f"{'Không tìm thấy' if not villages else 'Có nhiều'} thôn \"{parts[0][:40]}\" trong phạm vi "
                       "của bạn. Gõ đúng tên thôn như trong /sohodan.")]
-    units.set_denominators(deps.storage, "villages", villages[0][0], households, adults, on, member.id or None,
+    units.set_denominators(deps.storage, "villages", villages[0][0], households, adults, on, member.actor_id,
                            deps.clock())
     return [Reply(f"Đã ghi: {villages[0][1]} có {households} hộ, {adults} người từ 18 tuổi "
                   f"(số liệu ngày {on:%d/%m/%Y}).")]
@@ -309,7 +309,7 @@ def _hoatdong_help(deps: Deps, member: Member) -> str:
 async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/hoatdong <loại>; <ngày>; <thôn>; <số người>; [ghi chú]: one session of the member's team."""
     member = member_for(deps, incoming.user_key)
-    if member is None or member.team_id is None or not member.id:
+    if not isinstance(member, Member) or member.team_id is None:
         return [Reply("Lệnh /hoatdong dành cho thành viên một tổ: hoạt động được tính cho tổ của bạn.")]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     if len(parts) < 4:
@@ -349,7 +349,7 @@ MAX_PEOPLE_CHOICE = 6
 def _own(deps: Deps, incoming: Incoming, record_id: int):
     member = member_for(deps, incoming.user_key)
     record = assist.get_record(deps.storage.db, record_id)
-    if member is None or not member.id or record is None or not record.editable_by(member.id, deps.clock()):
+    if not isinstance(member, Member) or record is None or not record.editable_by(member.id, deps.clock()):
         return None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
     return member, record
 
@@ -374,7 +374,7 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     """/ketqua <số phiếu>: how many people of the household were helped, and what they achieved."""
     number = arg_text(incoming.text).lstrip("#").strip()
     member = member_for(deps, incoming.user_key)
-    if not number and member is not None and member.id:
+    if not number and isinstance(member, Member):
         recent = assist.member_records(deps.storage.db, member.id, deps.clock().date() - dt.timedelta(days=7), 1)
         number = str(recent[0].id) if recent else ""
     if not number.isdigit():

@@ -24,7 +24,7 @@ from knowledge.loader import KnowledgeError
 
 from .. import downloads, notify, reports, review, unitreport
 from .. import inbox as inbox_data
-from ..access import ROLE_NAMES, Member
+from ..access import ROLE_NAMES, Actor
 from ..assist import catalogue
 from ..core import Deps
 from ..export import out_path, write_workbook
@@ -283,7 +283,7 @@ async def followups(request: web.Request) -> web.Response:
     return _json({"rows": data.followups(deps.storage.db, _unit(request, scope), _today(deps))})
 
 
-def _has_inbox(member: Member) -> bool:
+def _has_inbox(member: Actor) -> bool:
     """The unanswered inbox is a team's (or, for admins, everyone's), as /chuatraloi."""
     return member.is_admin or (member.role == "leader" and member.team_id is not None)
 
@@ -387,7 +387,7 @@ async def review_approve(request: web.Request) -> web.Response:
     check_csrf(request, who)
     ids, _ = await _ids(request)
     deps = _deps(request)
-    done = review.approve(deps.storage, team_id, ids, who.member.id or None, deps.clock())
+    done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
     return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
 
 
@@ -403,7 +403,7 @@ async def review_fix(request: web.Request) -> web.Response:
     rid = ids[0]
     owner = deps.storage.db.execute("SELECT member_id FROM records WHERE id = ? AND team_id = ?",
                                     [rid, team_id]).fetchone()
-    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.id or None, deps.clock()):
+    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.actor_id, deps.clock()):
         raise _error(404, f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa.")
     told = await notify.tell(deps, owner[0], (
         f"✏️ Tổ trưởng {who.member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
