@@ -2,15 +2,20 @@
 
 One place for access decisions so handlers never re-implement them: anyone may ask
 questions; only members log; leaders see their own team; commune and province officials see
-every team of their unit (bot/scope.py); admins (ADMIN_IDS) see everything.
+every team of their unit (bot/scope.py); admins (ADMIN_IDS) see everything. Leaders', officials'
+and admins' commands pass one `Gate` (LEADERS, ADMINS, READERS; the inbox's is `scope.INBOX_READERS`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from .core import Deps, Reply
+from .core import Deps, Incoming, Reply, Session
+from .flows import Turn
 
 
 class Role(StrEnum):
@@ -106,19 +111,11 @@ def member_for(deps: Deps, user_key: str) -> Actor | None:
     return Member(id=row[0], team_id=row[1], display_name=row[2], role=role, unit_id=row[4])
 
 
-def leader(deps: Deps, user_key: str) -> Actor | list[Reply]:
-    """The one gate of leaders' commands: the leader (or admin) asking, or the refusal to send.
-    (Group chats are refused before any handler, by the core's private-only guard.)"""
-    member = member_for(deps, user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
-    return member
-
-
 NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. "
               "Hãy nhờ tổ trưởng gửi mã mời, rồi gõ /thamgia <mã> để tham gia tổ.")
 NOT_LEADER = "Chức năng này dành cho tổ trưởng. Nếu bạn cần xem số liệu, hãy nhờ tổ trưởng của tổ."
 NOT_ADMIN = "Chức năng này dành cho quản trị viên (được đặt trong cấu hình ADMIN_IDS)."
+NOT_READER = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
 NOT_IN_TEAM = ("Bạn là quản trị viên nhưng chưa thuộc tổ nào, nên chưa ghi nhận được. "
                "Hãy tạo mã mời bằng /moi rồi tự tham gia bằng /thamgia <mã>.")
 NO_TEAMS = "Chưa có tổ nào. Quản trị viên tạo tổ bằng lệnh: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, ...>"
@@ -126,3 +123,46 @@ NOT_OWN_RECORD = ("Bạn chỉ xem, sửa hoặc xóa được phiếu do chính
                   "Gõ /cuatoi để xem số phiếu của bạn; phiếu cũ hơn thì nhờ tổ trưởng.")
 IN_GROUP = ("Để giữ kín thông tin hộ dân, việc ghi và xem phiếu chỉ làm trong tin nhắn riêng với tôi. "
             "Bạn bấm vào tên tôi rồi nhắn riêng nhé.")
+
+
+# --- the one gate ---------------------------------------------------------------------------------
+
+GatedHandler = Callable[[Incoming, Deps, Session, "Actor"], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may use a command, and the one refusal everyone else gets (the same on every command).
+
+    `check` answers the person or the refusal; used as a decorator, the command receives the person as a
+    fourth argument; `guard` is a flow's guard, checked before every step (with the draft's team, when
+    the flow acts on one team: a leader of another team is refused like a plain member)."""
+
+    allows: Callable[[Actor], bool]
+    refusal: str
+
+    def check(self, deps: Deps, user_key: str, team_id: int | None = None) -> Actor | list[Reply]:
+        who = member_for(deps, user_key)
+        if who is None or not self.allows(who) or (team_id is not None and not who.can_see_team(team_id)):
+            return [Reply(self.refusal)]
+        return who
+
+    def __call__(self, command: GatedHandler) -> Callable[[Incoming, Deps, Session], Awaitable[list[Reply]]]:
+        @functools.wraps(command)
+        async def gated(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+            who = self.check(deps, incoming.user_key)
+            if isinstance(who, list):  # refused
+                return who
+            return await command(incoming, deps, session, who)
+        return gated
+
+    def guard(self, team: Callable[[Any], int | None] = lambda draft: None) -> Callable[[Turn[Any]], list[Reply] | None]:
+        def guard(t: Turn[Any]) -> list[Reply] | None:
+            who = self.check(t.deps, t.incoming.user_key, team(t.draft))
+            return who if isinstance(who, list) else None
+        return guard
+
+
+LEADERS = Gate(lambda who: who.is_leader, NOT_LEADER)  # leaders (their own team) and admins (any team)
+ADMINS = Gate(lambda who: who.is_admin, NOT_ADMIN)
+READERS = Gate(lambda who: who.sees_reports, NOT_READER)  # leaders, commune and province officials, admins

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .access import Actor
+from .access import NOT_LEADER, Actor, Gate
 
 LEVELS = ("all", "province", "commune", "team", "none")
 
@@ -75,3 +75,7 @@ def for_member(member: Actor | None) -> Scope:
     if member.role == "leader" and member.team_id is not None:
         return Scope("team", member.team_id)
     return Scope("none")
+
+
+# The leaders' inbox (/chuatraloi, /gopy): whoever has a scope of teams (leaders, officials, admins).
+INBOX_READERS = Gate(lambda who: for_member(who).level != "none", NOT_LEADER)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import assist, flows, notify, review, teams
-from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Actor, Admin, leader, member_for
+from bot.access import IN_GROUP, LEADERS, NOT_OWN_RECORD, Actor, Admin, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
 from bot.flows import Step, Turn
@@ -192,11 +192,6 @@ class EraseDraft:
     household_id: int | None = None
 
 
-def erase_guard(t: Turn[EraseDraft]) -> list[Reply] | None:
-    member = member_for(t.deps, t.incoming.user_key)
-    return None if member is not None and member.can_see_team(t.draft.team_id) else [Reply(NOT_LEADER)]
-
-
 def ask_pick(t: Turn[EraseDraft]) -> list[Reply]:
     return [Reply("Xóa thông tin cá nhân của hộ nào? (Số lượt hỗ trợ vẫn được giữ, không kèm tên.)",
                   tuple(t.choice(label, f"h:{hid}") for label, hid in t.draft.options) + (t.choice("Không xóa", "no"),))]
@@ -230,18 +225,16 @@ def _keep(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
 
 
 XOADULIEU = flows.Flow(
-    name="xoadulieu", draft=EraseDraft, guard=erase_guard,
+    name="xoadulieu", draft=EraseDraft, guard=LEADERS.guard(team=lambda d: d.team_id),
     steps={"pick": Step(ask_pick, {"h": pick_erase, "no": _keep}, view=True),
            "confirm": Step(ask_erase, {"yes": erase_yes, "no": _keep}, view=True)},
     cancelled=lambda _d: "Đã giữ nguyên, không xóa gì.",
 )
 
 
-async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def erase(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/xoadulieu <tên chủ hộ>: erase a household's name and phone digits, keep anonymous counts."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot import reports
 from bot import teams as team_data
-from bot.access import NOT_LEADER, Actor, leader, member_for
+from bot.access import LEADERS, NOT_LEADER, Actor
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path, write_workbook
@@ -114,10 +114,8 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
 
 
 def _command(cmd: str):
-    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-        member = member_for(deps, incoming.user_key)
-        if member is None or not member.is_leader:
-            return [Reply(NOT_LEADER)]
+    @LEADERS
+    async def handler(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
         args, approved = approved_only(arg_text(incoming.text)) if cmd != "bieudo" else (arg_text(incoming.text), False)
         resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
@@ -130,24 +128,23 @@ def _command(cmd: str):
 async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """A team picked from the admin's list: "rp:<cmd>:<team_id>:<period>"."""
     parts = (incoming.payload or "").split(":", 3)
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if len(parts) != 4 or parts[1] not in ("baocao", "xuat", "bieudo") or not parts[2].isdigit():
-        return [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
+        refused = LEADERS.check(deps, incoming.user_key)
+        return refused if isinstance(refused, list) else [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
     team_id = int(parts[2])
+    member = LEADERS.check(deps, incoming.user_key, team_id)  # a leader of another team is refused too
+    if isinstance(member, list):
+        return member
     period = reports.parse_period(parts[3], _today(deps))
-    if not member.can_see_team(team_id) or reports.team_name(deps.storage.db, team_id) is None or period is None:
-        return [Reply(NOT_LEADER if not member.can_see_team(team_id) else "Tổ này không còn nữa.")]
+    if reports.team_name(deps.storage.db, team_id) is None or period is None:
+        return [Reply("Tổ này không còn nữa.")]
     replies = await run(parts[1], deps, team_id, period)
     return web.offer(deps, incoming, replies) if parts[1] == "baocao" else replies
 
 
-async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def set_village_size(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/sohodan <thôn> <số hộ>: the village size, for coverage in reports."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if member.team_id is None:
         return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
     words = arg_text(incoming.text).split()

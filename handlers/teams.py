@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from bot import flows, teams
 from bot.access import (
+    ADMINS,
     IN_GROUP,
+    LEADERS,
     NO_TEAMS,
-    NOT_ADMIN,
     NOT_LEADER,
     ROLE_NAMES,
     Actor,
-    leader,
     member_for,
 )
 from bot.core import Deps, Incoming, Reply, Session
@@ -58,7 +58,7 @@ def _villages(t: Turn[TeamDraft], text: str) -> list[Reply]:
 
 TAOTO = flows.Flow(
     name="taoto", draft=TeamDraft,
-    guard=lambda t: None if t.deps.is_admin(t.incoming.user_key) else [Reply(NOT_ADMIN)],
+    guard=ADMINS.guard(),
     steps={
         "name": Step(lambda t: [Reply("Tên tổ là gì? Ví dụ: Tổ CNS thôn Xuân")], text=_typed("name", "commune"),
                      free_text=True,
@@ -75,10 +75,9 @@ TAOTO = flows.Flow(
 )
 
 
-async def create_team(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@ADMINS
+async def create_team(incoming: Incoming, deps: Deps, session: Session, who: Actor) -> list[Reply]:
     """/taoto <tên>; <xã>; <thôn, thôn> in one line, or /taoto alone to be asked step by step (admins)."""
-    if not deps.is_admin(incoming.user_key):
-        return [Reply(NOT_ADMIN)]
     args = arg_text(incoming.text)
     if not args:
         return begin(TAOTO, "name", TeamDraft(), incoming, deps, session,
@@ -97,15 +96,13 @@ def _invite_reply(code: str, team: teams.Team, role: str, expires) -> list[Reply
     )]
 
 
-async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def invite(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/moi (member) or /moi totruong (admins only): a one-use code for a team."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     words = teams.clean_code(arg_text(incoming.text))
     role = "leader" if words in {"TOTRUONG", "TRUONG", "LEADER"} else "member"
     if role == "leader" and not member.is_admin:
-        return [Reply(NOT_ADMIN)]
+        return [Reply(ADMINS.refusal)]
     if member.is_admin:
         all_teams = teams.list_teams(deps.storage)
         if not all_teams:
@@ -137,11 +134,6 @@ def _pick_invite_team(t: Turn[InviteDraft], arg: str) -> list[Reply] | None:
     return t.end(*_invite_reply(code, team, t.draft.role, expires))
 
 
-def _admin_only(t: Turn[object]) -> list[Reply] | None:
-    member = member_for(t.deps, t.incoming.user_key)
-    return None if member is not None and member.is_admin else [Reply(NOT_ADMIN)]
-
-
 def _team_picker(question: str):
     def ask(t: Turn[object]) -> list[Reply]:
         return [Reply(question, tuple(t.choice(f"{x.name} ({x.commune})", f"t:{x.id}")
@@ -149,7 +141,7 @@ def _team_picker(question: str):
     return ask
 
 
-MOI = flows.Flow(name="moi", draft=InviteDraft, guard=_admin_only,
+MOI = flows.Flow(name="moi", draft=InviteDraft, guard=ADMINS.guard(),
                  steps={"team": Step(_team_picker("Mã mời cho tổ nào?"), {"t": _pick_invite_team}, view=True)})
 
 
@@ -206,13 +198,6 @@ def _me(t: Turn[MembersDraft]) -> Actor | None:
     return member_for(t.deps, t.incoming.user_key)
 
 
-def members_guard(t: Turn[MembersDraft]) -> list[Reply] | None:
-    member = _me(t)
-    if member is None or not member.is_leader or (t.draft.team_id and not member.can_see_team(t.draft.team_id)):
-        return [Reply(NOT_LEADER)]
-    return None
-
-
 def ask_members(t: Turn[MembersDraft]) -> list[Reply]:
     today = t.deps.clock().date()
     rows = teams.team_members(t.deps.storage, t.draft.team_id, today.replace(day=1))
@@ -258,7 +243,7 @@ def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
 
 
 THANHVIEN = flows.Flow(
-    name="thanhvien", draft=MembersDraft, guard=members_guard,
+    name="thanhvien", draft=MembersDraft, guard=LEADERS.guard(team=lambda d: d.team_id or None),
     steps={
         "team": Step(_team_picker("Xem thành viên tổ nào?"), {"t": pick_members_team}, view=True),
         "list": Step(ask_members, {"rm": pick_remove,
@@ -269,11 +254,9 @@ THANHVIEN = flows.Flow(
 )
 
 
-async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def members(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/thanhvien: the team's members with this month's counts; remove one."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:  # an admin without a team: pick one

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from bot import flows
 from bot import inbox as inbox_data
-from bot.access import NOT_LEADER, Actor, member_for
+from bot.access import Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.inbox import CANDIDATES, MAX_ROWS, add_phrasing, group
-from bot.scope import for_member
+from bot.scope import INBOX_READERS
 from knowledge.loader import KnowledgeError
 
 from .flowkit import begin
@@ -39,10 +39,8 @@ def _quote(text: str) -> str:
 
 
 def _leader(deps: Deps, incoming: Incoming) -> Actor | None:
-    member = member_for(deps, incoming.user_key)
-    if member is None or for_member(member).level == "none":
-        return None
-    return member
+    who = INBOX_READERS.check(deps, incoming.user_key)
+    return None if isinstance(who, list) else who
 
 
 @dataclass
@@ -57,7 +55,7 @@ class InboxDraft:
 async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str = "") -> list[Reply]:
     member = _leader(deps, incoming)
     if member is None:
-        return [Reply(NOT_LEADER)]
+        return [Reply(INBOX_READERS.refusal)]
     groups = await asyncio.to_thread(group, open_questions(deps, member))  # off the event loop
     prefix = f"{note}\n\n" if note else ""
     if not groups:
@@ -147,7 +145,7 @@ async def _refresh(t: Turn[InboxDraft], _arg: str = "") -> list[Reply]:
 
 INBOX = flows.Flow(
     name=FLOW, draft=InboxDraft,
-    guard=lambda t: None if _leader(t.deps, t.incoming) else [Reply(NOT_LEADER)],
+    guard=INBOX_READERS.guard(),
     steps={
         "groups": Step(lambda t: _groups_reply(t, t.draft), {"add": add_group, "skip": skip_group}, view=True),
         "pick": Step(_pick_reply, {"entry": pick_entry, "back": _refresh, "add": add_group, "skip": skip_group},
@@ -160,11 +158,9 @@ async def inbox(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
     return await show_inbox(incoming, deps, session)
 
 
-async def feedback_summary(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@INBOX_READERS
+async def feedback_summary(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/gopy: 👍/👎 per answer, most 👎 first."""
-    member = _leader(deps, incoming)
-    if member is None:
-        return [Reply(NOT_LEADER)]
     rows = inbox_data.most_disliked(deps.storage, member, MAX_FEEDBACK)
     good, bad = inbox_data.feedback_totals(deps.storage, member)
     if not good and not bad:

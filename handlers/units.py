@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 
 from bot import activities, assist, reports, teams, unitreport, units
-from bot.access import NOT_ADMIN, NOT_OWN_RECORD, ROLE_NAMES, Member, member_for
+from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import draw_chart, out_path
@@ -28,7 +28,7 @@ from .flowkit import arg_text
 LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac khu": "commune", "to": "team"}
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
-NOT_OFFICIAL = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
+NOT_OFFICIAL = READERS.refusal
 
 
 def _level_word(args: str) -> tuple[str | None, str]:
@@ -174,7 +174,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         return [Reply(f"Mã mời tổ trưởng tổ \"{title}\": {code}\nMã dùng được 1 lần, đến hết ngày "
                       f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
     if level == "province" and not member.is_admin:
-        return [Reply(NOT_ADMIN)]
+        return [Reply(ADMINS.refusal)]
     found = unitreport.find_scopes(db, level, name, mine) if name.strip() else []
     if len(found) != 1:
         hint = "/donvi tinh <tên tỉnh>" if level == "province" else "/donvi xa <tên xã>"
@@ -197,12 +197,10 @@ DONVI_HELP = ("Cách dùng (quản trị):\n"
               "/donvi chuyen <tên tổ>; <tên xã>: xếp một tổ vào xã")
 
 
-async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@ADMINS
+async def manage_units(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/donvi: the one-time admin command to place existing data in provinces and communes."""
-    if not deps.is_admin(incoming.user_key):
-        return [Reply(NOT_ADMIN)]
-    member = member_for(deps, incoming.user_key)
-    actor = member.actor_id if member else None
+    actor = member.actor_id
     args = arg_text(incoming.text)
     level, name = _level_word(args)
     db, now = deps.storage.db, deps.clock()
@@ -254,11 +252,9 @@ FIGURES_BACK_DAYS = 5 * 366  # a census or a commune's register may be a few yea
 ACTIVITY_BACK_DAYS = 90
 
 
-async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@READERS
+async def denominators(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/mauso: households and adults of a village (leader, officials) or a commune (officials)."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.sees_reports:
-        return [Reply(NOT_OFFICIAL)]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     today = deps.clock().date()
     if len(parts) not in (3, 4) or not all(parts[:3]):
