@@ -13,7 +13,6 @@ from typing import Any
 from .audit import audit
 from .clock import iso, parse_iso
 from .codes import LETTERS_AND_DIGITS, new_code
-from .limits import CodeGuard
 from .places import commune_in, get_unit
 from .storage import Storage, new_row_id
 
@@ -121,14 +120,6 @@ def create_invite(storage: Storage, team_id: int | None, role: str, actor: int |
             (code, team_id, unit_id, role, actor or None, iso(now), iso(expires)),
         )
     return code, expires
-
-
-def code_guard(extras: dict[str, Any]) -> CodeGuard:
-    """The process-wide limits on wrong invite codes (kept in deps.extras)."""
-    guard = extras.get("invite_guard")
-    if guard is None:
-        guard = extras["invite_guard"] = CodeGuard()
-    return guard
 
 
 def clean_code(text: str) -> str:

@@ -133,7 +133,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
 async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
     """Let the first identity know, in case the code was used by someone else."""
     channel = key.partition(":")[0]
-    sender = deps.extras.get("senders", {}).get(channel)
+    sender = deps.services.senders.get(channel)
     chat_id = links.chat_of(deps.storage, key)
     if sender is None or chat_id is None:
         return

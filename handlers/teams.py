@@ -166,7 +166,7 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if not code:
         return [Reply("Bạn gõ /thamgia kèm mã mời, ví dụ: /thamgia K7PQ2M. Chưa có mã thì nhờ tổ trưởng gửi.")]
     name = redact((incoming.display_name or "").strip()).text[:60] or f"Thành viên {incoming.user_id[-4:]}"
-    guard, now = teams.code_guard(deps.extras), deps.clock()
+    guard, now = deps.services.invite_guard, deps.clock()
     locked = guard.refused(incoming.user_key, now)
     if locked:
         return [Reply(LOCKED[locked])]

@@ -126,9 +126,8 @@ async def pick_entry(t: Turn[InboxDraft], arg: str) -> list[Reply]:
     current = t.draft.groups[t.draft.current]
     if entry is None or member is None:
         return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."), *_pick_reply(t)]
-    lock = t.deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
-        async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
+        async with t.deps.services.kb_write_lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
             await asyncio.to_thread(add_phrasing, t.deps.kb, t.deps.settings.local_knowledge_dir, entry.id,
                                         current["q"])
     except (KnowledgeError, OSError) as exc:

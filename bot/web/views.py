@@ -346,9 +346,8 @@ async def inbox_add(request: web.Request) -> web.Response:
     question = inbox_data.open_question(deps.storage, who.member, ids[0])
     if question is None:
         raise _error(404, "Câu hỏi này đã được xử lý rồi.")
-    lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
-        async with lock:
+        async with deps.services.kb_write_lock:
             await asyncio.to_thread(inbox_data.add_phrasing, deps.kb, deps.settings.local_knowledge_dir, entry.id,
                                     question)
     except (KnowledgeError, OSError) as exc:
