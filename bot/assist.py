@@ -21,10 +21,10 @@ from rapidfuzz import fuzz
 from knowledge.normalize import fold
 from knowledge.services import Catalogue, load_catalogue
 
+from .audit import audit
 from .clock import iso, parse_iso
 from .safety import redact
 from .storage import Storage, new_row_id
-from .teams import audit
 
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}
 EDIT_DAYS = 7

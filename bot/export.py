@@ -15,8 +15,10 @@ from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
 from . import reports
+from .audit import audit
 from .reports import OUTCOMES, Period, Report
 from .safety import redact
+from .storage import Storage
 
 DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
                   "Ghi chú", "Trạng thái duyệt", "Quay lại")
@@ -263,3 +265,13 @@ def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogu
         fig.savefig(tmp, format="png")
         tmp.replace(path)
     return sum(bottom)
+
+
+def audit_export(storage: Storage, actor: int | None, level: str, unit_id: int, period: Period, now: dt.datetime,
+                 approved_only: bool = False) -> None:
+    """One audit row for a workbook made of a team's (level "team") or a unit's records: who took the
+    households' data out, which and for when (Decree 13/2023 asks to know)."""
+    with storage.transaction() as conn:
+        audit(conn, now, actor, "exports", unit_id, "export", None,
+              {"level": level, "from": period.start.isoformat(), "to": period.end.isoformat(),
+               "approved_only": approved_only})

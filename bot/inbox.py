@@ -5,6 +5,7 @@ theirs, an admin every team's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from knowledge.kb import KnowledgeBase
 from knowledge.loader import add_local_phrasing
 
 from .access import Actor
+from .audit import audit
 from .scope import for_member
 from .storage import Storage
 
@@ -81,14 +83,20 @@ def open_question(storage: Storage, member: Actor, question_id: int) -> str | No
     return None if row is None else str(row[0])
 
 
-def close(storage: Storage, member: Actor, ids: list[int], status: str, entry_id: str | None = None) -> int:
-    """Mark open questions (within the member's scope) answered or dismissed; how many changed."""
+def close(storage: Storage, member: Actor, ids: list[int], status: str, now: dt.datetime,
+          entry_id: str | None = None) -> int:
+    """Mark open questions (within the member's scope) answered or dismissed, one audit row each; how many
+    changed."""
     where, params = for_member(member).teams("team_id")
     marks = ",".join("?" * len(ids))
     with storage.transaction() as conn:
-        cur = conn.execute(f"UPDATE unanswered SET status = ?, entry_id = ? WHERE status = 'open' AND {where} "
-                           f"AND id IN ({marks})", [status, entry_id, *params, *ids])
-        return cur.rowcount
+        found = [r[0] for r in conn.execute(f"SELECT id FROM unanswered WHERE status = 'open' AND {where} "
+                                            f"AND id IN ({marks})", [*params, *ids]).fetchall()]
+        for question_id in found:
+            conn.execute("UPDATE unanswered SET status = ?, entry_id = ? WHERE id = ?", (status, entry_id, question_id))
+            audit(conn, now, member.actor_id, "unanswered", question_id, "update", {"status": "open"},
+                  {"status": status, "entry_id": entry_id})
+        return len(found)
 
 
 def feedback_totals(storage: Storage, member: Actor) -> tuple[int, int]:

@@ -89,8 +89,9 @@ def commune_in(conn: sqlite3.Connection, text: str, province_id: int | None, now
         args_.append(province_id)
     row = conn.execute(sql, args_).fetchone()
     if row is not None:
-        if province_id is not None:
-            conn.execute("UPDATE units SET parent_id = ? WHERE id = ? AND parent_id IS NULL", (province_id, row[0]))
+        if province_id is not None and conn.execute("UPDATE units SET parent_id = ? WHERE id = ? AND parent_id IS NULL",
+                                                    (province_id, row[0])).rowcount and audited:
+            audit(conn, now, actor, "units", row[0], "update", {"parent_id": None}, {"parent_id": province_id})
         return int(row[0])
     parent = province_id if province_id is not None else _only_province(conn)
     unit_id = conn.execute(

@@ -16,8 +16,9 @@ import sqlite_utils
 
 from .access import Actor
 from .assist import MAX_NOTE, OUTCOMES, RecordView, catalogue, clean_text, village_label
+from .audit import audit
+from .clock import iso, parse_iso
 from .storage import Storage
-from .teams import audit, iso, parse_iso
 
 PAGE = 5  # records on one /duyet screen
 MAX_WHY = 150

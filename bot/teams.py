@@ -114,11 +114,14 @@ def create_invite(storage: Storage, team_id: int | None, role: str, actor: int |
             code = new_code(CODE_ALPHABET, CODE_LENGTH)
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
                 break
-        conn.execute(
+        row_id = new_row_id(conn.execute(
             "INSERT INTO invites (code, team_id, unit_id, role, created_by, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (code, team_id, unit_id, role, actor or None, iso(now), iso(expires)),
-        )
+        ))
+        # The code itself stays out of the trail: it admits whoever types it until it is used.
+        audit(conn, now, actor, "invites", row_id, "create", None,
+              {"team_id": team_id, "unit_id": unit_id, "role": role, "expires_at": iso(expires)})
     return code, expires
 
 

@@ -94,7 +94,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     if found is None or found.expired(now):
         tries.append(iso(now))
         if found is not None:
-            links.drop_code(deps.storage, code)
+            links.drop_code(deps.storage, code, now)
             return [Reply("Mã này đã hết hạn (mã chỉ dùng được trong 10 phút). "
                           "Bạn gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới nhé.")]
         return [Reply("Mã liên kết không đúng. Bạn kiểm tra lại 6 chữ cái trong mã, "

@@ -10,7 +10,7 @@ from bot import teams as team_data
 from bot.access import LEADERS, NOT_LEADER, Actor
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from bot.export import draw_chart, out_path, write_workbook
+from bot.export import audit_export, draw_chart, out_path, write_workbook
 from bot.reports import Period
 from knowledge.normalize import fold
 
@@ -72,7 +72,8 @@ def approved_only(args: str) -> tuple[str, bool]:
     return (" ".join(words), True) if found else (args, False)
 
 
-async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool = False) -> list[Reply]:
+async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool = False,
+              actor: int | None = None) -> list[Reply]:
     today = _today(deps)
     refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
     if refusal:
@@ -94,6 +95,7 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
+        audit_export(deps.storage, actor, "team", team_id, period, deps.clock(), approved)
         which = " (chỉ phiếu đã duyệt)" if approved else ""
         return [Reply(f"Tệp Excel báo cáo {team}, {period.label}{which}: {report.records} lượt hỗ trợ, "
                       f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
@@ -120,7 +122,7 @@ def _command(cmd: str):
         resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
             return resolved
-        replies = await run(cmd, deps, *resolved, approved=approved)
+        replies = await run(cmd, deps, *resolved, approved=approved, actor=member.actor_id)
         return web.offer(deps, incoming, replies) if cmd == "baocao" else replies
     return handler
 
@@ -138,7 +140,7 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     period = reports.parse_period(parts[3], _today(deps))
     if reports.team_name(deps.storage.db, team_id) is None or period is None:
         return [Reply("Tổ này không còn nữa.")]
-    replies = await run(parts[1], deps, team_id, period)
+    replies = await run(parts[1], deps, team_id, period, actor=member.actor_id)
     return web.offer(deps, incoming, replies) if parts[1] == "baocao" else replies
 
 

@@ -98,7 +98,7 @@ def _pick_reply(t: Turn[InboxDraft]) -> list[Reply]:
 
 
 def _close(deps: Deps, member: Actor, ids: list[int], status: str, entry_id: str | None = None) -> int:
-    return inbox_data.close(deps.storage, member, ids, status, entry_id)
+    return inbox_data.close(deps.storage, member, ids, status, deps.clock(), entry_id)
 
 
 def _index(t: Turn[InboxDraft], arg: str) -> int | None:

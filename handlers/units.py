@@ -15,7 +15,7 @@ from bot import activities, assist, reports, teams, unitreport, units
 from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from bot.export import draw_chart, out_path
+from bot.export import audit_export, draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
@@ -58,14 +58,15 @@ def _choices(cmd: str, found: list[tuple[Scope, str]], period: reports.Period) -
     return tuple(Choice(name, f"un:{cmd}:{s.level}:{s.unit_id}:{period.arg}") for s, name in found[:MAX_CHOICES])
 
 
-async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) -> list[Reply]:
+async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period,
+                    actor: int | None = None) -> list[Reply]:
     """One report, export or chart of a scope the reader may see (checked by the caller)."""
     today = deps.clock().date()
     refusal = reports.period_refusal(period, today)
     if refusal:
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
-        return await team_reports.run(cmd, deps, scope.unit_id or 0, period)
+        return await team_reports.run(cmd, deps, scope.unit_id or 0, period, actor=actor)
     ind, cat = deps.indicators(), catalogue()
     if cmd == "baocao":
         report = unitreport.build(deps.storage.db, scope, period, ind)
@@ -82,6 +83,7 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
+        audit_export(deps.storage, actor, scope.level, scope.unit_id or 0, period, deps.clock())
         t = report.totals.numbers
         return [Reply(f"Tệp Excel báo cáo {report.title}, {period.label} (theo mẫu văn bản hành chính): "
                       f"{t.records} lượt hỗ trợ, {t.households} hộ, {t.people} người.", file=path,
@@ -115,10 +117,10 @@ def _report_command(cmd: str):
             period = reports.parse_period(args, today)
             if period is None:
                 return [Reply(reports.period_error(args, today))]
-            return await run_scope(cmd, deps, mine, period)
+            return await run_scope(cmd, deps, mine, period, member.actor_id)
         found, name, period = _name_and_period(deps, level, rest, mine)
         if len(found) == 1:
-            return await run_scope(cmd, deps, found[0][0], period)
+            return await run_scope(cmd, deps, found[0][0], period, member.actor_id)
         if found:
             return [Reply(f"Bạn muốn xem {LEVEL_LABEL[level]} nào?", _choices(cmd, found, period))]
         return [Reply(f"Không tìm thấy {LEVEL_LABEL[level]} \"{name[:40]}\" trong phạm vi bạn được xem. "
@@ -137,7 +139,7 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     period = reports.parse_period(parts[4], deps.clock().date())
     if member is None or not for_member(member).within(target, deps.storage.db) or period is None:
         return [Reply(NOT_OFFICIAL if period is not None else "Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
-    return await run_scope(parts[1], deps, target, period)
+    return await run_scope(parts[1], deps, target, period, member.actor_id)
 
 
 # --- invitations per role -----------------------------------------------------------------------

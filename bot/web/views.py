@@ -27,7 +27,7 @@ from .. import inbox as inbox_data
 from ..access import ROLE_NAMES, Actor
 from ..assist import catalogue
 from ..core import Deps
-from ..export import out_path, write_workbook
+from ..export import audit_export, out_path, write_workbook
 from ..official import write_official
 from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
 from . import auth, data
@@ -330,7 +330,8 @@ async def inbox_skip(request: web.Request) -> web.Response:
     who = _inbox_member(request)
     check_csrf(request, who)
     ids, _ = await _ids(request)
-    closed = inbox_data.close(_deps(request).storage, who.member, ids, "ignored")
+    deps = _deps(request)
+    closed = inbox_data.close(deps.storage, who.member, ids, "ignored", deps.clock())
     return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
 
 
@@ -352,7 +353,7 @@ async def inbox_add(request: web.Request) -> web.Response:
                                     question)
     except (KnowledgeError, OSError) as exc:
         raise _error(400, f"Chưa thêm được vào kho kiến thức của xã: {exc}") from None
-    closed = inbox_data.close(deps.storage, who.member, ids, "added", entry.id)
+    closed = inbox_data.close(deps.storage, who.member, ids, "added", deps.clock(), entry.id)
     return _json({"closed": closed, "message": f"Đã thêm \"{question[:120]}\" làm cách hỏi của mục "
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
@@ -414,7 +415,7 @@ async def review_fix(request: web.Request) -> web.Response:
 
 async def export(request: web.Request) -> web.StreamResponse:
     """The same workbook as /xuat: a team's, or the official layout for a commune, a province or everything."""
-    _, scope = leader(request)
+    who, scope = leader(request)
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
     path = out_path(deps.settings.export_dir, unit.name, period, ".xlsx")
@@ -434,6 +435,8 @@ async def export(request: web.Request) -> web.StreamResponse:
             db.conn.close()
 
     await asyncio.to_thread(work)
+    level, unit_id = ("team", unit.team_ids[0]) if unit.kind == "team" else (unit.scope.level, unit.scope.unit_id or 0)
+    audit_export(deps.storage, who.member.actor_id, level, unit_id, period, deps.clock())
     name = f"Báo cáo {unit.name} {period.start:%d-%m-%Y} đến {period.end:%d-%m-%Y}.xlsx"
     return web.FileResponse(path, headers={
         "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
