@@ -26,7 +26,7 @@ from .places import (
     unit_key,
 )
 from .scope import Scope
-from .storage import Storage
+from .storage import Storage, new_row_id
 
 MAX_DENOMINATOR = 10_000_000
 
@@ -56,7 +56,8 @@ def find_units(db: sqlite_utils.Database, kind: str, name: str, province_id: int
         wanted = province_key(name)
     if not wanted:
         return []
-    sql, args = UNIT_SQL + " WHERE kind = ?", [kind]
+    sql = UNIT_SQL + " WHERE kind = ?"
+    args: list[str | int] = [kind]
     if province_id is not None:
         sql += " AND parent_id = ?"
         args.append(province_id)
@@ -77,19 +78,19 @@ def create_province(storage: Storage, name: str, actor: int | None, now: dt.date
     with storage.transaction() as conn:
         row = conn.execute("SELECT id FROM units WHERE kind = 'province' AND key = ?", (key,)).fetchone()
         if row is None:
-            province_id = conn.execute(
+            province_id = new_row_id(conn.execute(
                 "INSERT INTO units (kind, name, key, created_at) VALUES ('province', ?, ?, ?)",
-                (name, key, iso(now))).lastrowid
+                (name, key, iso(now))))
             audit(conn, now, actor, "units", province_id, "create", None, {"kind": "province", "name": name})
         else:
-            province_id = row[0]
+            province_id = int(row[0])
         adopted = 0
         if adopt_orphans:
             for (cid,) in conn.execute("SELECT id FROM units WHERE kind = 'commune' AND parent_id IS NULL").fetchall():
                 conn.execute("UPDATE units SET parent_id = ? WHERE id = ?", (province_id, cid))
                 audit(conn, now, actor, "units", cid, "update", {"parent_id": None}, {"parent_id": province_id})
                 adopted += 1
-    return int(province_id), adopted
+    return province_id, adopted
 
 
 def create_commune(storage: Storage, province_id: int | None, text: str, actor: int | None,

@@ -51,6 +51,7 @@ async def send(incoming: Incoming, deps: Deps, question: str) -> list[Reply]:
         return [Reply(f"Bạn đang có {asks.MAX_OPEN} câu hỏi chờ tổ trưởng trả lời. Khi tổ trưởng trả lời bớt, "
                       "bạn gửi tiếp nhé.")]
     stored = asks.get(deps.storage.db, qid)
+    assert stored is not None  # inserted just above by this member; questions are never deleted
     text = (f"🙋 {member.display_name} (thành viên tổ) hỏi:\n\"{stored.question}\"\n"
             "Bấm Trả lời để nhắn lại; câu trả lời được chuyển tới thành viên.")
     choices = (Choice("✍️ Trả lời", f"hoi:reply:{qid}"), Choice("📚 Đưa vào /chuatraloi", f"hoi:kb:{qid}"))
@@ -145,7 +146,9 @@ async def type_answer(t: Turn[ReplyDraft], text: str) -> list[Reply] | None:
     if not any(ch.isalnum() for ch in text):
         return None
     q = asks.get(t.deps.storage.db, t.draft.question_id)
-    member = LEADERS.check(t.deps, t.incoming.user_key, q.team_id) if q is not None else [Reply(LEADERS.refusal)]
+    if q is None:
+        return t.end(Reply(LEADERS.refusal))
+    member = LEADERS.check(t.deps, t.incoming.user_key, q.team_id)
     if isinstance(member, list):
         return t.end(*member)
     answer = asks.answer(t.deps.storage, q.id, member.actor_id, text, t.deps.clock())
