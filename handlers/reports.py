@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot import reports
 from bot import teams as team_data
-from bot.access import LEADERS, NOT_LEADER, Actor
+from bot.access import LEADERS, Actor
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.export import audit_export, draw_chart, out_path, write_workbook
@@ -35,7 +35,7 @@ def _resolve(deps: Deps, member: Actor, cmd: str, args: str) -> tuple[int, Perio
     period = reports.parse_period(args, today)
     if not member.is_admin:
         if member.team_id is None:
-            return [Reply(NOT_LEADER)]
+            return [Reply(LEADERS.refusal)]
         if period is None:
             return [Reply(reports.period_error(args, today))]
         return member.team_id, period

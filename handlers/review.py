@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot import flows, notify, reports, review, teams
-from bot.access import LEADERS, NOT_LEADER, Actor
+from bot.access import LEADERS, Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 
@@ -140,7 +140,7 @@ async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor)
             return [Reply(f"Bạn gõ /duyet <tên tổ> để chọn tổ. Các tổ: {names}.")]
         team_id = found[0][0]
     if team_id is None:
-        return [Reply(NOT_LEADER)]
+        return [Reply(LEADERS.refusal)]
     return begin(DUYET, "list", ReviewDraft(team_id), incoming, deps, session)
 
 

@@ -10,7 +10,6 @@ from bot.access import (
     IN_GROUP,
     LEADERS,
     NO_TEAMS,
-    NOT_LEADER,
     ROLE_NAMES,
     Actor,
     member_for,
@@ -113,7 +112,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session, member: Actor
     else:
         own = teams.get_team(deps.storage, member.team_id or 0)
         if own is None:
-            return [Reply(NOT_LEADER)]
+            return [Reply(LEADERS.refusal)]
         team = own
     code, expires = teams.create_invite(deps.storage, team.id, role, member.actor_id, deps.clock())
     return _invite_reply(code, team, role, expires)
