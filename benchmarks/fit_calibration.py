@@ -197,13 +197,14 @@ def fit_decision(matcher: Matcher, sets: dict[str, list[Case]], cases: list[tupl
                 return -1.0
         return float(np.mean(rates))
 
-    # value[i, j]: short threshold grid[i], long threshold grid[j], averaged over the shuffles
+    # value[i, j]: short threshold grid[i], long threshold grid[j], on the out-of-fold probability
+    # averaged over the shuffles
+    oof = p1.mean(axis=0)
     table = np.zeros((len(grid), len(grid)))
-    for s in range(SHUFFLES):
-        for i, ts in enumerate(grid):
-            short_ans = exact_a | ((p1[s] >= ts) & clear & ~long_q)
-            for j, tl in enumerate(grid):
-                table[i, j] += value(short_ans | ((p1[s] >= tl) & clear & long_q)) / SHUFFLES
+    for i, ts in enumerate(grid):
+        short_ans = exact_a | ((oof >= ts) & clear & ~long_q)
+        for j, tl in enumerate(grid):
+            table[i, j] = value(short_ans | ((oof >= tl) & clear & long_q))
     # smoothed: a cell is worth the mean of its neighbourhood, and a broken budget anywhere near it
     # (any -1) drags it down, so the pick sits inside the safe region rather than on its edge
     padded = np.pad(table, SMOOTH, mode="edge")
@@ -215,7 +216,7 @@ def fit_decision(matcher: Matcher, sets: dict[str, list[Case]], cases: list[tupl
           f"best cell {table.max():.3f})")
     for s in range(SHUFFLES):
         ans = exact_a | ((p1[s] >= grid[i]) & clear & ~long_q) | ((p1[s] >= grid[j]) & clear & long_q)
-        print("  shuffle", s, "; ".join(
+        print("  out of fold, shuffle", s, "; ".join(
             f"{name}: top-1 {(ans & g & scope & ok1).sum() / (g & scope).sum():.3f} wrong "
             f"{(ans & g & scope & ~ok1).sum() / (g & scope).sum():.3f} oos {(ans & g & ~scope).sum() / (g & ~scope).sum():.3f}"
             for name in sets for g in [names == name]))

@@ -119,6 +119,15 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
     return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
 
 
+def _postings(word_sets: list[frozenset[str]]) -> dict[str, np.ndarray]:
+    """word -> the indices of the sets that contain it."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, words in enumerate(word_sets):
+        for w in words:
+            out[w].append(i)
+    return {w: np.array(v, dtype=np.int64) for w, v in out.items()}
+
+
 def _terms(text_key: str) -> list[str]:
     words = text_key.split()
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
@@ -201,6 +210,11 @@ class Matcher:
         self.entry_words = {i: frozenset(w) for i, w in entry_words.items()}
         self.all_words = [self.lexical.entry_words[i] | self.entry_words.get(i, frozenset())
                           for i in range(len(self.entries))]
+        # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
+        self.word_postings = _postings(self.all_words)
+        self.title_postings = _postings(self.title_words)
+        idf = self.lexical.idf
+        self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
         # Arrays for scoring all candidates at once (see _phrase_scores).
         self.doc_weight_a = np.array(self.doc_weight or [1.0])
         self.self_score_a = np.array(self.self_score or [1.0])
@@ -351,34 +365,37 @@ class Matcher:
         return {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
 
     def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
-        """CANDIDATE_FEATURES of each entry in `cands` for query key `q`."""
+        """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
+        n = len(self.entries)
+
+        def share(postings: dict[str, np.ndarray]) -> np.ndarray:
+            known = [w for w in weights if w in postings]
+            return _weighted_count([postings[w] for w in known], [weights[w] for w in known], n)[cands]
+
+        title_shared = share(self.title_postings)
         qc = concepts(q)
         phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
         lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
-        rows = []
-        idf = self.lexical.idf
-        for c in cands:
-            used = self.all_words[c]
-            surface = self.entry_words.get(c, frozenset())
-            title = self.title_words[c]
-            tweight = sum(idf.get(w, self.unknown_idf) for w in title) or 1.0
-            shared_title = sum(v for w, v in weights.items() if w in title)
+        x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
+        x[:, 0] = ev.fused[cands]
+        x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
+        x[:, 2] = lex_rel[cands]
+        x[:, 3] = [ev.f1.get(c, 0.0) for c in cands]
+        x[:, 4] = share(self.word_postings) / total
+        x[:, 5] = share(self.entry_postings) / total
+        x[:, 6] = title_shared / self.title_weight[cands]
+        x[:, 7] = title_shared / total
+        for row, c in enumerate(cands):
             tc = self.title_concepts[c]
-            rows.append((
-                float(ev.fused[c]), ev.phrase.get(c, 0.0) / 100, float(lex_rel[c]), ev.f1.get(c, 0.0),
-                sum(v for w, v in weights.items() if w in used) / total,
-                sum(v for w, v in weights.items() if w in surface) / total,
-                sum(idf.get(w, self.unknown_idf) for w in title if w in weights) / tweight,
-                shared_title / total,
-                float(len(qc - self.surface_concepts[c] - WEAK)),
-                float(len(qc - self.entry_concepts[c] - WEAK)),
-                float(len(tc - qc - WEAK)),
-                float(len(tc & qc)),
-                float(c == phrase_top), float(c == lex_top),
-            ))
-        return np.array(rows, dtype=np.float64).reshape(len(cands), len(CANDIDATE_FEATURES))
+            x[row, 8] = len(qc - self.surface_concepts[c] - WEAK)
+            x[row, 9] = len(qc - self.entry_concepts[c] - WEAK)
+            x[row, 10] = len(tc - qc - WEAK)
+            x[row, 11] = len(tc & qc)
+            x[row, 12] = c == phrase_top
+            x[row, 13] = c == lex_top
+        return x
 
     def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> None:
         """Re-order `ev.order` (the candidates) by the learned re-ranker; then the decision features."""
