@@ -211,6 +211,9 @@ def fit_decision(matcher: Matcher, sets: dict[str, list[Case]], cases: list[tupl
     k = 2 * SMOOTH + 1
     smooth = np.array([[padded[i:i + k, j:j + k].mean() for j in range(len(grid))] for i in range(len(grid))])
     i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    if "-v" in sys.argv:
+        for a in range(30, len(grid), 4):
+            print(f"  short {grid[a]:.2f}: " + " ".join(f"{table[a, b]:+.2f}" for b in range(30, len(grid), 4)))
     cal.answer_min, cal.answer_min_long = float(grid[i]), float(grid[j])
     print(f"out-of-fold dev mean top-1 at the chosen thresholds {table[i, j]:.3f} (smoothed {smooth[i, j]:.3f}; "
           f"best cell {table.max():.3f})")

@@ -119,6 +119,9 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
     return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
 
 
+_NONE = np.zeros(0, dtype=np.int64)
+
+
 def _postings(word_sets: list[frozenset[str]]) -> dict[str, np.ndarray]:
     """word -> the indices of the sets that contain it."""
     out: dict[str, list[int]] = defaultdict(list)
@@ -210,11 +213,6 @@ class Matcher:
         self.entry_words = {i: frozenset(w) for i, w in entry_words.items()}
         self.all_words = [self.lexical.entry_words[i] | self.entry_words.get(i, frozenset())
                           for i in range(len(self.entries))]
-        # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
-        self.word_postings = _postings(self.all_words)
-        self.title_postings = _postings(self.title_words)
-        idf = self.lexical.idf
-        self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
         # Arrays for scoring all candidates at once (see _phrase_scores).
         self.doc_weight_a = np.array(self.doc_weight or [1.0])
         self.self_score_a = np.array(self.self_score or [1.0])
@@ -224,6 +222,15 @@ class Matcher:
             for w in words:
                 entry_postings[w].append(i)
         self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
+        # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
+        n = len(self.entries)
+        word_postings, title_postings = _postings(self.all_words), _postings(self.title_words)
+        self.share_postings = {
+            w: np.concatenate([v, self.entry_postings.get(w, _NONE) + n, title_postings.get(w, _NONE) + 2 * n])
+            for w, v in word_postings.items()
+        }
+        idf = self.lexical.idf
+        self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -370,11 +377,11 @@ class Matcher:
         total = sum(weights.values()) or 1.0
         n = len(self.entries)
 
-        def share(postings: dict[str, np.ndarray]) -> np.ndarray:
-            known = [w for w in weights if w in postings]
-            return _weighted_count([postings[w] for w in known], [weights[w] for w in known], n)[cands]
-
-        title_shared = share(self.title_postings)
+        # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
+        known = [w for w in weights if w in self.share_postings]
+        shares = _weighted_count([self.share_postings[w] for w in known], [weights[w] for w in known], 3 * n)
+        idx = np.asarray(cands, dtype=np.int64)
+        title_shared = shares[idx + 2 * n]
         qc = concepts(q)
         phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
         lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
@@ -383,8 +390,8 @@ class Matcher:
         x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
         x[:, 2] = lex_rel[cands]
         x[:, 3] = [ev.f1.get(c, 0.0) for c in cands]
-        x[:, 4] = share(self.word_postings) / total
-        x[:, 5] = share(self.entry_postings) / total
+        x[:, 4] = shares[idx] / total
+        x[:, 5] = shares[idx + n] / total
         x[:, 6] = title_shared / self.title_weight[cands]
         x[:, 7] = title_shared / total
         for row, c in enumerate(cands):
