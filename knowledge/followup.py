@@ -95,8 +95,10 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     if not order:
         return Match("none", (), (), 0.0)
     both = Evidence(order, fused, ev.phrase, None, ev.f1)
-    # Re-ranked, and features of the combined ranking, read on the new words with the topic's title.
-    features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both)
+    # Kept in the order of the topic-weighted fused scores: the re-ranker was fitted on questions
+    # that stand alone and would let the new words outvote the topic. Features of that ranking,
+    # read on the new words with the topic's title.
+    features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both, learned=False)
     p = matcher.calibration.p_answer(features)
     ranked = matcher.scored(both, 5)
     # A follow-up inside the window is about the topic at hand, so it gets its own threshold

@@ -404,11 +404,12 @@ class Matcher:
             x[row, 13] = c == lex_top
         return x
 
-    def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> None:
-        """Re-order `ev.order` (the candidates) by the learned re-ranker; then the decision features."""
+    def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray, learned: bool = True) -> None:
+        """Re-order `ev.order` (the candidates) by the learned re-ranker (`learned=False`: by fused
+        score, which then also stands in for the re-ranker's score); then the decision features."""
         cands = ev.order
         x = self.candidates_matrix(q, ev, lex_rel, cands)
-        s = self.calibration.rerank_scores(x)
+        s = self.calibration.rerank_scores(x) if learned else x[:, 0].copy()
         # ties (an unfitted re-ranker on equal fused scores) keep the fused order
         idx = np.lexsort((-ev.fused[cands], -s))
         if ev.exact is not None and ev.exact in cands:  # the question is word for word a phrasing
@@ -419,11 +420,11 @@ class Matcher:
         ev.candidates = x[idx]
         ev.features = self._features(q, ev, lex_rel)
 
-    def features_for(self, q: str, ev: Evidence) -> np.ndarray:
-        """Re-rank `ev`'s candidates (the caller re-scored `ev.fused`) for query key `q`; the features
-        of its new best entry."""
+    def features_for(self, q: str, ev: Evidence, learned: bool = True) -> np.ndarray:
+        """Order `ev`'s candidates (the caller re-scored `ev.fused`) for query key `q`, by the re-ranker
+        or (`learned=False`) by those fused scores; the features of the new best entry."""
         lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
-        self._rerank(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex)
+        self._rerank(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex, learned)
         return ev.features
 
     def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> np.ndarray:
