@@ -251,7 +251,7 @@ class TelegramChannel:
         application.add_error_handler(self.on_error)
 
     @property
-    def bot(self):  # type: ignore[no-untyped-def]
+    def bot(self):
         return self.application.bot
 
     def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> Awaitable[T]:
@@ -601,7 +601,7 @@ class Poller:
             log.info("Could not confirm processed updates on stop: %s", exc)
 
 
-def build_application(settings, max_rate: float | None,  # type: ignore[no-untyped-def]
+def build_application(settings, max_rate: float | None,
                       on_error: Callable[[str], None] | None = None) -> Application:
     limiter = AIORateLimiter(
         overall_max_rate=max_rate or 0, group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP if max_rate else 0,
