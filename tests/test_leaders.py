@@ -221,7 +221,7 @@ async def test_ask_the_leader_and_the_reply_comes_back(tdeps, outbox):
     assert "chưa thuộc tổ" in (await stranger.say("hỏi tổ trưởng làm sao đổi số điện thoại VNeID")).pop().text
 
     # Under "Ý bạn là…?", "Không phải các mục trên" offers it too.
-    await member.say("nộp hồ sơ karaoke online thế nào")  # near "Nộp hồ sơ dịch vụ công", not quite it
+    await member.say("mở tài khoản karaoke online")  # near two entries, quite neither
     assert "Ý bạn là" in member.text
     await member.pick("Không phải các mục trên")
     assert "gửi cho tổ trưởng" in member.text
