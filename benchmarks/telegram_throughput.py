@@ -130,6 +130,7 @@ async def main(args: argparse.Namespace) -> None:
     import telegram
     from aiohttp import web
 
+    from bot import heap
     from bot.app import compose
     from bot.channels import telegram as tg
     from bot.config import Settings
@@ -162,6 +163,7 @@ async def main(args: argparse.Namespace) -> None:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
         channel = await tg.start(deps, web.Application(), poll_timeout=10, max_rate=None)
+        heap.settle()  # as bot.runner does once its channels have started
         try:
             texts = questions()
             print(f"Telegram throughput on {os.cpu_count()} CPU(s), Python {platform.python_version()}, "

@@ -23,13 +23,11 @@ from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
-    WebAppInfo,
 )
 from telegram.constants import ChatAction, ChatType, FloodLimit
 from telegram.error import (
@@ -77,28 +75,35 @@ def short_payload(payload: str) -> str:
     return "~" + base64.urlsafe_b64encode(digest[:12]).decode("ascii")
 
 
-def keyboard(choices: tuple[Choice, ...], long_payloads: dict[str, str]) -> InlineKeyboardMarkup:
-    """One button per row, two when both labels are short; long payloads go into `long_payloads`."""
-    rows: list[list[InlineKeyboardButton]] = []
+Keyboard = dict[str, list[list[dict[str, Any]]]]  # an InlineKeyboardMarkup as the Bot API's JSON
+
+
+def keyboard(choices: tuple[Choice, ...], long_payloads: dict[str, str]) -> Keyboard:
+    """One button per row, two when both labels are short; long payloads go into `long_payloads`.
+
+    Built as the JSON the Bot API reads (what InlineKeyboardMarkup.to_dict() gives), not as PTB objects:
+    every reply carries a keyboard, and building the objects and turning them back into JSON cost more
+    than the rest of rendering."""
+    rows: list[list[dict[str, Any]]] = []
     for choice in choices:
+        label = choice.label[:120] or "…"
         if choice.url:  # a link; with web_app, a Mini App that Telegram opens signed in
-            button = InlineKeyboardButton(choice.label[:120] or "…", web_app=WebAppInfo(choice.url)) \
-                if choice.web_app else InlineKeyboardButton(choice.label[:120] or "…", url=choice.url)
-            rows.append([button])
+            rows.append([{"text": label, "web_app": {"url": choice.url}} if choice.web_app
+                         else {"text": label, "url": choice.url}])
             continue
         data = choice.payload
         if len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
             short = short_payload(data)
             long_payloads[short] = data
             data = short
-        button = InlineKeyboardButton(choice.label[:120] or "…", callback_data=data)
+        button = {"text": label, "callback_data": data}
         last = rows[-1] if rows else None
         if (last is not None and len(last) == 1 and len(choice.label) <= SHORT_LABEL
-                and len(last[0].text) <= SHORT_LABEL and last[0].callback_data is not None):
+                and len(last[0]["text"]) <= SHORT_LABEL and "callback_data" in last[0]):
             last.append(button)
         else:
             rows.append([button])
-    return InlineKeyboardMarkup(rows)
+    return {"inline_keyboard": rows}
 
 
 # --- incoming -----------------------------------------------------------------------------------
@@ -414,7 +419,7 @@ class TelegramChannel:
             await self._send_one(chat_id, reply, markup, params)
             params = {}  # only the first message quotes the question
 
-    async def _send_one(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None,
+    async def _send_one(self, chat_id: int, reply: Reply, markup: Keyboard | None,
                         params: dict[str, Any]) -> None:
         """Text (split if long), then the image and/or the file; the keyboard goes on the last message."""
         attachments: list[tuple[str, Path]] = []
@@ -439,8 +444,9 @@ class TelegramChannel:
             params = {}
 
     async def _send_file(self, chat_id: int, kind: str, path: Path, caption: str,
-                         markup: InlineKeyboardMarkup | None, params: dict[str, Any]) -> None:
+                         keys: Keyboard | None, params: dict[str, Any]) -> None:
         bot = self.bot
+        markup = InlineKeyboardMarkup.de_json(keys, bot) if keys else None
         data = await asyncio.to_thread(path.read_bytes)  # bytes, so a retry can send them again
         if kind == "photo":
             await self._retry(lambda: bot.send_photo(
@@ -451,7 +457,7 @@ class TelegramChannel:
             chat_id, data, filename=path.name, caption=caption or None, reply_markup=markup, **params),
             "sendDocument")
 
-    async def _send_text(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+    async def _send_text(self, chat_id: int, text: str, markup: Keyboard | None,
                          params: dict[str, Any]) -> None:
         bot: LeanBot = self.bot
         await self._retry(lambda: bot.send_text(chat_id, text, markup, params.get("reply_parameters")),
@@ -610,7 +616,7 @@ class LeanBot(ExtBot[int]):
     the rest of the send. The call itself is PTB's: the same defaults, flood limiter and error mapping.
     """
 
-    async def send_text(self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None,
+    async def send_text(self, chat_id: int, text: str, reply_markup: Keyboard | None = None,
                         reply_parameters: ReplyParameters | None = None) -> None:
         await self._post("sendMessage", {"chat_id": chat_id, "text": text, "reply_markup": reply_markup,
                                          "reply_parameters": reply_parameters})
