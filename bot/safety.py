@@ -156,6 +156,11 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     is, and what a cluster folds to, is looked up in two small tables filled on first sight."""
     if not _NOT_SIMPLE.search(text) and "  " not in text:
         return text.translate(_SIMPLE), list(zip(range(len(text)), range(1, len(text) + 1), strict=True))
+    return _normalise_clusters(text)
+
+
+def _normalise_clusters(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`normalise` for any text: character clusters, space runs and escapes one by one."""
     out: list[str] = []
     where: list[tuple[int, int]] = []
     kinds = [_KINDS.get(ch) or _kind(ch) for ch in text]
