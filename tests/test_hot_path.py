@@ -151,3 +151,18 @@ def test_settle_freezes_the_start_up_heap_and_raises_the_young_threshold():
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+async def test_an_update_fetched_again_while_in_flight_is_parsed_once(tfake, channel, monkeypatch):
+    """The poller asks from the oldest unfinished update, so Telegram repeats it; PTB parses it only once."""
+    from telegram import Update
+
+    parsed: list[int] = []
+    original = Update.de_json.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(Update, "de_json", classmethod(lambda cls, data, bot=None: parsed.append(data["update_id"])
+                                                       or original(cls, data, bot)))
+    tfake.delay("sendMessage", 1.5)  # the answer takes longer than the poller's wait for its batch
+    pushed = await tfake.push_text("kich hoat vneid ko dc")
+    await tfake.wait_sent(timeout=10)
+    assert tfake.fetched >= 2  # handed out again while it was being answered
+    assert parsed.count(pushed["update_id"]) == 1
