@@ -7,10 +7,11 @@ import asyncio
 import json
 import logging
 import sys
+from typing import TypedDict
 
 from knowledge.check import check
 from knowledge.kb import KnowledgeBase
-from knowledge.loader import KnowledgeError, load
+from knowledge.loader import KnowledgeError, Source, load
 
 from . import backup, runner, unitcli
 from .app import build_deps, setup_logging
@@ -137,17 +138,39 @@ def restore_command(settings: Settings, file: str) -> int:
     return 0
 
 
-def _ask_result(kb, question: str) -> dict:  # type: ignore[no-untyped-def]
+class AskedEntry(TypedDict):
+    id: str
+    title: str
+    answer: str
+    sources: list[Source]
+
+
+class AskedChoice(TypedDict):
+    id: str
+    title: str
+    score: float
+
+
+class AskResult(TypedDict):
+    """One line of `python -m bot ask --json`."""
+    question: str
+    status: str  # answer | choices | none
+    entry: AskedEntry | None  # with status 'answer'
+    score: float
+    choices: list[AskedChoice]
+
+
+def _ask_result(kb: KnowledgeBase, question: str) -> AskResult:
 
     match = kb.match(redact(question).text) if question.strip() else None
     status = match.status if match else "none"
     best = match.best if match else None
-    entry = None
+    entry: AskedEntry | None = None
     if status == "answer" and best is not None:
         e = best.entry
         entry = {"id": e.id, "title": e.title, "answer": e.answer, "sources": list(e.sources)}
     offered = (match.choices or match.also) if match else ()  # with an answer: the message's other questions
-    choices = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in offered]
+    choices: list[AskedChoice] = [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in offered]
     return {"question": question, "status": status, "entry": entry,
             "score": best.score if best else 0.0, "choices": choices}
 
@@ -170,9 +193,10 @@ def ask(settings: Settings, questions: list[str], as_json: bool) -> int:
             print(json.dumps(result, ensure_ascii=False, default=_plain), flush=True)
             continue
         print(f"? {question}")
-        if result["status"] == "answer":
-            print(f"[{result['entry']['id']}] {result['entry']['title']} ({result['score']})")
-            print(result["entry"]["answer"])
+        entry = result["entry"]
+        if entry is not None:  # set exactly when the status is 'answer'
+            print(f"[{entry['id']}] {entry['title']} ({result['score']})")
+            print(entry["answer"])
         elif result["status"] == "choices":
             print("Ý bạn là…?")
             for i, c in enumerate(result["choices"], 1):

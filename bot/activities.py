@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from .safety import redact
-from .storage import Storage
+from .storage import Storage, new_row_id
 from .teams import audit, iso
 
 MAX_ATTENDEES = 5000
@@ -44,15 +44,15 @@ def log_activity(storage: Storage, request_id: str, team_id: int, member_id: int
         if village_id is not None and conn.execute("SELECT 1 FROM villages WHERE id = ? AND team_id = ?",
                                                    (village_id, team_id)).fetchone() is None:
             raise ValueError("village not in team")
-        activity_id = conn.execute(
+        activity_id = new_row_id(conn.execute(
             "INSERT INTO activities (request_id, team_id, member_id, kind, held_on, village_id, attendees, note, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (request_id, team_id, member_id or None, kind, held_on.isoformat(), village_id, attendees, clean,
-             iso(now))).lastrowid
+             iso(now))))
         audit(conn, now, member_id, "activities", activity_id, "create", None,
               {"team_id": team_id, "kind": kind, "held_on": held_on.isoformat(), "village_id": village_id,
                "attendees": attendees})
-    return int(activity_id), True
+    return activity_id, True
 
 
 def recent(db: sqlite_utils.Database, team_id: int, limit: int = 5) -> list[Activity]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from .assist import clean_text
-from .storage import Storage
+from .storage import Storage, new_row_id
 from .teams import audit, iso
 
 MAX_OPEN = 10
@@ -47,8 +47,8 @@ def create(storage: Storage, member_id: int, team_id: int, question: str, now: d
                              (member_id,)).fetchone()[0]
         if count >= MAX_OPEN:
             return None
-        return int(conn.execute("INSERT INTO leader_questions (asked_at, member_id, team_id, question) "
-                                "VALUES (?, ?, ?, ?)", (iso(now), member_id, team_id, text)).lastrowid)
+        return new_row_id(conn.execute("INSERT INTO leader_questions (asked_at, member_id, team_id, question) "
+                                       "VALUES (?, ?, ?, ?)", (iso(now), member_id, team_id, text)))
 
 
 def get(db: sqlite_utils.Database, question_id: int) -> Question | None:

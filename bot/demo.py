@@ -17,7 +17,7 @@ from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
 from .assist import name_key, set_achievements
-from .storage import Storage
+from .storage import Storage, new_row_id
 from .teams import iso
 from .units import province_key, unit_key
 
@@ -72,9 +72,9 @@ def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: 
     with storage.transaction() as conn:
         if conn.execute("SELECT 1 FROM teams LIMIT 1").fetchone():
             raise ValueError("the database already has teams")
-        province = conn.execute("INSERT INTO units (kind, name, key, households, adults, figures_on, created_at) "
-                                "VALUES ('province', ?, ?, NULL, NULL, NULL, ?)",
-                                (PROVINCE, province_key(PROVINCE), now)).lastrowid
+        province = new_row_id(conn.execute(
+            "INSERT INTO units (kind, name, key, households, adults, figures_on, created_at) "
+            "VALUES ('province', ?, ?, NULL, NULL, NULL, ?)", (PROVINCE, province_key(PROVINCE), now)))
         conn.execute("INSERT INTO members (team_id, unit_id, display_name, role, joined_at) "
                      "VALUES (NULL, ?, 'Cán bộ Sở', 'province', ?)", (province, now))
         mid = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
@@ -83,45 +83,47 @@ def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: 
         team_rows: list[tuple[int, list[int], list[int], list[int]]] = []  # team, villages, members, households
         n_team = 0
         for c_index, (ctype, cname, team_names, village_names) in enumerate(COMMUNES, start=1):
-            commune = conn.execute(
+            commune = new_row_id(conn.execute(
                 "INSERT INTO units (kind, name, commune_type, parent_id, key, households, adults, figures_on, "
                 "created_at) VALUES ('commune', ?, ?, ?, ?, NULL, NULL, NULL, ?)",
-                (cname, ctype, province, unit_key(cname), now)).lastrowid
-            official = conn.execute("INSERT INTO members (team_id, unit_id, display_name, role, joined_at) "
-                                    "VALUES (NULL, ?, ?, 'commune', ?)", (commune, f"Cán bộ xã {cname}", now)).lastrowid
+                (cname, ctype, province, unit_key(cname), now)))
+            official = new_row_id(conn.execute(
+                "INSERT INTO members (team_id, unit_id, display_name, role, joined_at) "
+                "VALUES (NULL, ?, ?, 'commune', ?)", (commune, f"Cán bộ xã {cname}", now)))
             conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
                          (f"console:xa{c_index}", official, f"xa{c_index}", now))
             per_team = len(village_names) // len(team_names)
             for t_index, tname in enumerate(team_names):
                 n_team += 1
                 title = f"{'Xã' if ctype == 'xa' else 'Phường'} {cname}"
-                team = conn.execute("INSERT INTO teams (name, commune, commune_id, created_at) VALUES (?, ?, ?, ?)",
-                                    (tname, title, commune, now)).lastrowid
+                team = new_row_id(conn.execute(
+                    "INSERT INTO teams (name, commune, commune_id, created_at) VALUES (?, ?, ?, ?)",
+                    (tname, title, commune, now)))
                 mine = village_names[t_index * per_team:(t_index + 1) * per_team]
-                villages = []
+                villages: list[int] = []
                 for v in mine:
-                    households = rnd.randrange(180, 520, 10)
-                    villages.append(conn.execute(
+                    size = rnd.randrange(180, 520, 10)
+                    villages.append(new_row_id(conn.execute(
                         "INSERT INTO villages (team_id, name, households, adults, figures_on) VALUES (?, ?, ?, ?, ?)",
-                        (team, v, households, int(households * rnd.uniform(2.3, 2.9)),
-                         (today.replace(day=1) - dt.timedelta(days=60)).replace(day=1).isoformat())).lastrowid)
-                members = []
+                        (team, v, size, int(size * rnd.uniform(2.3, 2.9)),
+                         (today.replace(day=1) - dt.timedelta(days=60)).replace(day=1).isoformat()))))
+                members: list[int] = []
                 for m in range(MEMBERS_PER_TEAM):
                     role = "leader" if m == 0 else "member"
-                    member = conn.execute("INSERT INTO members (team_id, display_name, role, joined_at) "
-                                          "VALUES (?, ?, ?, ?)", (team, _name(rnd), role, now)).lastrowid
+                    member = new_row_id(conn.execute("INSERT INTO members (team_id, display_name, role, joined_at) "
+                                                     "VALUES (?, ?, ?, ?)", (team, _name(rnd), role, now)))
                     members.append(member)
                     key = f"console:to{n_team}" if m == 0 else f"console:to{n_team}m{m}"
                     conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
                                  (key, member, key.split(":")[1], now))
-                households = []
+                households: list[int] = []
                 for _ in range(HOUSEHOLDS_PER_TEAM):
                     head = _name(rnd)
-                    households.append(conn.execute(
+                    households.append(new_row_id(conn.execute(
                         "INSERT INTO households (team_id, village_id, head_name, head_key, phone_last3, created_by, "
                         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (team, rnd.choice(villages), head, name_key(head), f"{rnd.randrange(1000):03d}",
-                         rnd.choice(members), now)).lastrowid)
+                         rnd.choice(members), now))))
                 team_rows.append((team, villages, members, households))
         for n in range(RECORDS):
             team, _, members, households = team_rows[rnd.randrange(len(team_rows))]
@@ -131,11 +133,11 @@ def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: 
             chosen = list(dict.fromkeys(rnd.choices(services, weights=weights, k=rnd.choice((1, 1, 2, 3)))))
             outcome = rnd.choice(OUTCOMES)
             people = rnd.choice((1, 1, 1, 2, 2, 3, 4))
-            rid = conn.execute(
+            rid = new_row_id(conn.execute(
                 "INSERT INTO records (request_id, team_id, member_id, household_id, village_id, helped_on, services, "
                 "outcome, followup_on, note, created_at, updated_at, people) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (f"demo-{n}", team, rnd.choice(members), household, village, day, ",".join(c for c, _ in chosen),
-                 outcome, day if outcome == "followup" else None, None, now, now, people)).lastrowid
+                 outcome, day if outcome == "followup" else None, None, now, now, people)))
             conn.executemany("INSERT INTO record_services (record_id, service, skill) VALUES (?, ?, ?)",
                              [(rid, c, s) for c, s in chosen])
             if outcome == "done":
@@ -152,4 +154,4 @@ def seed(storage: Storage, catalogue: Catalogue, indicators: Indicators, today: 
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (f"demo-a{n}", team, members[0], kind, (start + dt.timedelta(days=rnd.randrange(DAYS))).isoformat(),
                  rnd.choice(villages), rnd.randrange(12, 80), None, now))
-    return Seeded(int(province), len(COMMUNES), len(team_rows), len(team_rows) * MEMBERS_PER_TEAM, RECORDS, ACTIVITIES)
+    return Seeded(province, len(COMMUNES), len(team_rows), len(team_rows) * MEMBERS_PER_TEAM, RECORDS, ACTIVITIES)

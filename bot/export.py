@@ -17,6 +17,7 @@ from knowledge.services import Catalogue
 from . import reports
 from .reports import OUTCOMES, Period, Report
 from .safety import redact
+from .scope import Scope
 
 DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
                   "Ghi chú", "Trạng thái duyệt", "Quay lại")
@@ -185,7 +186,7 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
     return report
 
 
-def chart_series(db: sqlite_utils.Database, team_id: int, period: Period,
+def chart_series(db: sqlite_utils.Database, team_id: int | Scope, period: Period,
                  catalogue: Catalogue) -> tuple[list[dt.date], dict[str, list[int]], bool]:
     """Buckets (days, or Mondays for long periods) and, per skill name, records in each bucket."""
     start = period.start
@@ -221,9 +222,10 @@ def chart_series(db: sqlite_utils.Database, team_id: int, period: Period,
     return buckets, series, weekly
 
 
-def draw_chart(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
+def draw_chart(db: sqlite_utils.Database, team_id: int | Scope, period: Period, catalogue: Catalogue,
                path: Path) -> int:
-    """A stacked bar chart; returns how many record-skill pairs it shows. Thread-safe (no pyplot)."""
+    """A stacked bar chart of a team (or of a commune's or province's scope); returns how many
+    record-skill pairs it shows. Thread-safe (no pyplot)."""
     import matplotlib
 
     matplotlib.use("Agg")

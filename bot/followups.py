@@ -50,7 +50,7 @@ class FollowUp:
 
     def line(self) -> str:
         cat = catalogue()
-        services = ", ".join(cat.get(c).label for c in self.services if cat.get(c))
+        services = ", ".join(s.label for c in self.services if (s := cat.get(c)))
         return (f"{vn_date(self.due)}: {self.head_name or '(đã xóa tên)'}, {village_label(self.village)} "
                 f"({services}), phiếu số {self.record_id}")
 

@@ -28,7 +28,7 @@ def last_daily(now: dt.datetime, at: str) -> dt.datetime:
     return slot if slot <= now else slot - dt.timedelta(days=1)
 
 
-def newest_backup_time(database: Path, folder: Path, tz: dt.tzinfo) -> dt.datetime | None:
+def newest_backup_time(database: Path, folder: Path, tz: dt.tzinfo | None) -> dt.datetime | None:
     files = backup.daily_backups(database, folder)
     if not files:
         return None
@@ -62,7 +62,7 @@ async def run_due(deps: Deps, now: dt.datetime | None = None) -> bool:
     ran = False
     if settings.backup_time:
         slot = last_daily(now, settings.backup_time)
-        newest = newest_backup_time(Path(deps.storage.path), settings.backup_dir, now.tzinfo)  # type: ignore[arg-type]
+        newest = newest_backup_time(Path(deps.storage.path), settings.backup_dir, now.tzinfo)
         if newest is None or newest < slot:
             await take_backup(deps, now)
             ran = True

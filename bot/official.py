@@ -203,6 +203,8 @@ def _detail(wb, db, report, catalogue, indicators, bold, letter) -> None:
     scope, period = report.scope, report.period
     where, params = scope.teams("r.team_id")
     span = [period.start.isoformat(), period.end.isoformat()]
+    headers: tuple[str, ...]
+    widths: tuple[int, ...]
     if scope.level in ("province", "all"):
         headers, widths = DETAIL_TEAM, (6, 26, 30, 12, 10, 10, 14, 14, 14, 12, 12)
         ws.append(headers)

@@ -181,7 +181,7 @@ def detail_rows(db: sqlite_utils.Database, team_id: int, period: Period,
         f"WHERE {where} ORDER BY r.helped_on, r.id", params)
 
 
-def per_day_by_skill(db: sqlite_utils.Database, team_id: int, period: Period) -> list[tuple[str, str, int]]:
+def per_day_by_skill(db: sqlite_utils.Database, team_id: int | Scope, period: Period) -> list[tuple[str, str, int]]:
     """(day, skill, records): a record counts once in each skill it touched."""
     where, params = _scope(team_id, period)
     return db.execute(

@@ -54,7 +54,8 @@ def pending(db: sqlite_utils.Database, team_id: int, before_id: int | None = Non
         "FROM records r JOIN members m ON m.id = r.member_id JOIN households h ON h.id = r.household_id "
         "JOIN villages v ON v.id = r.village_id WHERE r.team_id = ? AND r.deleted = 0 AND r.review = 'new' "
         "AND r.id < ? ORDER BY r.id DESC LIMIT ?", [team_id, before_id or 2**62, limit]).fetchall()
-    return [Pending(*row[:6], [s for s in row[6].split(",") if s], row[7]) for row in rows]
+    return [Pending(row[0], row[1], row[2], row[3], row[4], row[5], [s for s in row[6].split(",") if s], row[7])
+            for row in rows]
 
 
 def counts(db: sqlite_utils.Database, team_id: int) -> dict[str, int]:
@@ -65,7 +66,7 @@ def counts(db: sqlite_utils.Database, team_id: int) -> dict[str, int]:
 
 def describe(p: Pending) -> str:
     cat = catalogue()
-    services = ", ".join(cat.get(c).label for c in p.services if cat.get(c))
+    services = ", ".join(s.label for c in p.services if (s := cat.get(c)))
     outcome = OUTCOMES.get(p.outcome, p.outcome)
     day = dt.date.fromisoformat(p.helped_on).strftime("%d/%m")
     return (f"Số {p.id} ({p.member}, {day}): {p.head_name or '(đã xóa tên)'}, {village_label(p.village)}; "

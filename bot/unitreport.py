@@ -273,7 +273,7 @@ def _own_population(unit: Unit | None, db: sqlite_utils.Database) -> tuple[int |
     if unit is None:
         return None, None, None
     row = db.execute("SELECT households, adults, figures_on FROM units WHERE id = ?", [unit.id]).fetchone()
-    return tuple(row) if row else (None, None, None)  # type: ignore[return-value]
+    return (row[0], row[1], row[2]) if row else (None, None, None)
 
 
 def build(db: sqlite_utils.Database, scope: Scope, period: Period, indicators: Indicators | None = None) -> UnitReport:
@@ -291,7 +291,7 @@ def build(db: sqlite_utils.Database, scope: Scope, period: Period, indicators: I
         f"WHERE {where} ORDER BY t.id", params).fetchall()
     child = CHILD[scope.level]
     parts: dict[Any, Row] = {}
-    own_pop: dict[Any, tuple] = {}
+    own_pop: dict[Any, tuple[Any, Any, Any] | None] = {}
     for (tid, tname, cid, cname, ctype, pid, pname, ch, ca, con, ph, pa, pon) in teams:
         numbers = per_team.get(tid, Numbers())
         numbers.add_population(*population.get(tid, (None, None, None)))
@@ -341,6 +341,7 @@ def build(db: sqlite_utils.Database, scope: Scope, period: Period, indicators: I
 
 def _team_build(db: sqlite_utils.Database, scope: Scope, period: Period, indicators: Indicators | None) -> UnitReport:
     team_id = scope.unit_id
+    assert team_id is not None  # a team scope always names its team (scope.for_member, find_scopes)
     name_row = db.execute("SELECT name FROM teams WHERE id = ?", [team_id]).fetchone()
     title = name_row[0] if name_row else f"Tổ {team_id}"
     per_member = tally(db, scope, period, "member")

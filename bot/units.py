@@ -16,7 +16,7 @@ import sqlite_utils
 
 from knowledge.normalize import fold
 
-from .storage import Storage
+from .storage import Storage, new_row_id
 from .teams import audit, iso
 
 COMMUNE_TYPES = {"xa": "Xã", "phuong": "Phường", "dackhu": "Đặc khu"}
@@ -232,7 +232,8 @@ def find_units(db: sqlite_utils.Database, kind: str, name: str, province_id: int
         wanted = province_key(name)
     if not wanted:
         return []
-    sql, args = _UNIT_SQL + " WHERE kind = ?", [kind]
+    sql = _UNIT_SQL + " WHERE kind = ?"
+    args: list[str | int] = [kind]
     if province_id is not None:
         sql += " AND parent_id = ?"
         args.append(province_id)
@@ -252,7 +253,8 @@ def commune_in(conn: sqlite3.Connection, text: str, province_id: int | None, now
     """The commune called `text` (in `province_id`, or anywhere when None); created when missing."""
     ctype, name = split_commune(text)
     key = unit_key(name)
-    sql, args = "SELECT id FROM units WHERE kind = 'commune' AND key = ?", [key]
+    sql = "SELECT id FROM units WHERE kind = 'commune' AND key = ?"
+    args: list[str | int] = [key]
     if province_id is not None:
         sql += " AND (parent_id = ? OR parent_id IS NULL) ORDER BY parent_id IS NULL"
         args.append(province_id)
@@ -262,13 +264,13 @@ def commune_in(conn: sqlite3.Connection, text: str, province_id: int | None, now
             conn.execute("UPDATE units SET parent_id = ? WHERE id = ? AND parent_id IS NULL", (province_id, row[0]))
         return int(row[0])
     parent = province_id if province_id is not None else _only_province(conn)
-    unit_id = conn.execute(
+    unit_id = new_row_id(conn.execute(
         "INSERT INTO units (kind, name, commune_type, parent_id, key, created_at) VALUES ('commune', ?, ?, ?, ?, ?)",
-        (name, ctype, parent, key, iso(now))).lastrowid
+        (name, ctype, parent, key, iso(now))))
     if audited:
         audit(conn, now, actor, "units", unit_id, "create", None,
               {"kind": "commune", "name": name, "commune_type": ctype, "parent_id": parent})
-    return int(unit_id)
+    return unit_id
 
 
 def adopt_team_communes(conn: sqlite3.Connection, now: dt.datetime | None = None) -> int:
@@ -299,19 +301,19 @@ def create_province(storage: Storage, name: str, actor: int | None, now: dt.date
     with storage.transaction() as conn:
         row = conn.execute("SELECT id FROM units WHERE kind = 'province' AND key = ?", (key,)).fetchone()
         if row is None:
-            province_id = conn.execute(
+            province_id = new_row_id(conn.execute(
                 "INSERT INTO units (kind, name, key, created_at) VALUES ('province', ?, ?, ?)",
-                (name, key, iso(now))).lastrowid
+                (name, key, iso(now))))
             audit(conn, now, actor, "units", province_id, "create", None, {"kind": "province", "name": name})
         else:
-            province_id = row[0]
+            province_id = int(row[0])
         adopted = 0
         if adopt_orphans:
             for (cid,) in conn.execute("SELECT id FROM units WHERE kind = 'commune' AND parent_id IS NULL").fetchall():
                 conn.execute("UPDATE units SET parent_id = ? WHERE id = ?", (province_id, cid))
                 audit(conn, now, actor, "units", cid, "update", {"parent_id": None}, {"parent_id": province_id})
                 adopted += 1
-    return int(province_id), adopted
+    return province_id, adopted
 
 
 def create_commune(storage: Storage, province_id: int | None, text: str, actor: int | None,

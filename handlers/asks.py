@@ -51,6 +51,7 @@ async def send(incoming: Incoming, deps: Deps, question: str) -> list[Reply]:
         return [Reply(f"Bạn đang có {asks.MAX_OPEN} câu hỏi chờ tổ trưởng trả lời. Khi tổ trưởng trả lời bớt, "
                       "bạn gửi tiếp nhé.")]
     stored = asks.get(deps.storage.db, qid)
+    assert stored is not None  # inserted just above by this member; questions are never deleted
     text = (f"🙋 {member.display_name} (thành viên tổ) hỏi:\n\"{stored.question}\"\n"
             "Bấm Trả lời để nhắn lại; câu trả lời được chuyển tới thành viên.")
     choices = (Choice("✍️ Trả lời", f"hoi:reply:{qid}"), Choice("📚 Đưa vào /chuatraloi", f"hoi:kb:{qid}"))

@@ -21,7 +21,7 @@ from .flowkit import arg_text, begin
 
 def _line(r: assist.RecordView) -> str:
     cat = assist.catalogue()
-    services = ", ".join(cat.get(c).label for c in r.services if cat.get(c))
+    services = ", ".join(s.label for c in r.services if (s := cat.get(c)))
     state = {"approved": " (đã duyệt)", "fix": f" ✏️ Cần sửa: {r.review_note or 'xem lại phiếu'} (gõ /sua {r.id})"}
     return (f"Số {r.id}: {r.head_name or '(đã xóa tên)'}, {assist.village_label(r.village)}, {services}. "
             f"{assist.OUTCOMES.get(r.outcome, r.outcome)}{state.get(r.review, '')}")
@@ -49,28 +49,31 @@ async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     return [Reply("\n\n".join(parts))]
 
 
-def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member | None, assist.RecordView | None,
-                                                                      list[Reply] | None]:
+def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member, assist.RecordView] | list[Reply]:
     """The member and a record they may change: their own recent one, or (leaders, admins) one of
-    their team's within LEADER_EDIT_DAYS. A leader's change of someone else's record asks for a reason."""
-    member = member_for(deps, incoming.user_key)
+    their team's within LEADER_EDIT_DAYS; else the refusal to send. A leader's change of someone
+    else's record asks for a reason."""
+    found = member_for(deps, incoming.user_key)
     # A configured admin without a team may still correct any team's record; everyone else must be in one.
-    if member is None or not member.is_admin or member.id or incoming.is_group:
-        member = team_member(deps, incoming)
-        if isinstance(member, list):  # refused
-            return None, None, member
+    if found is not None and found.is_admin and not found.id and not incoming.is_group:
+        member = found
+    else:
+        gate = team_member(deps, incoming)
+        if isinstance(gate, list):  # refused
+            return gate
+        member = gate
     number = (arg_text(incoming.text).lstrip("#").split() or [""])[0]
     if not number.isdigit():
-        return None, None, [Reply(usage)]
+        return [Reply(usage)]
     record = assist.get_record(deps.storage.db, int(number))
     days = deps.settings.leader_edit_days
     if record is not None and record.editable_by(member.id, deps.clock(), days):
-        return member, record, None
+        return member, record
     if record is not None and record.member_id != member.id and review.may_correct(member, record, deps.clock(), days):
-        return member, record, None
+        return member, record
     if member.is_leader:
-        return None, None, [Reply(NOT_LEADER_EDIT.format(days=days))]
-    return None, None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
+        return [Reply(NOT_LEADER_EDIT.format(days=days))]
+    return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
 
 
 def _owner_name(deps: Deps, record: assist.RecordView) -> str:
@@ -79,10 +82,10 @@ def _owner_name(deps: Deps, record: assist.RecordView) -> str:
 
 async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/sua <số>: change services, outcome, note and the day of one's own recent record."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. "
-                                                         "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
+    own = _own_record(deps, incoming, "Bạn gõ /sua kèm số phiếu, ví dụ /sua 12. Xem số phiếu bằng /cuatoi.")
+    if isinstance(own, list):  # refused
+        return own
+    member, record = own
     correcting = record.member_id != member.id
     said_day = "" if correcting else arg_text(incoming.text).lstrip("#").partition(" ")[2].strip()
     day, why = parse_day(said_day, deps.clock().date(), deps.settings.backdate_days) if said_day else (None, "")
@@ -142,7 +145,7 @@ async def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
     days = t.deps.settings.leader_edit_days
     if t.draft.corrector is not None:
         member = member_for(t.deps, t.incoming.user_key)
-        if member is None or member.id != t.draft.corrector or not review.may_correct(
+        if member is None or record is None or member.id != t.draft.corrector or not review.may_correct(
                 member, record, t.deps.clock(), days):
             return t.end(Reply(NOT_LEADER_EDIT.format(days=days)))
         assist.delete_record(t.deps.storage, record.id, member.id or None, t.deps.clock(), why=t.draft.why)
@@ -151,12 +154,12 @@ async def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
             f"({record.head_name or 'hộ đã xóa tên'}). Lý do: {t.draft.why}"))
         return t.end(Reply(f"Đã hủy phiếu số {record.id}; lý do được lưu trong lịch sử sửa đổi. "
                            + ("Đã báo cho thành viên." if told else "(Chưa nhắn được cho thành viên lúc này.)")))
-    member = team_member(t.deps, t.incoming)
-    if isinstance(member, list):  # refused
-        return t.end(*member)
-    if record is None or not record.editable_by(member.id, t.deps.clock(), days):
+    logger = team_member(t.deps, t.incoming)
+    if isinstance(logger, list):  # refused
+        return t.end(*logger)
+    if record is None or not record.editable_by(logger.id, t.deps.clock(), days):
         return t.end(Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS)))
-    assist.delete_record(t.deps.storage, record.id, member.id, t.deps.clock())
+    assist.delete_record(t.deps.storage, record.id, logger.id, t.deps.clock())
     return t.end(Reply(f"Đã xóa phiếu số {record.id}."))
 
 
@@ -173,10 +176,10 @@ XOA = flows.Flow(
 
 async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/xoa <số>: soft-delete one's own recent record, after a confirm."""
-    member, record, refusal = _own_record(deps, incoming, "Bạn gõ /xoa kèm số phiếu, ví dụ /xoa 12. "
-                                                          "Xem số phiếu bằng /cuatoi.")
-    if refusal:
-        return refusal
+    own = _own_record(deps, incoming, "Bạn gõ /xoa kèm số phiếu, ví dụ /xoa 12. Xem số phiếu bằng /cuatoi.")
+    if isinstance(own, list):  # refused
+        return own
+    member, record = own
     if record.member_id != member.id:
         draft = DeleteDraft(record.id, member.id, "", _owner_name(deps, record))
         return begin(XOA, "why", draft, incoming, deps, session)

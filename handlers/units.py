@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 from bot import activities, assist, reports, teams, unitreport, units
 from bot.access import NOT_ADMIN, NOT_OWN_RECORD, ROLE_NAMES, Member, member_for
 from bot.assist import catalogue
-from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
 from bot.export import draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
-from knowledge.indicators import Indicators, indicators_file, load_indicators
+from knowledge.indicators import Achievement, Indicators, indicators_file, load_indicators
+from knowledge.loader import KnowledgeError
 from knowledge.normalize import fold
 
 from . import reports as team_reports
@@ -30,6 +32,10 @@ LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac kh
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
 NOT_OFFICIAL = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
+NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm được việc này. Bạn báo người quản trị kiểm tra "
+                 "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
+
+log = logging.getLogger(__name__)
 
 
 def indicators(deps: Deps) -> Indicators:
@@ -38,6 +44,16 @@ def indicators(deps: Deps) -> Indicators:
     if cached is None:
         cached = deps.extras["indicators"] = load_indicators(indicators_file(deps.settings.local_knowledge_dir))
     return cached
+
+
+def loaded_indicators(deps: Deps) -> Indicators | None:
+    """The indicators, or None (logged) when a local indicators.yaml cannot be read or is wrong; the
+    bot starts without reading it, so the commands that need it answer NO_INDICATORS instead."""
+    try:
+        return indicators(deps)
+    except (KnowledgeError, OSError) as exc:
+        log.error("Indicators not loaded: %s", exc)
+        return None
 
 
 def _level_word(args: str) -> tuple[str | None, str]:
@@ -49,8 +65,10 @@ def _level_word(args: str) -> tuple[str | None, str]:
     return None, args
 
 
-def _name_and_period(deps: Deps, level: str, rest: str, within: Scope) -> tuple[list[tuple[Scope, str]], str, reports.Period | None]:
-    """Split 'Tiên Tiến thang' into units called 'Tiên Tiến' (in scope) and the period 'thang'."""
+def _name_and_period(deps: Deps, level: str, rest: str,
+                     within: Scope) -> tuple[list[tuple[Scope, str]], reports.Period] | None:
+    """Split 'Tiên Tiến thang' into units called 'Tiên Tiến' (in scope) and the period 'thang';
+    None when no unit of that name is in scope."""
     today = deps.clock().date()
     words = rest.split()
     for cut in range(len(words), 0, -1):
@@ -59,8 +77,8 @@ def _name_and_period(deps: Deps, level: str, rest: str, within: Scope) -> tuple[
             continue
         found = unitreport.find_scopes(deps.storage.db, level, " ".join(words[:cut]), within)
         if found:
-            return found, " ".join(words[:cut]), period
-    return [], rest, reports.parse_period("", today)
+            return found, period
+    return None
 
 
 def _choices(cmd: str, found: list[tuple[Scope, str]], period: reports.Period) -> tuple[Choice, ...]:
@@ -75,12 +93,14 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
         return await team_reports.run(cmd, deps, scope.unit_id or 0, period)
-    ind, cat = indicators(deps), catalogue()
-    if cmd == "baocao":
+    ind, cat = loaded_indicators(deps), catalogue()
+    if ind is None and cmd != "bieudo":  # the chart needs no indicators
+        return [Reply(NO_INDICATORS)]
+    if cmd == "baocao" and ind is not None:
         report = unitreport.build(deps.storage.db, scope, period, ind)
         return [Reply(unitreport.render(report, ind))]
     title = reports.team_name(deps.storage.db, scope) or "báo cáo"
-    if cmd == "xuat":
+    if cmd == "xuat" and ind is not None:
         path = out_path(deps.settings.export_dir, title, period, ".xlsx")
 
         def work() -> unitreport.UnitReport:
@@ -109,10 +129,10 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
                   summary=f"{report.title}, {period.label}: {report.totals.numbers.records} lượt hỗ trợ.")]
 
 
-def _report_command(cmd: str):
+def _report_command(cmd: str) -> Handler:
     fallback = team_reports.COMMANDS[f"/{cmd}"]
 
-    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
         member = member_for(deps, incoming.user_key)
         args = arg_text(incoming.text)
         level, rest = _level_word(args)
@@ -125,13 +145,14 @@ def _report_command(cmd: str):
             if period is None:
                 return [Reply(reports.period_error(args, today))]
             return await run_scope(cmd, deps, mine, period)
-        found, name, period = _name_and_period(deps, level, rest, mine)
+        match = _name_and_period(deps, level, rest, mine)
+        if match is None:
+            return [Reply(f"Không tìm thấy {LEVEL_LABEL[level]} \"{rest[:40]}\" trong phạm vi bạn được xem. "
+                          f"Gõ /{cmd} để xem đơn vị của bạn, hoặc /{cmd} {LEVEL_LABEL[level]} <tên> [thang].")]
+        found, period = match
         if len(found) == 1:
             return await run_scope(cmd, deps, found[0][0], period)
-        if found:
-            return [Reply(f"Bạn muốn xem {LEVEL_LABEL[level]} nào?", _choices(cmd, found, period))]
-        return [Reply(f"Không tìm thấy {LEVEL_LABEL[level]} \"{name[:40]}\" trong phạm vi bạn được xem. "
-                      f"Gõ /{cmd} để xem đơn vị của bạn, hoặc /{cmd} {LEVEL_LABEL[level]} <tên> [thang].")]
+        return [Reply(f"Bạn muốn xem {LEVEL_LABEL[level]} nào?", _choices(cmd, found, period))]
     return handler
 
 
@@ -182,6 +203,8 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         code, expires = teams.create_invite(deps.storage, scope.unit_id, "leader", member.id or None, now)
         return [Reply(f"Mã mời tổ trưởng tổ \"{title}\": {code}\nMã dùng được 1 lần, đến hết ngày "
                       f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
+    # Both gates above let an official or an admin through only with 'tinh' or 'xa' (or a team leader's invite).
+    assert level is not None
     if level == "province" and not member.is_admin:
         return [Reply(NOT_ADMIN)]
     found = unitreport.find_scopes(db, level, name, mine) if name.strip() else []
@@ -221,23 +244,26 @@ async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list
         if len(parts) != 2 or not all(parts):
             return [Reply(DONVI_HELP)]
         team = unitreport.find_scopes(db, "team", parts[0])
-        commune = units.find_units(db, "commune", parts[1])
-        if len(team) != 1 or len(commune) != 1:
+        places = units.find_units(db, "commune", parts[1])
+        if len(team) != 1 or len(places) != 1:
             return [Reply(f"Cần đúng một tổ và một xã: tìm thấy {len(team)} tổ \"{parts[0][:40]}\" và "
-                          f"{len(commune)} xã \"{parts[1][:40]}\". Gõ /donvi để xem tên.")]
-        units.place_team(deps.storage, team[0][0].unit_id or 0, commune[0].id, actor, now)
-        return [Reply(f"Đã xếp tổ \"{team[0][1]}\" vào {commune[0].title}.")]
+                          f"{len(places)} xã \"{parts[1][:40]}\". Gõ /donvi để xem tên.")]
+        units.place_team(deps.storage, team[0][0].unit_id or 0, places[0].id, actor, now)
+        return [Reply(f"Đã xếp tổ \"{team[0][1]}\" vào {places[0].title}.")]
     if level == "province" and name.strip():
-        province, adopted = units.create_province(deps.storage, name[:units.MAX_NAME], actor, now)
-        title = units.get_unit(db, province).title
+        province_id, adopted = units.create_province(deps.storage, name[:units.MAX_NAME], actor, now)
+        created = units.get_unit(db, province_id)
+        assert created is not None  # found or made just above; units are never deleted
+        title = created.title
         return [Reply(f"Đã có tỉnh {title}." + (f" Đã xếp {adopted} xã chưa có tỉnh vào tỉnh này." if adopted else "")
                       + " Mời cán bộ tỉnh: /moi tinh <tên tỉnh>.")]
     if level == "commune" and name.strip():
         all_provinces = units.provinces(db)
         if len(all_provinces) != 1:
             return [Reply("Cần đúng một tỉnh để tạo xã bằng lệnh này. Tạo tỉnh trước: /donvi tinh <tên tỉnh>.")]
-        commune = units.create_commune(deps.storage, all_provinces[0].id, args, actor, now)
-        return [Reply(f"Đã có {units.get_unit(db, commune).title} thuộc {all_provinces[0].title}.")]
+        commune = units.get_unit(db, units.create_commune(deps.storage, all_provinces[0].id, args, actor, now))
+        assert commune is not None  # found or made just above; units are never deleted
+        return [Reply(f"Đã có {commune.title} thuộc {all_provinces[0].title}.")]
     if args.strip():
         return [Reply(DONVI_HELP)]
     lines = []
@@ -277,9 +303,10 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
         return [Reply("Số hộ và số người phải là số nguyên dương, ví dụ 320 và 860.\n" + MAUSO_HELP)]
     on = today
     if len(parts) == 4 and parts[3]:
-        on, why = parse_day(parts[3], today, back_days=FIGURES_BACK_DAYS)
-        if on is None:
+        said_on, why = parse_day(parts[3], today, back_days=FIGURES_BACK_DAYS)
+        if said_on is None:
             return [Reply(f"Ngày của số liệu chưa đúng: {why}\n" + MAUSO_HELP)]
+        on = said_on
     households, adults = int(numbers[0]), int(numbers[1])
     if adults < households:
         return [Reply("Số người từ 18 tuổi thường lớn hơn số hộ. Bạn kiểm tra lại thứ tự: số hộ trước, "
@@ -287,12 +314,13 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
     scope, db = for_member(member), deps.storage.db
     level, name = _level_word(parts[0])
     if level == "commune":
-        found = [s for s, _ in unitreport.find_scopes(db, "commune", name, scope)]
+        found = unitreport.find_scopes(db, "commune", name, scope)
         if len(found) != 1 or not member.is_official and not member.is_admin:
             return [Reply("Chỉ cán bộ xã, cán bộ tỉnh đặt được số liệu của xã trong phạm vi của mình.")]
-        units.set_denominators(deps.storage, "units", found[0].unit_id or 0, households, adults, on,
+        commune, title = found[0]
+        units.set_denominators(deps.storage, "units", commune.unit_id or 0, households, adults, on,
                                member.id or None, deps.clock())
-        return [Reply(f"Đã ghi: {units.get_unit(db, found[0].unit_id).title} có {households} hộ, {adults} người "
+        return [Reply(f"Đã ghi: {title} có {households} hộ, {adults} người "
                       f"từ 18 tuổi (số liệu ngày {on:%d/%m/%Y}).")]
     where, params = scope.teams("v.team_id")
     villages = [(vid, vname) for vid, vname in db.execute(
@@ -309,8 +337,8 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
 
 # --- /hoatdong: a team's sessions -----------------------------------------------------------------
 
-def _hoatdong_help(deps: Deps, member: Member) -> str:
-    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in indicators(deps).activities)
+def _hoatdong_help(deps: Deps, member: Member, ind: Indicators) -> str:
+    kinds = "\n".join(f"- {k.label}: gõ {k.code.replace('_', ' ')}" for k in ind.activities)
     villages = ", ".join(v.name for v in teams.villages(deps.storage, member.team_id or 0))
     return ("Ghi một buổi hoạt động của tổ:\n/hoatdong <loại>; <ngày>; <thôn>; <số người dự>; [ghi chú]\n"
             "Ví dụ: /hoatdong tuyen truyen; hôm nay; Thôn Đông; 35; họp thôn về VNeID\n"
@@ -323,10 +351,13 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     member = member_for(deps, incoming.user_key)
     if member is None or member.team_id is None or not member.id:
         return [Reply("Lệnh /hoatdong dành cho thành viên một tổ: hoạt động được tính cho tổ của bạn.")]
+    ind = loaded_indicators(deps)
+    if ind is None:  # the kinds of session are in the indicators file
+        return [Reply(NO_INDICATORS)]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     if len(parts) < 4:
-        return [Reply(_hoatdong_help(deps, member))]
-    ind, today = indicators(deps), deps.clock().date()
+        return [Reply(_hoatdong_help(deps, member, ind))]
+    today = deps.clock().date()
     wanted = fold(parts[0]).replace(" ", "").replace("_", "")
     kind = next((k for k in ind.activities if wanted and (wanted == k.code.replace("_", "")
                                                           or wanted in fold(k.label).replace(" ", ""))), None)
@@ -342,8 +373,8 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
         problems.append(f"tổ chưa có thôn \"{parts[2][:30]}\"")
     if not count.isdigit() or not 1 <= int(count) <= activities.MAX_ATTENDEES:
         problems.append(f"số người dự phải từ 1 đến {activities.MAX_ATTENDEES}")
-    if problems:
-        return [Reply("Chưa ghi được: " + "; ".join(problems) + ".\n\n" + _hoatdong_help(deps, member))]
+    if problems or kind is None or day is None or village is None:  # each None added a problem
+        return [Reply("Chưa ghi được: " + "; ".join(problems) + ".\n\n" + _hoatdong_help(deps, member, ind))]
     request = f"{incoming.user_key}:{incoming.message_id}" if incoming.message_id else None
     activity_id, created = activities.log_activity(
         deps.storage, request or f"{incoming.user_key}:{deps.clock().isoformat()}:{arg_text(incoming.text)[:60]}",
@@ -358,21 +389,25 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
 MAX_PEOPLE_CHOICE = 6
 
 
-def _own(deps: Deps, incoming: Incoming, record_id: int):
+def _own(deps: Deps, incoming: Incoming, record_id: int) -> tuple[Member, assist.RecordView] | list[Reply]:
+    """The member and their own recent record, or the refusal to send."""
     member = member_for(deps, incoming.user_key)
     record = assist.get_record(deps.storage.db, record_id)
     if member is None or not member.id or record is None or not record.editable_by(member.id, deps.clock()):
-        return None, [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
+        return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
     return member, record
 
 
-def _questions(deps: Deps, services: list[str]) -> list:
-    """The achievements a record's services can have, in the file's order."""
-    return [a for a in indicators(deps).achievements if any(s in a.services for s in services)]
+def _questions(deps: Deps, services: list[str]) -> list[Achievement] | None:
+    """The achievements a record's services can have, in the file's order (None: the file is unreadable)."""
+    ind = loaded_indicators(deps)
+    return None if ind is None else [a for a in ind.achievements if any(s in a.services for s in services)]
 
 
 def _ask(deps: Deps, record_id: int, people: int, services: list[str], index: int) -> list[Reply]:
     questions = _questions(deps, services)
+    if questions is None:
+        return [Reply(f"Đã lưu phiếu số {record_id}. " + NO_INDICATORS)]
     if index >= len(questions):
         return [Reply(f"Đã lưu kết quả của phiếu số {record_id}. Cảm ơn bạn! Số liệu này được tính vào các "
                       "chỉ tiêu trong /baocao.")]
@@ -392,9 +427,10 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     if not number.isdigit():
         return [Reply("Bạn gõ /ketqua kèm số phiếu, ví dụ /ketqua 12, để ghi số người được hỗ trợ và kết quả "
                       "(kích hoạt VNeID mức 2, mở tài khoản...). Xem số phiếu bằng /cuatoi.")]
-    member, record = _own(deps, incoming, int(number))
-    if member is None:
-        return record
+    own = _own(deps, incoming, int(number))
+    if isinstance(own, list):  # refused
+        return own
+    record = own[1]
     return [Reply(f"Phiếu số {record.id} ({record.head_name or 'hộ đã xóa tên'}): trong hộ có mấy người "
                   "được hỗ trợ?", people_choices(record.id))]
 
@@ -410,9 +446,10 @@ async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> l
     if len(parts) < 4 or not all(p.isdigit() for p in parts[1:2] + parts[3:]) or parts[2] not in ("p", "a") \
             or (parts[2] == "a") != (len(parts) == 5):
         return [Reply("Nút này đã cũ. Bạn gõ lại /ketqua <số phiếu> giúp tôi nhé.")]
-    member, record = _own(deps, incoming, int(parts[1]))
-    if member is None:
-        return record
+    own = _own(deps, incoming, int(parts[1]))
+    if isinstance(own, list):  # refused
+        return own
+    member, record = own
     row = deps.storage.db.execute("SELECT people, achieved FROM records WHERE id = ?", [record.id]).fetchone()
     people, achieved = row[0], assist.parse_achieved(row[1])
     if parts[2] == "p":
@@ -421,6 +458,8 @@ async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> l
         return _ask(deps, record.id, people, record.services, 0)
     index, count = int(parts[3]), int(parts[4])
     questions = _questions(deps, record.services)
+    if questions is None:
+        return [Reply(NO_INDICATORS)]
     if index >= len(questions) or count > people:
         return [Reply("Nút này đã cũ. Bạn gõ lại /ketqua <số phiếu> giúp tôi nhé.")]
     achieved[questions[index].code] = count

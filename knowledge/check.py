@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loader import KINDS, MIN_QUESTIONS, Entry, KnowledgeError, load
+from .loader import DATA_DIR, KINDS, MIN_QUESTIONS, Entry, KnowledgeError, load
 from .matcher import Matcher
 from .sources import Registry, registry
 
@@ -121,12 +121,12 @@ def _source_problems(e: Entry, where: str, sources: Registry) -> tuple[list[str]
 
 
 def check(local_dir: Path | None = None, today: dt.date | None = None,
-          only: Iterable[str | Path] | None = None, **load_kw: object) -> Report:
+          only: Iterable[str | Path] | None = None, shipped_dir: Path = DATA_DIR) -> Report:
     """Every problem; with `only`, just the problems of entries from those files."""
     report = Report()
     today = today or dt.date.today()
     try:
-        all_entries = load(local_dir, check_related=False, **load_kw)  # type: ignore[arg-type]
+        all_entries = load(local_dir, shipped_dir, check_related=False)
     except KnowledgeError as exc:
         report.errors.append(str(exc))
         return report

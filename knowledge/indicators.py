@@ -170,8 +170,8 @@ def formula_names(tree: ast.Expression) -> list[str]:
 
 
 def _eval(node: ast.AST, values: dict[str, float | None]) -> float | None:
-    if isinstance(node, ast.Constant):
-        return float(node.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)  # formula_names() admitted only numbers; anything else fails below
     if isinstance(node, ast.UnaryOp):
         inner = _eval(node.operand, values)
         return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)

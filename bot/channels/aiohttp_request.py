@@ -52,7 +52,7 @@ class AiohttpRequest(BaseRequest):
             await self._session.close()
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout=BaseRequest.DEFAULT_NONE, write_timeout=BaseRequest.DEFAULT_NONE,  # type: ignore[no-untyped-def]
+                         read_timeout=BaseRequest.DEFAULT_NONE, write_timeout=BaseRequest.DEFAULT_NONE,
                          connect_timeout=BaseRequest.DEFAULT_NONE,
                          pool_timeout=BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
@@ -60,7 +60,7 @@ class AiohttpRequest(BaseRequest):
         files = request_data.multipart_data if request_data is not None else {}
         media = bool(files)
 
-        def pick(value, name: str) -> float | None:  # type: ignore[no-untyped-def]
+        def pick(value, name: str) -> float | None:
             if isinstance(value, type(BaseRequest.DEFAULT_NONE)):  # not given: this instance's default
                 if name == "write" and media:
                     return self._media_write_timeout

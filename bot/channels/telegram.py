@@ -256,7 +256,7 @@ class TelegramChannel:
         application.add_error_handler(self.on_error)
 
     @property
-    def bot(self):  # type: ignore[no-untyped-def]
+    def bot(self):
         return self.application.bot
 
     def _retry(self, call: Callable[[], Awaitable[T]], what: str) -> Awaitable[T]:
@@ -639,7 +639,7 @@ class LeanBot(ExtBot[int]):
                                          "reply_parameters": reply_parameters})
 
 
-def build_application(settings, max_rate: float | None,  # type: ignore[no-untyped-def]
+def build_application(settings, max_rate: float | None,
                       on_error: Callable[[str], None] | None = None) -> Application:
     limiter = AIORateLimiter(
         overall_max_rate=max_rate or 0, group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP if max_rate else 0,

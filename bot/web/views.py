@@ -434,6 +434,7 @@ async def export(request: web.Request) -> web.StreamResponse:
             if unit.kind == "team":
                 write_workbook(db, unit.team_ids[0], period, cat, today, path)
             else:
+                assert indicators is not None  # a unit's export without indicators was refused above (400)
                 write_official(db, unitreport.build(db, unit.scope, period, indicators), cat, indicators, today, path)
         finally:
             db.conn.close()
