@@ -27,6 +27,7 @@ ASK_WHERE = {
     "luadao": "Công an xã/phường",
 }
 ASK_DEFAULT = "Trung tâm Phục vụ hành chính công xã/phường"
+GUIDE_SOURCE = "Nguồn: hướng dẫn sử dụng của chính trợ lý này (gõ /trogiup để xem các lệnh bạn dùng được)."
 
 
 def source_label(source: Source) -> str | None:
@@ -40,7 +41,10 @@ def source_label(source: Source) -> str | None:
 
 
 def sources_line(entry: Entry, full: bool = False) -> str:
-    """Official sources first, then press; two under the short form, three under the full answer."""
+    """Official sources first, then press; two under the short form, three under the full answer.
+    A guide to the bot's own commands cites the bot itself."""
+    if entry.kind == "guide":
+        return GUIDE_SOURCE
     rank = {"official": 0, "press": 1, "secondary": 2}
     ordered = sorted(entry.sources, key=lambda s: rank.get(registry().classify(s.url).category, 3))
     labels = [label for label in dict.fromkeys(source_label(s) for s in ordered) if label]

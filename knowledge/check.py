@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loader import DATA_DIR, KINDS, MIN_QUESTIONS, Entry, KnowledgeError, load
+from .loader import DATA_DIR, KINDS, MIN_QUESTIONS, UNSOURCED_KINDS, Entry, KnowledgeError, load
 from .matcher import Matcher
 from .sources import Registry, registry
 
@@ -68,6 +68,8 @@ def _form_errors(e: Entry, where: str) -> list[str]:
         errors.append(f"{where}: thiếu 'kind' ({' | '.join(KINDS)})")
     elif e.topic == "smalltalk" and e.kind != "smalltalk":
         errors.append(f"{where}: mục thuộc chủ đề smalltalk phải có kind: smalltalk")
+    elif e.kind == "guide" and (e.topic != "tocongnghe" or e.sources):
+        errors.append(f"{where}: mục hướng dẫn dùng trợ lý (guide) thuộc chủ đề tocongnghe và không ghi nguồn bên ngoài")
     if not e.short:
         errors.append(f"{where}: thiếu 'short' (bản ngắn, tối đa {MAX_SHORT} ký tự)")
     elif len(e.short) > MAX_SHORT:
@@ -115,7 +117,7 @@ def _source_problems(e: Entry, where: str, sources: Registry) -> tuple[list[str]
         errors.append(f"{where}: đã có nguồn chính thức, bỏ 'official_missing'")
     if secondary and not official and not press:
         errors.append(f"{where}: trang luật/thứ cấp không được là nguồn duy nhất; thêm nguồn chính thức hoặc báo chí")
-    if not e.sources and e.kind != "smalltalk":
+    if not e.sources and e.kind not in UNSOURCED_KINDS:
         errors.append(f"{where}: thiếu nguồn (sources)")
     return errors, warnings
 

@@ -32,7 +32,10 @@ REQUIRED = ("id", "title", "topic", "questions", "answer", "related", "sources",
 # `kind` and `short` are required by `kb check`; the loader still accepts entries without them
 # (and bare-string sources) so a file written to the older format keeps loading while it is converted.
 OPTIONAL = ("kind", "short", "effective", "as_of", "review_by", "official_missing")
-KINDS = ("procedure", "rule", "info", "smalltalk")
+KINDS = ("procedure", "rule", "info", "guide", "smalltalk")
+# Kinds that need no outside source: small talk, and guides to the bot's own commands (checked against the
+# bot itself by tests/test_kb_guides.py).
+UNSOURCED_KINDS = ("smalltalk", "guide")
 MIN_QUESTIONS = 5  # phrasings per entry: the loader refuses fewer, and so does `kb check`
 
 
@@ -176,7 +179,7 @@ def parse_entry(raw: Any, path: Path, index: int) -> Entry:
     if not isinstance(official_missing, str):
         raise KnowledgeError(f"{where}: 'official_missing' phải là chuỗi (lý do)")
     sources = _sources(raw["sources"], where)
-    if not sources and kind != "smalltalk":
+    if not sources and kind not in UNSOURCED_KINDS:
         raise KnowledgeError(f"{where}: thiếu nguồn (sources)")
     return Entry(
         id=ident, title=raw["title"].strip(), topic=raw["topic"],
