@@ -2,10 +2,10 @@
 
 Once the bot is up, its heap is mostly what lives as long as the process: the knowledge base, its
 indexes, compiled patterns, imported modules (some 90,000 objects). With CPython's default settings,
-a full collection walked all of them every few hundred updates (~50 ms each on the reference machine,
-the event loop stopped: a latency spike for every update waiting), and a young collection ran every
-few updates, each walking whatever the updates in hand had alive at that moment (~0.1 ms of CPU per
-update in all, measured with gc.callbacks in benchmarks/telegram_throughput.py).
+a full collection walked all of them every few hundred updates (~50 ms of CPU each on the shared
+development machine, the event loop stopped: a latency spike for every update waiting), and a young
+collection ran every few updates, each walking whatever the updates in hand had alive at that moment
+(~0.15 ms of CPU per update in all, measured with gc.callbacks in benchmarks/telegram_throughput.py).
 
 `settle()` moves what exists at start-up into the collector's permanent generation (gc.freeze), so
 later collections only look at what handling updates allocates, and lets 10,000 (not 700) new
