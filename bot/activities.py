@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from .audit import audit
+from .clock import iso
 from .safety import redact
 from .storage import Storage, new_row_id
-from .teams import audit, iso
 
 MAX_ATTENDEES = 5000
 MAX_NOTE = 200

@@ -8,7 +8,6 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from handlers import ROUTER
 from knowledge.kb import KnowledgeBase
@@ -16,7 +15,7 @@ from knowledge.kb import KnowledgeBase
 from . import followups, logs, maintenance, scheduler
 from .clock import now_local
 from .config import ConfigError, Settings
-from .core import Deps
+from .core import Deps, Services
 from .storage import Storage
 
 
@@ -38,9 +37,10 @@ def open_storage(path: Path, backup_dir: Path | None = None) -> Storage:
 
 
 def compose(settings: Settings, storage: Storage, kb: KnowledgeBase,
-            clock: Callable[[], dt.datetime] = now_local, extras: dict[str, Any] | None = None) -> Deps:
+            clock: Callable[[], dt.datetime] = now_local, services: Services | None = None) -> Deps:
     """Deps with the features' router; no background jobs (tests and tools use this directly)."""
-    return Deps(settings=settings, storage=storage, kb=kb, clock=clock, extras={} if extras is None else extras, router=ROUTER)
+    return Deps(settings=settings, storage=storage, kb=kb, clock=clock,
+                services=Services() if services is None else services, router=ROUTER)
 
 
 def build_deps(settings: Settings, storage: Storage | None = None, kb: KnowledgeBase | None = None) -> Deps:

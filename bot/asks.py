@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from .assist import clean_text
+from .audit import audit
+from .clock import iso
 from .storage import Storage, new_row_id
-from .teams import audit, iso
 
 MAX_OPEN = 10
 MAX_QUESTION = 500
@@ -47,8 +48,10 @@ def create(storage: Storage, member_id: int, team_id: int, question: str, now: d
                              (member_id,)).fetchone()[0]
         if count >= MAX_OPEN:
             return None
-        return new_row_id(conn.execute("INSERT INTO leader_questions (asked_at, member_id, team_id, question) "
-                                       "VALUES (?, ?, ?, ?)", (iso(now), member_id, team_id, text)))
+        question_id = new_row_id(conn.execute("INSERT INTO leader_questions (asked_at, member_id, team_id, question) "
+                                              "VALUES (?, ?, ?, ?)", (iso(now), member_id, team_id, text)))
+        audit(conn, now, member_id, "leader_questions", question_id, "create", None, {"team_id": team_id})
+        return question_id
 
 
 def get(db: sqlite_utils.Database, question_id: int) -> Question | None:

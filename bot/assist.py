@@ -21,10 +21,10 @@ from rapidfuzz import fuzz
 from knowledge.normalize import fold
 from knowledge.services import Catalogue, load_catalogue
 
+from .audit import audit
 from .clock import iso, parse_iso
 from .safety import redact
 from .storage import Storage, new_row_id
-from .teams import audit
 
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}
 EDIT_DAYS = 7
@@ -344,7 +344,7 @@ class RecordView:
     review: str = "new"  # new | approved | fix
     review_note: str | None = None
 
-    def editable_by(self, member_id: int, now: dt.datetime, leader_days: int = 30) -> bool:
+    def editable_by(self, member_id: int | None, now: dt.datetime, leader_days: int = 30) -> bool:
         """Own, not deleted, made within EDIT_DAYS (a record a leader sent back to fix: within leader_days)."""
         days = max(EDIT_DAYS, leader_days) if self.review == "fix" else EDIT_DAYS
         return (self.member_id == member_id and not self.deleted
@@ -368,6 +368,12 @@ def _view(row: tuple[Any, ...]) -> RecordView:
 def get_record(db: sqlite_utils.Database, record_id: int) -> RecordView | None:
     row = db.execute(_VIEW_SQL + "WHERE r.id = ?", [record_id]).fetchone()
     return _view(row) if row else None
+
+
+def record_results(db: sqlite_utils.Database, record_id: int) -> tuple[int, dict[str, int]]:
+    """People helped and what was achieved (code -> people or accounts) on a record."""
+    row = db.table("records").get(record_id)
+    return int(row["people"]), parse_achieved(row["achieved"])
 
 
 def member_records(db: sqlite_utils.Database, member_id: int, since: dt.date, limit: int = 200) -> list[RecordView]:

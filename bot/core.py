@@ -6,6 +6,7 @@ no feature logic lives in an adapter.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -16,15 +17,21 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from knowledge.indicators import Indicators, indicators_file, load_indicators
 from knowledge.kb import KnowledgeBase
 from knowledge.normalize import fold
 
 from .clock import now_local
 from .config import Settings
+from .limits import CodeGuard
 from .safety import MASK, WARNING_TEXT, redact
 from .storage import Storage
+
+if TYPE_CHECKING:  # types only: both modules import this one
+    from .channels.base import Channel
+    from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +155,27 @@ class Router:
     role_of: Callable[[Deps, str], str | None] = _no_role  # "member", "leader", "admin" or None
 
 
+Sender = Callable[[str, "list[Reply]"], Awaitable[None]]  # send(chat_id, replies) on one running channel
+Hook = Callable[["Deps"], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    """The process's shared services, typed: composed in `bot/app.py`, filled by the runner (channels,
+    senders), the background jobs (hooks, tasks) and on first use (indicators, metrics)."""
+
+    senders: dict[str, Sender] = field(default_factory=dict)  # running channel name -> its send()
+    channels: list[Channel] = field(default_factory=list)  # started adapters (queue depths for /healthz)
+    stopping: bool = False  # the runner is shutting down: /healthz says so
+    on_start: list[Hook] = field(default_factory=list)  # background jobs' hooks, run by the runner
+    on_stop: list[Hook] = field(default_factory=list)
+    jobs: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # running background jobs by name
+    invite_guard: CodeGuard = field(default_factory=CodeGuard)  # limits on wrong invite codes
+    kb_write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one writer of the local phrasings
+    indicators: Indicators | None = None  # loaded on first use: Deps.indicators()
+    metrics: Metrics | None = None  # created on first use: bot.metrics.get()
+
+
 @dataclass
 class Deps:
     """Everything a handler may use, passed in rather than imported as globals.
@@ -158,11 +186,18 @@ class Deps:
     storage: Storage
     kb: KnowledgeBase
     clock: Callable[[], dt.datetime] = field(default=now_local)
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     router: Router = field(default_factory=Router)
 
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.settings.admin_ids
+
+    def indicators(self) -> Indicators:
+        """The province's indicators (knowledge/indicators.yaml, or the local folder's copy), loaded once per
+        process (the file is validated at start by `indicators check`)."""
+        if self.services.indicators is None:
+            self.services.indicators = load_indicators(indicators_file(self.settings.local_knowledge_dir))
+        return self.services.indicators
 
 
 def _meaningful(text: str) -> bool:

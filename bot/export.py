@@ -7,7 +7,9 @@ import datetime as dt
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -15,9 +17,11 @@ from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
 from . import reports
+from .audit import audit
 from .reports import OUTCOMES, Period, Report
 from .safety import redact
 from .scope import Scope
+from .storage import Storage
 
 DETAIL_HEADERS = ("Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ", "Kết quả", "Hẹn quay lại",
                   "Ghi chú", "Trạng thái duyệt", "Quay lại")
@@ -97,55 +101,54 @@ def _safe(text: str | None) -> str:
     return redact(text or "").text
 
 
-def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
-                   today: dt.date, path: Path, approved_only: bool = False) -> Report:
-    """Detail sheet (one row per non-deleted record) and summary sheet (the report's tables)."""
-    from openpyxl import Workbook
+def _header(ws: Any, titles: Sequence[str]) -> None:
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
+
+    cells = []
+    for title in titles:
+        cell = WriteOnlyCell(ws, value=title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cells.append(cell)
+    ws.append(cells)
+
+
+def _day_cell(ws: Any, iso: str | None) -> Any:
+    """A real date (sorts and filters in Excel), shown as dd/mm/yyyy."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if not iso:
+        return None
+    cell = WriteOnlyCell(ws, value=dt.date.fromisoformat(iso))
+    cell.number_format = "DD/MM/YYYY"
+    return cell
+
+
+def _detail_sheet(wb: Any, db: sqlite_utils.Database, team_id: int, period: Period, labels: dict[str, str],
+                  approved_only: bool) -> None:
+    """One row per non-deleted record."""
     from openpyxl.utils import get_column_letter
-
-    labels = {s.code: s.label for s in catalogue.services}
-    report = reports.team_report(db, team_id, period, catalogue, today, approved_only=approved_only)
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def header(ws, titles):
-        from openpyxl.cell import WriteOnlyCell
-
-        cells = []
-        for title in titles:
-            cell = WriteOnlyCell(ws, value=title)
-            cell.font = bold
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            cells.append(cell)
-        ws.append(cells)
-
-    def day_cell(ws, iso: str | None):
-        """A real date (sorts and filters in Excel), shown as dd/mm/yyyy."""
-        from openpyxl.cell import WriteOnlyCell
-
-        if not iso:
-            return None
-        cell = WriteOnlyCell(ws, value=dt.date.fromisoformat(iso))
-        cell.number_format = "DD/MM/YYYY"
-        return cell
 
     detail = wb.create_sheet("Chi tiết")
     for i, width in enumerate(DETAIL_WIDTHS, start=1):
         detail.column_dimensions[get_column_letter(i)].width = width
     detail.freeze_panes = "A2"
-    header(detail, DETAIL_HEADERS)
+    _header(detail, DETAIL_HEADERS)
     for rid, day, member, head, erased, village, services, outcome, followup, note, state, closed in \
             reports.detail_rows(db, team_id, period, approved_only):
         open_followup = outcome in ("unfinished", "followup") and (followup or outcome == "followup")
         _append(detail, [
-            rid, day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
+            rid, _day_cell(detail, day), member, _safe(reports.household_name(head, erased)), village,
             ", ".join(labels.get(code, code) for code in services.split(",") if code),
-            OUTCOMES.get(outcome, outcome), day_cell(detail, followup), _safe(note),
+            OUTCOMES.get(outcome, outcome), _day_cell(detail, followup), _safe(note),
             reports.REVIEW_STATES.get(state, state),
             reports.CLOSE_RESULTS.get(closed, closed) if closed else ("đang mở" if open_followup else ""),
         ])
 
+
+def _summary_sheet(wb: Any, report: Report, period: Period, approved_only: bool) -> None:
+    """The report's totals and tables."""
     summary = wb.create_sheet("Tổng hợp")
     for letter, width in zip("ABCDE", (40, 14, 14, 16, 14), strict=True):
         summary.column_dimensions[letter].width = width
@@ -159,26 +162,34 @@ def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, cata
         _append(summary, [f"Phiếu {name}", report.by_review.get(key, 0)])
     for key, name in reports.CLOSE_RESULTS.items():
         _append(summary, [f"Việc quay lại: {name}", report.followups_closed.get(key, 0)])
-    _append(summary, [])
-    header(summary, ("Thành viên", "Lượt hỗ trợ", "Số hộ"))
-    for row in report.by_member:
-        _append(summary, list(row))
-    _append(summary, [])
-    header(summary, ("Kỹ năng số", "Lượt dịch vụ", "Số hộ"))
-    for row in report.by_skill:
-        _append(summary, list(row))
-    _append(summary, [])
-    header(summary, ("Dịch vụ", "Lượt dịch vụ"))
-    for service_row in report.by_service:
-        _append(summary, list(service_row))
-    _append(summary, [])
-    header(summary, ("Thôn", "Lượt hỗ trợ", "Số hộ đã hỗ trợ", "Số hộ trong thôn", "Tỷ lệ phủ (%)"))
-    for name, n, hh, size in report.by_village:
-        _append(summary, [name, n, hh, size or "", round(100 * hh / size, 1) if size else ""])
-    _append(summary, [])
-    header(summary, ("Cần quay lại (đã đến hẹn)", "Ngày hẹn", "Thôn", "Thành viên"))
-    for due, household, village, member in report.followups_due:
-        _append(summary, [_safe(household), day_cell(summary, due), village, member])
+    tables: list[tuple[tuple[str, ...], list[list[Any]]]] = [
+        (("Thành viên", "Lượt hỗ trợ", "Số hộ"), [list(row) for row in report.by_member]),
+        (("Kỹ năng số", "Lượt dịch vụ", "Số hộ"), [list(row) for row in report.by_skill]),
+        (("Dịch vụ", "Lượt dịch vụ"), [list(row) for row in report.by_service]),
+        (("Thôn", "Lượt hỗ trợ", "Số hộ đã hỗ trợ", "Số hộ trong thôn", "Tỷ lệ phủ (%)"),
+         [[name, n, hh, size or "", round(100 * hh / size, 1) if size else ""]
+          for name, n, hh, size in report.by_village]),
+        (("Cần quay lại (đã đến hẹn)", "Ngày hẹn", "Thôn", "Thành viên"),
+         [[_safe(household), _day_cell(summary, due), village, member]
+          for due, household, village, member in report.followups_due]),
+    ]
+    for titles, rows in tables:
+        _append(summary, [])
+        _header(summary, titles)
+        for row in rows:
+            _append(summary, row)
+
+
+def write_workbook(db: sqlite_utils.Database, team_id: int, period: Period, catalogue: Catalogue,
+                   today: dt.date, path: Path, approved_only: bool = False) -> Report:
+    """Detail sheet (one row per non-deleted record) and summary sheet (the report's tables)."""
+    from openpyxl import Workbook
+
+    labels = {s.code: s.label for s in catalogue.services}
+    report = reports.team_report(db, team_id, period, catalogue, today, approved_only=approved_only)
+    wb = Workbook(write_only=True)
+    _detail_sheet(wb, db, team_id, period, labels, approved_only)
+    _summary_sheet(wb, report, period, approved_only)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     wb.save(tmp)
@@ -265,3 +276,13 @@ def draw_chart(db: sqlite_utils.Database, team_id: int | Scope, period: Period, 
         fig.savefig(tmp, format="png")
         tmp.replace(path)
     return sum(bottom)
+
+
+def audit_export(storage: Storage, actor: int | None, level: str, unit_id: int, period: Period, now: dt.datetime,
+                 approved_only: bool = False) -> None:
+    """One audit row for a workbook made of a team's (level "team") or a unit's records: who took the
+    households' data out, which and for when (Decree 13/2023 asks to know)."""
+    with storage.transaction() as conn:
+        audit(conn, now, actor, "exports", unit_id, "export", None,
+              {"level": level, "from": period.start.isoformat(), "to": period.end.isoformat(),
+               "approved_only": approved_only})

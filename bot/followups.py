@@ -20,9 +20,10 @@ import sqlite_utils
 
 from . import background, notify
 from .assist import MAX_NOTE, catalogue, clean_text, village_label
+from .audit import audit
+from .clock import iso
 from .core import Deps
 from .storage import Storage, utcnow
-from .teams import audit, iso
 from .when import vn_date
 
 log = logging.getLogger(__name__)

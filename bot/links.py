@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .audit import audit
 from .clock import iso
 from .codes import LETTERS, new_code
 from .storage import Storage
-from .teams import audit
 
 CODE_LENGTH = 6
 LIFETIME = dt.timedelta(minutes=10)
@@ -32,6 +32,8 @@ def issue_code(storage: Storage, member_id: int, from_key: str, now: dt.datetime
         conn.execute("DELETE FROM link_codes WHERE member_id = ? OR expires_at <= ?", (member_id, iso(now)))
         conn.execute("INSERT INTO link_codes (code, member_id, from_key, expires_at) VALUES (?, ?, ?, ?)",
                      (code, member_id, from_key, iso(now + LIFETIME)))
+        audit(conn, now, member_id, "link_codes", member_id, "create", None,
+              {"from": from_key, "expires_at": iso(now + LIFETIME)})
     return code
 
 
@@ -41,9 +43,14 @@ def find_code(storage: Storage, code: str) -> LinkCode | None:
     return LinkCode(*row) if row else None
 
 
-def drop_code(storage: Storage, code: str) -> None:
+def drop_code(storage: Storage, code: str, now: dt.datetime) -> None:
+    """Forget an expired code someone typed."""
     with storage.transaction() as conn:
+        row = conn.execute("SELECT member_id FROM link_codes WHERE code = ?", (code,)).fetchone()
+        if row is None:
+            return
         conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
+        audit(conn, now, None, "link_codes", row[0], "expire", None, None)
 
 
 def active_name(storage: Storage, member_id: int) -> str | None:
@@ -74,3 +81,5 @@ def use_code(storage: Storage, code: str, link: LinkCode, user_key: str, chat_id
                          (user_key, link.member_id, chat_id, iso(now)))
             audit(conn, now, link.member_id, "identities", link.member_id, "link", None,
                   {"key": user_key, "from": link.from_key})
+        else:  # the code was spent on the identity it came from, or one already linked: nothing new
+            audit(conn, now, link.member_id, "link_codes", link.member_id, "delete", None, {"used_by": user_key})

@@ -38,7 +38,6 @@ from .core import Deps, Incoming
 
 log = logging.getLogger(__name__)
 
-KEY = "metrics"
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0)
 WRITE_ERROR_WINDOW = 300.0  # seconds a failed database write keeps /healthz unhealthy
 MATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -103,11 +102,10 @@ class Metrics:
 
 def get(deps: Deps) -> Metrics:
     """The bot's metrics, created on first use."""
-    metrics = deps.extras.get(KEY)
-    if metrics is None:
-        metrics = deps.extras[KEY] = Metrics()
-        metrics.deps = deps
-    return metrics
+    if deps.services.metrics is None:
+        deps.services.metrics = Metrics()
+        deps.services.metrics.deps = deps
+    return deps.services.metrics
 
 
 @asynccontextmanager
@@ -183,7 +181,7 @@ def database_state(deps: Deps) -> dict[str, Any]:
 def queue_depths(deps: Deps) -> dict[str, int]:
     """Per running channel: updates received and not yet answered."""
     out: dict[str, int] = {}
-    for channel in deps.extras.get("channels", []):
+    for channel in deps.services.channels:
         depth = getattr(channel, "queue_depth", None)
         if callable(depth):
             out[channel.name] = int(depth())
@@ -267,8 +265,8 @@ def health(deps: Deps) -> dict[str, Any]:
                        "in_flight": h.in_flight, "queue_depth": depths.get(name, 0)}
                 for name, h in metrics.channels.items()}
     database = database_state(deps)
-    return {"ok": bool(database.get("ok")) and not deps.extras.get("stopping", False),
-            "stopping": bool(deps.extras.get("stopping", False)),
+    return {"ok": bool(database.get("ok")) and not deps.services.stopping,
+            "stopping": deps.services.stopping,
             "uptime_seconds": round(now - metrics.started, 1), "channels": channels, "database": database}
 
 

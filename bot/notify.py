@@ -2,7 +2,7 @@
 a "cần sửa" note, a relayed question or answer, a follow-up reminder).
 
 A member is addressed by their most recently linked identity on a channel that is running
-(`deps.extras["senders"]`, filled by the runner). Choices sent this way are also remembered in that
+(`deps.services.senders`, filled by the runner). Choices sent this way are also remembered in that
 identity's conversation state, so on Zalo and the console a typed number picks them.
 """
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def addresses(deps: Deps, member_id: int) -> list[tuple[Callable, str, str]]:
     """(send, chat_id, identity key) of each of the member's identities on a running channel, newest link first."""
-    senders = deps.extras.get("senders", {})
+    senders = deps.services.senders
     found = []
     for key, chat_id in deps.storage.db.execute(
             "SELECT key, chat_id FROM identities WHERE member_id = ? ORDER BY linked_at DESC, rowid DESC",

@@ -20,9 +20,9 @@ from knowledge.services import Catalogue
 
 from .assist import parse_achieved
 from .export import cell_text
+from .places import COMMUNE_TYPES
 from .reports import OUTCOMES, vn_date
 from .unitreport import LEVEL_NAMES, Numbers, Row, UnitReport, tally
-from .units import COMMUNE_TYPES
 
 FONT = "Times New Roman"
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"

@@ -16,6 +16,7 @@ from knowledge.normalize import fold
 from knowledge.services import Catalogue
 
 from .assist import OUTCOMES
+from .places import get_unit
 from .scope import Scope
 from .when import (
     FIRST_DAY,
@@ -79,8 +80,6 @@ class Report:
 def team_name(db: sqlite_utils.Database, team_id: int | Scope) -> str | None:
     """A team's name, or the title of a scope's commune or province."""
     if isinstance(team_id, Scope):
-        from .units import get_unit
-
         if team_id.level == "team":
             return team_name(db, team_id.unit_id or 0)
         unit = get_unit(db, team_id.unit_id)

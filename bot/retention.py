@@ -9,9 +9,9 @@ so every count and report total is unchanged. Each anonymised household gets an 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
+from .audit import audit
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ def apply(storage: Storage, now: dt.datetime, months: int) -> int:
         return 0
     cutoff = months_before(now.date(), months)
     ids = expired(storage, cutoff)
-    at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
-    detail = json.dumps({"erased": 1, "reason": f"retention {months} months", "before": cutoff.isoformat()})
+    detail = {"erased": 1, "reason": f"retention {months} months", "before": cutoff.isoformat()}
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         marks = ",".join("?" * len(chunk))
@@ -63,10 +62,8 @@ def apply(storage: Storage, now: dt.datetime, months: int) -> int:
                     f"UPDATE audit SET {column} = json_remove({column}, '$.note') WHERE table_name = 'records' "
                     f"AND {column} IS NOT NULL AND row_id IN (SELECT id FROM records WHERE household_id IN ({marks}))",
                     chunk)
-            conn.executemany(
-                "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after) "
-                "VALUES (?, NULL, 'households', ?, 'anonymise', ?, ?)",
-                [(at, hid, json.dumps({"erased": 0}), detail) for hid in chunk])
+            for hid in chunk:
+                audit(conn, now, None, "households", hid, "anonymise", {"erased": 0}, detail)
     if ids:
         log.info("Retention: %d households anonymised (no assistance since before %s)", len(ids), cutoff)
     return len(ids)

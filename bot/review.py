@@ -14,16 +14,17 @@ from typing import Any
 
 import sqlite_utils
 
-from .access import Member
+from .access import Actor
 from .assist import MAX_NOTE, OUTCOMES, RecordView, catalogue, clean_text, village_label
+from .audit import audit
+from .clock import iso, parse_iso
 from .storage import Storage
-from .teams import audit, iso, parse_iso
 
 PAGE = 5  # records on one /duyet screen
 MAX_WHY = 150
 
 
-def may_correct(member: Member | None, record: RecordView | None, now: dt.datetime, days: int) -> bool:
+def may_correct(member: Actor | None, record: RecordView | None, now: dt.datetime, days: int) -> bool:
     """A leader of the record's team (an admin: any team), a live record made within `days`."""
     return (member is not None and record is not None and not record.deleted and member.is_leader
             and member.can_see_team(record.team_id)

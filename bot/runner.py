@@ -25,7 +25,7 @@ from .channels.base import DEFER_WEBHOOK, Channel, StartupError
 from .channels.console import chat
 from .config import Settings
 from .core import Deps
-from .web.views import mount  # late: the web view reads through the handlers, which import the core
+from .web.views import mount
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_web_app(deps: Deps) -> web.Application:
 
 async def start_channels(deps: Deps, channels: list[str], web_app: web.Application) -> list[Channel]:
     started: list[Channel] = []
-    senders = deps.extras.setdefault("senders", {})
+    senders = deps.services.senders
     try:
         for name in channels:
             module = ADAPTERS[name]
@@ -117,8 +117,8 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
     web_app = build_web_app(deps)
     web_app[DEFER_WEBHOOK] = True
     started = await start_channels(deps, channels, web_app)
-    deps.extras["channels"] = started
-    deps.extras["stopping"] = False
+    deps.services.channels = started
+    deps.services.stopping = False
     for channel in started:
         metrics.get(deps).channel(channel.name, "webhook" if channel.needs_server else "polling")
     runner: web.AppRunner | None = None
@@ -140,7 +140,7 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
         for channel in started:
             if channel.needs_server:
                 await channel.register_webhook()
-        for hook in deps.extras.get("on_start", []):
+        for hook in deps.services.on_start:
             await hook(deps)
         heap.settle()  # start-up is over: later garbage collections skip the knowledge base and the rest
         log.info("Running channels: %s", ", ".join(channels))
@@ -150,9 +150,9 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
     finally:
         # New deliveries are refused from here on (webhooks answer 503, so the platform redelivers them
         # later); updates already taken are finished by each channel's stop().
-        deps.extras["stopping"] = True
+        deps.services.stopping = True
         log.info("Stopping: finishing the updates in hand...")
-        for hook in deps.extras.get("on_stop", []):
+        for hook in deps.services.on_stop:
             try:
                 await hook(deps)
             except Exception:  # keep stopping the rest

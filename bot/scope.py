@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .access import Member
+from .access import NOT_LEADER, Actor, Gate
 
 LEVELS = ("all", "province", "commune", "team", "none")
 
@@ -64,7 +64,7 @@ class Scope:
         return other.level == "all" and self.level == "all"  # 'none' is never asked for
 
 
-def for_member(member: Member | None) -> Scope:
+def for_member(member: Actor | None) -> Scope:
     """The widest scope a person may read."""
     if member is None:
         return Scope("none")
@@ -75,3 +75,7 @@ def for_member(member: Member | None) -> Scope:
     if member.role == "leader" and member.team_id is not None:
         return Scope("team", member.team_id)
     return Scope("none")
+
+
+# The leaders' inbox (/chuatraloi, /gopy): whoever has a scope of teams (leaders, officials, admins).
+INBOX_READERS = Gate(lambda who: for_member(who).level != "none", NOT_LEADER)

@@ -22,6 +22,8 @@ from typing import Any
 import sqlite_utils
 
 from .clock import iso
+from .dbfile import pre_migration_backup, schema_version
+from .unitschema import spans_migration, units_migration
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +212,7 @@ MIGRATIONS: list[Migration] = [
     """,
     # 4: units: provinces and communes, teams placed in a commune, officials' roles, people and
     # achievements on records, denominators, activities (see bot/units.py).
-    lambda conn: _units_migration(conn),
+    units_migration,
     # 5: the web view's one-time sign-in links and session cookies (only hashes of their tokens).
     """
     CREATE TABLE web_logins (
@@ -231,7 +233,7 @@ MIGRATIONS: list[Migration] = [
     """,
     # 6: first and last day each household was helped by each team, so a province's long-period
     # report counts distinct households without reading every record (see bot/units.py SPANS_SQL).
-    lambda conn: _spans_migration(conn),
+    spans_migration,
 ]
 
 
@@ -240,21 +242,6 @@ def new_row_id(cur: sqlite3.Cursor) -> int:
     if cur.lastrowid is None:
         raise sqlite3.ProgrammingError("the statement inserted no row")
     return cur.lastrowid
-
-
-def _units_migration(conn: sqlite3.Connection) -> None:
-    from .units import MIGRATION_SQL, adopt_team_communes  # late: units imports this module
-
-    for statement in MIGRATION_SQL:
-        conn.execute(statement)
-    adopt_team_communes(conn)
-
-
-def _spans_migration(conn: sqlite3.Connection) -> None:
-    from .units import SPANS_SQL  # late: units imports this module
-
-    for statement in SPANS_SQL:
-        conn.execute(statement)
 
 
 class SchemaError(RuntimeError):
@@ -281,15 +268,6 @@ def statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip(" \t\r\n;"):
         raise ValueError(f"incomplete SQL statement in a migration: {buffer.strip()[:80]!r}")
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The version recorded in a database (0: a new, empty one)."""
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
-    if found is None:
-        return 0
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
 
 
 def too_new_message(path: str, version: int) -> str:
@@ -350,6 +328,11 @@ class Storage:
             raise
 
     @property
+    def backups_folder(self) -> Path:
+        """Where backups go: `backup_dir`, or `backups/` next to the database."""
+        return self.backup_dir or Path(self.path).parent / "backups"
+
+    @property
     def version(self) -> int:
         return schema_version(self.db.conn)
 
@@ -367,9 +350,7 @@ class Storage:
         if current == latest_version():
             return []
         if current > 0 and self.path != ":memory:" and not self.is_empty():
-            from .backup import pre_migration_backup  # late: backup imports this module
-
-            copy = pre_migration_backup(self, current)
+            copy = pre_migration_backup(self.path, self.backups_folder, current)
             log.info("Database at schema version %d backed up to %s before upgrading to %d",
                      current, copy, latest_version())
         applied: list[int] = []

@@ -7,14 +7,13 @@ Every write runs inside `storage.transaction()`. Times are stored as UTC ISO str
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from .audit import audit
 from .clock import iso, parse_iso
 from .codes import LETTERS_AND_DIGITS, new_code
-from .limits import CodeGuard
+from .places import commune_in, get_unit
 from .storage import Storage, new_row_id
 
 # Invite codes: short, uppercase, no look-alikes (0/O, 1/I) for people reading them aloud.
@@ -23,19 +22,6 @@ CODE_LENGTH = 6
 INVITE_DAYS = 7
 TEAM_ROLES = ("member", "leader")
 OFFICIAL_ROLES = ("commune", "province")  # members.unit_id names their commune or province
-
-
-def audit(conn: sqlite3.Connection, now: dt.datetime, actor: int | None, table: str, row_id: int,
-          action: str, before: dict[str, Any] | None, after: dict[str, Any] | None, why: str | None = None) -> None:
-    """One audit row (with the reason, when someone else changed a member's record); call inside the
-    transaction that made the change."""
-    conn.execute(
-        "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after, why) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (iso(now), actor or None, table, row_id, action,
-         None if before is None else json.dumps(before, ensure_ascii=False),
-         None if after is None else json.dumps(after, ensure_ascii=False), why),
-    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +52,6 @@ def create_team(storage: Storage, name: str, commune: str, villages: list[str], 
     """A team with its villages (duplicates dropped); returns the team id.
 
     The team is placed in `commune_id`, or else in the commune named `commune` (found or created)."""
-    from .units import commune_in  # late: units imports this module
-
     unique = list(dict.fromkeys(v.strip() for v in villages if v.strip()))
     with storage.transaction() as conn:
         if commune_id is None:
@@ -130,20 +114,15 @@ def create_invite(storage: Storage, team_id: int | None, role: str, actor: int |
             code = new_code(CODE_ALPHABET, CODE_LENGTH)
             if conn.execute("SELECT 1 FROM invites WHERE code = ?", (code,)).fetchone() is None:
                 break
-        conn.execute(
+        row_id = new_row_id(conn.execute(
             "INSERT INTO invites (code, team_id, unit_id, role, created_by, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (code, team_id, unit_id, role, actor or None, iso(now), iso(expires)),
-        )
+        ))
+        # The code itself stays out of the trail: it admits whoever types it until it is used.
+        audit(conn, now, actor, "invites", row_id, "create", None,
+              {"team_id": team_id, "unit_id": unit_id, "role": role, "expires_at": iso(expires)})
     return code, expires
-
-
-def code_guard(extras: dict[str, Any]) -> CodeGuard:
-    """The process-wide limits on wrong invite codes (kept in deps.extras)."""
-    guard = extras.get("invite_guard")
-    if guard is None:
-        guard = extras["invite_guard"] = CodeGuard()
-    return guard
 
 
 def clean_code(text: str) -> str:
@@ -159,8 +138,6 @@ def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, disp
     Raises InviteError. The check and the use happen in one transaction, so a one-use code
     pressed by two people at once admits one.
     """
-    from .units import get_unit  # late: units imports this module
-
     with storage.transaction() as conn:
         current = conn.execute(
             "SELECT coalesce(t.name, u.name, '') FROM identities i JOIN members m ON m.id = i.member_id "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import asks, flows, notify
-from bot.access import NOT_LEADER, member_for
+from bot.access import LEADERS, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from knowledge.normalize import key
@@ -32,7 +32,7 @@ def offer(incoming: Incoming, deps: Deps, session: Session, question: str) -> li
     if incoming.is_group:
         return []
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.id or member.team_id is None:
+    if not isinstance(member, Member) or member.team_id is None:
         return []
     session.state[LAST] = question
     return [Choice("🙋 Hỏi tổ trưởng", "hoi:last")]
@@ -41,7 +41,7 @@ def offer(incoming: Incoming, deps: Deps, session: Session, question: str) -> li
 async def send(incoming: Incoming, deps: Deps, question: str) -> list[Reply]:
     """Store the question and pass it to every leader of the member's team."""
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.id or member.team_id is None:
+    if not isinstance(member, Member) or member.team_id is None:
         return [Reply(WHERE_ELSE)]
     leaders = [lid for lid in asks.leaders_of(deps.storage.db, member.team_id) if lid != member.id]
     if not leaders:
@@ -91,7 +91,7 @@ HOI = flows.Flow(name="hoi", draft=AskDraft,
 async def command(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/hoitotruong [câu hỏi] ("hỏi tổ trưởng", "gặp người thật")."""
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.id or member.team_id is None:
+    if not isinstance(member, Member) or member.team_id is None:
         return [Reply(WHERE_ELSE)]
     question = arg_text(incoming.text)
     if any(ch.isalpha() for ch in question):
@@ -110,9 +110,11 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     if len(parts) != 3 or not parts[2].isdigit():
         return [Reply(flows.STALE)]
     question = asks.get(deps.storage.db, int(parts[2]))
-    member = member_for(deps, incoming.user_key)
-    if question is None or member is None or not member.can_see_team(question.team_id):
-        return [Reply(NOT_LEADER)]
+    if question is None:
+        return [Reply(LEADERS.refusal)]
+    refused = LEADERS.check(deps, incoming.user_key, question.team_id)  # the leaders of the asker's team
+    if isinstance(refused, list):
+        return refused
     if parts[1] == "kb":
         return [Reply(_to_inbox(deps, question))]
     if question.status != "open":
@@ -143,11 +145,13 @@ def ask_answer(t: Turn[ReplyDraft]) -> list[Reply]:
 async def type_answer(t: Turn[ReplyDraft], text: str) -> list[Reply] | None:
     if not any(ch.isalnum() for ch in text):
         return None
-    member = member_for(t.deps, t.incoming.user_key)
     q = asks.get(t.deps.storage.db, t.draft.question_id)
-    if member is None or q is None or not member.can_see_team(q.team_id):
-        return t.end(Reply(NOT_LEADER))
-    answer = asks.answer(t.deps.storage, q.id, member.id or None, text, t.deps.clock())
+    if q is None:
+        return t.end(Reply(LEADERS.refusal))
+    member = LEADERS.check(t.deps, t.incoming.user_key, q.team_id)
+    if isinstance(member, list):
+        return t.end(*member)
+    answer = asks.answer(t.deps.storage, q.id, member.actor_id, text, t.deps.clock())
     if answer is None:
         return t.end(Reply("Câu hỏi này đã có người trả lời rồi."))
     told = await notify.tell(t.deps, q.member_id, (

@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot import assist, flows, notify, review, teams
-from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Member, member_for
+from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Actor, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.followups import DEFAULT_DAYS
@@ -60,7 +60,7 @@ class GhiDraft:
     helped_on: str = ""
     quick: bool = False
     edit: int | None = None
-    corrector: int | None = None  # a leader's member id when correcting someone else's record (0: an admin)
+    corrector: str | None = None  # who corrects someone else's record (a leader's or an admin's user key)
     why: str | None = None  # the leader's reason, kept in the audit row and told to the member
     owner: str = ""  # the name of the member whose record a leader corrects
     due_from_summary: bool = False  # the due date is being changed from the summary: go back there
@@ -75,7 +75,7 @@ def team_member(deps: Deps, incoming: Incoming) -> Member | list[Reply]:
     member = member_for(deps, incoming.user_key)
     if member is None:
         return [Reply(NOT_MEMBER)]
-    if not member.id or member.team_id is None:
+    if not isinstance(member, Member) or member.team_id is None:
         return [Reply(NOT_IN_TEAM)]
     return member
 
@@ -587,7 +587,7 @@ def answer_choices(entry: Any, incoming: Incoming, deps: Deps) -> list[Choice]:
     if incoming.is_group:
         return []
     member = member_for(deps, incoming.user_key)
-    if member is None or not member.id or member.team_id is None:
+    if not isinstance(member, Member) or member.team_id is None:
         return []
     service = assist.catalogue().for_topic(getattr(entry, "topic", ""))
     return [Choice("Ghi nhận hỗ trợ hộ dân", f"log:{service.code if service else ''}")]
@@ -605,11 +605,11 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if turn.step != "confirm":
         return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
     d = turn.draft
-    member: Member | list[Reply] | None
+    member: Actor | list[Reply] | None
     if d.corrector is not None:  # a leader's (or an admin's) correction of someone else's record
         member = member_for(deps, incoming.user_key)
         record = assist.get_record(deps.storage.db, d.edit or 0)
-        if member is None or member.id != d.corrector or not review.may_correct(
+        if member is None or incoming.user_key != d.corrector or not review.may_correct(
                 member, record, deps.clock(), deps.settings.leader_edit_days):
             return turn.end(Reply(NOT_LEADER_EDIT.format(days=deps.settings.leader_edit_days)))
     else:
@@ -618,7 +618,7 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
             return turn.end(*member)
         if member.team_id != d.team_id or member.id != d.member_id:
             return turn.end(Reply(NOT_MEMBER))
-    assert isinstance(member, Member)  # checked on both paths above
+    assert member is not None and not isinstance(member, list)  # checked on both paths above
     record_id, text = write(deps, member, d)
     if d.corrector is not None and text.startswith("Đã sửa"):
         told = await notify.tell(deps, d.member_id, (
@@ -633,15 +633,17 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                           f"/ketqua {record_id}"))
 
 
-def write(deps: Deps, member: Member, d: GhiDraft) -> tuple[int, str]:
+def write(deps: Deps, member: Actor, d: GhiDraft) -> tuple[int, str]:
     """Store the draft (a new record, or the edit of one); the receipt and what to say."""
     now = deps.clock()
     if d.edit:
         changes = {"services": d.services, "outcome": d.outcome, "reason": d.reason,
                    "followup_on": d.followup_on, "note": d.note, "helped_on": d.helped_on}
-        ok = assist.update_record(deps.storage, d.edit, member.id or None, changes, now,
+        ok = assist.update_record(deps.storage, d.edit, member.actor_id, changes, now,
                                   why=d.why if d.corrector is not None else None)
         return d.edit, (f"Đã sửa phiếu số {d.edit}." if ok else f"Phiếu số {d.edit} đã bị xóa nên không sửa được.")
+    if not isinstance(member, Member):  # a new record needs a member row (team_member refuses admins without one)
+        raise ValueError("a new record needs a member of a team")
     result = assist.save_record(deps.storage, assist.Draft(
         request_id=d.rid, team_id=d.team_id, member_id=member.id, village_id=d.village_id or 0,
         services=d.services, household_id=d.household_id, head_name=d.name, phone_last3=d.phone3,

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from bot import flows, links, teams
-from bot.access import member_for
+from bot.access import Member, member_for
 from bot.clock import iso
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
@@ -29,7 +29,7 @@ async def link(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if len(words) > 1:
         return await _use_code(words[-1], incoming, deps, session)
     member = member_for(deps, incoming.user_key)
-    if member is None or member.id == 0:
+    if not isinstance(member, Member):  # an admin without a member row has nothing to link
         return begin(LIENKET, "code", LinkDraft(), incoming, deps, session, *_give_code(incoming, deps))
     return _give_code(incoming, deps)
 
@@ -62,7 +62,7 @@ LIENKET = flows.Flow(
 
 def _give_code(incoming: Incoming, deps: Deps) -> list[Reply]:
     member = member_for(deps, incoming.user_key)
-    if member is None or member.id == 0:
+    if not isinstance(member, Member):  # an admin without a member row has nothing to link
         return [Reply(
             "Bạn chưa là thành viên tổ trên ứng dụng này nên chưa lấy được mã liên kết. "
             "Nếu bạn đã tham gia tổ trên ứng dụng khác, hãy gõ /lienket ở ứng dụng đó để lấy mã, "
@@ -94,7 +94,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
     if found is None or found.expired(now):
         tries.append(iso(now))
         if found is not None:
-            links.drop_code(deps.storage, code)
+            links.drop_code(deps.storage, code, now)
             return [Reply("Mã này đã hết hạn (mã chỉ dùng được trong 10 phút). "
                           "Bạn gõ /lienket ở ứng dụng đã tham gia tổ để lấy mã mới nhé.")]
         return [Reply("Mã liên kết không đúng. Bạn kiểm tra lại 6 chữ cái trong mã, "
@@ -133,7 +133,7 @@ async def _use_code(raw: str, incoming: Incoming, deps: Deps, session: Session) 
 async def _tell_other_app(deps: Deps, key: str, text: str) -> None:
     """Let the first identity know, in case the code was used by someone else."""
     channel = key.partition(":")[0]
-    sender = deps.extras.get("senders", {}).get(channel)
+    sender = deps.services.senders.get(channel)
     chat_id = links.chat_of(deps.storage, key)
     if sender is None or chat_id is None:
         return

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import assist, flows, notify, review, teams
-from bot.access import IN_GROUP, NOT_LEADER, NOT_OWN_RECORD, Member, leader, member_for
+from bot.access import IN_GROUP, LEADERS, NOT_OWN_RECORD, Actor, Admin, member_for
 from bot.core import Deps, Incoming, Reply, Session
 from bot.export import forget_team_exports
 from bot.flows import Step, Turn
@@ -49,13 +49,14 @@ async def mine(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     return [Reply("\n\n".join(parts))]
 
 
-def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Member, assist.RecordView] | list[Reply]:
+def _own_record(deps: Deps, incoming: Incoming, usage: str) -> tuple[Actor, assist.RecordView] | list[Reply]:
     """The member and a record they may change: their own recent one, or (leaders, admins) one of
     their team's within LEADER_EDIT_DAYS; else the refusal to send. A leader's change of someone
     else's record asks for a reason."""
     found = member_for(deps, incoming.user_key)
     # A configured admin without a team may still correct any team's record; everyone else must be in one.
-    if found is not None and found.is_admin and not found.id and not incoming.is_group:
+    member: Actor
+    if isinstance(found, Admin) and not incoming.is_group:
         member = found
     else:
         gate = team_member(deps, incoming)
@@ -97,7 +98,7 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
                      reason=record.reason, followup_on=record.followup_on, note=record.note,
                      helped_on=record.helped_on, edit=record.id)
     if correcting:
-        draft.corrector, draft.owner = member.id, _owner_name(deps, record)
+        draft.corrector, draft.owner = incoming.user_key, _owner_name(deps, record)
         return begin(GHI, "why", draft, incoming, deps, session)
     asked = (f" Tổ trưởng nhắn cần sửa: {record.review_note}." if record.review == "fix" and record.review_note
              else "")
@@ -114,7 +115,7 @@ async def edit(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
 @dataclass
 class DeleteDraft:
     record_id: int = 0
-    corrector: int | None = None  # a leader voiding someone else's record
+    corrector: str | None = None  # who is voiding someone else's record (a leader's or an admin's user key)
     why: str = ""
     owner: str = ""
 
@@ -145,10 +146,10 @@ async def delete_yes(t: Turn[DeleteDraft], _arg: str) -> list[Reply]:
     days = t.deps.settings.leader_edit_days
     if t.draft.corrector is not None:
         member = member_for(t.deps, t.incoming.user_key)
-        if member is None or record is None or member.id != t.draft.corrector or not review.may_correct(
+        if member is None or record is None or t.incoming.user_key != t.draft.corrector or not review.may_correct(
                 member, record, t.deps.clock(), days):
             return t.end(Reply(NOT_LEADER_EDIT.format(days=days)))
-        assist.delete_record(t.deps.storage, record.id, member.id or None, t.deps.clock(), why=t.draft.why)
+        assist.delete_record(t.deps.storage, record.id, member.actor_id, t.deps.clock(), why=t.draft.why)
         told = await notify.tell(t.deps, record.member_id, (
             f"Tổ trưởng {member.display_name} đã hủy phiếu số {record.id} của bạn "
             f"({record.head_name or 'hộ đã xóa tên'}). Lý do: {t.draft.why}"))
@@ -181,7 +182,7 @@ async def delete(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         return own
     member, record = own
     if record.member_id != member.id:
-        draft = DeleteDraft(record.id, member.id, "", _owner_name(deps, record))
+        draft = DeleteDraft(record.id, incoming.user_key, "", _owner_name(deps, record))
         return begin(XOA, "why", draft, incoming, deps, session)
     return begin(XOA, "confirm", DeleteDraft(record.id), incoming, deps, session)
 
@@ -193,11 +194,6 @@ class EraseDraft:
     team_id: int = 0
     options: list[list[Any]] = field(default_factory=list)  # [label, household id]
     household_id: int | None = None
-
-
-def erase_guard(t: Turn[EraseDraft]) -> list[Reply] | None:
-    member = member_for(t.deps, t.incoming.user_key)
-    return None if member is not None and member.can_see_team(t.draft.team_id) else [Reply(NOT_LEADER)]
 
 
 def ask_pick(t: Turn[EraseDraft]) -> list[Reply]:
@@ -220,7 +216,7 @@ def pick_erase(t: Turn[EraseDraft], arg: str) -> list[Reply] | None:
 def erase_yes(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
     member = member_for(t.deps, t.incoming.user_key)
     done = assist.erase_household(t.deps.storage, t.draft.household_id or 0, t.draft.team_id,
-                                  (member.id if member else 0) or None, t.deps.clock())
+                                  member.actor_id if member else None, t.deps.clock())
     team = teams.get_team(t.deps.storage, t.draft.team_id)
     if done and team is not None:  # old exports and their links still name the household
         forget_team_exports(t.deps.storage, t.deps.settings.export_dir, team.name)
@@ -233,18 +229,16 @@ def _keep(t: Turn[EraseDraft], _arg: str) -> list[Reply]:
 
 
 XOADULIEU = flows.Flow(
-    name="xoadulieu", draft=EraseDraft, guard=erase_guard,
+    name="xoadulieu", draft=EraseDraft, guard=LEADERS.guard(team=lambda d: d.team_id),
     steps={"pick": Step(ask_pick, {"h": pick_erase, "no": _keep}, view=True),
            "confirm": Step(ask_erase, {"yes": erase_yes, "no": _keep}, view=True)},
     cancelled=lambda _d: "Đã giữ nguyên, không xóa gì.",
 )
 
 
-async def erase(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def erase(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/xoadulieu <tên chủ hộ>: erase a household's name and phone digits, keep anonymous counts."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:

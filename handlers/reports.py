@@ -7,10 +7,10 @@ import datetime as dt
 
 from bot import reports
 from bot import teams as team_data
-from bot.access import NOT_LEADER, Member, leader, member_for
+from bot.access import LEADERS, Actor
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from bot.export import draw_chart, out_path, write_workbook
+from bot.export import audit_export, draw_chart, out_path, write_workbook
 from bot.reports import Period
 from knowledge.normalize import fold
 
@@ -29,13 +29,13 @@ def _team_choices(cmd: str, teams: list[tuple[int, str]], period: Period) -> tup
     return tuple(Choice(name, f"rp:{cmd}:{tid}:{period.arg}") for tid, name in teams[:MAX_TEAM_CHOICES])
 
 
-def _resolve(deps: Deps, member: Member, cmd: str, args: str) -> tuple[int, Period] | list[Reply]:
+def _resolve(deps: Deps, member: Actor, cmd: str, args: str) -> tuple[int, Period] | list[Reply]:
     """Which team and period the leader asked for, or the reply explaining what to type."""
     today = _today(deps)
     period = reports.parse_period(args, today)
     if not member.is_admin:
         if member.team_id is None:
-            return [Reply(NOT_LEADER)]
+            return [Reply(LEADERS.refusal)]
         if period is None:
             return [Reply(reports.period_error(args, today))]
         return member.team_id, period
@@ -72,7 +72,8 @@ def approved_only(args: str) -> tuple[str, bool]:
     return (" ".join(words), True) if found else (args, False)
 
 
-async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool = False) -> list[Reply]:
+async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool = False,
+              actor: int | None = None) -> list[Reply]:
     today = _today(deps)
     refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
     if refusal:
@@ -94,6 +95,7 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
+        audit_export(deps.storage, actor, "team", team_id, period, deps.clock(), approved)
         which = " (chỉ phiếu đã duyệt)" if approved else ""
         return [Reply(f"Tệp Excel báo cáo {team}, {period.label}{which}: {report.records} lượt hỗ trợ, "
                       f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
@@ -114,15 +116,13 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
 
 
 def _command(cmd: str):
-    async def handler(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-        member = member_for(deps, incoming.user_key)
-        if member is None or not member.is_leader:
-            return [Reply(NOT_LEADER)]
+    @LEADERS
+    async def handler(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
         args, approved = approved_only(arg_text(incoming.text)) if cmd != "bieudo" else (arg_text(incoming.text), False)
         resolved = _resolve(deps, member, cmd, args)
         if isinstance(resolved, list):
             return resolved
-        replies = await run(cmd, deps, *resolved, approved=approved)
+        replies = await run(cmd, deps, *resolved, approved=approved, actor=member.actor_id)
         return web.offer(deps, incoming, replies) if cmd == "baocao" else replies
     return handler
 
@@ -130,24 +130,23 @@ def _command(cmd: str):
 async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """A team picked from the admin's list: "rp:<cmd>:<team_id>:<period>"."""
     parts = (incoming.payload or "").split(":", 3)
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if len(parts) != 4 or parts[1] not in ("baocao", "xuat", "bieudo") or not parts[2].isdigit():
-        return [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
+        refused = LEADERS.check(deps, incoming.user_key)
+        return refused if isinstance(refused, list) else [Reply("Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
     team_id = int(parts[2])
+    member = LEADERS.check(deps, incoming.user_key, team_id)  # a leader of another team is refused too
+    if isinstance(member, list):
+        return member
     period = reports.parse_period(parts[3], _today(deps))
-    if not member.can_see_team(team_id) or reports.team_name(deps.storage.db, team_id) is None or period is None:
-        return [Reply(NOT_LEADER if not member.can_see_team(team_id) else "Tổ này không còn nữa.")]
-    replies = await run(parts[1], deps, team_id, period)
+    if reports.team_name(deps.storage.db, team_id) is None or period is None:
+        return [Reply("Tổ này không còn nữa.")]
+    replies = await run(parts[1], deps, team_id, period, actor=member.actor_id)
     return web.offer(deps, incoming, replies) if parts[1] == "baocao" else replies
 
 
-async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def set_village_size(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/sohodan <thôn> <số hộ>: the village size, for coverage in reports."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if member.team_id is None:
         return [Reply("Bạn chưa thuộc tổ nào nên chưa đặt được số hộ của thôn.")]
     words = arg_text(incoming.text).split()
@@ -165,7 +164,7 @@ async def set_village_size(incoming: Incoming, deps: Deps, session: Session) -> 
         known = ", ".join(v[1] for v in villages) or "(chưa có)"
         return [Reply(f"Tổ không có thôn \"{name[:40]}\". Các thôn của tổ: {known}. "
                       "Bạn gõ lại đúng tên thôn, ví dụ: /sohodan Xuân Thượng 320")]
-    team_data.set_village_size(deps.storage, found, size, member.id or None, deps.clock())
+    team_data.set_village_size(deps.storage, found, size, member.actor_id, deps.clock())
     return [Reply(f"Đã ghi: thôn {found[1]} có {size} hộ. Báo cáo /baocao sẽ tính tỷ lệ hộ được hỗ trợ.")]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot import flows, notify, reports, review, teams
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import LEADERS, Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 
@@ -27,9 +27,10 @@ class ReviewDraft:
     said: str = ""  # what the last action did, said above the next screen
 
 
-def _leader(t: Turn[ReviewDraft]) -> Member | None:
-    member = member_for(t.deps, t.incoming.user_key)
-    return member if member is not None and member.can_see_team(t.draft.team_id) else None
+def _leader(t: Turn[ReviewDraft]) -> Actor | None:
+    """The leader (or admin) reviewing the draft's team, asked again at each action."""
+    who = LEADERS.check(t.deps, t.incoming.user_key, t.draft.team_id)
+    return None if isinstance(who, list) else who
 
 
 def ask_list(t: Turn[ReviewDraft]) -> list[Reply]:
@@ -65,8 +66,8 @@ def ask_note(t: Turn[ReviewDraft]) -> list[Reply]:
 def _approve(t: Turn[ReviewDraft], ids: list[int]) -> list[Reply]:
     member = _leader(t)
     if member is None:
-        return t.end(Reply(NOT_LEADER))
-    done = review.approve(t.deps.storage, t.draft.team_id, ids, member.id or None, t.deps.clock())
+        return t.end(Reply(LEADERS.refusal))
+    done = review.approve(t.deps.storage, t.draft.team_id, ids, member.actor_id, t.deps.clock())
     shown = ", ".join(str(i) for i in done)
     t.draft.said = f"Đã duyệt phiếu số {shown}." if done else "Các phiếu này đã được xử lý rồi."
     return t.go("list")
@@ -96,11 +97,11 @@ def fix(t: Turn[ReviewDraft], arg: str) -> list[Reply] | None:
 async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
     member, rid = _leader(t), t.draft.fixing or 0
     if member is None:
-        return t.end(Reply(NOT_LEADER))
+        return t.end(Reply(LEADERS.refusal))
     note = review.clean_why(text)
     if len(note) < 3:
         return None
-    if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.id or None, t.deps.clock()):
+    if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.actor_id, t.deps.clock()):
         t.draft.said = f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa."
         return t.go("list")
     owner = t.draft.owners.get(str(rid))
@@ -116,7 +117,7 @@ async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
 
 DUYET = flows.Flow(
     name="duyet", draft=ReviewDraft,
-    guard=lambda t: None if _leader(t) else [Reply(NOT_LEADER)],
+    guard=LEADERS.guard(team=lambda d: d.team_id),
     steps={
         "list": Step(ask_list, {"ok": approve_one, "fix": fix, "all": approve_all, "next": next_page}, view=True),
         "note": Step(ask_note, {"back": lambda t, _a: t.go("list")}, type_note, free_text=True,
@@ -126,11 +127,9 @@ DUYET = flows.Flow(
 )
 
 
-async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/duyet [tên tổ]: the team's unreviewed records (admins name the team)."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.is_leader:
-        return [Reply(NOT_LEADER)]
     name = arg_text(incoming.text)
     team_id = member.team_id
     if member.is_admin and (name or team_id is None):
@@ -141,7 +140,7 @@ async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
             return [Reply(f"Bạn gõ /duyet <tên tổ> để chọn tổ. Các tổ: {names}.")]
         team_id = found[0][0]
     if team_id is None:
-        return [Reply(NOT_LEADER)]
+        return [Reply(LEADERS.refusal)]
     return begin(DUYET, "list", ReviewDraft(team_id), incoming, deps, session)
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import flows, teams
-from bot.access import IN_GROUP, NO_TEAMS, NOT_ADMIN, NOT_LEADER, ROLE_NAMES, Member, leader, member_for
+from bot.access import (
+    ADMINS,
+    IN_GROUP,
+    LEADERS,
+    NO_TEAMS,
+    ROLE_NAMES,
+    Actor,
+    member_for,
+)
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.safety import redact
@@ -23,7 +31,7 @@ def _make_team(deps: Deps, user_key: str, name: str, commune: str, village_text:
     if not village_names:
         return [Reply(TAOTO_USAGE)]
     member = member_for(deps, user_key)
-    team_id = teams.create_team(deps.storage, name, commune, village_names, member.id if member else None,
+    team_id = teams.create_team(deps.storage, name, commune, village_names, member.actor_id if member else None,
                                 deps.clock())
     listed = ", ".join(v.name for v in teams.villages(deps.storage, team_id))
     return [Reply(f"Đã tạo tổ \"{name}\" ({commune}), gồm các thôn: {listed}.\n"
@@ -49,7 +57,7 @@ def _villages(t: Turn[TeamDraft], text: str) -> list[Reply]:
 
 TAOTO = flows.Flow(
     name="taoto", draft=TeamDraft,
-    guard=lambda t: None if t.deps.is_admin(t.incoming.user_key) else [Reply(NOT_ADMIN)],
+    guard=ADMINS.guard(),
     steps={
         "name": Step(lambda t: [Reply("Tên tổ là gì? Ví dụ: Tổ CNS thôn Xuân")], text=_typed("name", "commune"),
                      free_text=True,
@@ -66,10 +74,9 @@ TAOTO = flows.Flow(
 )
 
 
-async def create_team(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@ADMINS
+async def create_team(incoming: Incoming, deps: Deps, session: Session, who: Actor) -> list[Reply]:
     """/taoto <tên>; <xã>; <thôn, thôn> in one line, or /taoto alone to be asked step by step (admins)."""
-    if not deps.is_admin(incoming.user_key):
-        return [Reply(NOT_ADMIN)]
     args = arg_text(incoming.text)
     if not args:
         return begin(TAOTO, "name", TeamDraft(), incoming, deps, session,
@@ -88,15 +95,13 @@ def _invite_reply(code: str, team: teams.Team, role: str, expires) -> list[Reply
     )]
 
 
-async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def invite(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/moi (member) or /moi totruong (admins only): a one-use code for a team."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     words = teams.clean_code(arg_text(incoming.text))
     role = "leader" if words in {"TOTRUONG", "TRUONG", "LEADER"} else "member"
     if role == "leader" and not member.is_admin:
-        return [Reply(NOT_ADMIN)]
+        return [Reply(ADMINS.refusal)]
     if member.is_admin:
         all_teams = teams.list_teams(deps.storage)
         if not all_teams:
@@ -107,9 +112,9 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     else:
         own = teams.get_team(deps.storage, member.team_id or 0)
         if own is None:
-            return [Reply(NOT_LEADER)]
+            return [Reply(LEADERS.refusal)]
         team = own
-    code, expires = teams.create_invite(deps.storage, team.id, role, member.id, deps.clock())
+    code, expires = teams.create_invite(deps.storage, team.id, role, member.actor_id, deps.clock())
     return _invite_reply(code, team, role, expires)
 
 
@@ -123,14 +128,9 @@ def _pick_invite_team(t: Turn[InviteDraft], arg: str) -> list[Reply] | None:
     if team is None:
         return None
     member = member_for(t.deps, t.incoming.user_key)
-    code, expires = teams.create_invite(t.deps.storage, team.id, t.draft.role, (member.id if member else 0) or None,
+    code, expires = teams.create_invite(t.deps.storage, team.id, t.draft.role, member.actor_id if member else None,
                                         t.deps.clock())
     return t.end(*_invite_reply(code, team, t.draft.role, expires))
-
-
-def _admin_only(t: Turn[object]) -> list[Reply] | None:
-    member = member_for(t.deps, t.incoming.user_key)
-    return None if member is not None and member.is_admin else [Reply(NOT_ADMIN)]
 
 
 def _team_picker(question: str):
@@ -140,7 +140,7 @@ def _team_picker(question: str):
     return ask
 
 
-MOI = flows.Flow(name="moi", draft=InviteDraft, guard=_admin_only,
+MOI = flows.Flow(name="moi", draft=InviteDraft, guard=ADMINS.guard(),
                  steps={"team": Step(_team_picker("Mã mời cho tổ nào?"), {"t": _pick_invite_team}, view=True)})
 
 
@@ -165,7 +165,7 @@ async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     if not code:
         return [Reply("Bạn gõ /thamgia kèm mã mời, ví dụ: /thamgia K7PQ2M. Chưa có mã thì nhờ tổ trưởng gửi.")]
     name = redact((incoming.display_name or "").strip()).text[:60] or f"Thành viên {incoming.user_id[-4:]}"
-    guard, now = teams.code_guard(deps.extras), deps.clock()
+    guard, now = deps.services.invite_guard, deps.clock()
     locked = guard.refused(incoming.user_key, now)
     if locked:
         return [Reply(LOCKED[locked])]
@@ -193,15 +193,8 @@ class MembersDraft:
     target_name: str = ""
 
 
-def _me(t: Turn[MembersDraft]) -> Member | None:
+def _me(t: Turn[MembersDraft]) -> Actor | None:
     return member_for(t.deps, t.incoming.user_key)
-
-
-def members_guard(t: Turn[MembersDraft]) -> list[Reply] | None:
-    member = _me(t)
-    if member is None or not member.is_leader or (t.draft.team_id and not member.can_see_team(t.draft.team_id)):
-        return [Reply(NOT_LEADER)]
-    return None
 
 
 def ask_members(t: Turn[MembersDraft]) -> list[Reply]:
@@ -241,7 +234,7 @@ def ask_remove(t: Turn[MembersDraft]) -> list[Reply]:
 
 def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
     me = _me(t)
-    done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, (me.id if me else 0) or None,
+    done = teams.remove_member(t.deps.storage, t.draft.target, t.draft.team_id, me.actor_id if me else None,
                                t.deps.clock())
     web_auth.revoke_member(t.deps, t.draft.target)  # their web view sessions end now, not at the next click
     name = t.draft.target_name
@@ -249,7 +242,7 @@ def remove_yes(t: Turn[MembersDraft], _arg: str) -> list[Reply]:
 
 
 THANHVIEN = flows.Flow(
-    name="thanhvien", draft=MembersDraft, guard=members_guard,
+    name="thanhvien", draft=MembersDraft, guard=LEADERS.guard(team=lambda d: d.team_id or None),
     steps={
         "team": Step(_team_picker("Xem thành viên tổ nào?"), {"t": pick_members_team}, view=True),
         "list": Step(ask_members, {"rm": pick_remove,
@@ -260,11 +253,9 @@ THANHVIEN = flows.Flow(
 )
 
 
-async def members(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@LEADERS
+async def members(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/thanhvien: the team's members with this month's counts; remove one."""
-    member = leader(deps, incoming.user_key)
-    if isinstance(member, list):  # refused
-        return member
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     if member.team_id is None:  # an admin without a team: pick one

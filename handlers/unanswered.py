@@ -13,71 +13,34 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from bot import flows
 from bot import inbox as inbox_data
-from bot.access import NOT_LEADER, Member, member_for
+from bot.access import Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
-from bot.scope import for_member
-from knowledge.loader import KnowledgeError, add_local_phrasing
+from bot.inbox import CANDIDATES, MAX_ROWS, add_phrasing, group
+from bot.scope import INBOX_READERS
+from knowledge.loader import KnowledgeError
 
 from .flowkit import begin
 
 FLOW = "inbox"
-SIMILAR = 80  # token_sort_ratio on normalised keys: same words, small typos, any order
-MAX_ROWS = 2000  # most recent open questions considered (bounded work: anyone can ask)
-MAX_GROUPS = 300  # fuzzy comparisons stop here; later keys only join identical ones
 SHOWN = 5  # groups offered at a time (two buttons each)
-CANDIDATES = 5
 MAX_FEEDBACK = 10
 MAX_QUOTE = 120
 
 
-@dataclass
-class Group:
-    question: str  # the most recent wording of the most frequent key
-    norm: str
-    ids: list[int] = field(default_factory=list)
-    variants: list[str] = field(default_factory=list)
-
-
-def open_questions(deps: Deps, member: Member) -> list[tuple[int, str, str]]:
+def open_questions(deps: Deps, member: Actor) -> list[tuple[int, str, str]]:
     return inbox_data.open_questions(deps.storage, member, MAX_ROWS)
-
-
-def group(rows: list[tuple[int, str, str]]) -> list[Group]:
-    """Greedy clustering: identical keys together, then each key joins the first similar group."""
-    by_norm: dict[str, Group] = {}
-    for rid, question, norm in rows:  # newest first, so the first wording seen is the latest
-        g = by_norm.setdefault(norm, Group(question, norm))
-        g.ids.append(rid)
-    groups: list[Group] = []
-    reps: list[str] = []
-    for g in sorted(by_norm.values(), key=lambda g: (-len(g.ids), g.norm)):
-        hit = process.extractOne(g.norm, reps, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR) \
-            if reps and len(reps) < MAX_GROUPS else None
-        if hit is None:
-            groups.append(g)
-            reps.append(g.norm)
-        else:
-            owner = groups[hit[2]]
-            owner.ids.extend(g.ids)
-            owner.variants.append(g.question)
-    groups.sort(key=lambda g: -len(g.ids))
-    return groups
 
 
 def _quote(text: str) -> str:
     return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE - 1] + "…"
 
 
-def _leader(deps: Deps, incoming: Incoming) -> Member | None:
-    member = member_for(deps, incoming.user_key)
-    if member is None or for_member(member).level == "none":
-        return None
-    return member
+def _leader(deps: Deps, incoming: Incoming) -> Actor | None:
+    who = INBOX_READERS.check(deps, incoming.user_key)
+    return None if isinstance(who, list) else who
 
 
 @dataclass
@@ -92,7 +55,7 @@ class InboxDraft:
 async def show_inbox(incoming: Incoming, deps: Deps, session: Session, note: str = "") -> list[Reply]:
     member = _leader(deps, incoming)
     if member is None:
-        return [Reply(NOT_LEADER)]
+        return [Reply(INBOX_READERS.refusal)]
     groups = await asyncio.to_thread(group, open_questions(deps, member))  # off the event loop
     prefix = f"{note}\n\n" if note else ""
     if not groups:
@@ -134,20 +97,8 @@ def _pick_reply(t: Turn[InboxDraft]) -> list[Reply]:
     return [Reply(f"Thêm \"{_quote(question)}\" làm cách hỏi của mục nào?", tuple(choices))]
 
 
-def _close(deps: Deps, member: Member, ids: list[int], status: str, entry_id: str | None = None) -> int:
-    return inbox_data.close(deps.storage, member, ids, status, entry_id)
-
-
-def add_phrasing(deps: Deps, entry_id: str, question: str) -> None:
-    """Write the phrasing to the local folder and reload, so it is answered from now on.
-
-    Runs in a worker thread: `reload` swaps the entries and the matcher in two plain assignments,
-    so a question answered meanwhile sees the old or the new knowledge base, both valid."""
-    local = deps.settings.local_knowledge_dir
-    if deps.kb.local_dir is None:
-        deps.kb.local_dir = local
-    add_local_phrasing(deps.kb.local_dir, entry_id, question)
-    deps.kb.reload()
+def _close(deps: Deps, member: Actor, ids: list[int], status: str, entry_id: str | None = None) -> int:
+    return inbox_data.close(deps.storage, member, ids, status, deps.clock(), entry_id)
 
 
 def _index(t: Turn[InboxDraft], arg: str) -> int | None:
@@ -175,10 +126,10 @@ async def pick_entry(t: Turn[InboxDraft], arg: str) -> list[Reply]:
     current = t.draft.groups[t.draft.current]
     if entry is None or member is None:
         return [Reply("Mục này không còn nữa. Bạn chọn mục khác nhé."), *_pick_reply(t)]
-    lock = t.deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
-        async with lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
-            await asyncio.to_thread(add_phrasing, t.deps, entry.id, current["q"])
+        async with t.deps.services.kb_write_lock:  # one writer of _phrasings.yaml at a time; reloading takes a moment
+            await asyncio.to_thread(add_phrasing, t.deps.kb, t.deps.settings.local_knowledge_dir, entry.id,
+                                        current["q"])
     except (KnowledgeError, OSError) as exc:
         return [Reply(f"Chưa thêm được vào kho kiến thức của xã: {exc}. Bạn báo quản trị viên giúp tôi nhé.")]
     n = _close(t.deps, member, current["ids"], "added", entry.id)
@@ -193,7 +144,7 @@ async def _refresh(t: Turn[InboxDraft], _arg: str = "") -> list[Reply]:
 
 INBOX = flows.Flow(
     name=FLOW, draft=InboxDraft,
-    guard=lambda t: None if _leader(t.deps, t.incoming) else [Reply(NOT_LEADER)],
+    guard=INBOX_READERS.guard(),
     steps={
         "groups": Step(lambda t: _groups_reply(t, t.draft), {"add": add_group, "skip": skip_group}, view=True),
         "pick": Step(_pick_reply, {"entry": pick_entry, "back": _refresh, "add": add_group, "skip": skip_group},
@@ -206,11 +157,9 @@ async def inbox(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]
     return await show_inbox(incoming, deps, session)
 
 
-async def feedback_summary(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@INBOX_READERS
+async def feedback_summary(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/gopy: 👍/👎 per answer, most 👎 first."""
-    member = _leader(deps, incoming)
-    if member is None:
-        return [Reply(NOT_LEADER)]
     rows = inbox_data.most_disliked(deps.storage, member, MAX_FEEDBACK)
     good, bad = inbox_data.feedback_totals(deps.storage, member)
     if not good and not bad:

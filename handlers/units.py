@@ -13,14 +13,14 @@ import datetime as dt
 import logging
 
 from bot import activities, assist, reports, teams, unitreport, units
-from bot.access import NOT_ADMIN, NOT_OWN_RECORD, ROLE_NAMES, Member, member_for
+from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
-from bot.export import draw_chart, out_path
+from bot.export import audit_export, draw_chart, out_path
 from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
-from knowledge.indicators import Achievement, Indicators, indicators_file, load_indicators
+from knowledge.indicators import Achievement, Indicators
 from knowledge.loader import KnowledgeError
 from knowledge.normalize import fold
 
@@ -31,26 +31,18 @@ from .flowkit import arg_text
 LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac khu": "commune", "to": "team"}
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
-NOT_OFFICIAL = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
+NOT_OFFICIAL = READERS.refusal
 NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm được việc này. Bạn báo người quản trị kiểm tra "
                  "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
 
 log = logging.getLogger(__name__)
 
 
-def indicators(deps: Deps) -> Indicators:
-    """Loaded once per process (the file is validated at start by `indicators check`)."""
-    cached = deps.extras.get("indicators")
-    if cached is None:
-        cached = deps.extras["indicators"] = load_indicators(indicators_file(deps.settings.local_knowledge_dir))
-    return cached
-
-
 def loaded_indicators(deps: Deps) -> Indicators | None:
     """The indicators, or None (logged) when a local indicators.yaml cannot be read or is wrong; the
     bot starts without reading it, so the commands that need it answer NO_INDICATORS instead."""
     try:
-        return indicators(deps)
+        return deps.indicators()
     except (KnowledgeError, OSError) as exc:
         log.error("Indicators not loaded: %s", exc)
         return None
@@ -85,14 +77,15 @@ def _choices(cmd: str, found: list[tuple[Scope, str]], period: reports.Period) -
     return tuple(Choice(name, f"un:{cmd}:{s.level}:{s.unit_id}:{period.arg}") for s, name in found[:MAX_CHOICES])
 
 
-async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) -> list[Reply]:
+async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period,
+                    actor: int | None = None) -> list[Reply]:
     """One report, export or chart of a scope the reader may see (checked by the caller)."""
     today = deps.clock().date()
     refusal = reports.period_refusal(period, today)
     if refusal:
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
-        return await team_reports.run(cmd, deps, scope.unit_id or 0, period)
+        return await team_reports.run(cmd, deps, scope.unit_id or 0, period, actor=actor)
     ind, cat = loaded_indicators(deps), catalogue()
     if ind is None and cmd != "bieudo":  # the chart needs no indicators
         return [Reply(NO_INDICATORS)]
@@ -111,6 +104,7 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period) 
                 db.conn.close()
 
         report = await asyncio.to_thread(work)
+        audit_export(deps.storage, actor, scope.level, scope.unit_id or 0, period, deps.clock())
         t = report.totals.numbers
         return [Reply(f"Tệp Excel báo cáo {report.title}, {period.label} (theo mẫu văn bản hành chính): "
                       f"{t.records} lượt hỗ trợ, {t.households} hộ, {t.people} người.", file=path,
@@ -144,14 +138,14 @@ def _report_command(cmd: str) -> Handler:
             period = reports.parse_period(args, today)
             if period is None:
                 return [Reply(reports.period_error(args, today))]
-            return await run_scope(cmd, deps, mine, period)
+            return await run_scope(cmd, deps, mine, period, member.actor_id)
         match = _name_and_period(deps, level, rest, mine)
         if match is None:
             return [Reply(f"Không tìm thấy {LEVEL_LABEL[level]} \"{rest[:40]}\" trong phạm vi bạn được xem. "
                           f"Gõ /{cmd} để xem đơn vị của bạn, hoặc /{cmd} {LEVEL_LABEL[level]} <tên> [thang].")]
         found, period = match
         if len(found) == 1:
-            return await run_scope(cmd, deps, found[0][0], period)
+            return await run_scope(cmd, deps, found[0][0], period, member.actor_id)
         return [Reply(f"Bạn muốn xem {LEVEL_LABEL[level]} nào?", _choices(cmd, found, period))]
     return handler
 
@@ -167,7 +161,7 @@ async def pressed(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     period = reports.parse_period(parts[4], deps.clock().date())
     if member is None or not for_member(member).within(target, deps.storage.db) or period is None:
         return [Reply(NOT_OFFICIAL if period is not None else "Nút này đã cũ. Bạn gõ lại lệnh giúp tôi nhé.")]
-    return await run_scope(parts[1], deps, target, period)
+    return await run_scope(parts[1], deps, target, period, member.actor_id)
 
 
 # --- invitations per role -----------------------------------------------------------------------
@@ -200,13 +194,13 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
             return [Reply(f"{'Không tìm thấy' if not found else 'Có nhiều'} tổ \"{wanted[:40]}\" trong phạm vi của bạn"
                           + (f": {listed}" if listed else "") + ". Gõ đúng tên tổ giúp tôi nhé.")]
         scope, title = found[0]
-        code, expires = teams.create_invite(deps.storage, scope.unit_id, "leader", member.id or None, now)
+        code, expires = teams.create_invite(deps.storage, scope.unit_id, "leader", member.actor_id, now)
         return [Reply(f"Mã mời tổ trưởng tổ \"{title}\": {code}\nMã dùng được 1 lần, đến hết ngày "
                       f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
     # Both gates above let an official or an admin through only with 'tinh' or 'xa' (or a team leader's invite).
     assert level is not None
     if level == "province" and not member.is_admin:
-        return [Reply(NOT_ADMIN)]
+        return [Reply(ADMINS.refusal)]
     found = unitreport.find_scopes(db, level, name, mine) if name.strip() else []
     if len(found) != 1:
         hint = "/donvi tinh <tên tỉnh>" if level == "province" else "/donvi xa <tên xã>"
@@ -215,7 +209,7 @@ async def invite(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
                       f"\"{name[:40]}\"" + (f": {listed}" if listed else "")
                       + f". Gõ /moi {LEVEL_LABEL[level]} <tên>; quản trị tạo đơn vị mới bằng {hint}.")]
     scope, title = found[0]
-    code, expires = teams.create_invite(deps.storage, None, level, member.id or None, now, unit_id=scope.unit_id)
+    code, expires = teams.create_invite(deps.storage, None, level, member.actor_id, now, unit_id=scope.unit_id)
     return [Reply(f"Mã mời {ROLE_NAMES[level]} {title}: {code}\nMã dùng được 1 lần, đến hết ngày "
                   f"{expires:%d/%m/%Y}. Người được mời nhắn cho tôi: /thamgia {code}")]
 
@@ -229,12 +223,10 @@ DONVI_HELP = ("Cách dùng (quản trị):\n"
               "/donvi chuyen <tên tổ>; <tên xã>: xếp một tổ vào xã")
 
 
-async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@ADMINS
+async def manage_units(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/donvi: the one-time admin command to place existing data in provinces and communes."""
-    if not deps.is_admin(incoming.user_key):
-        return [Reply(NOT_ADMIN)]
-    member = member_for(deps, incoming.user_key)
-    actor = member.id if member and member.id else None
+    actor = member.actor_id
     args = arg_text(incoming.text)
     level, name = _level_word(args)
     db, now = deps.storage.db, deps.clock()
@@ -275,9 +267,9 @@ async def manage_units(incoming: Incoming, deps: Deps, session: Session) -> list
         for c in communes:
             names = ", ".join(n for _, n in units.teams_of_commune(db, c.id)) or "chưa có tổ"
             lines.append(f"- {c.title}: {names}")
-    orphans = db.execute("SELECT name FROM teams WHERE commune_id IS NULL ORDER BY name").fetchall()
+    orphans = units.teams_without_commune(db)
     if orphans:
-        lines.append("Tổ chưa có xã: " + ", ".join(n for n, in orphans))
+        lines.append("Tổ chưa có xã: " + ", ".join(orphans))
     return [Reply(("\n".join(lines) or "Chưa có tỉnh, xã nào.") + "\n\n" + DONVI_HELP)]
 
 
@@ -289,11 +281,9 @@ FIGURES_BACK_DAYS = 5 * 366  # a census or a commune's register may be a few yea
 ACTIVITY_BACK_DAYS = 90
 
 
-async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
+@READERS
+async def denominators(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     """/mauso: households and adults of a village (leader, officials) or a commune (officials)."""
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.sees_reports:
-        return [Reply(NOT_OFFICIAL)]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
     today = deps.clock().date()
     if len(parts) not in (3, 4) or not all(parts[:3]):
@@ -319,17 +309,14 @@ async def denominators(incoming: Incoming, deps: Deps, session: Session) -> list
             return [Reply("Chỉ cán bộ xã, cán bộ tỉnh đặt được số liệu của xã trong phạm vi của mình.")]
         commune, title = found[0]
         units.set_denominators(deps.storage, "units", commune.unit_id or 0, households, adults, on,
-                               member.id or None, deps.clock())
+                               member.actor_id, deps.clock())
         return [Reply(f"Đã ghi: {title} có {households} hộ, {adults} người "
                       f"từ 18 tuổi (số liệu ngày {on:%d/%m/%Y}).")]
-    where, params = scope.teams("v.team_id")
-    villages = [(vid, vname) for vid, vname in db.execute(
-        f"SELECT v.id, v.name FROM villages v WHERE {where} ORDER BY v.name", params).fetchall()
-        if fold(vname) == fold(parts[0])]
+    villages = [(vid, vname) for vid, vname in units.villages_in(db, scope) if fold(vname) == fold(parts[0])]
     if len(villages) != 1:
         return [Reply(f"{'Không tìm thấy' if not villages else 'Có nhiều'} thôn \"{parts[0][:40]}\" trong phạm vi "
                       "của bạn. Gõ đúng tên thôn như trong /sohodan.")]
-    units.set_denominators(deps.storage, "villages", villages[0][0], households, adults, on, member.id or None,
+    units.set_denominators(deps.storage, "villages", villages[0][0], households, adults, on, member.actor_id,
                            deps.clock())
     return [Reply(f"Đã ghi: {villages[0][1]} có {households} hộ, {adults} người từ 18 tuổi "
                   f"(số liệu ngày {on:%d/%m/%Y}).")]
@@ -349,7 +336,7 @@ def _hoatdong_help(deps: Deps, member: Member, ind: Indicators) -> str:
 async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/hoatdong <loại>; <ngày>; <thôn>; <số người>; [ghi chú]: one session of the member's team."""
     member = member_for(deps, incoming.user_key)
-    if member is None or member.team_id is None or not member.id:
+    if not isinstance(member, Member) or member.team_id is None:
         return [Reply("Lệnh /hoatdong dành cho thành viên một tổ: hoạt động được tính cho tổ của bạn.")]
     ind = loaded_indicators(deps)
     if ind is None:  # the kinds of session are in the indicators file
@@ -393,7 +380,7 @@ def _own(deps: Deps, incoming: Incoming, record_id: int) -> tuple[Member, assist
     """The member and their own recent record, or the refusal to send."""
     member = member_for(deps, incoming.user_key)
     record = assist.get_record(deps.storage.db, record_id)
-    if member is None or not member.id or record is None or not record.editable_by(member.id, deps.clock()):
+    if not isinstance(member, Member) or record is None or not record.editable_by(member.id, deps.clock()):
         return [Reply(NOT_OWN_RECORD.format(days=assist.EDIT_DAYS))]
     return member, record
 
@@ -421,7 +408,7 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     """/ketqua <số phiếu>: how many people of the household were helped, and what they achieved."""
     number = arg_text(incoming.text).lstrip("#").strip()
     member = member_for(deps, incoming.user_key)
-    if not number and member is not None and member.id:
+    if not number and isinstance(member, Member):
         recent = assist.member_records(deps.storage.db, member.id, deps.clock().date() - dt.timedelta(days=7), 1)
         number = str(recent[0].id) if recent else ""
     if not number.isdigit():
@@ -450,8 +437,7 @@ async def outcome_pressed(incoming: Incoming, deps: Deps, session: Session) -> l
     if isinstance(own, list):  # refused
         return own
     member, record = own
-    row = deps.storage.db.execute("SELECT people, achieved FROM records WHERE id = ?", [record.id]).fetchone()
-    people, achieved = row[0], assist.parse_achieved(row[1])
+    people, achieved = assist.record_results(deps.storage.db, record.id)
     if parts[2] == "p":
         people = max(1, min(int(parts[3]), MAX_PEOPLE_CHOICE))
         assist.update_record(deps.storage, record.id, member.id, {"people": people}, deps.clock())

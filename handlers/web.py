@@ -3,7 +3,7 @@ Zalo and the console get a one-time sign-in link valid 10 minutes."""
 
 from __future__ import annotations
 
-from bot.access import IN_GROUP, NOT_LEADER, member_for
+from bot.access import IN_GROUP, READERS, Actor
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.web import auth
 
@@ -33,10 +33,8 @@ def offer(deps: Deps, incoming: Incoming, replies: list[Reply]) -> list[Reply]:
     return replies
 
 
-async def open_web(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
-    member = member_for(deps, incoming.user_key)
-    if member is None or not member.sees_reports:
-        return [Reply(NOT_LEADER)]
+@READERS
+async def open_web(incoming: Incoming, deps: Deps, session: Session, member: Actor) -> list[Reply]:
     if incoming.is_group:
         return [Reply(IN_GROUP)]
     base = deps.settings.public_base_url

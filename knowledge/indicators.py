@@ -217,19 +217,10 @@ def _targets(raw: Any, where: str, errors: list[str]) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def parse(data: Any, catalogue: Catalogue, origin: str = "indicators.yaml") -> tuple[Indicators, list[str]]:
-    """The indicators and every problem found (an empty list when the file is valid)."""
-    errors: list[str] = []
-    if not isinstance(data, dict):
-        return Indicators((), (), ()), [f"{origin}: tệp phải là một bảng (achievements, activities, indicators)"]
-    services = {s.code for s in catalogue.services}
-    achievements, activities, indicators = [], [], []
-    for kind, items in (("achievements", data.get("achievements")), ("activities", data.get("activities")),
-                        ("indicators", data.get("indicators"))):
-        if not isinstance(items, list) or not items:
-            errors.append(f"{origin}: thiếu danh sách '{kind}'")
+def _achievements(items: Any, services: set[str], origin: str, errors: list[str]) -> list[Achievement]:
+    out: list[Achievement] = []
     seen: set[str] = set()
-    for a in data.get("achievements") or []:
+    for a in items or []:
         code = str((a or {}).get("code", ""))
         where = f"{origin} [achievements/{code or '?'}]"
         if not _CODE.match(code) or code in seen:
@@ -241,49 +232,80 @@ def parse(data: Any, catalogue: Catalogue, origin: str = "indicators.yaml") -> t
             errors.append(f"{where}: cần 'label', 'unit' ({', '.join(UNITS)}) và 'services' là mã dịch vụ có thật"
                           + (f"; không có: {', '.join(bad)}" if bad else ""))
             continue
-        achievements.append(Achievement(code, str(a["label"]), str(a["unit"]), tuple(a["services"])))
-    seen = set()
-    for k in data.get("activities") or []:
+        out.append(Achievement(code, str(a["label"]), str(a["unit"]), tuple(a["services"])))
+    return out
+
+
+def _activities(items: Any, origin: str, errors: list[str]) -> list[ActivityKind]:
+    out: list[ActivityKind] = []
+    seen: set[str] = set()
+    for k in items or []:
         code = str((k or {}).get("code", ""))
         where = f"{origin} [activities/{code or '?'}]"
         if not _CODE.match(code) or code in seen or not (k or {}).get("label"):
             errors.append(f"{where}: cần 'code' (chữ thường, số, _; không trùng) và 'label'")
             continue
         seen.add(code)
-        activities.append(ActivityKind(code, str(k["label"])))
-    partial = Indicators(tuple(achievements), tuple(activities), ())
-    known = partial.names(catalogue)
-    seen = set()
+        out.append(ActivityKind(code, str(k["label"])))
+    return out
+
+
+def _indicator(item: dict[str, Any], where: str, known: set[str], errors: list[str]) -> Indicator | None:
+    """One indicator, or None (its problems added to `errors`)."""
+    name, unit, formula = str(item.get("name", "")).strip(), item.get("unit"), str(item.get("formula", ""))
+    if not name:
+        errors.append(f"{where}: thiếu 'name' (tên chỉ tiêu như tỉnh ghi)")
+    if unit not in UNITS:
+        errors.append(f"{where}: 'unit' \"{unit}\" không hợp lệ ({', '.join(UNITS)})")
+    try:
+        tree = ast.parse(formula, mode="eval")
+        unknown = [n for n in formula_names(tree) if n not in known]
+        if unknown:
+            errors.append(f"{where}: công thức dùng tên không có: {', '.join(unknown)}")
+    except SyntaxError:
+        errors.append(f"{where}: công thức \"{formula}\" sai cú pháp")
+        return None
+    except ValueError as exc:
+        errors.append(f"{where}: công thức \"{formula}\": {exc}")
+        return None
+    targets = _targets(item.get("targets"), where, errors)
+    if unit == "%" and any(t.value > 100 for t in targets):
+        errors.append(f"{where}: chỉ tiêu phần trăm lớn hơn 100")
+    if name and unit in UNITS:
+        return Indicator(_ident(item), name, str(unit), formula, targets, tree)
+    return None
+
+
+def parse(data: Any, catalogue: Catalogue, origin: str = "indicators.yaml") -> tuple[Indicators, list[str]]:
+    """The indicators and every problem found (an empty list when the file is valid)."""
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        return Indicators((), (), ()), [f"{origin}: tệp phải là một bảng (achievements, activities, indicators)"]
+    for kind in ("achievements", "activities", "indicators"):
+        items = data.get(kind)
+        if not isinstance(items, list) or not items:
+            errors.append(f"{origin}: thiếu danh sách '{kind}'")
+    achievements = _achievements(data.get("achievements"), {s.code for s in catalogue.services}, origin, errors)
+    activities = _activities(data.get("activities"), origin, errors)
+    known = Indicators(tuple(achievements), tuple(activities), ()).names(catalogue)
+    indicators: list[Indicator] = []
+    seen: set[str] = set()
     for item in data.get("indicators") or []:
         item = item or {}
-        ident = str(item.get("id", ""))
+        ident = _ident(item)
         where = f"{origin} [indicators/{ident or '?'}]"
         if not _CODE.match(ident) or ident in seen:
             errors.append(f"{where}: 'id' trống, sai dạng hoặc bị trùng")
             continue
         seen.add(ident)
-        name, unit, formula = str(item.get("name", "")).strip(), item.get("unit"), str(item.get("formula", ""))
-        if not name:
-            errors.append(f"{where}: thiếu 'name' (tên chỉ tiêu như tỉnh ghi)")
-        if unit not in UNITS:
-            errors.append(f"{where}: 'unit' \"{unit}\" không hợp lệ ({', '.join(UNITS)})")
-        try:
-            tree = ast.parse(formula, mode="eval")
-            unknown = [n for n in formula_names(tree) if n not in known]
-            if unknown:
-                errors.append(f"{where}: công thức dùng tên không có: {', '.join(unknown)}")
-        except SyntaxError:
-            errors.append(f"{where}: công thức \"{formula}\" sai cú pháp")
-            continue
-        except ValueError as exc:
-            errors.append(f"{where}: công thức \"{formula}\": {exc}")
-            continue
-        targets = _targets(item.get("targets"), where, errors)
-        if unit == "%" and any(t.value > 100 for t in targets):
-            errors.append(f"{where}: chỉ tiêu phần trăm lớn hơn 100")
-        if name and unit in UNITS:
-            indicators.append(Indicator(ident, name, str(unit), formula, targets, tree))
+        found = _indicator(item, where, known, errors)
+        if found is not None:
+            indicators.append(found)
     return Indicators(tuple(achievements), tuple(activities), tuple(indicators)), errors
+
+
+def _ident(item: dict[str, Any]) -> str:
+    return str(item.get("id", ""))
 
 
 def indicators_file(local_dir: Path | None = None) -> Path:

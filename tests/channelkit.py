@@ -94,7 +94,7 @@ def zalo_deps(base: Deps, fake: FakeZalo, **settings: Any) -> Deps:
     settings.setdefault("zalo_bot_token", fake.token)
     settings.setdefault("zalo_base_url", fake.base_url)
     return compose(settings=replace(base.settings, **settings), storage=base.storage, kb=base.kb,
-                clock=base.clock, extras=base.extras)
+                clock=base.clock, services=base.services)
 
 
 @asynccontextmanager

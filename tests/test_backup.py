@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import backup, maintenance, storage
+from bot import backup, dbfile, maintenance, storage
 from bot.app import compose
 from bot.assist import Draft, save_record
 from bot.config import Settings
@@ -145,7 +145,7 @@ def test_restore_refuses_a_damaged_or_foreign_or_newer_file(db: Path, tmp_path: 
 
 
 def test_a_damaged_copy_is_never_left_as_a_backup(db: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(backup, "verify", lambda path: backup.Check(False, problem="tệp bị hỏng: test"))
+    monkeypatch.setattr(dbfile, "verify", lambda path: backup.Check(False, problem="tệp bị hỏng: test"))
     with pytest.raises(backup.BackupError, match="không đạt kiểm tra"):
         backup.copy_database(db, tmp_path / "out.db")
     assert list(tmp_path.glob("out.db*")) == []

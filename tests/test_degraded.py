@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from bot import inbox
 from bot.core import STORAGE_DOWN
 from bot.storage import Storage
 from handlers import unanswered
@@ -66,15 +67,15 @@ async def test_inbox_clusters_off_the_event_loop_with_a_cap(tdeps, monkeypatch):
     monkeypatch.setattr(unanswered, "group", spy)
     replies = await admin.say("/chuatraloi")
     assert "Câu hỏi chưa có câu trả lời" in replies[0].text
-    assert seen == {"thread": False, "rows": unanswered.MAX_ROWS}
+    assert seen == {"thread": False, "rows": inbox.MAX_ROWS}
     # Distinct questions: fuzzy comparisons stop growing once MAX_GROUPS groups exist.
     calls = []
-    extract = unanswered.process.extractOne
-    monkeypatch.setattr(unanswered.process, "extractOne", lambda q, reps, **kw: calls.append(len(reps)) or extract(
+    extract = inbox.process.extractOne
+    monkeypatch.setattr(inbox.process, "extractOne", lambda q, reps, **kw: calls.append(len(reps)) or extract(
         q, reps, **kw))
     rows = [(i, f"q{i}", " ".join(secrets.token_hex(3) for _ in range(4))) for i in range(2000)]
     assert len(real(rows)) == 2000
-    assert len(calls) < unanswered.MAX_GROUPS and max(calls) < unanswered.MAX_GROUPS
+    assert len(calls) < inbox.MAX_GROUPS and max(calls) < inbox.MAX_GROUPS
 
 
 async def test_one_person_cannot_fill_the_inbox(tdeps):

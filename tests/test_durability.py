@@ -32,7 +32,7 @@ async def test_two_concurrent_digest_runs_send_each_digest_once(settings, small_
         fx.build(first.storage)
         box = Outbox()
         for deps in (first, second):
-            deps.extras["senders"] = {"console": box.sender("console"), "telegram": box.sender("telegram")}
+            deps.services.senders = {"console": box.sender("console"), "telegram": box.sender("telegram")}
         now = at(23, 7)
         counts = await asyncio.gather(scheduler.run_due(first, now), scheduler.run_due(second, now))
         assert sum(counts) == 3

@@ -60,16 +60,9 @@ def test_the_graph_is_read():
     assert "bot.channels.base" in GRAPH["bot.channels.telegram"]
 
 
-# Known and owned elsewhere, each breaking a cycle: storage takes a backup before migrating and backup reads
-# the schema (issue #18); units (issue #15) import storage and teams, which call back into units for the
-# units migration, communes and unit names. Nothing else may import late.
-KNOWN_LATE = {"bot.storage": ["pre_migration_backup", "units migration", "household spans migration"], "bot.teams": ["commune_in", "get_unit"],
-              "bot.reports": ["get_unit"]}
-
-
 def test_no_function_level_imports_of_project_modules():
     late = {name: found for name in MODULES if (found := imports(name)[1])}
-    assert {name: len(found) for name, found in late.items()} == {name: len(v) for name, v in KNOWN_LATE.items()}
+    assert late == {}
 
 
 def test_no_import_cycles():
@@ -94,22 +87,14 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-# Issue #16's web pages (merged on 2026-11-30) reuse two feature modules; to move into bot/ domain modules.
-KNOWN_BOT_TO_HANDLERS = {"bot.web.views": ["handlers.unanswered", "handlers.units"]}
-
-
 def test_bot_never_imports_handlers_except_the_composition_root():
     wrong = {name: sorted(t for t in deps if t.split(".")[0] == "handlers")
              for name, deps in GRAPH.items() if name.split(".")[0] == "bot" and name != COMPOSITION_ROOT}
-    assert {name: t for name, t in wrong.items() if t} == KNOWN_BOT_TO_HANDLERS
+    assert {name: t for name, t in wrong.items() if t} == {}
 
 
 def test_channels_never_import_the_runner():
     assert {name for name, deps in GRAPH.items() if name.startswith("bot.channels") and "bot.runner" in deps} == set()
-
-
-# Issue #15's unit commands, merged on 2026-11-30 with three queries still inline (to move to bot/units.py).
-KNOWN_SQL = {"handlers/units.py": 4}
 
 
 def test_no_sql_in_handlers_or_channel_adapters():
@@ -121,4 +106,4 @@ def test_no_sql_in_handlers_or_channel_adapters():
     counts: dict[str, int] = {}
     for place in found:
         counts[place.rpartition(":")[0]] = counts.get(place.rpartition(":")[0], 0) + 1
-    assert counts == KNOWN_SQL
+    assert counts == {}

@@ -13,7 +13,7 @@ import pytest
 from bot import followups, review
 from bot.app import compose
 from bot.channels.telegram import bot_commands
-from bot.core import Deps, Reply
+from bot.core import Deps, Reply, Services
 from bot.storage import Storage
 from handlers import ROUTER
 from handlers.help import help_lines
@@ -37,7 +37,7 @@ class Outbox:
 @pytest.fixture
 def outbox(tdeps: Deps) -> Outbox:
     box = Outbox()
-    tdeps.extras["senders"] = {"console": box.send}
+    tdeps.services.senders = {"console": box.send}
     return box
 
 
@@ -175,13 +175,13 @@ async def test_a_followup_is_a_todo_reminded_once_on_its_day(tdeps, outbox, cloc
     assert await followups.run_reminders(tdeps, today + dt.timedelta(hours=23, minutes=5)) == 0
     tdeps.storage.close()
     again = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb, clock=clock,
-                 extras={"senders": tdeps.extras["senders"]})
+                 services=Services(senders=tdeps.services.senders))
     assert await followups.run_reminders(again, today + dt.timedelta(hours=30)) == 0
     reminders = [t for c, t in outbox.sent if c == "m0" and "⏰" in t]
     assert len(reminders) == 1 and f"phiếu số {first}" in reminders[0] and "Nguyễn Văn An" in reminders[0]
     # Two runs at once on Friday (two connections, as two processes would): one reminder.
     other = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb, clock=clock,
-                 extras={"senders": tdeps.extras["senders"]})
+                 services=Services(senders=tdeps.services.senders))
     friday = dt.datetime(2026, 11, 20, 8, 0, tzinfo=VN)
     counts = await asyncio.gather(followups.run_reminders(again, friday), followups.run_reminders(other, friday))
     assert sorted(counts) == [0, 1]
@@ -358,9 +358,9 @@ async def test_a_message_to_a_member_falls_back_to_their_other_app(tdeps, clock)
     async def works(chat_id: str, replies: list[Reply]) -> None:
         got.extend(r.text for r in replies)
 
-    tdeps.extras["senders"] = {"zalo": broken, "console": works}
+    tdeps.services.senders = {"zalo": broken, "console": works}
     assert await notify.tell(tdeps, member_id, "xin chào", (Choice("Trả lời", "hoi:reply:1"),))
     assert got == ["xin chào"]
     assert tdeps.storage.load_session("console:m0")["choices"] == [["Trả lời", "hoi:reply:1"]]
-    tdeps.extras["senders"] = {"zalo": broken}
+    tdeps.services.senders = {"zalo": broken}
     assert not await notify.tell(tdeps, member_id, "xin chào")

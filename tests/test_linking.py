@@ -50,7 +50,7 @@ async def test_code_links_a_second_app_to_the_same_member(small_deps):
     async def telegram_send(chat_id, replies):
         notices.append((chat_id, replies[0].text))
 
-    small_deps.extras["senders"] = {"telegram": telegram_send}
+    small_deps.services.senders = {"telegram": telegram_send}
     za = Chat(small_deps, user=ZALO_USER, channel="zalo")
     replies = await za.say(f"/lienket {code.lower()}")
     assert "Đã liên kết xong, Nguyễn Thị Lan" in replies[0].text

@@ -75,7 +75,7 @@ async def test_both_webhooks_on_one_server(deps, served, tfake, zfake, port):
     assert tfake.webhook["url"] == f"{base}/telegram" and tfake.webhook["secret_token"] == TG_SECRET
     assert zfake.webhook["url"] == "https://bot.example.vn/hooks/zalo" and zfake.webhook["secret"] == ZALO_SECRET
     assert not tfake.methods("getUpdates") and "getUpdates" not in zfake.requests
-    assert set(deps.extras["senders"]) == {"telegram", "zalo"}
+    assert set(deps.services.senders) == {"telegram", "zalo"}
     async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
         health = await resp.json()
         assert resp.status == 200 and health["ok"] is True and health["database"]["ok"] is True
@@ -154,12 +154,12 @@ async def test_a_busy_port_is_a_clear_startup_error(deps, port):
         busy.listen()
         with pytest.raises(StartupError, match="WEBHOOK_LISTEN"):
             await asyncio.wait_for(run_channels(deps, ["telegram", "zalo"], asyncio.Event()), 10)
-    assert deps.extras["senders"]["zalo"].__self__._session.closed  # the started channels were stopped
-    assert not deps.extras["senders"]["telegram"].__self__.application.running
+    assert deps.services.senders["zalo"].__self__._session.closed  # the started channels were stopped
+    assert not deps.services.senders["telegram"].__self__.application.running
 
 
 async def test_one_channel_failing_stops_the_other(deps, zfake):
     deps = zalo_deps(deps, zfake, zalo_bot_token="999:wrong-token")
     with pytest.raises(StartupError, match="ZALO_BOT_TOKEN"):
         await asyncio.wait_for(run_channels(deps, ["telegram", "zalo"], asyncio.Event()), 10)
-    assert not deps.extras["senders"]["telegram"].__self__.application.running
+    assert not deps.services.senders["telegram"].__self__.application.running

@@ -9,7 +9,7 @@ import pytest
 
 from bot import scheduler
 from bot.app import build_deps, compose
-from bot.core import Deps, Reply
+from bot.core import Deps, Reply, Services
 from bot.runner import run_channels
 from bot.storage import Storage
 from tests import fixtures_data as fx
@@ -37,7 +37,7 @@ class Outbox:
 @pytest.fixture
 def outbox(small_deps: Deps) -> Outbox:
     box = Outbox()
-    small_deps.extras["senders"] = {"console": box.sender("console"), "telegram": box.sender("telegram")}
+    small_deps.services.senders = {"console": box.sender("console"), "telegram": box.sender("telegram")}
     fx.build(small_deps.storage)
     return box
 
@@ -76,7 +76,7 @@ async def test_restart_does_not_resend(small_deps, outbox, settings, small_kb):
     assert await scheduler.run_due(small_deps, at(23, 7)) == 3
     small_deps.storage.close()
     again = compose(settings=settings, storage=Storage(settings.database_path), kb=small_kb,
-                 extras={"senders": small_deps.extras["senders"]})
+                 services=Services(senders=small_deps.services.senders))
     try:
         assert await scheduler.run_due(again, at(23, 9)) == 0
     finally:
@@ -88,15 +88,15 @@ async def test_missed_slot_is_sent_later_that_week_only(small_deps, outbox):
     assert await scheduler.run_due(small_deps, at(25, 10)) == 3  # down on Monday, up on Wednesday
     assert await scheduler.run_due(small_deps, at(25, 11)) == 0
     fresh = Outbox()
-    small_deps.extras["senders"] = {"console": fresh.sender("console")}
+    small_deps.services.senders = {"console": fresh.sender("console")}
     assert await scheduler.run_due(small_deps, at(30, 6)) == 0  # Monday before 07:00: wait for it
 
 
 async def test_member_without_running_channel_is_kept_for_later(small_deps, outbox):
-    small_deps.extras["senders"] = {"console": outbox.sender("console")}  # Telegram is down
+    small_deps.services.senders = {"console": outbox.sender("console")}  # Telegram is down
     assert await scheduler.run_due(small_deps, at(23, 7)) == 2
     assert outbox.to("200") == []
-    small_deps.extras["senders"]["telegram"] = outbox.sender("telegram")
+    small_deps.services.senders["telegram"] = outbox.sender("telegram")
     assert await scheduler.run_due(small_deps, at(23, 8)) == 1
     assert len(outbox.to("200")) == 1
 
@@ -105,9 +105,9 @@ async def test_failed_send_is_not_retried(small_deps, outbox):
     async def broken(chat_id: str, replies: list[Reply]) -> None:
         raise ConnectionError("down")
 
-    small_deps.extras["senders"]["telegram"] = broken
+    small_deps.services.senders["telegram"] = broken
     assert await scheduler.run_due(small_deps, at(23, 7)) == 2
-    small_deps.extras["senders"]["telegram"] = outbox.sender("telegram")
+    small_deps.services.senders["telegram"] = outbox.sender("telegram")
     assert await scheduler.run_due(small_deps, at(23, 8)) == 0  # at most once
 
 
@@ -144,15 +144,15 @@ async def test_background_loop_fires_when_the_clock_reaches_the_slot(small_deps,
         assert len(outbox.sent) == 3
     finally:
         await scheduler.stop_scheduler(small_deps)
-    assert "scheduler" not in small_deps.extras
+    assert "scheduler" not in small_deps.services.jobs
 
 
 async def test_runner_starts_and_stops_the_scheduler(settings, small_kb):
     deps = build_deps(settings, kb=small_kb)
     try:
-        assert scheduler.start_scheduler in deps.extras["on_start"]
+        assert scheduler.start_scheduler in deps.services.on_start
         box = Outbox()
-        deps.extras["senders"] = {"console": box.sender("console"), "telegram": box.sender("telegram")}
+        deps.services.senders = {"console": box.sender("console"), "telegram": box.sender("telegram")}
         fx.build(deps.storage)
         deps.clock = lambda: at(24, 8)  # Tuesday: this week's digest was missed
         stop, ready = asyncio.Event(), asyncio.Event()
@@ -165,7 +165,7 @@ async def test_runner_starts_and_stops_the_scheduler(settings, small_kb):
         assert len(box.sent) == 3
         stop.set()
         await asyncio.wait_for(task, 5)
-        assert "scheduler" not in deps.extras
+        assert "scheduler" not in deps.services.jobs
     finally:
         deps.storage.close()
 

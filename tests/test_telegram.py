@@ -263,7 +263,7 @@ async def test_proactive_send_with_file_and_image(tfake, channel, tg_deps, tmp_p
     sheet.write_bytes(b"PK\x03\x04 fake xlsx")
     chart = tmp_path / "bieu-do.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\n fake png")
-    await tg_deps.extras.setdefault("senders", {}).setdefault("telegram", channel.send)(
+    await tg_deps.services.senders.setdefault("telegram", channel.send)(
         "111", [Reply("Báo cáo tuần", file=sheet), Reply("Biểu đồ " + "x" * 1100, image=chart)])
     sent = await tfake.wait_sent(count=3)
     assert sent[0]["document"]["file_name"] == "bao-cao.xlsx" and sent[0]["caption"] == "Báo cáo tuần"

@@ -345,3 +345,17 @@ def test_report_without_a_unit_extends_the_national_roll_up(tmp_path, capsys):
     assert [u["name"] for u in doc["units"]] == [demo.PROVINCE] and doc["scope"]["level"] == "all"
     assert doc["totals"]["records"] == sum(t["records"] for t in doc["teams"]) == doc["units"][0]["records"] == 2000
     assert doc["totals"]["people"] == doc["units"][0]["people"] and doc["indicators"]
+
+
+def test_teams_without_a_commune_and_villages_in_a_scope(storage):
+    bao_ha = teams.create_team(storage, "Tổ CNS Bảo Hà", "Xã Bảo Hà", ["Thôn 2", "Thôn 1"], None, NOW)
+    other = teams.create_team(storage, "Tổ CNS Xuân Quang", "Xã Xuân Quang", ["Bản Mới"], None, NOW)
+    with storage.transaction() as conn:  # as the units migration leaves a team whose commune text was empty
+        conn.execute("INSERT INTO teams (name, commune, created_at) VALUES ('Tổ Z', '', '2026-01-01')")
+        conn.execute("INSERT INTO teams (name, commune, created_at) VALUES ('Tổ A', '', '2026-01-01')")
+    assert units.teams_without_commune(storage.db) == ["Tổ A", "Tổ Z"]
+    names = lambda scope: [name for _, name in units.villages_in(storage.db, scope)]  # noqa: E731
+    assert names(Scope("team", bao_ha)) == ["Thôn 1", "Thôn 2"]
+    assert names(Scope("commune", units.commune_of_team(storage.db, other).id)) == ["Bản Mới"]
+    assert names(Scope("all", None)) == ["Bản Mới", "Thôn 1", "Thôn 2"]
+    assert names(Scope("none", None)) == []

@@ -406,13 +406,13 @@ async def test_pages_are_small_strict_and_uncached(client):
 
 
 def test_scope_for_roles():
-    from bot.access import Member
+    from bot.access import Admin, Member
 
     assert data.scope_for(Member(1, 5, "A", "member")) is None
     assert data.scope_for(Member(1, 5, "A", "leader")) == Scope("team", 5)
     assert data.scope_for(Member(1, None, "A", "commune", unit_id=7)) == Scope("commune", 7)
     assert data.scope_for(Member(1, None, "A", "province", unit_id=3)) == Scope("province", 3)
-    assert data.scope_for(Member(0, None, "A", "admin")) == Scope("all")
+    assert data.scope_for(Admin()) == Scope("all")
     assert data.scope_for(Member(1, None, "A", "leader")) is None
 
 

@@ -289,7 +289,7 @@ async def test_webhook_through_the_runner_next_to_healthz(small_deps, zfake):
         assert await zfake.post_webhook(f"{base}/hooks/zalo", zfake.event("xin chao", user=USER),
                                        secret=SECRET) == 200
         assert await zfake.wait_texts(1, USER) == ["Xin chào! Bạn cứ gõ câu hỏi nhé."]
-        assert deps.extras["senders"]["zalo"].__self__.name == "zalo"
+        assert deps.services.senders["zalo"].__self__.name == "zalo"
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

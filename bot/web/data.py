@@ -20,7 +20,7 @@ from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
 from .. import reports, unitreport
-from ..access import Member
+from ..access import Actor
 from ..export import chart_series
 from ..reports import OUTCOMES, Period
 from ..safety import redact
@@ -57,7 +57,7 @@ def key_of(scope: Scope) -> str:
     return "all" if scope.level == "all" else f"{scope.level}:{scope.unit_id}"
 
 
-def scope_for(member: Member) -> Scope | None:
+def scope_for(member: Actor) -> Scope | None:
     """The one place the web view decides what a member sees; None for plain members."""
     if not member.sees_reports:
         return None

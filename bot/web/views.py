@@ -19,19 +19,17 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from handlers import unanswered
-from handlers import units as unit_handlers
 from knowledge.indicators import Indicators
 from knowledge.loader import KnowledgeError
 
 from .. import downloads, notify, reports, review, unitreport
-from ..access import ROLE_NAMES, Member
+from .. import inbox as inbox_data
+from ..access import ROLE_NAMES, Actor
 from ..assist import catalogue
 from ..core import Deps
-from ..export import out_path, write_workbook
+from ..export import audit_export, out_path, write_workbook
 from ..official import write_official
 from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
-from ..scope import for_member
 from . import auth, data
 
 log = logging.getLogger(__name__)
@@ -243,7 +241,7 @@ async def report(request: web.Request) -> web.Response:
 def _indicators(deps: Deps) -> Indicators | None:
     """The province's indicators (knowledge/indicators.yaml, or the local folder's copy)."""
     try:
-        return unit_handlers.indicators(deps)  # loaded once, shared with the chat's /baocao
+        return deps.indicators()  # loaded once, shared with the chat's /baocao
     except (KnowledgeError, OSError) as exc:
         log.error("Indicators not loaded: %s", exc)
         return None
@@ -285,7 +283,7 @@ async def followups(request: web.Request) -> web.Response:
     return _json({"rows": data.followups(deps.storage.db, _unit(request, scope), _today(deps))})
 
 
-def _has_inbox(member: Member) -> bool:
+def _has_inbox(member: Actor) -> bool:
     """The unanswered inbox is a team's (or, for admins, everyone's), as /chuatraloi."""
     return member.is_admin or (member.role == "leader" and member.team_id is not None)
 
@@ -301,14 +299,14 @@ async def inbox(request: web.Request) -> web.Response:
     """The unanswered questions, grouped as in /chuatraloi, each with the entries it could join."""
     who = _inbox_member(request)
     deps = _deps(request)
-    rows = unanswered.open_questions(deps, who.member)
+    rows = inbox_data.open_questions(deps.storage, who.member, inbox_data.MAX_ROWS)
     matcher = deps.kb.matcher
 
     def work() -> dict[str, Any]:  # clustering and ranking off the event loop, as /chuatraloi does
-        groups = unanswered.group(rows)
+        groups = inbox_data.group(rows)
         out = []
         for g in groups[:SHOWN_GROUPS]:
-            ranked = matcher.rank(g.question)[:unanswered.CANDIDATES]
+            ranked = matcher.rank(g.question)[:inbox_data.CANDIDATES]
             out.append({"question": g.question, "ids": g.ids, "count": len(g.ids), "variants": g.variants[:3],
                         "candidates": [{"id": s.entry.id, "title": s.entry.title} for s in ranked]})
         return {"total": sum(len(g.ids) for g in groups), "groups": out,
@@ -332,7 +330,8 @@ async def inbox_skip(request: web.Request) -> web.Response:
     who = _inbox_member(request)
     check_csrf(request, who)
     ids, _ = await _ids(request)
-    closed = unanswered._close(_deps(request), who.member, ids, "ignored")
+    deps = _deps(request)
+    closed = inbox_data.close(deps.storage, who.member, ids, "ignored", deps.clock())
     return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
 
 
@@ -345,20 +344,17 @@ async def inbox_add(request: web.Request) -> web.Response:
     entry = deps.kb.entries.get(str(body.get("entry", "")))
     if entry is None:
         raise _error(400, "Mục này không còn nữa. Bạn chọn mục khác nhé.")
-    where, params = for_member(who.member).teams("team_id")
-    row = deps.storage.db.execute(
-        f"SELECT question FROM unanswered WHERE id = ? AND status = 'open' AND {where}", [ids[0], *params]
-    ).fetchone()
-    if row is None:
+    question = inbox_data.open_question(deps.storage, who.member, ids[0])
+    if question is None:
         raise _error(404, "Câu hỏi này đã được xử lý rồi.")
-    lock = deps.extras.setdefault("kb_write_lock", asyncio.Lock())
     try:
-        async with lock:
-            await asyncio.to_thread(unanswered.add_phrasing, deps, entry.id, row[0])
+        async with deps.services.kb_write_lock:
+            await asyncio.to_thread(inbox_data.add_phrasing, deps.kb, deps.settings.local_knowledge_dir, entry.id,
+                                    question)
     except (KnowledgeError, OSError) as exc:
         raise _error(400, f"Chưa thêm được vào kho kiến thức của xã: {exc}") from None
-    closed = unanswered._close(deps, who.member, ids, "added", entry.id)
-    return _json({"closed": closed, "message": f"Đã thêm \"{row[0][:120]}\" làm cách hỏi của mục "
+    closed = inbox_data.close(deps.storage, who.member, ids, "added", deps.clock(), entry.id)
+    return _json({"closed": closed, "message": f"Đã thêm \"{question[:120]}\" làm cách hỏi của mục "
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
 
@@ -391,7 +387,7 @@ async def review_approve(request: web.Request) -> web.Response:
     check_csrf(request, who)
     ids, _ = await _ids(request)
     deps = _deps(request)
-    done = review.approve(deps.storage, team_id, ids, who.member.id or None, deps.clock())
+    done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
     return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
 
 
@@ -407,7 +403,7 @@ async def review_fix(request: web.Request) -> web.Response:
     rid = ids[0]
     owner = deps.storage.db.execute("SELECT member_id FROM records WHERE id = ? AND team_id = ?",
                                     [rid, team_id]).fetchone()
-    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.id or None, deps.clock()):
+    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.actor_id, deps.clock()):
         raise _error(404, f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa.")
     told = await notify.tell(deps, owner[0], (
         f"✏️ Tổ trưởng {who.member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
@@ -419,7 +415,7 @@ async def review_fix(request: web.Request) -> web.Response:
 
 async def export(request: web.Request) -> web.StreamResponse:
     """The same workbook as /xuat: a team's, or the official layout for a commune, a province or everything."""
-    _, scope = leader(request)
+    who, scope = leader(request)
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
     path = out_path(deps.settings.export_dir, unit.name, period, ".xlsx")
@@ -440,6 +436,8 @@ async def export(request: web.Request) -> web.StreamResponse:
             db.conn.close()
 
     await asyncio.to_thread(work)
+    level, unit_id = ("team", unit.team_ids[0]) if unit.kind == "team" else (unit.scope.level, unit.scope.unit_id or 0)
+    audit_export(deps.storage, who.member.actor_id, level, unit_id, period, deps.clock())
     name = f"Báo cáo {unit.name} {period.start:%d-%m-%Y} đến {period.end:%d-%m-%Y}.xlsx"
     return web.FileResponse(path, headers={
         "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
