@@ -1,6 +1,8 @@
 """Calibrated confidence: answer, offer choices, or say "not yet", from a few ranker features.
 
-Two small logistic regressions over the same features: P(the best entry is right) decides a
+A re-ranker first re-orders the best ~8 candidates by a linear score over per-candidate
+features (CANDIDATE_FEATURES), fitted pairwise (right entry vs each other candidate). Then two
+small logistic regressions over the same features of the new best entry: P(the best entry is right) decides a
 direct answer, P(the right entry is among the top three) decides whether choices are worth
 offering. Weights, feature scaling, the fusion weight of the two rankers and both thresholds
 are fitted on the DEV halves only by `benchmarks/fit_calibration.py` (`make calibrate`) and
@@ -34,6 +36,31 @@ FEATURES = (
     "f1",           # IDF-weighted word F1 of the best entry's closest phrasing (1 = the same words)
     "f1_gap",       # that F1 minus the best F1 of any other entry's phrasing
     "near_exact",   # 1 when that F1 is at least NEAR_EXACT (0.9)
+    "rr_margin",    # re-ranker score of the best entry minus the runner-up's
+    "rr_prob",      # re-ranker softmax probability of the best entry among the candidates
+    "q_missing",    # concepts the question names that the best entry's title and phrasings do not
+    "q_missing_all",  # concepts the question names that the best entry never mentions, answer included
+    "t_extra",      # concepts the best entry's title names that the question does not
+    "title_cover",  # IDF-weighted share of the best entry's title words found in the question
+    "surface_cover",  # IDF-weighted share of the question's content words in the best entry's title/phrasings
+)
+
+# The per-candidate features the re-ranker reads (Matcher._candidates_matrix), in order.
+CANDIDATE_FEATURES = (
+    "fused",        # fused score (phrasing / 100 + fusion * lexical)
+    "phrase",       # phrasing-matcher score / 100
+    "lexical",      # BM25 over title + phrasings + answer, relative to the query's ceiling
+    "f1",           # IDF-weighted word F1 of the entry's closest phrasing
+    "coverage",     # IDF-weighted share of the question's content words the entry uses anywhere
+    "surface_cover",  # the same share, of the words of the entry's title and phrasings only
+    "title_cover",  # IDF-weighted share of the entry title's content words found in the question
+    "title_recall", # IDF-weighted share of the question's content words found in the title
+    "q_missing",    # concepts the question names that the entry's title and phrasings do not
+    "q_missing_all",  # concepts the question names that the entry never mentions, answer included
+    "t_extra",      # concepts the entry's title names that the question does not
+    "t_shared",     # concepts both name (title)
+    "phrase_top",   # 1 when the phrasing matcher ranks this entry first
+    "lexical_top",  # 1 when BM25 ranks this entry first
 )
 
 
@@ -59,12 +86,26 @@ class Calibration:
     answer_min_long: float = 0.5  # for longer ones (pasted, formal): fitted separately
     long_words: int = 7
     choices_min: float = 0.5
+    followup_min: float = 0.9  # answer a follow-up (read with the previous topic) from this P(right)
+    # The re-ranker: a linear score over standardised candidate features (pairwise logistic fit).
+    rerank: list[float] = field(default_factory=list)  # empty: keep the fused order
+    rerank_mean: list[float] = field(default_factory=lambda: [0.0] * len(CANDIDATE_FEATURES))
+    rerank_scale: list[float] = field(default_factory=lambda: [1.0] * len(CANDIDATE_FEATURES))
     fitted_on: str = "unfitted defaults"
 
     def __post_init__(self) -> None:
         self._index = np.array([FEATURES.index(f) for f in self.used], dtype=np.int64)
         self._mean = np.asarray(self.mean, dtype=np.float64)
         self._scale = np.asarray(self.scale, dtype=np.float64)
+        self._rr = np.asarray(self.rerank, dtype=np.float64) if self.rerank else None
+        self._rr_mean = np.asarray(self.rerank_mean, dtype=np.float64)
+        self._rr_scale = np.asarray(self.rerank_scale, dtype=np.float64)
+
+    def rerank_scores(self, x: np.ndarray) -> np.ndarray:
+        """Re-ranker scores of a (candidates, CANDIDATE_FEATURES) matrix; the fused score if unfitted."""
+        if self._rr is None:
+            return x[:, 0].copy()
+        return ((x - self._rr_mean) / self._rr_scale) @ self._rr
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         """The used features of a full feature vector, scaled as in the fit."""
@@ -84,6 +125,7 @@ class Calibration:
     def to_json(self) -> str:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         data["features"] = list(FEATURES)
+        data["candidate_features"] = list(CANDIDATE_FEATURES)
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
@@ -91,7 +133,9 @@ class Calibration:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data.pop("features", FEATURES)) != FEATURES or not set(data.get("used", ())) <= set(FEATURES):
+        if (tuple(data.pop("features", FEATURES)) != FEATURES
+                or tuple(data.pop("candidate_features", ())) != CANDIDATE_FEATURES
+                or not set(data.get("used", ())) <= set(FEATURES)):
             return cls()  # written for another feature set: refit with `make calibrate`
         data["answer"] = Model(**data["answer"])
         data["choices"] = Model(**data["choices"])
@@ -119,4 +163,4 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50,
     return Model([float(v) for v in w[:d]], float(w[d]))
 
 
-__all__ = ["CALIBRATION_FILE", "FEATURES", "Calibration", "Model", "fit_logistic"]
+__all__ = ["CALIBRATION_FILE", "CANDIDATE_FEATURES", "FEATURES", "Calibration", "Model", "fit_logistic"]

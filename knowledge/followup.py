@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .matcher import MAX_CHOICES, Evidence, Match, Matcher, Scored
+from .matcher import MAX_CHOICES, RERANK, Evidence, Match, Matcher, Scored, clear_lead
 from .normalize import STOPWORDS, fold, key
 
 WINDOW = dt.timedelta(minutes=10)
@@ -24,7 +24,6 @@ WINDOW = dt.timedelta(minutes=10)
 NEAR_WEIGHT = 0.5
 RELATED_BONUS = 0.3
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
-FOLLOWUP_MARGIN = 0.1  # a follow-up answers only with this lead over the runner-up; else choices
 MAX_WORDS = 7  # content words; a longer message stands on its own
 _CUE_RE = re.compile(
     r"\b(?:o dau|bao lau|bao gio|khi nao|bao nhieu|mat tien|ton tien|mat phi|ton phi|le phi|phi|mien phi|can gi"
@@ -92,16 +91,19 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
         if rid in matcher.index:
             fused[matcher.index[rid]] += scale * RELATED_BONUS
     fused[prev_index] = 0.0
-    order = [int(i) for i in np.argsort(-fused)[:5] if fused[i] > 0]
+    order = [int(i) for i in np.argsort(-fused)[:RERANK] if fused[i] > 0]
     if not order:
         return Match("none", (), (), 0.0)
     both = Evidence(order, fused, ev.phrase, None, ev.f1)
-    # Features of the combined ranking, read on the new words together with the topic's title.
-    both.features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both)
-    status, p = matcher.decide(both)
-    margin = fused[order[0]] - (fused[order[1]] if len(order) > 1 else 0.0)
+    # Kept in the order of the topic-weighted fused scores: the re-ranker was fitted on questions
+    # that stand alone and would let the new words outvote the topic. Features of that ranking,
+    # read on the new words with the topic's title.
+    features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both, learned=False)
+    p = matcher.calibration.p_answer(features)
     ranked = matcher.scored(both, 5)
-    if status == "answer" and margin >= scale * FOLLOWUP_MARGIN:
+    # A follow-up inside the window is about the topic at hand, so it gets its own threshold
+    # (fitted on the dev dialogues), still with a clear lead over the runner-up.
+    if p >= matcher.calibration.followup_min and bool(clear_lead(features)):
         return Match("answer", ranked, (), p)
     return Match("choices", ranked, ranked[:MAX_CHOICES], p)  # still unclear: offer, never guess
 

@@ -24,7 +24,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from .calibration import FEATURES, Calibration
+from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
+from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, accumulate
 from .loader import Entry
@@ -32,8 +33,9 @@ from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
 
 MAX_CHOICES = 3
-TIE_MARGIN = 0.02  # two best entries this close in fused score: a tie, never a direct answer
+TIE_MARGIN = 0.02  # two best entries this close in re-ranker score: a tie, never a direct answer
 CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
+RERANK = 8  # entries with the best fused scores re-ordered by the learned re-ranker
 CANDIDATES = 30  # best phrasings by BM25 re-ranked...
 ENTRY_CANDIDATES = 30  # ... with the best phrasing of this many entries
 # Phrasing score blend (sums to 1); see Matcher._score.
@@ -52,6 +54,16 @@ SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried
 
 BM25_K1 = 1.2
 BM25_B = 0.75
+
+
+# Decision features read straight off the best candidate's re-ranker row.
+_FROM_CANDIDATE = [CANDIDATE_FEATURES.index(f)
+                   for f in ("q_missing", "q_missing_all", "t_extra", "title_cover", "surface_cover")]
+
+
+def clear_lead(features: np.ndarray) -> np.ndarray:
+    """Whether the best entry leads the runner-up by more than a tie (one feature row, or a matrix)."""
+    return np.asarray(features)[..., FEATURES.index("rr_margin")] >= TIE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,8 @@ class Evidence:
     exact: int | None
     f1: dict[int, float] = field(default_factory=dict)  # best word-F1 of each entry's phrasings
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
+    rr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # re-ranker scores, in `order`
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, len(CANDIDATE_FEATURES))))
 
     @property
     def top(self) -> int | None:
@@ -103,6 +117,18 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
         return np.zeros(size)
     lengths = [len(a) for a in arrays]
     return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def _postings(word_sets: list[frozenset[str]]) -> dict[str, np.ndarray]:
+    """word -> the indices of the sets that contain it."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, words in enumerate(word_sets):
+        for w in words:
+            out[w].append(i)
+    return {w: np.array(v, dtype=np.int64) for w, v in out.items()}
 
 
 def _terms(text_key: str) -> list[str]:
@@ -133,6 +159,14 @@ class Matcher:
                 self.owner.append(i)
                 self.exact.setdefault(k, i)
         self.lexical = Lexical(self.entries)
+        # For the re-ranker: each entry's title words and the concepts its title and its whole text name.
+        self.title_words = [frozenset(w for w in key(e.title).split() if w not in STOPWORDS) for e in self.entries]
+        self.title_concepts = [concepts(key(e.title)) for e in self.entries]
+        self.surface_concepts = [
+            frozenset().union(*(concepts(key(t)) for t in (e.title, *e.questions))) for e in self.entries
+        ]
+        self.entry_concepts = [c | concepts(key(e.answer)) for c, e in zip(self.surface_concepts, self.entries,
+                                                                             strict=True)]
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
@@ -177,6 +211,8 @@ class Matcher:
         for doc, words in enumerate(self.doc_words):
             entry_words[self.owner[doc]].update(words)
         self.entry_words = {i: frozenset(w) for i, w in entry_words.items()}
+        self.all_words = [self.lexical.entry_words[i] | self.entry_words.get(i, frozenset())
+                          for i in range(len(self.entries))]
         # Arrays for scoring all candidates at once (see _phrase_scores).
         self.doc_weight_a = np.array(self.doc_weight or [1.0])
         self.self_score_a = np.array(self.self_score or [1.0])
@@ -186,6 +222,15 @@ class Matcher:
             for w in words:
                 entry_postings[w].append(i)
         self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
+        # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
+        n = len(self.entries)
+        word_postings, title_postings = _postings(self.all_words), _postings(self.title_words)
+        self.share_postings = {
+            w: np.concatenate([v, self.entry_postings.get(w, _NONE) + n, title_postings.get(w, _NONE) + 2 * n])
+            for w, v in word_postings.items()
+        }
+        idf = self.lexical.idf
+        self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -315,17 +360,72 @@ class Matcher:
         nonzero = int(np.count_nonzero(fused))
         if not nonzero:
             return Evidence([], fused, phrase, None)
-        k = min(5, nonzero)
-        part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.arange(len(fused))
-        order = sorted(part.tolist(), key=lambda i: -fused[i])
-        ev = Evidence(order, fused, phrase, self.exact.get(q), f1best)
-        ev.features = self._features(q, ev, lex_rel)
+        k = min(RERANK, nonzero)
+        part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
+        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best)
+        self._rerank(q, ev, lex_rel)
         return ev
 
-    def features_for(self, q: str, ev: Evidence) -> np.ndarray:
-        """Features of `ev`'s best entry for query key `q` (after the caller re-ordered it)."""
+    def _query_words(self, q: str) -> dict[str, float]:
+        """The query's content words with their IDF over whole entries."""
+        words = set(q.split()) - STOPWORDS or set(q.split())
+        return {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+
+    def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
+        """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
+        weights = self._query_words(q)
+        total = sum(weights.values()) or 1.0
+        n = len(self.entries)
+
+        # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
+        known = [w for w in weights if w in self.share_postings]
+        shares = _weighted_count([self.share_postings[w] for w in known], [weights[w] for w in known], 3 * n)
+        idx = np.asarray(cands, dtype=np.int64)
+        title_shared = shares[idx + 2 * n]
+        qc = concepts(q)
+        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
+        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
+        x[:, 0] = ev.fused[cands]
+        x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
+        x[:, 2] = lex_rel[cands]
+        x[:, 3] = [ev.f1.get(c, 0.0) for c in cands]
+        x[:, 4] = shares[idx] / total
+        x[:, 5] = shares[idx + n] / total
+        x[:, 6] = title_shared / self.title_weight[cands]
+        x[:, 7] = title_shared / total
+        for row, c in enumerate(cands):
+            tc = self.title_concepts[c]
+            x[row, 8] = len(qc - self.surface_concepts[c] - WEAK)
+            x[row, 9] = len(qc - self.entry_concepts[c] - WEAK)
+            x[row, 10] = len(tc - qc - WEAK)
+            x[row, 11] = len(tc & qc)
+            x[row, 12] = c == phrase_top
+            x[row, 13] = c == lex_top
+        return x
+
+    def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray, learned: bool = True) -> None:
+        """Re-order `ev.order` (the candidates) by the learned re-ranker (`learned=False`: by fused
+        score, which then also stands in for the re-ranker's score); then the decision features."""
+        cands = ev.order
+        x = self.candidates_matrix(q, ev, lex_rel, cands)
+        s = self.calibration.rerank_scores(x) if learned else x[:, 0].copy()
+        # ties (an unfitted re-ranker on equal fused scores) keep the fused order
+        idx = np.lexsort((-ev.fused[cands], -s))
+        if ev.exact is not None and ev.exact in cands:  # the question is word for word a phrasing
+            first = cands.index(ev.exact)
+            idx = np.concatenate(([first], idx[idx != first]))
+        ev.order = [cands[i] for i in idx]
+        ev.rr = s[idx]
+        ev.candidates = x[idx]
+        ev.features = self._features(q, ev, lex_rel)
+
+    def features_for(self, q: str, ev: Evidence, learned: bool = True) -> np.ndarray:
+        """Order `ev`'s candidates (the caller re-scored `ev.fused`) for query key `q`, by the re-ranker
+        or (`learned=False`) by those fused scores; the features of the new best entry."""
         lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
-        return self._features(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex)
+        self._rerank(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex, learned)
+        return ev.features
 
     def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> np.ndarray:
         a = ev.order[0]
@@ -336,17 +436,24 @@ class Matcher:
         other_phrase = max((s for i, s in ev.phrase.items() if i != a), default=0.0)
         f1a = ev.f1.get(a, 0.0)
         f1_other = max((f for i, f in ev.f1.items() if i != a), default=0.0)
-        words = set(q.split()) - STOPWORDS or set(q.split())
-        weights = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
-        used = self.lexical.entry_words[a] | self.entry_words.get(a, frozenset())
-        coverage = sum(v for w, v in weights.items() if w in used) / total
+        coverage = sum(v for w, v in weights.items() if w in self.all_words[a]) / total
         unknown = sum(v for w, v in weights.items() if w not in self.vocabulary) / total
+        rr = ev.rr
+        if len(rr):
+            shifted = np.exp(rr - rr[0])
+            rr_margin, rr_prob = float(rr[0] - rr[1]) if len(rr) > 1 else 5.0, float(1 / shifted.sum())
+            cand = ev.candidates[0]
+            q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE]
+        else:
+            rr_margin, rr_prob, q_missing, q_all, t_extra, title_cover, surface = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         return np.array([
             float(ev.fused[a]), float(ev.fused[a]) - second, pa / 100, float(lex_rel[a]),
             float(phrase_top == a and lex_top == a), float(phrase_top == a), float(lex_top == a),
-            math.log1p(len(words)), coverage, unknown, (pa - other_phrase) / 100,
+            math.log1p(len(weights)), coverage, unknown, (pa - other_phrase) / 100,
             f1a, f1a - f1_other, float(f1a >= NEAR_EXACT),
+            min(rr_margin, 5.0), rr_prob, q_missing, q_all, t_extra, title_cover, surface,
         ])
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
@@ -362,7 +469,7 @@ class Matcher:
         if ev.exact is not None and ev.exact == ev.top:
             return "answer", 1.0
         p = self.calibration.p_answer(ev.features)
-        if p >= self.calibration.answer_threshold(ev.features) and ev.features[FEATURES.index("margin")] >= TIE_MARGIN:
+        if p >= self.calibration.answer_threshold(ev.features) and bool(clear_lead(ev.features)):
             return "answer", p
         if self.calibration.p_choices(ev.features) >= self.calibration.choices_min:
             return "choices", p
@@ -409,4 +516,4 @@ class Matcher:
         return first
 
 
-__all__ = ["Match", "Matcher", "Scored"]
+__all__ = ["Match", "Matcher", "Scored", "clear_lead"]

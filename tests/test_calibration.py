@@ -47,3 +47,23 @@ def test_example_weights_count_like_repeated_examples():
     weighted = fit_logistic(x, y, l2=0.5, weights=weights)
     assert np.allclose(repeated.weights, weighted.weights, atol=1e-6)
     assert abs(repeated.bias - weighted.bias) < 1e-6
+
+
+def test_reranker_round_trip_and_scores(tmp_path):
+    from knowledge.calibration import CANDIDATE_FEATURES
+
+    k = len(CANDIDATE_FEATURES)
+    cal = Calibration(rerank=[1.0] + [0.0] * (k - 1), rerank_mean=[0.5] * k, rerank_scale=[2.0] * k)
+    path = tmp_path / "c.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    again = Calibration.load(path)
+    x = np.zeros((3, k))
+    x[:, 0] = [0.5, 2.5, 1.5]
+    assert np.allclose(again.rerank_scores(x), [0.0, 1.0, 0.5])
+    assert np.allclose(Calibration().rerank_scores(x), x[:, 0])  # unfitted: the fused score itself
+
+
+def test_calibration_for_other_candidate_features_falls_back_to_defaults(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(Calibration().to_json().replace('"title_recall"', '"something else"'), encoding="utf-8")
+    assert Calibration.load(path).fitted_on == "unfitted defaults"

@@ -75,3 +75,21 @@ def test_dialogues_are_split_and_long_enough(split):
     dialogues = faq_eval.read_dialogues(split)
     assert len(dialogues) >= 10
     assert all(2 <= len(d) <= 3 for d in dialogues)
+
+
+def test_pairwise_reranker_fit_learns_which_feature_marks_the_right_candidate():
+    """fit_rerank on synthetic candidates: the right one has the higher first feature, the second is noise."""
+    import fit_calibration
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    cand = []
+    for _ in range(80):
+        x = rng.normal(size=(6, 2))
+        y = np.zeros(6)
+        y[int(np.argmax(x[:, 0]))] = 1.0
+        cand.append((x, y))
+    cand.append((np.zeros((0, 2)), np.zeros(0)))  # a question with no candidates is skipped
+    w, mean, scale = fit_calibration.fit_rerank(cand, np.ones(len(cand)), l2=1.0)
+    assert w[0] > 0 and abs(w[1]) < w[0] / 3
+    assert mean.shape == scale.shape == (2,)

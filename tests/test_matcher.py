@@ -83,3 +83,41 @@ def test_near_tie_offers_choices_not_a_guess(small_kb):
 def test_confidence_is_a_probability(shipped_kb):
     for q in ["kich hoat vneid ko dc", "gia vang hom nay", "Cho tôi hỏi về thủ tục đăng ký cư trú"]:
         assert 0.0 <= shipped_kb.match(q).confidence <= 1.0
+
+
+def test_reranker_sees_a_concept_the_entry_lacks(shipped_kb):
+    """"Quên mật khẩu Zalo" shares words with the VNeID password entry, but names Zalo, which that
+    entry never mentions in its title or phrasings: the candidate row says so, and no answer is given."""
+    from knowledge.calibration import CANDIDATE_FEATURES
+
+    matcher: Matcher = shipped_kb.matcher
+    q = matcher.query_key("quen mat khau zalo lay lai the nao")
+    ev = matcher.evidence(q)
+    row = ev.candidates[ev.order.index(matcher.index["vneid-quen-mat-khau"])]
+    assert row[CANDIDATE_FEATURES.index("q_missing")] >= 1
+    assert row[CANDIDATE_FEATURES.index("t_extra")] >= 1  # its title names VNeID, the question does not
+    assert matcher.match("quen mat khau zalo lay lai the nao").status != "answer"
+
+
+def test_candidates_matrix_has_one_row_per_candidate_in_ranked_order(shipped_kb):
+    from knowledge.calibration import CANDIDATE_FEATURES
+
+    matcher: Matcher = shipped_kb.matcher
+    ev = matcher.evidence(matcher.query_key("Xử lý thế nào khi mất điện thoại có tài khoản định danh điện tử?"))
+    assert ev.candidates.shape == (len(ev.order), len(CANDIDATE_FEATURES))
+    assert list(ev.rr) == sorted(ev.rr, reverse=True)  # the order is the re-ranker's
+    shares = ev.candidates[:, [CANDIDATE_FEATURES.index(f) for f in ("coverage", "surface_cover", "title_cover")]]
+    assert ((0 <= shares) & (shares <= 1 + 1e-9)).all()
+
+
+def test_an_unfitted_reranker_keeps_the_fused_order_and_exact_phrasings_stay_first(shipped_kb):
+    from knowledge.calibration import Calibration
+
+    plain = Matcher(shipped_kb.matcher.entries, Calibration(fusion=shipped_kb.matcher.calibration.fusion))
+    ev = plain.evidence(plain.query_key("doi so dien thoai tren vneid"))
+    fused = [float(ev.fused[i]) for i in ev.order]
+    assert fused == sorted(fused, reverse=True)
+    entry = shipped_kb.entries["vneid-quen-mat-khau"]
+    for m in (plain, shipped_kb.matcher):
+        ev = m.evidence(m.query_key(entry.questions[0]))
+        assert ev.order[0] == m.index[entry.id] and ev.exact == ev.order[0]

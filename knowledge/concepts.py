@@ -1,0 +1,93 @@
+"""A small hand-made lexicon of the domain's concepts, read on normalised keys.
+
+The re-ranker (matcher.py) asks two questions of each candidate entry: does the question name a
+concept the entry never mentions ("quên mật khẩu Zalo" against the VNeID password entry), and does
+the entry's title name a concept the question does not (the bank's lost-phone entry for a question
+about VNeID on a lost phone)? Words alone cannot say that: "mật khẩu" is shared, "Zalo" is one
+more word among many. Patterns are space-separated tokens of `normalize.key` output (accent-free,
+abbreviations expanded, domain terms joined: "tamtru", "nganhang", "dienthoai"; stop words gone, so
+"trẻ em" is "tre" and "ô tô" is "to": such patterns are left out or written with a neighbour).
+"""
+
+from __future__ import annotations
+
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "vneid": ("vneid", "dinhdanh", "muc 1", "muc 2"),
+    "bank": ("nganhang", "atm", "the tin dung", "the ghi no", "agribank", "vietcombank", "vietinbank", "bidv"),
+    "zalo": ("zalo",),
+    "facebook": ("facebook", "messenger", "fb"),
+    "telegram": ("telegram",),
+    "temp_residence": ("tamtru", "luu tru", "tamvang"),
+    "perm_residence": ("thuongtru", "ho khau"),
+    "id_card": ("can cuoc", "chung nhan dan", "chip"),
+    "birth": ("khaisinh",),
+    "death": ("khaitu", "chet", "qua doi"),
+    "marriage": ("ket hon", "ly hon"),
+    "phone": ("dienthoai", "smartphone"),
+    "sim": ("sim", "nhamang", "thue bao", "viettel", "vinaphone", "mobifone"),
+    "otp": ("otp",),
+    "password": ("matkhau", "passcode"),
+    "nfc": ("nfc",),
+    "biometric": ("sinhtrachoc", "khuon mat", "ekyc"),
+    "qr": ("qr", "vietqr"),
+    "electricity": ("tiendien",),
+    "water": ("tiennuoc",),
+    "health": ("bao hiem y te", "suc khoe", "kham benh", "benh vien", "thuoc"),
+    "social_insurance": ("bao hiem xahoi", "luong huu"),
+    "driving": ("giay phep lai xe", "xe may", "xe to", "phat nguoi"),
+    "tax": ("thue",),
+    "welfare": ("an sinh", "tro cap"),
+    "fraud": ("lua dao", "gia mao", "lua", "chiem"),
+    "wallet": ("vidientu", "momo", "zalopay", "viettelpay", "mobilemoney"),
+    "public_portal": ("dichvucong", "hoso", "cong dichvucong"),
+    "police": ("congan",),
+    "child": ("duoi 14", "tre so sinh", "tre nho"),
+    "elderly": ("nguoi cao tuoi",),
+    "foreigner": ("nuoc ngoai",),
+    "fee": ("phi",),
+    "criminal_record": ("ly lich tu phap",),
+    "team": ("to cong nghe", "tcns", "phieu", "tro ly", "bot"),
+    "land": ("so do", "dat dai"),
+    "loan": ("vay von", "vay tien", "lai suat", "tiet kiem"),
+    # Neighbouring matters the knowledge base does not cover: named so that a question about them
+    # counts a concept its best entry lacks.
+    "passport": ("ho chieu", "visa", "xuat canh"),
+    "telecom_plan": ("goi cuoc", "data", "4g", "5g", "nap the", "khuyen mai"),
+    "prices": ("gia vang", "ty gia", "usd", "chung khoan"),
+    "weather": ("thoi tiet", "mua bao"),
+    "lottery": ("xo so", "kqxs", "vietlott"),
+    "power_cut": ("cat dien", "cup dien", "mat dien"),
+    "unemployment": ("that nghiep",),
+    "shopping": ("mua hang", "shopee", "lazada", "tiki"),
+}
+
+# token sequence -> concept; matched on whole tokens.
+_PATTERNS: list[tuple[tuple[str, ...], str]] = sorted(
+    ((tuple(p.split()), c) for c, ps in CONCEPTS.items() for p in ps), key=lambda pc: -len(pc[0])
+)
+_SINGLE: dict[str, str] = {p[0]: c for p, c in _PATTERNS if len(p) == 1}
+_MULTI: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _p, _c in _PATTERNS:
+    if len(_p) > 1:
+        _MULTI.setdefault(_p[0], []).append((_p, _c))
+
+# Concepts too common or too loose to count when an entry's TITLE names them and the question does
+# not ("mất" in a title, "phí" in passing), and when a question names them in passing.
+WEAK = frozenset({"phone", "fee", "death", "fraud", "police", "public_portal"})
+
+
+def concepts(text_key: str) -> frozenset[str]:
+    """The concepts a normalised key names."""
+    words = text_key.split()
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        hit = _SINGLE.get(w)
+        if hit is not None:
+            found.add(hit)
+        for pattern, c in _MULTI.get(w, ()):
+            if tuple(words[i:i + len(pattern)]) == pattern:
+                found.add(c)
+    return frozenset(found)
+
+
+__all__ = ["CONCEPTS", "WEAK", "concepts"]
