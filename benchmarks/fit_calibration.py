@@ -146,10 +146,9 @@ def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:
     """The follow-up threshold: either the rule that needs no fitting (a follow-up is answered from
     the same P(right) as an ordinary short question) or a threshold picked on the dev dialogues,
     smoothed over neighbours, whichever does better under FOLDS-fold cross-validation over the
-    dialogues (ties go to the rule). A picked threshold is never below the short-question one."""
+    dialogues (ties go to the rule)."""
     dialogues = read_dialogues("dev")
-    grid = [t for t in np.round(np.arange(0.3, 1.001, 0.05), 2) if t >= cal.answer_min - 1e-9]
-    grid = sorted(set(grid) | {round(cal.answer_min, 2)})
+    grid = sorted({float(t) for t in np.round(np.arange(0.3, 1.001, 0.05), 2)} | {round(cal.answer_min, 2)})
     right = np.zeros((len(grid), len(dialogues)))  # right[t, d]: dialogue d all right at grid[t]
     for a, t in enumerate(grid):
         matcher.calibration = replace(cal, followup_min=float(t))
