@@ -48,12 +48,13 @@ async def _serve_fake(port: int) -> None:
 
     fake = FakeTelegram()
     pushed: dict[int, list[float]] = defaultdict(list)  # chat id -> times its updates were queued
-    state = {"base": 0, "expected": 0}
+    state = {"base": 0, "expected": 0, "fetched": 0, "calls": 0}
 
     async def push(request: web.Request) -> web.Response:
         body = await request.json()
         texts, users, rate = body["texts"], body["users"], float(body["rate"])
-        state["base"], state["expected"] = len(fake.sent), len(texts)
+        state["base"], state["expected"], state["fetched"] = len(fake.sent), len(texts), fake.fetched
+        state["calls"] = len(fake.calls)
         pushed.clear()
 
         async def feed() -> None:
@@ -83,7 +84,8 @@ async def _serve_fake(port: int) -> None:
                      for into, out in zip(ins, replies[chat], strict=False)]
         first_in = min(t for ins in pushed.values() for t in ins)
         return web.json_response({"sent": len(sent), "latencies": latencies,
-                                  "elapsed": max(times) - first_in})
+                                  "elapsed": max(times) - first_in, "fetched": fake.fetched - state["fetched"],
+                                  "polls": sum(method == "getUpdates" for method, _ in fake.calls[state["calls"]:])})
 
     await fake.start(port, [web.post("/_bench/push", push), web.get("/_bench/result", result)])
     await asyncio.Event().wait()
@@ -122,7 +124,8 @@ def report(name: str, n: int, result: dict) -> None:
     print(f"{name}: {n} updates, {result['sent']} replies in {result['elapsed']:.2f} s "
           f"-> {n / result['elapsed']:.0f} updates/s; latency p50 {statistics.median(lat):.1f} ms, "
           f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms; "
-          f"bot CPU {result['cpu'] / n * 1000:.2f} ms/update")
+          f"bot CPU {result['cpu'] / n * 1000:.2f} ms/update; {result['polls']} getUpdates calls, which handed "
+          f"out each update {result['fetched'] / n:.2f} times")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -130,6 +133,7 @@ async def main(args: argparse.Namespace) -> None:
     import telegram
     from aiohttp import web
 
+    from bot import heap
     from bot.app import compose
     from bot.channels import telegram as tg
     from bot.config import Settings
@@ -162,6 +166,7 @@ async def main(args: argparse.Namespace) -> None:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
         channel = await tg.start(deps, web.Application(), poll_timeout=10, max_rate=None)
+        heap.settle()  # as bot.runner does once its channels have started
         try:
             texts = questions()
             print(f"Telegram throughput on {os.cpu_count()} CPU(s), Python {platform.python_version()}, "

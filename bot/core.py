@@ -14,6 +14,7 @@ import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -319,6 +320,7 @@ FEEDBACK_WORDS = {"co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "�
                   "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
 
 
+@lru_cache(maxsize=1024)  # choice labels: entry titles and fixed words, compared on every typed message
 def _plain(label: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(label)))
 

@@ -17,7 +17,7 @@ import signal
 
 from aiohttp import web
 
-from . import downloads, metrics, webguard
+from . import downloads, heap, metrics, webguard
 from .app import build_deps
 from .backup import RunLock
 from .channels import telegram, zalo
@@ -142,6 +142,7 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
                 await channel.register_webhook()
         for hook in deps.services.on_start:
             await hook(deps)
+        heap.settle()  # start-up is over: later garbage collections skip the knowledge base and the rest
         log.info("Running channels: %s", ", ".join(channels))
         if ready is not None:
             ready.set()

@@ -76,23 +76,108 @@ def _is_space(ch: str) -> bool:
 _ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
 
 
+# What each character is to `normalise`, learnt once per distinct character (bounded, for adversarial input).
+_PLAIN, _MARK, _INVISIBLE, _SPACE, _BACKSLASH = 1, 2, 3, 4, 5
+_KINDS: dict[str, int] = {}
+# A cluster (base character, its combining marks) -> its search-copy characters; most are one letter.
+_FOLDED: dict[str, tuple[str, ...]] = {}
+_CACHE_MAX = 20_000
+
+
+def _kind(ch: str) -> int:
+    kind = _KINDS.get(ch)
+    if kind is None:
+        if ch in INVISIBLE:
+            kind = _INVISIBLE
+        elif ch == "\\":
+            kind = _BACKSLASH
+        elif _is_space(ch):
+            kind = _SPACE
+        elif unicodedata.combining(ch):
+            kind = _MARK
+        else:
+            kind = _PLAIN
+        if len(_KINDS) < _CACHE_MAX:
+            _KINDS[ch] = kind
+    return kind
+
+
+def _fold_cluster(cluster: str) -> tuple[str, ...]:
+    folded = _FOLDED.get(cluster)
+    if folded is None:
+        pieces = []
+        for c in unicodedata.normalize("NFC", "".join(c for c in cluster if c not in INVISIBLE)):
+            value = unicodedata.decimal(c, None)
+            pieces.append(str(value) if value is not None else fold_char(c))
+        folded = tuple(pieces)
+        if len(_FOLDED) < _CACHE_MAX:
+            _FOLDED[cluster] = folded
+    return folded
+
+
+def _simple_table() -> dict[int, str]:
+    """Latin letters (Vietnamese ones included), digits and punctuation that are their own cluster and fold
+    to one character, and the plain space. Anything else takes the general path."""
+    table = {ord(" "): " "}
+    for code in [*range(0x250), *range(0x1E00, 0x1F00)]:
+        ch = chr(code)
+        if ch in INVISIBLE or ch == "\\" or _is_space(ch) or unicodedata.combining(ch):
+            continue
+        if unicodedata.normalize("NFC", ch) != ch:
+            continue
+        value = unicodedata.decimal(ch, None)
+        folded = str(value) if value is not None else fold_char(ch)
+        if len(folded) == 1:
+            table[code] = folded
+    return table
+
+
+def _class_of(codes: list[int]) -> str:
+    """A regex character class body for `codes` (sorted), as ranges."""
+    parts, start = [], 0
+    for k in range(1, len(codes) + 1):
+        if k == len(codes) or codes[k] != codes[k - 1] + 1:
+            lo, hi = chr(codes[start]), chr(codes[k - 1])
+            parts.append(re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}")
+            start = k
+    return "".join(parts)
+
+
+_SIMPLE = _simple_table()
+_NOT_SIMPLE = re.compile(f"[^{_class_of(sorted(_SIMPLE))}]")
+_DIGIT = re.compile(r"\d")
+
+
 def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """The search copy of `text` and, for each of its characters, the original span it came from."""
+    """The search copy of `text` and, for each of its characters, the original span it came from.
+
+    Runs on every message and every logged line. A text of plain Latin characters with single spaces
+    (most messages, with or without diacritics) is one str.translate; otherwise what a character
+    is, and what a cluster folds to, is looked up in two small tables filled on first sight."""
+    if not _NOT_SIMPLE.search(text) and "  " not in text:
+        return text.translate(_SIMPLE), list(zip(range(len(text)), range(1, len(text) + 1), strict=True))
+    return _normalise_clusters(text)
+
+
+def _normalise_clusters(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`normalise` for any text: character clusters, space runs and escapes one by one."""
     out: list[str] = []
     where: list[tuple[int, int]] = []
+    kinds = [_KINDS.get(ch) or _kind(ch) for ch in text]
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
-        if ch in INVISIBLE:
+        kind = kinds[i]
+        if kind == _INVISIBLE:
             i += 1
             continue
-        escape = _ESCAPE.match(text, i) if ch == "\\" else None
-        if _is_space(ch) or escape:
+        escape = _ESCAPE.match(text, i) if kind == _BACKSLASH else None
+        if kind == _SPACE or escape:
             j = escape.end() if escape else i + 1
             while j < n:
-                if _is_space(text[j]) or text[j] in INVISIBLE:
+                after = kinds[j]
+                if after == _SPACE or after == _INVISIBLE:
                     j += 1
-                elif text[j] == "\\" and (more := _ESCAPE.match(text, j)):
+                elif after == _BACKSLASH and (more := _ESCAPE.match(text, j)):
                     j = more.end()
                 else:
                     break
@@ -105,13 +190,15 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
             continue
         # A base character with its combining marks (and any invisible characters among them).
         j = i + 1
-        while j < n and (unicodedata.combining(text[j]) or text[j] in INVISIBLE):
+        while j < n and (kinds[j] == _MARK or kinds[j] == _INVISIBLE):
             j += 1
-        cluster = "".join(c for c in text[i:j] if c not in INVISIBLE)
-        for c in unicodedata.normalize("NFC", cluster):
-            value = unicodedata.decimal(c, None)
-            out.append(str(value) if value is not None else fold_char(c))
+        folded = _fold_cluster(text[i:j])
+        if len(folded) == 1:
+            out.append(folded[0])
             where.append((i, j))
+        else:
+            out.extend(folded)
+            where.extend([(i, j)] * len(folded))
         i = j
     return "".join(out), where
 
@@ -152,8 +239,20 @@ def _number_kind(digits: str) -> str:
 
 def _spans(norm: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
-    numbers = _blank_dates(norm)
     secret_context = bool(_HAS_SECRET_WORD.search(norm))
+    if _DIGIT.search(norm):  # every number pattern needs a digit (the search copy has only ASCII ones)
+        _number_spans(norm, secret_context, spans)
+    if secret_context:  # a secret after a word needs that word
+        for m in _SECRET_AFTER_WORD.finditer(norm):
+            secret = m.group("secret").strip(".,;!?")
+            if secret and secret not in _NOT_SECRET:
+                start = m.start("secret")
+                spans.append((start, start + len(secret), "otp" if secret.isdigit() else "password"))
+    return spans
+
+
+def _number_spans(norm: str, secret_context: bool, spans: list[tuple[int, int, str]]) -> None:
+    numbers = _blank_dates(norm)
     code_starts = {m.end() for m in _MA_CODE.finditer(norm)}
     # "482913" alone is likely an OTP; "/sua 123456" is a command with a receipt number.
     lone_code = len(norm.split()) <= 2 and not re.match(r"\s*/[a-z]", norm)
@@ -170,12 +269,6 @@ def _spans(norm: str) -> list[tuple[int, int, str]]:
             if 4 <= len(digits) <= 8 and not glued and (secret_context or start in code_starts
                                           or (lone_code and len(digits) == 6)):
                 spans.append((start, end, "otp"))
-    for m in _SECRET_AFTER_WORD.finditer(norm):
-        secret = m.group("secret").strip(".,;!?")
-        if secret and secret not in _NOT_SECRET:
-            start = m.start("secret")
-            spans.append((start, start + len(secret), "otp" if secret.isdigit() else "password"))
-    return spans
 
 
 def redact(text: str) -> Guarded:

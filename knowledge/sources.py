@@ -39,8 +39,17 @@ def _covers(suffix: str, host: str) -> bool:
 class Registry:
     def __init__(self, data: dict[str, dict[str, str]]) -> None:
         self.lists = {c: {str(k).lower(): str(v) for k, v in (data.get(c) or {}).items()} for c in CATEGORIES}
+        self._verdicts: dict[str, Verdict] = {}  # every answer shown labels its sources: each URL once
 
     def classify(self, url: str) -> Verdict:
+        verdict = self._verdicts.get(url)
+        if verdict is None:
+            verdict = self._classify(url)
+            if len(self._verdicts) < 10_000:
+                self._verdicts[url] = verdict
+        return verdict
+
+    def _classify(self, url: str) -> Verdict:
         host = host_of(url)
         if not host:
             return Verdict("unknown", "", "")
