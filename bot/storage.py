@@ -234,6 +234,11 @@ MIGRATIONS: list[Migration] = [
     # 6: first and last day each household was helped by each team, so a province's long-period
     # report counts distinct households without reading every record (see bot/units.py SPANS_SQL).
     spans_migration,
+    # 7: the channels' redelivery ids are pruned by age every few hundred messages; without an index on
+    # `at` every prune scanned the whole table (bot/channels: first_delivery(prune_before=...)).
+    """
+    CREATE INDEX seen_messages_at ON seen_messages(at);
+    """,
 ]
 
 

@@ -207,3 +207,16 @@ def test_statements_split_only_between_statements():
         "-- a comment; with a semicolon\nINSERT INTO a VALUES ('1;2');"]
     with pytest.raises(ValueError):
         list(storage.statements("CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1;"))
+
+
+def test_the_redelivery_prune_uses_an_index(tmp_path: Path):
+    """Every channel prunes its old message ids every few hundred messages; a full scan there grows with the
+    table and stalls the event loop (migration 7)."""
+    store = Storage(tmp_path / "bot.db")
+    plan = store.db.execute("EXPLAIN QUERY PLAN DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
+                            ("telegram:%", "2026-11-30")).fetchall()
+    assert any("USING INDEX seen_messages_at" in row[-1] for row in plan), plan
+    at = dt.datetime(2026, 11, 30, 8, 0)
+    assert store.first_delivery("telegram", "1", at - dt.timedelta(days=3))
+    assert store.first_delivery("telegram", "2", at, prune_before=at - dt.timedelta(days=1))
+    assert not store.seen("telegram", "1") and store.seen("telegram", "2")
