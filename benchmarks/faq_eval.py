@@ -179,7 +179,7 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
     """A dialogue is right when every turn is: the expected entry answered (or, for `none`, nothing
     answered). A turn answered with choices holding the expected entry counts as offered; the
     simulated person then taps it, as a member would."""
-    turns_right = follow_right = follow_n = offered = dialogues_right = 0
+    turns_right = follow_right = follow_n = follow_wrong = offered = dialogues_right = 0
     n_turns = 0
     for dialogue in dialogues:
         conv = Conversation(matcher)
@@ -195,6 +195,7 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
             if i:
                 follow_n += 1
                 follow_right += ok
+                follow_wrong += m.status == "answer" and not ok
             if not ok:
                 all_right = False
                 if misses is not None:
@@ -207,7 +208,7 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
         dialogues_right += all_right
     return {"dialogues": len(dialogues), "turns": n_turns, "dialogues_right": dialogues_right / max(len(dialogues), 1),
             "turns_right": turns_right / max(n_turns, 1), "followups_right": follow_right / max(follow_n, 1),
-            "turns_offered": offered / max(n_turns, 1)}
+            "turns_offered": offered / max(n_turns, 1), "followups": follow_n, "followups_wrong": follow_wrong}
 
 
 class Baseline:
@@ -365,7 +366,8 @@ def evaluate(split: str, entries: list[Entry] | None = None, baselines: bool = T
         out("")
         out(f"dialogues ({split}): {d['dialogues']} dialogues, {d['turns']} turns: all turns right "
             f"{d['dialogues_right']:.1%}, follow-up turns right {d['followups_right']:.1%}, "
-            f"turns right {d['turns_right']:.1%}, turns offered as a choice {d['turns_offered']:.1%}")
+            f"turns right {d['turns_right']:.1%}, turns offered as a choice {d['turns_offered']:.1%}, "
+            f"follow-up turns answered wrong {d['followups_wrong']} of {d['followups']}")
     out("")
     for name in names:
         t = times[name]

@@ -19,6 +19,7 @@ knowledge base changes (new entries, phrasings or answer text move the rankers' 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,10 +34,12 @@ from knowledge.calibration import (
     CALIBRATION_FILE,
     CANDIDATE_FEATURES,
     FEATURES,
+    FOLLOWUP_FEATURES,
     Calibration,
     Model,
     fit_logistic,
 )
+from knowledge.followup import Context, is_followup, read, stands_alone, wants_other
 from knowledge.lexical import K1 as LEX_K1
 from knowledge.loader import load
 from knowledge.matcher import Evidence, Matcher, clear_lead
@@ -60,6 +63,10 @@ USED = ("phrase", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
         "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover")
 CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
 LONG_WORDS = 7
+# The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
+# chosen (inner out-of-fold, on the training dialogues).
+FOLLOWUP_L2 = 3.0
+FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right ones lost to choices
 
 
 def main() -> int:
@@ -83,7 +90,7 @@ def main() -> int:
     # confident than they will be on new questions and pull the thresholds down.
     matcher = Matcher(entries, cal)
     cal = fit_decision(matcher, pool, sets, cases, weights, cal)
-    # 4. The follow-up threshold (see fit_followup).
+    # 4. Follow-ups: the threshold on the answer model, and the follow-up model (see fit_followup).
     matcher.calibration = cal
     cal = fit_followup(matcher, cal)
     CALIBRATION_FILE.write_text(cal.to_json(), encoding="utf-8")
@@ -143,17 +150,25 @@ def with_rerank(cal: Calibration, rr: tuple[np.ndarray, np.ndarray, np.ndarray])
 
 
 def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:
-    """The follow-up threshold: either the rule that needs no fitting (a follow-up is answered from
-    the same P(right) as an ordinary short question) or a threshold picked on the dev dialogues,
-    smoothed over neighbours (the highest within one dialogue of the best), whichever does better under FOLDS-fold cross-validation over the
-    dialogues (ties go to the rule)."""
+    """Follow-ups, on the dev dialogues, cross-validated over whole dialogues (FOLDS folds x SHUFFLES).
+
+    a. The threshold on the answer model's P(right) (the fallback, kept for an older calibration):
+       the rule (the short-question threshold) or a threshold picked on the training dialogues.
+    b. The follow-up model (FOLLOWUP_FEATURES of each candidate, logistic, L2 FOLLOWUP_L2): it
+       re-orders a follow-up's candidates and answers from a threshold chosen on inner out-of-fold
+       probabilities of the training dialogues, where a wrong answer costs FOLLOWUP_WRONG_COST right ones.
+    Both are scored end to end on the held dialogues (run_dialogues); the model is kept only when it
+    gets more dialogues all right and no more follow-up turns wrong."""
     dialogues = read_dialogues("dev")
+    n = len(dialogues)
     grid = sorted({float(t) for t in np.round(np.arange(0.3, 1.001, 0.05), 2)} | {round(cal.answer_min, 2)})
-    right = np.zeros((len(grid), len(dialogues)))  # right[t, d]: dialogue d all right at grid[t]
+    right = np.zeros((len(grid), n))  # right[t, d]: dialogue d all right at grid[t]
+    wrong = np.zeros((len(grid), n))  # wrong[t, d]: its follow-up turns answered wrong
     for a, t in enumerate(grid):
         matcher.calibration = replace(cal, followup_min=float(t))
         for d, dialogue in enumerate(dialogues):
-            right[a, d] = run_dialogues(matcher, [dialogue])["dialogues_right"]
+            r = run_dialogues(matcher, [dialogue])
+            right[a, d], wrong[a, d] = r["dialogues_right"], r["followups_wrong"]
     matcher.calibration = cal
     rule = grid.index(round(cal.answer_min, 2))
 
@@ -166,22 +181,135 @@ def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:
         near = [i for i in range(len(grid)) if smooth[i] >= smooth.max() - 1 / len(cols) - 1e-9]
         return max(near)
 
-    cv_fit, cv_rule = [], []
+    turns = followup_turns(matcher, dialogues)
+    cv: dict[str, list[float]] = {"rule": [], "threshold": [], "model": []}
+    cv_wrong: dict[str, float] = {"rule": 0.0, "threshold": 0.0, "model": 0.0}
     for s in range(SHUFFLES):
-        order = np.random.default_rng(100 + s).permutation(len(dialogues))
+        order = np.random.default_rng(100 + s).permutation(n)
         for f in range(FOLDS):
-            held = order[f::FOLDS]
-            chosen = pick(np.setdiff1d(order, held))
-            cv_fit.append(right[chosen, held].mean())
-            cv_rule.append(right[rule, held].mean())
-    fitted = pick(np.arange(len(dialogues)))
-    print(f"follow-ups, {len(dialogues)} dev dialogues, {FOLDS}-fold CV x {SHUFFLES}: rule (threshold "
-          f"{grid[rule]:.2f}) {np.mean(cv_rule):.3f}, fitted threshold {np.mean(cv_fit):.3f} "
-          f"(on all dev: {grid[fitted]:.2f}, {right[fitted].mean():.3f})")
-    chosen = fitted if np.mean(cv_fit) > np.mean(cv_rule) + 1e-9 else rule
-    print(f"follow-up threshold {grid[chosen]:.2f} ({'fitted' if chosen == fitted and chosen != rule else 'rule'}): "
-          f"dev dialogues all turns right {right[chosen].mean():.3f}")
-    return replace(cal, followup_min=float(grid[chosen]))
+            held = np.sort(order[f::FOLDS])
+            train = np.setdiff1d(order, held)
+            chosen = pick(train)
+            cv["threshold"].append(float(right[chosen, held].sum()))
+            cv["rule"].append(float(right[rule, held].sum()))
+            cv_wrong["threshold"] += wrong[chosen, held].sum() / SHUFFLES
+            cv_wrong["rule"] += wrong[rule, held].sum() / SHUFFLES
+            fold_cal = with_followup(cal, *fit_followup_model([t for t in turns if t.dialogue in set(train)], seed=s))
+            matcher.calibration = fold_cal
+            r = run_dialogues(matcher, [dialogues[d] for d in held])
+            cv["model"].append(r["dialogues_right"] * len(held))
+            cv_wrong["model"] += r["followups_wrong"] / SHUFFLES
+    matcher.calibration = cal
+    share = {k: sum(v) / (n * SHUFFLES) for k, v in cv.items()}
+    fitted = pick(np.arange(n))
+    print(f"follow-ups, {n} dev dialogues ({len(turns)} follow-up turns read with the topic), {FOLDS}-fold CV over "
+          f"dialogues x {SHUFFLES}, dialogues all right / follow-up turns answered wrong (per pass):")
+    print(f"  answer model, rule threshold {grid[rule]:.2f}: {share['rule']:.3f} / {cv_wrong['rule']:.1f}")
+    print(f"  answer model, fitted threshold: {share['threshold']:.3f} / {cv_wrong['threshold']:.1f}")
+    print(f"  follow-up model: {share['model']:.3f} / {cv_wrong['model']:.1f}")
+    chosen = fitted if share["threshold"] > share["rule"] + 1e-9 else rule
+    cal = replace(cal, followup_min=float(grid[chosen]))
+    best_old = max(("rule", "threshold"), key=lambda k: (share[k], -cv_wrong[k]))
+    if share["model"] > share[best_old] + 1 / n - 1e-9 and cv_wrong["model"] <= cv_wrong[best_old] + 1e-9:
+        weights, bias, mean, scale, p_min = fit_followup_model(turns, seed=0, verbose=True)
+        print(f"follow-up model kept (answers from P(right) >= {p_min:.2f}): "
+              + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FOLLOWUP_FEATURES, weights, strict=True)))
+        return with_followup(cal, weights, bias, mean, scale, p_min)
+    print(f"follow-up model NOT kept (not clearly better under CV); threshold {grid[chosen]:.2f} on the answer model")
+    return cal
+
+
+@dataclass
+class FollowTurn:
+    """One follow-up turn of a dev dialogue, read with the topic: its candidates' features and labels."""
+
+    dialogue: int
+    x: np.ndarray  # (candidates, FOLLOWUP_FEATURES), in the topic-weighted fused order
+    y: np.ndarray  # 1 for an accepted entry
+
+
+def followup_turns(matcher: Matcher, dialogues: list) -> list[FollowTurn]:  # type: ignore[type-arg]
+    """The turns that the bot reads as follow-ups, each with the topic it would have if the earlier
+    turns went right (answered, or tapped among the choices)."""
+    out = []
+    for d, dialogue in enumerate(dialogues):
+        now = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+        ctx: Context | None = None
+        for minutes, text, expected in dialogue:
+            now += dt.timedelta(minutes=minutes)
+            if (ctx is not None and ctx.fresh(now) and is_followup(text) and not wants_other(text)
+                    and not stands_alone(matcher.match(text), text)):
+                reading = read(matcher, text, matcher.index[ctx.entry_id])
+                if reading is not None:
+                    ok = accepted(expected)
+                    y = np.array([matcher.entries[i].id in ok for i in reading.order], dtype=float)
+                    out.append(FollowTurn(d, reading.x, y))
+            known = [e for e in expected if e in matcher.index]
+            if known:
+                ctx = Context(known[0], now)
+    return out
+
+
+def followup_oof(turns: list[FollowTurn], seed: int) -> list[np.ndarray]:
+    """Each turn's candidate probabilities from a model fitted on the other dialogues' turns."""
+    ids = sorted({t.dialogue for t in turns})
+    fold_of = {d: k % FOLDS for k, d in enumerate(np.random.default_rng(1000 + seed).permutation(ids))}
+    probs: list[np.ndarray] = [np.zeros(0)] * len(turns)
+    for f in range(FOLDS):
+        train = [t for t in turns if fold_of[t.dialogue] != f]
+        w, b, mean, scale = _fit_followup_weights(train)
+        for k, t in enumerate(turns):
+            if fold_of[t.dialogue] == f:
+                probs[k] = 1 / (1 + np.exp(-np.clip(((t.x - mean) / scale) @ w + b, -30, 30)))
+    return probs
+
+
+def followup_threshold(turns: list[FollowTurn], probs: list[list[np.ndarray]]) -> float:
+    """The threshold at which the turns' best candidates (by out-of-fold probability, each shuffle)
+    give the most right answers less FOLLOWUP_WRONG_COST per wrong one, smoothed over neighbouring
+    thresholds; ties go to the higher (safer) threshold."""
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    value = np.zeros(len(grid))
+    for shuffle in probs:
+        tops = np.array([(float(p.max()), float(t.y[int(np.argmax(p))])) for t, p in zip(turns, shuffle, strict=True)])
+        for i, g in enumerate(grid):
+            answered = tops[:, 0] >= g
+            value[i] += ((answered & (tops[:, 1] > 0)).sum()
+                         - FOLLOWUP_WRONG_COST * (answered & (tops[:, 1] == 0)).sum()) / len(probs)
+    padded = np.pad(value, SMOOTH, mode="edge")
+    smooth = np.array([padded[i:i + 2 * SMOOTH + 1].mean() for i in range(len(grid))])
+    return float(grid[len(grid) - 1 - int(np.argmax(smooth[::-1]))])
+
+
+def _fit_followup_weights(turns: list[FollowTurn]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    x = np.vstack([t.x for t in turns])
+    y = np.concatenate([t.y for t in turns])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    model = fit_logistic((x - mean) / scale, y, FOLLOWUP_L2)
+    return np.array(model.weights), model.bias, mean, scale
+
+
+def fit_followup_model(turns: list[FollowTurn], seed: int,
+                       verbose: bool = False) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:
+    """The follow-up model fitted on `turns`, and its threshold from their inner out-of-fold probabilities."""
+    inner = [followup_oof(turns, SHUFFLES * seed + k) for k in range(SHUFFLES)]
+    p_min = followup_threshold(turns, inner)
+    w, b, mean, scale = _fit_followup_weights(turns)
+    if verbose:
+        probs = inner[0]
+        answered = [(float(p.max()) >= p_min, bool(t.y[int(np.argmax(p))])) for t, p in zip(turns, probs, strict=True)]
+        print(f"  follow-up model on all {len(turns)} turns, out of fold at {p_min:.2f}: answered right "
+              f"{sum(a and g for a, g in answered)}, wrong {sum(a and not g for a, g in answered)}, "
+              f"right entry first {sum(g for _, g in answered)}")
+    return w, b, mean, scale, p_min
+
+
+def with_followup(cal: Calibration, w: np.ndarray, b: float, mean: np.ndarray, scale: np.ndarray,
+                  p_min: float) -> Calibration:
+    return replace(cal, followup_weights=[float(v) for v in w], followup_bias=float(b),
+                   followup_mean=[float(v) for v in mean], followup_scale=[float(v) for v in scale],
+                   followup_p_min=float(p_min))
 
 
 def set_weights(cases: list[tuple[str, Case]], sets: dict[str, list[Case]]) -> np.ndarray:

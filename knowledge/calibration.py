@@ -45,6 +45,19 @@ FEATURES = (
     "surface_cover",  # IDF-weighted share of the question's content words in the best entry's title/phrasings
 )
 
+# The per-candidate features the follow-up model reads (knowledge/followup.py `read`):
+# a follow-up's candidates (ordered by the topic-weighted fused score) judged with their own
+# evidence, since the answer model above was fitted on questions that stand alone. Chosen by
+# cross-validation over the dev dialogues: the new words' own score, closeness to the previous
+# title, a shared concept or topic and word coverage added nothing beyond these.
+FOLLOWUP_FEATURES = (
+    "fused",      # topic-weighted fused score (new words, previous title, bonuses) / (1 + fusion)
+    "lead",       # that score minus the best other candidate's
+    "related",    # 1 when the previous entry lists this one as related, or this one lists it
+    "cue_match",  # 1 when the message's cue ("bao lâu", "ở đâu", "phí"...) is one its title answers
+    "cue_miss",   # 1 when the message has a cue and its title answers none of them
+)
+
 # The per-candidate features the re-ranker reads (Matcher._candidates_matrix), in order.
 CANDIDATE_FEATURES = (
     "fused",        # fused score (phrasing / 100 + fusion * lexical)
@@ -87,6 +100,14 @@ class Calibration:
     long_words: int = 7
     choices_min: float = 0.5
     followup_min: float = 0.9  # answer a follow-up (read with the previous topic) from this P(right)
+    # The follow-up model: a logistic regression over standardised FOLLOWUP_FEATURES of each
+    # candidate; it re-orders the follow-up's candidates and answers from `followup_p_min`.
+    # Empty weights (an older calibration.json): the answer model and `followup_min` above decide.
+    followup_weights: list[float] = field(default_factory=list)
+    followup_bias: float = 0.0
+    followup_mean: list[float] = field(default_factory=lambda: [0.0] * len(FOLLOWUP_FEATURES))
+    followup_scale: list[float] = field(default_factory=lambda: [1.0] * len(FOLLOWUP_FEATURES))
+    followup_p_min: float = 1.01
     # The re-ranker: a linear score over standardised candidate features (pairwise logistic fit).
     rerank: list[float] = field(default_factory=list)  # empty: keep the fused order
     rerank_mean: list[float] = field(default_factory=lambda: [0.0] * len(CANDIDATE_FEATURES))
@@ -100,6 +121,20 @@ class Calibration:
         self._rr = np.asarray(self.rerank, dtype=np.float64) if self.rerank else None
         self._rr_mean = np.asarray(self.rerank_mean, dtype=np.float64)
         self._rr_scale = np.asarray(self.rerank_scale, dtype=np.float64)
+        self._fu = np.asarray(self.followup_weights, dtype=np.float64) if self.followup_weights else None
+        self._fu_mean = np.asarray(self.followup_mean, dtype=np.float64)
+        self._fu_scale = np.asarray(self.followup_scale, dtype=np.float64)
+
+    @property
+    def has_followup_model(self) -> bool:
+        return self._fu is not None
+
+    def p_followup(self, x: np.ndarray) -> np.ndarray:
+        """P(right) of each row of a (candidates, FOLLOWUP_FEATURES) matrix (the follow-up model)."""
+        if self._fu is None:
+            raise ValueError("no follow-up model fitted")
+        t = ((x - self._fu_mean) / self._fu_scale) @ self._fu + self.followup_bias
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(t, -30.0, 30.0))))
 
     def rerank_scores(self, x: np.ndarray) -> np.ndarray:
         """Re-ranker scores of a (candidates, CANDIDATE_FEATURES) matrix; the fused score if unfitted."""
@@ -126,6 +161,7 @@ class Calibration:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         data["features"] = list(FEATURES)
         data["candidate_features"] = list(CANDIDATE_FEATURES)
+        data["followup_features"] = list(FOLLOWUP_FEATURES)
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
@@ -137,6 +173,11 @@ class Calibration:
                 or tuple(data.pop("candidate_features", ())) != CANDIDATE_FEATURES
                 or not set(data.get("used", ())) <= set(FEATURES)):
             return cls()  # written for another feature set: refit with `make calibrate`
+        if tuple(data.pop("followup_features", ())) != FOLLOWUP_FEATURES:
+            # an older file (or another follow-up feature set): keep the rest, decide follow-ups
+            # with the answer model and `followup_min` as before
+            for name in ("followup_weights", "followup_bias", "followup_mean", "followup_scale", "followup_p_min"):
+                data.pop(name, None)
         data["answer"] = Model(**data["answer"])
         data["choices"] = Model(**data["choices"])
         return cls(**data)
@@ -163,4 +204,4 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50,
     return Model([float(v) for v in w[:d]], float(w[d]))
 
 
-__all__ = ["CALIBRATION_FILE", "CANDIDATE_FEATURES", "FEATURES", "Calibration", "Model", "fit_logistic"]
+__all__ = ["CALIBRATION_FILE", "CANDIDATE_FEATURES", "FEATURES", "FOLLOWUP_FEATURES", "Calibration", "Model", "fit_logistic"]

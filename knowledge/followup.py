@@ -9,12 +9,14 @@ still unclear, the top entries are offered as choices. Pure: the caller keeps th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .concepts import WEAK, concepts
 from .matcher import MAX_CHOICES, RERANK, Evidence, Match, Matcher, Scored, clear_lead
 from .normalize import STOPWORDS, fold, key
 
@@ -23,12 +25,16 @@ WINDOW = dt.timedelta(minutes=10)
 # (by its title, and the entries it lists as related); the previous entry itself is left out.
 NEAR_WEIGHT = 0.5
 RELATED_BONUS = 0.3
+# ... and for an entry near the previous one (related, or naming its specific concept) whose
+# title answers what the message asks ("mất bao lâu": a title about time).
+CUE_BONUS = 0.3
+BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
 _CUE_RE = re.compile(
     r"\b(?:o dau|bao lau|bao gio|khi nao|bao nhieu|mat tien|ton tien|mat phi|ton phi|le phi|phi|mien phi|can gi"
     r"|giay to gi|mang gi|thi sao|the nao|ra sao|lam sao|ai lam|co duoc khong|duoc khong|duoc ko|dc ko|dc khong"
-    r"|o nha|online|tren mang|may tinh|lau khong|lau ko)\b"
+    r"|o nha|online|tren mang|may tinh|lau khong|lau ko|thi lam gi)\b"
 )
 _LEAD_RE = re.compile(r"^(?:con|the con|vay con|thi|vay|the|nhung|neu vay|vay thi|the thi|cai do|cai nay|no)\b")
 _OTHER_RE = re.compile(
@@ -66,11 +72,111 @@ def is_followup(text: str) -> bool:
     content = [w for w in key(text).split() if w not in STOPWORDS]
     if len(content) > MAX_WORDS:
         return False
-    return bool(_OTHER_RE.search(folded) or _CUE_RE.search(folded) or _LEAD_RE.match(folded))
+    return bool(_OTHER_RE.search(folded) or _CUE_RE.search(folded) or _LEAD_RE.match(folded) or cues(text))
+
+
+# What a follow-up asks about, and the words of an entry's title that answer it: "mất bao lâu" is
+# answered by a title about how long ("bao lâu", "thời gian", "thời hạn"), "khi nào" by one about when, "làm ở đâu" by one about a
+# place, "có mất tiền không" by one about a fee. Read on `fold` output (accent-free, lower case).
+CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "duration": (re.compile(r"\b(?:bao lau|may ngay|lau khong|lau ko|lau chua)\b"),
+                 re.compile(r"\b(?:bao lau|thoi gian|thoi han|may ngay)\b")),
+    "when": (re.compile(r"\b(?:bao gio|khi nao|luc nao)\b"),
+             re.compile(r"\b(?:khi nao|bao gio|het han|han(?! muc))\b")),
+    "place": (re.compile(r"\b(?:o dau|cho nao|noi nao|tai dau|den dau|xin dau)\b"),
+              re.compile(r"\b(?:o dau|noi|cho nao)\b")),
+    "fee": (re.compile(r"\b(?:phi|(?:mat|ton|het|tra) tien|bao nhieu tien|het bao nhieu)\b"),
+            re.compile(r"\b(?:phi|mat tien|bao nhieu tien)\b")),
+    "papers": (re.compile(r"\b(?:giay to|mang gi|can gi|chuan bi gi|dieu kien)\b"),
+               re.compile(r"\b(?:giay to|mang gi|can gi|chuan bi|dieu kien)\b")),
+    "contact": (re.compile(r"\b(?:(?:goi )?so nao|(?:goi )?so may|goi ai|goi dau|tong dai|hotline)\b"),
+                re.compile(r"\b(?:tong dai|hotline|1900)\b")),
+}
+# Concepts too broad to tie two entries together (nearly every VNeID entry names VNeID).
+_BROAD = WEAK | {"vneid"}
+
+
+def cues(text: str) -> frozenset[str]:
+    """The cue classes a message asks about (on the message) or a title answers (on a title)."""
+    folded = " ".join(fold(text).split())
+    return frozenset(c for c, (asked, _) in CUES.items() if asked.search(folded))
+
+
+@functools.lru_cache(maxsize=4096)
+def title_cues(title: str) -> frozenset[str]:
+    folded = " ".join(fold(title).split())
+    return frozenset(c for c, (_, answered) in CUES.items() if answered.search(folded))
+
+
+@functools.lru_cache(maxsize=4096)
+def title_concepts(title: str) -> frozenset[str]:
+    return concepts(key(title))
+
+
+@dataclass
+class Reading:
+    """A follow-up's candidates in the topic-weighted fused order, with their follow-up features."""
+
+    order: list[int]
+    x: np.ndarray  # (len(order), FOLLOWUP_FEATURES)
+    evidence: Evidence  # for the answer model's features (the fallback decision)
+    features: np.ndarray
+
+
+def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
+    """Match `text` with the previous entry's topic: the new words' own fused score, plus entries
+    near the previous one (by its title, and the entries it lists as related); None when nothing
+    comes near."""
+    prev = matcher.entries[prev_index]
+    new = matcher.query_key(text)
+    ev = matcher.evidence(new, exclude=prev_index)
+    near = matcher.evidence(matcher.query_key(prev.title), exclude=prev_index).fused
+    top_near = float(near.max()) if len(near) and near.max() > 0 else 1.0
+    scale = (1 + matcher.calibration.fusion) / FUSED_SCALE  # the weights below are relative to fused scores
+    # Question words alone ("có mất tiền không") name no topic: their own matches (VNeID's fee entry)
+    # weigh less than the topic's.
+    own = BARE_WEIGHT * ev.fused if bare(text) else ev.fused
+    fused = own + scale * NEAR_WEIGHT * near / top_near
+    related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
+    for i in related:
+        fused[i] += scale * RELATED_BONUS
+    asked = cues(text)
+    prev_concepts = title_concepts(prev.title) - _BROAD
+    near_prev = set(related)  # near the previous entry, and answering the message's cue
+    if asked:
+        for i, e in enumerate(matcher.entries):
+            if asked & title_cues(e.title) and (i in related or prev_concepts & title_concepts(e.title)):
+                fused[i] += scale * CUE_BONUS
+                near_prev.add(i)
+    fused[prev_index] = 0.0
+    order = [int(i) for i in np.argsort(-fused)[:RERANK] if fused[i] > 0]
+    # Those entries are candidates wherever the new words alone put them.
+    order += [i for i in sorted(near_prev, key=lambda i: -fused[i]) if i not in order and i != prev_index]
+    if not order:
+        return None
+    # The answer model's features of that ranking, read on the new words with the topic's title
+    # (kept in the topic-weighted order: the re-ranker was fitted on questions that stand alone).
+    both = Evidence(list(order), fused, ev.phrase, None, ev.f1)
+    features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both, learned=False)
+    both.order = list(order)
+    unit = 1 + matcher.calibration.fusion
+    rows = []
+    for i in order:
+        other = max((float(fused[j]) for j in order if j != i), default=0.0)
+        entry = matcher.entries[i]
+        answered = title_cues(entry.title)
+        rows.append([
+            float(fused[i]) / unit,
+            (float(fused[i]) - other) / unit,
+            float(i in related or prev.id in entry.related),
+            float(bool(asked & answered)),
+            float(bool(asked) and not asked & answered),
+        ])
+    return Reading(order, np.array(rows, dtype=np.float64), both, features)
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
-    """Match `text` as a follow-up of `ctx`: the previous title and the new words, together."""
+    """Match `text` as a follow-up of `ctx`: the previous topic and the new words, together."""
     prev_index = matcher.index.get(ctx.entry_id)
     if prev_index is None:
         return matcher.match(text)
@@ -80,49 +186,53 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
             return Match("answer", alts, (), 1.0)
         if alts:
             return Match("choices", alts, alts[:MAX_CHOICES], 0.5)
-    prev = matcher.entries[prev_index]
-    new = matcher.query_key(text)
-    ev = matcher.evidence(new, exclude=prev_index)
-    near = matcher.evidence(matcher.query_key(prev.title), exclude=prev_index).fused
-    top_near = float(near.max()) if len(near) and near.max() > 0 else 1.0
-    scale = (1 + matcher.calibration.fusion) / FUSED_SCALE  # the weights below are relative to fused scores
-    fused = ev.fused + scale * NEAR_WEIGHT * near / top_near
-    for rid in prev.related:
-        if rid in matcher.index:
-            fused[matcher.index[rid]] += scale * RELATED_BONUS
-    fused[prev_index] = 0.0
-    order = [int(i) for i in np.argsort(-fused)[:RERANK] if fused[i] > 0]
-    if not order:
+    reading = read(matcher, text, prev_index)
+    if reading is None:
         return Match("none", (), (), 0.0)
-    both = Evidence(order, fused, ev.phrase, None, ev.f1)
-    # Kept in the order of the topic-weighted fused scores: the re-ranker was fitted on questions
-    # that stand alone and would let the new words outvote the topic. Features of that ranking,
-    # read on the new words with the topic's title.
-    features = matcher.features_for(matcher.query_key(f"{prev.title} {text}"), both, learned=False)
-    p = matcher.calibration.p_answer(features)
-    ranked = matcher.scored(both, 5)
-    # A follow-up inside the window is about the topic at hand, so it gets its own threshold
-    # (fitted on the dev dialogues), still with a clear lead over the runner-up.
-    if p >= matcher.calibration.followup_min and bool(clear_lead(features)):
-        return Match("answer", ranked, (), p)
-    return Match("choices", ranked, ranked[:MAX_CHOICES], p)  # still unclear: offer, never guess
+    cal = matcher.calibration
+    if cal.has_followup_model:
+        # The follow-up model (fitted on the dev dialogues) re-orders the candidates by its own
+        # P(right) and answers from its own threshold.
+        p = cal.p_followup(reading.x)
+        idx = np.argsort(-p, kind="stable")
+        ranked = tuple(Scored(matcher.entries[reading.order[k]], round(100 * float(p[k]), 1)) for k in idx[:5])
+        best = float(p[idx[0]])
+        if best >= cal.followup_p_min:
+            return Match("answer", ranked, (), best)
+        return Match("choices", ranked, ranked[:MAX_CHOICES], best)  # still unclear: offer, never guess
+    # An older calibration: the answer model, with a threshold of its own for follow-ups and a clear
+    # lead over the runner-up.
+    p_std = cal.p_answer(reading.features)
+    ranked = matcher.scored(reading.evidence, 5)
+    if p_std >= cal.followup_min and bool(clear_lead(reading.features)):
+        return Match("answer", ranked, (), p_std)
+    return Match("choices", ranked, ranked[:MAX_CHOICES], p_std)
 
 
 def bare(text: str) -> bool:
     """Only question words ("mất bao lâu", "làm ở đâu", "cái kia"): meaningless without a topic."""
     folded = " ".join(fold(text).split())
     rest = _LEAD_RE.sub(" ", _CUE_RE.sub(" ", _OTHER_RE.sub(" ", folded)))
+    for asked, _ in CUES.values():
+        rest = asked.sub(" ", rest)
     return not [w for w in key(rest).split() if w not in STOPWORDS and w not in _FILLER]
 
 
 _FILLER = frozenset("mat thi co lam tu nua cho".split())
 
 
+def stands_alone(alone: Match, text: str) -> bool:
+    """A short message inside the window that is a full question of its own ("otp là gì"): answered
+    with near certainty on its own words, and more than question words ("có mất tiền không" alone
+    would be about VNeID's fee, whatever was asked before)."""
+    return alone.status == "answer" and alone.confidence >= 0.99 and not wants_other(text) and not bare(text)
+
+
 def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -> Match:
     """The message as a follow-up when it reads like one within the window, else on its own."""
     if ctx is not None and ctx.fresh(now) and is_followup(text):
         alone = matcher.match(text)
-        if alone.status == "answer" and alone.confidence >= 0.99 and not wants_other(text):
+        if stands_alone(alone, text):
             return alone  # a full question of its own that happens to be short
         return resolve(matcher, text, ctx)
     m = matcher.match(text)
@@ -159,4 +269,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["WINDOW", "Context", "Conversation", "after", "answer", "is_followup", "resolve", "wants_other"]
+__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "cues", "is_followup", "read",
+           "resolve", "stands_alone", "title_cues", "wants_other"]
