@@ -269,5 +269,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "cues", "is_followup", "read",
+__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cues", "is_followup", "read",
            "resolve", "stands_alone", "title_cues", "wants_other"]

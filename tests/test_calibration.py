@@ -67,3 +67,40 @@ def test_calibration_for_other_candidate_features_falls_back_to_defaults(tmp_pat
     path = tmp_path / "c.json"
     path.write_text(Calibration().to_json().replace('"title_recall"', '"something else"'), encoding="utf-8")
     assert Calibration.load(path).fitted_on == "unfitted defaults"
+
+
+def test_follow_up_model_round_trip_and_probabilities(tmp_path):
+    from knowledge.calibration import FOLLOWUP_FEATURES
+
+    k = len(FOLLOWUP_FEATURES)
+    cal = Calibration(followup_weights=[2.0] + [0.0] * (k - 1), followup_bias=-1.0, followup_mean=[0.5] * k,
+                      followup_scale=[0.5] * k, followup_p_min=0.6, fitted_on="dev")
+    path = tmp_path / "c.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    again = Calibration.load(path)
+    assert again.has_followup_model and again.followup_p_min == 0.6
+    x = np.zeros((2, k))
+    x[:, 0] = [0.5, 1.0]  # standardised 0 and 1: logits -1 and +1
+    assert np.allclose(again.p_followup(x), [1 / (1 + np.e), 1 / (1 + np.exp(-1))])
+    assert not Calibration().has_followup_model
+
+
+def test_an_older_calibration_without_the_follow_up_model_keeps_the_rest(tmp_path):
+    import json
+
+    data = json.loads(Calibration(answer_min=0.81, followup_min=0.55, followup_weights=[1.0] * 5).to_json())
+    data.pop("followup_features")  # written before the follow-up model existed
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    again = Calibration.load(path)
+    assert again.answer_min == 0.81 and again.followup_min == 0.55
+    assert not again.has_followup_model  # follow-ups decided by the answer model and followup_min, as before
+
+
+def test_shipped_follow_up_model_matches_its_features():
+    from knowledge.calibration import FOLLOWUP_FEATURES
+
+    cal = Calibration.load()
+    if cal.has_followup_model:  # kept by `make calibrate` only when it wins under cross-validation
+        assert len(cal.followup_weights) == len(cal.followup_mean) == len(FOLLOWUP_FEATURES)
+        assert 0 < cal.followup_p_min <= 1

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.app import compose
 from bot.core import Deps
-from knowledge.followup import Context, Conversation, is_followup, wants_other
+from knowledge.calibration import FOLLOWUP_FEATURES
+from knowledge.followup import (
+    Context,
+    Conversation,
+    bare,
+    cues,
+    is_followup,
+    read,
+    resolve,
+    stands_alone,
+    title_cues,
+    wants_other,
+)
+from knowledge.matcher import Match
 from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import Clock
@@ -183,3 +197,76 @@ def test_context_window_and_state_round_trip():
     assert ctx.fresh(at + dt.timedelta(minutes=10)) and not ctx.fresh(at + dt.timedelta(minutes=10, seconds=1))
     assert Context.from_state({"id": "x"}) is None and Context.from_state(None) is None
     assert wants_other("cai kia") and not wants_other("kich hoat")
+
+
+@pytest.mark.parametrize(("text", "asked"), [
+    ("mat bao lau", {"duration"}), ("làm ở đâu", {"place"}), ("có mất tiền không", {"fee"}),
+    ("le phi bao nhieu", {"fee"}), ("can giay to gi", {"papers"}), ("goi so nao", {"contact"}),
+    ("khi nao phai lam", {"when"}), ("con tien nuoc thi sao", set()), ("kich hoat vneid", set()),
+])
+def test_cues_a_follow_up_asks(text, asked):
+    assert cues(text) == asked
+
+
+@pytest.mark.parametrize(("title", "answered"), [
+    ("Làm thẻ căn cước bao lâu thì có, chờ lâu chưa nhận được", {"duration"}),
+    ("Làm thẻ căn cước ở đâu, ở nơi tạm trú có làm được không", {"place"}),
+    ("Lệ phí đăng ký thường trú, tạm trú, tách hộ", {"fee"}),
+    ("Tổng đài hỗ trợ VNeID 1900 0368", {"contact"}),
+    ("Hạn mức giao dịch Mobile Money từ 1/1/2026", set()),  # "hạn mức" is a limit, not a deadline
+    ("Tài khoản VNeID bị khóa, mở khóa", set()),  # "tài" is not "tại"
+])
+def test_cues_a_title_answers(title, answered):
+    assert title_cues(title) == answered
+
+
+def test_question_words_alone_never_stand_alone():
+    assert bare("co mat tien ko") and bare("goi so nao") and not bare("tong dai ho tro vneid so may")
+    sure = Match("answer", (), (), 1.0)
+    assert not stands_alone(sure, "co mat tien ko")  # needs the topic, however sure its own match is
+    assert stands_alone(sure, "otp la gi")
+
+
+def test_reading_gives_each_candidate_its_follow_up_evidence(shipped_kb):
+    matcher = shipped_kb.matcher
+    reading = read(matcher, "le phi bao nhieu", matcher.index["dichvucong-tam-tru-vneid"])
+    assert reading is not None and reading.x.shape == (len(reading.order), len(FOLLOWUP_FEATURES))
+    ids = [matcher.entries[i].id for i in reading.order]
+    row = dict(zip(FOLLOWUP_FEATURES, reading.x[ids.index("dichvucong-le-phi-cu-tru")], strict=True))
+    assert row["related"] == 1 and row["cue_match"] == 1 and row["cue_miss"] == 0
+    assert any(r[FOLLOWUP_FEATURES.index("cue_miss")] == 1 for r in reading.x)  # some candidate answers no fee
+    # an entry near the previous one that answers the cue is a candidate even when the words alone miss it
+    far = read(matcher, "co mat tien ko", matcher.index["dichvucong-tach-ho"])
+    assert far is not None and "dichvucong-le-phi-cu-tru" in [matcher.entries[i].id for i in far.order]
+
+
+def test_follow_up_model_orders_and_decides(shipped_kb):
+    """The model's P(right) re-orders the candidates and answers only from its threshold."""
+    matcher = shipped_kb.matcher
+    k = len(FOLLOWUP_FEATURES)
+    cue_only = [0.0] * k
+    cue_only[FOLLOWUP_FEATURES.index("cue_match")] = 6.0
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    ctx = Context("dichvucong-tach-ho", at)
+    saved = matcher.calibration
+    try:
+        matcher.calibration = replace(saved, followup_weights=cue_only, followup_bias=-3.0, followup_mean=[0.0] * k,
+                                      followup_scale=[1.0] * k, followup_p_min=0.9)
+        m = resolve(matcher, "co mat tien ko", ctx)
+        assert m.status == "answer" and "fee" in title_cues(m.ranked[0].entry.title)
+        matcher.calibration = replace(matcher.calibration, followup_p_min=1.01)
+        m = resolve(matcher, "co mat tien ko", ctx)
+        assert m.status == "choices" and "fee" in title_cues(m.choices[0].entry.title)
+    finally:
+        matcher.calibration = saved
+
+
+async def test_bare_fee_question_is_read_with_the_topic_not_alone(cdeps):
+    """After the household-split answer, "có mất tiền không" is about that fee, not VNeID's (dev e03)."""
+    chat = Chat(cdeps)
+    await chat.say("tach ho can giay to gi")
+    assert answered(chat) == "dichvucong-tach-ho"
+    await chat.say("co mat tien ko")
+    assert answered(chat) != "vneid-mien-phi"
+    fee = cdeps.kb.entries["dichvucong-le-phi-cu-tru"].title
+    assert answered(chat) == "dichvucong-le-phi-cu-tru" or fee in [c.label for r in chat.last for c in r.choices]
