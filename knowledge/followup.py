@@ -3,7 +3,9 @@
 For ten minutes after an answer, a short message that only makes sense with the previous topic
 ("làm ở đâu", "mất bao lâu", "có mất tiền không", "còn người già thì sao", "cái kia") is matched
 together with that entry's title; "cái kia" picks the other entry offered last time. When it is
-still unclear, the top entries are offered as choices. Pure: the caller keeps the `Context`.
+still unclear, the top entries are offered as choices. The decision is the follow-up model's (fitted on
+the dev dialogues, `calibration.FOLLOWUP_FEATURES`), or with an older calibration the answer model's.
+Pure: the caller keeps the `Context`.
 """
 
 from __future__ import annotations
