@@ -350,7 +350,7 @@ async def inbox_add(request: web.Request, who: auth.Viewer, scope: Scope) -> web
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
 
-def _review_team(request: web.Request, who: auth.Viewer, scope: Scope) -> int:
+def _review_team(request: web.Request, scope: Scope) -> int:
     """The review queue is a leader's (admins: any team; the route's gate is LEADERS), of one team in their
     scope, as /duyet."""
     unit = _unit(request, scope)
@@ -360,7 +360,7 @@ def _review_team(request: web.Request, who: auth.Viewer, scope: Scope) -> int:
 
 
 async def review_list(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
-    team_id = _review_team(request, who, scope)
+    team_id = _review_team(request, scope)
     db = _deps(request).storage.db
     labels = {s.code: s.label for s in catalogue().services}
     rows = review.pending(db, team_id, limit=REVIEW_PAGE)
@@ -373,7 +373,7 @@ async def review_list(request: web.Request, who: auth.Viewer, scope: Scope) -> w
 
 async def review_approve(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     """Approve records of the team (one, or every one shown): the same as /duyet's buttons."""
-    team_id = _review_team(request, who, scope)
+    team_id = _review_team(request, scope)
     ids, _ = await _ids(request)
     deps = _deps(request)
     done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
@@ -382,7 +382,7 @@ async def review_approve(request: web.Request, who: auth.Viewer, scope: Scope) -
 
 async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     """'Cần sửa' with a note, and the member is told, as in /duyet."""
-    team_id = _review_team(request, who, scope)
+    team_id = _review_team(request, scope)
     ids, body = await _ids(request)
     deps = _deps(request)
     note = review.clean_why(str(body.get("note", "")))
