@@ -484,7 +484,10 @@ def build() -> web.Application:
     app.router.add_post("/login/{token}", login)
     app.router.add_post("/api/logout", logout)
     for route in API:
-        app.router.add_route(route.method, route.path, route.view())
+        if route.method == "GET":
+            app.router.add_get(route.path, route.view())  # HEAD too, as before
+        else:
+            app.router.add_route(route.method, route.path, route.view())
     return app
 
 
