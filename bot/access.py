@@ -3,7 +3,8 @@
 One place for access decisions so handlers never re-implement them: anyone may ask
 questions; only members log; leaders see their own team; commune and province officials see
 every team of their unit (bot/scope.py); admins (ADMIN_IDS) see everything. Leaders', officials'
-and admins' commands pass one `Gate` (LEADERS, ADMINS, READERS; the inbox's is `scope.INBOX_READERS`).
+and admins' commands pass one `Gate` (LEADERS, ADMINS, READERS; the inbox's is `scope.INBOX_READERS`);
+so does every route of the web view (bot/web/views.py), with its own wording of the refusal.
 """
 
 from __future__ import annotations
@@ -134,16 +135,21 @@ GatedHandler = Callable[[Incoming, Deps, Session, "Actor"], Awaitable[list[Reply
 class Gate:
     """Who may use a command, and the one refusal everyone else gets (the same on every command).
 
-    `check` answers the person or the refusal; used as a decorator, the command receives the person as a
-    fourth argument; `guard` is a flow's guard, checked before every step (with the draft's team, when
-    the flow acts on one team: a leader of another team is refused like a plain member)."""
+    `admits` is the decision; `check` answers the person or the refusal; used as a decorator, the command
+    receives the person as a fourth argument; `guard` is a flow's guard, checked before every step (with the
+    draft's team, when the flow acts on one team: a leader of another team is refused like a plain member)."""
 
     allows: Callable[[Actor], bool]
     refusal: str
 
+    def admits(self, who: Actor | None, team_id: int | None = None) -> bool:
+        """The decision itself, for someone already known (None: not a member): chat commands reach it
+        through `check`, the web view (bot/web/views.py) with the member its sign-in found."""
+        return who is not None and self.allows(who) and (team_id is None or who.can_see_team(team_id))
+
     def check(self, deps: Deps, user_key: str, team_id: int | None = None) -> Actor | list[Reply]:
         who = member_for(deps, user_key)
-        if who is None or not self.allows(who) or (team_id is not None and not who.can_see_team(team_id)):
+        if who is None or not self.admits(who, team_id):
             return [Reply(self.refusal)]
         return who
 

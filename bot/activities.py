@@ -48,7 +48,7 @@ def log_activity(storage: Storage, request_id: str, team_id: int, member_id: int
         activity_id = new_row_id(conn.execute(
             "INSERT INTO activities (request_id, team_id, member_id, kind, held_on, village_id, attendees, note, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, team_id, member_id or None, kind, held_on.isoformat(), village_id, attendees, clean,
+            (request_id, team_id, member_id, kind, held_on.isoformat(), village_id, attendees, clean,
              iso(now))))
         audit(conn, now, member_id, "activities", activity_id, "create", None,
               {"team_id": team_id, "kind": kind, "held_on": held_on.isoformat(), "village_id": village_id,

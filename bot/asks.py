@@ -74,7 +74,7 @@ def answer(storage: Storage, question_id: int, leader_id: int | None, text: str,
     with storage.transaction() as conn:
         cur = conn.execute("UPDATE leader_questions SET status = 'answered', answer = ?, answered_by = ?, "
                            "answered_at = ? WHERE id = ? AND status = 'open'",
-                           (reply, leader_id or None, iso(now), question_id))
+                           (reply, leader_id, iso(now), question_id))
         if cur.rowcount != 1:
             return None
         audit(conn, now, leader_id, "leader_questions", question_id, "answer", {"status": "open"},

@@ -19,7 +19,7 @@ def audit(conn: sqlite3.Connection, now: dt.datetime, actor: int | None, table: 
     conn.execute(
         "INSERT INTO audit (at, actor_member_id, table_name, row_id, action, before, after, why) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (iso(now), actor or None, table, row_id, action,
+        (iso(now), actor, table, row_id, action,
          None if before is None else json.dumps(before, ensure_ascii=False),
          None if after is None else json.dumps(after, ensure_ascii=False), why),
     )

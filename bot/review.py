@@ -82,7 +82,7 @@ def _set(conn: Any, record_id: int, team_id: int, state: str, note: str | None, 
     if before is None:
         return False
     conn.execute("UPDATE records SET review = ?, review_note = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
-                 (state, note, actor or None, iso(now), record_id))
+                 (state, note, actor, iso(now), record_id))
     audit(conn, now, actor, "records", record_id, "review", {"review": before[0]}, {"review": state},
           why=note)
     return True

@@ -239,6 +239,23 @@ MIGRATIONS: list[Migration] = [
     """
     CREATE INDEX seen_messages_at ON seen_messages(at);
     """,
+    # 8: a web session of an admin named only in ADMIN_IDS (no member row) holds NULL, not the 0 that stood
+    #    for "no member" since migration 5. SQLite cannot drop NOT NULL in place: the table is rebuilt.
+    """
+    CREATE TABLE web_sessions_new (
+        id_hash TEXT PRIMARY KEY,        -- sha256 of the cookie value
+        user_key TEXT NOT NULL,
+        member_id INTEGER,               -- the member signed in; NULL for an admin without a member row
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    INSERT INTO web_sessions_new (id_hash, user_key, member_id, csrf, created_at, expires_at)
+        SELECT id_hash, user_key, NULLIF(member_id, 0), csrf, created_at, expires_at FROM web_sessions;
+    DROP TABLE web_sessions;
+    ALTER TABLE web_sessions_new RENAME TO web_sessions;
+    CREATE INDEX web_sessions_member ON web_sessions(member_id);
+    """,
 ]
 
 

@@ -117,7 +117,7 @@ def create_invite(storage: Storage, team_id: int | None, role: str, actor: int |
         row_id = new_row_id(conn.execute(
             "INSERT INTO invites (code, team_id, unit_id, role, created_by, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (code, team_id, unit_id, role, actor or None, iso(now), iso(expires)),
+            (code, team_id, unit_id, role, actor, iso(now), iso(expires)),
         ))
         # The code itself stays out of the trail: it admits whoever types it until it is used.
         audit(conn, now, actor, "invites", row_id, "create", None,

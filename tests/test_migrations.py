@@ -4,14 +4,19 @@ nothing, every step is one transaction with a verified backup first, and a newer
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot import backup, reports, storage
+from bot.access import Admin
+from bot.app import compose
 from bot.assist import catalogue
 from bot.storage import SchemaError, Storage
+from bot.web import auth
 from tests.releasedb import build, snapshot
 
 TODAY = dt.date(2026, 11, 30)
@@ -220,3 +225,49 @@ def test_the_redelivery_prune_uses_an_index(tmp_path: Path):
     assert store.first_delivery("telegram", "1", at - dt.timedelta(days=3))
     assert store.first_delivery("telegram", "2", at, prune_before=at - dt.timedelta(days=1))
     assert not store.seen("telegram", "1") and store.seen("telegram", "2")
+
+
+def test_migration_8_keeps_web_sessions_and_an_admin_holds_null(release_db, monkeypatch, settings, small_kb):
+    """Sessions written by version 7 (an admin without a member row stored as member_id 0) survive the table
+    rebuild: the 0 becomes NULL, the column takes NULL, and both sessions still sign in."""
+    path, expected = release_db
+    newest = storage.MIGRATIONS
+    monkeypatch.setattr(storage, "MIGRATIONS", newest[:7])
+    Storage(path).close()
+    now = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    sessions = {"cookie-of-a-leader": ("telegram:700001", 1), "cookie-of-an-admin": ("zalo:quantri", 0)}
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 7
+    conn.executemany("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?)", [
+        (hashlib.sha256(cookie.encode()).hexdigest(), key, member, cookie[-6:].ljust(32, "0"),
+         now.isoformat(timespec="seconds"), (now + dt.timedelta(hours=12)).isoformat(timespec="seconds"))
+        for cookie, (key, member) in sessions.items()])
+    conn.commit()
+    conn.close()
+    before = snapshot(path)
+    monkeypatch.setattr(storage, "MIGRATIONS", newest)
+    store = Storage(path, backup_dir=path.parent / "backups")
+    try:
+        assert store.version == storage.latest_version() >= 8
+        after = snapshot(path)
+        columns, rows = before.pop("web_sessions")
+        new_columns, new_rows = after.pop("web_sessions")
+        assert new_columns == columns
+        member = columns.index("member_id")
+        assert sorted(new_rows) == sorted(row[:member] + (row[member] or None,) + row[member + 1:] for row in rows)
+        assert sorted(row[member] for row in new_rows if row[member] is not None) == [1]
+        assert_rows_survived(before, after)
+        for team_id in (1, 2, 3):
+            assert team_totals(store.db, team_id) == expected_totals(expected, team_id)
+        notnull = {r[1]: r[3] for r in store.db.execute("PRAGMA table_info(web_sessions)")}
+        assert notnull["member_id"] == 0 and notnull["user_key"] == 1
+        plan = store.db.execute("EXPLAIN QUERY PLAN DELETE FROM web_sessions WHERE member_id = ?", [1]).fetchall()
+        assert any("web_sessions_member" in row[-1] for row in plan), plan
+        deps = compose(settings=replace(settings, admin_ids=frozenset({"zalo:quantri"})), storage=store,
+                       kb=small_kb, clock=lambda: now + dt.timedelta(hours=1))
+        leader = auth.viewer_from_cookie(deps, "cookie-of-a-leader")
+        admin = auth.viewer_from_cookie(deps, "cookie-of-an-admin")
+        assert leader is not None and leader.member.id == 1 and leader.member.role == "leader"
+        assert admin is not None and admin.member == Admin()
+    finally:
+        store.close()

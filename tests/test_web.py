@@ -519,3 +519,35 @@ async def test_review_queue_approve_and_send_back_as_in_duyet(client, wdeps, wda
     lan = tma(webkit.LAN_TELEGRAM, name="Lan")
     assert (await client.get("/app/api/review", headers=lan)).status == 403
     assert (await client.get(f"/app/api/review?unit=team:{wdata.teams[TEAM_B]}", headers=headers)).status == 403
+
+
+async def test_an_admin_without_a_member_row_signs_in_with_a_link(client, wdeps, wdata):
+    """An admin named in ADMIN_IDS (console:admin in the test settings) with no member row: the session holds
+    NULL, not a 0 standing for "no member"; the admin reads, exports and approves, each written as NULL."""
+    assert wdeps.storage.db.execute("SELECT 1 FROM identities WHERE key = 'console:admin'").fetchone() is None
+    cookie = await signin(client, wdeps, "console:admin")
+    assert wdeps.storage.db.execute("SELECT user_key, member_id FROM web_sessions").fetchall() == [
+        ("console:admin", None)]
+    me = await (await client.get("/app/api/me", headers=cookie)).json()
+    assert me["role"] == "admin" and me["unit"] == "all" and me["via"] == "cookie" and me["review"] is True
+    body = await (await client.get("/app/api/report?period=thang", headers=cookie)).json()
+    assert body["totals"]["records"] == 5 + 2
+    team_a = wdata.teams[TEAM_A]
+    sheet = await client.get(f"/app/api/export.xlsx?unit=team:{team_a}", headers=cookie)
+    assert sheet.status == 200
+    good = {**cookie, "X-CSRF-Token": me["csrf"]}
+    first = wdata.records["a1"]
+    resp = await client.post(f"/app/api/review/approve?unit=team:{team_a}", json={"ids": [first]}, headers=good)
+    assert (await resp.json())["approved"] == [first]
+    db = wdeps.storage.db
+    assert db.execute("SELECT review, reviewed_by FROM records WHERE id = ?", [first]).fetchone() == ("approved", None)
+    assert db.execute("SELECT actor_member_id FROM audit WHERE table_name = 'exports'").fetchall() == [(None,)]
+    # Revoking a member's sessions leaves the admin's alone; once the identity gets a member row of its own,
+    # the session opened for the admin without one is over.
+    assert auth.revoke_member(wdeps, wdata.members["Hoa"]) == 0
+    assert (await client.get("/app/api/me", headers=cookie)).status == 200
+    with wdeps.storage.transaction() as conn:
+        conn.execute("INSERT INTO identities (key, member_id, chat_id, linked_at) VALUES (?, ?, ?, ?)",
+                     ("console:admin", wdata.members["Hoa"], "admin", fx.NOW))
+    assert (await client.get("/app/api/me", headers=cookie)).status == 401
+    assert db.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 0

@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from ..access import Actor, Member, member_for
+from ..access import Actor, member_for
 from ..core import Deps
 
 INIT_DATA_MAX_AGE = 24 * 3600  # seconds, as Telegram recommends
@@ -164,13 +164,8 @@ def redeem_login(deps: Deps, token: str) -> str | None:
         conn.execute(
             "INSERT INTO web_sessions (id_hash, user_key, member_id, csrf, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (_hash(cookie), row[0], _session_member(member), secrets.token_hex(16), _iso(now), _iso(now + SESSION_LIFETIME)))
+            (_hash(cookie), row[0], member.id, secrets.token_hex(16), _iso(now), _iso(now + SESSION_LIFETIME)))
     return cookie
-
-
-def _session_member(member: Actor) -> int:
-    """What `web_sessions.member_id` (NOT NULL) holds: the member row, or 0 for an `Admin` without one."""
-    return member.id if isinstance(member, Member) else 0
 
 
 def viewer_from_cookie(deps: Deps, cookie: str) -> Viewer | None:
@@ -183,7 +178,8 @@ def viewer_from_cookie(deps: Deps, cookie: str) -> Viewer | None:
         return None
     user_key, member_id, csrf, expires_at = row
     member = member_for(deps, user_key)
-    if expires_at <= _iso(_now(deps)) or member is None or _session_member(member) != member_id:
+    # member_id is the member row the session was opened for, NULL for an `Admin` without one (migration 8).
+    if expires_at <= _iso(_now(deps)) or member is None or member.id != member_id:
         end_session(deps, cookie)  # expired, or the member was removed or replaced: revoked for good
         return None
     return Viewer(member, user_key, "cookie", csrf)

@@ -1,7 +1,7 @@
 """What the web view shows, as plain JSON-ready data, read through the same domain modules as the chat.
 
-`scope_for` turns the signed-in member into the scope they may read (bot/scope.py: a team for a
-leader, a commune or province for officials, everything for admins); `unit_for` checks a requested
+`scope_for` turns the signed-in member into the scope they may read (the READERS gate of bot/access.py,
+then bot/scope.py: a team for a leader, a commune or province for officials, everything for admins); `unit_for` checks a requested
 unit against it (PermissionError when outside). `report` is the one report function: the roll-up of
 `python -m bot report --format json` (totals, indicators with targets, the breakdown one level down
 with links to drill down), plus the team-level detail of `/baocao` (outcomes, skills, services,
@@ -20,7 +20,7 @@ from knowledge.indicators import Indicators
 from knowledge.services import Catalogue
 
 from .. import reports, unitreport
-from ..access import Actor
+from ..access import READERS, Actor
 from ..export import chart_series
 from ..reports import OUTCOMES, Period
 from ..safety import redact
@@ -58,8 +58,9 @@ def key_of(scope: Scope) -> str:
 
 
 def scope_for(member: Actor) -> Scope | None:
-    """The one place the web view decides what a member sees; None for plain members."""
-    if not member.sees_reports:
+    """What a member reads on the web view: the READERS gate of the chat's reports, then their scope
+    (bot/scope.py); None for plain members (and a leader without a team)."""
+    if not READERS.admits(member):
         return None
     scope = for_member(member)
     return None if scope.level == "none" else scope

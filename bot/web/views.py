@@ -4,14 +4,21 @@ Mounted under `/app/` on the bot's shared aiohttp server. Every response carries
 Content-Security-Policy (scripts and styles only from this server, no inline code); personal data
 is never cached (`Cache-Control: no-store`). API answers: 401 without valid credentials, 403 outside
 the member's scope, 429 when sign-in attempts come too fast.
+
+Who may use which route is decided where the chat decides it: every API route is listed in `API` with
+the `Gate` of bot/access.py that the matching chat command uses (READERS for the reports, LEADERS for
+the review queue and the inbox), and the unit asked for is checked against bot/scope.py's `Scope`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -24,12 +31,13 @@ from knowledge.loader import KnowledgeError
 
 from .. import downloads, notify, reports, review, unitreport
 from .. import inbox as inbox_data
-from ..access import ROLE_NAMES, Actor
+from ..access import LEADERS, READERS, ROLE_NAMES, Gate
 from ..assist import catalogue
 from ..core import Deps
 from ..export import audit_export, out_path, write_workbook
 from ..official import write_official
 from ..reports import OUTCOMES, PERIOD_HELP, parse_period, period_refusal
+from ..scope import Scope
 from . import auth, data
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,7 @@ NOT_SIGNED_IN = ("Bạn chưa đăng nhập. Mở trang này từ nút trong Tel
                  "để nhận liên kết đăng nhập.")
 NOT_LEADER = "Trang báo cáo dành cho tổ trưởng, cán bộ xã, cán bộ tỉnh và quản trị viên."
 OUTSIDE = "Bạn không có quyền xem đơn vị này."
+NOT_INBOX = "Câu hỏi chờ dành cho tổ trưởng và quản trị viên."
 TOO_FAST = "Bạn thử đăng nhập nhiều lần quá. Bạn đợi vài phút rồi thử lại nhé."
 
 
@@ -106,11 +115,15 @@ def viewer(request: web.Request) -> auth.Viewer:
     return found
 
 
-def leader(request: web.Request) -> tuple[auth.Viewer, data.Scope]:
+def allowed(request: web.Request, gate: Gate, refusal: str) -> tuple[auth.Viewer, Scope]:
+    """The signed-in member (401 otherwise) and the scope they read, when the page is theirs (READERS with a
+    scope: 403 NOT_LEADER otherwise) and `gate` admits them to this route (403 `refusal` otherwise)."""
     who = viewer(request)
     scope = data.scope_for(who.member)
     if scope is None:
         raise _error(403, NOT_LEADER)
+    if not gate.admits(who.member):
+        raise _error(403, refusal)
     return who, scope
 
 
@@ -221,18 +234,16 @@ async def logout(request: web.Request) -> web.Response:
 
 # --- JSON API -----------------------------------------------------------------------------------
 
-async def me(request: web.Request) -> web.Response:
-    who, scope = leader(request)
+async def me(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     db = _deps(request).storage.db
-    return _json({"review": who.member.is_leader,
+    return _json({"review": LEADERS.admits(who.member),  # the tabs the routes below (API) let them use
                   "name": who.member.display_name, "role": who.member.role,
                   "role_name": ROLE_NAMES.get(who.member.role, who.member.role), "via": who.via, "csrf": who.csrf,
                   "units": data.units(db, scope), "unit": data.unit_for(db, scope, None).key,
-                  "inbox": _has_inbox(who.member)})
+                  "inbox": LEADERS.admits(who.member)})
 
 
-async def report(request: web.Request) -> web.Response:
-    _, scope = leader(request)
+async def report(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
     return _json(data.report(deps.storage.db, unit, period, catalogue(), _today(deps), _indicators(deps)))
@@ -247,8 +258,7 @@ def _indicators(deps: Deps) -> Indicators | None:
         return None
 
 
-async def chart(request: web.Request) -> web.Response:
-    _, scope = leader(request)
+async def chart(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     deps = _deps(request)
     return _json(data.chart(deps.storage.db, _unit(request, scope), _period(request), catalogue()))
 
@@ -262,8 +272,7 @@ def _int(request: web.Request, name: str) -> int | None:
     return int(raw)
 
 
-async def record_list(request: web.Request) -> web.Response:
-    _, scope = leader(request)
+async def record_list(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     deps = _deps(request)
     outcome = request.query.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
@@ -277,27 +286,14 @@ async def record_list(request: web.Request) -> web.Response:
     return _json(data.records(deps.storage.db, _unit(request, scope), _period(request), catalogue(), filt))
 
 
-async def followups(request: web.Request) -> web.Response:
-    _, scope = leader(request)
+async def followups(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     deps = _deps(request)
     return _json({"rows": data.followups(deps.storage.db, _unit(request, scope), _today(deps))})
 
 
-def _has_inbox(member: Actor) -> bool:
-    """The unanswered inbox is a team's (or, for admins, everyone's), as /chuatraloi."""
-    return member.is_admin or (member.role == "leader" and member.team_id is not None)
-
-
-def _inbox_member(request: web.Request) -> auth.Viewer:
-    who, _ = leader(request)
-    if not _has_inbox(who.member):
-        raise _error(403, "Câu hỏi chờ dành cho tổ trưởng và quản trị viên.")
-    return who
-
-
-async def inbox(request: web.Request) -> web.Response:
-    """The unanswered questions, grouped as in /chuatraloi, each with the entries it could join."""
-    who = _inbox_member(request)
+async def inbox(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
+    """The unanswered questions, grouped as in /chuatraloi, each with the entries it could join: a team
+    leader's team's (admins: everyone's); officials answer theirs in chat."""
     deps = _deps(request)
     rows = inbox_data.open_questions(deps.storage, who.member, inbox_data.MAX_ROWS)
     matcher = deps.kb.matcher
@@ -326,19 +322,15 @@ async def _ids(request: web.Request) -> tuple[list[int], dict[str, Any]]:
     return ids, body
 
 
-async def inbox_skip(request: web.Request) -> web.Response:
-    who = _inbox_member(request)
-    check_csrf(request, who)
+async def inbox_skip(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     ids, _ = await _ids(request)
     deps = _deps(request)
     closed = inbox_data.close(deps.storage, who.member, ids, "ignored", deps.clock())
     return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
 
 
-async def inbox_add(request: web.Request) -> web.Response:
+async def inbox_add(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     """Add the group's question as a phrasing of an entry: the same action as in /chuatraloi."""
-    who = _inbox_member(request)
-    check_csrf(request, who)
     ids, body = await _ids(request)
     deps = _deps(request)
     entry = deps.kb.entries.get(str(body.get("entry", "")))
@@ -358,19 +350,17 @@ async def inbox_add(request: web.Request) -> web.Response:
                                                f"\"{entry.title}\" ({closed} câu hỏi đã xử lý)."})
 
 
-def _review_team(request: web.Request) -> tuple[auth.Viewer, int]:
-    """The review queue is a leader's (admins: any team), of one team, as /duyet."""
-    who, scope = leader(request)
-    if not who.member.is_leader:
-        raise _error(403, NOT_LEADER)
+def _review_team(request: web.Request, scope: Scope) -> int:
+    """The review queue is a leader's (admins: any team; the route's gate is LEADERS), of one team in their
+    scope, as /duyet."""
     unit = _unit(request, scope)
     if unit.kind != "team":
         raise _error(400, "Duyệt phiếu làm cho từng tổ: bạn chọn một tổ trước nhé.")
-    return who, unit.team_ids[0]
+    return unit.team_ids[0]
 
 
-async def review_list(request: web.Request) -> web.Response:
-    _, team_id = _review_team(request)
+async def review_list(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
+    team_id = _review_team(request, scope)
     db = _deps(request).storage.db
     labels = {s.code: s.label for s in catalogue().services}
     rows = review.pending(db, team_id, limit=REVIEW_PAGE)
@@ -381,20 +371,18 @@ async def review_list(request: web.Request) -> web.Response:
                             "outcome": OUTCOMES.get(p.outcome, p.outcome)} for p in rows]})
 
 
-async def review_approve(request: web.Request) -> web.Response:
+async def review_approve(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     """Approve records of the team (one, or every one shown): the same as /duyet's buttons."""
-    who, team_id = _review_team(request)
-    check_csrf(request, who)
+    team_id = _review_team(request, scope)
     ids, _ = await _ids(request)
     deps = _deps(request)
     done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
     return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
 
 
-async def review_fix(request: web.Request) -> web.Response:
+async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     """'Cần sửa' with a note, and the member is told, as in /duyet."""
-    who, team_id = _review_team(request)
-    check_csrf(request, who)
+    team_id = _review_team(request, scope)
     ids, body = await _ids(request)
     deps = _deps(request)
     note = review.clean_why(str(body.get("note", "")))
@@ -413,9 +401,8 @@ async def review_fix(request: web.Request) -> web.Response:
                                                                   "họ sẽ thấy khi gõ /cuatoi).")})
 
 
-async def export(request: web.Request) -> web.StreamResponse:
+async def export(request: web.Request, who: auth.Viewer, scope: Scope) -> web.StreamResponse:
     """The same workbook as /xuat: a team's, or the official layout for a commune, a province or everything."""
-    who, scope = leader(request)
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
     path = out_path(deps.settings.export_dir, unit.name, period, ".xlsx")
@@ -444,6 +431,46 @@ async def export(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": downloads.content_disposition(name)})
 
 
+GatedRoute = Callable[[web.Request, auth.Viewer, Scope], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """An API route and who may use it: `gate` (bot/access.py) admits the signed-in member or the route
+    answers 403 with `refusal`. POST routes change data: they need the page's CSRF token too."""
+
+    method: str
+    path: str
+    handler: GatedRoute
+    gate: Gate = READERS
+    refusal: str = NOT_LEADER
+
+    def view(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        @functools.wraps(self.handler)
+        async def route(request: web.Request) -> web.StreamResponse:
+            who, scope = allowed(request, self.gate, self.refusal)
+            if self.method == "POST":
+                check_csrf(request, who)
+            return await self.handler(request, who, scope)
+        return route
+
+
+API = (  # every route under /app/api/ but the logout, which any signed-in member may use
+    Route("GET", "/api/me", me),
+    Route("GET", "/api/report", report),
+    Route("GET", "/api/chart", chart),
+    Route("GET", "/api/records", record_list),
+    Route("GET", "/api/followups", followups),
+    Route("GET", "/api/export.xlsx", export),
+    Route("GET", "/api/inbox", inbox, LEADERS, NOT_INBOX),  # as /chuatraloi, for the teams' leaders
+    Route("POST", "/api/inbox/skip", inbox_skip, LEADERS, NOT_INBOX),
+    Route("POST", "/api/inbox/add", inbox_add, LEADERS, NOT_INBOX),
+    Route("GET", "/api/review", review_list, LEADERS),  # as /duyet: the team's leader, admins
+    Route("POST", "/api/review/approve", review_approve, LEADERS),
+    Route("POST", "/api/review/fix", review_fix, LEADERS),
+)
+
+
 def build() -> web.Application:
     """The `/app` sub-application; mount it with `app.add_subapp("/app", build())`."""
     app = web.Application(middlewares=[security_headers])
@@ -456,18 +483,11 @@ def build() -> web.Application:
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
     app.router.add_post("/api/logout", logout)
-    app.router.add_get("/api/me", me)
-    app.router.add_get("/api/report", report)
-    app.router.add_get("/api/chart", chart)
-    app.router.add_get("/api/records", record_list)
-    app.router.add_get("/api/followups", followups)
-    app.router.add_get("/api/inbox", inbox)
-    app.router.add_post("/api/inbox/skip", inbox_skip)
-    app.router.add_post("/api/inbox/add", inbox_add)
-    app.router.add_get("/api/review", review_list)
-    app.router.add_post("/api/review/approve", review_approve)
-    app.router.add_post("/api/review/fix", review_fix)
-    app.router.add_get("/api/export.xlsx", export)
+    for route in API:
+        if route.method == "GET":
+            app.router.add_get(route.path, route.view())  # HEAD too, as before
+        else:
+            app.router.add_route(route.method, route.path, route.view())
     return app
 
 
