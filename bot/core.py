@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from knowledge.indicators import Indicators, indicators_file, load_indicators
 from knowledge.kb import KnowledgeBase
+from knowledge.loader import KnowledgeError
 from knowledge.normalize import fold
 
 from .clock import now_local
@@ -194,10 +195,19 @@ class Deps:
 
     def indicators(self) -> Indicators:
         """The province's indicators (knowledge/indicators.yaml, or the local folder's copy), loaded once per
-        process (the file is validated at start by `indicators check`)."""
+        process, on first use: the bot starts without reading the file (`indicators check` validates it)."""
         if self.services.indicators is None:
             self.services.indicators = load_indicators(indicators_file(self.settings.local_knowledge_dir))
         return self.services.indicators
+
+    def readable_indicators(self) -> Indicators | None:
+        """The indicators, or None (logged) when a local indicators.yaml cannot be read or is wrong: the chat
+        commands and the web view that need them then say so instead of failing."""
+        try:
+            return self.indicators()
+        except (KnowledgeError, OSError) as exc:
+            log.error("Indicators not loaded: %s", exc)
+            return None
 
 
 def _meaningful(text: str) -> bool:

@@ -21,7 +21,6 @@ from bot.official import write_official
 from bot.scope import Scope, for_member
 from bot.when import parse_day
 from knowledge.indicators import Achievement, Indicators
-from knowledge.loader import KnowledgeError
 from knowledge.normalize import fold
 
 from . import reports as team_reports
@@ -36,16 +35,6 @@ NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm �
                  "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
 
 log = logging.getLogger(__name__)
-
-
-def loaded_indicators(deps: Deps) -> Indicators | None:
-    """The indicators, or None (logged) when a local indicators.yaml cannot be read or is wrong; the
-    bot starts without reading it, so the commands that need it answer NO_INDICATORS instead."""
-    try:
-        return deps.indicators()
-    except (KnowledgeError, OSError) as exc:
-        log.error("Indicators not loaded: %s", exc)
-        return None
 
 
 def _level_word(args: str) -> tuple[str | None, str]:
@@ -86,7 +75,7 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period,
         return [Reply(refusal)]
     if scope.level == "team":  # a team: exactly what its leader sees
         return await team_reports.run(cmd, deps, scope.unit_id or 0, period, actor=actor)
-    ind, cat = loaded_indicators(deps), catalogue()
+    ind, cat = deps.readable_indicators(), catalogue()
     if ind is None and cmd != "bieudo":  # the chart needs no indicators
         return [Reply(NO_INDICATORS)]
     if cmd == "baocao" and ind is not None:
@@ -338,7 +327,7 @@ async def log_activity(incoming: Incoming, deps: Deps, session: Session) -> list
     member = member_for(deps, incoming.user_key)
     if not isinstance(member, Member) or member.team_id is None:
         return [Reply("Lệnh /hoatdong dành cho thành viên một tổ: hoạt động được tính cho tổ của bạn.")]
-    ind = loaded_indicators(deps)
+    ind = deps.readable_indicators()
     if ind is None:  # the kinds of session are in the indicators file
         return [Reply(NO_INDICATORS)]
     parts = [p.strip() for p in arg_text(incoming.text).split(";")]
@@ -387,7 +376,7 @@ def _own(deps: Deps, incoming: Incoming, record_id: int) -> tuple[Member, assist
 
 def _questions(deps: Deps, services: list[str]) -> list[Achievement] | None:
     """The achievements a record's services can have, in the file's order (None: the file is unreadable)."""
-    ind = loaded_indicators(deps)
+    ind = deps.readable_indicators()
     return None if ind is None else [a for a in ind.achievements if any(s in a.services for s in services)]
 
 

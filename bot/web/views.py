@@ -26,7 +26,6 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from knowledge.indicators import Indicators
 from knowledge.loader import KnowledgeError
 
 from .. import downloads, notify, reports, review, unitreport
@@ -246,16 +245,7 @@ async def me(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Respon
 async def report(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
     deps = _deps(request)
     period, unit = _period(request), _unit(request, scope)
-    return _json(data.report(deps.storage.db, unit, period, catalogue(), _today(deps), _indicators(deps)))
-
-
-def _indicators(deps: Deps) -> Indicators | None:
-    """The province's indicators (knowledge/indicators.yaml, or the local folder's copy)."""
-    try:
-        return deps.indicators()  # loaded once, shared with the chat's /baocao
-    except (KnowledgeError, OSError) as exc:
-        log.error("Indicators not loaded: %s", exc)
-        return None
+    return _json(data.report(deps.storage.db, unit, period, catalogue(), _today(deps), deps.readable_indicators()))
 
 
 async def chart(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
@@ -407,7 +397,7 @@ async def export(request: web.Request, who: auth.Viewer, scope: Scope) -> web.St
     period, unit = _period(request), _unit(request, scope)
     path = out_path(deps.settings.export_dir, unit.name, period, ".xlsx")
     today, cat = _today(deps), catalogue()
-    indicators = _indicators(deps) if unit.kind != "team" else None
+    indicators = deps.readable_indicators() if unit.kind != "team" else None
     if unit.kind != "team" and indicators is None:
         raise _error(400, "Chưa đọc được tệp chỉ tiêu nên chưa làm được báo cáo của đơn vị này.")
 
