@@ -64,13 +64,18 @@ class Context:
             return None
 
 
+def _flat(text: str) -> str:
+    """`fold` with every run of spaces as one: what the cue patterns below are written against."""
+    return " ".join(fold(text).split())
+
+
 def wants_other(text: str) -> bool:
     return bool(_OTHER_RE.search(fold(text)))
 
 
 def is_followup(text: str) -> bool:
     """Short, and worded like a continuation (a question word alone, "còn … thì sao", "cái kia")."""
-    folded = " ".join(fold(text).split())
+    folded = _flat(text)
     content = [w for w in key(text).split() if w not in STOPWORDS]
     if len(content) > MAX_WORDS:
         return False
@@ -100,13 +105,13 @@ _BROAD = WEAK | {"vneid"}
 
 def cues(text: str) -> frozenset[str]:
     """The cue classes a message asks about (on the message) or a title answers (on a title)."""
-    folded = " ".join(fold(text).split())
+    folded = _flat(text)
     return frozenset(c for c, (asked, _) in CUES.items() if asked.search(folded))
 
 
 @functools.lru_cache(maxsize=4096)
 def title_cues(title: str) -> frozenset[str]:
-    folded = " ".join(fold(title).split())
+    folded = _flat(title)
     return frozenset(c for c, (_, answered) in CUES.items() if answered.search(folded))
 
 
@@ -213,7 +218,7 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
 
 def bare(text: str) -> bool:
     """Only question words ("mất bao lâu", "làm ở đâu", "cái kia"): meaningless without a topic."""
-    folded = " ".join(fold(text).split())
+    folded = _flat(text)
     rest = _LEAD_RE.sub(" ", _CUE_RE.sub(" ", _OTHER_RE.sub(" ", folded)))
     for asked, _ in CUES.values():
         rest = asked.sub(" ", rest)
