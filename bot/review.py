@@ -31,8 +31,14 @@ def may_correct(member: Actor | None, record: RecordView | None, now: dt.datetim
             and now - parse_iso(record.created_at) <= dt.timedelta(days=days))
 
 
-def clean_why(text: str) -> str:
-    return clean_text(text, MAX_WHY)[0]
+MIN_WHY = 3  # characters: "ok" says nothing to the member
+
+
+def reason(text: str) -> str | None:
+    """A reason or note as stored (cleaned, cut to MAX_WHY), or None when it is too short to tell anyone
+    anything: the caller asks again."""
+    why = clean_text(text, MAX_WHY)[0]
+    return why if len(why) >= MIN_WHY else None
 
 
 @dataclass(frozen=True)

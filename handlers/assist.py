@@ -405,8 +405,8 @@ def change_due(t: Turn[GhiDraft], _arg: str) -> list[Reply] | None:
 
 
 def type_why(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
-    why = review.clean_why(text)
-    if len(why) < 3:
+    why = review.reason(text)
+    if why is None:
         return None
     t.draft.why = why
     return t.go("services")

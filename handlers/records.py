@@ -134,8 +134,8 @@ def ask_void_why(t: Turn[DeleteDraft]) -> list[Reply]:
 
 
 def type_void_why(t: Turn[DeleteDraft], text: str) -> list[Reply] | None:
-    why = review.clean_why(text)
-    if len(why) < 3:
+    why = review.reason(text)
+    if why is None:
         return None
     t.draft.why = why
     return t.go("confirm")

@@ -98,8 +98,8 @@ async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
     member, rid = _leader(t), t.draft.fixing or 0
     if member is None:
         return t.end(Reply(LEADERS.refusal))
-    note = review.clean_why(text)
-    if len(note) < 3:
+    note = review.reason(text)
+    if note is None:
         return None
     if not review.send_back(t.deps.storage, t.draft.team_id, rid, note, member.actor_id, t.deps.clock()):
         t.draft.said = f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa."

@@ -375,8 +375,8 @@ async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> we
     team_id = _review_team(request, scope)
     ids, body = await _ids(request)
     deps = _deps(request)
-    note = review.clean_why(str(body.get("note", "")))
-    if len(note) < 3:
+    note = review.reason(str(body.get("note", "")))
+    if note is None:
         raise _error(400, "Bạn ghi vài chữ cho thành viên biết cần sửa gì nhé.")
     rid = ids[0]
     owner = deps.storage.db.execute("SELECT member_id FROM records WHERE id = ? AND team_id = ?",
