@@ -41,6 +41,18 @@ def reason(text: str) -> str | None:
     return why if len(why) >= MIN_WHY else None
 
 
+def fix_request(leader: str, record_id: int, note: str) -> str:
+    """What the member is told when a leader sends a record back ("Cần sửa"), from chat or the web view."""
+    return (f"✏️ Tổ trưởng {leader} nhờ bạn sửa phiếu số {record_id}: {note}\n"
+            f"Bạn gõ /sua {record_id} để sửa; sửa xong, phiếu được duyệt lại.")
+
+
+def fix_marked(record_id: int, told: bool) -> str:
+    """What the leader is told after sending a record back."""
+    return (f"Đã đánh dấu phiếu số {record_id} cần sửa"
+            + (" và nhắn thành viên." if told else " (chưa nhắn được cho thành viên lúc này; họ sẽ thấy khi gõ /cuatoi)."))
+
+
 @dataclass(frozen=True)
 class Pending:
     id: int

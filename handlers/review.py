@@ -105,12 +105,8 @@ async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
         t.draft.said = f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa."
         return t.go("list")
     owner = t.draft.owners.get(str(rid))
-    told = owner is not None and await notify.tell(t.deps, owner, (
-        f"✏️ Tổ trưởng {member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
-        f"Bạn gõ /sua {rid} để sửa; sửa xong, phiếu được duyệt lại."))
-    t.draft.said = (f"Đã đánh dấu phiếu số {rid} cần sửa"
-                    + (" và nhắn thành viên." if told else " (chưa nhắn được cho thành viên lúc này; "
-                                                         "họ sẽ thấy khi gõ /cuatoi)."))
+    told = owner is not None and await notify.tell(t.deps, owner, review.fix_request(member.display_name, rid, note))
+    t.draft.said = review.fix_marked(rid, told)
     t.draft.fixing = None
     return t.go("list")
 

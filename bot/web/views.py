@@ -31,7 +31,7 @@ from knowledge.loader import KnowledgeError
 from .. import downloads, notify, reports, review, unitreport
 from .. import inbox as inbox_data
 from ..access import LEADERS, READERS, ROLE_NAMES, Gate
-from ..assist import catalogue
+from ..assist import catalogue, get_record
 from ..core import Deps
 from ..export import audit_export, out_path, write_workbook
 from ..official import write_official
@@ -379,16 +379,12 @@ async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> we
     if note is None:
         raise _error(400, "Bạn ghi vài chữ cho thành viên biết cần sửa gì nhé.")
     rid = ids[0]
-    owner = deps.storage.db.execute("SELECT member_id FROM records WHERE id = ? AND team_id = ?",
-                                    [rid, team_id]).fetchone()
-    if owner is None or not review.send_back(deps.storage, team_id, rid, note, who.member.actor_id, deps.clock()):
+    record = get_record(deps.storage.db, rid)
+    if (record is None or record.team_id != team_id
+            or not review.send_back(deps.storage, team_id, rid, note, who.member.actor_id, deps.clock())):
         raise _error(404, f"Phiếu số {rid} đã được xử lý hoặc đã bị xóa.")
-    told = await notify.tell(deps, owner[0], (
-        f"✏️ Tổ trưởng {who.member.display_name} nhờ bạn sửa phiếu số {rid}: {note}\n"
-        f"Bạn gõ /sua {rid} để sửa; sửa xong, phiếu được duyệt lại."))
-    return _json({"message": f"Đã đánh dấu phiếu số {rid} cần sửa"
-                             + (" và nhắn thành viên." if told else " (chưa nhắn được cho thành viên lúc này; "
-                                                                  "họ sẽ thấy khi gõ /cuatoi).")})
+    told = await notify.tell(deps, record.member_id, review.fix_request(who.member.display_name, rid, note))
+    return _json({"message": review.fix_marked(rid, told)})
 
 
 async def export(request: web.Request, who: auth.Viewer, scope: Scope) -> web.StreamResponse:
