@@ -90,4 +90,49 @@ def concepts(text_key: str) -> frozenset[str]:
     return frozenset(found)
 
 
-__all__ = ["CONCEPTS", "WEAK", "concepts"]
+
+
+
+# What kind of thing a question asks for, and the words of a title that answer that kind ("mất bao
+# lâu" wants a title about how long, "ở đâu" one about a place, "bị phạt" one about a penalty).
+# Read on normalised keys like CONCEPTS: (patterns the question uses, patterns a title uses).
+ASKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "duration": (("baolau", "bao lau", "may ngay", "bao nhieu ngay", "thoi han", "mat thoi gian"),
+                 ("baolau", "bao lau", "thoi gian", "thoi han", "may ngay", "han")),
+    "place": (("dau", "tai dau", "cho nao", "noi nao"), ("dau", "noi", "cho nao")),
+    "fee": (("phi", "mat tien", "bao nhieu tien", "het tien", "ton tien"), ("phi", "mat tien", "bao nhieu tien")),
+    "penalty": (("phat", "xu phat", "muc phat"), ("phat", "xu phat", "pham phap", "toi")),
+    "definition": (("lagi", "khai niem", "nghia"), ("lagi", "khai niem")),
+    "papers": (("giay to", "hoso", "dieu kien", "chuan bi"), ("giay to", "hoso", "dieu kien", "chuan bi", "can gi")),
+}
+
+
+def _matcher(patterns: dict[str, tuple[str, ...]]):  # type: ignore[no-untyped-def]
+    single: dict[str, set[str]] = {}
+    multi: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for kind, ps in patterns.items():
+        for p in ps:
+            words = tuple(p.split())
+            if len(words) == 1:
+                single.setdefault(words[0], set()).add(kind)
+            else:
+                multi.setdefault(words[0], []).append((words, kind))
+
+    def find(text_key: str) -> frozenset[str]:
+        words = text_key.split()
+        found: set[str] = set()
+        for i, w in enumerate(words):
+            found |= single.get(w, set())
+            for pattern, kind in multi.get(w, ()):
+                if tuple(words[i:i + len(pattern)]) == pattern:
+                    found.add(kind)
+        return frozenset(found)
+
+    return find
+
+
+asks = _matcher({k: a for k, (a, _) in ASKS.items()})
+"""The kinds of thing a normalised question asks for ("duration", "place", "fee", ...)."""
+answers = _matcher({k: t for k, (_, t) in ASKS.items()})
+"""The kinds of thing a normalised title answers."""
+__all__ = ["ASKS", "CONCEPTS", "WEAK", "answers", "asks", "concepts"]
