@@ -74,8 +74,6 @@ CANDIDATE_FEATURES = (
     "t_shared",     # concepts both name (title)
     "phrase_top",   # 1 when the phrasing matcher ranks this entry first
     "lexical_top",  # 1 when BM25 ranks this entry first
-    "cue_match",    # 1 when the question asks for a kind of thing ("bao lâu", "ở đâu", "phạt"...) the title answers
-    "cue_miss",     # 1 when the question asks for such a thing and the title answers none of them
 )
 
 

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
-from .concepts import WEAK, answers, asks, concepts
+from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, accumulate
 from .loader import Entry
@@ -162,7 +162,6 @@ class Matcher:
         # For the re-ranker: each entry's title words and the concepts its title and its whole text name.
         self.title_words = [frozenset(w for w in key(e.title).split() if w not in STOPWORDS) for e in self.entries]
         self.title_concepts = [concepts(key(e.title)) for e in self.entries]
-        self.title_answers = [answers(key(e.title)) for e in self.entries]  # what kind of thing it answers
         self.surface_concepts = [
             frozenset().union(*(concepts(key(t)) for t in (e.title, *e.questions))) for e in self.entries
         ]
@@ -383,7 +382,7 @@ class Matcher:
         shares = _weighted_count([self.share_postings[w] for w in known], [weights[w] for w in known], 3 * n)
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
-        qc, qa = concepts(q), asks(q)
+        qc = concepts(q)
         phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
         lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
         x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
@@ -403,8 +402,6 @@ class Matcher:
             x[row, 11] = len(tc & qc)
             x[row, 12] = c == phrase_top
             x[row, 13] = c == lex_top
-            x[row, 14] = bool(qa & self.title_answers[c])
-            x[row, 15] = bool(qa) and not qa & self.title_answers[c]
         return x
 
     def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray, learned: bool = True) -> None:

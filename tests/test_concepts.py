@@ -25,16 +25,3 @@ def test_every_pattern_reaches_its_concept_through_the_normaliser():
     """A pattern the normaliser would rewrite (joined terms, expanded abbreviations) could never match."""
     missed = [(name, p) for name, patterns in CONCEPTS.items() for p in patterns if name not in concepts(key(p))]
     assert not missed, missed
-
-
-def test_what_a_question_asks_for_and_what_a_title_answers():
-    from knowledge.concepts import answers, asks
-
-    assert asks(key("Làm thẻ căn cước mất bao lâu?")) == {"duration"}
-    assert asks(key("dang ky tam tru o dau")) == {"place"}
-    assert asks(key("Không cập nhật sinh trắc học có bị phạt không?")) == {"penalty"}
-    assert asks(key("Mã OTP là gì")) == {"definition"}
-    assert asks(key("cài VNeID cho mẹ")) == frozenset()
-    assert answers(key("Làm thẻ căn cước bao lâu thì có")) == {"duration"}
-    assert answers(key("Lệ phí đăng ký thường trú, tạm trú, tách hộ")) == {"fee"}
-    assert "place" in answers(key("Xác nhận thông tin cư trú xin ở đâu, có giá trị bao lâu"))

@@ -99,21 +99,6 @@ def test_reranker_sees_a_concept_the_entry_lacks(shipped_kb):
     assert matcher.match("quen mat khau zalo lay lai the nao").status != "answer"
 
 
-def test_reranker_sees_whether_a_title_answers_what_is_asked(shipped_kb):
-    """"Mất bao lâu" asks for a duration: the entry titled "… bao lâu thì có" answers it, the one about
-    getting a card made again does not."""
-    from knowledge.calibration import CANDIDATE_FEATURES
-
-    matcher: Matcher = shipped_kb.matcher
-    ev = matcher.evidence(matcher.query_key("Làm thẻ căn cước mất bao lâu?"))
-    rows = {matcher.entries[i].id: row for i, row in zip(ev.order, ev.candidates, strict=True)}
-    match, miss = CANDIDATE_FEATURES.index("cue_match"), CANDIDATE_FEATURES.index("cue_miss")
-    assert rows["vneid-thoi-gian-cap-the-can-cuoc"][[match, miss]].tolist() == [1.0, 0.0]
-    assert rows["vneid-cap-lai-the-can-cuoc"][[match, miss]].tolist() == [0.0, 1.0]
-    plain = matcher.evidence(matcher.query_key("cài VNeID cho mẹ"))
-    assert not plain.candidates[:, [match, miss]].any()  # nothing asked for: neither flag
-
-
 def test_candidates_matrix_has_one_row_per_candidate_in_ranked_order(shipped_kb):
     from knowledge.calibration import CANDIDATE_FEATURES
 
