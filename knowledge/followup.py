@@ -65,8 +65,13 @@ class Context:
 
 
 def _flat(text: str) -> str:
-    """`fold` with every run of spaces as one: what the cue patterns below are written against."""
-    return " ".join(fold(text).split())
+    """`fold` with every run of spaces as one: what the cue patterns below are written against.
+    Money already lost ("bị mất tiền rồi", "lỡ mất tiền") is a topic, not the fee cue "mất tiền":
+    it is spelt as one word here."""
+    return _LOSS_RE.sub(" matien ", " ".join(fold(text).split()))
+
+
+_LOSS_RE = re.compile(r"\b(?:(?:bi|da|lo|vua) mat tien|mat tien roi|mat het tien)\b")
 
 
 def wants_other(text: str) -> bool:
@@ -76,8 +81,7 @@ def wants_other(text: str) -> bool:
 def is_followup(text: str) -> bool:
     """Short, and worded like a continuation (a question word alone, "còn … thì sao", "cái kia")."""
     folded = _flat(text)
-    content = [w for w in key(text).split() if w not in STOPWORDS]
-    if len(content) > MAX_WORDS:
+    if len(_content(text)) > MAX_WORDS:
         return False
     return bool(_OTHER_RE.search(folded) or _CUE_RE.search(folded) or _LEAD_RE.match(folded) or cues(text))
 
@@ -135,18 +139,24 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     near the previous one (by its title, and the entries it lists as related); None when nothing
     comes near."""
     prev = matcher.entries[prev_index]
-    new = matcher.query_key(text)
+    new = matcher.query_key(_own_words(text))
     ev = matcher.evidence(new, exclude=prev_index)
     near = matcher.evidence(matcher.query_key(prev.title), exclude=prev_index).fused
     top_near = float(near.max()) if len(near) and near.max() > 0 else 1.0
     scale = (1 + matcher.calibration.fusion) / FUSED_SCALE  # the weights below are relative to fused scores
     # Question words alone ("có mất tiền không") name no topic: their own matches (VNeID's fee entry)
     # weigh less than the topic's.
-    own = BARE_WEIGHT * ev.fused if bare(text) else ev.fused
-    fused = own + scale * NEAR_WEIGHT * near / top_near
+    is_bare = bare(text)
+    own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
+    topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
-        fused[i] += scale * RELATED_BONUS
+        topic[i] += scale * RELATED_BONUS
+    if not is_bare and own.max() > 0:
+        # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
+        # name: the topic's weight on an entry goes with how well the new words match it.
+        topic = topic * np.clip(own / own.max(), 0, 1)
+    fused = own + topic
     asked = cues(text)
     prev_concepts = title_concepts(prev.title) - _BROAD
     near_prev = set(related)  # near the previous entry, and answering the message's cue
@@ -235,14 +245,45 @@ def stands_alone(alone: Match, text: str) -> bool:
     return alone.status == "answer" and alone.confidence >= 0.99 and not wants_other(text) and not bare(text)
 
 
+def reads_with_topic(alone: Match, text: str, ctx: Context | None, now: dt.datetime) -> bool:
+    """Whether a message inside the window is read with the previous topic (`alone`: its own match):
+    worded like a follow-up and not a sure question of its own; or short (MAX_WORDS content words)
+    and not answered on its own words ("sim đứng tên con trai thì có sao không" after a VNeID answer)."""
+    if ctx is None or not ctx.fresh(now) or wants_other(text):
+        return False
+    if is_followup(text):
+        return not stands_alone(alone, text)
+    return alone.status != "answer" and 0 < len(_content(text)) <= MAX_WORDS
+
+
+_FRAME_RE = re.compile(r"^(?:the con|vay con|con|neu vay|neu|vay thi|vay|the thi|thi)\b|\b(?:thi sao|thi the nao|the nao|ra sao)$")
+
+
+def _own_words(text: str) -> str:
+    """The message without its frame ("còn …", "nếu …", "… thì sao"): the words that name its topic."""
+    rest = _FRAME_RE.sub(" ", " ".join(fold(text).split())).strip()
+    rest = _FRAME_RE.sub(" ", rest).strip()
+    return rest or text
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in key(text).split() if w not in STOPWORDS]
+
+
 def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -> Match:
     """The message as a follow-up when it reads like one within the window, else on its own."""
-    if ctx is not None and ctx.fresh(now) and is_followup(text):
-        alone = matcher.match(text)
-        if stands_alone(alone, text):
-            return alone  # a full question of its own that happens to be short
+    if ctx is not None and ctx.fresh(now) and wants_other(text):
         return resolve(matcher, text, ctx)
-    m = matcher.match(text)
+    alone = matcher.match(text) if ctx is not None and ctx.fresh(now) else None
+    if ctx is not None and alone is not None:
+        if reads_with_topic(alone, text, ctx, now):
+            m = resolve(matcher, text, ctx)
+            if m.status == "none" and not is_followup(text):
+                return alone
+            return m
+        if is_followup(text):
+            return alone  # a full question of its own that happens to be short
+    m = alone if alone is not None else matcher.match(text)
     if m.status == "answer" and m.confidence < 0.99 and bare(text):
         return Match("choices", m.ranked, m.ranked[:MAX_CHOICES], m.confidence)  # no topic to read it with
     return m
