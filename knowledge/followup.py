@@ -132,6 +132,7 @@ class Reading:
     x: np.ndarray  # (len(order), FOLLOWUP_FEATURES)
     evidence: Evidence  # for the answer model's features (the fallback decision)
     features: np.ndarray
+    cued: tuple[int, ...] = ()  # entries near the previous one whose title answers the message's cue
 
 
 def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
@@ -160,11 +161,14 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     asked = cues(text)
     prev_concepts = title_concepts(prev.title) - _BROAD
     near_prev = set(related)  # near the previous entry, and answering the message's cue
+    cued = []
     if asked:
         for i, e in enumerate(matcher.entries):
             if asked & title_cues(e.title) and (i in related or prev_concepts & title_concepts(e.title)):
                 fused[i] += scale * CUE_BONUS
                 near_prev.add(i)
+                if i != prev_index:
+                    cued.append(i)
     fused[prev_index] = 0.0
     order = [int(i) for i in np.argsort(-fused)[:RERANK] if fused[i] > 0]
     # Those entries are candidates wherever the new words alone put them.
@@ -189,7 +193,7 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
             float(bool(asked & answered)),
             float(bool(asked) and not asked & answered),
         ])
-    return Reading(order, np.array(rows, dtype=np.float64), both, features)
+    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued))
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
@@ -216,6 +220,10 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
         best = float(p[idx[0]])
         if best >= cal.followup_p_min:
             return Match("answer", ranked, (), best)
+        if (one := single_cue_answer(reading, text, reading.order[int(idx[0])])) is not None:
+            k = reading.order.index(one)
+            first = Scored(matcher.entries[one], round(100 * float(p[k]), 1))
+            return Match("answer", (first, *(s for s in ranked if s.entry.id != first.entry.id)), (), float(p[k]))
         return Match("choices", ranked, ranked[:MAX_CHOICES], best)  # still unclear: offer, never guess
     # An older calibration: the answer model, with a threshold of its own for follow-ups and a clear
     # lead over the runner-up.
@@ -223,7 +231,26 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     ranked = matcher.scored(reading.evidence, 5)
     if p_std >= cal.followup_min and bool(clear_lead(reading.features)):
         return Match("answer", ranked, (), p_std)
+    if (one := single_cue_answer(reading, text, reading.order[0])) is not None:
+        first = next((s for s in ranked if s.entry.id == matcher.entries[one].id), Scored(matcher.entries[one], 0.0))
+        return Match("answer", (first, *(s for s in ranked if s is not first)), (), p_std)
     return Match("choices", ranked, ranked[:MAX_CHOICES], p_std)
+
+
+def agree(with_topic: Match, alone: Match) -> bool:
+    """The topic reading ranks first the entry the message's own words answer."""
+    return (alone.status == "answer" and alone.best is not None and with_topic.best is not None
+            and with_topic.best.entry.id == alone.best.entry.id)
+
+
+def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
+    """The one entry near the previous topic whose title answers what the message asks ("mất bao
+    lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
+    entry and the message names nothing else (question words only) or ranks it first anyway."""
+    if len(reading.cued) != 1:
+        return None
+    one = reading.cued[0]
+    return one if one in reading.order and (bare(text) or one == top) else None
 
 
 def bare(text: str) -> bool:
@@ -280,6 +307,10 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
             m = resolve(matcher, text, ctx)
             if m.status == "none" and not is_followup(text):
                 return alone
+            if m.status == "choices" and agree(m, alone):
+                # read with the topic or on its own words, the same entry comes first, and the
+                # message would be answered with it anyway: answer rather than offer
+                return Match("answer", m.ranked, (), alone.confidence)
             return m
         if is_followup(text):
             return alone  # a full question of its own that happens to be short
@@ -317,5 +348,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cues", "is_followup", "read",
-           "resolve", "stands_alone", "title_cues", "wants_other"]
+__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "agree", "answer", "bare", "cues", "is_followup", "read",
+           "reads_with_topic", "resolve", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]
