@@ -88,14 +88,14 @@ def is_followup(text: str) -> bool:
 
 # What a follow-up asks about, and the words of an entry's title that answer it: "mất bao lâu" is
 # answered by a title about how long ("bao lâu", "thời gian", "thời hạn"), "khi nào" by one about when, "làm ở đâu" by one about a
-# place, "có mất tiền không" by one about a fee. Read on `fold` output (accent-free, lower case).
+# place (also "trên VNeID", "tại công an": where it is done), "có mất tiền không" by one about a fee. Read on `fold` output (accent-free, lower case).
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (re.compile(r"\b(?:bao lau|may ngay|lau khong|lau ko|lau chua)\b"),
                  re.compile(r"\b(?:bao lau|thoi gian|thoi han|may ngay)\b")),
     "when": (re.compile(r"\b(?:bao gio|khi nao|luc nao)\b"),
              re.compile(r"\b(?:khi nao|bao gio|het han|han(?! muc))\b")),
     "place": (re.compile(r"\b(?:o dau|cho nao|noi nao|tai dau|den dau|xin dau)\b"),
-              re.compile(r"\b(?:o dau|noi|cho nao)\b")),
+              re.compile(r"\b(?:o dau|noi|cho nao|tren vneid|tai cong an)\b")),
     "fee": (re.compile(r"\b(?:phi|(?:mat|ton|het|tra) tien|bao nhieu tien|het bao nhieu)\b"),
             re.compile(r"\b(?:phi|mat tien|bao nhieu tien)\b")),
     "papers": (re.compile(r"\b(?:giay to|mang gi|can gi|chuan bi gi|dieu kien)\b"),

@@ -218,6 +218,8 @@ def test_cues_a_follow_up_asks(text, asked):
     ("Làm thẻ căn cước ở đâu, ở nơi tạm trú có làm được không", {"place"}),
     ("Lệ phí đăng ký thường trú, tạm trú, tách hộ", {"fee"}),
     ("Tổng đài hỗ trợ VNeID 1900 0368", {"contact"}),
+    ("Đăng ký chữ ký số trên VNeID (thí điểm từ 22/5/2025)", {"place"}),  # "ở đâu": in the app
+    ("Đăng ký mức 2 tại công an cần mang gì", {"place", "papers"}),
     ("Hạn mức giao dịch Mobile Money từ 1/1/2026", set()),  # "hạn mức" is a limit, not a deadline
     ("Tài khoản VNeID bị khóa, mở khóa", set()),  # "tài" is not "tại"
 ])
