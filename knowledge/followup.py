@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .concepts import WEAK, concepts
+from .loader import Entry
 from .matcher import MAX_CHOICES, RERANK, Evidence, Match, Matcher, Scored, clear_lead
 from .normalize import STOPWORDS, fold, key
 
@@ -218,9 +219,11 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
         idx = np.argsort(-p, kind="stable")
         ranked = tuple(Scored(matcher.entries[reading.order[k]], round(100 * float(p[k]), 1)) for k in idx[:5])
         best = float(p[idx[0]])
-        if best >= cal.followup_p_min:
+        one = single_cue_answer(reading, text, reading.order[int(idx[0])])
+        # question words alone ask only what the cue asks: the one entry near the topic that answers it
+        if best >= cal.followup_p_min and (one is None or not bare(text)):
             return Match("answer", ranked, (), best)
-        if (one := single_cue_answer(reading, text, reading.order[int(idx[0])])) is not None:
+        if one is not None:
             k = reading.order.index(one)
             first = Scored(matcher.entries[one], round(100 * float(p[k]), 1))
             return Match("answer", (first, *(s for s in ranked if s.entry.id != first.entry.id)), (), float(p[k]))
@@ -237,10 +240,15 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     return Match("choices", ranked, ranked[:MAX_CHOICES], p_std)
 
 
-def agree(with_topic: Match, alone: Match) -> bool:
-    """The topic reading ranks first the entry the message's own words answer."""
-    return (alone.status == "answer" and alone.best is not None and with_topic.best is not None
-            and with_topic.best.entry.id == alone.best.entry.id)
+def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
+    """The topic reading ranks first the entry the message's own words answer, and that entry stays
+    with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
+    answer is not confirmed by its own words' VNeID answer."""
+    if alone.status != "answer" or alone.best is None or with_topic.best is None:
+        return False
+    best = alone.best.entry
+    return (with_topic.best.entry.id == best.id
+            and (best.topic == prev.topic or best.id in prev.related or prev.id in best.related))
 
 
 def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
@@ -307,7 +315,8 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
             m = resolve(matcher, text, ctx)
             if m.status == "none" and not is_followup(text):
                 return alone
-            if m.status == "choices" and agree(m, alone):
+            prev = matcher.entries[matcher.index[ctx.entry_id]] if ctx.entry_id in matcher.index else None
+            if m.status == "choices" and prev is not None and agree(m, alone, prev):
                 # read with the topic or on its own words, the same entry comes first, and the
                 # message would be answered with it anyway: answer rather than offer
                 return Match("answer", m.ranked, (), alone.confidence)
