@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 
 from bot import activities, assist, reports, teams, unitreport, units
-from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, member_for
+from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, Role, member_for
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
 from bot.export import audit_export, draw_chart, out_path
@@ -31,6 +31,8 @@ LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac kh
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
 NOT_OFFICIAL = READERS.refusal
+LEADER_OWN_TEAM = ("Tổ trưởng xem được báo cáo của tổ mình: gõ /{cmd} hoặc /{cmd} kèm khoảng thời gian, "
+                   "ví dụ /{cmd} tháng trước. Báo cáo theo xã, tỉnh hay của tổ khác dành cho cán bộ xã, tỉnh.")
 NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm được việc này. Bạn báo người quản trị kiểm tra "
                  "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
 
@@ -119,6 +121,8 @@ def _report_command(cmd: str) -> Handler:
         member = member_for(deps, incoming.user_key)
         args = arg_text(incoming.text)
         level, rest = _level_word(args)
+        if member is not None and member.role == Role.LEADER and level is not None:
+            return [Reply(LEADER_OWN_TEAM.format(cmd=cmd))]  # not "I don't understand the period 'xa …'"
         if member is None or not (member.is_official or (member.is_admin and level in ("province", "commune"))):
             return await fallback(incoming, deps, session)  # leaders, admins picking a team, the refused
         mine = for_member(member)

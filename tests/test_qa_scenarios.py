@@ -1,0 +1,64 @@
+"""Bugs found by the stranger's QA pass of 2026-11-30 (docs/qa-2026-11-30.md), each through a real adapter."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from bot.app import compose
+from bot.channels import telegram as tg
+from bot.core import Deps
+from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
+from tests.chat import Chat
+from tests.teamkit import code_in
+
+NO_ANSWER = "chưa có câu trả lời"
+
+
+@pytest.fixture
+def zdeps(settings, storage, shipped_kb, zfake) -> Deps:
+    return zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb), zfake)
+
+
+@pytest.mark.parametrize(("secret", "plain"), [
+    ("so cccd cua toi la 079203004567 sao kich hoat vneid ko dc", "so cccd cua toi la sao kich hoat vneid ko dc"),
+    ("mã OTP 482913 có phải đưa cho công an không", "mã OTP có phải đưa cho công an không"),
+])
+async def test_a_hidden_number_does_not_change_the_answer(zdeps, zfake, secret, plain):
+    """A villager pastes their ID number or an OTP into a question: warned, and still answered as if the number
+    had not been there (the "[đã ẩn]" placeholder used to be matched as words and lose the answer)."""
+    async with running(zdeps):
+        with_number, without = ZaloUser(zfake, "a" * 20, "Bà Tư"), ZaloUser(zfake, "b" * 20, "Ông Năm")
+        await with_number.say(secret, count=2)
+        warning, answer = with_number.last
+        assert "thông tin cần giữ kín" in warning
+        await without.say(plain)
+        assert NO_ANSWER not in without.text
+        assert answer == without.last[0]
+        assert "079203004567" not in zdeps.storage.db.conn.execute("select group_concat(state) from sessions") \
+            .fetchone()[0]
+
+
+async def test_a_leader_asking_for_a_commune_report_is_told_what_they_can_see(settings, storage, small_kb, tfake):
+    """'/baocao xa <tên>' is in a leader's /trogiup (for officials); a team leader used to get "I don't
+    understand the period 'xa Đông Sơn'". Now a plain answer, and still nothing of another team."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Đông; Xã Đông Sơn; Đông Hòa")
+    await admin.say("/moi totruong")
+    await Chat(deps, "other", name="Tâm").say(f"/thamgia {code_in(admin.text)}")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
+    await admin.say("/moi totruong")
+    await admin.pick("Tổ CNS Xuân")
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code_in(admin.text)}")
+        for asked in ("/baocao xa Đông Sơn", "/xuat xã Đông Sơn tháng này", "/baocao tinh", "/bieudo to Tổ CNS Đông"):
+            await leader.say(asked)
+            assert "chưa hiểu" not in leader.text, asked
+            assert "báo cáo của tổ mình" in leader.text and "Đông" not in leader.text.replace(asked, ""), asked
+        await leader.say("/baocao thang")  # their own team still works
+        assert "Báo cáo Tổ CNS Xuân" in leader.text
+    finally:
+        await channel.stop()
