@@ -62,3 +62,30 @@ async def test_a_leader_asking_for_a_commune_report_is_told_what_they_can_see(se
         assert "Báo cáo Tổ CNS Xuân" in leader.text
     finally:
         await channel.stop()
+
+
+async def test_every_command_in_the_help_works_without_the_slash_on_zalo(settings, storage, small_kb, zfake):
+    """/trogiup promises "Gõ lệnh có hay không có dấu /"; /ketqua, /hoatdong, /sohodan, /mauso and /web
+    typed as words used to go to the FAQ and land in the leaders' unanswered inbox."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        leader = ZaloUser(zfake, "l" * 20, "Hoa")
+        await leader.say(f"tham gia {code_in(admin.text)}")
+        await leader.say("so ho dan Xuân Hạ 120")
+        assert "thôn Xuân Hạ có 120 hộ" in leader.text
+        await leader.say("mẫu số")
+        assert "/mauso <thôn hoặc xã>; <số hộ>" in leader.text
+        await leader.say("hoat dong")
+        assert "/hoatdong <loại>; <ngày>; <thôn>" in leader.text
+        await leader.say("ket qua 7")
+        assert NO_ANSWER not in leader.text and "7" in leader.text
+        await leader.say("web")
+        assert NO_ANSWER not in leader.text and "Ý bạn là" not in leader.text
+        # A question that starts with the same words is still a question.
+        await leader.say("hoat dong cua to cong nghe so gom nhung gi")
+        assert "/hoatdong <loại>" not in leader.text
+    asked = [row[0] for row in storage.db.conn.execute("select question from unanswered")]
+    assert not any(t.split()[0].lower() in {"so", "mẫu", "hoat", "ket", "web"} for t in asked if len(t.split()) < 5)
