@@ -23,7 +23,7 @@ from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.followups import DEFAULT_DAYS
 from bot.safety import MASK
-from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, vn_date
+from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, says_a_day, vn_date
 from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
@@ -456,9 +456,10 @@ def set_day(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     """A day typed or pressed ('hôm qua', '25/11', an ISO date from a button); back to the summary."""
     if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
         text = dt.date.fromisoformat(text).strftime("%d/%m/%Y")
-    day, why = parse_day(text, t.deps.clock().date(), t.deps.settings.backdate_days)
-    if day is None:
-        return [Reply(why), *t.ask()] if t.step == "day" else None
+    today = t.deps.clock().date()
+    day, why = parse_day(text, today, t.deps.settings.backdate_days)
+    if day is None:  # at the summary, a day it cannot take ('25/12' ahead, too old) says why too
+        return [Reply(why), *t.ask()] if t.step == "day" or says_a_day(text, today) else None
     t.draft.helped_on = day.isoformat()
     return t.go("confirm")
 

@@ -89,3 +89,28 @@ async def test_every_command_in_the_help_works_without_the_slash_on_zalo(setting
         assert "/hoatdong <loại>" not in leader.text
     asked = [row[0] for row in storage.db.conn.execute("select question from unanswered")]
     assert not any(t.split()[0].lower() in {"so", "mẫu", "hoat", "ket", "web"} for t in asked if len(t.split()) < 5)
+
+
+async def test_a_day_typed_at_the_summary_that_cannot_be_used_says_why(settings, storage, small_kb, tfake, clock):
+    """README: a day typed at the summary changes the day. One ahead or too old used to get only "Bạn bấm Lưu
+    để ghi phiếu…", as if the member had typed nonsense."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        member = TelegramUser(tfake, 300, "Lan")
+        await member.say(f"/thamgia {code_in(admin.text)}")
+        await member.say("/ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        assert "Ngày hỗ trợ: 18/11/2026" in member.text
+        await member.say("20/11/2026", count=2)  # the clock says 18/11/2026
+        assert "20/11/2026 chưa tới" in member.last[0]["text"] and "Ngày hỗ trợ: 18/11/2026" in member.last[1]["text"]
+        await member.say("25/12", count=2)  # read as last December
+        assert "Chỉ ghi bù được trong 30 ngày" in member.last[0]["text"]
+        await member.say("hôm qua")
+        assert "Ngày hỗ trợ: 17/11/2026" in member.text
+        await member.say("abc", count=2)
+        assert "Bạn bấm Lưu" in member.last[0]["text"]
+    finally:
+        await channel.stop()
