@@ -114,3 +114,24 @@ async def test_a_day_typed_at_the_summary_that_cannot_be_used_says_why(settings,
         assert "Bạn bấm Lưu" in member.last[0]["text"]
     finally:
         await channel.stop()
+
+
+async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(settings, storage, small_kb, zfake):
+    """/duyet by typed numbers: once nothing is left, another "1" used to get "Bạn chọn một mục dưới đây" over
+    an empty list, with the review still open."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        leader = ZaloUser(zfake, "l" * 20, "Hoa")
+        await leader.say(f"tham gia {code_in(admin.text)}")
+        await leader.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        await leader.pick("Lưu")
+        await leader.say("duyet")
+        await leader.pick("Duyệt số 1")
+        assert "Đã duyệt phiếu số 1" in leader.text and "Không còn phiếu mới" in leader.text
+        await leader.say("1")
+        assert leader.text == "Số 1 không ứng với lựa chọn nào. Bạn cứ gõ câu hỏi bằng chữ nhé."
+        await leader.say("huy")
+        assert "không có thao tác nào đang làm dở" in leader.text
