@@ -57,8 +57,9 @@ def as_of_note(entry: Entry, today: dt.date) -> str:
     if entry.as_of is None or today - entry.as_of <= OLD_GUIDANCE:
         return ""
     where = ASK_WHERE.get(entry.topic, ASK_DEFAULT)
-    return (f"Hướng dẫn theo thông tin năm {entry.as_of.year}; giao diện ứng dụng có thể đã khác, "
-            f"bà con hỏi thêm tổ công nghệ số hoặc {where} nếu không thấy.")
+    # Not "the app's screens may differ": many such entries are rules, amounts or scams, not app steps.
+    return (f"Thông tin này theo hướng dẫn năm {entry.as_of.year}, nay có thể đã khác; "
+            f"bà con hỏi thêm tổ công nghệ số hoặc {where} cho chắc.")
 
 
 def render_answer(entry: Entry, today: dt.date | None = None, full: bool = False) -> str:

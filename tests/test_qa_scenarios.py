@@ -135,3 +135,14 @@ async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(settings
         assert leader.text == "Số 1 không ứng với lựa chọn nào. Bạn cứ gõ câu hỏi bằng chữ nhé."
         await leader.say("huy")
         assert "không có thao tác nào đang làm dở" in leader.text
+
+
+async def test_older_guidance_is_not_called_an_app_screen_on_zalo(settings, storage, small_kb, zfake):
+    """The note under an entry resting on guidance over a year old said "giao diện ứng dụng có thể đã khác" also
+    under pensions, scams and household rules, which have no app screen."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    async with running(deps):
+        villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
+        await villager.say("nop ho so dich vu cong")  # the fixture's entry rests on 2023 guidance
+        assert "Thông tin này theo hướng dẫn năm 2023, nay có thể đã khác" in villager.text
+        assert "giao diện ứng dụng" not in villager.text
