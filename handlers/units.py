@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from bot import activities, assist, reports, teams, unitreport, units
 from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, Role, member_for
@@ -123,6 +124,8 @@ def _report_command(cmd: str) -> Handler:
         level, rest = _level_word(args)
         if member is not None and member.role == Role.LEADER and level is not None:
             return [Reply(LEADER_OWN_TEAM.format(cmd=cmd))]  # not "I don't understand the period 'xa …'"
+        if member is not None and member.is_admin and level == "team":  # "/baocao tổ Tổ CNS Đông": the team's name
+            incoming = replace(incoming, text=f"/{cmd} {rest}".strip())
         if member is None or not (member.is_official or (member.is_admin and level in ("province", "commune"))):
             return await fallback(incoming, deps, session)  # leaders, admins picking a team, the refused
         mine = for_member(member)

@@ -146,3 +146,20 @@ async def test_older_guidance_is_not_called_an_app_screen_on_zalo(settings, stor
         await villager.say("nop ho so dich vu cong")  # the fixture's entry rests on 2023 guidance
         assert "Thông tin này theo hướng dẫn năm 2023, nay có thể đã khác" in villager.text
         assert "giao diện ứng dụng" not in villager.text
+
+
+async def test_an_admin_names_a_team_after_the_word_to(settings, storage, small_kb, tfake):
+    """'/baocao tổ <tên>' (the leaders' /trogiup line says "theo xã, theo tổ") used to look for a team called
+    "tổ Tổ CNS Đông" and, for an admin, find none."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        admin = TelegramUser(tfake, 1, "Quản trị")  # settings.admin_ids has telegram:1
+        await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
+        await admin.say("/taoto Tổ CNS Đông; Xã Đông Sơn; Đông Hòa")
+        await admin.say("/baocao tổ Tổ CNS Đông tháng trước")
+        assert "Báo cáo Tổ CNS Đông, tháng " in admin.text and "Không tìm thấy" not in admin.text
+        await admin.say("/baocao to CNS Xuân")
+        assert "Báo cáo Tổ CNS Xuân" in admin.text
+    finally:
+        await channel.stop()
