@@ -266,11 +266,24 @@ def type_village(t: Turn[GhiDraft], text: str) -> list[Reply]:
     return after_village(t)
 
 
+# Replies that are not a household head's name ("ok" became a household called "Ok").
+NOT_NAMES = {"ok", "oke", "okie", "okay", "ok a", "u", "uh", "uhm", "um", "vang a", "da vang", "da vang a", "cam on",
+             "cam on a", "thanks", "roi", "xong", "co", "khong", "ko", "test", "alo", "chao", "xin chao", "hi"}
+
+
+def not_a_name(name: str) -> bool:
+    """Fewer than two letters, or a word such as "ok", "vâng", "cảm ơn"."""
+    return sum(ch.isalpha() for ch in name) < 2 or " ".join(re.findall(r"\w+", fold(name))) in NOT_NAMES
+
+
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     name, masked = clean_name(text)
     if not name or not any(ch.isalpha() for ch in name):
         return [*_masked(masked), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
                 *t.ask()]
+    if not_a_name(name):
+        return [*_masked(masked), Reply(f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, "
+                                        "ví dụ: Nguyễn Văn An."), *t.ask()]
     return search(t, name, *_masked(masked))
 
 
@@ -551,7 +564,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
     name, masked = clean_name(parts[0])
-    if not name:
+    if not name or not_a_name(name):
         return [*_masked(masked), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
     today = deps.clock().date()
     day, why = parse_day(parts[3], today, deps.settings.backdate_days) if len(parts) == 4 else (today, "")

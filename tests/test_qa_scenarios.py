@@ -163,3 +163,25 @@ async def test_an_admin_names_a_team_after_the_word_to(settings, storage, small_
         assert "Báo cáo Tổ CNS Xuân" in admin.text
     finally:
         await channel.stop()
+
+
+async def test_ok_is_not_taken_as_a_household_name_on_zalo(settings, storage, small_kb, zfake):
+    """At "gõ tên chủ hộ", "ok" and "a" used to create households called "Ok" and "A"."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        member = ZaloUser(zfake, "m" * 20, "Lan")
+        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say("ghi")
+        await member.pick("Xuân Hạ")
+        for said in ("ok", "a", "Vâng ạ"):
+            await member.say(said, count=2)
+            assert "chưa giống tên chủ hộ" in member.last[0] and "gõ tên chủ hộ" in member.last[1], said
+        await member.say("Lý Thị Ly")
+        assert "Hộ mới: Lý Thị Ly, thôn Xuân Hạ" in member.text
+        await member.say("/huy")
+        await member.say("ghi ok; Xuân Hạ; cài vneid")
+        assert "Tôi chưa thấy tên chủ hộ" in member.text
+    assert storage.db.execute("select count(*) from households").fetchone()[0] == 0
