@@ -63,6 +63,7 @@ class Incoming:
     display_name: str = ""
     is_group: bool = False
     message_id: str = ""
+    warned: bool = False  # the core already warned that an ID number, OTP or password was hidden
 
     @property
     def user_key(self) -> str:
@@ -292,7 +293,7 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     text = guarded.text[:MAX_TEXT]
     if incoming.payload is None and incoming.kind == "text":
         text = router.as_command(text) or text
-    incoming = replace(incoming, text=text, display_name=name)
+    incoming = replace(incoming, text=text, display_name=name, warned=guarded.needs_warning)
     if private_only(incoming):
         return replies + [Reply(PRIVATE_ONLY)]
     if incoming.is_group:

@@ -243,8 +243,9 @@ def set_village(d: GhiDraft, village: teams.Village) -> None:
     d.village_id, d.village = village.id, village.name
 
 
-def _masked(masked: bool) -> tuple[Reply, ...]:
-    return (Reply(MASK_WARNING),) if masked else ()
+def _masked(masked: bool, incoming: Incoming) -> tuple[Reply, ...]:
+    """Say numbers were hidden, unless the core's warning already said so for this message."""
+    return (Reply(MASK_WARNING),) if masked and not incoming.warned else ()
 
 
 # --- what each step does with a press or a typed answer ------------------------------------------
@@ -279,12 +280,12 @@ def not_a_name(name: str) -> bool:
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     name, masked = clean_name(text)
     if not name or not any(ch.isalpha() for ch in name):
-        return [*_masked(masked), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
+        return [*_masked(masked, t.incoming), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
                 *t.ask()]
     if not_a_name(name):
-        return [*_masked(masked), Reply(f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, "
+        return [*_masked(masked, t.incoming), Reply(f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, "
                                         "ví dụ: Nguyễn Văn An."), *t.ask()]
-    return search(t, name, *_masked(masked))
+    return search(t, name, *_masked(masked, t.incoming))
 
 
 def pick_household(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
@@ -383,7 +384,7 @@ def pick_reason(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
 def type_reason(t: Turn[GhiDraft], text: str) -> list[Reply]:
     reason, masked = assist.clean_text(text, 100)
     t.draft.reason = reason
-    return t.go("note", *_masked(masked or MASK in text))
+    return t.go("note", *_masked(masked or MASK in text, t.incoming))
 
 
 def pick_followup(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
@@ -444,7 +445,7 @@ def type_note(t: Turn[GhiDraft], text: str) -> list[Reply]:
         return t.go("confirm")
     note, masked = assist.clean_text(text, assist.MAX_NOTE)
     t.draft.note = note or None
-    return t.go("confirm", *_masked(masked or MASK in text))
+    return t.go("confirm", *_masked(masked or MASK in text, t.incoming))
 
 
 def edit_parts(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
@@ -565,7 +566,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
         return [Reply(GHI_USAGE)]
     name, masked = clean_name(parts[0])
     if not name or not_a_name(name):
-        return [*_masked(masked), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
+        return [*_masked(masked, incoming), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
     today = deps.clock().date()
     day, why = parse_day(parts[3], today, deps.settings.backdate_days) if len(parts) == 4 else (today, "")
     if day is None:
@@ -573,7 +574,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     codes, unknown = parse_services(parts[2])
     draft = new_draft(member, today, name=name, services=codes, quick=True, unknown=unknown)
     draft.helped_on = day.isoformat()
-    before = list(_masked(masked))
+    before = list(_masked(masked, incoming))
     if unknown:
         then = ("bạn chọn việc ở bước tới nhé" if not codes
                 else "nếu cần thêm việc, bấm \"Sửa\" ở bản tóm tắt để chọn")

@@ -185,3 +185,30 @@ async def test_ok_is_not_taken_as_a_household_name_on_zalo(settings, storage, sm
         await member.say("ghi ok; Xuân Hạ; cài vneid")
         assert "Tôi chưa thấy tên chủ hộ" in member.text
     assert storage.db.execute("select count(*) from households").fetchone()[0] == 0
+
+
+async def test_a_hidden_id_number_in_a_step_is_warned_about_once_on_telegram(settings, storage, small_kb, tfake):
+    """An ID number typed as a household's name got the core's warning and then the log's own "Tôi đã ẩn số giấy
+    tờ…": two warnings saying the same, four messages for one answer. A phone number (no core warning) still
+    gets the log's note."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        member = TelegramUser(tfake, 300, "Lan")
+        await member.say(f"/thamgia {code_in(admin.text)}")
+        await member.say("/ghi")
+        await member.press("Xuân Hạ")
+        await member.say("Nguyễn Văn An 001203004567", count=2)
+        warning, asked = (m["text"] for m in member.last)
+        assert "Đừng gửi những thông tin này" in warning and asked.startswith("Hộ mới: Nguyễn Văn An, thôn Xuân Hạ")
+        await member.say("/huy")
+        await member.say("/ghi")
+        await member.press("Xuân Hạ")
+        await member.say("Trần Bình 0912345678", count=2)
+        note, asked = (m["text"] for m in member.last)
+        assert "Tôi đã ẩn số giấy tờ, mã hoặc số điện thoại" in note and asked.startswith("Hộ mới: Trần Bình")
+    finally:
+        await channel.stop()
