@@ -212,3 +212,31 @@ async def test_a_hidden_id_number_in_a_step_is_warned_about_once_on_telegram(set
         assert "Tôi đã ẩn số giấy tờ, mã hoặc số điện thoại" in note and asked.startswith("Hộ mới: Trần Bình")
     finally:
         await channel.stop()
+
+
+async def test_the_command_the_weekly_digest_suggests_shows_the_same_week(settings, storage, small_kb, tfake):
+    """The digest covers last week but ended "Gõ /baocao tuan", which shows this week."""
+    import datetime as dt
+    import re
+
+    from bot import scheduler
+    from bot.assist import catalogue
+    from tests.teamkit import VN, Clock
+
+    clock = Clock(dt.datetime(2026, 11, 23, 9, 0, tzinfo=VN))  # a Monday
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
+    await admin.say("/moi totruong")
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code_in(admin.text)}")
+        [digest] = scheduler.build_digests(storage.db, catalogue(), clock())
+        week = re.search(r"Báo cáo Tổ CNS Xuân, (.+)", digest.text)
+        suggested = re.search(r"Gõ (/baocao[^,]*?) (?:để|hoặc)", digest.text)
+        assert week and suggested, digest.text
+        await leader.say(suggested.group(1))
+        assert f"Báo cáo Tổ CNS Xuân, {week.group(1)}" in leader.text
+    finally:
+        await channel.stop()
