@@ -67,7 +67,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("chu de", "chude"), "/chude", _nothing),
     (("huy lien ket", "go lien ket", "huylienket"), "/huylienket", _nothing),
     (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
-    (("tham gia", "thamgia"), "/thamgia", _code),
+    (("tham gia", "thamgia"), "/thamgia", lambda r: not r or _code(r)),  # alone: how to join
     (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),
     (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _record_or_nothing),
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
@@ -89,7 +89,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
      lambda _rest: True),
     (("tao to", "taoto"), "/taoto", _team_or_nothing),
     # The rest of /trogiup, so "gõ lệnh có hay không có dấu /" holds for every command listed there.
-    (("ket qua", "ketqua"), "/ketqua", _number),
+    (("ket qua", "ketqua"), "/ketqua", lambda r: not r or _number(r)),
     (("hoat dong", "hoatdong"), "/hoatdong", _record_or_nothing),
     (("so ho dan", "sohodan"), "/sohodan", _village_size_or_nothing),
     (("mau so", "mauso"), "/mauso", _record_or_nothing),

@@ -84,6 +84,11 @@ async def test_every_command_in_the_help_works_without_the_slash_on_zalo(setting
         assert NO_ANSWER not in leader.text and "7" in leader.text
         await leader.say("web")
         assert NO_ANSWER not in leader.text and "Ý bạn là" not in leader.text
+        await leader.say("ket qua")  # alone: how to use it, not "Tôi chưa hiểu tin nhắn này"
+        assert "Bạn gõ /ketqua kèm số phiếu" in leader.text
+        villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
+        await villager.say("tham gia")
+        assert "Bạn gõ /thamgia kèm mã mời" in villager.text
         # A question that starts with the same words is still a question.
         await leader.say("hoat dong cua to cong nghe so gom nhung gi")
         assert "/hoatdong <loại>" not in leader.text
