@@ -245,3 +245,22 @@ async def test_the_command_the_weekly_digest_suggests_shows_the_same_week(settin
         assert f"Báo cáo Tổ CNS Xuân, {week.group(1)}" in leader.text
     finally:
         await channel.stop()
+
+
+async def test_a_question_typed_under_a_photo_is_answered_on_telegram(settings, storage, small_kb, tfake):
+    """A villager sends a screenshot with "quen mat khau vneid" typed under it: the question used to be dropped
+    with the photo ("bạn gõ câu hỏi"). The photo is still never downloaded."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
+    try:
+        villager = TelegramUser(tfake, 500, "Bà Tư")
+        await villager.send(count=2, photo=photo, caption="quen mat khau vneid")
+        note, answer = villager.last
+        assert "chưa xem được ảnh" in note["text"] and "trả lời theo chữ bạn viết kèm" in note["text"]
+        assert "Quên mật khẩu VNeID" in answer["text"]
+        await villager.send(photo=photo)  # no caption: as before
+        assert "Tôi chỉ hiểu tin nhắn chữ" in villager.text
+        assert not tfake.methods("getFile")
+    finally:
+        await channel.stop()
