@@ -264,3 +264,14 @@ async def test_a_question_typed_under_a_photo_is_answered_on_telegram(settings, 
         assert not tfake.methods("getFile")
     finally:
         await channel.stop()
+
+
+async def test_a_question_typed_under_a_photo_is_answered_on_zalo(settings, storage, small_kb, zfake):
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    async with running(deps):
+        villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
+        await villager.say("quen mat khau vneid", count=2, kind="image")  # the caption under the photo
+        note, answer = villager.last
+        assert "chưa xem được ảnh" in note and "Quên mật khẩu VNeID" in answer
+        await villager.say("", kind="image")
+        assert "Tôi chỉ hiểu tin nhắn chữ" in villager.text
