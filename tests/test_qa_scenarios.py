@@ -275,3 +275,20 @@ async def test_a_question_typed_under_a_photo_is_answered_on_zalo(settings, stor
         assert "chưa xem được ảnh" in note and "Quên mật khẩu VNeID" in answer
         await villager.say("", kind="image")
         assert "Tôi chỉ hiểu tin nhắn chữ" in villager.text
+
+
+async def test_the_only_leader_asking_the_leader_is_not_told_there_is_none(settings, storage, small_kb, tfake):
+    """/hoitotruong is in everyone's /trogiup; the team's only leader used to be told "Tổ của bạn hiện chưa có tổ
+    trưởng dùng trợ lý"."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
+    await admin.say("/moi totruong")
+    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
+    try:
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code_in(admin.text)}")
+        await leader.say("hỏi tổ trưởng giá gas hôm nay bao nhiêu")
+        assert "tổ trưởng duy nhất" in leader.text and "chưa có tổ trưởng" not in leader.text
+    finally:
+        await channel.stop()
