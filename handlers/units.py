@@ -14,7 +14,17 @@ import logging
 from dataclasses import replace
 
 from bot import activities, assist, reports, teams, unitreport, units
-from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, Role, member_for
+from bot.access import (
+    ADMINS,
+    NOT_MEMBER,
+    NOT_OWN_RECORD,
+    READERS,
+    ROLE_NAMES,
+    Actor,
+    Member,
+    Role,
+    member_for,
+)
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
 from bot.export import audit_export, draw_chart, out_path
@@ -404,6 +414,8 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     """/ketqua <số phiếu>: how many people of the household were helped, and what they achieved."""
     number = arg_text(incoming.text).lstrip("#").strip()
     member = member_for(deps, incoming.user_key)
+    if member is None:  # not "only your own records": they have none
+        return [Reply(NOT_MEMBER)]
     if not number and isinstance(member, Member):
         recent = assist.member_records(deps.storage.db, member.id, deps.clock().date() - dt.timedelta(days=7), 1)
         number = str(recent[0].id) if recent else ""

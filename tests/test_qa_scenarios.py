@@ -89,6 +89,8 @@ async def test_every_command_in_the_help_works_without_the_slash_on_zalo(setting
         villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
         await villager.say("tham gia")
         assert "Bạn gõ /thamgia kèm mã mời" in villager.text
+        await villager.say("ket qua 3")  # not "chỉ sửa được phiếu của chính mình": a villager has none
+        assert "dành cho thành viên Tổ công nghệ số" in villager.text
         # A question that starts with the same words is still a question.
         await leader.say("hoat dong cua to cong nghe so gom nhung gi")
         assert "/hoatdong <loại>" not in leader.text
