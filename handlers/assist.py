@@ -278,6 +278,9 @@ def not_a_name(name: str) -> bool:
 
 
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    if len(" ".join(text.replace(MASK, " ").split())) > assist.MAX_NAME:  # a pasted text, not a name: never cut
+        return [Reply(f"Tên chủ hộ dài quá (tối đa {assist.MAX_NAME} ký tự). Bạn gõ họ tên chủ hộ thôi, "
+                      "ví dụ: Nguyễn Văn An."), *t.ask()]
     name, masked = clean_name(text)
     if not name or not any(ch.isalpha() for ch in name):
         return [*_masked(masked, t.incoming), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),

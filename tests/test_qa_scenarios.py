@@ -294,3 +294,21 @@ async def test_the_only_leader_asking_the_leader_is_not_told_there_is_none(setti
         assert "tổ trưởng duy nhất" in leader.text and "chưa có tổ trưởng" not in leader.text
     finally:
         await channel.stop()
+
+
+async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(settings, storage, small_kb, zfake):
+    """5,000 characters pasted where the household head's name is asked became a household named with its first
+    80 characters, cut in the middle of a word."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        member = ZaloUser(zfake, "m" * 20, "Lan")
+        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say("ghi")
+        await member.pick("Xuân Hạ")
+        await member.say("Nguyễn " * 800, count=2)
+        assert "Tên chủ hộ dài quá" in member.last[0] and "gõ tên chủ hộ" in member.last[1]
+        await member.say("Nguyễn Văn Dài")
+        assert "Hộ mới: Nguyễn Văn Dài, thôn Xuân Hạ" in member.text
