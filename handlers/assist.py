@@ -283,11 +283,11 @@ def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
                       "ví dụ: Nguyễn Văn An."), *t.ask()]
     name, masked = clean_name(text)
     if not name or not any(ch.isalpha() for ch in name):
-        return [*_masked(masked, t.incoming), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
-                *t.ask()]
+        said = "Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."
+        return [*_masked(masked, t.incoming), Reply(said), *t.ask()]
     if not_a_name(name):
-        return [*_masked(masked, t.incoming), Reply(f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, "
-                                        "ví dụ: Nguyễn Văn An."), *t.ask()]
+        said = f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, ví dụ: Nguyễn Văn An."
+        return [*_masked(masked, t.incoming), Reply(said), *t.ask()]
     return search(t, name, *_masked(masked, t.incoming))
 
 
