@@ -275,6 +275,8 @@ async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | No
 
 def _expected(turn: Turn[Any], step: Step[Any], text: str) -> str:
     shown = next((r.choices for r in reversed(turn.ask()) if r.choices), ()) if text.isdigit() else ()
+    if shown and 1 <= int(text) <= len(shown):  # in this step's list, but another reply came between: show it again
+        return f"Đây là danh sách của việc đang làm; bạn gõ lại số {text} giúp tôi nhé."
     if shown:
         return no_such_choice(text, len(shown))
     return step.expects or NOT_UNDERSTOOD

@@ -312,3 +312,26 @@ async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(set
         assert "Tên chủ hộ dài quá" in member.last[0] and "gõ tên chủ hộ" in member.last[1]
         await member.say("Nguyễn Văn Dài")
         assert "Hộ mới: Nguyễn Văn Dài, thôn Xuân Hạ" in member.text
+
+
+async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(settings, storage, small_kb, zfake):
+    """In /ghi, "cua toi" (no list) between the services list and the member's "1" used to get "Số 1 không ứng với
+    lựa chọn nào. Bạn hãy gõ số từ 1 đến 18." Now the list comes again and the next "1" picks from it."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        member = ZaloUser(zfake, "m" * 20, "Lan")
+        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say("ghi")
+        await member.pick("Xuân Hạ")
+        await member.say("Đinh Văn Tư")
+        await member.say("456")
+        assert "việc gì" in member.text
+        await member.say("cua toi")
+        await member.say("1", count=2)
+        assert "không ứng với lựa chọn nào" not in member.text
+        assert "bạn gõ lại số 1" in member.last[0] and "1. Cài đặt VNeID" in member.last[1]
+        await member.say("1")
+        assert "Đã chọn: Cài đặt VNeID" in member.text
