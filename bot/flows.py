@@ -270,6 +270,10 @@ async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | No
     out = await _call(step.text, turn, text) if step.text and text else None
     if out is not None:
         return out
+    # Not an answer this step takes, but a question the knowledge base answers ("quen mat khau vneid" where the
+    # phone digits are asked): answered, with "Tiếp tục" to come back, rather than "Bạn gõ đúng 3 chữ số".
+    if text and not text.isdigit() and not step.free_text and turn.deps.kb.match(text).status == "answer":
+        return await _answer_then_offer(turn, answer)
     return [Reply(_expected(turn, step, text)), *turn.ask()]
 
 

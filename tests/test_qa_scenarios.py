@@ -335,3 +335,26 @@ async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(setti
         assert "bạn gõ lại số 1" in member.last[0] and "1. Cài đặt VNeID" in member.last[1]
         await member.say("1")
         assert "Đã chọn: Cài đặt VNeID" in member.text
+
+
+async def test_a_question_without_a_question_word_in_a_ghi_step_on_zalo(settings, storage, small_kb, zfake):
+    """"quen mat khau vneid" typed where the phone digits are asked used to get only "Bạn gõ đúng 3 chữ số"; the
+    knowledge base answers it, so it is answered and the step resumes."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    async with running(deps):
+        member = ZaloUser(zfake, "m" * 20, "Lan")
+        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say("ghi")
+        await member.pick("Xuân Hạ")
+        await member.say("Đinh Văn Tư")
+        await member.say("quen mat khau vneid")
+        assert "Quên mật khẩu VNeID" in member.text and "Tiếp tục ghi" in member.text
+        await member.pick("Tiếp tục ghi")
+        assert "3 số cuối điện thoại" in member.text
+        await member.say("ab")  # still not digits, and no question: what the step expects, as before
+        assert "Bạn gõ đúng 3 chữ số" in member.text
+        await member.say("456")
+        assert "việc gì" in member.text
