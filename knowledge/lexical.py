@@ -61,7 +61,8 @@ class Lexical:
                 idx, w = rows.setdefault(t, ([], []))
                 idx.append(i)
                 w.append(self.idf[t] * tf * (K1 + 1) / (tf + norm[i]))
-        self.postings = {t: (np.array(i, dtype=np.int32), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
+        # (entry indices as np.intp, the type np.bincount counts in: no conversion per query)
+        self.postings = {t: (np.array(i, dtype=np.intp), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
         self.vocabulary = frozenset(t for t in self.idf if "_" not in t)
         self.entry_words = [frozenset(t for t in c if "_" not in t) for c in counts]
 

@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
 from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
-from .lexical import Lexical, accumulate
+from .lexical import Lexical
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
@@ -197,7 +197,7 @@ class Matcher:
         norm = np.array([self._norm(d) for d in range(len(self.keys))] or [1.0])
         self.postings = {}
         for t, (docs, tfs) in postings.items():
-            d = np.array(docs, dtype=np.int32)
+            d = np.array(docs, dtype=np.intp)  # (np.bincount's index type: no copy per query)
             tf = np.array(tfs, dtype=np.float64)
             self.postings[t] = (d, self.idf[t] * tf * (BM25_K1 + 1) / (tf + norm[d]))
         # A phrasing's BM25 score against itself, computed from its own counts (linear time).
@@ -222,6 +222,13 @@ class Matcher:
             for w in words:
                 entry_postings[w].append(i)
         self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
+        # For _sums: each word's phrasings (offset by one phrasing count) and entries (by two), with
+        # its IDF per row, so that BM25 and both word shares come out of one bincount.
+        size = len(self.keys)
+        self.word_rows = {}
+        for w, entries in self.entry_postings.items():
+            rows = np.concatenate([self.postings[w][0] + size, entries + 2 * size])
+            self.word_rows[w] = (rows, np.full(len(rows), self.weight(w)))
         # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
         n = len(self.entries)
         word_postings, title_postings = _postings(self.all_words), _postings(self.title_words)
@@ -239,8 +246,19 @@ class Matcher:
         """IDF of a word; a word the knowledge base never uses weighs like a fairly rare one."""
         return self.idf.get(word, self.unknown_idf)
 
-    def _bm25(self, terms: list[str]) -> np.ndarray:
-        return accumulate(self.postings, [t for t in set(terms) if t in self.postings], len(self.keys))
+    def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
+        the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
+        the same order as separate bincounts would, so the figures are the same to the last bit."""
+        size = len(self.keys)
+        postings, word_rows = self.postings, self.word_rows
+        rows = [postings[t] for t in set(_terms(q)) if t in postings]
+        rows += [word_rows[w] for w in set(q.split()) if w in word_rows]
+        if not rows:
+            return np.zeros(size), np.zeros(size), np.zeros(len(self.entries))
+        out = np.bincount(np.concatenate([r[0] for r in rows]), weights=np.concatenate([r[1] for r in rows]),
+                          minlength=2 * size + len(self.entries))
+        return out[:size], out[size:2 * size], out[2 * size:]
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -278,14 +296,14 @@ class Matcher:
             best[hit] = 100.0
             if f1best is not None:
                 f1best[hit] = 1.0
-        bm = self._bm25(_terms(q))
+        bm, shared, entry_shared = self._sums(q)
         if skip_doc is not None:
             bm[skip_doc] = 0.0
         nonzero = int(np.count_nonzero(bm))
         if not nonzero:
             return best
         top = self._candidates(bm, nonzero)
-        return self._score(q, top, bm[top], best, f1best)
+        return self._score(q, top, bm[top], best, f1best, (shared, entry_shared))
 
     def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
         """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
@@ -294,13 +312,24 @@ class Matcher:
         pool = min(nonzero, CANDIDATES * 8)
         part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
         part = part[np.argsort(-bm[part], kind="stable")]
-        part = part[bm[part] > 0]
-        _, first = np.unique(self.owner_a[part], return_index=True)
-        firsts = part[np.sort(first)[:ENTRY_CANDIDATES]]
-        return np.union1d(firsts, part[:CANDIDATES])
+        ranked = part[bm[part] > 0].tolist()
+        # the first (best) phrasing of each of the first ENTRY_CANDIDATES entries, in plain Python:
+        # np.unique and np.union1d cost more than this loop over a few hundred ints
+        chosen = set(ranked[:CANDIDATES])
+        seen: set[int] = set()
+        owner = self.owner
+        for doc in ranked:
+            entry = owner[doc]
+            if entry not in seen:
+                seen.add(entry)
+                chosen.add(doc)
+                if len(seen) == ENTRY_CANDIDATES:
+                    break
+        return np.array(sorted(chosen), dtype=np.int64)
 
     def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float],
-               f1best: dict[int, float] | None = None) -> dict[int, float]:
+               f1best: dict[int, float] | None = None,
+               sums: tuple[np.ndarray, np.ndarray] | None = None) -> dict[int, float]:
         """0-100 for each candidate phrasing: how well it explains the query, and the query it.
 
         An IDF-weighted F1 of shared words keeps a short phrasing from claiming a long
@@ -308,17 +337,11 @@ class Matcher:
         never uses (weather, lottery) from scoring high. Character similarity forgives
         typos the word snapping missed; BM25 relative to the phrasing's self-score adds
         word-pair (bigram) evidence. Vectorised over the candidates; the best phrasing
-        per entry is kept in `best`.
+        per entry is kept in `best`. `sums`: the word shares of every phrasing and entry (_sums).
         """
-        qwords = set(q.split())
-        weights = {w: self.weight(w) for w in qwords}
-        qweight = sum(weights.values()) or 1.0
-        in_docs = [w for w in qwords if w in self.postings]
-        in_entries = [w for w in qwords if w in self.entry_postings]
-        shared_all = _weighted_count([self.postings[w][0] for w in in_docs], [weights[w] for w in in_docs],
-                                     len(self.keys))
-        entry_shared = _weighted_count([self.entry_postings[w] for w in in_entries],
-                                       [weights[w] for w in in_entries], len(self.entries))
+        idf, unknown = self.idf, self.unknown_idf
+        qweight = sum([idf.get(w, unknown) for w in set(q.split())]) or 1.0
+        shared_all, entry_shared = sums if sums is not None else self._sums(q)[1:]
         shared = shared_all[docs]
         recall = shared / qweight
         precision = shared / self.doc_weight_a[docs]
