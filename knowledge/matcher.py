@@ -115,8 +115,8 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
     """For each index, the summed weight of the arrays that contain it (one bincount)."""
     if not arrays:
         return np.zeros(size)
-    lengths = [len(a) for a in arrays]
-    return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
+    return np.bincount(np.concatenate(arrays), weights=np.array(weights).repeat([len(a) for a in arrays]),
+                       minlength=size)
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -277,7 +277,8 @@ class Matcher:
 
     def query_key(self, question: str) -> str:
         words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
-        return " ".join(self._fix_word(w) for w in words)
+        vocabulary = self.vocabulary
+        return " ".join([w if w in vocabulary else self._fix_word(w) for w in words])
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
         """Entries scored 0-100 by the phrasing matcher alone, best first (`skip_doc`: for kb check)."""
