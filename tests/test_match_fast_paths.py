@@ -2,7 +2,8 @@
 
 Each reference below is the straightforward version that the fast path replaced: fold with a Python
 loop over characters, the phrase folding that scans the text for every phrase, BM25 and word shares
-summed with np.concatenate per term, the candidate phrasings picked with np.unique / np.union1d.
+summed with np.concatenate per term, the candidate phrasings picked with np.unique / np.union1d, the
+concepts found word by word.
 The shipped knowledge base is matched both ways, on real and phone-typed questions and on hard
 input (empty, emoji, a 5,000-character letter), and every figure must be equal, not merely close:
 a broken precomputation (a wrong offset, a stale or wrongly filled cache) cannot pass. No timing here:
@@ -17,7 +18,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from knowledge import lexical, matcher, normalize
+from knowledge import concepts, lexical, matcher, normalize
 from knowledge.lexical import accumulate, terms
 from knowledge.normalize import ABBREVIATIONS, PHRASES, fold_char
 
@@ -103,6 +104,19 @@ def lexical_reference(lex: lexical.Lexical, q: str) -> tuple[np.ndarray, float]:
     return accumulate(lex.postings, known, lex.size), sum(lex.idf[t] for t in known)
 
 
+def concepts_reference(text_key: str) -> frozenset[str]:
+    words = text_key.split()
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        hit = concepts._SINGLE.get(w)
+        if hit is not None:
+            found.add(hit)
+        for pattern, c in concepts._MULTI.get(w, ()):
+            if tuple(words[i:i + len(pattern)]) == pattern:
+                found.add(c)
+    return frozenset(found)
+
+
 # --- the tests --------------------------------------------------------------------------------------
 
 
@@ -135,6 +149,15 @@ def test_phrase_folding_with_first_word_skips_matches_scanning_every_phrase(ship
     texts += ["ho so dinh danh dien tu", "so dinh danh ca nhan", "the nao the nao", "pass  code 5tr", "PASS CODE"]
     normalize.tokens.cache_clear()
     wrong = [t for t in texts if normalize.tokens(t) != tokens_reference(t)]
+    assert not wrong, wrong[:5]
+
+
+def test_concepts_by_set_intersection_are_the_same(shipped_kb):
+    texts = [normalize.key(t) for e in shipped_kb.entries.values() for t in (e.title, *e.questions, e.answer)]
+    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay"})
+    rng = random.Random(11)
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 15))) for _ in range(5000)]
+    wrong = [t for t in texts if concepts.concepts(t) != concepts_reference(t)]
     assert not wrong, wrong[:5]
 
 
@@ -177,6 +200,7 @@ def test_match_is_the_same_through_the_fast_paths_and_the_plain_code(shipped_kb,
     monkeypatch.setattr(matcher.Matcher, "_sums", sums_reference)
     monkeypatch.setattr(matcher.Matcher, "_candidates", candidates_reference)
     monkeypatch.setattr(lexical.Lexical, "scores", lexical_reference)
+    monkeypatch.setattr(matcher, "concepts", concepts_reference)
     normalize.tokens.cache_clear()
     plain = [_outcome(m, q) for q in questions]
     normalize.tokens.cache_clear()
