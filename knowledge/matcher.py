@@ -170,6 +170,7 @@ class Matcher:
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
+        self._last_query_words: tuple[str | None, dict[str, float]] = (None, {})  # see _query_words
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
@@ -238,6 +239,8 @@ class Matcher:
             w: np.concatenate([v, self.entry_postings.get(w, _NONE) + n, title_postings.get(w, _NONE) + 2 * n])
             for w, v in word_postings.items()
         }
+        # the same as raw bytes and lengths, for _word_shares
+        self.share_rows = {w: (v.astype(np.intp).tobytes(), len(v)) for w, v in self.share_postings.items()}
         idf = self.lexical.idf
         self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
 
@@ -392,9 +395,23 @@ class Matcher:
         return ev
 
     def _query_words(self, q: str) -> dict[str, float]:
-        """The query's content words with their IDF over whole entries."""
+        """The query's content words with their IDF over whole entries (not to be modified: the last
+        query's are kept, since the re-ranker's rows and the decision features both ask)."""
+        last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
+        if last_q == q:
+            return last
         words = set(q.split()) - STOPWORDS or set(q.split())
-        return {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        self._last_query_words = (q, out)
+        return out
+
+    def _word_shares(self, known: list[str], weights: dict[str, float]) -> np.ndarray:
+        """For each entry, the summed `weights` of the `known` words its text uses anywhere [0, n), in its
+        title and phrasings [n, 2n), in its title [2n, 3n): one bincount, the rows joined as bytes."""
+        rows = [self.share_rows[w] for w in known]
+        return np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+                           weights=np.array([weights[w] for w in known]).repeat([r[1] for r in rows]),
+                           minlength=3 * len(self.entries))
 
     def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
@@ -404,7 +421,7 @@ class Matcher:
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
         known = [w for w in weights if w in self.share_postings]
-        shares = _weighted_count([self.share_postings[w] for w in known], [weights[w] for w in known], 3 * n)
+        shares = self._word_shares(known, weights)
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
         qc = concepts(q)

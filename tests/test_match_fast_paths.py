@@ -3,7 +3,7 @@
 Each reference below is the straightforward version that the fast path replaced: fold with a Python
 loop over characters, the phrase folding that scans the text for every phrase, BM25 and word shares
 summed with np.concatenate per term, the candidate phrasings picked with np.unique / np.union1d, the
-concepts found word by word.
+concepts found word by word, the re-ranker's word shares by np.concatenate, its query words unkept.
 The shipped knowledge base is matched both ways, on real and phone-typed questions and on hard
 input (empty, emoji, a 5,000-character letter), and every figure must be equal, not merely close:
 a broken precomputation (a wrong offset, a stale or wrongly filled cache) cannot pass. No timing here:
@@ -104,6 +104,16 @@ def lexical_reference(lex: lexical.Lexical, q: str) -> tuple[np.ndarray, float]:
     return accumulate(lex.postings, known, lex.size), sum(lex.idf[t] for t in known)
 
 
+def word_shares_reference(m: matcher.Matcher, known: list[str], weights: dict[str, float]) -> np.ndarray:
+    return _weighted([m.share_postings[w] for w in known], [weights[w] for w in known],
+                     3 * len(m.entries))
+
+
+def query_words_reference(m: matcher.Matcher, q: str) -> dict[str, float]:
+    words = set(q.split()) - normalize.STOPWORDS or set(q.split())
+    return {w: m.lexical.idf.get(w, m.unknown_idf) for w in words}
+
+
 def concepts_reference(text_key: str) -> frozenset[str]:
     words = text_key.split()
     found: set[str] = set()
@@ -182,6 +192,14 @@ def test_candidates_are_the_same_phrasings(shipped_kb):
             assert np.array_equal(m._candidates(bm, nonzero), candidates_reference(m, bm, nonzero)), question[:40]
 
 
+def test_the_last_query_words_kept_are_those_of_the_query_asked(shipped_kb):
+    m = shipped_kb.matcher
+    keys = [m.query_key(q) for q in QUESTIONS]
+    for q in keys + keys[::-1] + keys:  # each asked again right after, and after others
+        assert m._query_words(q) == query_words_reference(m, q)
+        assert list(m._query_words(q)) == list(query_words_reference(m, q))  # same order: same sums
+
+
 def _outcome(m: matcher.Matcher, question: str) -> tuple:  # type: ignore[type-arg]
     match = m.match(question)
     ev = m.evidence(m.primary_key(question))
@@ -201,6 +219,8 @@ def test_match_is_the_same_through_the_fast_paths_and_the_plain_code(shipped_kb,
     monkeypatch.setattr(matcher.Matcher, "_candidates", candidates_reference)
     monkeypatch.setattr(lexical.Lexical, "scores", lexical_reference)
     monkeypatch.setattr(matcher, "concepts", concepts_reference)
+    monkeypatch.setattr(matcher.Matcher, "_word_shares", word_shares_reference)
+    monkeypatch.setattr(matcher.Matcher, "_query_words", query_words_reference)
     normalize.tokens.cache_clear()
     plain = [_outcome(m, q) for q in questions]
     normalize.tokens.cache_clear()
