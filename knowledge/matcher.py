@@ -351,17 +351,21 @@ class Matcher:
         recall = shared / qweight
         precision = shared / self.doc_weight_a[docs]
         denom = recall + precision
-        f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
+        if denom.all():  # (every candidate shares a word with the query: the usual case)
+            f1 = 2 * recall * precision / denom
+        else:
+            f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
         owners = self.owner_a[docs]
         entry_recall = entry_shared[owners] / qweight
         rel = np.minimum(raw / self.self_score_a[docs], 1.0)
         chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
-        for i, score in zip(owners.tolist(), scores.tolist(), strict=True):
+        owners_l = owners.tolist()
+        for i, score in zip(owners_l, scores.tolist(), strict=True):
             if score > best.get(i, 0.0):
                 best[i] = score
         if f1best is not None:
-            for i, f in zip(owners.tolist(), f1.tolist(), strict=True):
+            for i, f in zip(owners_l, f1.tolist(), strict=True):
                 if f > f1best.get(i, 0.0):
                     f1best[i] = f
         return best

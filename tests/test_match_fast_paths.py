@@ -227,3 +227,23 @@ def test_match_is_the_same_through_the_fast_paths_and_the_plain_code(shipped_kb,
     assert fast == fast_again
     for question, got, want in zip(questions, fast, plain, strict=True):
         assert got == want, question[:60]
+
+
+def test_phrasings_that_share_no_word_score_without_nan(shipped_kb):
+    """The F1 of a candidate sharing no word is 0 (the guarded division), and mixing such a candidate
+    with ordinary ones changes nothing for the others."""
+    m = shipped_kb.matcher
+    q = m.query_key("kich hoat vneid ko dc")
+    bm, shared, entry_shared = m._sums(q)
+    docs = m._candidates(bm, int(np.count_nonzero(bm)))
+    stranger = int(np.flatnonzero(shared == 0)[0])
+    both = np.union1d(docs, [stranger])
+    alone: dict[int, float] = {}
+    f1_alone: dict[int, float] = {}
+    m._score(q, docs, bm[docs], alone, f1_alone, (shared, entry_shared))
+    mixed: dict[int, float] = {}
+    f1_mixed: dict[int, float] = {}
+    m._score(q, both, bm[both], mixed, f1_mixed, (shared, entry_shared))
+    owner = m.owner[stranger]
+    assert all(np.isfinite(list(mixed.values()))) and f1_mixed.get(owner, 0.0) == f1_alone.get(owner, 0.0)
+    assert {i: s for i, s in mixed.items() if i != owner} == {i: s for i, s in alone.items() if i != owner}
