@@ -65,6 +65,8 @@ class Lexical:
         self.postings = {t: (np.array(i, dtype=np.intp), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
         # the same as raw bytes: joining a query's rows as bytes costs far less than np.concatenate
         self.packed = {t: (i.tobytes(), w.tobytes()) for t, (i, w) in self.postings.items()}
+        self.postings = {t: (np.frombuffer(i, dtype=np.intp), np.frombuffer(w, dtype=np.float64))
+                         for t, (i, w) in self.packed.items()}  # read-only views of those bytes: no second copy
         self.vocabulary = frozenset(t for t in self.idf if "_" not in t)
         self.entry_words = [frozenset(t for t in c if "_" not in t) for c in counts]
 

@@ -122,6 +122,11 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
 _NONE = np.zeros(0, dtype=np.int64)
 
 
+def _views(rows: tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, weights) as read-only arrays over the bytes kept for joining (no second copy)."""
+    return np.frombuffer(rows[0], dtype=np.intp), np.frombuffer(rows[1], dtype=np.float64)
+
+
 def _postings(word_sets: list[frozenset[str]]) -> dict[str, np.ndarray]:
     """word -> the indices of the sets that contain it."""
     out: dict[str, list[int]] = defaultdict(list)
@@ -228,6 +233,7 @@ class Matcher:
         # as raw bytes (indices, weights): joining bytes costs far less than np.concatenate per term.
         size = len(self.keys)
         self.term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
+        self.postings = {t: _views(rows) for t, rows in self.term_rows.items()}  # (no second copy)
         self.word_rows = {}
         for w, entries in self.entry_postings.items():
             rows = np.concatenate([self.postings[w][0] + size, entries + 2 * size]).astype(np.intp)
@@ -241,6 +247,7 @@ class Matcher:
         }
         # the same as raw bytes and lengths, for _word_shares
         self.share_rows = {w: (v.astype(np.intp).tobytes(), len(v)) for w, v in self.share_postings.items()}
+        self.share_postings = {w: np.frombuffer(rows, dtype=np.intp) for w, (rows, _) in self.share_rows.items()}
         idf = self.lexical.idf
         self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
 
