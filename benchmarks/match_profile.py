@@ -41,6 +41,7 @@ STAGES = [
     (matcher.Matcher, "evidence", "  evidence"),
     (matcher.Matcher, "_phrase_scores", "    _phrase_scores"),
     (matcher.Matcher, "_sums", "      _sums (BM25 + word shares)"),
+    (matcher.Matcher, "_bm25", "      _bm25 (before _sums)"),
     (matcher.Matcher, "_candidates", "      _candidates"),
     (matcher.Matcher, "_score", "      _score"),
     (matcher.process, "cdist", "        cdist token_set_ratio"),
