@@ -396,6 +396,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     names = np.array([nm for nm, _ in cases])
     scope = np.array([c.in_scope for _, c in cases])
     groups = [(name, names == name) for name in sets]
+    print("out-of-fold (cross-fitted re-ranker) right entry ranked first: " + "; ".join(
+        f"{name} {y1[:, g & scope].mean():.3f}" for name, g in groups))
     clear = np.array([clear_lead(x[s]) for s in range(SHUFFLES)])
     long_q = np.expm1(x[0, :, FEATURES.index("length")]) >= LONG_WORDS - 1e-6
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
@@ -448,13 +450,16 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         if value_c > best_value + 1e-9:
             best_c, best_value = float(t), value_c
     cal.choices_min = best_c
+    print(f"choices from P(right in offered) >= {best_c:.2f}: out-of-fold value (right entries found among the "
+          f"offered less {OOS_CHOICE_COST} per off-topic question offered, mean over the sets) {best_value:.3f}")
     print("out-of-fold (cross-fitted re-ranker and decision) dev estimates at the chosen thresholds:")
     for s in range(SHUFFLES):
         ans, offer = answered[s], ~answered[s] & (p3[s] >= best_c)
         print(f"  shuffle {s}: " + "; ".join(
             f"{name} top-1 {(ans & ins & y1[s]).sum() / ins.sum():.3f} answered-or-offered "
             f"{((ans & y1[s]) | (offer & y3[s]))[ins].mean():.3f} wrong {(ans & ins & ~y1[s]).sum() / ins.sum():.3f} "
-            f"oos {(ans & g & ~scope).sum() / max((g & ~scope).sum(), 1):.3f}"
+            f"oos {(ans & g & ~scope).sum() / max((g & ~scope).sum(), 1):.3f} "
+            f"oos offered {(offer & g & ~scope).sum() / max((g & ~scope).sum(), 1):.3f}"
             for name, g in groups for ins in [g & scope]))
     cal.long_words = LONG_WORDS
     counts = ", ".join(f"{name} {len(cs)}" for name, cs in sets.items())
