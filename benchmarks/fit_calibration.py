@@ -43,7 +43,7 @@ from knowledge.calibration import (
     Model,
     fit_logistic,
 )
-from knowledge.followup import Context, is_followup, read, stands_alone, wants_other
+from knowledge.followup import Context, read, reads_with_topic
 from knowledge.lexical import K1 as LEX_K1
 from knowledge.loader import load
 from knowledge.matcher import Evidence, Matcher, clear_lead
@@ -187,8 +187,8 @@ def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:
     b. The follow-up model (FOLLOWUP_FEATURES of each candidate, logistic, L2 FOLLOWUP_L2): it
        re-orders a follow-up's candidates and answers from a threshold chosen on inner out-of-fold
        probabilities of the training dialogues, where a wrong answer costs FOLLOWUP_WRONG_COST right ones.
-    Both are scored end to end on the held dialogues (run_dialogues); the model is kept only when it
-    gets more dialogues all right and no more follow-up turns wrong."""
+    Both are scored end to end on the held dialogues (run_dialogues); the model is kept when it is
+    worth more: dialogues all right less FOLLOWUP_WRONG_COST per follow-up turn answered wrong."""
     dialogues = read_dialogues("dev")
     n = len(dialogues)
     grid = sorted({float(t) for t in np.round(np.arange(0.3, 1.001, 0.05), 2)} | {round(cal.answer_min, 2)})
@@ -239,13 +239,16 @@ def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:
     print(f"  follow-up model: {share['model']:.3f} / {cv_wrong['model']:.1f}")
     chosen = fitted if share["threshold"] > share["rule"] + 1e-9 else rule
     cal = replace(cal, followup_min=float(grid[chosen]))
-    best_old = max(("rule", "threshold"), key=lambda k: (share[k], -cv_wrong[k]))
-    if share["model"] > share[best_old] + 1 / n - 1e-9 and cv_wrong["model"] <= cv_wrong[best_old] + 1e-9:
+    # Each way's worth: dialogues all right less FOLLOWUP_WRONG_COST per follow-up turn answered wrong
+    # (per pass); the model is kept when it is worth more than the better fallback.
+    worth = {k: share[k] * n - FOLLOWUP_WRONG_COST * cv_wrong[k] for k in share}
+    best_old = max(("rule", "threshold"), key=lambda k: (worth[k], share[k]))
+    if worth["model"] > worth[best_old] + 1e-9:
         weights, bias, mean, scale, p_min = fit_followup_model(turns, seed=0, verbose=True)
         print(f"follow-up model kept (answers from P(right) >= {p_min:.2f}): "
               + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FOLLOWUP_FEATURES, weights, strict=True)))
         return with_followup(cal, weights, bias, mean, scale, p_min)
-    print(f"follow-up model NOT kept (not clearly better under CV); threshold {grid[chosen]:.2f} on the answer model")
+    print(f"follow-up model NOT kept (worth no more under CV); threshold {grid[chosen]:.2f} on the answer model")
     return cal
 
 
@@ -267,8 +270,7 @@ def followup_turns(matcher: Matcher, dialogues: list) -> list[FollowTurn]:  # ty
         ctx: Context | None = None
         for minutes, text, expected in dialogue:
             now += dt.timedelta(minutes=minutes)
-            if (ctx is not None and ctx.fresh(now) and is_followup(text) and not wants_other(text)
-                    and not stands_alone(matcher.match(text), text)):
+            if ctx is not None and reads_with_topic(matcher.match(text), text, ctx, now):
                 reading = read(matcher, text, matcher.index[ctx.entry_id])
                 if reading is not None:
                     ok = accepted(expected)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .concepts import WEAK, concepts
+from .loader import Entry
 from .matcher import MAX_CHOICES, RERANK, Evidence, Match, Matcher, Scored, clear_lead
 from .normalize import STOPWORDS, fold, key
 
@@ -65,8 +66,13 @@ class Context:
 
 
 def _flat(text: str) -> str:
-    """`fold` with every run of spaces as one: what the cue patterns below are written against."""
-    return " ".join(fold(text).split())
+    """`fold` with every run of spaces as one: what the cue patterns below are written against.
+    Money already lost ("bị mất tiền rồi", "lỡ mất tiền") is a topic, not the fee cue "mất tiền":
+    it is spelt as one word here."""
+    return _LOSS_RE.sub(" matien ", " ".join(fold(text).split()))
+
+
+_LOSS_RE = re.compile(r"\b(?:(?:bi|da|lo|vua) mat tien|mat tien roi|mat het tien)\b")
 
 
 def wants_other(text: str) -> bool:
@@ -76,22 +82,21 @@ def wants_other(text: str) -> bool:
 def is_followup(text: str) -> bool:
     """Short, and worded like a continuation (a question word alone, "còn … thì sao", "cái kia")."""
     folded = _flat(text)
-    content = [w for w in key(text).split() if w not in STOPWORDS]
-    if len(content) > MAX_WORDS:
+    if len(_content(text)) > MAX_WORDS:
         return False
     return bool(_OTHER_RE.search(folded) or _CUE_RE.search(folded) or _LEAD_RE.match(folded) or cues(text))
 
 
 # What a follow-up asks about, and the words of an entry's title that answer it: "mất bao lâu" is
 # answered by a title about how long ("bao lâu", "thời gian", "thời hạn"), "khi nào" by one about when, "làm ở đâu" by one about a
-# place, "có mất tiền không" by one about a fee. Read on `fold` output (accent-free, lower case).
+# place (also "trên VNeID", "tại công an": where it is done), "có mất tiền không" by one about a fee. Read on `fold` output (accent-free, lower case).
 CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "duration": (re.compile(r"\b(?:bao lau|may ngay|lau khong|lau ko|lau chua)\b"),
                  re.compile(r"\b(?:bao lau|thoi gian|thoi han|may ngay)\b")),
     "when": (re.compile(r"\b(?:bao gio|khi nao|luc nao)\b"),
              re.compile(r"\b(?:khi nao|bao gio|het han|han(?! muc))\b")),
     "place": (re.compile(r"\b(?:o dau|cho nao|noi nao|tai dau|den dau|xin dau)\b"),
-              re.compile(r"\b(?:o dau|noi|cho nao)\b")),
+              re.compile(r"\b(?:o dau|noi|cho nao|tren vneid|tai cong an)\b")),
     "fee": (re.compile(r"\b(?:phi|(?:mat|ton|het|tra) tien|bao nhieu tien|het bao nhieu)\b"),
             re.compile(r"\b(?:phi|mat tien|bao nhieu tien)\b")),
     "papers": (re.compile(r"\b(?:giay to|mang gi|can gi|chuan bi gi|dieu kien)\b"),
@@ -128,6 +133,7 @@ class Reading:
     x: np.ndarray  # (len(order), FOLLOWUP_FEATURES)
     evidence: Evidence  # for the answer model's features (the fallback decision)
     features: np.ndarray
+    cued: tuple[int, ...] = ()  # entries near the previous one whose title answers the message's cue
 
 
 def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
@@ -135,26 +141,35 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     near the previous one (by its title, and the entries it lists as related); None when nothing
     comes near."""
     prev = matcher.entries[prev_index]
-    new = matcher.query_key(text)
+    new = matcher.query_key(_own_words(text))
     ev = matcher.evidence(new, exclude=prev_index)
     near = matcher.evidence(matcher.query_key(prev.title), exclude=prev_index).fused
     top_near = float(near.max()) if len(near) and near.max() > 0 else 1.0
     scale = (1 + matcher.calibration.fusion) / FUSED_SCALE  # the weights below are relative to fused scores
     # Question words alone ("có mất tiền không") name no topic: their own matches (VNeID's fee entry)
     # weigh less than the topic's.
-    own = BARE_WEIGHT * ev.fused if bare(text) else ev.fused
-    fused = own + scale * NEAR_WEIGHT * near / top_near
+    is_bare = bare(text)
+    own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
+    topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
-        fused[i] += scale * RELATED_BONUS
+        topic[i] += scale * RELATED_BONUS
+    if not is_bare and own.max() > 0:
+        # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
+        # name: the topic's weight on an entry goes with how well the new words match it.
+        topic = topic * np.clip(own / own.max(), 0, 1)
+    fused = own + topic
     asked = cues(text)
     prev_concepts = title_concepts(prev.title) - _BROAD
     near_prev = set(related)  # near the previous entry, and answering the message's cue
+    cued = []
     if asked:
         for i, e in enumerate(matcher.entries):
             if asked & title_cues(e.title) and (i in related or prev_concepts & title_concepts(e.title)):
                 fused[i] += scale * CUE_BONUS
                 near_prev.add(i)
+                if i != prev_index:
+                    cued.append(i)
     fused[prev_index] = 0.0
     order = [int(i) for i in np.argsort(-fused)[:RERANK] if fused[i] > 0]
     # Those entries are candidates wherever the new words alone put them.
@@ -179,7 +194,7 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
             float(bool(asked & answered)),
             float(bool(asked) and not asked & answered),
         ])
-    return Reading(order, np.array(rows, dtype=np.float64), both, features)
+    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued))
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
@@ -204,8 +219,14 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
         idx = np.argsort(-p, kind="stable")
         ranked = tuple(Scored(matcher.entries[reading.order[k]], round(100 * float(p[k]), 1)) for k in idx[:5])
         best = float(p[idx[0]])
-        if best >= cal.followup_p_min:
+        one = single_cue_answer(reading, text, reading.order[int(idx[0])])
+        # question words alone ask only what the cue asks: the one entry near the topic that answers it
+        if best >= cal.followup_p_min and (one is None or not bare(text)):
             return Match("answer", ranked, (), best)
+        if one is not None:
+            k = reading.order.index(one)
+            first = Scored(matcher.entries[one], round(100 * float(p[k]), 1))
+            return Match("answer", (first, *(s for s in ranked if s.entry.id != first.entry.id)), (), float(p[k]))
         return Match("choices", ranked, ranked[:MAX_CHOICES], best)  # still unclear: offer, never guess
     # An older calibration: the answer model, with a threshold of its own for follow-ups and a clear
     # lead over the runner-up.
@@ -213,7 +234,31 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     ranked = matcher.scored(reading.evidence, 5)
     if p_std >= cal.followup_min and bool(clear_lead(reading.features)):
         return Match("answer", ranked, (), p_std)
+    if (one := single_cue_answer(reading, text, reading.order[0])) is not None:
+        first = next((s for s in ranked if s.entry.id == matcher.entries[one].id), Scored(matcher.entries[one], 0.0))
+        return Match("answer", (first, *(s for s in ranked if s is not first)), (), p_std)
     return Match("choices", ranked, ranked[:MAX_CHOICES], p_std)
+
+
+def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
+    """The topic reading ranks first the entry the message's own words answer, and that entry stays
+    with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
+    answer is not confirmed by its own words' VNeID answer."""
+    if alone.status != "answer" or alone.best is None or with_topic.best is None:
+        return False
+    best = alone.best.entry
+    return (with_topic.best.entry.id == best.id
+            and (best.topic == prev.topic or best.id in prev.related or prev.id in best.related))
+
+
+def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
+    """The one entry near the previous topic whose title answers what the message asks ("mất bao
+    lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
+    entry and the message names nothing else (question words only) or ranks it first anyway."""
+    if len(reading.cued) != 1:
+        return None
+    one = reading.cued[0]
+    return one if one in reading.order and (bare(text) or one == top) else None
 
 
 def bare(text: str) -> bool:
@@ -235,14 +280,50 @@ def stands_alone(alone: Match, text: str) -> bool:
     return alone.status == "answer" and alone.confidence >= 0.99 and not wants_other(text) and not bare(text)
 
 
+def reads_with_topic(alone: Match, text: str, ctx: Context | None, now: dt.datetime) -> bool:
+    """Whether a message inside the window is read with the previous topic (`alone`: its own match):
+    worded like a follow-up and not a sure question of its own; or short (MAX_WORDS content words)
+    and not answered on its own words ("sim đứng tên con trai thì có sao không" after a VNeID answer)."""
+    if ctx is None or not ctx.fresh(now) or wants_other(text):
+        return False
+    if is_followup(text):
+        return not stands_alone(alone, text)
+    return alone.status != "answer" and 0 < len(_content(text)) <= MAX_WORDS
+
+
+_FRAME_RE = re.compile(r"^(?:the con|vay con|con|neu vay|neu|vay thi|vay|the thi|thi)\b|\b(?:thi sao|thi the nao|the nao|ra sao)$")
+
+
+def _own_words(text: str) -> str:
+    """The message without its frame ("còn …", "nếu …", "… thì sao"): the words that name its topic."""
+    rest = _FRAME_RE.sub(" ", " ".join(fold(text).split())).strip()
+    rest = _FRAME_RE.sub(" ", rest).strip()
+    return rest or text
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in key(text).split() if w not in STOPWORDS]
+
+
 def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -> Match:
     """The message as a follow-up when it reads like one within the window, else on its own."""
-    if ctx is not None and ctx.fresh(now) and is_followup(text):
-        alone = matcher.match(text)
-        if stands_alone(alone, text):
-            return alone  # a full question of its own that happens to be short
+    if ctx is not None and ctx.fresh(now) and wants_other(text):
         return resolve(matcher, text, ctx)
-    m = matcher.match(text)
+    alone = matcher.match(text) if ctx is not None and ctx.fresh(now) else None
+    if ctx is not None and alone is not None:
+        if reads_with_topic(alone, text, ctx, now):
+            m = resolve(matcher, text, ctx)
+            if m.status == "none" and not is_followup(text):
+                return alone
+            prev = matcher.entries[matcher.index[ctx.entry_id]] if ctx.entry_id in matcher.index else None
+            if m.status == "choices" and prev is not None and agree(m, alone, prev):
+                # read with the topic or on its own words, the same entry comes first, and the
+                # message would be answered with it anyway: answer rather than offer
+                return Match("answer", m.ranked, (), alone.confidence)
+            return m
+        if is_followup(text):
+            return alone  # a full question of its own that happens to be short
+    m = alone if alone is not None else matcher.match(text)
     if m.status == "answer" and m.confidence < 0.99 and bare(text):
         return Match("choices", m.ranked, m.ranked[:MAX_CHOICES], m.confidence)  # no topic to read it with
     return m
@@ -276,5 +357,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cues", "is_followup", "read",
-           "resolve", "stands_alone", "title_cues", "wants_other"]
+__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "agree", "answer", "bare", "cues", "is_followup", "read",
+           "reads_with_topic", "resolve", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]

@@ -226,7 +226,7 @@ class FakeTelegram:
 
     # --- what tests await -----------------------------------------------------------------------
 
-    async def wait_for(self, check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_for(self, check: Callable[[], Any], timeout: float = 20.0) -> Any:
         async def until() -> Any:
             async with self._changed:
                 while not (result := check()):
@@ -234,7 +234,7 @@ class FakeTelegram:
                 return result
         return await asyncio.wait_for(until(), timeout)
 
-    async def wait_sent(self, count: int = 1, after: int = 0, timeout: float = 5.0,
+    async def wait_sent(self, count: int = 1, after: int = 0, timeout: float = 20.0,
                         chat_id: int | None = None) -> list[dict[str, Any]]:
         """Wait until `count` messages were sent after index `after`; return those."""
         def ready() -> list[dict[str, Any]] | None:

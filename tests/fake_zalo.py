@@ -221,14 +221,14 @@ class FakeZalo:
     def texts(self, chat_id: str | None = None) -> list[str]:
         return [body["text"] for body in self.sent(chat_id)]
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; calls so far: {[m for m, _ in self.calls]}")
             await asyncio.sleep(0.01)
 
-    async def wait_texts(self, count: int, chat_id: str | None = None, timeout: float = 5.0) -> list[str]:
+    async def wait_texts(self, count: int, chat_id: str | None = None, timeout: float = 20.0) -> list[str]:
         """Wait until `count` text messages reached the chat; returns them all."""
         await self.wait_for(lambda: len(self.texts(chat_id)) >= count, timeout)
         return self.texts(chat_id)

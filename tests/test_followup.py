@@ -16,16 +16,20 @@ from knowledge.calibration import FOLLOWUP_FEATURES
 from knowledge.followup import (
     Context,
     Conversation,
+    _own_words,
+    agree,
     bare,
     cues,
     is_followup,
     read,
+    reads_with_topic,
     resolve,
+    single_cue_answer,
     stands_alone,
     title_cues,
     wants_other,
 )
-from knowledge.matcher import Match
+from knowledge.matcher import Match, Scored
 from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import Clock
@@ -203,6 +207,7 @@ def test_context_window_and_state_round_trip():
     ("mat bao lau", {"duration"}), ("làm ở đâu", {"place"}), ("có mất tiền không", {"fee"}),
     ("le phi bao nhieu", {"fee"}), ("can giay to gi", {"papers"}), ("goi so nao", {"contact"}),
     ("khi nao phai lam", {"when"}), ("con tien nuoc thi sao", set()), ("kich hoat vneid", set()),
+    ("bi mat tien roi thi lam gi", set()), ("mất tiền rồi thì làm gì", set()),  # money lost is not a fee
 ])
 def test_cues_a_follow_up_asks(text, asked):
     assert cues(text) == asked
@@ -213,6 +218,8 @@ def test_cues_a_follow_up_asks(text, asked):
     ("Làm thẻ căn cước ở đâu, ở nơi tạm trú có làm được không", {"place"}),
     ("Lệ phí đăng ký thường trú, tạm trú, tách hộ", {"fee"}),
     ("Tổng đài hỗ trợ VNeID 1900 0368", {"contact"}),
+    ("Đăng ký chữ ký số trên VNeID (thí điểm từ 22/5/2025)", {"place"}),  # "ở đâu": in the app
+    ("Đăng ký mức 2 tại công an cần mang gì", {"place", "papers"}),
     ("Hạn mức giao dịch Mobile Money từ 1/1/2026", set()),  # "hạn mức" is a limit, not a deadline
     ("Tài khoản VNeID bị khóa, mở khóa", set()),  # "tài" is not "tại"
 ])
@@ -222,6 +229,56 @@ def test_cues_a_title_answers(title, answered):
 
 def test_question_words_alone_never_stand_alone():
     assert bare("co mat tien ko") and bare("goi so nao") and not bare("tong dai ho tro vneid so may")
+    assert not bare("bi mat tien roi thi lam gi")  # being robbed names a topic of its own
+
+
+@pytest.mark.parametrize(("text", "own"), [
+    ("còn passcode thì sao", "passcode"), ("the con tre em", "tre em"), ("neu mat dien thoai thi sao", "mat dien thoai"),
+    ("thi sao", "sao"), ("kich hoat vneid", "kich hoat vneid"),
+])
+def test_own_words_drop_the_frame_of_a_follow_up(text, own):
+    assert _own_words(text) == own
+
+
+def test_short_unclear_message_is_read_with_the_topic_inside_the_window():
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    ctx = Context("vneid-khong-nhan-otp", at)
+    unclear, sure = Match("choices", (), (), 0.3), Match("answer", (), (), 0.95)
+    text = "sim dung ten con trai thi co sao ko"  # no follow-up wording, unclear on its own
+    assert not is_followup(text)
+    assert reads_with_topic(unclear, text, ctx, at + dt.timedelta(minutes=1))
+    assert not reads_with_topic(sure, text, ctx, at + dt.timedelta(minutes=1))  # answered on its own words
+    assert not reads_with_topic(unclear, text, ctx, at + dt.timedelta(minutes=11))  # the topic has expired
+    assert not reads_with_topic(unclear, text, None, at)
+    long = "Quên mật khẩu VNeID thì phải làm những bước nào khi điện thoại cũ đã bị mất và số cũng không còn"
+    assert not reads_with_topic(unclear, long, ctx, at + dt.timedelta(minutes=1))
+
+
+def test_one_entry_near_the_topic_answering_the_cue_is_answered(shipped_kb):
+    matcher = shipped_kb.matcher
+    reading = read(matcher, "mất bao lâu", matcher.index["vneid-dang-ky-muc-2"])
+    assert reading is not None
+    assert [matcher.entries[i].id for i in reading.cued] == ["vneid-thoi-gian-duyet"]
+    assert single_cue_answer(reading, "mất bao lâu", reading.order[0]) == matcher.index["vneid-thoi-gian-duyet"]
+    # words of its own that rank another entry first: the cue alone does not decide
+    other = next(i for i in reading.order if i not in reading.cued)
+    assert single_cue_answer(reading, "mất bao lâu thì được cấp thẻ căn cước", other) is None
+    # no entry near a criminal-record request says how long it takes: nothing to answer from the cue
+    none = read(matcher, "mat bao lau", matcher.index["vneid-ly-lich-tu-phap"])
+    assert none is not None and single_cue_answer(none, "mat bao lau", none.order[0]) is None
+
+
+def test_both_readings_agreeing_is_an_answer(shipped_kb):
+    kb = shipped_kb.entries
+    bank, lost_vneid, lost_bank = kb["thanhtoan-ekyc-cac-buoc"], kb["vneid-mat-dien-thoai"], kb["thanhtoan-mat-dien-thoai-ngan-hang"]
+    alone = Match("answer", (Scored(lost_bank, 90.0),), (), 0.9)
+    assert agree(Match("choices", (Scored(lost_bank, 40.0), Scored(lost_vneid, 30.0)), (), 0.4), alone, bank)
+    assert not agree(Match("choices", (Scored(lost_vneid, 40.0), Scored(lost_bank, 30.0)), (), 0.4), alone, bank)
+    assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
+                     Match("choices", alone.ranked, alone.ranked, 0.5), bank)  # not answered on its own words
+    # after a banking answer, the own words' VNeID answer is another topic: not confirmed by the context
+    vneid_alone = Match("answer", (Scored(lost_vneid, 90.0),), (), 0.9)
+    assert not agree(Match("choices", (Scored(lost_vneid, 40.0),), (), 0.4), vneid_alone, bank)
     sure = Match("answer", (), (), 1.0)
     assert not stands_alone(sure, "co mat tien ko")  # needs the topic, however sure its own match is
     assert stands_alone(sure, "otp la gi")
@@ -255,8 +312,11 @@ def test_follow_up_model_orders_and_decides(shipped_kb):
         m = resolve(matcher, "co mat tien ko", ctx)
         assert m.status == "answer" and "fee" in title_cues(m.ranked[0].entry.title)
         matcher.calibration = replace(matcher.calibration, followup_p_min=1.01)
+        m = resolve(matcher, "con nguoi gia thi sao", ctx)
+        assert m.status == "choices"  # below the model's threshold: offered, never guessed
+        # ... unless one entry near the topic answers what is asked: the household-split fee
         m = resolve(matcher, "co mat tien ko", ctx)
-        assert m.status == "choices" and "fee" in title_cues(m.choices[0].entry.title)
+        assert m.status == "answer" and m.ranked[0].entry.id == "dichvucong-le-phi-cu-tru"
     finally:
         matcher.calibration = saved
 
