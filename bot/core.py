@@ -63,6 +63,7 @@ class Incoming:
     display_name: str = ""
     is_group: bool = False
     message_id: str = ""
+    warned: bool = False  # the core already warned that an ID number, OTP or password was hidden
 
     @property
     def user_key(self) -> str:
@@ -214,6 +215,12 @@ def _meaningful(text: str) -> bool:
     return any(ch.isalnum() for ch in text.replace(MASK, " "))
 
 
+def no_such_choice(number: str, offered: int) -> str:
+    """A typed number that picks nothing, with what to type instead."""
+    return f"Số {number} không ứng với lựa chọn nào. " + (
+        f"Bạn hãy gõ số từ 1 đến {offered}." if offered else "Bạn cứ gõ câu hỏi bằng chữ nhé.")
+
+
 def command_word(text: str) -> str | None:
     """'/Ghi@tcns_bot Nguyen' -> '/ghi'."""
     if not text.startswith("/"):
@@ -286,7 +293,7 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     text = guarded.text[:MAX_TEXT]
     if incoming.payload is None and incoming.kind == "text":
         text = router.as_command(text) or text
-    incoming = replace(incoming, text=text, display_name=name)
+    incoming = replace(incoming, text=text, display_name=name, warned=guarded.needs_warning)
     if private_only(incoming):
         return replies + [Reply(PRIVATE_ONLY)]
     if incoming.is_group:
@@ -296,11 +303,7 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
         if picks is not None:
             return _done(session, deps, replies + await _pick_each(incoming, deps, session, picks), picked=True)
         if text.isdigit() and not session.flow:
-            choices = session.state.get("choices") or []
-            replies.append(Reply(
-                f"Số {text} không ứng với lựa chọn nào. "
-                + (f"Bạn hãy gõ số từ 1 đến {len(choices)}." if choices else "Bạn cứ gõ câu hỏi bằng chữ nhé.")
-            ))
+            replies.append(Reply(no_such_choice(text, len(session.state.get("choices") or []))))
             return _done(session, deps, replies)
     return _done(session, deps, replies + await _handle(incoming, deps, session), picked=incoming.payload is not None)
 

@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 from knowledge.normalize import fold
 
-from .core import Choice, Deps, Incoming, Reply, Session
+from .core import Choice, Deps, Incoming, Reply, Session, no_such_choice
 
 D = TypeVar("D")
 Out = list[Reply] | None
@@ -262,19 +262,27 @@ async def _typed(turn: Turn[Any], text: str, answer: Answer) -> list[Reply] | No
     if step.view and text and not text.isdigit():
         turn.end()  # leave the list; the text is handled as if no flow were open
         return None
+    if step.view and text.isdigit() and not any(r.choices for r in turn.ask()):
+        return turn.end(Reply(no_such_choice(text, 0)))  # nothing left to pick (e.g. every record approved)
     if text and not text.isdigit() and looks_like_question(text) and (
             not step.free_text or turn.deps.kb.match(text).status == "answer"):
         return await _answer_then_offer(turn, answer)
     out = await _call(step.text, turn, text) if step.text and text else None
     if out is not None:
         return out
+    # Not an answer this step takes, but a question the knowledge base answers ("quen mat khau vneid" where the
+    # phone digits are asked): answered, with "Tiếp tục" to come back, rather than "Bạn gõ đúng 3 chữ số".
+    if text and not text.isdigit() and not step.free_text and turn.deps.kb.match(text).status == "answer":
+        return await _answer_then_offer(turn, answer)
     return [Reply(_expected(turn, step, text)), *turn.ask()]
 
 
 def _expected(turn: Turn[Any], step: Step[Any], text: str) -> str:
     shown = next((r.choices for r in reversed(turn.ask()) if r.choices), ()) if text.isdigit() else ()
+    if shown and 1 <= int(text) <= len(shown):  # in this step's list, but another reply came between: show it again
+        return f"Đây là danh sách của việc đang làm; bạn gõ lại số {text} giúp tôi nhé."
     if shown:
-        return f"Số {text} không ứng với lựa chọn nào. Bạn hãy gõ số từ 1 đến {len(shown)}."
+        return no_such_choice(text, len(shown))
     return step.expects or NOT_UNDERSTOOD
 
 

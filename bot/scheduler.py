@@ -105,7 +105,7 @@ def build_digests(db: sqlite_utils.Database, catalogue: Catalogue, slot: dt.date
                 f"📅 Tin tổng hợp hằng tuần\n{reports.render(report, today)}",
                 "\nThành viên chưa ghi lượt nào tuần trước: " + (", ".join(idle) if idle else "không có") + ".",
                 *_stale_questions(db, team_id, slot),
-                "\nGõ /baocao tuan hoặc /xuat thang để xem thêm."])
+                "\nGõ /baocao tuần trước để xem lại báo cáo này, hoặc /xuat tháng này để lấy tệp Excel."])
         digests.append(Digest(key, member_id, texts[team_id]))
     for member_id, due in reports.due_followups_by_member(db, today).items():
         key = f"member:{member_id}:{week}"

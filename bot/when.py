@@ -97,6 +97,12 @@ def relative_day(said: str, today: dt.date) -> dt.date | None:
     return None
 
 
+def says_a_day(text: str, today: dt.date) -> bool:
+    """True when `text` names a day ('25/12', 'hôm qua', '31/02'), whether or not it may be used."""
+    said = words(text).removeprefix("ngay ").strip()
+    return relative_day(said, today) is not None or _calendar_day(said, today) is not None
+
+
 def parse_day(text: str, today: dt.date, back_days: int = 30) -> tuple[dt.date | None, str]:
     """The day help happened, or (None, why, with the accepted forms)."""
     said = words(text).removeprefix("ngay ").strip()

@@ -23,6 +23,8 @@ LAST = "ask_leader_last"  # the last question the bot could not answer, offered 
 WHERE_ELSE = ("Bạn chưa thuộc tổ công nghệ số nào, nên tôi chưa chuyển câu hỏi cho tổ trưởng được. Bạn hỏi "
               "Trung tâm Phục vụ hành chính công xã/phường, Công an xã/phường (việc VNeID, căn cước), hoặc "
               "tổ công nghệ số ở thôn, khu phố của mình nhé.")
+SOLE_LEADER = ("Bạn đang là tổ trưởng duy nhất của tổ dùng trợ lý, nên không có tổ trưởng nào khác để chuyển câu "
+               "hỏi. Bạn hỏi cán bộ xã, Trung tâm Phục vụ hành chính công xã/phường hoặc Công an xã/phường nhé.")
 NO_LEADER = ("Tổ của bạn hiện chưa có tổ trưởng dùng trợ lý, nên tôi chưa chuyển được câu hỏi. Bạn hỏi trực tiếp "
              "tổ trưởng, hoặc Trung tâm Phục vụ hành chính công xã/phường nhé.")
 
@@ -45,7 +47,7 @@ async def send(incoming: Incoming, deps: Deps, question: str) -> list[Reply]:
         return [Reply(WHERE_ELSE)]
     leaders = [lid for lid in asks.leaders_of(deps.storage.db, member.team_id) if lid != member.id]
     if not leaders:
-        return [Reply(NO_LEADER)]
+        return [Reply(SOLE_LEADER if member.is_leader else NO_LEADER)]
     qid = asks.create(deps.storage, member.id, member.team_id, question, deps.clock())
     if qid is None:
         return [Reply(f"Bạn đang có {asks.MAX_OPEN} câu hỏi chờ tổ trưởng trả lời. Khi tổ trưởng trả lời bớt, "

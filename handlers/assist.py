@@ -23,7 +23,7 @@ from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.followups import DEFAULT_DAYS
 from bot.safety import MASK
-from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, vn_date
+from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, says_a_day, vn_date
 from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
@@ -243,8 +243,9 @@ def set_village(d: GhiDraft, village: teams.Village) -> None:
     d.village_id, d.village = village.id, village.name
 
 
-def _masked(masked: bool) -> tuple[Reply, ...]:
-    return (Reply(MASK_WARNING),) if masked else ()
+def _masked(masked: bool, incoming: Incoming) -> tuple[Reply, ...]:
+    """Say numbers were hidden, unless the core's warning already said so for this message."""
+    return (Reply(MASK_WARNING),) if masked and not incoming.warned else ()
 
 
 # --- what each step does with a press or a typed answer ------------------------------------------
@@ -266,12 +267,28 @@ def type_village(t: Turn[GhiDraft], text: str) -> list[Reply]:
     return after_village(t)
 
 
+# Replies that are not a household head's name ("ok" became a household called "Ok").
+NOT_NAMES = {"ok", "oke", "okie", "okay", "ok a", "u", "uh", "uhm", "um", "vang a", "da vang", "da vang a", "cam on",
+             "cam on a", "thanks", "roi", "xong", "co", "khong", "ko", "test", "alo", "chao", "xin chao", "hi"}
+
+
+def not_a_name(name: str) -> bool:
+    """Fewer than two letters, or a word such as "ok", "vâng", "cảm ơn"."""
+    return sum(ch.isalpha() for ch in name) < 2 or " ".join(re.findall(r"\w+", fold(name))) in NOT_NAMES
+
+
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    if len(" ".join(text.replace(MASK, " ").split())) > assist.MAX_NAME:  # a pasted text, not a name: never cut
+        return [Reply(f"Tên chủ hộ dài quá (tối đa {assist.MAX_NAME} ký tự). Bạn gõ họ tên chủ hộ thôi, "
+                      "ví dụ: Nguyễn Văn An."), *t.ask()]
     name, masked = clean_name(text)
     if not name or not any(ch.isalpha() for ch in name):
-        return [*_masked(masked), Reply("Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."),
-                *t.ask()]
-    return search(t, name, *_masked(masked))
+        said = "Tên chủ hộ cần có chữ. Bạn gõ lại giúp tôi, ví dụ: Nguyễn Văn An."
+        return [*_masked(masked, t.incoming), Reply(said), *t.ask()]
+    if not_a_name(name):
+        said = f"\"{name[:20]}\" chưa giống tên chủ hộ. Bạn gõ họ tên chủ hộ, ví dụ: Nguyễn Văn An."
+        return [*_masked(masked, t.incoming), Reply(said), *t.ask()]
+    return search(t, name, *_masked(masked, t.incoming))
 
 
 def pick_household(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
@@ -370,7 +387,7 @@ def pick_reason(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
 def type_reason(t: Turn[GhiDraft], text: str) -> list[Reply]:
     reason, masked = assist.clean_text(text, 100)
     t.draft.reason = reason
-    return t.go("note", *_masked(masked or MASK in text))
+    return t.go("note", *_masked(masked or MASK in text, t.incoming))
 
 
 def pick_followup(t: Turn[GhiDraft], arg: str) -> list[Reply] | None:
@@ -431,7 +448,7 @@ def type_note(t: Turn[GhiDraft], text: str) -> list[Reply]:
         return t.go("confirm")
     note, masked = assist.clean_text(text, assist.MAX_NOTE)
     t.draft.note = note or None
-    return t.go("confirm", *_masked(masked or MASK in text))
+    return t.go("confirm", *_masked(masked or MASK in text, t.incoming))
 
 
 def edit_parts(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
@@ -456,9 +473,10 @@ def set_day(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     """A day typed or pressed ('hôm qua', '25/11', an ISO date from a button); back to the summary."""
     if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
         text = dt.date.fromisoformat(text).strftime("%d/%m/%Y")
-    day, why = parse_day(text, t.deps.clock().date(), t.deps.settings.backdate_days)
-    if day is None:
-        return [Reply(why), *t.ask()] if t.step == "day" else None
+    today = t.deps.clock().date()
+    day, why = parse_day(text, today, t.deps.settings.backdate_days)
+    if day is None:  # at the summary, a day it cannot take ('25/12' ahead, too old) says why too
+        return [Reply(why), *t.ask()] if t.step == "day" or says_a_day(text, today) else None
     t.draft.helped_on = day.isoformat()
     return t.go("confirm")
 
@@ -550,8 +568,8 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
     name, masked = clean_name(parts[0])
-    if not name:
-        return [*_masked(masked), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
+    if not name or not_a_name(name):
+        return [*_masked(masked, incoming), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
     today = deps.clock().date()
     day, why = parse_day(parts[3], today, deps.settings.backdate_days) if len(parts) == 4 else (today, "")
     if day is None:
@@ -559,7 +577,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     codes, unknown = parse_services(parts[2])
     draft = new_draft(member, today, name=name, services=codes, quick=True, unknown=unknown)
     draft.helped_on = day.isoformat()
-    before = list(_masked(masked))
+    before = list(_masked(masked, incoming))
     if unknown:
         then = ("bạn chọn việc ở bước tới nhé" if not codes
                 else "nếu cần thêm việc, bấm \"Sửa\" ở bản tóm tắt để chọn")

@@ -6,6 +6,7 @@ import datetime as dt
 
 from bot import metrics, teams
 from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.safety import MASK
 from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
@@ -56,8 +57,9 @@ def as_of_note(entry: Entry, today: dt.date) -> str:
     if entry.as_of is None or today - entry.as_of <= OLD_GUIDANCE:
         return ""
     where = ASK_WHERE.get(entry.topic, ASK_DEFAULT)
-    return (f"Hướng dẫn theo thông tin năm {entry.as_of.year}; giao diện ứng dụng có thể đã khác, "
-            f"bà con hỏi thêm tổ công nghệ số hoặc {where} nếu không thấy.")
+    # Not "the app's screens may differ": many such entries are rules, amounts or scams, not app steps.
+    return (f"Thông tin này theo hướng dẫn năm {entry.as_of.year}, nay có thể đã khác; "
+            f"bà con hỏi thêm tổ công nghệ số hoặc {where} cho chắc.")
 
 
 def render_answer(entry: Entry, today: dt.date | None = None, full: bool = False) -> str:
@@ -106,7 +108,9 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
     now = deps.clock()
     topic = Context.from_state(session.state.get("topic"))
-    result = metrics.match(deps, lambda: deps.kb.answer(text, topic, now))  # timed and counted
+    # A hidden ID number or OTP carries no meaning, and "[đã ẩn]" read as words pulls the match away.
+    query = " ".join(text.replace(MASK, " ").split()) or text
+    result = metrics.match(deps, lambda: deps.kb.answer(query, topic, now))  # timed and counted
     if (topic := after(result, now, topic)) is not None:
         session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes
     if result.status == "answer" and result.best is not None:

@@ -11,9 +11,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from bot import activities, assist, reports, teams, unitreport, units
-from bot.access import ADMINS, NOT_OWN_RECORD, READERS, ROLE_NAMES, Actor, Member, member_for
+from bot.access import (
+    ADMINS,
+    NOT_MEMBER,
+    NOT_OWN_RECORD,
+    READERS,
+    ROLE_NAMES,
+    Actor,
+    Member,
+    Role,
+    member_for,
+)
 from bot.assist import catalogue
 from bot.core import Choice, Deps, Handler, Incoming, Reply, Session
 from bot.export import audit_export, draw_chart, out_path
@@ -31,6 +42,8 @@ LEVEL_WORDS = {"tinh": "province", "xa": "commune", "phuong": "commune", "dac kh
 LEVEL_LABEL = {"province": "tỉnh", "commune": "xã", "team": "tổ"}
 MAX_CHOICES = 10
 NOT_OFFICIAL = READERS.refusal
+LEADER_OWN_TEAM = ("Tổ trưởng xem được báo cáo của tổ mình: gõ /{cmd} hoặc /{cmd} kèm khoảng thời gian, "
+                   "ví dụ /{cmd} tháng trước. Báo cáo theo xã, tỉnh hay của tổ khác dành cho cán bộ xã, tỉnh.")
 NO_INDICATORS = ("Tôi chưa đọc được tệp chỉ tiêu nên chưa làm được việc này. Bạn báo người quản trị kiểm tra "
                  "tệp chỉ tiêu (lệnh: python -m bot indicators check) giúp tôi nhé.")
 
@@ -119,6 +132,10 @@ def _report_command(cmd: str) -> Handler:
         member = member_for(deps, incoming.user_key)
         args = arg_text(incoming.text)
         level, rest = _level_word(args)
+        if member is not None and member.role == Role.LEADER and level is not None:
+            return [Reply(LEADER_OWN_TEAM.format(cmd=cmd))]  # not "I don't understand the period 'xa …'"
+        if member is not None and member.is_admin and level == "team":  # "/baocao tổ Tổ CNS Đông": the team's name
+            incoming = replace(incoming, text=f"/{cmd} {rest}".strip())
         if member is None or not (member.is_official or (member.is_admin and level in ("province", "commune"))):
             return await fallback(incoming, deps, session)  # leaders, admins picking a team, the refused
         mine = for_member(member)
@@ -397,6 +414,8 @@ async def outcome(incoming: Incoming, deps: Deps, session: Session) -> list[Repl
     """/ketqua <số phiếu>: how many people of the household were helped, and what they achieved."""
     number = arg_text(incoming.text).lstrip("#").strip()
     member = member_for(deps, incoming.user_key)
+    if member is None:  # not "only your own records": they have none
+        return [Reply(NOT_MEMBER)]
     if not number and isinstance(member, Member):
         recent = assist.member_records(deps.storage.db, member.id, deps.clock().date() - dt.timedelta(days=7), 1)
         number = str(recent[0].id) if recent else ""

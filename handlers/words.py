@@ -52,6 +52,11 @@ def _team_or_nothing(rest: str) -> bool:
     return not rest or rest.count(";") == 2
 
 
+def _village_size_or_nothing(rest: str) -> bool:
+    """'Xuân Hạ 120': a village's name, then its number of households."""
+    return not rest or bool(re.fullmatch(r".*[^\W\d_].*\s\d{1,6}", rest))
+
+
 def _leader_invite(rest: str) -> bool:
     return fold(rest).replace(" ", "") == "totruong"
 
@@ -62,7 +67,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("chu de", "chude"), "/chude", _nothing),
     (("huy lien ket", "go lien ket", "huylienket"), "/huylienket", _nothing),
     (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
-    (("tham gia", "thamgia"), "/thamgia", _code),
+    (("tham gia", "thamgia"), "/thamgia", lambda r: not r or _code(r)),  # alone: how to join
     (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),
     (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _record_or_nothing),
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
@@ -83,6 +88,12 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("hoi to truong", "hoi totruong", "hoitotruong", "gap nguoi that", "gap to truong"), "/hoitotruong",
      lambda _rest: True),
     (("tao to", "taoto"), "/taoto", _team_or_nothing),
+    # The rest of /trogiup, so "gõ lệnh có hay không có dấu /" holds for every command listed there.
+    (("ket qua", "ketqua"), "/ketqua", lambda r: not r or _number(r)),
+    (("hoat dong", "hoatdong"), "/hoatdong", _record_or_nothing),
+    (("so ho dan", "sohodan"), "/sohodan", _village_size_or_nothing),
+    (("mau so", "mauso"), "/mauso", _record_or_nothing),
+    (("web",), "/web", _nothing),
 ]
 
 
@@ -118,4 +129,5 @@ def looks_private(text: str) -> bool:
 
 
 NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
-                   "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen")
+                   "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen",
+                   "ket qua", "hoat dong", "mau so", "so ho dan")

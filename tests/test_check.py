@@ -99,8 +99,8 @@ def test_old_guidance_is_fine_and_rendered_with_a_note(tmp_path):
     report = run(tmp_path, entry(extra="  as_of: 2023-05-10", short='"Ngắn."', answer='"Ngắn. Đầy đủ."'))
     assert report.ok and not report.warnings
     e = load(shipped_dir=tmp_path)[0]
-    assert "Hướng dẫn theo thông tin năm 2023" in render_answer(e, TODAY)
-    assert "Hướng dẫn theo thông tin năm" not in render_answer(e, dt.date(2023, 12, 1))  # recent then
+    assert "Thông tin này theo hướng dẫn năm 2023" in render_answer(e, TODAY)
+    assert "Thông tin này theo hướng dẫn năm" not in render_answer(e, dt.date(2023, 12, 1))  # recent then
 
 
 def test_smalltalk_needs_no_source(tmp_path):

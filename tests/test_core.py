@@ -34,14 +34,14 @@ async def test_short_form_first_then_full_answer_by_typed_number(chat):
     assert ("Nguồn: Cổng Dịch vụ công quốc gia – Hướng dẫn nộp hồ sơ trực tuyến; "
             "VnExpress – Cách nộp hồ sơ dịch vụ công.") in text
     assert "Thông tin kiểm tra ngày 01/11/2026." in text
-    assert ("Hướng dẫn theo thông tin năm 2023; giao diện ứng dụng có thể đã khác, bà con hỏi thêm tổ công nghệ "
-            "số hoặc Trung tâm Phục vụ hành chính công xã/phường nếu không thấy.") in text
+    assert ("Thông tin này theo hướng dẫn năm 2023, nay có thể đã khác; bà con hỏi thêm tổ công nghệ "
+            "số hoặc Trung tâm Phục vụ hành chính công xã/phường cho chắc.") in text
     full = await chat.say(str(number))  # typed, as on the console and Zalo
     assert "3. Bấm \"Nộp hồ sơ\" và ghi lại mã hồ sơ để tra cứu." in full[0].text
     assert "Xem đầy đủ" not in [c.label for c in full[0].choices]
     assert "Kích hoạt tài khoản VNeID" in [c.label for c in full[0].choices]  # related still offered
     assert "Thông tin kiểm tra ngày 01/11/2026." in full[0].text
-    assert "Hướng dẫn theo thông tin năm 2023" in full[0].text
+    assert "Thông tin này theo hướng dẫn năm 2023" in full[0].text
 
 
 async def test_full_button_and_entries_without_more(chat):
@@ -49,7 +49,7 @@ async def test_full_button_and_entries_without_more(chat):
     assert "4. Không làm được" in replies[0].text
     replies = await chat.say("quen mk vneid")  # short == answer: nothing more to show
     assert "Xem đầy đủ" not in [c.label for c in replies[0].choices]
-    assert "Hướng dẫn theo thông tin năm" not in replies[0].text  # no as_of: no note
+    assert "theo hướng dẫn năm" not in replies[0].text  # no as_of: no note
     assert "Nguồn: Bộ Công an – Hướng dẫn lấy lại mật khẩu VNeID; Dân trí" in replies[0].text
     replies = await chat.press("full:khong-co-muc-nay")
     assert "không còn" in replies[0].text

@@ -117,8 +117,8 @@ async def test_sticker_photo_contact_explained_never_kept(tfake, channel, tg_dep
     assert "danh bạ" in reply["text"]
     photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
     await tfake.push(tfake.message(111, photo=photo, caption="CCCD 012345678901"))
-    [reply] = await tfake.wait_sent(after=2)
-    assert "ảnh" in reply["text"]
+    warning, reply, *_ = await tfake.wait_sent(3, after=2)  # the caption is text: warned, hidden, then read
+    assert "thông tin cần giữ kín" in warning["text"] and "ảnh" in reply["text"]
     dump = "\n".join(tg_deps.storage.conn.iterdump())
     assert "0912345678" not in dump and "012345678901" not in dump and "p1" not in dump
     assert not tfake.methods("getFile")  # nothing downloaded

@@ -311,10 +311,13 @@ class TelegramChannel:
             if addressed is None:
                 return None
             text = addressed if kind == "text" else ""
-        # Photos, contacts and the like are never downloaded or kept: only their kind goes on.
+        # Photos, contacts and the like are never downloaded or kept: only their kind goes on, and in a private
+        # chat the caption typed under them (a question about the screenshot), redacted like any text.
+        if kind != "text":
+            text = "" if is_group else (message.caption or "")
         incoming = Incoming(
             channel=NAME, user_id=str(message.from_user.id), chat_id=str(chat.id),
-            text=text if kind == "text" else "", kind=kind,
+            text=text, kind=kind,
             display_name=message.from_user.first_name or "", is_group=is_group,
             message_id=str(message.message_id),
         )

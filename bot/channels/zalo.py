@@ -154,7 +154,9 @@ def to_incoming(event_name: str, message: dict[str, Any]) -> Incoming | None:
     chat_id = str(chat.get("id") or user_id)
     if not user_id:
         return None
-    text = message.get("text") if kind == "text" else ""  # never keep what a photo or voice note contains
+    # Never keep what a photo or voice note contains; a caption typed under a photo in a private chat is text.
+    is_group = chat.get("chat_type") == "GROUP"
+    text = message.get("text") if kind == "text" else ("" if is_group else message.get("caption"))
     name = sender.get("display_name") or sender.get("first_name") or ""
     message_id = str(message.get("message_id") or "")
     if not message_id:  # redeliveries of an event without an id are recognised by their content
@@ -163,7 +165,7 @@ def to_incoming(event_name: str, message: dict[str, Any]) -> Incoming | None:
     return Incoming(
         channel="zalo", user_id=user_id, chat_id=chat_id,
         text=text if isinstance(text, str) else "", kind=kind,
-        display_name=str(name)[:64], is_group=chat.get("chat_type") == "GROUP",
+        display_name=str(name)[:64], is_group=is_group,
         message_id=message_id,
     )
 
