@@ -68,6 +68,7 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
+    ("khong duoc", "khongduoc"),
     ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
