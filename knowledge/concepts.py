@@ -79,14 +79,15 @@ WEAK = frozenset({"phone", "fee", "death", "fraud", "police", "public_portal"})
 def concepts(text_key: str) -> frozenset[str]:
     """The concepts a normalised key names."""
     words = text_key.split()
-    found: set[str] = set()
-    for i, w in enumerate(words):
-        hit = _SINGLE.get(w)
-        if hit is not None:
-            found.add(hit)
-        for pattern, c in _MULTI.get(w, ()):
-            if tuple(words[i:i + len(pattern)]) == pattern:
-                found.add(c)
+    # the one-word patterns by one set intersection; the longer ones only where their first word is
+    found = {_SINGLE[w] for w in _SINGLE.keys() & words}
+    firsts = _MULTI.keys() & words
+    if firsts:
+        for i, w in enumerate(words):
+            if w in firsts:
+                for pattern, c in _MULTI[w]:
+                    if tuple(words[i:i + len(pattern)]) == pattern:
+                        found.add(c)
     return frozenset(found)
 
 

@@ -61,15 +61,25 @@ class Lexical:
                 idx, w = rows.setdefault(t, ([], []))
                 idx.append(i)
                 w.append(self.idf[t] * tf * (K1 + 1) / (tf + norm[i]))
-        self.postings = {t: (np.array(i, dtype=np.int32), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
+        # (entry indices as np.intp, the type np.bincount counts in: no conversion per query)
+        self.postings = {t: (np.array(i, dtype=np.intp), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
+        # the same as raw bytes: joining a query's rows as bytes costs far less than np.concatenate
+        self.packed = {t: (i.tobytes(), w.tobytes()) for t, (i, w) in self.postings.items()}
+        self.postings = {t: (np.frombuffer(i, dtype=np.intp), np.frombuffer(w, dtype=np.float64))
+                         for t, (i, w) in self.packed.items()}  # read-only views of those bytes: no second copy
         self.vocabulary = frozenset(t for t in self.idf if "_" not in t)
         self.entry_words = [frozenset(t for t in c if "_" not in t) for c in counts]
 
     def scores(self, query_key: str) -> tuple[np.ndarray, float]:
         """BM25 of every entry, and the query's own ceiling (sum of its known terms' IDF), for scaling."""
-        known = [t for t in set(terms(query_key)) if t in self.postings]
-        ceiling = sum(self.idf[t] for t in known)
-        return accumulate(self.postings, known, self.size), ceiling
+        packed = self.packed
+        known = [t for t in set(terms(query_key)) if t in packed]
+        ceiling = sum([self.idf[t] for t in known])
+        rows = [packed[t] for t in known]
+        scores = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+                             weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
+                             minlength=self.size)
+        return scores, ceiling
 
 
 def accumulate(postings: dict[str, tuple[np.ndarray, np.ndarray]], known: list[str], size: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
 from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
-from .lexical import Lexical, accumulate
+from .lexical import Lexical
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
@@ -115,11 +115,16 @@ def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -
     """For each index, the summed weight of the arrays that contain it (one bincount)."""
     if not arrays:
         return np.zeros(size)
-    lengths = [len(a) for a in arrays]
-    return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, lengths), minlength=size)
+    return np.bincount(np.concatenate(arrays), weights=np.array(weights).repeat([len(a) for a in arrays]),
+                       minlength=size)
 
 
 _NONE = np.zeros(0, dtype=np.int64)
+
+
+def _views(rows: tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, weights) as read-only arrays over the bytes kept for joining (no second copy)."""
+    return np.frombuffer(rows[0], dtype=np.intp), np.frombuffer(rows[1], dtype=np.float64)
 
 
 def _postings(word_sets: list[frozenset[str]]) -> dict[str, np.ndarray]:
@@ -170,6 +175,7 @@ class Matcher:
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
+        self._last_query_words: tuple[str | None, dict[str, float]] = (None, {})  # see _query_words
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
@@ -197,7 +203,7 @@ class Matcher:
         norm = np.array([self._norm(d) for d in range(len(self.keys))] or [1.0])
         self.postings = {}
         for t, (docs, tfs) in postings.items():
-            d = np.array(docs, dtype=np.int32)
+            d = np.array(docs, dtype=np.intp)  # (np.bincount's index type: no copy per query)
             tf = np.array(tfs, dtype=np.float64)
             self.postings[t] = (d, self.idf[t] * tf * (BM25_K1 + 1) / (tf + norm[d]))
         # A phrasing's BM25 score against itself, computed from its own counts (linear time).
@@ -222,6 +228,16 @@ class Matcher:
             for w in words:
                 entry_postings[w].append(i)
         self.entry_postings = {w: np.array(v, dtype=np.int64) for w, v in entry_postings.items()}
+        # For _sums: each word's phrasings (offset by one phrasing count) and entries (by two), with
+        # its IDF per row, so that BM25 and both word shares come out of one bincount; every row list
+        # as raw bytes (indices, weights): joining bytes costs far less than np.concatenate per term.
+        size = len(self.keys)
+        self.term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
+        self.postings = {t: _views(rows) for t, rows in self.term_rows.items()}  # (no second copy)
+        self.word_rows = {}
+        for w, entries in self.entry_postings.items():
+            rows = np.concatenate([self.postings[w][0] + size, entries + 2 * size]).astype(np.intp)
+            self.word_rows[w] = (rows.tobytes(), np.full(len(rows), self.weight(w)).tobytes())
         # For the re-ranker's word shares: the entries whose text (anywhere) / title use each word.
         n = len(self.entries)
         word_postings, title_postings = _postings(self.all_words), _postings(self.title_words)
@@ -229,6 +245,9 @@ class Matcher:
             w: np.concatenate([v, self.entry_postings.get(w, _NONE) + n, title_postings.get(w, _NONE) + 2 * n])
             for w, v in word_postings.items()
         }
+        # the same as raw bytes and lengths, for _word_shares
+        self.share_rows = {w: (v.astype(np.intp).tobytes(), len(v)) for w, v in self.share_postings.items()}
+        self.share_postings = {w: np.frombuffer(rows, dtype=np.intp) for w, (rows, _) in self.share_rows.items()}
         idf = self.lexical.idf
         self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
 
@@ -239,8 +258,18 @@ class Matcher:
         """IDF of a word; a word the knowledge base never uses weighs like a fairly rare one."""
         return self.idf.get(word, self.unknown_idf)
 
-    def _bm25(self, terms: list[str]) -> np.ndarray:
-        return accumulate(self.postings, [t for t in set(terms) if t in self.postings], len(self.keys))
+    def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
+        the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
+        the same order as separate bincounts would, so the figures are the same to the last bit."""
+        size = len(self.keys)
+        term_rows, word_rows = self.term_rows, self.word_rows
+        rows = [term_rows[t] for t in set(_terms(q)) if t in term_rows]
+        rows += [word_rows[w] for w in set(q.split()) if w in word_rows]
+        out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+                          weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
+                          minlength=2 * size + len(self.entries))
+        return out[:size], out[size:2 * size], out[2 * size:]
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -258,7 +287,8 @@ class Matcher:
 
     def query_key(self, question: str) -> str:
         words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
-        return " ".join(self._fix_word(w) for w in words)
+        vocabulary = self.vocabulary
+        return " ".join([w if w in vocabulary else self._fix_word(w) for w in words])
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
         """Entries scored 0-100 by the phrasing matcher alone, best first (`skip_doc`: for kb check)."""
@@ -278,14 +308,14 @@ class Matcher:
             best[hit] = 100.0
             if f1best is not None:
                 f1best[hit] = 1.0
-        bm = self._bm25(_terms(q))
+        bm, shared, entry_shared = self._sums(q)
         if skip_doc is not None:
             bm[skip_doc] = 0.0
         nonzero = int(np.count_nonzero(bm))
         if not nonzero:
             return best
         top = self._candidates(bm, nonzero)
-        return self._score(q, top, bm[top], best, f1best)
+        return self._score(q, top, bm[top], best, f1best, (shared, entry_shared))
 
     def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
         """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
@@ -294,13 +324,24 @@ class Matcher:
         pool = min(nonzero, CANDIDATES * 8)
         part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
         part = part[np.argsort(-bm[part], kind="stable")]
-        part = part[bm[part] > 0]
-        _, first = np.unique(self.owner_a[part], return_index=True)
-        firsts = part[np.sort(first)[:ENTRY_CANDIDATES]]
-        return np.union1d(firsts, part[:CANDIDATES])
+        ranked = part[bm[part] > 0].tolist()
+        # the first (best) phrasing of each of the first ENTRY_CANDIDATES entries, in plain Python:
+        # np.unique and np.union1d cost more than this loop over a few hundred ints
+        chosen = set(ranked[:CANDIDATES])
+        seen: set[int] = set()
+        owner = self.owner
+        for doc in ranked:
+            entry = owner[doc]
+            if entry not in seen:
+                seen.add(entry)
+                chosen.add(doc)
+                if len(seen) == ENTRY_CANDIDATES:
+                    break
+        return np.array(sorted(chosen), dtype=np.int64)
 
     def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float],
-               f1best: dict[int, float] | None = None) -> dict[int, float]:
+               f1best: dict[int, float] | None = None,
+               sums: tuple[np.ndarray, np.ndarray] | None = None) -> dict[int, float]:
         """0-100 for each candidate phrasing: how well it explains the query, and the query it.
 
         An IDF-weighted F1 of shared words keeps a short phrasing from claiming a long
@@ -308,32 +349,30 @@ class Matcher:
         never uses (weather, lottery) from scoring high. Character similarity forgives
         typos the word snapping missed; BM25 relative to the phrasing's self-score adds
         word-pair (bigram) evidence. Vectorised over the candidates; the best phrasing
-        per entry is kept in `best`.
+        per entry is kept in `best`. `sums`: the word shares of every phrasing and entry (_sums).
         """
-        qwords = set(q.split())
-        weights = {w: self.weight(w) for w in qwords}
-        qweight = sum(weights.values()) or 1.0
-        in_docs = [w for w in qwords if w in self.postings]
-        in_entries = [w for w in qwords if w in self.entry_postings]
-        shared_all = _weighted_count([self.postings[w][0] for w in in_docs], [weights[w] for w in in_docs],
-                                     len(self.keys))
-        entry_shared = _weighted_count([self.entry_postings[w] for w in in_entries],
-                                       [weights[w] for w in in_entries], len(self.entries))
+        idf, unknown = self.idf, self.unknown_idf
+        qweight = sum([idf.get(w, unknown) for w in set(q.split())]) or 1.0
+        shared_all, entry_shared = sums if sums is not None else self._sums(q)[1:]
         shared = shared_all[docs]
         recall = shared / qweight
         precision = shared / self.doc_weight_a[docs]
         denom = recall + precision
-        f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
+        if denom.all():  # (every candidate shares a word with the query: the usual case)
+            f1 = 2 * recall * precision / denom
+        else:
+            f1 = np.divide(2 * recall * precision, denom, out=np.zeros_like(denom), where=denom > 0)
         owners = self.owner_a[docs]
         entry_recall = entry_shared[owners] / qweight
         rel = np.minimum(raw / self.self_score_a[docs], 1.0)
         chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
-        for i, score in zip(owners.tolist(), scores.tolist(), strict=True):
+        owners_l = owners.tolist()
+        for i, score in zip(owners_l, scores.tolist(), strict=True):
             if score > best.get(i, 0.0):
                 best[i] = score
         if f1best is not None:
-            for i, f in zip(owners.tolist(), f1.tolist(), strict=True):
+            for i, f in zip(owners_l, f1.tolist(), strict=True):
                 if f > f1best.get(i, 0.0):
                     f1best[i] = f
         return best
@@ -367,9 +406,23 @@ class Matcher:
         return ev
 
     def _query_words(self, q: str) -> dict[str, float]:
-        """The query's content words with their IDF over whole entries."""
+        """The query's content words with their IDF over whole entries (not to be modified: the last
+        query's are kept, since the re-ranker's rows and the decision features both ask)."""
+        last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
+        if last_q == q:
+            return last
         words = set(q.split()) - STOPWORDS or set(q.split())
-        return {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
+        self._last_query_words = (q, out)
+        return out
+
+    def _word_shares(self, known: list[str], weights: dict[str, float]) -> np.ndarray:
+        """For each entry, the summed `weights` of the `known` words its text uses anywhere [0, n), in its
+        title and phrasings [n, 2n), in its title [2n, 3n): one bincount, the rows joined as bytes."""
+        rows = [self.share_rows[w] for w in known]
+        return np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+                           weights=np.array([weights[w] for w in known]).repeat([r[1] for r in rows]),
+                           minlength=3 * len(self.entries))
 
     def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
@@ -379,7 +432,7 @@ class Matcher:
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
         known = [w for w in weights if w in self.share_postings]
-        shares = _weighted_count([self.share_postings[w] for w in known], [weights[w] for w in known], 3 * n)
+        shares = self._word_shares(known, weights)
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
         qc = concepts(q)

@@ -68,6 +68,7 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
+    ("khong duoc", "khongduoc"),
     ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.
     ("tam chu", "tam tru"), ("thuong chu", "thuong tru"),
@@ -103,6 +104,8 @@ STOPWORDS = frozenset(
     "ba ong cu chau bac thim di thang nhe ha hay luon".split()
 )
 
+# (first word, " old ", " new "), as tokens() looks them up
+_PADDED_PHRASES = [(old.split()[0], f" {old} ", f" {new} ") for old, new in PHRASES]
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PASSCODE_RE = re.compile(r"\bpass\s*code\b")
 _MILLIONS_RE = re.compile(r"(\d)\s*tr\b")  # "10tr" -> "10 trieu"
@@ -121,28 +124,57 @@ def fold_char(ch: str) -> str:
 _FOLD_TABLE = {i: f for i in range(0x2000) if len(f := fold_char(chr(i))) == 1 and f != chr(i)}
 
 
+def _fold_one(c: int) -> str:
+    """What `fold` makes of one (NFC) code point: the table below U+2000, then fold_char above it."""
+    f = _FOLD_TABLE.get(c, chr(c))
+    return f if ord(f) < 0x2000 else fold_char(f)
+
+
+class _FoldMap(dict[int, str]):
+    """Every code point -> its folded form, for one str.translate pass. Below U+2000 it is filled in
+    advance; other code points (punctuation such as “ ” … –, emoji) are added on first sight, up to
+    a bound, so a pasted letter never falls back to a Python loop over its characters."""
+
+    LIMIT = 0x2000 + 8192
+
+    def __missing__(self, c: int) -> str:
+        f = _fold_one(c)
+        if len(self) < self.LIMIT:
+            self[c] = f
+        return f
+
+
+_FOLD_MAP = _FoldMap((i, _fold_one(i)) for i in range(0x2000))
+
+
 def fold(text: str) -> str:
     """NFC + lower + strip diacritics, keeping one output character per input character."""
-    text = unicodedata.normalize("NFC", text).translate(_FOLD_TABLE)
+    text = unicodedata.normalize("NFC", text)
     if text.isascii():
-        return text
-    return "".join(c if ord(c) < 0x2000 else fold_char(c) for c in text)
+        return text.lower()  # what the table does to ASCII: upper case to lower, nothing else
+    return text.translate(_FOLD_MAP)
 
 
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """Accent-free search tokens with abbreviations expanded and multi-word terms joined."""
-    text = _MILLIONS_RE.sub(r"\1 trieu", _PASSCODE_RE.sub("passcode", fold(text)))
-    words = _WORD_RE.findall(text)
+    text = fold(text)
+    if "pass" in text:  # (a substring test is cheaper than the pattern on every message)
+        text = _PASSCODE_RE.sub("passcode", text)
+    words = _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text))
     expanded: list[str] = []
     for w in words:
         w = ABBREVIATIONS.get(w, w)
         if w:
             expanded.extend(w.split())
     joined = " " + " ".join(expanded) + " "
-    for old, new in PHRASES:
-        if f" {old} " in joined:
-            joined = joined.replace(f" {old} ", f" {new} ")
+    # A phrase can be present only if its first word is: a set lookup skips most of the ~100 phrases
+    # without scanning the text. `present` may keep words a replacement removed (a superset is enough).
+    present = set(expanded)
+    for first, old, new in _PADDED_PHRASES:
+        if first in present and old in joined:
+            joined = joined.replace(old, new)
+            present.update(new.split())
     return tuple(joined.split())
 
 

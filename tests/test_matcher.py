@@ -121,3 +121,9 @@ def test_an_unfitted_reranker_keeps_the_fused_order_and_exact_phrasings_stay_fir
     for m in (plain, shipped_kb.matcher):
         ev = m.evidence(m.query_key(entry.questions[0]))
         assert ev.order[0] == m.index[entry.id] and ev.exact == ev.order[0]
+
+
+def test_the_readme_example_gets_the_troubleshooting_entry(shipped_kb):
+    # "kich hoat vneid ko dc" means activation fails: not the steps for a computer.
+    match = shipped_kb.match("kich hoat vneid ko dc")
+    assert match.status == "answer" and match.best.entry.id == "vneid-kich-hoat-khong-duoc"

@@ -119,3 +119,11 @@ def test_signing_is_not_digital_skills():
     # "ký số" (digital signature) and "kỹ năng số" (digital skills) fold to similar letters.
     assert "chukyso" in tokens("ký số")
     assert "chukyso" not in tokens("kỹ năng số")
+
+
+def test_cannot_is_kept_as_one_word_but_the_question_form_is_not():
+    # "không được" (it fails) carries meaning a stop-word filter would drop; "được không" (may I?)
+    # stays two stop words.
+    assert "khongduoc" in key("kich hoat vneid ko dc").split()
+    assert "khongduoc" in key("Kích hoạt VNeID không được")
+    assert "khongduoc" not in key("kich hoat vneid tren may tinh duoc khong")

@@ -1,0 +1,110 @@
+"""Where a question's matching time goes, stage by stage (issue 10, item 8).
+
+    python benchmarks/match_profile.py            # dev halves: real questions, then member-typed
+
+Each stage function of the matcher is wrapped with a CPU-time timer (`time.thread_time_ns`: time
+spent waiting for other jobs on a shared machine is left out; inclusive, so nested stages are
+shown under their parent); the normaliser's cache is emptied before each question, so every
+question is timed as if seen for the first time. Mean microseconds per question, and the share of
+the whole `match`, from the fastest of REPEATS runs of each question (the others may have waited
+for other jobs on a shared machine). The timers add about a microsecond per call: compare runs of this script, not
+its totals with `make eval`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from faq_eval import read_member, read_real
+
+from knowledge import lexical, matcher, normalize
+from knowledge.loader import load
+
+REPEATS = 5
+SPENT: dict[str, float] = defaultdict(float)
+CALLS: dict[str, int] = defaultdict(int)
+
+# (owner, attribute, label); nested stages are indented under their parent.
+STAGES = [
+    (matcher.Matcher, "match", "match"),
+    (matcher, "split_question", "  split_question"),
+    (matcher.Matcher, "query_key", "  query_key"),
+    (normalize, "tokens", "    tokens"),
+    (matcher.Matcher, "_fix_word", "    _fix_word"),
+    (matcher.Matcher, "evidence", "  evidence"),
+    (matcher.Matcher, "_phrase_scores", "    _phrase_scores"),
+    (matcher.Matcher, "_sums", "      _sums (BM25 + word shares)"),
+    (matcher.Matcher, "_bm25", "      _bm25 (before _sums)"),
+    (matcher.Matcher, "_candidates", "      _candidates"),
+    (matcher.Matcher, "_score", "      _score"),
+    (matcher.process, "cdist", "        cdist token_set_ratio"),
+    (lexical.Lexical, "scores", "    lexical.scores"),
+    (matcher.Matcher, "_rerank", "    _rerank"),
+    (matcher.Matcher, "candidates_matrix", "      candidates_matrix"),
+    (matcher, "concepts", "        concepts"),
+    (matcher.Calibration, "rerank_scores", "      rerank_scores"),
+    (matcher.Matcher, "_features", "      _features"),
+    (matcher.Matcher, "decide", "  decide"),
+    (matcher.Matcher, "scored", "  scored"),
+]
+
+
+def _timed(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.thread_time_ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            SPENT[label] += time.thread_time_ns() - t0
+            CALLS[label] += 1
+    return wrapper
+
+
+def main() -> int:
+    m = matcher.Matcher(load())
+    sets = {"real (dev)": [c.question for c in read_real("dev")[0]],
+            "member-typed (dev)": [c.question for c in read_member("dev")]}
+    stages = [s for s in STAGES if hasattr(s[0], s[1])]  # a stage the code no longer has is skipped
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in stages]
+    cache_clear = normalize.tokens.cache_clear
+    for (owner, attr, fn), (_, _, label) in zip(originals, stages, strict=True):
+        setattr(owner, attr, _timed(fn, label))
+    try:
+        for name, questions in sets.items():
+            spent: dict[str, float] = defaultdict(float)
+            calls: dict[str, int] = defaultdict(int)
+            for q in questions:
+                runs = []
+                for _ in range(REPEATS):
+                    SPENT.clear()
+                    CALLS.clear()
+                    cache_clear()
+                    m.match(q)
+                    runs.append((SPENT["match"], dict(SPENT), dict(CALLS)))
+                _, fastest, counted = min(runs, key=lambda r: r[0])
+                for label, ns in fastest.items():
+                    spent[label] += ns
+                    calls[label] += counted[label]
+            total = spent["match"] or 1
+            n = len(questions)
+            print(f"{name}: {n} questions, mean {total / n / 1e3:.0f} µs per question (fastest of {REPEATS})")
+            for _, _, label in STAGES:
+                if calls[label]:
+                    print(f"  {label:<32} {spent[label] / n / 1e3:8.1f} µs  {spent[label] / total:6.1%}"
+                          f"  ({calls[label] / n:.1f} calls)")
+            print()
+    finally:
+        for owner, attr, fn in originals:
+            setattr(owner, attr, fn)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

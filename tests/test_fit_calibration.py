@@ -1,0 +1,118 @@
+"""The calibration fit's deterministic parts: the seeded source-grouped folds and the threshold picker.
+
+The whole fit (`make calibrate`) takes a while; these check the pieces that decide which questions
+fall in which fold and which thresholds are taken, on small synthetic inputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fit_calibration  # noqa: E402
+from faq_eval import Case  # noqa: E402
+
+
+def _cases() -> list[tuple[str, Case]]:
+    member = [("member", Case(f"q{i}", ("e1",), "")) for i in range(40)]
+    real = [("real", Case(f"r{i}", ("e2",) if i % 3 else (), f"https://page{i % 9}.example/")) for i in range(45)]
+    return member + real
+
+
+def _fold_of(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    fold = np.full(n, -1)
+    for f, (train, held) in enumerate(folds):
+        assert not set(train) & set(held)
+        assert len(train) + len(held) == n
+        fold[held] = f
+    return fold
+
+
+def test_group_folds_are_seeded_and_keep_a_source_page_together():
+    cases = _cases()
+    a, b = fit_calibration.group_folds(cases, 7), fit_calibration.group_folds(cases, 7)
+    fold = _fold_of(a, len(cases))
+    assert (fold >= 0).all()  # every question held out exactly once
+    assert np.array_equal(fold, _fold_of(b, len(cases)))  # same seed, same folds
+    other = _fold_of(fit_calibration.group_folds(cases, 8), len(cases))
+    assert not np.array_equal(fold, other)  # another seed moves questions between folds
+    for page in {c.source for name, c in cases if name == "real"}:
+        held = {fold[k] for k, (name, c) in enumerate(cases) if name == "real" and c.source == page}
+        assert len(held) == 1, page
+
+
+def test_group_folds_do_not_depend_on_the_string_hash_seed():
+    """The folds come from sorted group names, never from a set's iteration order."""
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); sys.path.insert(0, 'tests');"
+            "import fit_calibration, test_fit_calibration as t;"
+            "print([h.tolist() for _, h in fit_calibration.group_folds(t._cases(), 3)])")
+    outs = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1
+
+
+def _synthetic(shuffles: int, rng: np.random.Generator):
+    """Two sets; right answers have higher P(right) than wrong ones, off-topic questions lower."""
+    n_member, n_real = 300, 200
+    n = n_member + n_real
+    names = np.array(["member"] * n_member + ["real"] * n_real)
+    scope = rng.random(n) > 0.2
+    right = rng.random(n) < np.where(names == "member", 0.85, 0.6)
+    base = np.where(~scope, 0.2, np.where(right, 0.8, 0.45))
+    p1 = np.clip(base[None, :] + rng.normal(0, 0.12, (shuffles, n)), 0, 1)
+    y1 = np.broadcast_to(right & scope, (shuffles, n)).copy()
+    exact = np.zeros((shuffles, n), bool)
+    clear = np.ones((shuffles, n), bool)
+    long_q = rng.random(n) < 0.4
+    groups = [(name, names == name) for name in ("member", "real")]
+    return p1, y1, exact, clear, long_q, groups, scope
+
+
+def test_answer_table_keeps_the_budgets_on_the_rates_averaged_over_the_shuffles():
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(6, np.random.default_rng(5))
+    table, smooth = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    assert table.shape == smooth.shape == (len(grid), len(grid))
+    i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    assert table[i, j] > 0  # a pick inside the budgets exists and is taken
+    ans = exact | ((p1 >= grid[i]) & clear & ~long_q) | ((p1 >= grid[j]) & clear & long_q)
+    for name, g in groups:
+        ins, oos = g & scope, g & ~scope
+        wrong = np.mean([(ans[s] & ins & ~y1[s]).sum() / ins.sum() for s in range(len(p1))])
+        assert wrong <= fit_calibration.WRONG_MAX[name]
+        assert np.mean([(ans[s] & oos).sum() / oos.sum() for s in range(len(p1))]) <= fit_calibration.OOS_MAX
+        top1 = np.mean([(ans[s] & ins & y1[s]).sum() / ins.sum() for s in range(len(p1))])
+        assert top1 > 0
+    # a cell whose thresholds answer everything breaks the budgets
+    assert table[0, 0] == -1.0
+    # the order of the shuffles does not matter, and repeating them changes nothing (an average)
+    perm = np.random.default_rng(1).permutation(len(p1))
+    t2, s2 = fit_calibration.answer_table(grid, p1[perm], y1[perm], exact[perm], clear[perm], long_q, groups, scope)
+    assert np.allclose(t2, table) and np.allclose(s2, smooth)
+    twice = [np.concatenate([a, a]) for a in (p1, y1, exact, clear)]
+    t3, _ = fit_calibration.answer_table(grid, *twice, long_q, groups, scope)
+    assert np.allclose(t3, table)
+
+
+def test_answer_table_counts_match_a_direct_count():
+    """The vectorised counting equals answering question by question at a few threshold pairs."""
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(3, np.random.default_rng(9))
+    exact[:, :20] = True  # exact hits are answered at any threshold
+    clear[:, 20:60] = False  # no clear lead: never answered
+    table, _ = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    for i, j in [(40, 40), (50, 60), (60, 45), (69, 70)]:
+        ans = exact | ((p1 >= grid[i]) & clear & ~long_q) | ((p1 >= grid[j]) & clear & long_q)
+        rates, ok = [], True
+        for name, g in groups:
+            ins, oos = g & scope, g & ~scope
+            rates.append(np.mean([(ans[s] & ins & y1[s]).sum() / ins.sum() for s in range(3)]))
+            ok &= np.mean([(ans[s] & ins & ~y1[s]).sum() / ins.sum() for s in range(3)]) <= fit_calibration.WRONG_MAX[name]
+            ok &= np.mean([(ans[s] & oos).sum() / oos.sum() for s in range(3)]) <= fit_calibration.OOS_MAX
+        assert np.isclose(table[i, j], np.mean(rates) if ok else -1.0), (i, j)

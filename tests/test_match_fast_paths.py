@@ -1,0 +1,249 @@
+"""The matcher's fast paths (issue 10, item 8) give exactly what the plain code they replace gives.
+
+Each reference below is the straightforward version that the fast path replaced: fold with a Python
+loop over characters, the phrase folding that scans the text for every phrase, BM25 and word shares
+summed with np.concatenate per term, the candidate phrasings picked with np.unique / np.union1d, the
+concepts found word by word, the re-ranker's word shares by np.concatenate, its query words unkept.
+The shipped knowledge base is matched both ways, on real and phone-typed questions and on hard
+input (empty, emoji, a 5,000-character letter), and every figure must be equal, not merely close:
+a broken precomputation (a wrong offset, a stale or wrongly filled cache) cannot pass. No timing here:
+speed is measured by benchmarks/match_profile.py and `make eval`.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+import numpy as np
+import pytest
+
+from knowledge import concepts, lexical, matcher, normalize
+from knowledge.lexical import accumulate, terms
+from knowledge.normalize import ABBREVIATIONS, PHRASES, fold_char
+
+QUESTIONS = [
+    "kich hoat vneid ko dc",
+    "Quên mật khẩu VNeID thì làm sao?",
+    "Cho tôi hỏi điều kiện để đăng ký sử dụng tài khoản định danh điện tử hiện nay được quy định thế nào?",
+    "Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?",
+    "“Mã OTP” là gì… – có nên đọc cho người khác không?",
+    "chuyen khoan 10tr mat phi ko, quen pass code ngan hang",
+    "Bà ngoại tôi 74 tuổi, chưa từng đi làm. Bà có được nhận trợ cấp hưu trí xã hội không? Làm ở đâu? Xin cảm ơn!",
+    "xổ số miền bắc hôm nay",
+    "vneid",
+    "",
+    " ",
+    "?!?! 😀",
+    "👍🙏🙏",
+    "kich hoat vneid ko dc 🙏🙏",
+    "'; DROP TABLE users; --",
+    "/start",
+    "a" * 5000,
+    ("Chào bạn. Tôi năm nay 60 tuổi, ở xã. " * 60 + "Cho tôi hỏi cách kích hoạt tài khoản định danh điện tử? "
+     "Và đổi mật khẩu thế nào? Xin cảm ơn.")[:5000],
+    "kích hoạt vneid 🙂 " * 250,
+    unicodedata.normalize("NFD", "Đăng ký tạm trú online được không? Mất bao lâu?"),
+    "İstanbul ẞ ﬁ Ⅻ ① ｖｎｅｉｄ ⅰ",
+]
+
+
+# --- the references: the code before the fast paths ------------------------------------------------
+
+_TABLE = {i: f for i in range(0x2000) if len(f := fold_char(chr(i))) == 1 and f != chr(i)}
+
+
+def fold_reference(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).translate(_TABLE)
+    if text.isascii():
+        return text
+    return "".join(c if ord(c) < 0x2000 else fold_char(c) for c in text)
+
+
+def tokens_reference(text: str) -> tuple[str, ...]:
+    text = normalize._MILLIONS_RE.sub(r"\1 trieu", normalize._PASSCODE_RE.sub("passcode", fold_reference(text)))
+    expanded: list[str] = []
+    for w in normalize._WORD_RE.findall(text):
+        w = ABBREVIATIONS.get(w, w)
+        if w:
+            expanded.extend(w.split())
+    joined = " " + " ".join(expanded) + " "
+    for old, new in PHRASES:
+        if f" {old} " in joined:
+            joined = joined.replace(f" {old} ", f" {new} ")
+    return tuple(joined.split())
+
+
+def _weighted(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
+    if not arrays:
+        return np.zeros(size)
+    return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, [len(a) for a in arrays]), minlength=size)
+
+
+def sums_reference(m: matcher.Matcher, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    bm = accumulate(m.postings, [t for t in set(matcher._terms(q)) if t in m.postings], len(m.keys))
+    words = [w for w in set(q.split()) if w in m.postings]
+    shared = _weighted([m.postings[w][0] for w in words], [m.weight(w) for w in words], len(m.keys))
+    entries = [w for w in set(q.split()) if w in m.entry_postings]
+    entry_shared = _weighted([m.entry_postings[w] for w in entries], [m.weight(w) for w in entries], len(m.entries))
+    return bm, shared, entry_shared
+
+
+def candidates_reference(m: matcher.Matcher, bm: np.ndarray, nonzero: int) -> np.ndarray:
+    pool = min(nonzero, matcher.CANDIDATES * 8)
+    part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
+    part = part[np.argsort(-bm[part], kind="stable")]
+    part = part[bm[part] > 0]
+    _, first = np.unique(m.owner_a[part], return_index=True)
+    firsts = part[np.sort(first)[:matcher.ENTRY_CANDIDATES]]
+    return np.union1d(firsts, part[:matcher.CANDIDATES])
+
+
+def lexical_reference(lex: lexical.Lexical, q: str) -> tuple[np.ndarray, float]:
+    known = [t for t in set(terms(q)) if t in lex.postings]
+    return accumulate(lex.postings, known, lex.size), sum(lex.idf[t] for t in known)
+
+
+def word_shares_reference(m: matcher.Matcher, known: list[str], weights: dict[str, float]) -> np.ndarray:
+    return _weighted([m.share_postings[w] for w in known], [weights[w] for w in known],
+                     3 * len(m.entries))
+
+
+def query_words_reference(m: matcher.Matcher, q: str) -> dict[str, float]:
+    words = set(q.split()) - normalize.STOPWORDS or set(q.split())
+    return {w: m.lexical.idf.get(w, m.unknown_idf) for w in words}
+
+
+def concepts_reference(text_key: str) -> frozenset[str]:
+    words = text_key.split()
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        hit = concepts._SINGLE.get(w)
+        if hit is not None:
+            found.add(hit)
+        for pattern, c in concepts._MULTI.get(w, ()):
+            if tuple(words[i:i + len(pattern)]) == pattern:
+                found.add(c)
+    return frozenset(found)
+
+
+# --- the tests --------------------------------------------------------------------------------------
+
+
+def test_fold_agrees_with_the_per_character_definition_on_every_code_point_up_to_u30000():
+    # one character at a time (NFC may compose neighbours in a longer string), then as strings
+    for start in range(0, 0x30000, 0x1000):
+        chars = [chr(i) for i in range(start, start + 0x1000)]
+        assert [normalize.fold(c) for c in chars] == [fold_reference(c) for c in chars], hex(start)
+        text = "".join(chars)
+        assert normalize.fold(text) == fold_reference(text)
+    assert len(normalize._FOLD_MAP) <= normalize._FoldMap.LIMIT  # the lazily filled part stays bounded
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_fold_and_tokens_agree_with_the_references(text):
+    for _ in range(2):  # the second time from the filled fold map
+        assert normalize.fold(text) == fold_reference(text)
+        assert len(normalize.fold(text)) == len(unicodedata.normalize("NFC", text))
+    normalize.tokens.cache_clear()
+    assert normalize.tokens(text) == tokens_reference(text)
+
+
+def test_phrase_folding_with_first_word_skips_matches_scanning_every_phrase(shipped_kb):
+    """Chained phrases ("dinh danh" -> "dinhdanh" -> "dinhdanh vneid"), phrases that become empty ("the
+    nao"), and random runs of phrase words: the skip by first word never skips a phrase that is there."""
+    texts = [t for e in shipped_kb.entries.values() for t in (e.title, *e.questions, e.answer)]
+    words = sorted({w for old, new in PHRASES for w in (*old.split(), *new.split())} | set(ABBREVIATIONS))
+    rng = random.Random(10)
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    texts += ["ho so dinh danh dien tu", "so dinh danh ca nhan", "the nao the nao", "pass  code 5tr", "PASS CODE"]
+    normalize.tokens.cache_clear()
+    wrong = [t for t in texts if normalize.tokens(t) != tokens_reference(t)]
+    assert not wrong, wrong[:5]
+
+
+def test_concepts_by_set_intersection_are_the_same(shipped_kb):
+    texts = [normalize.key(t) for e in shipped_kb.entries.values() for t in (e.title, *e.questions, e.answer)]
+    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay"})
+    rng = random.Random(11)
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 15))) for _ in range(5000)]
+    wrong = [t for t in texts if concepts.concepts(t) != concepts_reference(t)]
+    assert not wrong, wrong[:5]
+
+
+def test_one_bincount_gives_the_same_sums_to_the_last_bit(shipped_kb):
+    m = shipped_kb.matcher
+    for question in QUESTIONS:
+        q = m.query_key(question)
+        for got, want in zip(m._sums(q), sums_reference(m, q), strict=True):
+            assert np.array_equal(got, want), question[:40]
+        got_lex, got_ceiling = m.lexical.scores(q)
+        want_lex, want_ceiling = lexical_reference(m.lexical, q)
+        assert np.array_equal(got_lex, want_lex) and got_ceiling == want_ceiling
+
+
+def test_candidates_are_the_same_phrasings(shipped_kb):
+    m = shipped_kb.matcher
+    for question in QUESTIONS + [e.title for e in shipped_kb.entries.values()]:
+        q = m.query_key(question)
+        bm = m._sums(q)[0]
+        nonzero = int(np.count_nonzero(bm))
+        if nonzero:
+            assert np.array_equal(m._candidates(bm, nonzero), candidates_reference(m, bm, nonzero)), question[:40]
+
+
+def test_the_last_query_words_kept_are_those_of_the_query_asked(shipped_kb):
+    m = shipped_kb.matcher
+    keys = [m.query_key(q) for q in QUESTIONS]
+    for q in keys + keys[::-1] + keys:  # each asked again right after, and after others
+        assert m._query_words(q) == query_words_reference(m, q)
+        assert list(m._query_words(q)) == list(query_words_reference(m, q))  # same order: same sums
+
+
+def _outcome(m: matcher.Matcher, question: str) -> tuple:  # type: ignore[type-arg]
+    match = m.match(question)
+    ev = m.evidence(m.primary_key(question))
+    return (match.status, [(s.entry.id, s.score) for s in match.ranked], [s.entry.id for s in match.offered],
+            match.confidence, ev.order, ev.fused.tolist(), ev.phrase, ev.f1, ev.rr.tolist(), ev.features.tolist(),
+            ev.candidates.tolist())
+
+
+def test_match_is_the_same_through_the_fast_paths_and_the_plain_code(shipped_kb, monkeypatch):
+    m = shipped_kb.matcher
+    questions = QUESTIONS + [q for e in list(shipped_kb.entries.values())[::9] for q in e.questions[:2]]
+    normalize.tokens.cache_clear()
+    fast = [_outcome(m, q) for q in questions]
+    fast_again = [_outcome(m, q) for q in questions]  # from the filled caches
+    monkeypatch.setattr(normalize, "fold", fold_reference)
+    monkeypatch.setattr(matcher.Matcher, "_sums", sums_reference)
+    monkeypatch.setattr(matcher.Matcher, "_candidates", candidates_reference)
+    monkeypatch.setattr(lexical.Lexical, "scores", lexical_reference)
+    monkeypatch.setattr(matcher, "concepts", concepts_reference)
+    monkeypatch.setattr(matcher.Matcher, "_word_shares", word_shares_reference)
+    monkeypatch.setattr(matcher.Matcher, "_query_words", query_words_reference)
+    normalize.tokens.cache_clear()
+    plain = [_outcome(m, q) for q in questions]
+    normalize.tokens.cache_clear()
+    assert fast == fast_again
+    for question, got, want in zip(questions, fast, plain, strict=True):
+        assert got == want, question[:60]
+
+
+def test_phrasings_that_share_no_word_score_without_nan(shipped_kb):
+    """The F1 of a candidate sharing no word is 0 (the guarded division), and mixing such a candidate
+    with ordinary ones changes nothing for the others."""
+    m = shipped_kb.matcher
+    q = m.query_key("kich hoat vneid ko dc")
+    bm, shared, entry_shared = m._sums(q)
+    docs = m._candidates(bm, int(np.count_nonzero(bm)))
+    stranger = int(np.flatnonzero(shared == 0)[0])
+    both = np.union1d(docs, [stranger])
+    alone: dict[int, float] = {}
+    f1_alone: dict[int, float] = {}
+    m._score(q, docs, bm[docs], alone, f1_alone, (shared, entry_shared))
+    mixed: dict[int, float] = {}
+    f1_mixed: dict[int, float] = {}
+    m._score(q, both, bm[both], mixed, f1_mixed, (shared, entry_shared))
+    owner = m.owner[stranger]
+    assert all(np.isfinite(list(mixed.values()))) and f1_mixed.get(owner, 0.0) == f1_alone.get(owner, 0.0)
+    assert {i: s for i, s in mixed.items() if i != owner} == {i: s for i, s in alone.items() if i != owner}
