@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
 from .concepts import WEAK, concepts
@@ -278,7 +278,7 @@ class Matcher:
         if hit is None:
             hit = undo_telex(w, self.vocabulary)
             if hit not in self.vocabulary and len(hit) >= TYPO_MIN_LEN:
-                found = process.extractOne(hit, self._long_vocab, scorer=Levenshtein.distance, score_cutoff=1)
+                found = process.extractOne(hit, self._long_vocab, scorer=OSA.distance, score_cutoff=1)
                 if found is not None:
                     hit = found[0]
             if len(self._typo_cache) < 20_000:

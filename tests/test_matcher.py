@@ -127,3 +127,9 @@ def test_the_readme_example_gets_the_troubleshooting_entry(shipped_kb):
     # "kich hoat vneid ko dc" means activation fails: not the steps for a computer.
     match = shipped_kb.match("kich hoat vneid ko dc")
     assert match.status == "answer" and match.best.entry.id == "vneid-kich-hoat-khong-duoc"
+
+
+def test_two_swapped_letters_count_as_one_typo(shipped_kb):
+    # "vnied" for "vneid": a transposition, the commonest slip on a phone keyboard.
+    assert "vneid" in shipped_kb.matcher.query_key("huong dan kich hoat vnied").split()
+    assert "chuyen khoan" in shipped_kb.matcher.query_key("chuyen khaon nham")
