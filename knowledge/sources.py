@@ -66,10 +66,33 @@ class Registry:
         return Verdict(best[1], best[2], host)
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last one silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        k = loader.construct_object(key_node, deep=deep)
+        if k in seen:
+            raise ValueError(f"dòng {key_node.start_mark.line + 1}: tên miền '{k}' có hai lần")
+        seen.add(k)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_registry(path: Path = SOURCES_FILE) -> Registry:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys) or {}  # a SafeLoader subclass
     if not isinstance(data, dict) or not all(isinstance(data.get(c) or {}, dict) for c in CATEGORIES):
         raise ValueError(f"{path.name}: phải có các mục {', '.join(CATEGORIES)}, mỗi mục là ánh xạ tên miền -> tên")
+    listed: dict[str, str] = {}
+    for category in CATEGORIES:
+        for domain in data.get(category) or {}:
+            if domain in listed:
+                raise ValueError(f"{path.name}: tên miền '{domain}' có trong cả '{listed[domain]}' và '{category}'")
+            listed[domain] = category
     return Registry(data)
 
 

@@ -148,3 +148,17 @@ def test_old_string_sources_never_show_a_file_name(tmp_path):
     (tmp_path / "a.yaml").write_text(old, encoding="utf-8")
     text = render_answer(load(shipped_dir=tmp_path)[0], TODAY)
     assert ".txt" not in text and "Nguồn: VnExpress." in text
+
+
+def test_a_domain_listed_twice_is_refused(tmp_path):
+    twice = tmp_path / "sources.yaml"
+    twice.write_text("official:\n  gov.vn: Nhà nước\npress:\n  vnexpress.net: VnExpress\n  vnexpress.net: VnExpress 2\n"
+                     "secondary: {}\ndisallowed: {}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="vnexpress.net"):
+        load_registry(twice)
+    both = tmp_path / "both.yaml"
+    both.write_text("official:\n  thoibaonganhang.vn: A\npress:\n  thoibaonganhang.vn: B\nsecondary: {}\n"
+                    "disallowed: {}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="thoibaonganhang.vn"):
+        load_registry(both)
+    assert load_registry().classify("https://vnexpress.net/x").category == "press"
