@@ -14,9 +14,11 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import compose
+from bot.channels import telegram as tg
 from bot.channels import zalo
 from bot.core import Deps
 from bot.runner import build_web_app, run_channels
@@ -44,6 +46,18 @@ def telegram_deps(base: Deps, fake: FakeTelegram, **settings: Any) -> Deps:
     settings.setdefault("telegram_bot_token", fake.token)
     settings.setdefault("telegram_base_url", fake.base_url)
     return replace(base, settings=replace(base.settings, **settings))
+
+
+@asynccontextmanager
+async def telegram_running(deps: Deps, **options: Any) -> AsyncIterator[tg.TelegramChannel]:
+    """The real Telegram adapter polling the fake Bot API (1 s long polls, no send throttling unless
+    `options` say otherwise); stopped on the way out."""
+    options = {"poll_timeout": 1, "max_rate": None} | options
+    channel = await tg.start(deps, web.Application(), **options)
+    try:
+        yield channel
+    finally:
+        await channel.stop()
 
 
 class TelegramUser:

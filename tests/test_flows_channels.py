@@ -4,12 +4,10 @@ Zalo picks by fixed numbers, several numbers at once, no re-sent list, and a can
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
 from bot.app import compose
-from bot.channels import telegram as tg
 from bot.core import Deps
-from tests.channelkit import buttons, running, telegram_deps, zalo_deps
+from tests.channelkit import buttons, running, telegram_deps, telegram_running, zalo_deps
 from tests.teamkit import Clock, receipt
 from tests.test_e2e_telegram import LEADER, MEMBER, team_on_telegram
 from tests.test_e2e_zalo import team_on_zalo
@@ -26,8 +24,7 @@ def names(commands: list[dict[str, str]]) -> set[str]:
 
 async def test_telegram_menus_follow_the_role_of_each_chat(base, tfake):
     deps = telegram_deps(base, tfake)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         _, leader, member = await team_on_telegram(tfake)
         default = names(tfake.commands)
         assert {"ghi", "cuatoi", "trogiup"} <= default and not default & {"baocao", "thanhvien", "taoto"}
@@ -53,8 +50,6 @@ async def test_telegram_menus_follow_the_role_of_each_chat(base, tfake):
         assert "Kích hoạt tài khoản VNeID" in member.text
         await member.press("Tiếp tục ghi")
         assert "tên chủ hộ" in member.text
-    finally:
-        await channel.stop()
 
 
 async def test_zalo_numbers_stay_put_and_picks_are_short(base, zfake):

@@ -57,15 +57,11 @@ async def test_join_in_a_group_never_makes_the_group_a_members_chat(tdeps):
 
 async def test_leader_commands_in_a_telegram_group_post_nothing_private(tfake, settings, storage, small_kb, clock):
     """Through the real adapter: the leader's report, export and invite never reach the group."""
-    from aiohttp import web
-
-    from bot.channels import telegram as tg
-    from tests.channelkit import telegram_deps
+    from tests.channelkit import telegram_deps, telegram_running
     from tests.test_e2e_telegram import team_on_telegram
 
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         _, leader, _ = await team_on_telegram(tfake)
         group = -100777
         commands = ["/baocao", "/xuat tatca", "/bieudo", "/chuatraloi", "/moi", "/lienket", "/thamgia ABC234"]
@@ -75,8 +71,6 @@ async def test_leader_commands_in_a_telegram_group_post_nothing_private(tfake, s
         answers = await tfake.wait_sent(len(commands), after=after, chat_id=group)
         assert all(a.get("text") == PRIVATE_ONLY for a in answers), answers
         assert not tfake.methods("sendDocument") and not tfake.methods("sendPhoto")
-    finally:
-        await channel.stop()
 
 
 @pytest.mark.parametrize("text", ["baocao", "bao cao tatca", "báo cáo", "xuat", "xuất excel", "bieudo", "moi",

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
 from bot.app import compose
-from bot.channels import telegram as tg
 from bot.core import Deps
-from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
+from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, telegram_running, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import code_in
 
 NO_ANSWER = "chưa có câu trả lời"
+
+
+async def invite(deps: Deps, villages: str = "Xuân Thượng, Xuân Hạ") -> str:
+    """The admin creates Tổ CNS Xuân and invites its leader; returns the invite code."""
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say(f"/taoto Tổ CNS Xuân; Xã Xuân Thượng; {villages}")
+    await admin.say("/moi totruong")
+    return code_in(admin.text)
 
 
 @pytest.fixture
@@ -50,8 +56,7 @@ async def test_a_leader_asking_for_a_commune_report_is_told_what_they_can_see(se
     await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
     await admin.say("/moi totruong")
     await admin.pick("Tổ CNS Xuân")
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         leader = TelegramUser(tfake, 200, "Hoa")
         await leader.say(f"/thamgia {code_in(admin.text)}")
         for asked in ("/baocao xa Đông Sơn", "/xuat xã Đông Sơn tháng này", "/baocao tinh", "/bieudo to Tổ CNS Đông"):
@@ -60,20 +65,16 @@ async def test_a_leader_asking_for_a_commune_report_is_told_what_they_can_see(se
             assert "báo cáo của tổ mình" in leader.text and "Đông" not in leader.text.replace(asked, ""), asked
         await leader.say("/baocao thang")  # their own team still works
         assert "Báo cáo Tổ CNS Xuân" in leader.text
-    finally:
-        await channel.stop()
 
 
 async def test_every_command_in_the_help_works_without_the_slash_on_zalo(settings, storage, small_kb, zfake):
     """/trogiup promises "Gõ lệnh có hay không có dấu /"; /ketqua, /hoatdong, /sohodan, /mauso and /web
     typed as words used to go to the FAQ and land in the leaders' unanswered inbox."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         leader = ZaloUser(zfake, "l" * 20, "Hoa")
-        await leader.say(f"tham gia {code_in(admin.text)}")
+        await leader.say(f"tham gia {code}")
         await leader.say("so ho dan Xuân Hạ 120")
         assert "thôn Xuân Hạ có 120 hộ" in leader.text
         await leader.say("mẫu số")
@@ -102,13 +103,10 @@ async def test_a_day_typed_at_the_summary_that_cannot_be_used_says_why(settings,
     """README: a day typed at the summary changes the day. One ahead or too old used to get only "Bạn bấm Lưu
     để ghi phiếu…", as if the member had typed nonsense."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    code = await invite(deps)
+    async with telegram_running(deps):
         member = TelegramUser(tfake, 300, "Lan")
-        await member.say(f"/thamgia {code_in(admin.text)}")
+        await member.say(f"/thamgia {code}")
         await member.say("/ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
         assert "Ngày hỗ trợ: 18/11/2026" in member.text
         await member.say("20/11/2026", count=2)  # the clock says 18/11/2026
@@ -119,20 +117,16 @@ async def test_a_day_typed_at_the_summary_that_cannot_be_used_says_why(settings,
         assert "Ngày hỗ trợ: 17/11/2026" in member.text
         await member.say("abc", count=2)
         assert "Bạn bấm Lưu" in member.last[0]["text"]
-    finally:
-        await channel.stop()
 
 
 async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(settings, storage, small_kb, zfake):
     """/duyet by typed numbers: once nothing is left, another "1" used to get "Bạn chọn một mục dưới đây" over
     an empty list, with the review still open."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         leader = ZaloUser(zfake, "l" * 20, "Hoa")
-        await leader.say(f"tham gia {code_in(admin.text)}")
+        await leader.say(f"tham gia {code}")
         await leader.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
         await leader.pick("Lưu")
         await leader.say("duyet")
@@ -159,8 +153,7 @@ async def test_an_admin_names_a_team_after_the_word_to(settings, storage, small_
     """'/baocao tổ <tên>' (the leaders' /trogiup line says "theo xã, theo tổ") used to look for a team called
     "tổ Tổ CNS Đông" and, for an admin, find none."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         admin = TelegramUser(tfake, 1, "Quản trị")  # settings.admin_ids has telegram:1
         await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
         await admin.say("/taoto Tổ CNS Đông; Xã Đông Sơn; Đông Hòa")
@@ -168,19 +161,15 @@ async def test_an_admin_names_a_team_after_the_word_to(settings, storage, small_
         assert "Báo cáo Tổ CNS Đông, tháng " in admin.text and "Không tìm thấy" not in admin.text
         await admin.say("/baocao to CNS Xuân")
         assert "Báo cáo Tổ CNS Xuân" in admin.text
-    finally:
-        await channel.stop()
 
 
 async def test_ok_is_not_taken_as_a_household_name_on_zalo(settings, storage, small_kb, zfake):
     """At "gõ tên chủ hộ", "ok" and "a" used to create households called "Ok" and "A"."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say(f"tham gia {code}")
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         for said in ("ok", "a", "Vâng ạ"):
@@ -199,13 +188,10 @@ async def test_a_hidden_id_number_in_a_step_is_warned_about_once_on_telegram(set
     tờ…": two warnings saying the same, four messages for one answer. A phone number (no core warning) still
     gets the log's note."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    code = await invite(deps)
+    async with telegram_running(deps):
         member = TelegramUser(tfake, 300, "Lan")
-        await member.say(f"/thamgia {code_in(admin.text)}")
+        await member.say(f"/thamgia {code}")
         await member.say("/ghi")
         await member.press("Xuân Hạ")
         await member.say("Nguyễn Văn An 001203004567", count=2)
@@ -217,8 +203,6 @@ async def test_a_hidden_id_number_in_a_step_is_warned_about_once_on_telegram(set
         await member.say("Trần Bình 0912345678", count=2)
         note, asked = (m["text"] for m in member.last)
         assert "Tôi đã ẩn số giấy tờ, mã hoặc số điện thoại" in note and asked.startswith("Hộ mới: Trần Bình")
-    finally:
-        await channel.stop()
 
 
 async def test_the_command_the_weekly_digest_suggests_shows_the_same_week(settings, storage, small_kb, tfake):
@@ -232,30 +216,24 @@ async def test_the_command_the_weekly_digest_suggests_shows_the_same_week(settin
 
     clock = Clock(dt.datetime(2026, 11, 23, 9, 0, tzinfo=VN))  # a Monday
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
-    await admin.say("/moi totruong")
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    code = await invite(deps, "Xuân Hạ")
+    async with telegram_running(deps):
         leader = TelegramUser(tfake, 200, "Hoa")
-        await leader.say(f"/thamgia {code_in(admin.text)}")
+        await leader.say(f"/thamgia {code}")
         [digest] = scheduler.build_digests(storage.db, catalogue(), clock())
         week = re.search(r"Báo cáo Tổ CNS Xuân, (.+)", digest.text)
         suggested = re.search(r"Gõ (/baocao[^,]*?) (?:để|hoặc)", digest.text)
         assert week and suggested, digest.text
         await leader.say(suggested.group(1))
         assert f"Báo cáo Tổ CNS Xuân, {week.group(1)}" in leader.text
-    finally:
-        await channel.stop()
 
 
 async def test_a_question_typed_under_a_photo_is_answered_on_telegram(settings, storage, small_kb, tfake):
     """A villager sends a screenshot with "quen mat khau vneid" typed under it: the question used to be dropped
     with the photo ("bạn gõ câu hỏi"). The photo is still never downloaded."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
     photo = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
-    try:
+    async with telegram_running(deps):
         villager = TelegramUser(tfake, 500, "Bà Tư")
         await villager.send(count=2, photo=photo, caption="quen mat khau vneid")
         note, answer = villager.last
@@ -264,8 +242,6 @@ async def test_a_question_typed_under_a_photo_is_answered_on_telegram(settings, 
         await villager.send(photo=photo)  # no caption: as before
         assert "Tôi chỉ hiểu tin nhắn chữ" in villager.text
         assert not tfake.methods("getFile")
-    finally:
-        await channel.stop()
 
 
 async def test_a_question_typed_under_a_photo_is_answered_on_zalo(settings, storage, small_kb, zfake):
@@ -283,29 +259,22 @@ async def test_the_only_leader_asking_the_leader_is_not_told_there_is_none(setti
     """/hoitotruong is in everyone's /trogiup; the team's only leader used to be told "Tổ của bạn hiện chưa có tổ
     trưởng dùng trợ lý"."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb), tfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Hạ")
-    await admin.say("/moi totruong")
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    code = await invite(deps, "Xuân Hạ")
+    async with telegram_running(deps):
         leader = TelegramUser(tfake, 200, "Hoa")
-        await leader.say(f"/thamgia {code_in(admin.text)}")
+        await leader.say(f"/thamgia {code}")
         await leader.say("hỏi tổ trưởng giá gas hôm nay bao nhiêu")
         assert "tổ trưởng duy nhất" in leader.text and "chưa có tổ trưởng" not in leader.text
-    finally:
-        await channel.stop()
 
 
 async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(settings, storage, small_kb, zfake):
     """5,000 characters pasted where the household head's name is asked became a household named with its first
     80 characters, cut in the middle of a word."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say(f"tham gia {code}")
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Nguyễn " * 800, count=2)
@@ -318,12 +287,10 @@ async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(setti
     """In /ghi, "cua toi" (no list) between the services list and the member's "1" used to get "Số 1 không ứng với
     lựa chọn nào. Bạn hãy gõ số từ 1 đến 18." Now the list comes again and the next "1" picks from it."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say(f"tham gia {code}")
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Đinh Văn Tư")
@@ -341,12 +308,10 @@ async def test_a_question_without_a_question_word_in_a_ghi_step_on_zalo(settings
     """"quen mat khau vneid" typed where the phone digits are asked used to get only "Bạn gõ đúng 3 chữ số"; the
     knowledge base answers it, so it is answered and the step resumes."""
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
-    await admin.say("/moi totruong")
+    code = await invite(deps)
     async with running(deps):
         member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code_in(admin.text)}")
+        await member.say(f"tham gia {code}")
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Đinh Văn Tư")

@@ -6,13 +6,20 @@ from __future__ import annotations
 import re
 
 import aiohttp
-from aiohttp import web
 
 from bot.app import compose
-from bot.channels import telegram as tg
 from bot.web import auth
 from tests import webkit
-from tests.channelkit import TelegramUser, ZaloUser, buttons, free_port, running, telegram_deps, zalo_deps
+from tests.channelkit import (
+    TelegramUser,
+    ZaloUser,
+    buttons,
+    free_port,
+    running,
+    telegram_deps,
+    telegram_running,
+    zalo_deps,
+)
 from tests.teamkit import Clock
 
 
@@ -20,8 +27,7 @@ async def test_telegram_web_and_baocao_offer_the_mini_app(settings, storage, sma
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=Clock()), tfake,
                          public_base_url="https://bot.example.vn")
     webkit.build(storage)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         hoa = TelegramUser(tfake, webkit.HOA_TELEGRAM, "Hoa")
         await hoa.say("/web")
         [button] = buttons(hoa.last[-1])
@@ -32,21 +38,16 @@ async def test_telegram_web_and_baocao_offer_the_mini_app(settings, storage, sma
         lan = TelegramUser(tfake, webkit.LAN_TELEGRAM, "Lan")
         await lan.say("/web")
         assert "tổ trưởng" in lan.text and not buttons(lan.last[-1])
-    finally:
-        await channel.stop()
 
 
 async def test_telegram_without_https_gets_a_one_time_link(settings, storage, small_kb, tfake):
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=Clock()), tfake,
                          public_base_url="http://192.168.1.10:8080")
     webkit.build(storage)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
-    try:
+    async with telegram_running(deps):
         hoa = TelegramUser(tfake, webkit.HOA_TELEGRAM, "Hoa")
         await hoa.say("/web")
         assert re.search(r"http://192\.168\.1\.10:8080/app/login/\S+", hoa.text) and not buttons(hoa.last[-1])
-    finally:
-        await channel.stop()
 
 
 async def test_zalo_link_signs_in_the_same_member_once(settings, storage, small_kb, zfake):
