@@ -13,11 +13,13 @@ import datetime as dt
 import io
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from telegram.constants import FloodLimit
 
 from bot.app import compose
 from bot.channels import console
@@ -25,7 +27,15 @@ from bot.channels import telegram as tg
 from bot.core import Deps
 from bot.storage import Storage
 from knowledge.followup import Conversation
-from tests.channelkit import TelegramUser, ZaloUser, buttons, running, telegram_deps, zalo_deps
+from tests.channelkit import (
+    TelegramUser,
+    ZaloUser,
+    buttons,
+    running,
+    telegram_deps,
+    telegram_running,
+    zalo_deps,
+)
 from tests.teamkit import Clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -90,6 +100,23 @@ class Seen:
         assert self.dialogues >= 20 and self.followups_right >= 15 and self.taps >= 1, vars(self)
 
 
+async def play(deps: Deps, clock: Clock, seen: Seen, dialogue: list[Any],
+               say: Callable[[str], Awaitable[str]], tap: Callable[[str, str], Awaitable[str]]) -> None:
+    """One dialogue through a channel, turn by turn: `say(text)` sends a turn and returns the reply's text;
+    `tap(title, reply)` picks the offered choice with that title and returns what comes back. Each turn must
+    answer what the evaluation answers, and a tapped choice must answer its entry."""
+    answers, taps = by_evaluation(deps, dialogue)
+    got = []
+    for (minutes, text, _), entry in zip(dialogue, taps, strict=True):
+        clock.advance(minutes=minutes)
+        shown = await say(text)
+        got.append(answered_in(deps, shown))
+        if entry is not None:
+            assert answered_in(deps, await tap(deps.kb.entries[entry].title, shown)) == entry, text
+    assert got == answers, dialogue
+    seen.add(dialogue, got, taps)
+
+
 def base_deps(settings, storage, kb, clock: Clock) -> Deps:  # type: ignore[no-untyped-def]
     return compose(settings=settings, storage=storage, kb=kb, clock=clock)
 
@@ -106,27 +133,22 @@ def telegram_button(message_list: list[dict[str, Any]], title: str) -> dict[str,
 async def test_dev_dialogues_through_telegram(tfake, settings, storage, shipped_kb):
     clock, seen = Clock(), Seen()
     deps = telegram_deps(base_deps(settings, storage, shipped_kb, clock), tfake)
-    channel = await tg.start(deps, web.Application(), poll_timeout=1)
-    try:
+    async with telegram_running(deps, max_rate=FloodLimit.MESSAGES_PER_SECOND):
         for n, dialogue in enumerate(DIALOGUES):
-            answers, taps = by_evaluation(deps, dialogue)
             user = TelegramUser(tfake, 7000 + n)
-            got = []
-            for (minutes, text, _), tap in zip(dialogue, taps, strict=True):
-                clock.advance(minutes=minutes)
+
+            async def say(text: str, user: TelegramUser = user) -> str:
                 await user.say(text)
-                got.append(answered_in(deps, user.text))
-                if tap is not None:
-                    title = deps.kb.entries[tap].title
-                    message = telegram_button(user.last, title)
-                    assert message is not None, (text, title)
-                    await user.press(title, message=message)
-                    assert answered_in(deps, user.text) == tap
-            assert got == answers, dialogue
-            seen.add(dialogue, got, taps)
+                return user.text
+
+            async def tap(title: str, shown: str, user: TelegramUser = user) -> str:
+                message = telegram_button(user.last, title)
+                assert message is not None, (shown, title)
+                await user.press(title, message=message)
+                return user.text
+
+            await play(deps, clock, seen, dialogue, say, tap)
             clock.advance(minutes=1)
-    finally:
-        await channel.stop()
     seen.check()
 
 
@@ -162,18 +184,17 @@ async def test_dev_dialogues_through_zalo(zfake, settings, storage, shipped_kb):
     deps = zalo_deps(base_deps(settings, storage, shipped_kb, clock), zfake)
     async with running(deps):
         for n, dialogue in enumerate(DIALOGUES):
-            answers, taps = by_evaluation(deps, dialogue)
             user = ZaloUser(zfake, f"zd-{n}")
-            got = []
-            for (minutes, text, _), tap in zip(dialogue, taps, strict=True):
-                clock.advance(minutes=minutes)
+
+            async def say(text: str, user: ZaloUser = user) -> str:
                 await user.say(text)
-                got.append(answered_in(deps, user.text))
-                if tap is not None:
-                    await user.pick(deps.kb.entries[tap].title)
-                    assert answered_in(deps, user.text) == tap
-            assert got == answers, dialogue
-            seen.add(dialogue, got, taps)
+                return user.text
+
+            async def tap(title: str, shown: str, user: ZaloUser = user) -> str:
+                await user.pick(title)
+                return user.text
+
+            await play(deps, clock, seen, dialogue, say, tap)
             clock.advance(minutes=1)
     seen.check()
 
@@ -218,20 +239,18 @@ def console_number(text: str, title: str) -> int | None:
 async def test_dev_dialogues_through_the_console(settings, storage, shipped_kb):
     clock, seen = Clock(), Seen()
     deps = base_deps(settings, storage, shipped_kb, clock)
+
+    async def say(text: str) -> str:
+        return await console_say(deps, text)
+
+    async def tap(title: str, shown: str) -> str:
+        number = console_number(shown, title)
+        assert number is not None, (title, shown)
+        return await console_say(deps, str(number))
+
     for dialogue in DIALOGUES:
         clock.now += GAP  # the console has one user: each dialogue starts after the last topic expired
-        answers, taps = by_evaluation(deps, dialogue)
-        got = []
-        for (minutes, text, _), tap in zip(dialogue, taps, strict=True):
-            clock.advance(minutes=minutes)
-            shown = await console_say(deps, text)
-            got.append(answered_in(deps, shown))
-            if tap is not None:
-                number = console_number(shown, deps.kb.entries[tap].title)
-                assert number is not None, (text, shown)
-                assert answered_in(deps, await console_say(deps, str(number))) == tap
-        assert got == answers, dialogue
-        seen.add(dialogue, got, taps)
+        await play(deps, clock, seen, dialogue, say, tap)
     seen.check()
 
 
