@@ -359,6 +359,12 @@ class FloodFilter(logging.Filter):
         return slot[1] <= self.burst
 
 
+def without_mask(text: str) -> str:
+    """`text` with every "[đã ẩn]" placeholder left out and the spaces around it collapsed: a hidden number
+    carries no meaning, so a question is matched, and a name measured, on the rest."""
+    return " ".join(text.replace(MASK, " ").split())
+
+
 def install_log_redaction(secrets: list[str]) -> None:
     """Attach the flood limit and the redacting filter to every handler of the root logger."""
     flood, flt = FloodFilter(), RedactingFilter(secrets)

@@ -22,7 +22,7 @@ from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Actor, Member, member_
 from bot.core import Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.followups import DEFAULT_DAYS
-from bot.safety import MASK
+from bot.safety import MASK, without_mask
 from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, says_a_day, vn_date
 from knowledge.normalize import fold
 
@@ -278,7 +278,7 @@ def not_a_name(name: str) -> bool:
 
 
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
-    if len(" ".join(text.replace(MASK, " ").split())) > assist.MAX_NAME:  # a pasted text, not a name: never cut
+    if len(without_mask(text)) > assist.MAX_NAME:  # a pasted text, not a name: never cut
         return [Reply(f"Tên chủ hộ dài quá (tối đa {assist.MAX_NAME} ký tự). Bạn gõ họ tên chủ hộ thôi, "
                       "ví dụ: Nguyễn Văn An."), *t.ask()]
     name, masked = clean_name(text)

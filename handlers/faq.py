@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot import metrics, teams
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from bot.safety import MASK
+from bot.safety import without_mask
 from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
@@ -109,7 +109,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     now = deps.clock()
     topic = Context.from_state(session.state.get("topic"))
     # A hidden ID number or OTP carries no meaning, and "[đã ẩn]" read as words pulls the match away.
-    query = " ".join(text.replace(MASK, " ").split()) or text
+    query = without_mask(text) or text
     result = metrics.match(deps, lambda: deps.kb.answer(query, topic, now))  # timed and counted
     if (topic := after(result, now, topic)) is not None:
         session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes

@@ -7,7 +7,7 @@ from dataclasses import replace
 from bot import flows
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import WHAT
-from bot.safety import MASK
+from bot.safety import without_mask
 
 from . import faq
 
@@ -21,7 +21,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if session.flow:
         return await flows.run(incoming, deps, session, dict(deps.router.flows), faq.handle)
     what = WHAT.get(incoming.kind, "loại tin nhắn này")
-    caption = incoming.text.replace(MASK, " ").strip()
+    caption = without_mask(incoming.text)
     if any(ch.isalpha() for ch in caption) and not caption.startswith("/"):  # a question typed under a photo
         answer = await faq.handle(replace(incoming, kind="text"), deps, session) or []
         return [Reply(f"Tôi chưa xem được {what} và không lưu lại nội dung đó; tôi trả lời theo chữ bạn viết kèm."),

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from bot.core import Deps
-from bot.safety import MASK, redact
+from bot.safety import MASK, redact, without_mask
 from tests.chat import Chat
 from tests.teamkit import code_in, make_team
 
@@ -248,3 +248,10 @@ async def test_zalo_messages_in_nfd_are_stored_masked(small_deps, zfake):
     for secret in [s for s in all_secrets() if not s.isdigit() or len(s) >= 6]:
         assert not leaks(secret, everything), secret
     assert deps.storage.db["unanswered"].count > 0
+
+
+def test_without_mask_leaves_the_words_around_a_hidden_number():
+    hidden = redact("so cccd cua toi la 079203004567 sao kich hoat vneid ko dc").text
+    assert MASK in hidden
+    assert without_mask(hidden) == "so cccd cua toi la sao kich hoat vneid ko dc"
+    assert without_mask(f"  {MASK}  ") == ""
