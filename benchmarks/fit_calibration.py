@@ -70,8 +70,10 @@ HASH_SEED = "0"
 SMOOTH = 2  # a threshold's value is the mean over it and this many grid steps either side
 # The features the two models read, chosen by 5-fold cross-validation on dev (dev top-1 within the
 # budgets, out of fold): the fused score, raw BM25 share, ranker-top flags and the exact-F1 flag
-# added nothing there; ranker agreement, the re-ranker's margin and the concept checks did.
-USED = ("phrase", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
+# added nothing there; ranker agreement, the re-ranker's margin and the concept checks did. The fused
+# score's lead over the runner-up ("margin") helped only once the concept lexicon named the
+# neighbouring matters (mean top-1 +0.013 over 7 fold-seed sets, each one better; without them -0.008).
+USED = ("phrase", "margin", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
         "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover")
 CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
 LONG_WORDS = 7
@@ -424,6 +426,79 @@ def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.nda
     return table, smooth
 
 
+def _answered(grid: np.ndarray, cell: tuple[int, int], p1: np.ndarray, exact: np.ndarray, clear: np.ndarray,
+              long_q: np.ndarray) -> np.ndarray:
+    """(shuffles, questions): answered at the short / long thresholds grid[cell[0]] / grid[cell[1]]."""
+    short, long_ = grid[cell[0]], grid[cell[1]]
+    return exact | ((p1 >= short) & clear & ~long_q) | ((p1 >= long_) & clear & long_q)
+
+
+def cell_rates(grid: np.ndarray, cell: tuple[int, int], p1: np.ndarray, y1: np.ndarray, exact: np.ndarray,
+               clear: np.ndarray, long_q: np.ndarray, groups: list[tuple[str, np.ndarray]],
+               scope: np.ndarray) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Each set's top-1, wrong and off-topic-answered rates at one threshold cell (averaged over the
+    shuffles, as answer_table does), and the budgets broken there ("real.oos", "member.wrong")."""
+    ans = _answered(grid, cell, p1, exact, clear, long_q)
+    rates: dict[str, dict[str, float]] = {}
+    broken = []
+    for name, g in groups:
+        ins, oos = g & scope, g & ~scope
+        r = {"top1": float((ans & ins & y1).sum(axis=1).mean() / max(ins.sum(), 1)),
+             "wrong": float((ans & ins & ~y1).sum(axis=1).mean() / max(ins.sum(), 1)),
+             "oos": float((ans & oos).sum(axis=1).mean() / max(oos.sum(), 1))}
+        rates[name] = r
+        if ins.sum() and r["wrong"] > WRONG_MAX[name] + 1e-12:
+            broken.append(f"{name}.wrong")
+        if oos.sum() and r["oos"] > OOS_MAX + 1e-12:
+            broken.append(f"{name}.oos")
+    return rates, broken
+
+
+def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.ndarray, exact: np.ndarray,
+             clear: np.ndarray, long_q: np.ndarray, groups: list[tuple[str, np.ndarray]],
+             scope: np.ndarray, steps: tuple[int, ...] = (-4, -2, -1, 0, 1, 2, 4)) -> list[str]:
+    """Lines that say which budget binds around the chosen thresholds, and how the out-of-fold
+    P(right) of right firsts, wrong firsts and off-topic questions spread in each set.
+
+    The neighbourhood: the short threshold moved by `steps` grid steps with the long one kept, then
+    the long one moved with the short one kept. For each cell: every set's top-1 / wrong / off-topic
+    answered, and the budgets broken there. Then per set and question length: how many questions of
+    each kind there are (per shuffle), their P(right) quantiles, the share answerable at the chosen
+    threshold (P(right) over it with a clear lead, or an exact phrasing hit), and the share with
+    no clear lead (never answered however high P(right) is)."""
+    i, j = chosen
+    out = [f"diagnosis around the chosen thresholds short {grid[i]:.2f} / long {grid[j]:.2f} "
+           f"(budgets: wrong {WRONG_MAX}, off-topic answered {OOS_MAX}):"]
+    cells = [(i + d, j) for d in steps] + [(i, j + d) for d in steps if d]
+    for a, b in cells:
+        if not (0 <= a < len(grid) and 0 <= b < len(grid)):
+            continue
+        rates, broken = cell_rates(grid, (a, b), p1, y1, exact, clear, long_q, groups, scope)
+        mark = "*" if (a, b) == chosen else " "
+        out.append(f" {mark}short {grid[a]:.2f} long {grid[b]:.2f}: " + " | ".join(
+            f"{name} top1 {r['top1']:.3f} wrong {r['wrong']:.3f} oos {r['oos']:.3f}" for name, r in rates.items())
+            + f"  broken: {', '.join(broken) or '-'}")
+    qs = (0.1, 0.25, 0.5, 0.75, 0.9)
+    out.append("  out-of-fold P(right) by kind (n per shuffle; quantiles " + "/".join(f"{q:.2f}" for q in qs)
+               + "; share answerable at the chosen threshold; share without a clear lead):")
+    for name, g in groups:
+        for length, sel in (("short", ~long_q), ("long", long_q)):
+            thr = grid[i] if length == "short" else grid[j]
+            kinds = (("right first", (g & scope & sel)[None, :] & y1),
+                     ("wrong first", (g & scope & sel)[None, :] & ~y1),
+                     ("off-topic", np.broadcast_to(g & ~scope & sel, y1.shape)))
+            for kind, mask in kinds:
+                n = mask.sum() / len(p1)
+                if not n:
+                    continue
+                p = p1[mask]
+                answerable = (exact | ((p1 >= thr) & clear))[mask].mean()
+                out.append(f"    {name:6} {length:5} {kind:11} n {n:6.1f}  P "
+                           + " ".join(f"{v:.2f}" for v in np.quantile(p, qs))
+                           + f"  answerable {answerable:.2f}  no lead {(~clear[mask]).mean():.2f}")
+    return out
+
+
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None) -> Calibration:  # type: ignore[type-arg]
@@ -484,6 +559,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         for a in range(30, len(grid), 4):
             print(f"  short {grid[a]:.2f}: " + " ".join(f"{table[a, b]:+.2f}" for b in range(30, len(grid), 4)))
     cal.answer_min, cal.answer_min_long = float(grid[i]), float(grid[j])
+    for line in diagnose(grid, (int(i), int(j)), p1, y1, exact, clear, long_q, groups, scope):
+        print(line)
     print(f"out-of-fold dev mean top-1 at the chosen thresholds {table[i, j]:.3f} (smoothed {smooth[i, j]:.3f}; "
           f"best cell {table.max():.3f})")
 

@@ -116,3 +116,27 @@ def test_answer_table_counts_match_a_direct_count():
             ok &= np.mean([(ans[s] & ins & ~y1[s]).sum() / ins.sum() for s in range(3)]) <= fit_calibration.WRONG_MAX[name]
             ok &= np.mean([(ans[s] & oos).sum() / oos.sum() for s in range(3)]) <= fit_calibration.OOS_MAX
         assert np.isclose(table[i, j], np.mean(rates) if ok else -1.0), (i, j)
+
+
+def test_diagnosis_names_the_budget_that_binds_and_agrees_with_the_table():
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(4, np.random.default_rng(3))
+    table, smooth = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    # every cell: broken budgets reported exactly where the table marks the cell -1, and the top-1 it averages
+    for cell in [(0, 0), (30, 40), (45, 45), (55, 50), (69, 69)]:
+        rates, broken = fit_calibration.cell_rates(grid, cell, p1, y1, exact, clear, long_q, groups, scope)
+        assert bool(broken) == (table[cell] == -1.0), cell
+        if not broken:
+            assert np.isclose(table[cell], np.mean([r["top1"] for r in rates.values()]))
+    rates, broken = fit_calibration.cell_rates(grid, (0, 0), p1, y1, exact, clear, long_q, groups, scope)
+    # the lowest thresholds answer many off-topic questions: both sets' off-topic budgets are named
+    assert {"member.oos", "real.oos"} <= set(broken)
+    assert rates["real"]["oos"] > fit_calibration.OOS_MAX
+    i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    lines = fit_calibration.diagnose(grid, (int(i), int(j)), p1, y1, exact, clear, long_q, groups, scope)
+    marked = [line for line in lines if line.startswith(" *")]
+    assert len(marked) == 1 and f"short {grid[i]:.2f} long {grid[j]:.2f}" in marked[0]
+    # one distribution line per set, length and kind present
+    for name in ("member", "real"):
+        for kind in ("right first", "wrong first", "off-topic"):
+            assert any(line.split()[:1] == [name] and kind in line for line in lines), (name, kind)
