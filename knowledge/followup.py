@@ -31,6 +31,12 @@ RELATED_BONUS = 0.3
 # ... and for an entry near the previous one (related, or naming its specific concept) whose
 # title answers what the message asks ("mất bao lâu": a title about time).
 CUE_BONUS = 0.3
+# ... and, weaker, for an entry whose title names the previous title's specific concept ("ngân
+# hàng": after a banking answer, the banking entry about a lost phone before VNeID's), or else one of
+# the previous entry's topic. Both tried on the cross-validated dev dialogues (0.05-0.1 equal; 0.15
+# and up answered more follow-ups wrong).
+CONCEPT_BONUS = 0.1
+TOPIC_BONUS = 0.05
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
@@ -104,6 +110,23 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "contact": (re.compile(r"\b(?:(?:goi )?so nao|(?:goi )?so may|goi ai|goi dau|tong dai|hotline)\b"),
                 re.compile(r"\b(?:tong dai|hotline|1900)\b")),
 }
+# Title words that answer a cue only loosely ("trên VNeID" says where a thing is done, but a title
+# naming it is mostly about something else): such a title is near the cue, not the one answer to it.
+_LOOSE = {"place": re.compile(r"\b(?:tren vneid|tai cong an)\b")}
+
+
+@functools.lru_cache(maxsize=4096)
+def title_cues_strict(title: str) -> frozenset[str]:
+    """`title_cues` without the loose matches: the cues a title answers in so many words."""
+    folded = _flat(title)
+    out = set()
+    for c, (_, answered) in CUES.items():
+        loose = _LOOSE.get(c)
+        if answered.search(loose.sub(" ", folded) if loose else folded):
+            out.add(c)
+    return frozenset(out)
+
+
 # Concepts too broad to tie two entries together (nearly every VNeID entry names VNeID).
 _BROAD = WEAK | {"vneid"}
 
@@ -134,6 +157,7 @@ class Reading:
     evidence: Evidence  # for the answer model's features (the fallback decision)
     features: np.ndarray
     cued: tuple[int, ...] = ()  # entries near the previous one whose title answers the message's cue
+    strict: tuple[int, ...] = ()  # those of them whose title answers it in so many words
 
 
 def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
@@ -154,13 +178,20 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
         topic[i] += scale * RELATED_BONUS
+    prev_concepts = title_concepts(prev.title) - _BROAD
+    for i, e in enumerate(matcher.entries):
+        if i in related or i == prev_index:
+            continue
+        if prev_concepts & title_concepts(e.title):
+            topic[i] += scale * CONCEPT_BONUS
+        elif e.topic == prev.topic:
+            topic[i] += scale * TOPIC_BONUS
     if not is_bare and own.max() > 0:
         # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
         # name: the topic's weight on an entry goes with how well the new words match it.
         topic = topic * np.clip(own / own.max(), 0, 1)
     fused = own + topic
     asked = cues(text)
-    prev_concepts = title_concepts(prev.title) - _BROAD
     near_prev = set(related)  # near the previous entry, and answering the message's cue
     cued = []
     if asked:
@@ -194,7 +225,8 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
             float(bool(asked & answered)),
             float(bool(asked) and not asked & answered),
         ])
-    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued))
+    strict = tuple(i for i in cued if asked & title_cues_strict(matcher.entries[i].title))
+    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued), strict)
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
@@ -254,10 +286,16 @@ def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
 def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
     """The one entry near the previous topic whose title answers what the message asks ("mất bao
     lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
-    entry and the message names nothing else (question words only) or ranks it first anyway."""
-    if len(reading.cued) != 1:
+    entry and the message names nothing else (question words only) or ranks it first anyway. When
+    several titles near the topic answer the cue, the one that answers it in so many words ("Làm thẻ
+    căn cước ở đâu" for "làm ở đâu", not "Làm thẻ căn cước cho con trên VNeID") is that entry, if
+    it is the only one."""
+    cued = reading.cued
+    if len(cued) > 1:
+        cued = reading.strict
+    if len(cued) != 1:
         return None
-    one = reading.cued[0]
+    one = cued[0]
     return one if one in reading.order and (bare(text) or one == top) else None
 
 

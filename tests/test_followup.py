@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import compose
 from bot.core import Deps
+from knowledge import followup
 from knowledge.calibration import FOLLOWUP_FEATURES
 from knowledge.followup import (
     Context,
@@ -27,6 +28,7 @@ from knowledge.followup import (
     single_cue_answer,
     stands_alone,
     title_cues,
+    title_cues_strict,
     wants_other,
 )
 from knowledge.matcher import Match, Scored
@@ -266,6 +268,54 @@ def test_one_entry_near_the_topic_answering_the_cue_is_answered(shipped_kb):
     # no entry near a criminal-record request says how long it takes: nothing to answer from the cue
     none = read(matcher, "mat bao lau", matcher.index["vneid-ly-lich-tu-phap"])
     assert none is not None and single_cue_answer(none, "mat bao lau", none.order[0]) is None
+
+
+def test_of_several_titles_near_the_cue_the_one_saying_it_in_so_many_words_is_answered(shipped_kb):
+    """"làm ở đâu" after a lost ID card: several card titles say "trên VNeID", one asks "ở đâu" (dev h01-style)."""
+    assert title_cues("Làm thẻ căn cước cho con trên VNeID") == {"place"}
+    assert title_cues_strict("Làm thẻ căn cước cho con trên VNeID") == set()  # where, only loosely
+    assert title_cues_strict("Làm thẻ căn cước ở đâu, ở nơi tạm trú có làm được không") == {"place"}
+    assert title_cues_strict("Lệ phí đăng ký thường trú, tạm trú, tách hộ") == {"fee"}  # other cues unchanged
+    matcher = shipped_kb.matcher
+    reading = read(matcher, "lam o dau", matcher.index["vneid-cap-lai-the-can-cuoc"])
+    assert reading is not None and len(reading.cued) > 1
+    place = matcher.index["vneid-noi-lam-the-can-cuoc"]
+    assert reading.strict == (place,)
+    assert single_cue_answer(reading, "lam o dau", reading.order[0]) == place
+    # two titles that both say it: no single answer
+    two = replace(reading, strict=(place, matcher.index["vneid-doi-the-theo-tuoi"]))
+    assert single_cue_answer(two, "lam o dau", reading.order[0]) is None
+
+
+@pytest.mark.parametrize(("text", "prev", "first", "second"), [
+    # the same words, two topics: the entry sharing the previous title's concept ("ngân hàng") first
+    ("neu mat dien thoai thi sao", "thanhtoan-ekyc-cac-buoc", "thanhtoan-mat-dien-thoai-ngan-hang", "vneid-mat-dien-thoai"),
+    ("neu mat dien thoai thi sao", "vneid-kich-hoat", "vneid-mat-dien-thoai", "thanhtoan-mat-dien-thoai-ngan-hang"),
+])
+def test_reading_prefers_the_previous_entrys_concept(shipped_kb, text, prev, first, second):
+    matcher = shipped_kb.matcher
+    reading = read(matcher, text, matcher.index[prev])
+    assert reading is not None
+    ids = [matcher.entries[i].id for i in reading.order]
+    assert ids.index(first) < ids.index(second)
+
+
+def test_reading_leans_to_the_previous_entrys_topic(shipped_kb, monkeypatch):
+    """An entry of the previous one's topic gains on a local story that names the same people."""
+    matcher = shipped_kb.matcher
+    text, prev = "còn người già không có điện thoại thông minh thì sao", matcher.index["dichvucong-thuong-tru-online"]
+
+    def lead() -> float:
+        reading = read(matcher, text, prev)
+        assert reading is not None
+        ids = [matcher.entries[i].id for i in reading.order]
+        fused = reading.x[:, FOLLOWUP_FEATURES.index("fused")]
+        return float(fused[ids.index("dichvucong-ho-tro-nguoi-cao-tuoi")]
+                     - fused[ids.index("diaphuong-thang-long-lam-ho-nguoi-gia")])
+
+    with_topic = lead()
+    monkeypatch.setattr(followup, "TOPIC_BONUS", 0.0)
+    assert with_topic > lead() + 0.01
 
 
 def test_both_readings_agreeing_is_an_answer(shipped_kb):
