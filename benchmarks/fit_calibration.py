@@ -43,7 +43,7 @@ from knowledge.calibration import (
     Model,
     fit_logistic,
 )
-from knowledge.followup import Context, read, reads_with_topic
+from knowledge.followup import Context, answer, read, reads_with_topic
 from knowledge.lexical import K1 as LEX_K1
 from knowledge.loader import load
 from knowledge.matcher import Evidence, Matcher, clear_lead
@@ -278,7 +278,10 @@ def followup_turns(matcher: Matcher, dialogues: list) -> list[FollowTurn]:  # ty
                     out.append(FollowTurn(d, reading.x, y))
             known = [e for e in expected if e in matcher.index]
             if known:
-                ctx = Context(known[0], now)
+                # the topic the bot will have: the entry it answers a first question with, if right
+                first = answer(matcher, text, None, now) if ctx is None else None
+                best = first.best.entry.id if first is not None and first.status == "answer" and first.best else None
+                ctx = Context(best if best in known else known[0], now)
     return out
 
 

@@ -339,6 +339,19 @@ def _own_words(text: str) -> str:
     return rest or text
 
 
+_CON_RE = re.compile(r"^(?:the con|vay con|con)\b")
+NAMED_MIN = 0.5  # "còn X thì sao" is answered when X alone gives its first entry at least even odds
+
+
+def names_other(matcher: Matcher, text: str) -> Match | None:
+    """A "còn X (thì sao)" message's own words X, matched on their own; None for other messages."""
+    folded = " ".join(fold(text).split())
+    if not _CON_RE.match(folded):
+        return None
+    own = _own_words(text)
+    return matcher.match(own) if own and own != folded else None
+
+
 def _content(text: str) -> list[str]:
     return [w for w in key(text).split() if w not in STOPWORDS]
 
@@ -358,6 +371,12 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
                 # read with the topic or on its own words, the same entry comes first, and the
                 # message would be answered with it anyway: answer rather than offer
                 return Match("answer", m.ranked, (), alone.confidence)
+            named = names_other(matcher, text) if m.status == "choices" else None
+            if named is not None and named.confidence >= NAMED_MIN and m.best is not None \
+                    and named.best is not None and named.best.entry.id == m.best.entry.id:
+                # "còn X thì sao": the same question about X, whatever its topic. X's own words
+                # put first (more likely right than not) the entry the topic reading ranks first.
+                return Match("answer", m.ranked, (), named.confidence)
             return m
         if is_followup(text):
             return alone  # a full question of its own that happens to be short

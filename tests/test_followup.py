@@ -380,3 +380,30 @@ async def test_bare_fee_question_is_read_with_the_topic_not_alone(cdeps):
     assert answered(chat) != "vneid-mien-phi"
     fee = cdeps.kb.entries["dichvucong-le-phi-cu-tru"].title
     assert answered(chat) == "dichvucong-le-phi-cu-tru" or fee in [c.label for r in chat.last for c in r.choices]
+
+
+def test_con_x_thi_sao_names_its_own_subject(shipped_kb):
+    matcher = shipped_kb.matcher
+    named = followup.names_other(matcher, "con tien nuoc thi sao")
+    assert named is not None and named.best is not None and named.best.entry.id == "thanhtoan-tien-nuoc"
+    assert followup.names_other(matcher, "thế còn tiền nước thì sao") is not None
+    assert followup.names_other(matcher, "neu mat dien thoai thi sao") is None  # "nếu": not another subject
+    assert followup.names_other(matcher, "kich hoat vneid") is None
+
+
+@pytest.mark.parametrize(("first", "then", "expected"), [
+    ("dong tien dien online", "con tien nuoc thi sao", "thanhtoan-tien-nuoc"),  # dev e07
+    ("kich hoat vneid tren dien thoai cac buoc the nao", "the con tre em", "vneid-tre-em-duoi-14"),  # dev g17
+])
+def test_con_x_thi_sao_is_answered_when_both_readings_agree(shipped_kb, monkeypatch, first, then, expected):
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+    def play() -> Match:
+        conv = Conversation(shipped_kb.matcher)
+        conv.ask(first, at)
+        return conv.ask(then, at + dt.timedelta(minutes=1))
+
+    m = play()
+    assert m.status == "answer" and m.best is not None and m.best.entry.id == expected
+    monkeypatch.setattr(followup, "NAMED_MIN", 1.01)  # without the rule: offered among choices
+    assert play().status == "choices"
