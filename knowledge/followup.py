@@ -37,6 +37,9 @@ CUE_BONUS = 0.3
 # and up answered more follow-ups wrong).
 CONCEPT_BONUS = 0.1
 TOPIC_BONUS = 0.05
+# Money already lost ("bị mất tiền rồi thì làm gì") is not what a fee title answers ("Làm VNeID có mất
+# tiền không"): the new words' own score of such an entry is scaled by this (0-0.7 equal on the CV).
+LOSS_DAMP = 0.5
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
@@ -174,6 +177,11 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     # weigh less than the topic's.
     is_bare = bare(text)
     own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
+    if _LOSS_RE.search(" ".join(fold(text).split())) and "fee" not in cues(text):
+        own = own.copy()
+        for i, e in enumerate(matcher.entries):
+            if "fee" in title_cues(e.title):
+                own[i] *= LOSS_DAMP
     topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:

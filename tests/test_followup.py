@@ -407,3 +407,18 @@ def test_con_x_thi_sao_is_answered_when_both_readings_agree(shipped_kb, monkeypa
     assert m.status == "answer" and m.best is not None and m.best.entry.id == expected
     monkeypatch.setattr(followup, "NAMED_MIN", 1.01)  # without the rule: offered among choices
     assert play().status == "choices"
+
+
+def test_money_already_lost_is_not_read_as_the_fee_question(shipped_kb, monkeypatch):
+    """After a fake-SMS answer, "bị mất tiền rồi thì làm gì" is about the loss, not VNeID's fee (dev g29)."""
+    matcher = shipped_kb.matcher
+
+    def first(text: str, prev: str) -> str:
+        reading = read(matcher, text, matcher.index[prev])
+        assert reading is not None
+        return matcher.entries[reading.order[0]].id
+
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "luadao-bi-lua-lam-gi"
+    assert first("co mat tien ko", "dichvucong-tach-ho") == "dichvucong-le-phi-cu-tru"  # the fee cue is untouched
+    monkeypatch.setattr(followup, "LOSS_DAMP", 1.0)
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "vneid-mien-phi"
