@@ -77,8 +77,8 @@ CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob
 LONG_WORDS = 7
 # The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
 # chosen (inner out-of-fold, on the training dialogues). L2 30: under the CV over whole dev
-# dialogues (three sets of fold seeds) 30-100 gave 1-1.3 more dialogues right than 3 and no follow-up
-# answered wrong (3: 0.3 per pass; 300 fell away).
+# dialogues (five sets of fold seeds) it gave 0.3-1.6 more dialogues right than 3 and no follow-up
+# answered wrong (3: 0.3-0.7 per pass); 10 and 100 were close, 300 fell away.
 FOLLOWUP_L2 = 30.0
 FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right ones lost to choices
 

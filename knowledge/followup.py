@@ -291,6 +291,14 @@ def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
             and (best.topic == prev.topic or best.id in prev.related or prev.id in best.related))
 
 
+def _kin(entry: Entry, prev: Entry | None) -> bool:
+    """`entry` stays with `prev`: the same topic, related either way, or naming its specific concept."""
+    if prev is None:
+        return False
+    return (entry.topic == prev.topic or entry.id in prev.related or prev.id in entry.related
+            or bool((title_concepts(prev.title) - _BROAD) & title_concepts(entry.title)))
+
+
 def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
     """The one entry near the previous topic whose title answers what the message asks ("mất bao
     lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
@@ -380,10 +388,14 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
                 # message would be answered with it anyway: answer rather than offer
                 return Match("answer", m.ranked, (), alone.confidence)
             named = names_other(matcher, text) if m.status == "choices" else None
-            if named is not None and named.confidence >= NAMED_MIN and m.best is not None \
-                    and named.best is not None and named.best.entry.id == m.best.entry.id:
-                # "còn X thì sao": the same question about X, whatever its topic. X's own words
-                # put first (more likely right than not) the entry the topic reading ranks first.
+            if named is not None and m.best is not None and named.best is not None \
+                    and named.best.entry.id == m.best.entry.id \
+                    and (named.status == "answer" or (named.confidence >= NAMED_MIN and _kin(named.best.entry, prev))):
+                # "còn X thì sao": the same question about X. X's own words answer the entry the
+                # topic reading ranks first, whatever its topic ("còn tiền nước thì sao" after paying
+                # electricity online); or put it first, more likely right than not, and it stays with
+                # the previous entry ("thế còn trẻ em" after activating VNeID; not a local story for
+                # "còn tiền internet thì sao" after paying electricity)
                 return Match("answer", m.ranked, (), named.confidence)
             return m
         if is_followup(text):

@@ -422,3 +422,16 @@ def test_money_already_lost_is_not_read_as_the_fee_question(shipped_kb, monkeypa
     assert first("co mat tien ko", "dichvucong-tach-ho") == "dichvucong-le-phi-cu-tru"  # the fee cue is untouched
     monkeypatch.setattr(followup, "LOSS_DAMP", 1.0)
     assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "vneid-mien-phi"
+
+
+def test_con_x_thi_sao_with_a_middling_match_stays_with_the_topic(shipped_kb, monkeypatch):
+    """X's own words only half sure, on an entry far from the previous one: offered, never answered."""
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    matcher = shipped_kb.matcher
+    named = followup.names_other(matcher, "con tien internet thi sao")
+    assert named is not None and named.status != "answer" and named.best is not None
+    assert named.best.entry.topic == "diaphuong"  # a local story: no entry answers internet bills
+    conv = Conversation(matcher)
+    conv.ask("dong tien dien tren app ngan hang", at)
+    m = conv.ask("con tien internet thi sao", at + dt.timedelta(minutes=1))
+    assert m.status != "answer" or m.best is None or m.best.entry.topic != "diaphuong"
