@@ -178,22 +178,13 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     is_bare = bare(text)
     own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
     if _LOSS_RE.search(" ".join(fold(text).split())) and "fee" not in cues(text):
-        own = own.copy()
-        for i, e in enumerate(matcher.entries):
-            if "fee" in title_cues(e.title):
-                own[i] *= LOSS_DAMP
+        own = own * _fee_damping(matcher)
     topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
         topic[i] += scale * RELATED_BONUS
     prev_concepts = title_concepts(prev.title) - _BROAD
-    for i, e in enumerate(matcher.entries):
-        if i in related or i == prev_index:
-            continue
-        if prev_concepts & title_concepts(e.title):
-            topic[i] += scale * CONCEPT_BONUS
-        elif e.topic == prev.topic:
-            topic[i] += scale * TOPIC_BONUS
+    topic += scale * _kin_bonus(matcher, prev, prev_concepts, related | {prev_index})
     if not is_bare and own.max() > 0:
         # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
         # name: the topic's weight on an entry goes with how well the new words match it.
@@ -235,6 +226,25 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
         ])
     strict = tuple(i for i in cued if asked & title_cues_strict(matcher.entries[i].title))
     return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued), strict)
+
+
+def _fee_damping(matcher: Matcher) -> np.ndarray:
+    """LOSS_DAMP for each entry whose title answers the fee cue, 1 for the others."""
+    return np.array([LOSS_DAMP if "fee" in title_cues(e.title) else 1.0 for e in matcher.entries])
+
+
+def _kin_bonus(matcher: Matcher, prev: Entry, prev_concepts: frozenset[str], skip: set[int]) -> np.ndarray:
+    """CONCEPT_BONUS for entries naming the previous title's concept, else TOPIC_BONUS for those of its
+    topic; nothing for `skip` (the related entries, which have their own bonus, and the previous one)."""
+    bonus = np.zeros(len(matcher.entries))
+    for i, e in enumerate(matcher.entries):
+        if i in skip:
+            continue
+        if prev_concepts & title_concepts(e.title):
+            bonus[i] = CONCEPT_BONUS
+        elif e.topic == prev.topic:
+            bonus[i] = TOPIC_BONUS
+    return bonus
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:

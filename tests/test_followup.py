@@ -405,7 +405,7 @@ def test_con_x_thi_sao_is_answered_when_both_readings_agree(shipped_kb, monkeypa
 
     m = play()
     assert m.status == "answer" and m.best is not None and m.best.entry.id == expected
-    monkeypatch.setattr(followup, "NAMED_MIN", 1.01)  # without the rule: offered among choices
+    monkeypatch.setattr(followup, "names_other", lambda _m, _t: None)  # without the rule: offered among choices
     assert play().status == "choices"
 
 
