@@ -323,6 +323,9 @@ def test_both_readings_agreeing_is_an_answer(shipped_kb):
     bank, lost_vneid, lost_bank = kb["thanhtoan-ekyc-cac-buoc"], kb["vneid-mat-dien-thoai"], kb["thanhtoan-mat-dien-thoai-ngan-hang"]
     alone = Match("answer", (Scored(lost_bank, 90.0),), (), 0.9)
     assert agree(Match("choices", (Scored(lost_bank, 40.0), Scored(lost_vneid, 30.0)), (), 0.4), alone, bank)
+    # answered on its own words, but not surely enough to confirm the topic reading
+    assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
+                     Match("answer", alone.ranked, (), 0.8), bank)
     assert not agree(Match("choices", (Scored(lost_vneid, 40.0), Scored(lost_bank, 30.0)), (), 0.4), alone, bank)
     assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
                      Match("choices", alone.ranked, alone.ranked, 0.5), bank)  # not answered on its own words
