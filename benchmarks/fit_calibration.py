@@ -14,8 +14,8 @@ knowledge base changes (new entries, phrasings or answer text move the rankers' 
 3. The thresholds are chosen on OUT-OF-FOLD probabilities (5-fold cross-validation, three
    shuffles), so they are set by how the models do on questions they were not fitted on, within
    budgets tighter than the targets, and smoothed over neighbouring thresholds: the choice that
-   exactly fits the small dev off-topic sets is not the one taken (near ties: the lowest short-question
-   threshold, pick_cell). It prints which budget binds there (diagnose).
+   exactly fits the small dev off-topic sets is not the one taken. It prints which budget binds there
+   (diagnose).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from knowledge.calibration import (
     Model,
     fit_logistic,
 )
-from knowledge.followup import Context, read, reads_with_topic
+from knowledge.followup import Context, answer, read, reads_with_topic
 from knowledge.lexical import K1 as LEX_K1
 from knowledge.loader import load
 from knowledge.matcher import Evidence, Matcher, clear_lead
@@ -69,19 +69,18 @@ DECISION_SHUFFLES = 20
 # under this one so that `make calibrate` writes the same bytes every time.
 HASH_SEED = "0"
 SMOOTH = 2  # a threshold's value is the mean over it and this many grid steps either side
-PICK_TOLERANCE = 0.005  # of the best smoothed value: cells within it are a tie (see pick_cell)
 # The features the two models read, chosen by 5-fold cross-validation on dev (dev top-1 within the
 # budgets, out of fold): the fused score, raw BM25 share, ranker-top flags and the exact-F1 flag
-# added nothing there; ranker agreement, the re-ranker's margin and the concept checks did. The fused
-# score's lead over the runner-up ("margin") helped only once the concept lexicon named the
-# neighbouring matters (mean top-1 +0.013 over 7 fold-seed sets, each one better; without them -0.008).
-USED = ("phrase", "margin", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
+# added nothing there; ranker agreement, the re-ranker's margin and the concept checks did.
+USED = ("phrase", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
         "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover")
 CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
 LONG_WORDS = 7
 # The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
-# chosen (inner out-of-fold, on the training dialogues).
-FOLLOWUP_L2 = 3.0
+# chosen (inner out-of-fold, on the training dialogues). L2 30: under the CV over whole dev
+# dialogues (five sets of fold seeds) it gave 0.3-1.6 more dialogues right than 3 and no follow-up
+# answered wrong (3: 0.3-0.7 per pass); 10 and 100 were close, 300 fell away.
+FOLLOWUP_L2 = 30.0
 FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right ones lost to choices
 
 
@@ -282,7 +281,10 @@ def followup_turns(matcher: Matcher, dialogues: list) -> list[FollowTurn]:  # ty
                     out.append(FollowTurn(d, reading.x, y))
             known = [e for e in expected if e in matcher.index]
             if known:
-                ctx = Context(known[0], now)
+                # the topic the bot will have: the entry it answers a first question with, if right
+                first = answer(matcher, text, None, now) if ctx is None else None
+                best = first.best.entry.id if first is not None and first.status == "answer" and first.best else None
+                ctx = Context(best if best in known else known[0], now)
     return out
 
 
@@ -501,22 +503,6 @@ def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.n
     return out
 
 
-def pick_cell(smooth: np.ndarray, tolerance: float | None = None) -> tuple[int, int]:
-    """The (short, long) threshold cell to take: of the cells whose smoothed value is within `tolerance`
-    of the best, the one with the lowest short-question threshold (then the best value). The safe cells
-    form a diagonal ridge (both thresholds spend the real set's wrong-answer budget) along which the
-    value is flat to within the fold-seed noise, so the plain argmax wandered with the fold seed
-    (short 0.81-0.90); this takes the end that answers more short phone-typed questions, whose
-    budgets have room to spare, and any cell it takes is at least `tolerance` inside the budgets'
-    smoothed edge (a broken cell in the neighbourhood costs far more)."""
-    tol = PICK_TOLERANCE if tolerance is None else tolerance
-    near = np.argwhere(smooth >= smooth.max() - tol - 1e-12)
-    i = int(near[:, 0].min())
-    js = near[near[:, 0] == i, 1]
-    j = int(js[np.argmax(smooth[i, js])])
-    return i, j
-
-
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None) -> Calibration:  # type: ignore[type-arg]
@@ -572,7 +558,7 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
 
     table, smooth = answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
-    i, j = pick_cell(smooth)
+    i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
     if verbose:
         for a in range(30, len(grid), 4):
             print(f"  short {grid[a]:.2f}: " + " ".join(f"{table[a, b]:+.2f}" for b in range(30, len(grid), 4)))

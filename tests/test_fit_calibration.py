@@ -141,19 +141,3 @@ def test_diagnosis_names_the_budget_that_binds_and_agrees_with_the_table():
         for kind in ("right first", "wrong first", "off-topic"):
             assert any(line.split()[:1] == [name] and kind in line for line in lines), (name, kind)
 
-
-def test_pick_cell_takes_the_lowest_short_threshold_among_near_ties():
-    smooth = np.full((6, 6), -1.0)
-    smooth[4, 1], smooth[3, 2], smooth[2, 3], smooth[1, 5] = 0.613, 0.610, 0.609, 0.600  # a diagonal ridge
-    smooth[2, 4] = 0.604
-    assert fit_calibration.pick_cell(smooth, tolerance=0.0) == (4, 1)  # the plain argmax
-    assert fit_calibration.pick_cell(smooth, tolerance=0.005) == (2, 3)  # 0.609 ties 0.613; 0.600 does not
-    assert fit_calibration.pick_cell(smooth, tolerance=0.02) == (1, 5)
-    # a cell next to a broken budget is worth far less once smoothed, so it never ties the best
-    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
-    p1, y1, exact, clear, long_q, groups, scope = _synthetic(4, np.random.default_rng(3))
-    table, smooth = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
-    i, j = fit_calibration.pick_cell(smooth)
-    k = fit_calibration.SMOOTH
-    assert (table[max(i - k, 0):i + k + 1, max(j - k, 0):j + k + 1] > 0).all()
-    assert smooth[i, j] >= smooth.max() - fit_calibration.PICK_TOLERANCE - 1e-12
