@@ -50,7 +50,7 @@ MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
 
 NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that phrasing
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
-MAX_PARTS = 4  # parts of a message tried in turn for an answer (split_question's order)
+MAX_PARTS = 3  # parts of a message tried in turn for an answer (split_question's order)
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
