@@ -62,7 +62,7 @@ _PRONOUN = r"(?:toi|em|chau|minh|chi|anh|con|tui|ba|bac|co|chung toi|chung em)"
 _ASK_RE = re.compile(
     rf"(?<!\w)(?:(?:cho|xin) (?:phep )?{_PRONOUN} (?:duoc )?hoi|(?:xin|cho) (?:duoc )?hoi|{_PRONOUN} (?:muon|can|xin)"
     rf" (?:duoc )?hoi|muon hoi|xin tu van(?: giup(?: {_PRONOUN})?)?|nho (?:luat su |anh chi |ban bien tap |ad )?"
-    rf"(?:tu van|giai dap)(?: giup(?: {_PRONOUN})?)?|{_PRONOUN} muon biet)\b[ ,:]*"
+    rf"(?:tu van|giai dap)(?: giup(?: {_PRONOUN})?)?|{_PRONOUN} muon biet)\b[ ,:]*(?:(?:rang|la)\b[ ,:]*)?"
 )
 _ADDRESSEE = (r"(?:luat su|ban bien tap|anh chi|anh|chi|ad|admin|quy co quan|quy bao|toa soan|bao|chuyen gia"
               r"|bo cong an|co quan chuc nang)")

@@ -51,6 +51,7 @@ def test_short_messages_are_left_alone(text):
     ("Nhưng liệu người cao tuổi có thể sử dụng VNeID không?", "người cao tuổi"),
     # whom the question is put to, after the asking phrase
     ("Xin hỏi Thời Nay, người tạm trú có được làm căn cước tại TP Hồ Chí Minh không?", "người tạm trú"),
+    ("LVN Group cho tôi hỏi rằng có cần cắt hộ khẩu của bố tôi không?", "có cần cắt"),
 ])
 def test_openers_of_letters_are_cut(text, first):
     assert split_question(text)[0].startswith(first)
