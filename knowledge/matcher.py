@@ -30,7 +30,7 @@ from .lexical import K1 as LEX_K1
 from .lexical import Lexical
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
-from .question import question_parts, split_question
+from .question import split_question
 
 MAX_CHOICES = 3
 TIE_MARGIN = 0.02  # two best entries this close in re-ranker score: a tie, never a direct answer
@@ -548,8 +548,7 @@ class Matcher:
 
     def match(self, question: str) -> Match:
         """Answer the first question of the message that can be answered; offer the entries for its others."""
-        parts, bare = question_parts(question)
-        parts = parts[:MAX_PARTS]
+        parts = split_question(question)[:MAX_PARTS]
         tried: list[Match] = []
         for part in parts:  # the first part that gets an answer; else the first part's choices
             tried.append(self.match_key(self.query_key(part)))
@@ -557,11 +556,6 @@ class Matcher:
                 break
         chosen = len(tried) - 1 if tried[-1].status == "answer" else 0
         first = tried[chosen]
-        if first.status != "answer" and bare:  # the question sentence without its context, for an answer only
-            alone = self.match_key(self.query_key(bare))
-            if alone.status == "answer":
-                first = alone
-                chosen = -1
         if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
             first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
         if len(parts) < 2:

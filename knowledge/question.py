@@ -174,37 +174,6 @@ def _clauses(s: str, f: str) -> list[tuple[str, str]]:
     return [*pieces, (s[start:].strip(" ,"), f[start:].strip(" ,"))]
 
 
-def question_parts(text: str) -> tuple[list[str], str]:
-    """split_question's parts, and the first question sentence alone when context came before it ("" if not).
-
-    The bare sentence is a last try for an answer when every part with its context falls short; it is
-    never offered as a choice of its own, having lost the topic the context gave it.
-    """
-    text = unicodedata.normalize("NFC", text)
-    kept = [(s, f) for raw in sentences(text) for s, f in _clean(raw, fold(raw)) if f and not _noise(f)]
-    if not kept:
-        return [text], ""
-    if len(kept) == 1:
-        return [kept[0][0], *(c for c, _ in _clauses(*kept[0]))], ""
-    tiers = [_tier(f) for _, f in kept]
-    best = min(tiers)
-    if best == len(_TIERS):
-        return [" ".join(s for s, _ in kept)], ""
-    parts: list[str] = []
-    context: list[str] = []
-    bare = ""
-    for (s, f), tier in zip(kept, tiers, strict=True):
-        if tier == best:
-            if not parts and context:
-                bare = s
-            parts.append(" ".join([*context, s]) if not parts else s)
-            parts += [c for c, _ in _clauses(s, f)]
-            context = []
-        elif not parts:
-            context.append(s)
-    return parts, bare
-
-
 def split_question(text: str) -> list[str]:
     """[first question with the context before it, further questions ...]; [text] when nothing is found.
 
@@ -216,7 +185,26 @@ def split_question(text: str) -> list[str]:
     sentence that asks two things joined by a comma or "và" ("… là gì, xin cấp ở đâu?") comes whole,
     then each of its clauses. A message of one plain sentence comes back as one part.
     """
-    return question_parts(text)[0]
+    text = unicodedata.normalize("NFC", text)
+    kept = [(s, f) for raw in sentences(text) for s, f in _clean(raw, fold(raw)) if f and not _noise(f)]
+    if not kept:
+        return [text]
+    if len(kept) == 1:
+        return [kept[0][0], *(c for c, _ in _clauses(*kept[0]))]
+    tiers = [_tier(f) for _, f in kept]
+    best = min(tiers)
+    if best == len(_TIERS):
+        return [" ".join(s for s, _ in kept)]
+    parts: list[str] = []
+    context: list[str] = []
+    for (s, f), tier in zip(kept, tiers, strict=True):
+        if tier == best:
+            parts.append(" ".join([*context, s]) if not parts else s)
+            parts += [c for c, _ in _clauses(s, f)]
+            context = []
+        elif not parts:
+            context.append(s)
+    return parts
 
 
-__all__ = ["is_question", "question_parts", "sentences", "split_question", "strip_preamble"]
+__all__ = ["is_question", "sentences", "split_question", "strip_preamble"]

@@ -139,9 +139,3 @@ def test_a_message_whose_first_question_has_no_answer_answers_the_next(shipped_k
     m = shipped_kb.match("Giá vàng hôm nay thế nào? Quên mật khẩu VNeID thì làm sao?")
     assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
 
-
-def test_a_letter_whose_story_drowns_its_question_is_answered_on_the_question_alone(shipped_kb):
-    m = shipped_kb.match("Mẹ tôi năm nay 70 tuổi, sống một mình ở quê, hằng tháng nhận lương hưu và tiền trợ cấp "
-                         "người cao tuổi ở xã, con cái đều đi làm ăn xa, nhà không có ai biết dùng điện thoại thông "
-                         "minh. Quên mật khẩu VNeID thì làm sao?")
-    assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"

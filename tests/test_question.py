@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from knowledge.question import question_parts, split_question, strip_preamble
+from knowledge.question import split_question, strip_preamble
 
 
 def test_letter_keeps_context_and_question_drops_greeting_and_thanks():
@@ -105,11 +105,3 @@ def test_decomposed_accents_are_cut_in_the_right_place():
     text = unicodedata.normalize("NFD", "Cho tôi hỏi điều kiện đăng ký tạm trú online là gì?")
     assert split_question(text) == [unicodedata.normalize("NFC", "điều kiện đăng ký tạm trú online là gì?")]
 
-
-def test_the_question_sentence_alone_is_kept_for_a_last_try_when_context_came_before_it():
-    letter = ("Tôi quê ở Bình Định, đang làm việc tại TP Hồ Chí Minh. Xin hỏi Thời Nay, người tạm trú có được "
-              "làm căn cước tại TP Hồ Chí Minh không?")
-    parts, bare = question_parts(letter)
-    assert parts == split_question(letter) and parts[0].startswith("Tôi quê ở Bình Định")
-    assert bare == "người tạm trú có được làm căn cước tại TP Hồ Chí Minh không?"
-    assert question_parts("Quên mật khẩu VNeID thì làm sao?")[1] == ""
