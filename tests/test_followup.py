@@ -397,7 +397,11 @@ def test_con_x_thi_sao_names_its_own_subject(shipped_kb):
 @pytest.mark.parametrize(("first", "then", "expected"), [
     # (dev e07, "dong tien dien online" then "con tien nuoc thi sao", left this list when the
     # phrasings of 30/11 made the first turn answer the public-service electricity entry)
-    ("kich hoat vneid tren dien thoai cac buoc the nao", "the con tre em", "vneid-tre-em-duoi-14"),  # dev g17
+    # (dev g17, "kich hoat vneid tren dien thoai cac buoc the nao" then "the con tre em", left it when the
+    # neighbouring-matters lexicon and the fused lead gave "trẻ em" alone P(right) 0.30, below NAMED_MIN;
+    # the topic reading offers its entry first among the choices)
+    ("dang ky thuong tru online", "còn người già không có điện thoại thông minh thì sao",
+     "dichvucong-ho-tro-nguoi-cao-tuoi"),  # dev d31
 ])
 def test_con_x_thi_sao_is_answered_when_both_readings_agree(shipped_kb, monkeypatch, first, then, expected):
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)

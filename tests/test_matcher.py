@@ -139,3 +139,16 @@ def test_a_message_whose_first_question_has_no_answer_answers_the_next(shipped_k
     m = shipped_kb.match("Giá vàng hôm nay thế nào? Quên mật khẩu VNeID thì làm sao?")
     assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
 
+
+
+def test_neighbouring_matters_are_not_answered(shipped_kb):
+    """Questions about matters next to ours that no entry covers (health-insurance benefits, land,
+    divorce, traffic fines, labour law, phone repair, meters, other apps' passwords): no confident answer."""
+    for q in ["Mức hưởng bảo hiểm y tế khi đi khám trái tuyến là bao nhiêu?", "tach thua dat can giay to gi",
+              "ly hon thi ai duoc nuoi con", "nong do con xe may phat bao nhieu",
+              "het hop dong lao dong co duoc tro cap thoi viec khong", "thay man hinh dien thoai het bao nhieu tien",
+              "cong to dien quay nhanh bat thuong bao ai", "quen mat khau gmail",
+              "thua ke nha dat khi bo me mat khong co di chuc", "hoc bong cho con ho ngheo"]:
+        m = shipped_kb.matcher.match(q)
+        assert m.status != "answer", (q, m.best.entry.id)
+        assert m.confidence < 0.5, (q, m.confidence)
