@@ -72,11 +72,8 @@ SMOOTH = 2  # a threshold's value is the mean over it and this many grid steps e
 # budgets, out of fold): the fused score, raw BM25 share, ranker-top flags and the exact-F1 flag
 # added nothing there; ranker agreement, the re-ranker's margin and the concept checks did.
 USED = ("phrase", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
-        "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover",
-        # the classifier's view of the best entry (knowledge/classifier.py): out of fold, mean top-1
-        # 0.635 -> 0.650 over four fold-seed sets, the linear score (before the softmax) doing most
-        "clf_prob", "clf_margin", "clf_top", "clf_score")
-CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob", "clf_prob", "clf_score")
+        "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover")
+CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
 LONG_WORDS = 7
 # The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
 # chosen (inner out-of-fold, on the training dialogues). L2 30: under the CV over whole dev

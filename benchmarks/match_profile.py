@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faq_eval import read_member, read_real
 
-from knowledge import classifier, lexical, matcher, normalize
+from knowledge import lexical, matcher, normalize
 from knowledge.loader import load
 
 REPEATS = 5
@@ -46,7 +46,6 @@ STAGES = [
     (matcher.Matcher, "_score", "      _score"),
     (matcher.process, "cdist", "        cdist token_set_ratio"),
     (lexical.Lexical, "scores", "    lexical.scores"),
-    (classifier.Classifier, "logits", "    classifier.logits"),
     (matcher.Matcher, "_rerank", "    _rerank"),
     (matcher.Matcher, "candidates_matrix", "      candidates_matrix"),
     (matcher, "concepts", "        concepts"),

@@ -43,10 +43,6 @@ FEATURES = (
     "t_extra",      # concepts the best entry's title names that the question does not
     "title_cover",  # IDF-weighted share of the best entry's title words found in the question
     "surface_cover",  # IDF-weighted share of the question's content words in the best entry's title/phrasings
-    "clf_prob",     # the classifier's P(best entry) (classifier.py: softmax over all entries)
-    "clf_margin",   # that minus its P of the best other candidate
-    "clf_top",      # 1 when the classifier ranks the best entry first of all entries
-    "clf_score",    # the classifier's linear score of the best entry (before the softmax)
 )
 
 # The per-candidate features the follow-up model reads (knowledge/followup.py `read`):
@@ -78,11 +74,6 @@ CANDIDATE_FEATURES = (
     "t_shared",     # concepts both name (title)
     "phrase_top",   # 1 when the phrasing matcher ranks this entry first
     "lexical_top",  # 1 when BM25 ranks this entry first
-    "clf_logp",     # log of the classifier's P(entry) (classifier.py)
-    "clf_prob",     # the classifier's P(entry)
-    "clf_top",      # 1 when the classifier ranks this entry first of all entries
-    "clf_rank",     # log(1 + entries the classifier ranks above this one)
-    "clf_score",    # the classifier's linear score of the entry (before the softmax)
 )
 
 

@@ -7,9 +7,7 @@ Two rankers, fused, then a calibrated decision (see the retrieval notes and cali
    phrasing's self-score and rapidfuzz token_set_ratio -> best phrasing per entry (0-100);
 2. the lexical retriever (lexical.py): BM25 over each entry's title, phrasings and answer.
 
-fused = phrasing / 100 + fusion * BM25 / the query's ceiling. A third, discriminative ranker (a
-softmax regression over the entries, classifier.py) adds its best entries to the candidates and its
-scores to their features. A learned re-ranker re-orders them; features of the best entries go to
+fused = phrasing / 100 + fusion * BM25 / the query's ceiling. Features of the best entries go to
 two logistic regressions fitted on the dev halves (`make calibrate`): answer, offer the top 2-3
 as choices, or say honestly that there is no answer yet. A message with several questions is
 answered on its first and offers the others as choices.
@@ -27,7 +25,6 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
-from .classifier import Classifier, trained
 from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical
@@ -39,7 +36,6 @@ MAX_CHOICES = 3
 TIE_MARGIN = 0.02  # two best entries this close in re-ranker score: a tie, never a direct answer
 CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this close to the best
 RERANK = 8  # entries with the best fused scores re-ordered by the learned re-ranker
-CLF_CANDIDATES = 3  # ... joined by the classifier's best entries (classifier.py) the fused order missed
 CANDIDATES = 30  # best phrasings by BM25 re-ranked...
 ENTRY_CANDIDATES = 30  # ... with the best phrasing of this many entries
 # Phrasing score blend (sums to 1); see Matcher._score.
@@ -109,7 +105,6 @@ class Evidence:
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
     rr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # re-ranker scores, in `order`
     candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, len(CANDIDATE_FEATURES))))
-    clf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the classifier's score of every entry
 
     @property
     def top(self) -> int | None:
@@ -182,7 +177,6 @@ class Matcher:
         self._typo_cache: dict[str, str] = {}
         self._last_query_words: tuple[str | None, dict[str, float]] = (None, {})  # see _query_words
         self._build_bm25()
-        self.classifier: Classifier = trained(self.entries)
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
     # --- the phrasing matcher --------------------------------------------------------------------
@@ -407,13 +401,7 @@ class Matcher:
             return Evidence([], fused, phrase, None)
         k = min(RERANK, nonzero)
         part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
-        clf = self.classifier.logits(q)
-        order = part.tolist()
-        if 0 < CLF_CANDIDATES < len(clf) and clf.any():
-            for i in np.argpartition(-clf, CLF_CANDIDATES - 1)[:CLF_CANDIDATES].tolist():
-                if i not in order and i != exclude:
-                    order.append(i)
-        ev = Evidence(order, fused, phrase, self.exact.get(q), f1best, clf=clf)
+        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best)
         self._rerank(q, ev, lex_rel)
         return ev
 
@@ -467,15 +455,6 @@ class Matcher:
             x[row, 11] = len(tc & qc)
             x[row, 12] = c == phrase_top
             x[row, 13] = c == lex_top
-        z = ev.clf if len(ev.clf) else self.classifier.logits(q)
-        zc = z[idx]
-        pc = np.exp(zc - z.max())
-        pc /= np.exp(z - z.max()).sum()
-        x[:, 14] = np.log(np.maximum(pc, 1e-9))
-        x[:, 15] = pc
-        x[:, 16] = zc >= z.max()
-        x[:, 17] = np.log1p((z[None, :] > zc[:, None]).sum(axis=1))
-        x[:, 18] = zc
         return x
 
     def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray, learned: bool = True) -> None:
@@ -522,18 +501,12 @@ class Matcher:
             q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE]
         else:
             rr_margin, rr_prob, q_missing, q_all, t_extra, title_cover, surface = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        z = ev.clf if len(ev.clf) else self.classifier.logits(q)
-        p = np.exp(z - z.max())
-        p /= p.sum()
-        clf_best = float(p[a])
-        clf_other = max((float(p[i]) for i in ev.order[1:]), default=0.0)
         return np.array([
             float(ev.fused[a]), float(ev.fused[a]) - second, pa / 100, float(lex_rel[a]),
             float(phrase_top == a and lex_top == a), float(phrase_top == a), float(lex_top == a),
             math.log1p(len(weights)), coverage, unknown, (pa - other_phrase) / 100,
             f1a, f1a - f1_other, float(f1a >= NEAR_EXACT),
             min(rr_margin, 5.0), rr_prob, q_missing, q_all, t_extra, title_cover, surface,
-            clf_best, clf_best - clf_other, float(clf_best >= p.max()), float(z[a]),
         ])
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
