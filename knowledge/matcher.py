@@ -10,7 +10,7 @@ Two rankers, fused, then a calibrated decision (see the retrieval notes and cali
 fused = phrasing / 100 + fusion * BM25 / the query's ceiling. Features of the best entries go to
 two logistic regressions fitted on the dev halves (`make calibrate`): answer, offer the top 2-3
 as choices, or say honestly that there is no answer yet. A message with several questions is
-answered on its first and offers the others as choices.
+answered on its first that gets an answer and offers another as a choice.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
 
 NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that phrasing
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
+MAX_PARTS = 3  # parts of a message tried in turn for an answer (split_question's order)
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
@@ -546,17 +547,27 @@ class Matcher:
         return self.query_key(split_question(question)[0])
 
     def match(self, question: str) -> Match:
-        """Answer the first question of the message; offer the entries for its other questions."""
-        parts = split_question(question)
-        first = self.match_key(self.query_key(parts[0]))
+        """Answer the first question of the message that can be answered; offer the entries for its others."""
+        parts = split_question(question)[:MAX_PARTS]
+        tried: list[Match] = []
+        for part in parts:  # the first part that gets an answer; else the first part's choices
+            tried.append(self.match_key(self.query_key(part)))
+            if tried[-1].status == "answer":
+                break
+        chosen = len(tried) - 1 if tried[-1].status == "answer" else 0
+        first = tried[chosen]
         if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
             first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
         if len(parts) < 2:
             return first
         others: list[Scored] = []
         seen = {s.entry.id for s in (first.ranked[:1] if first.status == "answer" else first.offered)}
-        for part in parts[1:1 + MAX_OTHER_PARTS]:
-            m = self.match_key(self.query_key(part))
+        for i, part in enumerate(parts):
+            if len(others) >= MAX_OTHER_PARTS:
+                break
+            if i == chosen:
+                continue
+            m = tried[i] if i < len(tried) else self.match_key(self.query_key(part))
             if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
                 seen.add(m.best.entry.id)
                 others.append(m.best)

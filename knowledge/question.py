@@ -1,21 +1,23 @@
 """Find the question(s) in a long message: drop greetings, thanks and preambles, keep the asking.
 
 Real questions arrive as letters ("Chào luật sư, tôi năm nay 60 tuổi… Cho tôi hỏi … Xin cảm ơn"),
-and sometimes ask two things. `split_question` returns the first question together with the
-context sentences before it, then each further question on its own. Pure functions on text.
+newspaper Q&A ("Giải đáp: …", "Xin hỏi Luật sư, …, thưa Luật sư?"), and sometimes ask two things.
+`split_question` returns the first question together with the context sentences before it, then each
+further question on its own. Pure functions on text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .normalize import fold
 
-_SENTENCE_RE = re.compile(r"(?<=[?!.;\n])\s+|\n+")
+_SENTENCE_RE = re.compile(r"(?<=[?!.;…\n])\s+|\n+")
 # Whole sentences that carry no question: greetings, thanks, wishes, sign-offs.
 _NOISE_RE = re.compile(
-    r"^(?:xin |em |con |chau |kinh )?(?:chao|kinh gui|kinh thua|thua|cam on|xin cam on|tran trong|tks|thanks|thank you"
-    r"|mong (?:duoc|nhan)|rat mong|hello|hi|alo)\b"
+    r"^(?:xin |em |con |chau |kinh |toi )?(?:chao|kinh gui|kinh thua|thua|cam on|xin cam on|tran trong|tks|thanks"
+    r"|thank you|mong (?:duoc|nhan)|rat mong|hello|hi|alo)\b"
 )
 # Preambles at the start of a sentence, before the real question.
 _PREAMBLE_RE = re.compile(
@@ -29,7 +31,54 @@ _QUESTION_CUES = re.compile(
     r"\?|\b(?:khong|ko|k|chua|ha|a|nhi)\W*$|\b(?:gi|sao|nao|bao nhieu|bao lau|o dau|the nao|ra sao|nhu nao|hay khong|co phai"
     r"|duoc khong|lam sao|cach|huong dan|thu tuc|dieu kien|can gi|phai lam|co the|co nen|nen)\b"
 )
+# Signs that a sentence asks: a question mark; else a question word at its end (members seldom type "?").
+_MARK = re.compile(r"\?")
+_ENDS_ASKING = re.compile(
+    r"\b(?:khong|ko|k|chua|nhi|gi|sao|nao|dau|bao nhieu|bao lau|the nao|ra sao|nhu nao|duoc khong|hay khong"
+    r"|co phai khong)(?: vay| the| day| nhi| a| ha)*\W*$"
+)
+# Interrogative words anywhere in a sentence.
+_ASK_WORDS = re.compile(
+    r"\b(?:gi|sao|nao|bao nhieu|bao lau|o dau|the nao|ra sao|nhu nao|hay khong|co phai|duoc khong|lam sao|lieu)\b"
+)
+_TIERS = (_MARK, _ENDS_ASKING, _ASK_WORDS, _QUESTION_CUES)
 MIN_LEN = 3
+MIN_CONTEXT_WORDS = 6  # words before an asking phrase kept as context ("Chào Luật sư," is not)
+# Two questions in one sentence: a clause that ends on a question word, then ", " or " và " and another.
+_CLAUSE_END_RE = re.compile(
+    r"\b(?:la gi|gi|o dau|ra sao|the nao|nhu nao|bao nhieu|bao lau|khong|chua|duoc khong|hay khong|lam sao)"
+    r"(?=(?:,| va)\s)"
+)
+_JOIN_RE = re.compile(r"[,\s]*(?:va\s+)?")
+
+# A headline or label before a colon: "Giải đáp:", "Ngày mai (1/7):", "em hỏi vấn đề này ạ:".
+_HEADLINE_RE = re.compile(r"^([^:?]{1,40}):\s+")
+# Calling someone: "Em ơi", "Anh chị ơi", "ad oi".
+_VOCATIVE_RE = re.compile(r"^(?:[^\W\d_]+ ){0,2}[^\W\d_]+ oi\b[ ,!.]*")
+# A greeting clause closed by a comma: "Xin chào luatsu247,", "Chào Luật sư,".
+_GREETING_RE = re.compile(r"^(?:xin )?chao(?: [^\s,.!?:]+){0,4}\s*[,.!:]\s*")
+_PRONOUN = r"(?:toi|em|chau|minh|chi|anh|con|tui|ba|bac|co|chung toi|chung em)"
+# Asking phrases, anywhere in a sentence: what follows is the question.
+_ASK_RE = re.compile(
+    rf"(?<!\w)(?:(?:cho|xin) (?:phep )?{_PRONOUN} (?:duoc )?hoi|(?:xin|cho) (?:duoc )?hoi|{_PRONOUN} (?:muon|can|xin)"
+    rf" (?:duoc )?hoi|muon hoi|xin tu van(?: giup(?: {_PRONOUN})?)?|nho (?:luat su |anh chi |ban bien tap |ad )?"
+    rf"(?:tu van|giai dap)(?: giup(?: {_PRONOUN})?)?|{_PRONOUN} muon biet)\b[ ,:]*(?:(?:rang|la)\b[ ,:]*)?"
+)
+_ADDRESSEE = (r"(?:luat su|ban bien tap|anh chi|anh|chi|ad|admin|quy co quan|quy bao|toa soan|bao|chuyen gia"
+              r"|bo cong an|co quan chuc nang)")
+# After an asking phrase: whom it is asked of, or "about this".
+_ASK_TAIL_RE = re.compile(rf"^(?:{_ADDRESSEE}|(?:ve )?(?:van de|truong hop) (?:nay|sau)(?: a)?|nhu sau)\s*[,:]\s*")
+_TITLE_NAME_RE = re.compile(r"^((?:[A-ZÀ-Ỹ][a-zà-ỹ]+ ){1,2}[A-ZÀ-Ỹ][a-zà-ỹ]+)\s*,\s*")
+# Linking words that open a sentence: "Nhưng liệu", "Tuy nhiên,". Matched on the accented text. "Vậy"
+# stays: a member's accent-free "vay" may be a loan, and cutting "Vậy" lowered the out-of-fold top-1.
+_CONNECTOR_RE = re.compile(r"^(?:(?:nhưng|liệu|thế nhưng|tuy nhiên)(?: thì| nên| liệu| xin)?|và)\b[ ,]*", re.IGNORECASE)
+# Cheap tests that skip the patterns above for the many messages they cannot match (folded text).
+_GREETINGS = ("chao", "xin chao")
+_ASKING = ("hoi", "tu van", "giai dap", "muon biet")
+_CONNECTORS = ("nhung", "lieu", "the nhung", "tuy nhien", "va")
+# Closing words at the end of a sentence: ", thưa Luật sư?", "Tôi xin chân thành cảm ơn …".
+_TAIL_RE = re.compile(rf"(?:[ ,]+(?:thua|a thua) {_ADDRESSEE}(?=\W*$)|\s+(?:(?:toi|em|chau) )?(?:xin )?(?:chan thanh )?"
+                      r"cam on\b.*$)")
 
 
 def sentences(text: str) -> list[str]:
@@ -63,27 +112,98 @@ def is_question(sentence: str) -> bool:
     return bool(_QUESTION_CUES.search(fold(sentence)))
 
 
-def split_question(text: str) -> list[str]:
-    """[first question with the context before it, second question, ...]; [text] when nothing is found.
+def _tier(folded: str) -> int:
+    """How plainly a sentence asks: 0 a question mark, 1 a question word at its end, 2 a question word
+    inside, 3 a weak cue ('thủ tục', 'cách', 'có thể'), 4 (= len(_TIERS)) not at all."""
+    return next((i for i, r in enumerate(_TIERS) if r.search(folded)), len(_TIERS))
 
-    A message of one sentence comes back as one part (its preamble cut). Context sentences after
-    the last question (thanks, wishes) are dropped. Each sentence is folded once.
+
+def _drop(s: str, f: str, n: int) -> tuple[str, str]:
+    return s[n:].lstrip(" ,:."), f[n:].lstrip(" ,:.")
+
+
+def _words(f: str) -> int:
+    return len(f.split())
+
+
+def _clean(s: str, f: str) -> list[tuple[str, str]]:
+    """One sentence -> [(context before an asking phrase)?, the sentence without openers and closings]."""
+    out: list[tuple[str, str]] = []
+    for _ in range(4):
+        before = f
+        if " oi" in f and (m := _VOCATIVE_RE.match(f)) and _words(f[m.end():]) >= 2:
+            s, f = _drop(s, f, m.end())
+        if ":" in f and (m := _HEADLINE_RE.match(f)) and _words(m.group(1)) <= 6 \
+                and not _ASK_WORDS.search(m.group(1)) and _words(f[m.end():]) >= 3:
+            s, f = _drop(s, f, m.end())
+        if f.startswith(_GREETINGS) and (m := _GREETING_RE.match(f)) and " hoi" not in m.group(0) \
+                and _words(f[m.end():]) >= 3:
+            s, f = _drop(s, f, m.end())
+        ask = [m for m in _ASK_RE.finditer(f) if _words(f[m.end():]) >= 3] if any(w in f for w in _ASKING) else []
+        if ask:  # the last asking phrase: "…, luật sư cho tôi hỏi X" -> X (a long lead-in stays as context)
+            head = (s[:ask[-1].start()].strip(" ,:."), f[:ask[-1].start()].strip(" ,:."))
+            if _words(head[1]) >= MIN_CONTEXT_WORDS:
+                out.append(head)
+            s, f = _drop(s, f, ask[-1].end())
+            if (m := _ASK_TAIL_RE.match(f) or _TITLE_NAME_RE.match(s)) and _words(f[m.end():]) >= 3:
+                s, f = _drop(s, f, m.end())
+        if f.startswith(_CONNECTORS) and (m := _CONNECTOR_RE.match(s)) and _words(f[m.end():]) >= 3:
+            s, f = _drop(s, f, m.end())
+        s, f = _cut(s, f)
+        if f == before:
+            break
+    if ("cam on" in f or "thua" in f) and (m := _TAIL_RE.search(f)) and _words(f[:m.start()]) >= 4:
+        s, f = (s[:m.start()] + s[m.end():]).strip(" ,"), (f[:m.start()] + f[m.end():]).strip(" ,")
+    out.append((s, f))
+    return out
+
+
+def _clauses(s: str, f: str) -> list[tuple[str, str]]:
+    """'Giấy xác nhận cư trú là gì, xin cấp ở đâu?' -> its two questions; [] when it asks one thing."""
+    pieces: list[tuple[str, str]] = []
+    if "," not in f and " va " not in f:
+        return pieces
+    start = 0
+    for m in _CLAUSE_END_RE.finditer(f):
+        rest = f[m.end():]
+        if _ASK_WORDS.search(rest) or _ENDS_ASKING.search(rest) or "?" in rest:
+            pieces.append((s[start:m.end()].strip(" ,"), f[start:m.end()].strip(" ,")))
+            start = _JOIN_RE.match(f, m.end()).end()  # type: ignore[union-attr]
+    if not pieces:
+        return []
+    return [*pieces, (s[start:].strip(" ,"), f[start:].strip(" ,"))]
+
+
+def split_question(text: str) -> list[str]:
+    """[first question with the context before it, further questions ...]; [text] when nothing is found.
+
+    Each sentence loses its greeting, headline, linking word, asking phrase ("cho tôi hỏi") and closing
+    thanks. The question sentences are those that ask most plainly: with a question mark when there are
+    any, else those ending on a question word ("tôi chưa từng đi làm ở đâu." is then context), else those
+    with a question word inside, else those with a weak cue ("thủ tục", "cách"). The first question keeps
+    every context sentence before it; sentences after the last question (thanks, wishes) are dropped. A
+    sentence that asks two things joined by a comma or "và" ("… là gì, xin cấp ở đâu?") comes whole,
+    then each of its clauses. A message of one plain sentence comes back as one part.
     """
-    kept = [(s, f) for s, f in (_cut(s, fold(s)) for s in sentences(text)) if not _noise(f)]
+    text = unicodedata.normalize("NFC", text)
+    kept = [(s, f) for raw in sentences(text) for s, f in _clean(raw, fold(raw)) if f and not _noise(f)]
     if not kept:
         return [text]
     if len(kept) == 1:
-        return [kept[0][0]]
+        return [kept[0][0], *(c for c, _ in _clauses(*kept[0]))]
+    tiers = [_tier(f) for _, f in kept]
+    best = min(tiers)
+    if best == len(_TIERS):
+        return [" ".join(s for s, _ in kept)]
     parts: list[str] = []
     context: list[str] = []
-    for s, f in kept:
-        if _QUESTION_CUES.search(f):
+    for (s, f), tier in zip(kept, tiers, strict=True):
+        if tier == best:
             parts.append(" ".join([*context, s]) if not parts else s)
+            parts += [c for c, _ in _clauses(s, f)]
             context = []
         elif not parts:
             context.append(s)
-    if not parts:
-        return [" ".join(s for s, _ in kept)]
     return parts
 
 

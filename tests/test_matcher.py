@@ -133,3 +133,9 @@ def test_two_swapped_letters_count_as_one_typo(shipped_kb):
     # "vnied" for "vneid": a transposition, the commonest slip on a phone keyboard.
     assert "vneid" in shipped_kb.matcher.query_key("huong dan kich hoat vnied").split()
     assert "chuyen khoan" in shipped_kb.matcher.query_key("chuyen khaon nham")
+
+
+def test_a_message_whose_first_question_has_no_answer_answers_the_next(shipped_kb):
+    m = shipped_kb.match("Giá vàng hôm nay thế nào? Quên mật khẩu VNeID thì làm sao?")
+    assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
+
