@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
 from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
-from .lexical import Lexical
+from .lexical import Lexical, query_sets
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
@@ -172,6 +172,7 @@ class Matcher:
         ]
         self.entry_concepts = [c | concepts(key(e.answer)) for c, e in zip(self.surface_concepts, self.entries,
                                                                              strict=True)]
+        self.title_strong = [c - WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
@@ -264,8 +265,9 @@ class Matcher:
         the same order as separate bincounts would, so the figures are the same to the last bit."""
         size = len(self.keys)
         term_rows, word_rows = self.term_rows, self.word_rows
-        rows = [term_rows[t] for t in set(_terms(q)) if t in term_rows]
-        rows += [word_rows[w] for w in set(q.split()) if w in word_rows]
+        words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
+        rows = [term_rows[t] for t in terms if t in term_rows]
+        rows += [word_rows[w] for w in words if w in word_rows]
         out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                           minlength=2 * size + len(self.entries))
@@ -323,8 +325,8 @@ class Matcher:
         of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
         pool = min(nonzero, CANDIDATES * 8)
         part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
-        part = part[np.argsort(-bm[part], kind="stable")]
-        ranked = part[bm[part] > 0].tolist()
+        # (all of them score > 0: BM25 weights are positive and pool <= nonzero)
+        ranked = part[np.argsort(-bm[part], kind="stable")].tolist()
         # the first (best) phrasing of each of the first ENTRY_CANDIDATES entries, in plain Python:
         # np.unique and np.union1d cost more than this loop over a few hundred ints
         chosen = set(ranked[:CANDIDATES])
@@ -352,7 +354,8 @@ class Matcher:
         per entry is kept in `best`. `sums`: the word shares of every phrasing and entry (_sums).
         """
         idf, unknown = self.idf, self.unknown_idf
-        qweight = sum([idf.get(w, unknown) for w in set(q.split())]) or 1.0
+        words = query_sets(q)[0]
+        qweight = sum([idf.get(w, unknown) for w in words]) or 1.0
         shared_all, entry_shared = sums if sums is not None else self._sums(q)[1:]
         shared = shared_all[docs]
         recall = shared / qweight
@@ -365,15 +368,19 @@ class Matcher:
         owners = self.owner_a[docs]
         entry_recall = entry_shared[owners] / qweight
         rel = np.minimum(raw / self.self_score_a[docs], 1.0)
-        chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
+        # (token_set_ratio reads only the set of words: sorted once here, not for every phrasing)
+        chars = process.cdist([" ".join(sorted(words))], [self.keys[d] for d in docs.tolist()],
+                              scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
         owners_l = owners.tolist()
+        get = best.get
         for i, score in zip(owners_l, scores.tolist(), strict=True):
-            if score > best.get(i, 0.0):
+            if score > get(i, 0.0):
                 best[i] = score
         if f1best is not None:
+            get = f1best.get
             for i, f in zip(owners_l, f1.tolist(), strict=True):
-                if f > f1best.get(i, 0.0):
+                if f > get(i, 0.0):
                     f1best[i] = f
         return best
 
@@ -411,7 +418,8 @@ class Matcher:
         last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
         if last_q == q:
             return last
-        words = set(q.split()) - STOPWORDS or set(q.split())
+        all_words = query_sets(q)[0]
+        words = all_words - STOPWORDS or all_words
         out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
         self._last_query_words = (q, out)
         return out
@@ -447,11 +455,12 @@ class Matcher:
         x[:, 5] = shares[idx + n] / total
         x[:, 6] = title_shared / self.title_weight[cands]
         x[:, 7] = title_shared / total
+        qs = qc - WEAK  # (len(qc - s - WEAK) == len(qs - s): one set difference per row, not two)
         for row, c in enumerate(cands):
             tc = self.title_concepts[c]
-            x[row, 8] = len(qc - self.surface_concepts[c] - WEAK)
-            x[row, 9] = len(qc - self.entry_concepts[c] - WEAK)
-            x[row, 10] = len(tc - qc - WEAK)
+            x[row, 8] = len(qs - self.surface_concepts[c])
+            x[row, 9] = len(qs - self.entry_concepts[c])
+            x[row, 10] = len(self.title_strong[c] - qc)
             x[row, 11] = len(tc & qc)
             x[row, 12] = c == phrase_top
             x[row, 13] = c == lex_top
@@ -486,9 +495,13 @@ class Matcher:
         phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
         lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
         pa = ev.phrase.get(a, 0.0)
-        other_phrase = max((s for i, s in ev.phrase.items() if i != a), default=0.0)
+        others = dict(ev.phrase)  # (a copy without `a`, and max over its values: no generator)
+        others.pop(a, None)
+        other_phrase = max(others.values(), default=0.0)
         f1a = ev.f1.get(a, 0.0)
-        f1_other = max((f for i, f in ev.f1.items() if i != a), default=0.0)
+        others = dict(ev.f1)
+        others.pop(a, None)
+        f1_other = max(others.values(), default=0.0)
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
         coverage = sum(v for w, v in weights.items() if w in self.all_words[a]) / total
@@ -513,7 +526,10 @@ class Matcher:
         """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
         top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
         scale = 100 / max(1.0 + self.calibration.fusion, top)
-        return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
+        order = ev.order[:n]
+        entries = self.entries
+        return tuple([Scored(entries[i], round(f * scale, 1))
+                      for i, f in zip(order, ev.fused[order].tolist(), strict=True)])
 
     def decide(self, ev: Evidence) -> tuple[str, float]:
         """("answer" | "choices" | "none", P(best is right))."""
