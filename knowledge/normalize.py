@@ -120,6 +120,10 @@ _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PASSCODE_RE = re.compile(r"\bpass\s*code\b")
 _MILLIONS_RE = re.compile(r"(\d)\s*tr\b")  # "10tr" -> "10 trieu"
 _TELEX_TAIL = re.compile(r"^([a-z]+?)([sfrxj1-5])$")
+# For ASCII text (most folded text): every byte but a letter or digit -> a space, so that split()
+# gives what _WORD_RE finds; and every byte but a digit, deleted, to see whether "10tr" can occur.
+_ASCII_WORDS = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
+_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 
 
 def fold_char(ch: str) -> str:
@@ -165,13 +169,24 @@ def fold(text: str) -> str:
     return text.translate(_FOLD_MAP)
 
 
+def _words(text: str) -> list[str]:
+    """The runs of letters and digits of folded text, "10tr" read as "10 trieu" (_WORD_RE, _MILLIONS_RE);
+    for ASCII text by byte translation, several times faster than the patterns."""
+    if not text.isascii():
+        return _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text))
+    raw = text.encode("ascii")
+    if b"tr" in raw and raw.translate(None, _NOT_DIGITS):  # (the pattern needs both)
+        raw = _MILLIONS_RE.sub(r"\1 trieu", text).encode("ascii")
+    return raw.translate(_ASCII_WORDS).decode("ascii").split()
+
+
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """Accent-free search tokens with abbreviations expanded and multi-word terms joined."""
     text = fold(text)
     if "pass" in text:  # (a substring test is cheaper than the pattern on every message)
         text = _PASSCODE_RE.sub("passcode", text)
-    words = _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text))
+    words = _words(text)
     expanded = words
     if not _EXPANDED.isdisjoint(words):  # (a word from the pattern is never empty and has no space)
         expanded = []
