@@ -251,6 +251,18 @@ class Matcher:
         self.share_postings = {w: np.frombuffer(rows, dtype=np.intp) for w, (rows, _) in self.share_rows.items()}
         idf = self.lexical.idf
         self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
+        # For _sums to add, in the same bincount, the lexical retriever's BM25 of each entry [2s+n, 2s+2n)
+        # and the re-ranker's three word shares [2s+2n, 2s+5n) (s phrasings, n entries): their rows
+        # offset, with each term's IDF (the ceiling) and each word's weight as _query_words gives it.
+        lex_at, share_at = 2 * size + n, 2 * size + 2 * n
+        self.lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
+                         for t, (i, w, f) in self.lexical.packed.items()}
+        self.share_weighted = {
+            w: ((np.frombuffer(rows, dtype=np.intp) + share_at).tobytes(),
+                np.full(count, self.lexical.idf.get(w, self.unknown_idf)).tobytes())
+            for w, (rows, count) in self.share_rows.items()}
+        # the last query's lexical scores, ceiling and word shares (one tuple, swapped whole)
+        self._last_sums: tuple[str | None, np.ndarray, float, np.ndarray] = (None, _NONE, 0.0, _NONE)
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -262,16 +274,31 @@ class Matcher:
     def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
         the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
-        the same order as separate bincounts would, so the figures are the same to the last bit."""
-        size = len(self.keys)
-        term_rows, word_rows = self.term_rows, self.word_rows
+        the same order as separate bincounts would, so the figures are the same to the last bit.
+
+        The same bincount gives the lexical retriever's scores and the re-ranker's word shares for
+        `q`, kept for evidence and candidates_matrix (see _lexical_scores)."""
+        size, n = len(self.keys), len(self.entries)
+        term_rows, word_rows, lex_rows, share_rows = self.term_rows, self.word_rows, self.lex_rows, self.share_weighted
         words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
         rows = [term_rows[t] for t in terms if t in term_rows]
         rows += [word_rows[w] for w in words if w in word_rows]
+        lex = [lex_rows[t] for t in terms if t in lex_rows]
+        rows += lex
+        rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
         out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
-                          minlength=2 * size + len(self.entries))
-        return out[:size], out[size:2 * size], out[2 * size:]
+                          minlength=2 * size + 5 * n)
+        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), sum([r[2] for r in lex]),
+                           out[2 * size + 2 * n:])
+        return out[:size], out[size:2 * size], out[2 * size:2 * size + n]
+
+    def _lexical_scores(self, q: str) -> tuple[np.ndarray, float]:
+        """lexical.scores(q): from the last _sums when it was for `q`, else computed."""
+        last = self._last_sums
+        if last[0] == q:
+            return last[1], last[2]
+        return self.lexical.scores(q)
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -393,7 +420,7 @@ class Matcher:
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
         phrase = self._phrase_scores(q, f1best=f1best)
-        lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        lex, ceiling = self._lexical_scores(q) if q else (np.zeros(len(self.entries)), 0.0)
         lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
         fused = fusion * lex_rel
         if phrase:
@@ -439,8 +466,9 @@ class Matcher:
         n = len(self.entries)
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
-        known = [w for w in weights if w in self.share_postings]
-        shares = self._word_shares(known, weights)
+        last = self._last_sums  # (the shares, from _sums's bincount when it was for this query)
+        shares = last[3] if last[0] == q else self._word_shares([w for w in weights if w in self.share_postings],
+                                                                 weights)
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
         qc = concepts(q)
