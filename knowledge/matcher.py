@@ -281,10 +281,10 @@ class Matcher:
         size, n = len(self.keys), len(self.entries)
         term_rows, word_rows, lex_rows, share_rows = self.term_rows, self.word_rows, self.lex_rows, self.share_weighted
         words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
-        rows = [term_rows[t] for t in terms if t in term_rows]
-        rows += [word_rows[w] for w in words if w in word_rows]
         lex = [lex_rows[t] for t in terms if t in lex_rows]
-        rows += lex
+        rows: list[tuple[bytes, bytes]] = [term_rows[t] for t in terms if t in term_rows]
+        rows += [word_rows[w] for w in words if w in word_rows]
+        rows += [(r[0], r[1]) for r in lex]
         rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
         out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
