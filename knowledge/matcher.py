@@ -61,9 +61,12 @@ _FROM_CANDIDATE = [CANDIDATE_FEATURES.index(f)
                    for f in ("q_missing", "q_missing_all", "t_extra", "title_cover", "surface_cover")]
 
 
+_RR_MARGIN = FEATURES.index("rr_margin")
+
+
 def clear_lead(features: np.ndarray) -> np.ndarray:
     """Whether the best entry leads the runner-up by more than a tie (one feature row, or a matrix)."""
-    return np.asarray(features)[..., FEATURES.index("rr_margin")] >= TIE_MARGIN
+    return np.asarray(features)[..., _RR_MARGIN] >= TIE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -484,11 +487,12 @@ class Matcher:
         x[:, 6] = title_shared / self.title_weight[cands]
         x[:, 7] = title_shared / total
         qs = qc - WEAK  # (len(qc - s - WEAK) == len(qs - s): one set difference per row, not two)
+        surface, anywhere, strong = self.surface_concepts, self.entry_concepts, self.title_strong
+        x[:, 8] = [len(qs - surface[c]) for c in cands]
+        x[:, 9] = [len(qs - anywhere[c]) for c in cands]
+        x[:, 10] = [len(strong[c] - qc) for c in cands]
         for row, c in enumerate(cands):
             tc = self.title_concepts[c]
-            x[row, 8] = len(qs - self.surface_concepts[c])
-            x[row, 9] = len(qs - self.entry_concepts[c])
-            x[row, 10] = len(self.title_strong[c] - qc)
             x[row, 11] = len(tc & qc)
             x[row, 12] = c == phrase_top
             x[row, 13] = c == lex_top
