@@ -404,14 +404,17 @@ class Matcher:
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
         owners_l = owners.tolist()
         get = best.get
-        for i, score in zip(owners_l, scores.tolist(), strict=True):
+        if f1best is None:
+            for i, score in zip(owners_l, scores.tolist(), strict=True):
+                if score > get(i, 0.0):
+                    best[i] = score
+            return best
+        get_f1 = f1best.get
+        for i, score, f in zip(owners_l, scores.tolist(), f1.tolist(), strict=True):
             if score > get(i, 0.0):
                 best[i] = score
-        if f1best is not None:
-            get = f1best.get
-            for i, f in zip(owners_l, f1.tolist(), strict=True):
-                if f > get(i, 0.0):
-                    f1best[i] = f
+            if f > get_f1(i, 0.0):
+                f1best[i] = f
         return best
 
     # --- fusion, features, decision --------------------------------------------------------------
@@ -543,7 +546,7 @@ class Matcher:
             shifted = np.exp(rr - rr[0])
             rr_margin, rr_prob = float(rr[0] - rr[1]) if len(rr) > 1 else 5.0, float(1 / shifted.sum())
             cand = ev.candidates[0]
-            q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE]
+            q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE].tolist()
         else:
             rr_margin, rr_prob, q_missing, q_all, t_extra, title_cover, surface = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         return np.array([
