@@ -398,9 +398,7 @@ class Matcher:
         owners = self.owner_a[docs]
         entry_recall = entry_shared[owners] / qweight
         rel = np.minimum(raw / self.self_score_a[docs], 1.0)
-        # (token_set_ratio reads only the set of words: sorted once here, not for every phrasing)
-        chars = process.cdist([" ".join(sorted(words))], [self.keys[d] for d in docs.tolist()],
-                              scorer=fuzz.token_set_ratio)[0] / 100
+        chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
         owners_l = owners.tolist()
         get = best.get
@@ -561,10 +559,7 @@ class Matcher:
         """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
         top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
         scale = 100 / max(1.0 + self.calibration.fusion, top)
-        order = ev.order[:n]
-        entries = self.entries
-        return tuple([Scored(entries[i], round(f * scale, 1))
-                      for i, f in zip(order, ev.fused[order].tolist(), strict=True)])
+        return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
 
     def decide(self, ev: Evidence) -> tuple[str, float]:
         """("answer" | "choices" | "none", P(best is right))."""
