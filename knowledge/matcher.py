@@ -29,7 +29,7 @@ from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, query_sets
 from .loader import Entry
-from .normalize import STOPWORDS, drop_opener, key, undo_telex
+from .normalize import STOPWORDS, drop_opener, key, key_words, undo_telex
 from .question import split_question
 
 MAX_CHOICES = 3
@@ -112,6 +112,12 @@ class Evidence:
     @property
     def top(self) -> int | None:
         return self.order[0] if self.order else None
+
+
+def _tops(ev: Evidence, lex_rel: np.ndarray) -> tuple[int, int]:
+    """The entry the phrasing matcher ranks first, and the one BM25 ranks first (-1: none)."""
+    return (max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1,
+            int(np.argmax(lex_rel)) if len(lex_rel) else -1)
 
 
 def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
@@ -318,7 +324,7 @@ class Matcher:
         return hit
 
     def query_key(self, question: str) -> str:
-        words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
+        words = drop_opener(key_words(question[-MAX_QUERY_CHARS:]))[-MAX_QUERY_WORDS:]
         vocabulary = self.vocabulary
         return " ".join([w if w in vocabulary else self._fix_word(w) for w in words])
 
@@ -463,7 +469,8 @@ class Matcher:
                            weights=np.array([weights[w] for w in known]).repeat([r[1] for r in rows]),
                            minlength=3 * len(self.entries))
 
-    def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
+    def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int],
+                          tops: tuple[int, int] | None = None) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
@@ -476,8 +483,7 @@ class Matcher:
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
         qc = concepts(q)
-        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
-        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
         x[:, 0] = ev.fused[cands]
         x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
@@ -503,7 +509,8 @@ class Matcher:
         """Re-order `ev.order` (the candidates) by the learned re-ranker (`learned=False`: by fused
         score, which then also stands in for the re-ranker's score); then the decision features."""
         cands = ev.order
-        x = self.candidates_matrix(q, ev, lex_rel, cands)
+        tops = _tops(ev, lex_rel)  # (for both the candidates' rows and the decision features)
+        x = self.candidates_matrix(q, ev, lex_rel, cands, tops)
         s = self.calibration.rerank_scores(x) if learned else x[:, 0].copy()
         # ties (an unfitted re-ranker on equal fused scores) keep the fused order
         idx = np.lexsort((-ev.fused[cands], -s))
@@ -513,7 +520,7 @@ class Matcher:
         ev.order = [cands[i] for i in idx]
         ev.rr = s[idx]
         ev.candidates = x[idx]
-        ev.features = self._features(q, ev, lex_rel)
+        ev.features = self._features(q, ev, lex_rel, tops)
 
     def features_for(self, q: str, ev: Evidence, learned: bool = True) -> np.ndarray:
         """Order `ev`'s candidates (the caller re-scored `ev.fused`) for query key `q`, by the re-ranker
@@ -522,11 +529,10 @@ class Matcher:
         self._rerank(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex, learned)
         return ev.features
 
-    def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> np.ndarray:
+    def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray, tops: tuple[int, int] | None = None) -> np.ndarray:
         a = ev.order[0]
         second = float(ev.fused[ev.order[1]]) if len(ev.order) > 1 else 0.0
-        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
-        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         pa = ev.phrase.get(a, 0.0)
         others = dict(ev.phrase)  # (a copy without `a`, and max over its values: no generator)
         others.pop(a, None)
@@ -537,8 +543,10 @@ class Matcher:
         f1_other = max(others.values(), default=0.0)
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
-        coverage = sum(v for w, v in weights.items() if w in self.all_words[a]) / total
-        unknown = sum(v for w, v in weights.items() if w not in self.vocabulary) / total
+        words = self.all_words[a]
+        coverage = sum([v for w, v in weights.items() if w in words]) / total
+        vocabulary = self.vocabulary
+        unknown = sum([v for w, v in weights.items() if w not in vocabulary]) / total
         rr = ev.rr
         if len(rr):
             shifted = np.exp(rr - rr[0])
