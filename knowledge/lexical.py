@@ -85,7 +85,8 @@ class Lexical:
         packed = self.packed
         rows = [packed[t] for t in query_sets(query_key)[1] if t in packed]
         ceiling = sum([r[2] for r in rows])
-        scores = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+        # (indices in a bytearray: see Matcher._sums)
+        scores = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                              weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                              minlength=self.size)
         return scores, ceiling

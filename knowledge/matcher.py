@@ -295,7 +295,9 @@ class Matcher:
         rows += [word_rows[w] for w in words if w in word_rows]
         rows += [(r[0], r[1]) for r in lex]
         rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
-        out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+        # (the indices joined into a bytearray, the weights into bytes: two large buffers of one kind
+        # start at the same offset within a memory page, and bincount then runs several times slower)
+        out = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                           minlength=2 * size + 5 * n)
         self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), sum([r[2] for r in lex]),
