@@ -31,6 +31,20 @@ RELATED_BONUS = 0.3
 # ... and for an entry near the previous one (related, or naming its specific concept) whose
 # title answers what the message asks ("mất bao lâu": a title about time).
 CUE_BONUS = 0.3
+# ... and, weaker, for an entry whose title names the previous title's specific concept ("ngân
+# hàng": after a banking answer, the banking entry about a lost phone before VNeID's), or else one of
+# the previous entry's topic. Both tried on the cross-validated dev dialogues (0.05-0.1 equal; 0.15
+# and up answered more follow-ups wrong).
+CONCEPT_BONUS = 0.1
+TOPIC_BONUS = 0.05
+# Money already lost ("bị mất tiền rồi thì làm gì") is not what a fee title answers ("Làm VNeID có mất
+# tiền không"): the new words' own score of such an entry is scaled by this (0-0.7 equal on the CV).
+LOSS_DAMP = 0.5
+# `agree` needs the message's own words answered this surely: since the answer model answers short
+# questions from a lower P(right) (0.72), a bare "answer" on the own words confirmed a wrong topic
+# reading ("tố giác qua VNeID được không"); 0.86-0.95 were equal on the CV (one fewer follow-up wrong
+# per pass, 0.7 fewer dialogues right).
+AGREE_MIN = 0.86
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
@@ -104,6 +118,23 @@ CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "contact": (re.compile(r"\b(?:(?:goi )?so nao|(?:goi )?so may|goi ai|goi dau|tong dai|hotline)\b"),
                 re.compile(r"\b(?:tong dai|hotline|1900)\b")),
 }
+# Title words that answer a cue only loosely ("trên VNeID" says where a thing is done, but a title
+# naming it is mostly about something else): such a title is near the cue, not the one answer to it.
+_LOOSE = {"place": re.compile(r"\b(?:tren vneid|tai cong an)\b")}
+
+
+@functools.lru_cache(maxsize=4096)
+def title_cues_strict(title: str) -> frozenset[str]:
+    """`title_cues` without the loose matches: the cues a title answers in so many words."""
+    folded = _flat(title)
+    out = set()
+    for c, (_, answered) in CUES.items():
+        loose = _LOOSE.get(c)
+        if answered.search(loose.sub(" ", folded) if loose else folded):
+            out.add(c)
+    return frozenset(out)
+
+
 # Concepts too broad to tie two entries together (nearly every VNeID entry names VNeID).
 _BROAD = WEAK | {"vneid"}
 
@@ -134,6 +165,7 @@ class Reading:
     evidence: Evidence  # for the answer model's features (the fallback decision)
     features: np.ndarray
     cued: tuple[int, ...] = ()  # entries near the previous one whose title answers the message's cue
+    strict: tuple[int, ...] = ()  # those of them whose title answers it in so many words
 
 
 def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
@@ -150,17 +182,20 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     # weigh less than the topic's.
     is_bare = bare(text)
     own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
+    if _LOSS_RE.search(" ".join(fold(text).split())) and "fee" not in cues(text):
+        own = own * _fee_damping(matcher)
     topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
         topic[i] += scale * RELATED_BONUS
+    prev_concepts = title_concepts(prev.title) - _BROAD
+    topic += scale * _kin_bonus(matcher, prev, prev_concepts, related | {prev_index})
     if not is_bare and own.max() > 0:
         # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
         # name: the topic's weight on an entry goes with how well the new words match it.
         topic = topic * np.clip(own / own.max(), 0, 1)
     fused = own + topic
     asked = cues(text)
-    prev_concepts = title_concepts(prev.title) - _BROAD
     near_prev = set(related)  # near the previous entry, and answering the message's cue
     cued = []
     if asked:
@@ -194,7 +229,27 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
             float(bool(asked & answered)),
             float(bool(asked) and not asked & answered),
         ])
-    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued))
+    strict = tuple(i for i in cued if asked & title_cues_strict(matcher.entries[i].title))
+    return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued), strict)
+
+
+def _fee_damping(matcher: Matcher) -> np.ndarray:
+    """LOSS_DAMP for each entry whose title answers the fee cue, 1 for the others."""
+    return np.array([LOSS_DAMP if "fee" in title_cues(e.title) else 1.0 for e in matcher.entries])
+
+
+def _kin_bonus(matcher: Matcher, prev: Entry, prev_concepts: frozenset[str], skip: set[int]) -> np.ndarray:
+    """CONCEPT_BONUS for entries naming the previous title's concept, else TOPIC_BONUS for those of its
+    topic; nothing for `skip` (the related entries, which have their own bonus, and the previous one)."""
+    bonus = np.zeros(len(matcher.entries))
+    for i, e in enumerate(matcher.entries):
+        if i in skip:
+            continue
+        if prev_concepts & title_concepts(e.title):
+            bonus[i] = CONCEPT_BONUS
+        elif e.topic == prev.topic:
+            bonus[i] = TOPIC_BONUS
+    return bonus
 
 
 def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
@@ -241,23 +296,37 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
 
 
 def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
-    """The topic reading ranks first the entry the message's own words answer, and that entry stays
-    with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
+    """The topic reading ranks first the entry the message's own words answer (from AGREE_MIN), and
+    that entry stays with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
     answer is not confirmed by its own words' VNeID answer."""
-    if alone.status != "answer" or alone.best is None or with_topic.best is None:
+    if alone.status != "answer" or alone.best is None or with_topic.best is None or alone.confidence < AGREE_MIN:
         return False
     best = alone.best.entry
     return (with_topic.best.entry.id == best.id
             and (best.topic == prev.topic or best.id in prev.related or prev.id in best.related))
 
 
+def _kin(entry: Entry, prev: Entry | None) -> bool:
+    """`entry` stays with `prev`: the same topic, related either way, or naming its specific concept."""
+    if prev is None:
+        return False
+    return (entry.topic == prev.topic or entry.id in prev.related or prev.id in entry.related
+            or bool((title_concepts(prev.title) - _BROAD) & title_concepts(entry.title)))
+
+
 def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
     """The one entry near the previous topic whose title answers what the message asks ("mất bao
     lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
-    entry and the message names nothing else (question words only) or ranks it first anyway."""
-    if len(reading.cued) != 1:
+    entry and the message names nothing else (question words only) or ranks it first anyway. When
+    several titles near the topic answer the cue, the one that answers it in so many words ("Làm thẻ
+    căn cước ở đâu" for "làm ở đâu", not "Làm thẻ căn cước cho con trên VNeID") is that entry, if
+    it is the only one."""
+    cued = reading.cued
+    if len(cued) > 1:
+        cued = reading.strict
+    if len(cued) != 1:
         return None
-    one = reading.cued[0]
+    one = cued[0]
     return one if one in reading.order and (bare(text) or one == top) else None
 
 
@@ -301,6 +370,19 @@ def _own_words(text: str) -> str:
     return rest or text
 
 
+_CON_RE = re.compile(r"^(?:the con|vay con|con)\b")
+NAMED_MIN = 0.5  # "còn X thì sao" is answered when X alone gives its first entry at least even odds
+
+
+def names_other(matcher: Matcher, text: str) -> Match | None:
+    """A "còn X (thì sao)" message's own words X, matched on their own; None for other messages."""
+    folded = " ".join(fold(text).split())
+    if not _CON_RE.match(folded):
+        return None
+    own = _own_words(text)
+    return matcher.match(own) if own and own != folded else None
+
+
 def _content(text: str) -> list[str]:
     return [w for w in key(text).split() if w not in STOPWORDS]
 
@@ -320,6 +402,16 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
                 # read with the topic or on its own words, the same entry comes first, and the
                 # message would be answered with it anyway: answer rather than offer
                 return Match("answer", m.ranked, (), alone.confidence)
+            named = names_other(matcher, text) if m.status == "choices" else None
+            if named is not None and m.best is not None and named.best is not None \
+                    and named.best.entry.id == m.best.entry.id \
+                    and (named.status == "answer" or (named.confidence >= NAMED_MIN and _kin(named.best.entry, prev))):
+                # "còn X thì sao": the same question about X. X's own words answer the entry the
+                # topic reading ranks first, whatever its topic ("còn tiền nước thì sao" after paying
+                # electricity online); or put it first, more likely right than not, and it stays with
+                # the previous entry ("thế còn trẻ em" after activating VNeID; not a local story for
+                # "còn tiền internet thì sao" after paying electricity)
+                return Match("answer", m.ranked, (), named.confidence)
             return m
         if is_followup(text):
             return alone  # a full question of its own that happens to be short

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import faq_eval
 
-# Every fourth dev dialogue: 25 dialogues of two and three turns on each channel.
+# Every fourth dev dialogue: 29 dialogues of two and three turns on each channel.
 DIALOGUES = faq_eval.read_dialogues("dev")[::4]
 GAP = dt.timedelta(minutes=30)  # between two dialogues of one console user: the old topic has expired
 _ANSWER_TITLE = re.compile(r"^📌 (.+)$", re.MULTILINE)

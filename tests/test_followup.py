@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import compose
 from bot.core import Deps
+from knowledge import followup
 from knowledge.calibration import FOLLOWUP_FEATURES
 from knowledge.followup import (
     Context,
@@ -27,6 +28,7 @@ from knowledge.followup import (
     single_cue_answer,
     stands_alone,
     title_cues,
+    title_cues_strict,
     wants_other,
 )
 from knowledge.matcher import Match, Scored
@@ -268,11 +270,62 @@ def test_one_entry_near_the_topic_answering_the_cue_is_answered(shipped_kb):
     assert none is not None and single_cue_answer(none, "mat bao lau", none.order[0]) is None
 
 
+def test_of_several_titles_near_the_cue_the_one_saying_it_in_so_many_words_is_answered(shipped_kb):
+    """"làm ở đâu" after a lost ID card: several card titles say "trên VNeID", one asks "ở đâu" (dev h01-style)."""
+    assert title_cues("Làm thẻ căn cước cho con trên VNeID") == {"place"}
+    assert title_cues_strict("Làm thẻ căn cước cho con trên VNeID") == set()  # where, only loosely
+    assert title_cues_strict("Làm thẻ căn cước ở đâu, ở nơi tạm trú có làm được không") == {"place"}
+    assert title_cues_strict("Lệ phí đăng ký thường trú, tạm trú, tách hộ") == {"fee"}  # other cues unchanged
+    matcher = shipped_kb.matcher
+    reading = read(matcher, "lam o dau", matcher.index["vneid-cap-lai-the-can-cuoc"])
+    assert reading is not None and len(reading.cued) > 1
+    place = matcher.index["vneid-noi-lam-the-can-cuoc"]
+    assert reading.strict == (place,)
+    assert single_cue_answer(reading, "lam o dau", reading.order[0]) == place
+    # two titles that both say it: no single answer
+    two = replace(reading, strict=(place, matcher.index["vneid-doi-the-theo-tuoi"]))
+    assert single_cue_answer(two, "lam o dau", reading.order[0]) is None
+
+
+@pytest.mark.parametrize(("text", "prev", "first", "second"), [
+    # the same words, two topics: the entry sharing the previous title's concept ("ngân hàng") first
+    ("neu mat dien thoai thi sao", "thanhtoan-ekyc-cac-buoc", "thanhtoan-mat-dien-thoai-ngan-hang", "vneid-mat-dien-thoai"),
+    ("neu mat dien thoai thi sao", "vneid-kich-hoat", "vneid-mat-dien-thoai", "thanhtoan-mat-dien-thoai-ngan-hang"),
+])
+def test_reading_prefers_the_previous_entrys_concept(shipped_kb, text, prev, first, second):
+    matcher = shipped_kb.matcher
+    reading = read(matcher, text, matcher.index[prev])
+    assert reading is not None
+    ids = [matcher.entries[i].id for i in reading.order]
+    assert ids.index(first) < ids.index(second)
+
+
+def test_reading_leans_to_the_previous_entrys_topic(shipped_kb, monkeypatch):
+    """An entry of the previous one's topic gains on a local story that names the same people."""
+    matcher = shipped_kb.matcher
+    text, prev = "còn người già không có điện thoại thông minh thì sao", matcher.index["dichvucong-thuong-tru-online"]
+
+    def lead() -> float:
+        reading = read(matcher, text, prev)
+        assert reading is not None
+        ids = [matcher.entries[i].id for i in reading.order]
+        fused = reading.x[:, FOLLOWUP_FEATURES.index("fused")]
+        return float(fused[ids.index("dichvucong-ho-tro-nguoi-cao-tuoi")]
+                     - fused[ids.index("diaphuong-thang-long-lam-ho-nguoi-gia")])
+
+    with_topic = lead()
+    monkeypatch.setattr(followup, "TOPIC_BONUS", 0.0)
+    assert with_topic > lead() + 0.01
+
+
 def test_both_readings_agreeing_is_an_answer(shipped_kb):
     kb = shipped_kb.entries
     bank, lost_vneid, lost_bank = kb["thanhtoan-ekyc-cac-buoc"], kb["vneid-mat-dien-thoai"], kb["thanhtoan-mat-dien-thoai-ngan-hang"]
     alone = Match("answer", (Scored(lost_bank, 90.0),), (), 0.9)
     assert agree(Match("choices", (Scored(lost_bank, 40.0), Scored(lost_vneid, 30.0)), (), 0.4), alone, bank)
+    # answered on its own words, but not surely enough to confirm the topic reading
+    assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
+                     Match("answer", alone.ranked, (), 0.8), bank)
     assert not agree(Match("choices", (Scored(lost_vneid, 40.0), Scored(lost_bank, 30.0)), (), 0.4), alone, bank)
     assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
                      Match("choices", alone.ranked, alone.ranked, 0.5), bank)  # not answered on its own words
@@ -330,3 +383,58 @@ async def test_bare_fee_question_is_read_with_the_topic_not_alone(cdeps):
     assert answered(chat) != "vneid-mien-phi"
     fee = cdeps.kb.entries["dichvucong-le-phi-cu-tru"].title
     assert answered(chat) == "dichvucong-le-phi-cu-tru" or fee in [c.label for r in chat.last for c in r.choices]
+
+
+def test_con_x_thi_sao_names_its_own_subject(shipped_kb):
+    matcher = shipped_kb.matcher
+    named = followup.names_other(matcher, "con tien nuoc thi sao")
+    assert named is not None and named.best is not None and named.best.entry.id == "thanhtoan-tien-nuoc"
+    assert followup.names_other(matcher, "thế còn tiền nước thì sao") is not None
+    assert followup.names_other(matcher, "neu mat dien thoai thi sao") is None  # "nếu": not another subject
+    assert followup.names_other(matcher, "kich hoat vneid") is None
+
+
+@pytest.mark.parametrize(("first", "then", "expected"), [
+    ("dong tien dien online", "con tien nuoc thi sao", "thanhtoan-tien-nuoc"),  # dev e07
+    ("kich hoat vneid tren dien thoai cac buoc the nao", "the con tre em", "vneid-tre-em-duoi-14"),  # dev g17
+])
+def test_con_x_thi_sao_is_answered_when_both_readings_agree(shipped_kb, monkeypatch, first, then, expected):
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+    def play() -> Match:
+        conv = Conversation(shipped_kb.matcher)
+        conv.ask(first, at)
+        return conv.ask(then, at + dt.timedelta(minutes=1))
+
+    m = play()
+    assert m.status == "answer" and m.best is not None and m.best.entry.id == expected
+    monkeypatch.setattr(followup, "names_other", lambda _m, _t: None)  # without the rule: offered among choices
+    assert play().status == "choices"
+
+
+def test_money_already_lost_is_not_read_as_the_fee_question(shipped_kb, monkeypatch):
+    """After a fake-SMS answer, "bị mất tiền rồi thì làm gì" is about the loss, not VNeID's fee (dev g29)."""
+    matcher = shipped_kb.matcher
+
+    def first(text: str, prev: str) -> str:
+        reading = read(matcher, text, matcher.index[prev])
+        assert reading is not None
+        return matcher.entries[reading.order[0]].id
+
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "luadao-bi-lua-lam-gi"
+    assert first("co mat tien ko", "dichvucong-tach-ho") == "dichvucong-le-phi-cu-tru"  # the fee cue is untouched
+    monkeypatch.setattr(followup, "LOSS_DAMP", 1.0)
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "vneid-mien-phi"
+
+
+def test_con_x_thi_sao_with_a_middling_match_stays_with_the_topic(shipped_kb, monkeypatch):
+    """X's own words only half sure, on an entry far from the previous one: offered, never answered."""
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    matcher = shipped_kb.matcher
+    named = followup.names_other(matcher, "con tien internet thi sao")
+    assert named is not None and named.status != "answer" and named.best is not None
+    assert named.best.entry.topic == "diaphuong"  # a local story: no entry answers internet bills
+    conv = Conversation(matcher)
+    conv.ask("dong tien dien tren app ngan hang", at)
+    m = conv.ask("con tien internet thi sao", at + dt.timedelta(minutes=1))
+    assert m.status != "answer" or m.best is None or m.best.entry.topic != "diaphuong"
