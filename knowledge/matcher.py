@@ -29,7 +29,7 @@ from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, query_sets
 from .loader import Entry
-from .normalize import STOPWORDS, drop_opener, key, key_words, undo_telex
+from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
 
 MAX_CHOICES = 3
@@ -326,7 +326,7 @@ class Matcher:
         return hit
 
     def query_key(self, question: str) -> str:
-        words = drop_opener(key_words(question[-MAX_QUERY_CHARS:]))[-MAX_QUERY_WORDS:]
+        words = drop_opener(key(question[-MAX_QUERY_CHARS:]).split())[-MAX_QUERY_WORDS:]
         vocabulary = self.vocabulary
         return " ".join([w if w in vocabulary else self._fix_word(w) for w in words])
 

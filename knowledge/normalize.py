@@ -224,12 +224,6 @@ def key(text: str) -> str:
     return " ".join(content or toks)
 
 
-def key_words(text: str) -> list[str]:
-    """key(text).split(), without joining the words only to split them again."""
-    toks = tokens(text)
-    return [t for t in toks if t not in STOPWORDS] or list(toks)
-
-
 # Greetings and thanks that often open a real question ("chào bạn, cho hỏi cách kích hoạt VNeID").
 OPENERS = frozenset({"chao", "xin", "hello", "helo", "hi", "alo", "cam", "on", "thanks", "thank", "tks"})
 

@@ -142,10 +142,3 @@ def test_words_of_ascii_text_by_translation_match_the_patterns():
     texts += [t + " đ" for t in texts[:50]]  # not ASCII: the patterns themselves
     for text in texts:
         assert _words(text) == _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text)), repr(text)
-
-
-@pytest.mark.parametrize("text", ["", " ", "cho toi hoi", "Cho tôi hỏi cách kích hoạt VNeID?", "a b c", "🙂", "ck 10tr nhe ad"])
-def test_key_words_are_the_words_of_the_key(text):
-    from knowledge.normalize import key_words
-
-    assert key_words(text) == key(text).split()
