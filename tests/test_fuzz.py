@@ -72,6 +72,7 @@ def messages(draw, secrets: list[str]) -> str:
         text = draw(st.sampled_from(COMMANDS)) + " " + text
     return unicodedata.normalize(draw(st.sampled_from(["NFC", "NFD"])), text)
 
+
 _LONG_DIGITS = re.compile(r"(?<![0-9a-f])\d{9,}(?![0-9a-f])")
 
 
