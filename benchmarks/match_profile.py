@@ -4,8 +4,8 @@
 
 Each stage function of the matcher is wrapped with a CPU-time timer (`time.thread_time_ns`: time
 spent waiting for other jobs on a shared machine is left out; inclusive, so nested stages are
-shown under their parent); the normaliser's cache is emptied before each question, so every
-question is timed as if seen for the first time. Mean microseconds per question, and the share of
+shown under their parent); the normaliser's and the query sets' caches are emptied before each
+question, so every question is timed as if seen for the first time. Mean microseconds per question, and the share of
 the whole `match`, from the fastest of REPEATS runs of each question (the others may have waited
 for other jobs on a shared machine). The timers add about a microsecond per call: compare runs of this script, not
 its totals with `make eval`.
@@ -40,11 +40,12 @@ STAGES = [
     (matcher.Matcher, "_fix_word", "    _fix_word"),
     (matcher.Matcher, "evidence", "  evidence"),
     (matcher.Matcher, "_phrase_scores", "    _phrase_scores"),
-    (matcher.Matcher, "_sums", "      _sums (BM25 + word shares)"),
+    (matcher.Matcher, "_sums", "      _sums (BM25, shares, lex)"),
     (matcher.Matcher, "_bm25", "      _bm25 (before _sums)"),
     (matcher.Matcher, "_candidates", "      _candidates"),
     (matcher.Matcher, "_score", "      _score"),
     (matcher.process, "cdist", "        cdist token_set_ratio"),
+    (matcher.Matcher, "_lexical_scores", "    _lexical_scores (from _sums)"),
     (lexical.Lexical, "scores", "    lexical.scores"),
     (matcher.Matcher, "_rerank", "    _rerank"),
     (matcher.Matcher, "candidates_matrix", "      candidates_matrix"),
@@ -73,7 +74,11 @@ def main() -> int:
             "member-typed (dev)": [c.question for c in read_member("dev")]}
     stages = [s for s in STAGES if hasattr(s[0], s[1])]  # a stage the code no longer has is skipped
     originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in stages]
-    cache_clear = normalize.tokens.cache_clear
+    clears = [normalize.tokens.cache_clear] + ([lexical.query_sets.cache_clear] if hasattr(lexical, "query_sets") else [])
+
+    def cache_clear() -> None:
+        for clear in clears:
+            clear()
     for (owner, attr, fn), (_, _, label) in zip(originals, stages, strict=True):
         setattr(owner, attr, _timed(fn, label))
     try:

@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,6 +28,14 @@ def terms(text_key: str) -> list[str]:
     """Syllable unigrams plus adjacent pairs of a normalised key."""
     words = text_key.split()
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+@lru_cache(maxsize=1024)
+def query_sets(query_key: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(the distinct words, the distinct `terms`) of a query key. Cached: the phrasing matcher, this
+    retriever and the re-ranker all ask for the same query's; each is built as `set(...)` would be,
+    so it is iterated in the same order and sums over it come out the same to the last bit."""
+    return frozenset(query_key.split()), frozenset(terms(query_key))
 
 
 def entry_terms(entry: Entry) -> list[str]:
@@ -64,19 +73,20 @@ class Lexical:
         # (entry indices as np.intp, the type np.bincount counts in: no conversion per query)
         self.postings = {t: (np.array(i, dtype=np.intp), np.array(w, dtype=np.float64)) for t, (i, w) in rows.items()}
         # the same as raw bytes: joining a query's rows as bytes costs far less than np.concatenate
-        self.packed = {t: (i.tobytes(), w.tobytes()) for t, (i, w) in self.postings.items()}
+        # (with each term's IDF, so that a query looks each term up once)
+        self.packed = {t: (i.tobytes(), w.tobytes(), self.idf[t]) for t, (i, w) in self.postings.items()}
         self.postings = {t: (np.frombuffer(i, dtype=np.intp), np.frombuffer(w, dtype=np.float64))
-                         for t, (i, w) in self.packed.items()}  # read-only views of those bytes: no second copy
+                         for t, (i, w, _) in self.packed.items()}  # read-only views of those bytes: no second copy
         self.vocabulary = frozenset(t for t in self.idf if "_" not in t)
         self.entry_words = [frozenset(t for t in c if "_" not in t) for c in counts]
 
     def scores(self, query_key: str) -> tuple[np.ndarray, float]:
         """BM25 of every entry, and the query's own ceiling (sum of its known terms' IDF), for scaling."""
         packed = self.packed
-        known = [t for t in set(terms(query_key)) if t in packed]
-        ceiling = sum([self.idf[t] for t in known])
-        rows = [packed[t] for t in known]
-        scores = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+        rows = [packed[t] for t in query_sets(query_key)[1] if t in packed]
+        ceiling = sum([r[2] for r in rows])
+        # (indices in a bytearray: see Matcher._sums)
+        scores = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                              weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                              minlength=self.size)
         return scores, ceiling
@@ -91,4 +101,4 @@ def accumulate(postings: dict[str, tuple[np.ndarray, np.ndarray]], known: list[s
                        minlength=size)
 
 
-__all__ = ["Lexical", "accumulate", "entry_terms", "terms"]
+__all__ = ["Lexical", "accumulate", "entry_terms", "query_sets", "terms"]

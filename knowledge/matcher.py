@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
 from .concepts import WEAK, concepts
 from .lexical import K1 as LEX_K1
-from .lexical import Lexical
+from .lexical import Lexical, query_sets
 from .loader import Entry
 from .normalize import STOPWORDS, drop_opener, key, undo_telex
 from .question import split_question
@@ -62,9 +62,12 @@ _FROM_CANDIDATE = [CANDIDATE_FEATURES.index(f)
                    for f in ("q_missing", "q_missing_all", "t_extra", "title_cover", "surface_cover")]
 
 
+_RR_MARGIN = FEATURES.index("rr_margin")
+
+
 def clear_lead(features: np.ndarray) -> np.ndarray:
     """Whether the best entry leads the runner-up by more than a tie (one feature row, or a matrix)."""
-    return np.asarray(features)[..., FEATURES.index("rr_margin")] >= TIE_MARGIN
+    return np.asarray(features)[..., _RR_MARGIN] >= TIE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,12 @@ class Evidence:
     @property
     def top(self) -> int | None:
         return self.order[0] if self.order else None
+
+
+def _tops(ev: Evidence, lex_rel: np.ndarray) -> tuple[int, int]:
+    """The entry the phrasing matcher ranks first, and the one BM25 ranks first (-1: none)."""
+    return (max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1,
+            int(np.argmax(lex_rel)) if len(lex_rel) else -1)
 
 
 def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
@@ -173,6 +182,7 @@ class Matcher:
         ]
         self.entry_concepts = [c | concepts(key(e.answer)) for c, e in zip(self.surface_concepts, self.entries,
                                                                              strict=True)]
+        self.title_strong = [c - WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
@@ -251,6 +261,18 @@ class Matcher:
         self.share_postings = {w: np.frombuffer(rows, dtype=np.intp) for w, (rows, _) in self.share_rows.items()}
         idf = self.lexical.idf
         self.title_weight = np.array([sum(idf.get(w, self.unknown_idf) for w in t) or 1.0 for t in self.title_words])
+        # For _sums to add, in the same bincount, the lexical retriever's BM25 of each entry [2s+n, 2s+2n)
+        # and the re-ranker's three word shares [2s+2n, 2s+5n) (s phrasings, n entries): their rows
+        # offset, with each term's IDF (the ceiling) and each word's weight as _query_words gives it.
+        lex_at, share_at = 2 * size + n, 2 * size + 2 * n
+        self.lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
+                         for t, (i, w, f) in self.lexical.packed.items()}
+        self.share_weighted = {
+            w: ((np.frombuffer(rows, dtype=np.intp) + share_at).tobytes(),
+                np.full(count, self.lexical.idf.get(w, self.unknown_idf)).tobytes())
+            for w, (rows, count) in self.share_rows.items()}
+        # the last query's lexical scores, ceiling and word shares (one tuple, swapped whole)
+        self._last_sums: tuple[str | None, np.ndarray, float, np.ndarray] = (None, _NONE, 0.0, _NONE)
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -262,15 +284,33 @@ class Matcher:
     def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
         the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
-        the same order as separate bincounts would, so the figures are the same to the last bit."""
-        size = len(self.keys)
-        term_rows, word_rows = self.term_rows, self.word_rows
-        rows = [term_rows[t] for t in set(_terms(q)) if t in term_rows]
-        rows += [word_rows[w] for w in set(q.split()) if w in word_rows]
-        out = np.bincount(np.frombuffer(b"".join([r[0] for r in rows]), dtype=np.intp),
+        the same order as separate bincounts would, so the figures are the same to the last bit.
+
+        The same bincount gives the lexical retriever's scores and the re-ranker's word shares for
+        `q`, kept for evidence and candidates_matrix (see _lexical_scores)."""
+        size, n = len(self.keys), len(self.entries)
+        term_rows, word_rows, lex_rows, share_rows = self.term_rows, self.word_rows, self.lex_rows, self.share_weighted
+        words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
+        lex = [lex_rows[t] for t in terms if t in lex_rows]
+        rows: list[tuple[bytes, bytes]] = [term_rows[t] for t in terms if t in term_rows]
+        rows += [word_rows[w] for w in words if w in word_rows]
+        rows += [(r[0], r[1]) for r in lex]
+        rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
+        # (the indices joined into a bytearray, the weights into bytes: two large buffers of one kind
+        # start at the same offset within a memory page, and bincount then runs several times slower)
+        out = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
-                          minlength=2 * size + len(self.entries))
-        return out[:size], out[size:2 * size], out[2 * size:]
+                          minlength=2 * size + 5 * n)
+        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), sum([r[2] for r in lex]),
+                           out[2 * size + 2 * n:])
+        return out[:size], out[size:2 * size], out[2 * size:2 * size + n]
+
+    def _lexical_scores(self, q: str) -> tuple[np.ndarray, float]:
+        """lexical.scores(q): from the last _sums when it was for `q`, else computed."""
+        last = self._last_sums
+        if last[0] == q:
+            return last[1], last[2]
+        return self.lexical.scores(q)
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -324,8 +364,8 @@ class Matcher:
         of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
         pool = min(nonzero, CANDIDATES * 8)
         part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
-        part = part[np.argsort(-bm[part], kind="stable")]
-        ranked = part[bm[part] > 0].tolist()
+        # (all of them score > 0: BM25 weights are positive and pool <= nonzero)
+        ranked = part[np.argsort(-bm[part], kind="stable")].tolist()
         # the first (best) phrasing of each of the first ENTRY_CANDIDATES entries, in plain Python:
         # np.unique and np.union1d cost more than this loop over a few hundred ints
         chosen = set(ranked[:CANDIDATES])
@@ -353,7 +393,8 @@ class Matcher:
         per entry is kept in `best`. `sums`: the word shares of every phrasing and entry (_sums).
         """
         idf, unknown = self.idf, self.unknown_idf
-        qweight = sum([idf.get(w, unknown) for w in set(q.split())]) or 1.0
+        words = query_sets(q)[0]
+        qweight = sum([idf.get(w, unknown) for w in words]) or 1.0
         shared_all, entry_shared = sums if sums is not None else self._sums(q)[1:]
         shared = shared_all[docs]
         recall = shared / qweight
@@ -369,13 +410,18 @@ class Matcher:
         chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
         owners_l = owners.tolist()
-        for i, score in zip(owners_l, scores.tolist(), strict=True):
-            if score > best.get(i, 0.0):
+        get = best.get
+        if f1best is None:
+            for i, score in zip(owners_l, scores.tolist(), strict=True):
+                if score > get(i, 0.0):
+                    best[i] = score
+            return best
+        get_f1 = f1best.get
+        for i, score, f in zip(owners_l, scores.tolist(), f1.tolist(), strict=True):
+            if score > get(i, 0.0):
                 best[i] = score
-        if f1best is not None:
-            for i, f in zip(owners_l, f1.tolist(), strict=True):
-                if f > f1best.get(i, 0.0):
-                    f1best[i] = f
+            if f > get_f1(i, 0.0):
+                f1best[i] = f
         return best
 
     # --- fusion, features, decision --------------------------------------------------------------
@@ -387,7 +433,7 @@ class Matcher:
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
         phrase = self._phrase_scores(q, f1best=f1best)
-        lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        lex, ceiling = self._lexical_scores(q) if q else (np.zeros(len(self.entries)), 0.0)
         lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
         fused = fusion * lex_rel
         if phrase:
@@ -412,7 +458,8 @@ class Matcher:
         last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
         if last_q == q:
             return last
-        words = set(q.split()) - STOPWORDS or set(q.split())
+        all_words = query_sets(q)[0]
+        words = all_words - STOPWORDS or all_words
         out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
         self._last_query_words = (q, out)
         return out
@@ -425,20 +472,21 @@ class Matcher:
                            weights=np.array([weights[w] for w in known]).repeat([r[1] for r in rows]),
                            minlength=3 * len(self.entries))
 
-    def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int]) -> np.ndarray:
+    def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int],
+                          tops: tuple[int, int] | None = None) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
         n = len(self.entries)
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
-        known = [w for w in weights if w in self.share_postings]
-        shares = self._word_shares(known, weights)
+        last = self._last_sums  # (the shares, from _sums's bincount when it was for this query)
+        shares = last[3] if last[0] == q else self._word_shares([w for w in weights if w in self.share_postings],
+                                                                 weights)
         idx = np.asarray(cands, dtype=np.int64)
         title_shared = shares[idx + 2 * n]
         qc = concepts(q)
-        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
-        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
         x[:, 0] = ev.fused[cands]
         x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
@@ -448,11 +496,13 @@ class Matcher:
         x[:, 5] = shares[idx + n] / total
         x[:, 6] = title_shared / self.title_weight[cands]
         x[:, 7] = title_shared / total
+        qs = qc - WEAK  # (len(qc - s - WEAK) == len(qs - s): one set difference per row, not two)
+        surface, anywhere, strong = self.surface_concepts, self.entry_concepts, self.title_strong
+        x[:, 8] = [len(qs - surface[c]) for c in cands]
+        x[:, 9] = [len(qs - anywhere[c]) for c in cands]
+        x[:, 10] = [len(strong[c] - qc) for c in cands]
         for row, c in enumerate(cands):
             tc = self.title_concepts[c]
-            x[row, 8] = len(qc - self.surface_concepts[c] - WEAK)
-            x[row, 9] = len(qc - self.entry_concepts[c] - WEAK)
-            x[row, 10] = len(tc - qc - WEAK)
             x[row, 11] = len(tc & qc)
             x[row, 12] = c == phrase_top
             x[row, 13] = c == lex_top
@@ -462,7 +512,8 @@ class Matcher:
         """Re-order `ev.order` (the candidates) by the learned re-ranker (`learned=False`: by fused
         score, which then also stands in for the re-ranker's score); then the decision features."""
         cands = ev.order
-        x = self.candidates_matrix(q, ev, lex_rel, cands)
+        tops = _tops(ev, lex_rel)  # (for both the candidates' rows and the decision features)
+        x = self.candidates_matrix(q, ev, lex_rel, cands, tops)
         s = self.calibration.rerank_scores(x) if learned else x[:, 0].copy()
         # ties (an unfitted re-ranker on equal fused scores) keep the fused order
         idx = np.lexsort((-ev.fused[cands], -s))
@@ -472,7 +523,7 @@ class Matcher:
         ev.order = [cands[i] for i in idx]
         ev.rr = s[idx]
         ev.candidates = x[idx]
-        ev.features = self._features(q, ev, lex_rel)
+        ev.features = self._features(q, ev, lex_rel, tops)
 
     def features_for(self, q: str, ev: Evidence, learned: bool = True) -> np.ndarray:
         """Order `ev`'s candidates (the caller re-scored `ev.fused`) for query key `q`, by the re-ranker
@@ -481,25 +532,30 @@ class Matcher:
         self._rerank(q, ev, lex / (ceiling * (1 + LEX_K1)) if ceiling else lex, learned)
         return ev.features
 
-    def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray) -> np.ndarray:
+    def _features(self, q: str, ev: Evidence, lex_rel: np.ndarray, tops: tuple[int, int] | None = None) -> np.ndarray:
         a = ev.order[0]
         second = float(ev.fused[ev.order[1]]) if len(ev.order) > 1 else 0.0
-        phrase_top = max(ev.phrase, key=ev.phrase.__getitem__) if ev.phrase else -1
-        lex_top = int(np.argmax(lex_rel)) if len(lex_rel) else -1
+        phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         pa = ev.phrase.get(a, 0.0)
-        other_phrase = max((s for i, s in ev.phrase.items() if i != a), default=0.0)
+        others = dict(ev.phrase)  # (a copy without `a`, and max over its values: no generator)
+        others.pop(a, None)
+        other_phrase = max(others.values(), default=0.0)
         f1a = ev.f1.get(a, 0.0)
-        f1_other = max((f for i, f in ev.f1.items() if i != a), default=0.0)
+        others = dict(ev.f1)
+        others.pop(a, None)
+        f1_other = max(others.values(), default=0.0)
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
-        coverage = sum(v for w, v in weights.items() if w in self.all_words[a]) / total
-        unknown = sum(v for w, v in weights.items() if w not in self.vocabulary) / total
+        words = self.all_words[a]
+        coverage = sum([v for w, v in weights.items() if w in words]) / total
+        vocabulary = self.vocabulary
+        unknown = sum([v for w, v in weights.items() if w not in vocabulary]) / total
         rr = ev.rr
         if len(rr):
             shifted = np.exp(rr - rr[0])
             rr_margin, rr_prob = float(rr[0] - rr[1]) if len(rr) > 1 else 5.0, float(1 / shifted.sum())
             cand = ev.candidates[0]
-            q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE]
+            q_missing, q_all, t_extra, title_cover, surface = cand[_FROM_CANDIDATE].tolist()
         else:
             rr_margin, rr_prob, q_missing, q_all, t_extra, title_cover, surface = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         return np.array([

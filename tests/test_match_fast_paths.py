@@ -247,3 +247,14 @@ def test_phrasings_that_share_no_word_score_without_nan(shipped_kb):
     owner = m.owner[stranger]
     assert all(np.isfinite(list(mixed.values()))) and f1_mixed.get(owner, 0.0) == f1_alone.get(owner, 0.0)
     assert {i: s for i, s in mixed.items() if i != owner} == {i: s for i, s in alone.items() if i != owner}
+
+
+def test_cached_query_sets_iterate_like_fresh_sets(shipped_kb):
+    """The cached word and term sets are iterated in the order `set(...)` gives, so the sums over
+    them (BM25 ceilings, query weights) are the same to the last bit, and asked again they come back."""
+    m = shipped_kb.matcher
+    for question in QUESTIONS:
+        q = m.query_key(question)
+        words, query_terms = lexical.query_sets(q)
+        assert list(words) == list(set(q.split())) and list(query_terms) == list(set(terms(q)))
+        assert lexical.query_sets(q) == (words, query_terms)

@@ -127,3 +127,18 @@ def test_cannot_is_kept_as_one_word_but_the_question_form_is_not():
     assert "khongduoc" in key("kich hoat vneid ko dc").split()
     assert "khongduoc" in key("Kích hoạt VNeID không được")
     assert "khongduoc" not in key("kich hoat vneid tren may tinh duoc khong")
+
+
+def test_words_of_ascii_text_by_translation_match_the_patterns():
+    """_words reads ASCII text by byte translation; it must find what the patterns find."""
+    import random
+
+    from knowledge.normalize import _MILLIONS_RE, _WORD_RE, _words
+
+    rng = random.Random(12)
+    alphabet = "abcxyzAZ019 _-.,;:!?/\\'\"()[]\t\n\r\x0b\x0c\x1c\x1f\x7f@#tr"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
+    texts += ["10tr", "10 tr", "10\ttr.", "a5tr", "5tr_x", "5,tr", "tr 5", "so 10trieu", "2tr5", "ck 10tr nhe", ""]
+    texts += [t + " đ" for t in texts[:50]]  # not ASCII: the patterns themselves
+    for text in texts:
+        assert _words(text) == _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text)), repr(text)
