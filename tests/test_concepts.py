@@ -66,6 +66,16 @@ def test_words_that_lose_their_accents_do_not_name_the_wrong_matter():
     assert "health" in concepts(key("xem đơn thuốc trên VNeID"))
 
 
+def test_everyday_words_inside_our_topics_name_no_neighbouring_matter():
+    """Words that also turn up in questions we answer ("xây dựng" an app, "tốc độ" of the network, a game
+    used for a scam) are not cues for land, traffic law or leisure."""
+    for q in ("VNeID do cơ quan nào xây dựng?", "mạng tốc độ chậm kích hoạt VNeID không được",
+              "chơi game bị lừa mất tiền thì làm gì", "xem bói qua Zalo bị lừa", "bị lừa ngân hàng có bồi thường không",
+              "nhận tiền lương qua tài khoản ngân hàng", "bị tai nạn mất thẻ căn cước", "công chứng bản sao căn cước"):
+        found = concepts(key(q)) & {"land", "traffic_law", "leisure", "labour", "court", "device_repair"}
+        assert not found, (q, found)
+
+
 def test_no_entry_is_about_a_neighbouring_matter():
     """The concepts added for matters the knowledge base does not cover stay out of every entry's title.
     A new entry on one of them should move that concept out of the neighbours (and refit)."""
