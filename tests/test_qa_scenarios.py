@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 
 from bot.app import compose
@@ -24,6 +27,21 @@ async def invite(deps: Deps, villages: str = "Xuân Thượng, Xuân Hạ") -> s
 @pytest.fixture
 def zdeps(settings, storage, shipped_kb, zfake) -> Deps:
     return zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb), zfake)
+
+
+@pytest.fixture
+def zsmall(settings, storage, small_kb, zfake) -> Deps:
+    return zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
+
+
+@asynccontextmanager
+async def joined_on_zalo(deps: Deps, zfake, user_id: str, name: str) -> AsyncIterator[ZaloUser]:
+    """The bot running on Zalo, with a user who has joined Tổ CNS Xuân as its leader."""
+    code = await invite(deps)
+    async with running(deps):
+        user = ZaloUser(zfake, user_id, name)
+        await user.say(f"tham gia {code}")
+        yield user
 
 
 @pytest.mark.parametrize(("secret", "plain"), [
@@ -67,14 +85,10 @@ async def test_a_leader_asking_for_a_commune_report_is_told_what_they_can_see(se
         assert "Báo cáo Tổ CNS Xuân" in leader.text
 
 
-async def test_every_command_in_the_help_works_without_the_slash_on_zalo(settings, storage, small_kb, zfake):
+async def test_every_command_in_the_help_works_without_the_slash_on_zalo(zsmall, zfake, storage):
     """/trogiup promises "Gõ lệnh có hay không có dấu /"; /ketqua, /hoatdong, /sohodan, /mauso and /web
     typed as words used to go to the FAQ and land in the leaders' unanswered inbox."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        leader = ZaloUser(zfake, "l" * 20, "Hoa")
-        await leader.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "l" * 20, "Hoa") as leader:
         await leader.say("so ho dan Xuân Hạ 120")
         assert "thôn Xuân Hạ có 120 hộ" in leader.text
         await leader.say("mẫu số")
@@ -119,14 +133,10 @@ async def test_a_day_typed_at_the_summary_that_cannot_be_used_says_why(settings,
         assert "Bạn bấm Lưu" in member.last[0]["text"]
 
 
-async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(settings, storage, small_kb, zfake):
+async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(zsmall, zfake):
     """/duyet by typed numbers: once nothing is left, another "1" used to get "Bạn chọn một mục dưới đây" over
     an empty list, with the review still open."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        leader = ZaloUser(zfake, "l" * 20, "Hoa")
-        await leader.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "l" * 20, "Hoa") as leader:
         await leader.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
         await leader.pick("Lưu")
         await leader.say("duyet")
@@ -138,11 +148,10 @@ async def test_a_number_typed_after_the_last_record_is_approved_on_zalo(settings
         assert "không có thao tác nào đang làm dở" in leader.text
 
 
-async def test_older_guidance_is_not_called_an_app_screen_on_zalo(settings, storage, small_kb, zfake):
+async def test_older_guidance_is_not_called_an_app_screen_on_zalo(zsmall, zfake):
     """The note under an entry resting on guidance over a year old said "giao diện ứng dụng có thể đã khác" also
     under pensions, scams and household rules, which have no app screen."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    async with running(deps):
+    async with running(zsmall):
         villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
         await villager.say("nop ho so dich vu cong")  # the fixture's entry rests on 2023 guidance
         assert "Thông tin này theo hướng dẫn năm 2023, nay có thể đã khác" in villager.text
@@ -163,13 +172,9 @@ async def test_an_admin_names_a_team_after_the_word_to(settings, storage, small_
         assert "Báo cáo Tổ CNS Xuân" in admin.text
 
 
-async def test_ok_is_not_taken_as_a_household_name_on_zalo(settings, storage, small_kb, zfake):
+async def test_ok_is_not_taken_as_a_household_name_on_zalo(zsmall, zfake, storage):
     """At "gõ tên chủ hộ", "ok" and "a" used to create households called "Ok" and "A"."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "m" * 20, "Lan") as member:
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         for said in ("ok", "a", "Vâng ạ"):
@@ -244,9 +249,8 @@ async def test_a_question_typed_under_a_photo_is_answered_on_telegram(settings, 
         assert not tfake.methods("getFile")
 
 
-async def test_a_question_typed_under_a_photo_is_answered_on_zalo(settings, storage, small_kb, zfake):
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    async with running(deps):
+async def test_a_question_typed_under_a_photo_is_answered_on_zalo(zsmall, zfake):
+    async with running(zsmall):
         villager = ZaloUser(zfake, "v" * 20, "Bà Tư")
         await villager.say("quen mat khau vneid", count=2, kind="image")  # the caption under the photo
         note, answer = villager.last
@@ -267,14 +271,10 @@ async def test_the_only_leader_asking_the_leader_is_not_told_there_is_none(setti
         assert "tổ trưởng duy nhất" in leader.text and "chưa có tổ trưởng" not in leader.text
 
 
-async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(settings, storage, small_kb, zfake):
+async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(zsmall, zfake):
     """5,000 characters pasted where the household head's name is asked became a household named with its first
     80 characters, cut in the middle of a word."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "m" * 20, "Lan") as member:
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Nguyễn " * 800, count=2)
@@ -283,14 +283,10 @@ async def test_a_pasted_text_at_the_name_step_is_not_cut_into_a_name_on_zalo(set
         assert "Hộ mới: Nguyễn Văn Dài, thôn Xuân Hạ" in member.text
 
 
-async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(settings, storage, small_kb, zfake):
+async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(zsmall, zfake):
     """In /ghi, "cua toi" (no list) between the services list and the member's "1" used to get "Số 1 không ứng với
     lựa chọn nào. Bạn hãy gõ số từ 1 đến 18." Now the list comes again and the next "1" picks from it."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "m" * 20, "Lan") as member:
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Đinh Văn Tư")
@@ -304,14 +300,10 @@ async def test_a_number_typed_after_a_command_in_the_middle_of_ghi_on_zalo(setti
         assert "Đã chọn: Cài đặt VNeID" in member.text
 
 
-async def test_a_question_without_a_question_word_in_a_ghi_step_on_zalo(settings, storage, small_kb, zfake):
+async def test_a_question_without_a_question_word_in_a_ghi_step_on_zalo(zsmall, zfake):
     """"quen mat khau vneid" typed where the phone digits are asked used to get only "Bạn gõ đúng 3 chữ số"; the
     knowledge base answers it, so it is answered and the step resumes."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb), zfake)
-    code = await invite(deps)
-    async with running(deps):
-        member = ZaloUser(zfake, "m" * 20, "Lan")
-        await member.say(f"tham gia {code}")
+    async with joined_on_zalo(zsmall, zfake, "m" * 20, "Lan") as member:
         await member.say("ghi")
         await member.pick("Xuân Hạ")
         await member.say("Đinh Văn Tư")
