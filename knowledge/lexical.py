@@ -92,13 +92,4 @@ class Lexical:
         return scores, ceiling
 
 
-def accumulate(postings: dict[str, tuple[np.ndarray, np.ndarray]], known: list[str], size: int) -> np.ndarray:
-    """Sum the weights of the postings of `known` terms into one array: one bincount, not one add per term."""
-    if not known:
-        return np.zeros(size)
-    found = [postings[t] for t in known]
-    return np.bincount(np.concatenate([p[0] for p in found]), weights=np.concatenate([p[1] for p in found]),
-                       minlength=size)
-
-
-__all__ = ["Lexical", "accumulate", "entry_terms", "query_sets", "terms"]
+__all__ = ["Lexical", "entry_terms", "query_sets", "terms"]

@@ -121,12 +121,12 @@ def _tops(ev: Evidence, lex_rel: np.ndarray) -> tuple[int, int]:
             int(np.argmax(lex_rel)) if len(lex_rel) else -1)
 
 
-def _weighted_count(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
-    """For each index, the summed weight of the arrays that contain it (one bincount)."""
-    if not arrays:
-        return np.zeros(size)
-    return np.bincount(np.concatenate(arrays), weights=np.array(weights).repeat([len(a) for a in arrays]),
-                       minlength=size)
+def _best_but(scores: dict[int, float], a: int) -> float:
+    """The best score of an entry other than `a` (0: none); a copy without `a`, then max, is cheaper
+    than a generator over the items."""
+    others = dict(scores)
+    others.pop(a, None)
+    return max(others.values(), default=0.0)
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -537,13 +537,9 @@ class Matcher:
         second = float(ev.fused[ev.order[1]]) if len(ev.order) > 1 else 0.0
         phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         pa = ev.phrase.get(a, 0.0)
-        others = dict(ev.phrase)  # (a copy without `a`, and max over its values: no generator)
-        others.pop(a, None)
-        other_phrase = max(others.values(), default=0.0)
+        other_phrase = _best_but(ev.phrase, a)
         f1a = ev.f1.get(a, 0.0)
-        others = dict(ev.f1)
-        others.pop(a, None)
-        f1_other = max(others.values(), default=0.0)
+        f1_other = _best_but(ev.f1, a)
         weights = self._query_words(q)
         total = sum(weights.values()) or 1.0
         words = self.all_words[a]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from knowledge import concepts, lexical, matcher, normalize
-from knowledge.lexical import accumulate, terms
+from knowledge.lexical import terms
 from knowledge.normalize import ABBREVIATIONS, PHRASES, fold_char
 
 QUESTIONS = [
@@ -72,6 +72,15 @@ def tokens_reference(text: str) -> tuple[str, ...]:
         if f" {old} " in joined:
             joined = joined.replace(f" {old} ", f" {new} ")
     return tuple(joined.split())
+
+
+def accumulate(postings: dict[str, tuple[np.ndarray, np.ndarray]], known: list[str], size: int) -> np.ndarray:
+    """BM25 summed with np.concatenate per term (what lexical.scores and Matcher._sums replaced)."""
+    if not known:
+        return np.zeros(size)
+    found = [postings[t] for t in known]
+    return np.bincount(np.concatenate([p[0] for p in found]), weights=np.concatenate([p[1] for p in found]),
+                       minlength=size)
 
 
 def _weighted(arrays: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
