@@ -41,7 +41,6 @@ STAGES = [
     (matcher.Matcher, "evidence", "  evidence"),
     (matcher.Matcher, "_phrase_scores", "    _phrase_scores"),
     (matcher.Matcher, "_sums", "      _sums (BM25, shares, lex)"),
-    (matcher.Matcher, "_bm25", "      _bm25 (before _sums)"),
     (matcher.Matcher, "_candidates", "      _candidates"),
     (matcher.Matcher, "_score", "      _score"),
     (matcher.process, "cdist", "        cdist token_set_ratio"),

@@ -242,10 +242,10 @@ def _kin_bonus(matcher: Matcher, prev: Entry, prev_concepts: frozenset[str], ski
     """CONCEPT_BONUS for entries naming the previous title's concept, else TOPIC_BONUS for those of its
     topic; nothing for `skip` (the related entries, which have their own bonus, and the previous one)."""
     bonus = np.zeros(len(matcher.entries))
-    for i, e in enumerate(matcher.entries):
+    for i, (e, named) in enumerate(zip(matcher.entries, matcher.title_concepts, strict=True)):
         if i in skip:
             continue
-        if prev_concepts & title_concepts(e.title):
+        if prev_concepts & named:
             bonus[i] = CONCEPT_BONUS
         elif e.topic == prev.topic:
             bonus[i] = TOPIC_BONUS
