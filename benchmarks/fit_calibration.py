@@ -570,8 +570,7 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     print(f"out-of-fold dev mean top-1 at the chosen thresholds {table[i, j]:.3f} (smoothed {smooth[i, j]:.3f}; "
           f"best cell {table.max():.3f})")
 
-    answered = np.array([exact[s] | ((p1[s] >= grid[i]) & clear[s] & ~long_q) | ((p1[s] >= grid[j]) & clear[s] & long_q)
-                         for s in range(shuffles)])
+    answered = _answered(grid, (int(i), int(j)), p1, exact, clear, long_q)
     best_c, best_value = 1.0, -1e9
     for t in np.round(np.arange(0.05, 1.001, 0.01), 2):
         value_c = 0.0
