@@ -10,7 +10,7 @@ measurement covers the bot's work only (both share this machine's cores). Two ph
 The flood limiter is kept but set not to throttle (Telegram's own ~30 messages/second per bot would
 otherwise be what is measured); 429 answers would still be retried.
 
-    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 1500]
+    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 1500] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -175,12 +175,21 @@ async def main(args: argparse.Namespace) -> None:
             print("Flood limiter: AIORateLimiter kept with throttling disabled (max_rate=None); "
                   "429 retries still on. Fake Bot API in a separate process.")
             await phase(session, base, texts[:50], 50, 0)  # warm up connections and caches
+            profiler = None
+            if args.profile:
+                import cProfile
+                profiler = cProfile.Profile(time.thread_time)  # CPU time: what other jobs take is not counted
+                profiler.enable()
             cycle = itertools.cycle(texts)
             burst = [next(cycle) for _ in range(args.updates)]
             report(f"burst ({args.users} users)", len(burst), await phase(session, base, burst, args.users, 0))
             paced = [next(cycle) for _ in range(args.paced)]
             report(f"paced at {args.rate:.0f}/s ({args.users} users)", len(paced),
                    await phase(session, base, paced, args.users, args.rate))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+                print(f"cProfile of the bot's process over both phases: {args.profile} (CPU time of the event loop's thread, inflated by the profiler)")
         finally:
             await channel.stop()
             storage.close()
@@ -194,4 +203,5 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=400, help="distinct users sending them")
     parser.add_argument("--rate", type=float, default=300, help="updates/second in the paced phase")
     parser.add_argument("--paced", type=int, default=1500, help="updates in the paced phase")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot's process (both phases)")
     asyncio.run(main(parser.parse_args()))

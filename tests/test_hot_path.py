@@ -166,3 +166,11 @@ async def test_an_update_fetched_again_while_in_flight_is_parsed_once(tfake, cha
     await tfake.wait_sent(timeout=10)
     assert tfake.fetched >= 2  # handed out again while it was being answered
     assert parsed.count(pushed["update_id"]) == 1
+
+
+@pytest.mark.parametrize("text", ["", "kich hoat vneid ko dc", "Kích hoạt tài khoản định danh điện tử 👍🏽",
+                                  "👨‍👩‍👧 gia đình ✅", "a\ud83db", "\U0001f600" * 5000])
+def test_utf16_length_counts_as_before(text):
+    from bot.channels.render import utf16_len
+
+    assert utf16_len(text) == len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)

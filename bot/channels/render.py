@@ -44,8 +44,11 @@ def with_numbered_choices(text: str, choices: Sequence[Choice], indent: str = ""
 
 
 def utf16_len(text: str) -> int:
-    """Length as JavaScript-style servers count it: emoji outside the BMP take two units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    """Length as JavaScript-style servers count it: emoji outside the BMP take two units.
+
+    Counted by encoding in C: a Python loop over every character of every reply cost more than the rest of
+    rendering (a lone surrogate, which strict UTF-16 refuses, counts one unit as before)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _fits(text: str, limit: int) -> int:
