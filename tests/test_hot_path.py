@@ -1,9 +1,11 @@
 """What makes an update cheap (issue 10, item 8) keeps doing exactly what the slower code did: Telegram
 calls go as JSON with the same keyboards, replies are sent without parsing Telegram's echo, the privacy
-guard's one-pass path agrees with the character-by-character one, and the garbage collector is settled."""
+guard's one-pass path agrees with the character-by-character one, the garbage collector is settled, and
+plain private texts read without PTB's objects give the Incoming PTB's Update gives."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import gc
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 
 from bot import heap
 from bot.channels import telegram as tg
@@ -154,18 +156,97 @@ def test_settle_freezes_the_start_up_heap_and_raises_the_young_threshold():
 
 
 async def test_an_update_fetched_again_while_in_flight_is_parsed_once(tfake, channel, monkeypatch):
-    """The poller asks from the oldest unfinished update, so Telegram repeats it; PTB parses it only once."""
-    from telegram import Update
-
+    """The poller asks from the oldest unfinished update, so Telegram repeats it; it is read only once."""
     parsed: list[int] = []
-    original = Update.de_json.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(Update, "de_json", classmethod(lambda cls, data, bot=None: parsed.append(data["update_id"])
-                                                       or original(cls, data, bot)))
+    original = tg.read_update
+    monkeypatch.setattr(tg, "read_update", lambda raw, bot: parsed.append(raw["update_id"]) or original(raw, bot))
     tfake.delay("sendMessage", 1.5)  # the answer takes longer than the poller's wait for its batch
     pushed = await tfake.push_text("kich hoat vneid ko dc")
     await tfake.wait_sent(timeout=10)
     assert tfake.fetched >= 2  # handed out again while it was being answered
     assert parsed.count(pushed["update_id"]) == 1
+
+
+def _raw_updates(tfake) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Updates of every shape the bot meets, and near misses of the plain private text message."""
+    def with_id(update: dict) -> dict:
+        return {"update_id": random.randrange(1, 10**9), **update}
+
+    plain = [tfake.message(5, "kich hoat vneid ko dc"), tfake.message(6, "/start"), tfake.message(7, "/chude@tcns_bot"),
+             tfake.message(8, "gọi 0912345678 hỏi @tcns_bot nhé", name="Bà Tư"), tfake.message(9, ""),
+             tfake.message(10, "Kích hoạt tài khoản định danh điện tử 👍🏽", name="")]
+    updates = [with_id(u) for u in plain]
+    base = updates[0]
+    others = [
+        tfake.message(5, "hỏi @tcns_bot kich hoat vneid", chat_id=-100, chat_type="supergroup"),
+        tfake.message(5, "kich hoat vneid", chat_id=-100, chat_type="group"),
+        tfake.message(5, None, sticker={"file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1,
+                                        "height": 1, "is_animated": False, "is_video": False}),
+        tfake.message(5, None, caption="vneid bị lỗi", photo=[{"file_id": "p", "file_unique_id": "q", "width": 1,
+                                                               "height": 1}]),
+        tfake.message(5, "trả lời", reply_to={"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}}),
+        {"edited_message": base["message"]},
+        {"channel_post": {**base["message"], "chat": {"id": -5, "type": "channel", "title": "Kênh"}}},
+    ]
+    updates += [with_id(u) for u in others]
+    message = base["message"]
+    near = [
+        {**message, "from": {**message["from"], "is_bot": True}},
+        {**message, "from": {k: v for k, v in message["from"].items() if k != "is_bot"}},
+        {**message, "from": {k: v for k, v in message["from"].items() if k != "first_name"}},
+        {**message, "from": {**message["from"], "id": "5"}},
+        {**message, "chat": {**message["chat"], "type": "channel"}},
+        {**message, "chat": {"id": 5}},
+        {**message, "text": 42},
+        {**message, "date": "yesterday"},
+        {k: v for k, v in message.items() if k != "date"},
+        {k: v for k, v in message.items() if k != "from"},
+        {**message, "entities": [{"type": "text_link", "offset": 0, "length": 4, "url": "https://x.vn"}]},
+        {**message, "entities": [{"type": "bold", "offset": "0", "length": 4}]},
+        {**message, "entities": "bold"},
+        {**message, "sender_chat": {"id": -9, "type": "channel"}},
+        {**message, "via_bot": {"id": 1, "is_bot": True, "first_name": "b"}},
+    ]
+    updates += [with_id({"message": m}) for m in near]
+    updates.append({**updates[0], "callback_query": {"id": "1"}})
+    updates.append({"update_id": "7", "message": message})
+    return updates
+
+
+async def test_plain_private_texts_are_read_as_ptb_reads_them(tfake, channel):
+    """The fast reader takes only the shapes it checks, and gives exactly the Incoming PTB's Update gives."""
+    bot = channel.bot
+    taken = 0
+    for raw in _raw_updates(tfake):
+        plain = tg.plain_text(raw)
+        if plain is None:
+            continue
+        taken += 1
+        update = Update.de_json(raw, bot)
+        assert channel.to_incoming(update) == (plain.incoming, None), raw
+        assert plain.update_id == update.update_id
+        assert tg.read_update(raw, bot) == plain
+    assert taken == 6  # the six plain messages, none of the others
+
+
+async def test_a_plain_text_and_an_update_of_one_user_share_a_turn():
+    """A user's fast-read texts and their other updates (a button press) still run one at a time, in order."""
+    processor = tg.PerUserProcessor(4)
+    raw = {"update_id": 1, "message": {"message_id": 1, "date": 1, "text": "a", "chat": {"id": 5, "type": "private"},
+                                       "from": {"id": 5, "is_bot": False, "first_name": "Lan"}}}
+    plain = tg.plain_text(raw)
+    update = Update.de_json({"update_id": 2, "callback_query": {
+        "id": "q", "chat_instance": "1", "data": "x", "from": {"id": 5, "is_bot": False, "first_name": "Lan"}}}, None)
+    order: list[str] = []
+
+    async def work(name: str, pause: float) -> None:
+        order.append(f"{name} start")
+        await asyncio.sleep(pause)
+        order.append(f"{name} end")
+
+    await asyncio.gather(processor.do_process_update(plain, work("text", 0.05)),
+                         processor.do_process_update(update, work("press", 0)))
+    assert order == ["text start", "text end", "press start", "press end"]
 
 
 @pytest.mark.parametrize("text", ["", "kich hoat vneid ko dc", "Kích hoạt tài khoản định danh điện tử 👍🏽",
@@ -174,3 +255,14 @@ def test_utf16_length_counts_as_before(text):
     from bot.channels.render import utf16_len
 
     assert utf16_len(text) == len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+async def test_a_fast_read_text_that_fails_still_gets_the_sorry(tfake, channel, monkeypatch):
+    """PTB's error handler answers a PlainText's chat as it answers an Update's."""
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("rendering broke")
+
+    monkeypatch.setattr(channel, "deliver", broken)
+    await tfake.push_text("kich hoat vneid ko dc", user_id=777)
+    [sorry] = await tfake.wait_sent(timeout=10)
+    assert sorry["chat"]["id"] == 777 and sorry["text"].startswith("Xin lỗi, đã có lỗi")
