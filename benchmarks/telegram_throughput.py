@@ -8,15 +8,19 @@ measurement covers the bot's work only (both share this machine's cores). Two ph
 - paced: updates arrive at a steady rate; latency = reply sent - update queued, p50/p99.
 
 The flood limiter is kept but set not to throttle (Telegram's own ~30 messages/second per bot would
-otherwise be what is measured); 429 answers would still be retried.
+otherwise be what is measured); 429 answers would still be retried. Every update here is a person's
+text in a private chat, which the adapter reads without building PTB's Update (`PlainText`); button
+presses, groups and media go through PTB's objects and cost ~0.25 ms more each.
 
-    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 1500] [--profile FILE]
+    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 1500]
+        [--profile FILE] [--sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import itertools
 import logging
@@ -119,6 +123,55 @@ async def phase(session, base: str, texts: list[str], users: int, rate: float) -
     return result
 
 
+class WriteClock:
+    """Where the event loop's thread spends SQLite commits: on its own CPU, waiting for a core (the machine is
+    shared), or blocked (disk I/O, locks). Linux's per-thread schedstat tells the last two apart."""
+
+    def __init__(self) -> None:
+        self.walls: list[float] = []
+        self.blocked = 0.0
+        self.queued = 0.0
+
+    @staticmethod
+    def sched() -> tuple[float, float]:
+        try:
+            with open("/proc/thread-self/schedstat") as f:
+                ran, waited, _ = f.read().split()
+            return int(ran) / 1e9, int(waited) / 1e9
+        except (OSError, ValueError):
+            return time.thread_time(), 0.0
+
+    def reset(self) -> None:
+        self.walls, self.blocked, self.queued = [], 0.0, 0.0
+
+    def line(self) -> str:
+        if not self.walls:
+            return "no SQLite commits"
+        walls = [w * 1000 for w in self.walls]
+        return (f"{len(walls)} SQLite commits on the event loop: {sum(walls):.0f} ms in all, of which "
+                f"{self.blocked * 1000:.0f} ms blocked (I/O, locks) and {self.queued * 1000:.0f} ms waiting for "
+                f"a core; p99 {percentile(walls, 99):.2f} ms, max {max(walls):.1f} ms, "
+                f"{sum(w > 5 for w in walls)} over 5 ms")
+
+
+def time_writes(storage) -> WriteClock:  # type: ignore[no-untyped-def]
+    clock = WriteClock()
+    transaction = storage.transaction
+
+    @contextlib.contextmanager
+    def timed():  # type: ignore[no-untyped-def]
+        start, (ran, waited) = time.perf_counter(), clock.sched()
+        with transaction() as conn:
+            yield conn
+        wall, (ran2, waited2) = time.perf_counter() - start, clock.sched()
+        clock.walls.append(wall)
+        clock.queued += waited2 - waited
+        clock.blocked += max(0.0, wall - (ran2 - ran) - (waited2 - waited))
+
+    storage.transaction = timed
+    return clock
+
+
 def report(name: str, n: int, result: dict) -> None:
     lat = [x * 1000 for x in result["latencies"]]
     print(f"{name}: {n} updates, {result['sent']} replies in {result['elapsed']:.2f} s "
@@ -157,6 +210,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(database_path=Path(tmp.name) / "bench.db", telegram_bot_token=TOKEN,
                         telegram_base_url=f"{base}/bot")
     storage = Storage(settings.database_path)
+    writes = time_writes(storage) if args.sqlite else None
     deps = compose(settings=settings, storage=storage, kb=kb)
     async with aiohttp.ClientSession() as session:
         for _ in range(100):  # wait for the child to listen
@@ -175,6 +229,8 @@ async def main(args: argparse.Namespace) -> None:
             print("Flood limiter: AIORateLimiter kept with throttling disabled (max_rate=None); "
                   "429 retries still on. Fake Bot API in a separate process.")
             await phase(session, base, texts[:50], 50, 0)  # warm up connections and caches
+            if writes is not None:
+                writes.reset()
             profiler = None
             if args.profile:
                 import cProfile
@@ -183,9 +239,14 @@ async def main(args: argparse.Namespace) -> None:
             cycle = itertools.cycle(texts)
             burst = [next(cycle) for _ in range(args.updates)]
             report(f"burst ({args.users} users)", len(burst), await phase(session, base, burst, args.users, 0))
+            if writes is not None:
+                print(f"  {writes.line()}")
+                writes.reset()
             paced = [next(cycle) for _ in range(args.paced)]
             report(f"paced at {args.rate:.0f}/s ({args.users} users)", len(paced),
                    await phase(session, base, paced, args.users, args.rate))
+            if writes is not None:
+                print(f"  {writes.line()}")
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
@@ -204,4 +265,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=300, help="updates/second in the paced phase")
     parser.add_argument("--paced", type=int, default=1500, help="updates in the paced phase")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot's process (both phases)")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="time the SQLite commits on the event loop (wall, blocked, waiting for a core)")
     asyncio.run(main(parser.parse_args()))
