@@ -6,12 +6,8 @@ thread: calls are sub-millisecond, so handlers call it directly, which also seri
 Slow read-only work (exports, big reports) opens its own connection with `reader()`.
 
 Durability: WAL with synchronous=NORMAL. A commit is in the write-ahead log, which survives the bot's
-process crashing or being killed at once; only a power cut or an operating-system crash can lose the
-commits since the log was last synced, and never corrupts the file. The log is synced, and copied into
-the database file, by checkpoints: after every CHECKPOINT_EVERY commits, one runs in a background thread
-on its own connection (SQLite releases the GIL), so the two fsyncs it costs (10-40 ms each on the
-development machine's shared disk) no longer stop the event loop and every update waiting on it.
-SQLite's own checkpoint on commit stays as a safety net at WAL_LIMIT_PAGES.
+process crashing or being killed at once (tests/test_durability.py); only a power cut or an operating-system
+crash can lose the commits since the log was last synced (at a checkpoint), and never corrupts the file.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -311,17 +306,9 @@ def too_new_message(path: str, version: int) -> str:
 class Storage:
     """The bot's database. Open once at start; pass it in through deps."""
 
-    CHECKPOINT_EVERY = 100  # commits between two background checkpoints
-    WAL_LIMIT_PAGES = 10_000  # SQLite's checkpoint on commit (default 1,000): only if the background ones lag
-
     def __init__(self, path: Path | str, backup_dir: Path | str | None = None) -> None:
         self.path = str(path)
         self.backup_dir = Path(backup_dir) if backup_dir else None
-        self._commits = 0
-        self._checkpoint_lock = threading.Lock()  # one checkpoint at a time; close() and scrub() wait for it
-        self._checkpointer: threading.Thread | None = None
-        self._checkpoint_conn: sqlite3.Connection | None = None
-        self._closed = False
         # The last failed write and when (time.monotonic()): a full disk lets small writes through, so one
         # success does not mean the database is healthy again.
         self.write_error: str | None = None
@@ -337,7 +324,6 @@ class Storage:
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
-                self.db.execute(f"PRAGMA wal_autocheckpoint = {self.WAL_LIMIT_PAGES}")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA secure_delete = ON")  # erased or overwritten text is zeroed, not left in free pages
             self.migrate()
@@ -366,35 +352,6 @@ class Storage:
         except sqlite3.OperationalError as exc:  # read-only file, full disk, I/O error: /healthz reports it
             self.write_error, self.write_error_at = str(exc), time.monotonic()
             raise
-        self._commits += 1
-        if self._commits % self.CHECKPOINT_EVERY == 0 and self.path != ":memory:":
-            self.checkpoint_in_background()
-
-    def checkpoint_in_background(self) -> None:
-        """Start a PASSIVE checkpoint in a thread, unless one is still running (it never blocks writers)."""
-        if self._checkpointer is not None and self._checkpointer.is_alive():
-            return
-        self._checkpointer = threading.Thread(target=self._checkpoint, name="sqlite-checkpoint", daemon=True)
-        self._checkpointer.start()
-
-    def _checkpoint(self) -> None:
-        with self._checkpoint_lock:
-            if self._closed:
-                return
-            try:
-                if self._checkpoint_conn is None:
-                    self._checkpoint_conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error as exc:  # the disk went away or filled up: commits report it; the log stays
-                log.warning("Background WAL checkpoint failed: %s", exc)
-
-    def _stop_checkpoints(self) -> None:
-        """Wait for a running background checkpoint and close its connection."""
-        with self._checkpoint_lock:
-            self._closed = True
-            if self._checkpoint_conn is not None:
-                self._checkpoint_conn.close()
-                self._checkpoint_conn = None
 
     @property
     def backups_folder(self) -> Path:
@@ -476,7 +433,6 @@ class Storage:
 
     def close(self) -> None:
         """Fold the write-ahead log into the database file, then close (a clean file to copy or move)."""
-        self._stop_checkpoints()
         try:
             if self.path != ":memory:":
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -520,11 +476,10 @@ class Storage:
         """Copy the write-ahead log into the database and empty it: with secure_delete on, erased
         text is then gone from both files (not left in old WAL frames or stale pages)."""
         self.scrub_pending = False
-        with self._checkpoint_lock:  # not while a background checkpoint holds the log
-            try:
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError:  # a reader holds the log: the next automatic checkpoint does it
-                pass
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # a reader holds the log: the next automatic checkpoint does it
+            pass
 
     # --- redelivered webhook messages ----------------------------------------------------------
 
