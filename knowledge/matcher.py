@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -243,8 +244,8 @@ class Matcher:
         # its IDF per row, so that BM25 and both word shares come out of one bincount; every row list
         # as raw bytes (indices, weights): joining bytes costs far less than np.concatenate per term.
         size = len(self.keys)
-        self.term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
-        self.postings = {t: _views(rows) for t, rows in self.term_rows.items()}  # (no second copy)
+        term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
+        self.postings = {t: _views(rows) for t, rows in term_rows.items()}  # (no second copy)
         self.word_rows = {}
         for w, entries in self.entry_postings.items():
             rows = np.concatenate([self.postings[w][0] + size, entries + 2 * size]).astype(np.intp)
@@ -265,8 +266,15 @@ class Matcher:
         # and the re-ranker's three word shares [2s+2n, 2s+5n) (s phrasings, n entries): their rows
         # offset, with each term's IDF (the ceiling) and each word's weight as _query_words gives it.
         lex_at, share_at = 2 * size + n, 2 * size + 2 * n
-        self.lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
-                         for t, (i, w, f) in self.lexical.packed.items()}
+        lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
+                    for t, (i, w, f) in self.lexical.packed.items()}
+        # Each term's phrasing rows and lexical rows joined in advance, with its IDF (0 for a term only
+        # the phrasings use: the ceiling sums the lexical terms'): one look-up per query term. The two
+        # kinds of rows fill different bins, so each bin still adds its terms in the query's order.
+        none = (b"", b"", 0.0)
+        self.query_rows = {t: (term_rows.get(t, none)[0] + lex_rows.get(t, none)[0],
+                               term_rows.get(t, none)[1] + lex_rows.get(t, none)[1], lex_rows.get(t, none)[2])
+                           for t in term_rows.keys() | lex_rows.keys()}
         self.share_weighted = {
             w: ((np.frombuffer(rows, dtype=np.intp) + share_at).tobytes(),
                 np.full(count, self.lexical.idf.get(w, self.unknown_idf)).tobytes())
@@ -289,20 +297,18 @@ class Matcher:
         The same bincount gives the lexical retriever's scores and the re-ranker's word shares for
         `q`, kept for evidence and candidates_matrix (see _lexical_scores)."""
         size, n = len(self.keys), len(self.entries)
-        term_rows, word_rows, lex_rows, share_rows = self.term_rows, self.word_rows, self.lex_rows, self.share_weighted
+        query_rows, word_rows, share_rows = self.query_rows, self.word_rows, self.share_weighted
         words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
-        lex = [lex_rows[t] for t in terms if t in lex_rows]
-        rows: list[tuple[bytes, bytes]] = [term_rows[t] for t in terms if t in term_rows]
+        rows: list[tuple[Any, ...]] = [query_rows[t] for t in terms if t in query_rows]  # (indices, weights, IDF)
+        ceiling = sum([r[2] for r in rows])
         rows += [word_rows[w] for w in words if w in word_rows]
-        rows += [(r[0], r[1]) for r in lex]
         rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
         # (the indices joined into a bytearray, the weights into bytes: two large buffers of one kind
         # start at the same offset within a memory page, and bincount then runs several times slower)
         out = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                           minlength=2 * size + 5 * n)
-        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), sum([r[2] for r in lex]),
-                           out[2 * size + 2 * n:])
+        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), ceiling, out[2 * size + 2 * n:])
         return out[:size], out[size:2 * size], out[2 * size:2 * size + n]
 
     def _lexical_scores(self, q: str) -> tuple[np.ndarray, float]:
