@@ -561,9 +561,13 @@ class Matcher:
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
         """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
-        top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
-        scale = 100 / max(1.0 + self.calibration.fusion, top)
-        return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
+        order = ev.order[:n]
+        if not order:
+            return ()
+        fused = ev.fused[order].tolist()  # (one gather, not a NumPy scalar per entry)
+        scale = 100 / max(1.0 + self.calibration.fusion, fused[0])
+        entries = self.entries
+        return tuple([Scored(entries[i], round(f * scale, 1)) for i, f in zip(order, fused, strict=True)])
 
     def decide(self, ev: Evidence) -> tuple[str, float]:
         """("answer" | "choices" | "none", P(best is right))."""
@@ -598,15 +602,24 @@ class Matcher:
     def match(self, question: str) -> Match:
         """Answer the first question of the message that can be answered; offer the entries for its others."""
         parts = split_question(question)[:MAX_PARTS]
+        decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
+
+        def decide_on(text: str) -> Match:
+            q = self.query_key(text)
+            m = decided.get(q)
+            if m is None:
+                m = decided[q] = self.match_key(q)
+            return m
+
         tried: list[Match] = []
         for part in parts:  # the first part that gets an answer; else the first part's choices
-            tried.append(self.match_key(self.query_key(part)))
+            tried.append(decide_on(part))
             if tried[-1].status == "answer":
                 break
         chosen = len(tried) - 1 if tried[-1].status == "answer" else 0
         first = tried[chosen]
         if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
-            first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
+            first = decide_on(question)  # the cut lost too much: try it whole
         if len(parts) < 2:
             return first
         others: list[Scored] = []
@@ -616,7 +629,7 @@ class Matcher:
                 break
             if i == chosen:
                 continue
-            m = tried[i] if i < len(tried) else self.match_key(self.query_key(part))
+            m = tried[i] if i < len(tried) else decide_on(part)
             if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
                 seen.add(m.best.entry.id)
                 others.append(m.best)
