@@ -110,6 +110,7 @@ class Evidence:
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
     rr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # re-ranker scores, in `order`
     candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, len(CANDIDATE_FEATURES))))
+    query: Query | None = None  # what the stages shared for this query key (see Query)
 
     @property
     def top(self) -> int | None:
@@ -131,6 +132,20 @@ def _best_but(scores: dict[int, float], a: int) -> float:
 
 
 _NONE = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class Query:
+    """What the stages of one query key share, built per call and passed down (Evidence.query): its
+    content words with their weights, and what _sums's one bincount gives besides the phrasings' sums
+    (the lexical retriever's scores and ceiling, the re-ranker's word shares). The matcher itself
+    keeps no per-query state, so concurrent queries cannot see each other's."""
+
+    key: str
+    weights: dict[str, float]  # content words -> IDF over whole entries (Matcher._query_words)
+    lex: np.ndarray | None = None  # lexical.scores(key), from _sums
+    ceiling: float = 0.0
+    shares: np.ndarray | None = None  # the re-ranker's word shares of every entry (Matcher._word_shares)
 
 
 def _views(rows: tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +202,6 @@ class Matcher:
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
-        self._last_query_words: tuple[str | None, dict[str, float]] = (None, {})  # see _query_words
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
@@ -279,8 +293,6 @@ class Matcher:
             w: ((np.frombuffer(rows, dtype=np.intp) + share_at).tobytes(),
                 np.full(count, self.lexical.idf.get(w, self.unknown_idf)).tobytes())
             for w, (rows, count) in self.share_rows.items()}
-        # the last query's lexical scores, ceiling and word shares (one tuple, swapped whole)
-        self._last_sums: tuple[str | None, np.ndarray, float, np.ndarray] = (None, _NONE, 0.0, _NONE)
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -289,34 +301,29 @@ class Matcher:
         """IDF of a word; a word the knowledge base never uses weighs like a fairly rare one."""
         return self.idf.get(word, self.unknown_idf)
 
-    def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sums(self, q: str, query: Query | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
         the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
         the same order as separate bincounts would, so the figures are the same to the last bit.
 
         The same bincount gives the lexical retriever's scores and the re-ranker's word shares for
-        `q`, kept for evidence and candidates_matrix (see _lexical_scores)."""
+        `q`, kept in `query` (when given) for evidence and candidates_matrix."""
         size, n = len(self.keys), len(self.entries)
         query_rows, word_rows, share_rows = self.query_rows, self.word_rows, self.share_weighted
         words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
         rows: list[tuple[Any, ...]] = [query_rows[t] for t in terms if t in query_rows]  # (indices, weights, IDF)
         ceiling = sum([r[2] for r in rows])
         rows += [word_rows[w] for w in words if w in word_rows]
-        rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
+        weights = query.weights if query is not None else self._query_words(q)
+        rows += [share_rows[w] for w in weights if w in share_rows]
         # (the indices joined into a bytearray, the weights into bytes: two large buffers of one kind
         # start at the same offset within a memory page, and bincount then runs several times slower)
         out = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                           minlength=2 * size + 5 * n)
-        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), ceiling, out[2 * size + 2 * n:])
+        if query is not None:
+            query.lex, query.ceiling, query.shares = out[2 * size + n:2 * size + 2 * n].copy(), ceiling, out[2 * size + 2 * n:]
         return out[:size], out[size:2 * size], out[2 * size:2 * size + n]
-
-    def _lexical_scores(self, q: str) -> tuple[np.ndarray, float]:
-        """lexical.scores(q): from the last _sums when it was for `q`, else computed."""
-        last = self._last_sums
-        if last[0] == q:
-            return last[1], last[2]
-        return self.lexical.scores(q)
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -345,8 +352,8 @@ class Matcher:
         ranked.sort(key=lambda s: s.score, reverse=True)
         return ranked
 
-    def _phrase_scores(self, q: str, skip_doc: int | None = None,
-                       f1best: dict[int, float] | None = None) -> dict[int, float]:
+    def _phrase_scores(self, q: str, skip_doc: int | None = None, f1best: dict[int, float] | None = None,
+                       query: Query | None = None) -> dict[int, float]:
         best: dict[int, float] = {}
         if not q:
             return best
@@ -355,7 +362,7 @@ class Matcher:
             best[hit] = 100.0
             if f1best is not None:
                 f1best[hit] = 1.0
-        bm, shared, entry_shared = self._sums(q)
+        bm, shared, entry_shared = self._sums(q, query)
         if skip_doc is not None:
             bm[skip_doc] = 0.0
         nonzero = int(np.count_nonzero(bm))
@@ -438,8 +445,12 @@ class Matcher:
         `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown)."""
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
-        phrase = self._phrase_scores(q, f1best=f1best)
-        lex, ceiling = self._lexical_scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        query = self.query(q)
+        phrase = self._phrase_scores(q, f1best=f1best, query=query)  # (_sums fills query.lex for any q)
+        if query.lex is not None:
+            lex, ceiling = query.lex, query.ceiling
+        else:
+            lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
         lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
         fused = fusion * lex_rel
         if phrase:
@@ -454,21 +465,27 @@ class Matcher:
             return Evidence([], fused, phrase, None)
         k = min(RERANK, nonzero)
         part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
-        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best)
+        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best, query=query)
         self._rerank(q, ev, lex_rel)
         return ev
 
     def _query_words(self, q: str) -> dict[str, float]:
-        """The query's content words with their IDF over whole entries (not to be modified: the last
-        query's are kept, since the re-ranker's rows and the decision features both ask)."""
-        last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
-        if last_q == q:
-            return last
+        """The query's content words with their IDF over whole entries."""
         all_words = query_sets(q)[0]
         words = all_words - STOPWORDS or all_words
-        out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
-        self._last_query_words = (q, out)
-        return out
+        idf, unknown = self.lexical.idf, self.unknown_idf
+        return {w: idf.get(w, unknown) for w in words}
+
+    def query(self, q: str) -> Query:
+        """A fresh Query for key `q` (its sums are filled by _sums)."""
+        return Query(q, self._query_words(q))
+
+    def _query_for(self, q: str, ev: Evidence) -> Query:
+        """`ev`'s Query when it was built for key `q`, else a fresh one."""
+        query = ev.query
+        if query is None or query.key != q:
+            query = ev.query = self.query(q)
+        return query
 
     def _word_shares(self, known: list[str], weights: dict[str, float]) -> np.ndarray:
         """For each entry, the summed `weights` of the `known` words its text uses anywhere [0, n), in its
@@ -481,14 +498,16 @@ class Matcher:
     def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int],
                           tops: tuple[int, int] | None = None) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
-        weights = self._query_words(q)
+        query = self._query_for(q, ev)
+        weights = query.weights
         total = sum(weights.values()) or 1.0
         n = len(self.entries)
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
-        last = self._last_sums  # (the shares, from _sums's bincount when it was for this query)
-        shares = last[3] if last[0] == q else self._word_shares([w for w in weights if w in self.share_postings],
-                                                                 weights)
+        # (from _sums's bincount when it ran for this query)
+        if query.shares is None:
+            query.shares = self._word_shares([w for w in weights if w in self.share_postings], weights)
+        shares = query.shares
         qc = concepts(q)
         phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
         # The rows built as Python lists and converted once: each value is the same IEEE operation on
@@ -537,7 +556,7 @@ class Matcher:
         other_phrase = _best_but(ev.phrase, a)
         f1a = ev.f1.get(a, 0.0)
         f1_other = _best_but(ev.f1, a)
-        weights = self._query_words(q)
+        weights = self._query_for(q, ev).weights
         total = sum(weights.values()) or 1.0
         words = self.all_words[a]
         coverage = sum([v for w, v in weights.items() if w in words]) / total
