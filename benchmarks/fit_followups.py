@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faq_eval import read_dialogues, run_dialogues
+from faq_eval import DIALOGUE_DIR, _rows, read_dialogues, run_dialogues
 
 from knowledge import followup
 from knowledge.calibration import CALIBRATION_FILE, Calibration
@@ -204,7 +204,8 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "single cue": [(followup, "single_cue_answer", lambda *_a: None)],
         "còn X": [(followup, "names_other", lambda *_a: None)],
         "lost money": [(followup, "LOSS_DAMP", 1.0)],
-        "concept/topic bonus": [(followup, "CONCEPT_BONUS", 0.0), (followup, "TOPIC_BONUS", 0.0)],
+        "concept bonus": [(followup, "CONCEPT_BONUS", 0.0)],
+        "bare weight": [(followup, "BARE_WEIGHT", 1.0)],
         "cue bonus": [(followup, "CUE_BONUS", 0.0)],
         "related bonus": [(followup, "RELATED_BONUS", 0.0)],
     }
@@ -224,19 +225,28 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
     matcher.calibration = cal
     base = play(matcher, dialogues, [cal.followup_rules])
     variants: dict[str, dict[str, np.ndarray]] = {}
-    for name, value in (("agree", {"agree_min": 1.01}), ("stands alone", {"alone_min": 1.01})):
+    for name, value in (("agree", {"agree_min": 1.01}), ("còn X (middling)", {"named_min": 1.01}),
+                        ("stands alone", {"alone_min": 1.01})):
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
-    for name in ("single cue", "còn X", "lost money", "concept/topic bonus", "cue bonus", "related bonus"):
+    for name in ("single cue", "còn X", "lost money", "concept bonus", "cue bonus", "related bonus",
+                 "bare weight"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
+    ids = dialogue_ids()
     print(f"each rule off, {n} dev dialogues (all on: {base['right'].mean():.3f} right, {base['wrong'].sum():.0f} wrong):")
     for name, t in variants.items():
         both = {k: np.vstack([base[k], t[k]]) for k in base}
-        gains = int(((base["right"][0] > t["right"][0])).sum())
-        losses = int(((base["right"][0] < t["right"][0])).sum())
+        wins = [ids[d] for d in np.flatnonzero(base["right"][0] > t["right"][0])]
+        losses = [ids[d] for d in np.flatnonzero(base["right"][0] < t["right"][0])]
         keep = estimate(both, lambda cols, b=both: pick_on_off(b, cols))
-        print(f"  {name:20} off: {t['right'].mean():.3f} right, {t['wrong'].sum():.0f} wrong; the rule wins {gains}, "
-              f"loses {losses} dialogues; leave-one-out keep-if-better {keep['loo']:.3f} / {keep['loo_wrong']:.0f}")
+        print(f"  {name:20} off: {t['right'].mean():.3f} right, {t['wrong'].sum():.0f} wrong; the rule wins "
+              f"{len(wins)} {' '.join(wins)}, loses {len(losses)} {' '.join(losses)}; leave-one-out keep-if-better "
+              f"{keep['loo']:.3f} / {keep['loo_wrong']:.0f}")
+
+
+def dialogue_ids() -> list[str]:
+    """The dev dialogues' ids, in read_dialogues order."""
+    return list(dict.fromkeys(row[0] for row in _rows(DIALOGUE_DIR / "dev.tsv")))
 
 
 def pick_on_off(table: dict[str, np.ndarray], cols: np.ndarray) -> int:
