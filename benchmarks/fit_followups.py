@@ -136,7 +136,7 @@ def pick(table: dict[str, np.ndarray], cols: np.ndarray) -> int:
 @functools.lru_cache(maxsize=1)
 def _heights() -> np.ndarray:
     """Each combination's cut-offs as grid positions, 0 (lowest) to 1 (highest), summed."""
-    return np.array([sum(GRID[k].index(v) / (len(GRID[k]) - 1) for k, v in r.items()) for r in combos()])
+    return np.array([sum(GRID[k].index(v) / max(len(GRID[k]) - 1, 1) for k, v in r.items()) for r in combos()])
 
 
 def _height(c: int) -> float:
