@@ -113,3 +113,12 @@ def test_rules_report_switches_each_rule_off_and_back():
             assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP,
                     followup.CUE_BONUS) != before
     assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS) == before
+
+
+def test_dialogue_ids_follow_the_evaluation_order():
+    """`--rules` names dialogues by id: the ids must line up with read_dialogues, turn counts included."""
+    ids = fit_followups.dialogue_ids()
+    dialogues = fit_followups.read_dialogues("dev")
+    assert len(ids) == len(dialogues) and len(set(ids)) == len(ids)
+    first_turns = {row[0]: row[2] for row in reversed(fit_followups._rows(fit_followups.DIALOGUE_DIR / "dev.tsv"))}
+    assert all(first_turns[i] == d[0][1] for i, d in zip(ids, dialogues, strict=True))
