@@ -122,3 +122,16 @@ def test_dialogue_ids_follow_the_evaluation_order():
     assert len(ids) == len(dialogues) and len(set(ids)) == len(ids)
     first_turns = {row[0]: row[2] for row in reversed(fit_followups._rows(fit_followups.DIALOGUE_DIR / "dev.tsv"))}
     assert all(first_turns[i] == d[0][1] for i, d in zip(ids, dialogues, strict=True))
+
+
+@pytest.mark.parametrize("text", ["quen mat khau vneid thi lam sao", "dang ky muc 2 can mang gi"])
+def test_the_same_question_again_in_the_window_gets_the_same_answer(shipped_kb, text):
+    """The topic reading leaves the previous entry out, so a sure question of its own must stand alone
+    whatever `alone_min` the fit picks: its grid stops at 0.99 (at 1.01 the first got the bank's entry)."""
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    conv = Conversation(shipped_kb.matcher)
+    first = conv.ask(text, at)
+    assert first.status == "answer" and first.best is not None
+    again = conv.ask(text, at + dt.timedelta(minutes=2))
+    assert again.status == "answer" and again.best is not None and again.best.entry.id == first.best.entry.id
+    assert max(fit_followups.GRID["alone_min"]) <= 0.99
