@@ -151,4 +151,6 @@ def test_neighbouring_matters_are_not_answered(shipped_kb):
               "thua ke nha dat khi bo me mat khong co di chuc", "hoc bong cho con ho ngheo"]:
         m = shipped_kb.matcher.match(q)
         assert m.status != "answer", (q, m.best.entry.id)
-        assert m.confidence < 0.5, (q, m.confidence)
+        # Nothing offered with any confidence either: either no reply from the KB at all (the neighbouring-matter
+        # check may turn down a plausible-looking entry), or choices the model itself doubts.
+        assert m.status == "none" or m.confidence < 0.5, (q, m.status, m.confidence)
