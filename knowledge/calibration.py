@@ -4,7 +4,7 @@ A re-ranker first re-orders the best ~8 candidates by a linear score over per-ca
 features (CANDIDATE_FEATURES), fitted pairwise (right entry vs each other candidate). Then two
 small logistic regressions over the same features of the new best entry: P(the best entry is right) decides a
 direct answer, P(the right entry is among the top three) decides whether choices are worth
-offering. Weights, feature scaling, the fusion weight of the two rankers and both thresholds
+offering (with a second choices model for longer questions). Weights, feature scaling, the fusion weight of the two rankers and both thresholds
 are fitted on the DEV halves only by `benchmarks/fit_calibration.py` (`make calibrate`) and
 stored in `knowledge/calibration.json`; nothing here is tuned by hand.
 """
@@ -99,6 +99,13 @@ class Calibration:
     answer_min_long: float = 0.5  # for longer ones (pasted, formal): fitted separately
     long_words: int = 7
     choices_min: float = 0.5
+    # Longer questions (`long_words` content words or more) get their own choices model and threshold:
+    # it also reads the concepts the best entry's title adds (t_extra), which sorts pasted off-topic
+    # questions from real ones, but which on one- or two-word questions ("vneid", "sinh trắc học")
+    # would turn down the ties between close siblings that choices are for. None (an older file):
+    # the model above decides for every question.
+    choices_long: Model | None = None
+    choices_min_long: float = 0.5
     followup_min: float = 0.9  # answer a follow-up (read with the previous topic) from this P(right)
     # The follow-up model: a logistic regression over standardised FOLLOWUP_FEATURES of each
     # candidate; it re-orders the follow-up's candidates and answers from `followup_p_min`.
@@ -153,11 +160,18 @@ class Calibration:
 
     def answer_threshold(self, x: np.ndarray) -> float:
         """The answer threshold for a question of this length (short typed / long pasted)."""
-        words = math.expm1(float(x[FEATURES.index("length")]))
-        return self.answer_min_long if words >= self.long_words - 1e-6 else self.answer_min
+        return self.answer_min_long if self.is_long(x) else self.answer_min
+
+    def is_long(self, x: np.ndarray) -> bool:
+        return math.expm1(float(x[FEATURES.index("length")])) >= self.long_words - 1e-6
 
     def p_choices(self, x: np.ndarray) -> float:
-        return self.choices.prob(self.standardise(x))
+        """P(the right entry is among the offered), by the model for this question's length."""
+        model = self.choices_long if self.choices_long is not None and self.is_long(x) else self.choices
+        return model.prob(self.standardise(x))
+
+    def choices_threshold(self, x: np.ndarray) -> float:
+        return self.choices_min_long if self.choices_long is not None and self.is_long(x) else self.choices_min
 
     def to_json(self) -> str:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
@@ -182,6 +196,8 @@ class Calibration:
                 data.pop(name, None)
         data["answer"] = Model(**data["answer"])
         data["choices"] = Model(**data["choices"])
+        if data.get("choices_long") is not None:
+            data["choices_long"] = Model(**data["choices_long"])
         return cls(**data)
 
 

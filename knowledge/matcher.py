@@ -597,7 +597,7 @@ class Matcher:
         p = self.calibration.p_answer(ev.features)
         if p >= self.calibration.answer_threshold(ev.features) and bool(clear_lead(ev.features)):
             return "answer", p
-        if self.calibration.p_choices(ev.features) >= self.calibration.choices_min:
+        if self.calibration.p_choices(ev.features) >= self.calibration.choices_threshold(ev.features):
             return "choices", p
         return "none", p
 

@@ -104,3 +104,30 @@ def test_shipped_follow_up_model_matches_its_features():
     if cal.has_followup_model:  # kept by `make calibrate` only when it wins under cross-validation
         assert len(cal.followup_weights) == len(cal.followup_mean) == len(FOLLOWUP_FEATURES)
         assert 0 < cal.followup_p_min <= 1
+
+
+def test_longer_questions_use_their_own_choices_model_and_threshold(tmp_path):
+    """Questions of `long_words` content words or more are judged by `choices_long` against
+    `choices_min_long`; shorter ones by `choices`; without a long model every length uses `choices`."""
+    from knowledge.calibration import Model
+
+    n = len(FEATURES)
+    cal = Calibration(choices=Model([0.0] * n, -2.0), choices_min=0.3,
+                      choices_long=Model([0.0] * n, 2.0), choices_min_long=0.6, long_words=7)
+    short, long_ = np.zeros(n), np.zeros(n)
+    short[FEATURES.index("length")] = np.log1p(2)
+    long_[FEATURES.index("length")] = np.log1p(9)
+    assert cal.p_choices(short) < 0.2 and cal.choices_threshold(short) == 0.3
+    assert cal.p_choices(long_) > 0.8 and cal.choices_threshold(long_) == 0.6
+    path = tmp_path / "c.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    again = Calibration.load(path)
+    assert again.p_choices(long_) == cal.p_choices(long_) and again.choices_min_long == 0.6
+    older = Calibration(choices=Model([0.0] * n, -2.0), choices_min=0.3)  # no long model (an older file)
+    assert older.p_choices(long_) < 0.2 and older.choices_threshold(long_) == 0.3
+
+
+def test_shipped_calibration_has_a_long_choices_model():
+    cal = Calibration.load()
+    assert cal.choices_long is not None and len(cal.choices_long.weights) == len(cal.used)
+    assert 0 < cal.choices_min_long <= 1
