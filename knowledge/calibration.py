@@ -43,8 +43,6 @@ FEATURES = (
     "t_extra",      # concepts the best entry's title names that the question does not
     "title_cover",  # IDF-weighted share of the best entry's title words found in the question
     "surface_cover",  # IDF-weighted share of the question's content words in the best entry's title/phrasings
-    "t_extra_root",  # the square root of t_extra: a second concept the title names and the question does
-                     # not is less telling than the first (cross-validated on dev, see fit_calibration.USED)
 )
 
 # The per-candidate features the follow-up model reads (knowledge/followup.py `read`):

@@ -575,7 +575,7 @@ class Matcher:
             float(phrase_top == a and lex_top == a), float(phrase_top == a), float(lex_top == a),
             math.log1p(len(weights)), coverage, unknown, (pa - other_phrase) / 100,
             f1a, f1a - f1_other, float(f1a >= NEAR_EXACT),
-            min(rr_margin, 5.0), rr_prob, q_missing, q_all, t_extra, title_cover, surface, math.sqrt(t_extra),
+            min(rr_margin, 5.0), rr_prob, q_missing, q_all, t_extra, title_cover, surface,
         ])
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:

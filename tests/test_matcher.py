@@ -151,25 +151,6 @@ def test_neighbouring_matters_are_not_answered(shipped_kb):
               "thua ke nha dat khi bo me mat khong co di chuc", "hoc bong cho con ho ngheo"]:
         m = shipped_kb.matcher.match(q)
         assert m.status != "answer", (q, m.best.entry.id)
-        assert m.confidence < 0.5, (q, m.confidence)
-
-
-def test_the_decision_reads_the_square_root_of_the_titles_extra_concepts(shipped_kb):
-    """t_extra_root is the square root of t_extra (a second concept the title names and the question
-    does not costs less than the first); the shipped answer model reads it, and it weighs against."""
-    import math
-
-    from knowledge.calibration import FEATURES
-
-    matcher: Matcher = shipped_kb.matcher
-    seen = set()
-    for text in ("quen mat khau zalo lay lai the nao", "kich hoat vneid ko dc", "lay lai nick zalo bi chiem",
-                 "zalo ban minh nhan muon 5 trieu, nghi bi hack", "Mã OTP là gì?"):
-        x = matcher.evidence(matcher.query_key(text)).features
-        extra = x[FEATURES.index("t_extra")]
-        assert x[FEATURES.index("t_extra_root")] == math.sqrt(extra)
-        seen.add(extra)
-    assert {0.0, 1.0, 2.0} <= seen  # (the root differs from the count only from 2 on)
-    cal = matcher.calibration
-    assert "t_extra_root" in cal.used and "t_extra" not in cal.used
-    assert cal.answer.weights[cal.used.index("t_extra_root")] < 0
+        # Nothing offered with any confidence either: either no reply from the KB at all (the neighbouring-matter
+        # check may turn down a plausible-looking entry), or choices the model itself doubts.
+        assert m.status == "none" or m.confidence < 0.5, (q, m.status, m.confidence)
