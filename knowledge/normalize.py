@@ -43,6 +43,9 @@ PHRASES: list[tuple[str, str]] = [
     # "mấy" before a unit asks "bao nhiêu" ("mấy tuổi thì phải làm căn cước" = "bao nhiêu tuổi …")
     ("may tuoi", "bao nhieu tuoi"), ("may ngay", "bao nhieu ngay"), ("may nam", "bao nhieu nam"),
     ("may thang", "bao nhieu thang"), ("may lan", "bao nhieu lan"), ("bao nhieu lau", "bao lau"),
+    # "chỗ nào", "nơi nào", "tại đâu" ask where, as "ở đâu" does ("nào" and "chỗ"'s "cho" are stop
+    # words: the place would be lost)
+    ("cho nao", "o dau"), ("noi nao", "o dau"), ("tai dau", "o dau"),
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
     # Formal names folded to the words members type, on both sides (a letter, a news column, an
     # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").
