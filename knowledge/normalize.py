@@ -40,9 +40,9 @@ ABBREVIATIONS: dict[str, str] = {
 PHRASES: list[tuple[str, str]] = [
     ("muc do 2", "muc 2"), ("muc do 1", "muc 1"), ("lua dao chiem doat tai san", "lua dao"),
     ("chiem doat tai san", "lua dao"), ("so ho khau", "ho khau"),
-    # "mấy" before a unit asks "bao nhiêu" ("mấy tuổi thì phải làm căn cước" = "bao nhiêu tuổi …")
-    ("may tuoi", "bao nhieu tuoi"), ("may ngay", "bao nhieu ngay"), ("may nam", "bao nhieu nam"),
-    ("may thang", "bao nhieu thang"), ("may lan", "bao nhieu lan"), ("bao nhieu lau", "bao lau"),
+    # "mấy tuổi" asks "bao nhiêu tuổi" (at what age); "bao nhiêu lâu" is "bao lâu". ("mấy năm", "mấy
+    # ngày" stay: "dùng được mấy năm" asks how long, and "bao nhiêu" would pull it to prices and counts.)
+    ("may tuoi", "bao nhieu tuoi"), ("bao nhieu lau", "bao lau"),
     # "chỗ nào", "nơi nào", "tại đâu" ask where, as "ở đâu" does ("nào" and "chỗ"'s "cho" are stop
     # words: the place would be lost)
     ("cho nao", "o dau"), ("noi nao", "o dau"), ("tai dau", "o dau"),
