@@ -118,6 +118,10 @@ _GUARDED: dict[str, tuple[str, frozenset[str]]] = {
 # Concepts too common or too loose to count when an entry's TITLE names them and the question does
 # not ("mất" in a title, "phí" in passing), and when a question names them in passing.
 WEAK = frozenset({"phone", "fee", "death", "fraud", "police", "public_portal"})
+# For ranking, a fee is a question type, not a word in passing: a title that states a fee ("Lệ phí
+# đăng ký thường trú, tạm trú") answers "bao nhiêu tiền", not "thủ tục đăng ký thường trú thế nào".
+# (Follow-ups keep WEAK: a fee is too common to tie two entries' topics together.)
+RANK_WEAK = WEAK - {"fee"}
 
 
 def _next_words(words: list[str], w: str) -> list[str]:
@@ -144,4 +148,4 @@ def concepts(text_key: str) -> frozenset[str]:
     return frozenset(found)
 
 
-__all__ = ["CONCEPTS", "WEAK", "concepts"]
+__all__ = ["CONCEPTS", "RANK_WEAK", "WEAK", "concepts"]

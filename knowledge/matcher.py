@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
-from .concepts import WEAK, concepts
+from .concepts import RANK_WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, query_sets
 from .loader import Entry
@@ -182,7 +182,7 @@ class Matcher:
         ]
         self.entry_concepts = [c | concepts(key(e.answer)) for c, e in zip(self.surface_concepts, self.entries,
                                                                              strict=True)]
-        self.title_strong = [c - WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
+        self.title_strong = [c - RANK_WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
@@ -496,7 +496,7 @@ class Matcher:
         x[:, 5] = shares[idx + n] / total
         x[:, 6] = title_shared / self.title_weight[cands]
         x[:, 7] = title_shared / total
-        qs = qc - WEAK  # (len(qc - s - WEAK) == len(qs - s): one set difference per row, not two)
+        qs = qc - RANK_WEAK  # (len(qc - s - RANK_WEAK) == len(qs - s): one set difference per row, not two)
         surface, anywhere, strong = self.surface_concepts, self.entry_concepts, self.title_strong
         x[:, 8] = [len(qs - surface[c]) for c in cands]
         x[:, 9] = [len(qs - anywhere[c]) for c in cands]

@@ -100,3 +100,11 @@ def test_banks_by_name_are_banks():
               "quên mật khẩu internet banking"):
         assert "bank" in concepts(key(q)), q
     assert "bank" not in concepts(key("quên mật khẩu VNeID"))
+
+
+def test_a_fee_counts_as_a_question_type_for_ranking_but_not_for_follow_ups():
+    from knowledge.concepts import RANK_WEAK, WEAK
+
+    assert "fee" in WEAK and "fee" not in RANK_WEAK
+    assert RANK_WEAK < WEAK
+    assert "fee" in concepts(key("Lệ phí đăng ký thường trú, tạm trú, tách hộ"))
