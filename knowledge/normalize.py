@@ -43,9 +43,6 @@ PHRASES: list[tuple[str, str]] = [
     # "mấy tuổi" asks "bao nhiêu tuổi" (at what age); "bao nhiêu lâu" is "bao lâu". ("mấy năm", "mấy
     # ngày" stay: "dùng được mấy năm" asks how long, and "bao nhiêu" would pull it to prices and counts.)
     ("may tuoi", "bao nhieu tuoi"), ("bao nhieu lau", "bao lau"),
-    # "chỗ nào", "nơi nào", "tại đâu" ask where, as "ở đâu" does ("nào" and "chỗ"'s "cho" are stop
-    # words: the place would be lost)
-    ("cho nao", "o dau"), ("noi nao", "o dau"), ("tai dau", "o dau"),
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
     # Formal names folded to the words members type, on both sides (a letter, a news column, an
     # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").
