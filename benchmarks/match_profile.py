@@ -44,7 +44,6 @@ STAGES = [
     (matcher.Matcher, "_candidates", "      _candidates"),
     (matcher.Matcher, "_score", "      _score"),
     (matcher.process, "cdist", "        cdist token_set_ratio"),
-    (matcher.Matcher, "_lexical_scores", "    _lexical_scores (from _sums)"),
     (lexical.Lexical, "scores", "    lexical.scores"),
     (matcher.Matcher, "_rerank", "    _rerank"),
     (matcher.Matcher, "candidates_matrix", "      candidates_matrix"),

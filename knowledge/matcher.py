@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -109,6 +110,7 @@ class Evidence:
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
     rr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # re-ranker scores, in `order`
     candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, len(CANDIDATE_FEATURES))))
+    query: Query | None = None  # what the stages shared for this query key (see Query)
 
     @property
     def top(self) -> int | None:
@@ -130,6 +132,20 @@ def _best_but(scores: dict[int, float], a: int) -> float:
 
 
 _NONE = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class Query:
+    """What the stages of one query key share, built per call and passed down (Evidence.query): its
+    content words with their weights, and what _sums's one bincount gives besides the phrasings' sums
+    (the lexical retriever's scores and ceiling, the re-ranker's word shares). The matcher itself
+    keeps no per-query state, so concurrent queries cannot see each other's."""
+
+    key: str
+    weights: dict[str, float]  # content words -> IDF over whole entries (Matcher._query_words)
+    lex: np.ndarray | None = None  # lexical.scores(key), from _sums
+    ceiling: float = 0.0
+    shares: np.ndarray | None = None  # the re-ranker's word shares of every entry (Matcher._word_shares)
 
 
 def _views(rows: tuple[bytes, bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +202,6 @@ class Matcher:
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
-        self._last_query_words: tuple[str | None, dict[str, float]] = (None, {})  # see _query_words
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
 
@@ -243,8 +258,8 @@ class Matcher:
         # its IDF per row, so that BM25 and both word shares come out of one bincount; every row list
         # as raw bytes (indices, weights): joining bytes costs far less than np.concatenate per term.
         size = len(self.keys)
-        self.term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
-        self.postings = {t: _views(rows) for t, rows in self.term_rows.items()}  # (no second copy)
+        term_rows = {t: (d.tobytes(), w.tobytes()) for t, (d, w) in self.postings.items()}
+        self.postings = {t: _views(rows) for t, rows in term_rows.items()}  # (no second copy)
         self.word_rows = {}
         for w, entries in self.entry_postings.items():
             rows = np.concatenate([self.postings[w][0] + size, entries + 2 * size]).astype(np.intp)
@@ -265,14 +280,19 @@ class Matcher:
         # and the re-ranker's three word shares [2s+2n, 2s+5n) (s phrasings, n entries): their rows
         # offset, with each term's IDF (the ceiling) and each word's weight as _query_words gives it.
         lex_at, share_at = 2 * size + n, 2 * size + 2 * n
-        self.lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
-                         for t, (i, w, f) in self.lexical.packed.items()}
+        lex_rows = {t: ((np.frombuffer(i, dtype=np.intp) + lex_at).tobytes(), w, f)
+                    for t, (i, w, f) in self.lexical.packed.items()}
+        # Each term's phrasing rows and lexical rows joined in advance, with its IDF (0 for a term only
+        # the phrasings use: the ceiling sums the lexical terms'): one look-up per query term. The two
+        # kinds of rows fill different bins, so each bin still adds its terms in the query's order.
+        none = (b"", b"", 0.0)
+        self.query_rows = {t: (term_rows.get(t, none)[0] + lex_rows.get(t, none)[0],
+                               term_rows.get(t, none)[1] + lex_rows.get(t, none)[1], lex_rows.get(t, none)[2])
+                           for t in term_rows.keys() | lex_rows.keys()}
         self.share_weighted = {
             w: ((np.frombuffer(rows, dtype=np.intp) + share_at).tobytes(),
                 np.full(count, self.lexical.idf.get(w, self.unknown_idf)).tobytes())
             for w, (rows, count) in self.share_rows.items()}
-        # the last query's lexical scores, ceiling and word shares (one tuple, swapped whole)
-        self._last_sums: tuple[str | None, np.ndarray, float, np.ndarray] = (None, _NONE, 0.0, _NONE)
 
     def _norm(self, doc: int) -> float:
         return BM25_K1 * (1 - BM25_B + BM25_B * self.doc_len[doc] / self.avg_len)
@@ -281,36 +301,29 @@ class Matcher:
         """IDF of a word; a word the knowledge base never uses weighs like a fairly rare one."""
         return self.idf.get(word, self.unknown_idf)
 
-    def _sums(self, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sums(self, q: str, query: Query | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For query key `q`, in one bincount: the BM25 score of each phrasing, and the summed IDF of
         the query's words each phrasing and each entry uses (for _score). Each sum adds its terms in
         the same order as separate bincounts would, so the figures are the same to the last bit.
 
         The same bincount gives the lexical retriever's scores and the re-ranker's word shares for
-        `q`, kept for evidence and candidates_matrix (see _lexical_scores)."""
+        `q`, kept in `query` (when given) for evidence and candidates_matrix."""
         size, n = len(self.keys), len(self.entries)
-        term_rows, word_rows, lex_rows, share_rows = self.term_rows, self.word_rows, self.lex_rows, self.share_weighted
+        query_rows, word_rows, share_rows = self.query_rows, self.word_rows, self.share_weighted
         words, terms = query_sets(q)  # (cached: _score, lexical.scores and _query_words ask too)
-        lex = [lex_rows[t] for t in terms if t in lex_rows]
-        rows: list[tuple[bytes, bytes]] = [term_rows[t] for t in terms if t in term_rows]
+        rows: list[tuple[Any, ...]] = [query_rows[t] for t in terms if t in query_rows]  # (indices, weights, IDF)
+        ceiling = sum([r[2] for r in rows])
         rows += [word_rows[w] for w in words if w in word_rows]
-        rows += [(r[0], r[1]) for r in lex]
-        rows += [share_rows[w] for w in self._query_words(q) if w in share_rows]
+        weights = query.weights if query is not None else self._query_words(q)
+        rows += [share_rows[w] for w in weights if w in share_rows]
         # (the indices joined into a bytearray, the weights into bytes: two large buffers of one kind
         # start at the same offset within a memory page, and bincount then runs several times slower)
         out = np.bincount(np.frombuffer(bytearray().join([r[0] for r in rows]), dtype=np.intp),
                           weights=np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float64),
                           minlength=2 * size + 5 * n)
-        self._last_sums = (q, out[2 * size + n:2 * size + 2 * n].copy(), sum([r[2] for r in lex]),
-                           out[2 * size + 2 * n:])
+        if query is not None:
+            query.lex, query.ceiling, query.shares = out[2 * size + n:2 * size + 2 * n].copy(), ceiling, out[2 * size + 2 * n:]
         return out[:size], out[size:2 * size], out[2 * size:2 * size + n]
-
-    def _lexical_scores(self, q: str) -> tuple[np.ndarray, float]:
-        """lexical.scores(q): from the last _sums when it was for `q`, else computed."""
-        last = self._last_sums
-        if last[0] == q:
-            return last[1], last[2]
-        return self.lexical.scores(q)
 
     def _fix_word(self, w: str) -> str:
         if w in self.vocabulary:
@@ -339,8 +352,8 @@ class Matcher:
         ranked.sort(key=lambda s: s.score, reverse=True)
         return ranked
 
-    def _phrase_scores(self, q: str, skip_doc: int | None = None,
-                       f1best: dict[int, float] | None = None) -> dict[int, float]:
+    def _phrase_scores(self, q: str, skip_doc: int | None = None, f1best: dict[int, float] | None = None,
+                       query: Query | None = None) -> dict[int, float]:
         best: dict[int, float] = {}
         if not q:
             return best
@@ -349,7 +362,7 @@ class Matcher:
             best[hit] = 100.0
             if f1best is not None:
                 f1best[hit] = 1.0
-        bm, shared, entry_shared = self._sums(q)
+        bm, shared, entry_shared = self._sums(q, query)
         if skip_doc is not None:
             bm[skip_doc] = 0.0
         nonzero = int(np.count_nonzero(bm))
@@ -432,8 +445,12 @@ class Matcher:
         `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown)."""
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
-        phrase = self._phrase_scores(q, f1best=f1best)
-        lex, ceiling = self._lexical_scores(q) if q else (np.zeros(len(self.entries)), 0.0)
+        query = self.query(q)
+        phrase = self._phrase_scores(q, f1best=f1best, query=query)  # (_sums fills query.lex for any q)
+        if query.lex is not None:
+            lex, ceiling = query.lex, query.ceiling
+        else:
+            lex, ceiling = self.lexical.scores(q) if q else (np.zeros(len(self.entries)), 0.0)
         lex_rel = lex / (ceiling * (1 + LEX_K1)) if ceiling else lex  # in [0, 1)
         fused = fusion * lex_rel
         if phrase:
@@ -448,21 +465,27 @@ class Matcher:
             return Evidence([], fused, phrase, None)
         k = min(RERANK, nonzero)
         part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
-        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best)
+        ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best, query=query)
         self._rerank(q, ev, lex_rel)
         return ev
 
     def _query_words(self, q: str) -> dict[str, float]:
-        """The query's content words with their IDF over whole entries (not to be modified: the last
-        query's are kept, since the re-ranker's rows and the decision features both ask)."""
-        last_q, last = self._last_query_words  # one tuple, swapped whole: safe across threads
-        if last_q == q:
-            return last
+        """The query's content words with their IDF over whole entries."""
         all_words = query_sets(q)[0]
         words = all_words - STOPWORDS or all_words
-        out = {w: self.lexical.idf.get(w, self.unknown_idf) for w in words}
-        self._last_query_words = (q, out)
-        return out
+        idf, unknown = self.lexical.idf, self.unknown_idf
+        return {w: idf.get(w, unknown) for w in words}
+
+    def query(self, q: str) -> Query:
+        """A fresh Query for key `q` (its sums are filled by _sums)."""
+        return Query(q, self._query_words(q))
+
+    def _query_for(self, q: str, ev: Evidence) -> Query:
+        """`ev`'s Query when it was built for key `q`, else a fresh one."""
+        query = ev.query
+        if query is None or query.key != q:
+            query = ev.query = self.query(q)
+        return query
 
     def _word_shares(self, known: list[str], weights: dict[str, float]) -> np.ndarray:
         """For each entry, the summed `weights` of the `known` words its text uses anywhere [0, n), in its
@@ -475,38 +498,31 @@ class Matcher:
     def candidates_matrix(self, q: str, ev: Evidence, lex_rel: np.ndarray, cands: list[int],
                           tops: tuple[int, int] | None = None) -> np.ndarray:
         """CANDIDATE_FEATURES of each entry in `cands` for query key `q` (word shares by bincount)."""
-        weights = self._query_words(q)
+        query = self._query_for(q, ev)
+        weights = query.weights
         total = sum(weights.values()) or 1.0
         n = len(self.entries)
 
         # one bincount for three shares: entry text anywhere [0, n), title and phrasings [n, 2n), title [2n, 3n)
-        last = self._last_sums  # (the shares, from _sums's bincount when it was for this query)
-        shares = last[3] if last[0] == q else self._word_shares([w for w in weights if w in self.share_postings],
-                                                                 weights)
-        idx = np.asarray(cands, dtype=np.int64)
-        title_shared = shares[idx + 2 * n]
+        # (from _sums's bincount when it ran for this query)
+        if query.shares is None:
+            query.shares = self._word_shares([w for w in weights if w in self.share_postings], weights)
+        shares = query.shares
         qc = concepts(q)
         phrase_top, lex_top = tops if tops is not None else _tops(ev, lex_rel)
-        x = np.empty((len(cands), len(CANDIDATE_FEATURES)))
-        x[:, 0] = ev.fused[cands]
-        x[:, 1] = [ev.phrase.get(c, 0.0) / 100 for c in cands]
-        x[:, 2] = lex_rel[cands]
-        x[:, 3] = [ev.f1.get(c, 0.0) for c in cands]
-        x[:, 4] = shares[idx] / total
-        x[:, 5] = shares[idx + n] / total
-        x[:, 6] = title_shared / self.title_weight[cands]
-        x[:, 7] = title_shared / total
+        # The rows built as Python lists and converted once: each value is the same IEEE operation on
+        # the same doubles as the column-wise NumPy version, and fourteen small column writes cost more.
+        idx = np.asarray(cands, dtype=np.intp)
+        anywhere_l, surface_l, title_l = shares.reshape(3, n)[:, idx].tolist()
+        fused, lex, title_w = ev.fused[idx].tolist(), lex_rel[idx].tolist(), self.title_weight[idx].tolist()
+        phrase, f1 = ev.phrase.get, ev.f1.get
         qs = qc - RANK_WEAK  # (len(qc - s - RANK_WEAK) == len(qs - s): one set difference per row, not two)
-        surface, anywhere, strong = self.surface_concepts, self.entry_concepts, self.title_strong
-        x[:, 8] = [len(qs - surface[c]) for c in cands]
-        x[:, 9] = [len(qs - anywhere[c]) for c in cands]
-        x[:, 10] = [len(strong[c] - qc) for c in cands]
-        for row, c in enumerate(cands):
-            tc = self.title_concepts[c]
-            x[row, 11] = len(tc & qc)
-            x[row, 12] = c == phrase_top
-            x[row, 13] = c == lex_top
-        return x
+        surface, anywhere, strong, title = self.surface_concepts, self.entry_concepts, self.title_strong, self.title_concepts
+        rows = [[fused[j], phrase(c, 0.0) / 100, lex[j], f1(c, 0.0), anywhere_l[j] / total, surface_l[j] / total,
+                 title_l[j] / title_w[j], title_l[j] / total, len(qs - surface[c]), len(qs - anywhere[c]),
+                 len(strong[c] - qc), len(title[c] & qc), c == phrase_top, c == lex_top]
+                for j, c in enumerate(cands)]
+        return np.array(rows, dtype=np.float64).reshape(len(cands), len(CANDIDATE_FEATURES))
 
     def _rerank(self, q: str, ev: Evidence, lex_rel: np.ndarray, learned: bool = True) -> None:
         """Re-order `ev.order` (the candidates) by the learned re-ranker (`learned=False`: by fused
@@ -540,7 +556,7 @@ class Matcher:
         other_phrase = _best_but(ev.phrase, a)
         f1a = ev.f1.get(a, 0.0)
         f1_other = _best_but(ev.f1, a)
-        weights = self._query_words(q)
+        weights = self._query_for(q, ev).weights
         total = sum(weights.values()) or 1.0
         words = self.all_words[a]
         coverage = sum([v for w, v in weights.items() if w in words]) / total
@@ -564,9 +580,13 @@ class Matcher:
 
     def scored(self, ev: Evidence, n: int) -> tuple[Scored, ...]:
         """The first `n` entries of `ev`, with fused scores shown on a 0-100 scale."""
-        top = float(ev.fused[ev.order[0]]) if ev.order else 1.0
-        scale = 100 / max(1.0 + self.calibration.fusion, top)
-        return tuple(Scored(self.entries[i], round(float(ev.fused[i]) * scale, 1)) for i in ev.order[:n])
+        order = ev.order[:n]
+        if not order:
+            return ()
+        fused = ev.fused[order].tolist()  # (one gather, not a NumPy scalar per entry)
+        scale = 100 / max(1.0 + self.calibration.fusion, fused[0])
+        entries = self.entries
+        return tuple([Scored(entries[i], round(f * scale, 1)) for i, f in zip(order, fused, strict=True)])
 
     def decide(self, ev: Evidence) -> tuple[str, float]:
         """("answer" | "choices" | "none", P(best is right))."""
@@ -601,15 +621,24 @@ class Matcher:
     def match(self, question: str) -> Match:
         """Answer the first question of the message that can be answered; offer the entries for its others."""
         parts = split_question(question)[:MAX_PARTS]
+        decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
+
+        def decide_on(text: str) -> Match:
+            q = self.query_key(text)
+            m = decided.get(q)
+            if m is None:
+                m = decided[q] = self.match_key(q)
+            return m
+
         tried: list[Match] = []
         for part in parts:  # the first part that gets an answer; else the first part's choices
-            tried.append(self.match_key(self.query_key(part)))
+            tried.append(decide_on(part))
             if tried[-1].status == "answer":
                 break
         chosen = len(tried) - 1 if tried[-1].status == "answer" else 0
         first = tried[chosen]
         if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
-            first = self.match_key(self.query_key(question))  # the cut lost too much: try it whole
+            first = decide_on(question)  # the cut lost too much: try it whole
         if len(parts) < 2:
             return first
         others: list[Scored] = []
@@ -619,7 +648,7 @@ class Matcher:
                 break
             if i == chosen:
                 continue
-            m = tried[i] if i < len(tried) else self.match_key(self.query_key(part))
+            m = tried[i] if i < len(tried) else decide_on(part)
             if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
                 seen.add(m.best.entry.id)
                 others.append(m.best)

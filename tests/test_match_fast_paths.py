@@ -89,7 +89,9 @@ def _weighted(arrays: list[np.ndarray], weights: list[float], size: int) -> np.n
     return np.bincount(np.concatenate(arrays), weights=np.repeat(weights, [len(a) for a in arrays]), minlength=size)
 
 
-def sums_reference(m: matcher.Matcher, q: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sums_reference(m: matcher.Matcher, q: str, query: matcher.Query | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                              np.ndarray]:
+    """(`query` is left unfilled: the lexical scores and word shares then come from their own references.)"""
     bm = accumulate(m.postings, [t for t in set(matcher._terms(q)) if t in m.postings], len(m.keys))
     words = [w for w in set(q.split()) if w in m.postings]
     shared = _weighted([m.postings[w][0] for w in words], [m.weight(w) for w in words], len(m.keys))
@@ -133,6 +135,9 @@ def concepts_reference(text_key: str) -> frozenset[str]:
         for pattern, c in concepts._MULTI.get(w, ()):
             if tuple(words[i:i + len(pattern)]) == pattern:
                 found.add(c)
+        guarded = concepts._GUARDED.get(w)  # ("phạt" unless the next word makes it "phát hiện", ...)
+        if guarded is not None and (words[i + 1] if i + 1 < len(words) else "") not in guarded[1]:
+            found.add(guarded[0])
     return frozenset(found)
 
 
@@ -173,7 +178,7 @@ def test_phrase_folding_with_first_word_skips_matches_scanning_every_phrase(ship
 
 def test_concepts_by_set_intersection_are_the_same(shipped_kb):
     texts = [normalize.key(t) for e in shipped_kb.entries.values() for t in (e.title, *e.questions, e.answer)]
-    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay"})
+    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay", "hien", "song"})
     rng = random.Random(11)
     texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 15))) for _ in range(5000)]
     wrong = [t for t in texts if concepts.concepts(t) != concepts_reference(t)]
@@ -201,12 +206,28 @@ def test_candidates_are_the_same_phrasings(shipped_kb):
             assert np.array_equal(m._candidates(bm, nonzero), candidates_reference(m, bm, nonzero)), question[:40]
 
 
-def test_the_last_query_words_kept_are_those_of_the_query_asked(shipped_kb):
+def test_the_query_words_are_those_of_the_query_asked(shipped_kb):
     m = shipped_kb.matcher
     keys = [m.query_key(q) for q in QUESTIONS]
     for q in keys + keys[::-1] + keys:  # each asked again right after, and after others
         assert m._query_words(q) == query_words_reference(m, q)
         assert list(m._query_words(q)) == list(query_words_reference(m, q))  # same order: same sums
+
+
+def test_each_query_carries_its_own_sums(shipped_kb):
+    """The sums one query's stages share travel with its evidence (no matcher state): evidence for
+    one key, then for another, leaves the first one's lexical scores and word shares as they were."""
+    m = shipped_kb.matcher
+    a, b = m.query_key(QUESTIONS[1]), m.query_key(QUESTIONS[2])
+    ev_a = m.evidence(a)
+    lex_a, shares_a = ev_a.query.lex.copy(), ev_a.query.shares.copy()
+    m.evidence(b)
+    assert ev_a.query.key == a and np.array_equal(ev_a.query.lex, lex_a) and np.array_equal(ev_a.query.shares, shares_a)
+    want_lex, want_ceiling = lexical_reference(m.lexical, a)
+    assert np.array_equal(ev_a.query.lex, want_lex) and ev_a.query.ceiling == want_ceiling
+    weights = query_words_reference(m, a)
+    want_shares = word_shares_reference(m, [w for w in weights if w in m.share_postings], weights)
+    assert np.array_equal(ev_a.query.shares, want_shares)
 
 
 def _outcome(m: matcher.Matcher, question: str) -> tuple:  # type: ignore[type-arg]
