@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import fit_followups
 from faq_eval import Case, accepted, read_dialogues, read_member, read_real, run_dialogues
 
 from knowledge.calibration import (
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     matcher.calibration = cal
     if not args.no_followup:
         cal = fit_followup(matcher, cal)
+        cal = fit_followups.fit(matcher, cal)  # the reading's rule cut-offs (benchmarks/fit_followups.py)
     args.out.write_text(cal.to_json(), encoding="utf-8")
     print(f"answer when P(right) >= {cal.answer_min:.3f} (under {LONG_WORDS} words) / {cal.answer_min_long:.3f} "
           f"(longer); offer choices when P(right in offered) >= {cal.choices_min:.3f}; "

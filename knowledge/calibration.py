@@ -108,6 +108,8 @@ class Calibration:
     followup_mean: list[float] = field(default_factory=lambda: [0.0] * len(FOLLOWUP_FEATURES))
     followup_scale: list[float] = field(default_factory=lambda: [1.0] * len(FOLLOWUP_FEATURES))
     followup_p_min: float = 1.01
+    # The follow-up reading's rule cut-offs (knowledge/followup.py RULES), fitted by benchmarks/fit_followups.py.
+    followup_rules: dict[str, float] = field(default_factory=dict)
     # The re-ranker: a linear score over standardised candidate features (pairwise logistic fit).
     rerank: list[float] = field(default_factory=list)  # empty: keep the fused order
     rerank_mean: list[float] = field(default_factory=lambda: [0.0] * len(CANDIDATE_FEATURES))

@@ -32,19 +32,27 @@ RELATED_BONUS = 0.3
 # title answers what the message asks ("mất bao lâu": a title about time).
 CUE_BONUS = 0.3
 # ... and, weaker, for an entry whose title names the previous title's specific concept ("ngân
-# hàng": after a banking answer, the banking entry about a lost phone before VNeID's), or else one of
-# the previous entry's topic. Both tried on the cross-validated dev dialogues (0.05-0.1 equal; 0.15
-# and up answered more follow-ups wrong).
+# hàng": after a banking answer, the banking entry about a lost phone before VNeID's). Tried on the
+# cross-validated dev dialogues (0.05-0.1 equal; 0.15 and up answered more follow-ups wrong). A smaller
+# bonus for any entry of the previous entry's topic was dropped (134 dev dialogues: it won none, lost one
+# written after it, i35, and its removal was worth +0.2 dialogues under the CV, six fold seeds).
 CONCEPT_BONUS = 0.1
-TOPIC_BONUS = 0.05
 # Money already lost ("bị mất tiền rồi thì làm gì") is not what a fee title answers ("Làm VNeID có mất
 # tiền không"): the new words' own score of such an entry is scaled by this (0-0.7 equal on the CV).
 LOSS_DAMP = 0.5
-# `agree` needs the message's own words answered this surely: since the answer model answers short
-# questions from a lower P(right) (0.72), a bare "answer" on the own words confirmed a wrong topic
-# reading ("tố giác qua VNeID được không"); 0.86-0.95 were equal on the CV (one fewer follow-up wrong
-# per pass, 0.7 fewer dialogues right).
-AGREE_MIN = 0.86
+# The cut-offs of the rules in `answer`, on the confidence of a message's own-words match. Fitted on
+# the dev dialogues by benchmarks/fit_followups.py (`make calibrate`) and stored in calibration.json
+# (`followup_rules`); these are the defaults for a calibration without them (hand-set in earlier rounds).
+RULES: dict[str, float] = {
+    # `agree`: the topic reading's first entry is answered when the message's own words answer it this surely
+    "agree_min": 0.86,
+    # "còn X thì sao": answered when X alone gives the topic reading's first entry this P(right) and it
+    # stays with the previous entry (or X alone is answered)
+    "named_min": 0.5,
+    # `stands_alone`: a short message inside the window answered this surely on its own words is a new question
+    "alone_min": 0.99,
+}
+AGREE_MIN = RULES["agree_min"]
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
@@ -189,7 +197,7 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     for i in related:
         topic[i] += scale * RELATED_BONUS
     prev_concepts = title_concepts(prev.title) - _BROAD
-    topic += scale * _kin_bonus(matcher, prev, prev_concepts, related | {prev_index})
+    topic += scale * _concept_bonus(matcher, prev_concepts, related | {prev_index})
     if not is_bare and own.max() > 0:
         # A message with words of its own ("còn tiền nước thì sao") asks about an entry those words
         # name: the topic's weight on an entry goes with how well the new words match it.
@@ -238,17 +246,15 @@ def _fee_damping(matcher: Matcher) -> np.ndarray:
     return np.array([LOSS_DAMP if "fee" in title_cues(e.title) else 1.0 for e in matcher.entries])
 
 
-def _kin_bonus(matcher: Matcher, prev: Entry, prev_concepts: frozenset[str], skip: set[int]) -> np.ndarray:
-    """CONCEPT_BONUS for entries naming the previous title's concept, else TOPIC_BONUS for those of its
-    topic; nothing for `skip` (the related entries, which have their own bonus, and the previous one)."""
+def _concept_bonus(matcher: Matcher, prev_concepts: frozenset[str], skip: set[int]) -> np.ndarray:
+    """CONCEPT_BONUS for entries naming the previous title's concept; nothing for `skip` (the related
+    entries, which have their own bonus, and the previous one)."""
     bonus = np.zeros(len(matcher.entries))
-    for i, (e, named) in enumerate(zip(matcher.entries, matcher.title_concepts, strict=True)):
-        if i in skip:
-            continue
-        if prev_concepts & named:
+    if not prev_concepts:
+        return bonus
+    for i, named in enumerate(matcher.title_concepts):
+        if i not in skip and prev_concepts & named:
             bonus[i] = CONCEPT_BONUS
-        elif e.topic == prev.topic:
-            bonus[i] = TOPIC_BONUS
     return bonus
 
 
@@ -295,11 +301,16 @@ def resolve(matcher: Matcher, text: str, ctx: Context) -> Match:
     return Match("choices", ranked, ranked[:MAX_CHOICES], p_std)
 
 
-def agree(with_topic: Match, alone: Match, prev: Entry) -> bool:
-    """The topic reading ranks first the entry the message's own words answer (from AGREE_MIN), and
+def rule(matcher: Matcher, name: str) -> float:
+    """A rule's cut-off: the fitted one from the calibration, else the default in RULES."""
+    return float(matcher.calibration.followup_rules.get(name, RULES[name]))
+
+
+def agree(with_topic: Match, alone: Match, prev: Entry, agree_min: float = AGREE_MIN) -> bool:
+    """The topic reading ranks first the entry the message's own words answer (from `agree_min`), and
     that entry stays with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
     answer is not confirmed by its own words' VNeID answer."""
-    if alone.status != "answer" or alone.best is None or with_topic.best is None or alone.confidence < AGREE_MIN:
+    if alone.status != "answer" or alone.best is None or with_topic.best is None or alone.confidence < agree_min:
         return False
     best = alone.best.entry
     return (with_topic.best.entry.id == best.id
@@ -342,21 +353,22 @@ def bare(text: str) -> bool:
 _FILLER = frozenset("mat thi co lam tu nua cho".split())
 
 
-def stands_alone(alone: Match, text: str) -> bool:
+def stands_alone(alone: Match, text: str, sure: float = RULES["alone_min"]) -> bool:
     """A short message inside the window that is a full question of its own ("otp là gì"): answered
-    with near certainty on its own words, and more than question words ("có mất tiền không" alone
+    from `sure` on its own words, and more than question words ("có mất tiền không" alone
     would be about VNeID's fee, whatever was asked before)."""
-    return alone.status == "answer" and alone.confidence >= 0.99 and not wants_other(text) and not bare(text)
+    return alone.status == "answer" and alone.confidence >= sure and not wants_other(text) and not bare(text)
 
 
-def reads_with_topic(alone: Match, text: str, ctx: Context | None, now: dt.datetime) -> bool:
+def reads_with_topic(alone: Match, text: str, ctx: Context | None, now: dt.datetime,
+                     sure: float = RULES["alone_min"]) -> bool:
     """Whether a message inside the window is read with the previous topic (`alone`: its own match):
     worded like a follow-up and not a sure question of its own; or short (MAX_WORDS content words)
     and not answered on its own words ("sim đứng tên con trai thì có sao không" after a VNeID answer)."""
     if ctx is None or not ctx.fresh(now) or wants_other(text):
         return False
     if is_followup(text):
-        return not stands_alone(alone, text)
+        return not stands_alone(alone, text, sure)
     return alone.status != "answer" and 0 < len(_content(text)) <= MAX_WORDS
 
 
@@ -371,7 +383,7 @@ def _own_words(text: str) -> str:
 
 
 _CON_RE = re.compile(r"^(?:the con|vay con|con)\b")
-NAMED_MIN = 0.5  # "còn X thì sao" is answered when X alone gives its first entry at least even odds
+NAMED_MIN = RULES["named_min"]
 
 
 def names_other(matcher: Matcher, text: str) -> Match | None:
@@ -393,19 +405,20 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
         return resolve(matcher, text, ctx)
     alone = matcher.match(text) if ctx is not None and ctx.fresh(now) else None
     if ctx is not None and alone is not None:
-        if reads_with_topic(alone, text, ctx, now):
+        if reads_with_topic(alone, text, ctx, now, rule(matcher, "alone_min")):
             m = resolve(matcher, text, ctx)
             if m.status == "none" and not is_followup(text):
                 return alone
             prev = matcher.entries[matcher.index[ctx.entry_id]] if ctx.entry_id in matcher.index else None
-            if m.status == "choices" and prev is not None and agree(m, alone, prev):
+            if m.status == "choices" and prev is not None and agree(m, alone, prev, rule(matcher, "agree_min")):
                 # read with the topic or on its own words, the same entry comes first, and the
                 # message would be answered with it anyway: answer rather than offer
                 return Match("answer", m.ranked, (), alone.confidence)
             named = names_other(matcher, text) if m.status == "choices" else None
             if named is not None and m.best is not None and named.best is not None \
                     and named.best.entry.id == m.best.entry.id \
-                    and (named.status == "answer" or (named.confidence >= NAMED_MIN and _kin(named.best.entry, prev))):
+                    and (named.status == "answer"
+                         or (named.confidence >= rule(matcher, "named_min") and _kin(named.best.entry, prev))):
                 # "còn X thì sao": the same question about X. X's own words answer the entry the
                 # topic reading ranks first, whatever its topic ("còn tiền nước thì sao" after paying
                 # electricity online); or put it first, more likely right than not, and it stays with
@@ -449,5 +462,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "WINDOW", "Context", "Conversation", "Reading", "after", "agree", "answer", "bare", "cues", "is_followup", "read",
-           "reads_with_topic", "resolve", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]
+__all__ = ["CUES", "RULES", "WINDOW", "Context", "Conversation", "Reading", "after", "agree", "answer", "bare", "cues", "is_followup", "read",
+           "reads_with_topic", "resolve", "rule", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]

@@ -300,22 +300,22 @@ def test_reading_prefers_the_previous_entrys_concept(shipped_kb, text, prev, fir
     assert ids.index(first) < ids.index(second)
 
 
-def test_reading_leans_to_the_previous_entrys_topic(shipped_kb, monkeypatch):
-    """An entry of the previous one's topic gains on a local story that names the same people."""
+def test_reading_leans_to_the_previous_entrys_concept(shipped_kb, monkeypatch):
+    """After a banking answer, the banking entry about a lost phone gains on VNeID's (dev g19)."""
     matcher = shipped_kb.matcher
-    text, prev = "còn người già không có điện thoại thông minh thì sao", matcher.index["dichvucong-thuong-tru-online"]
+    text, prev = "neu mat dien thoai thi sao", matcher.index["thanhtoan-ekyc-cac-buoc"]
 
     def lead() -> float:
         reading = read(matcher, text, prev)
         assert reading is not None
         ids = [matcher.entries[i].id for i in reading.order]
         fused = reading.x[:, FOLLOWUP_FEATURES.index("fused")]
-        return float(fused[ids.index("dichvucong-ho-tro-nguoi-cao-tuoi")]
-                     - fused[ids.index("diaphuong-thang-long-lam-ho-nguoi-gia")])
+        return float(fused[ids.index("thanhtoan-mat-dien-thoai-ngan-hang")] - fused[ids.index("vneid-mat-dien-thoai")])
 
-    with_topic = lead()
-    monkeypatch.setattr(followup, "TOPIC_BONUS", 0.0)
-    assert with_topic > lead() + 0.01
+    with_concept = lead()
+    assert with_concept > 0
+    monkeypatch.setattr(followup, "CONCEPT_BONUS", 0.0)
+    assert with_concept > lead() + 0.01
 
 
 def test_both_readings_agreeing_is_an_answer(shipped_kb):

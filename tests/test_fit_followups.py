@@ -1,0 +1,137 @@
+"""The follow-up reading's rule cut-offs: read from the calibration, fitted on the dev dialogues
+(benchmarks/fit_followups.py), and chosen without the dialogue they are scored on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge import followup
+from knowledge.calibration import CALIBRATION_FILE, Calibration
+from knowledge.followup import RULES, Conversation, agree, rule
+from knowledge.matcher import Match, Scored
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import fit_followups
+
+
+def test_rule_reads_the_calibration_else_the_default(shipped_kb):
+    matcher = shipped_kb.matcher
+    saved = matcher.calibration
+    try:
+        matcher.calibration = replace(saved, followup_rules={})
+        assert {name: rule(matcher, name) for name in RULES} == RULES
+        matcher.calibration = replace(saved, followup_rules={"agree_min": 0.7})
+        assert rule(matcher, "agree_min") == 0.7 and rule(matcher, "named_min") == RULES["named_min"]
+    finally:
+        matcher.calibration = saved
+
+
+def test_rule_cut_offs_survive_the_calibration_file(tmp_path):
+    path = tmp_path / "cal.json"
+    path.write_text(Calibration(followup_rules={"agree_min": 0.8, "named_min": 0.2}).to_json(), encoding="utf-8")
+    assert Calibration.load(path).followup_rules == {"agree_min": 0.8, "named_min": 0.2}
+    data = json.loads(Calibration().to_json())
+    data.pop("followup_rules")  # a file written before the cut-offs were fitted
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert Calibration.load(path).followup_rules == {}
+
+
+def test_shipped_calibration_has_fitted_cut_offs_on_the_grid():
+    """`make calibrate` writes one value per rule, from the grid it searches."""
+    fitted = Calibration.load(CALIBRATION_FILE).followup_rules
+    assert set(fitted) == set(RULES)
+    assert all(fitted[name] in fit_followups.GRID[name] for name in RULES)
+
+
+def test_agree_obeys_its_cut_off(shipped_kb):
+    kb = shipped_kb.entries
+    bank, lost_bank = kb["thanhtoan-ekyc-cac-buoc"], kb["thanhtoan-mat-dien-thoai-ngan-hang"]
+    topic = Match("choices", (Scored(lost_bank, 40.0),), (), 0.4)
+    alone = Match("answer", (Scored(lost_bank, 90.0),), (), 0.75)
+    assert agree(topic, alone, bank, agree_min=0.7)
+    assert not agree(topic, alone, bank, agree_min=0.8)
+
+
+def test_the_answer_uses_the_fitted_cut_off(shipped_kb):
+    """With `alone_min` above any confidence, a short cue-worded message inside the window is always
+    read with the topic: "tong dai ho tro vneid so may" after the fee answer is no longer taken alone."""
+    matcher = shipped_kb.matcher
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    saved, text = matcher.calibration, "tong dai ho tro vneid so may"
+
+    def second() -> bool:
+        conv = Conversation(matcher)
+        conv.ask("lam vneid co mat tien khong", at)
+        alone = matcher.match(text)
+        return followup.reads_with_topic(alone, text, conv.ctx, at + dt.timedelta(minutes=1),
+                                         rule(matcher, "alone_min"))
+
+    try:
+        matcher.calibration = replace(saved, followup_rules={"alone_min": 0.5})
+        sure = matcher.match(text)
+        assert sure.status == "answer" and sure.confidence >= 0.5
+        assert not second()
+        matcher.calibration = replace(saved, followup_rules={"alone_min": 1.01})
+        assert second()
+    finally:
+        matcher.calibration = saved
+
+
+def _table(right: list[list[float]], wrong: list[list[float]], answered: list[list[float]]) -> dict[str, np.ndarray]:
+    return {"right": np.array(right, float), "wrong": np.array(wrong, float), "answered": np.array(answered, float)}
+
+
+def test_pick_takes_the_best_value_then_the_fewest_answers(monkeypatch):
+    monkeypatch.setattr(fit_followups, "_height", lambda c: 0.0)
+    # combination 1 wins a dialogue but answers one follow-up wrong (worth -3); 2 ties 0 and answers less
+    t = _table(right=[[1, 1, 0], [1, 1, 1], [1, 1, 0]], wrong=[[0, 0, 0], [0, 0, 1], [0, 0, 0]],
+               answered=[[1, 1, 1], [1, 1, 2], [1, 0, 1]])
+    assert fit_followups.pick(t, np.arange(3)) == 2
+
+
+def test_estimate_scores_each_dialogue_with_cut_offs_chosen_without_it():
+    """Combination 1 is right only on dialogue 0: chosen on all three, but never when dialogue 0 is
+    held out, so the leave-one-out figure does not count it (an in-sample figure would)."""
+    t = _table(right=[[0, 1, 1], [1, 1, 1]], wrong=[[0, 0, 0], [0, 0, 0]], answered=[[1, 1, 1], [2, 2, 2]])
+    assert fit_followups.pick(t, np.arange(3)) == 1
+    est = fit_followups.estimate(t, lambda cols: fit_followups.pick(t, cols))
+    assert est["loo"] == pytest.approx(2 / 3)
+
+
+def test_rules_report_switches_each_rule_off_and_back():
+    before = (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS)
+    for name in ("single cue", "còn X", "lost money", "cue bonus"):
+        with fit_followups._off(name):
+            assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP,
+                    followup.CUE_BONUS) != before
+    assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS) == before
+
+
+def test_dialogue_ids_follow_the_evaluation_order():
+    """`--rules` names dialogues by id: the ids must line up with read_dialogues, turn counts included."""
+    ids = fit_followups.dialogue_ids()
+    dialogues = fit_followups.read_dialogues("dev")
+    assert len(ids) == len(dialogues) and len(set(ids)) == len(ids)
+    first_turns = {row[0]: row[2] for row in reversed(fit_followups._rows(fit_followups.DIALOGUE_DIR / "dev.tsv"))}
+    assert all(first_turns[i] == d[0][1] for i, d in zip(ids, dialogues, strict=True))
+
+
+@pytest.mark.parametrize("text", ["quen mat khau vneid thi lam sao", "dang ky muc 2 can mang gi"])
+def test_the_same_question_again_in_the_window_gets_the_same_answer(shipped_kb, text):
+    """The topic reading leaves the previous entry out, so a sure question of its own must stand alone
+    whatever `alone_min` the fit picks: its grid stops at 0.99 (at 1.01 the first got the bank's entry)."""
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    conv = Conversation(shipped_kb.matcher)
+    first = conv.ask(text, at)
+    assert first.status == "answer" and first.best is not None
+    again = conv.ask(text, at + dt.timedelta(minutes=2))
+    assert again.status == "answer" and again.best is not None and again.best.entry.id == first.best.entry.id
+    assert max(fit_followups.GRID["alone_min"]) <= 0.99
