@@ -13,7 +13,11 @@ from __future__ import annotations
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "vneid": ("vneid", "dinhdanh", "muc 1", "muc 2"),
-    "bank": ("nganhang", "atm", "the tin dung", "the ghi no", "agribank", "vietcombank", "vietinbank", "bidv"),
+    # banks by name as people type them ("mk vcb digibank", "mật khẩu MB Bank")
+    "bank": ("nganhang", "atm", "the tin dung", "the ghi no", "agribank", "vietcombank", "vietinbank", "bidv",
+             "bank", "banking", "ebanking", "digibank", "vcb", "techcombank", "tcb", "mbbank", "sacombank",
+             "vpbank", "tpbank", "acb", "hdbank", "vib", "shb", "seabank", "lpbank", "msb", "ocb", "eximbank",
+             "pvcombank", "bacabank", "kienlongbank"),
     "zalo": ("zalo",),
     "facebook": ("facebook", "messenger", "fb"),
     "telegram": ("telegram",),
@@ -43,13 +47,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
             "thue gtgt", "gia tri gia tang"),
     "welfare": ("an sinh", "tro cap"),
     "fraud": ("lua dao", "gia mao", "lua", "chiem"),
-    "wallet": ("vidientu", "momo", "zalopay", "viettelpay", "mobilemoney"),
+    "wallet": ("vidientu", "momo", "zalopay", "viettelpay", "mobilemoney", "shopeepay", "vnpay"),
     "public_portal": ("dichvucong", "hoso", "cong dichvucong"),
     "police": ("congan",),
     "child": ("duoi 14", "tre so sinh", "tre nho"),
     "elderly": ("nguoi cao tuoi",),
     "foreigner": ("nuoc ngoai",),
     "fee": ("phi",),
+    # a fine: "xử phạt", "mức phạt", "bị phạt" (its "bị" is a stop word: bare "phat", see _GUARDED)
+    "penalty": ("xu phat", "muc phat", "phat tien", "nop phat"),
     "criminal_record": ("ly lich tu phap",),
     "team": ("to cong nghe", "tcns", "phieu", "tro ly", "bot"),
     "land": ("so do", "dat dai", "quyen su dung dat", "thua dat", "tach thua", "dia chinh", "chuyen nhuong",
@@ -103,9 +109,24 @@ for _p, _c in _PATTERNS:
     if len(_p) > 1:
         _MULTI.setdefault(_p[0], []).append((_p, _c))
 
+# One-word patterns that name the concept unless the next word makes another word of them:
+# "phạt" (a fine) but "phát hiện", "phát triển", "phát sóng" (detect, develop, broadcast).
+_GUARDED: dict[str, tuple[str, frozenset[str]]] = {
+    "phat": ("penalty", frozenset("hien trien song sinh thanh dong tin minh am ra bieu hanh nang trao".split())),
+}
+
 # Concepts too common or too loose to count when an entry's TITLE names them and the question does
 # not ("mất" in a title, "phí" in passing), and when a question names them in passing.
 WEAK = frozenset({"phone", "fee", "death", "fraud", "police", "public_portal"})
+# For ranking, a fee is a question type, not a word in passing: a title that states a fee ("Lệ phí
+# đăng ký thường trú, tạm trú") answers "bao nhiêu tiền", not "thủ tục đăng ký thường trú thế nào".
+# (Follow-ups keep WEAK: a fee is too common to tie two entries' topics together.)
+RANK_WEAK = WEAK - {"fee"}
+
+
+def _next_words(words: list[str], w: str) -> list[str]:
+    """The word after each occurrence of `w` ("" at the end)."""
+    return [words[i + 1] if i + 1 < len(words) else "" for i, x in enumerate(words) if x == w]
 
 
 def concepts(text_key: str) -> frozenset[str]:
@@ -113,6 +134,10 @@ def concepts(text_key: str) -> frozenset[str]:
     words = text_key.split()
     # the one-word patterns by one set intersection; the longer ones only where their first word is
     found = {_SINGLE[w] for w in _SINGLE.keys() & words}
+    for w in _GUARDED.keys() & words:
+        concept, veto = _GUARDED[w]
+        if any(nxt not in veto for nxt in _next_words(words, w)):
+            found.add(concept)
     firsts = _MULTI.keys() & words
     if firsts:
         for i, w in enumerate(words):
@@ -123,4 +148,4 @@ def concepts(text_key: str) -> frozenset[str]:
     return frozenset(found)
 
 
-__all__ = ["CONCEPTS", "WEAK", "concepts"]
+__all__ = ["CONCEPTS", "RANK_WEAK", "WEAK", "concepts"]

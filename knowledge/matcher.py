@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from .calibration import CANDIDATE_FEATURES, FEATURES, Calibration
-from .concepts import WEAK, concepts
+from .concepts import RANK_WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, query_sets
 from .loader import Entry
@@ -198,7 +198,7 @@ class Matcher:
         ]
         self.entry_concepts = [c | concepts(key(e.answer)) for c, e in zip(self.surface_concepts, self.entries,
                                                                              strict=True)]
-        self.title_strong = [c - WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
+        self.title_strong = [c - RANK_WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
         self._typo_cache: dict[str, str] = {}
@@ -516,7 +516,7 @@ class Matcher:
         anywhere_l, surface_l, title_l = shares.reshape(3, n)[:, idx].tolist()
         fused, lex, title_w = ev.fused[idx].tolist(), lex_rel[idx].tolist(), self.title_weight[idx].tolist()
         phrase, f1 = ev.phrase.get, ev.f1.get
-        qs = qc - WEAK  # (len(qc - s - WEAK) == len(qs - s): one set difference per row, not two)
+        qs = qc - RANK_WEAK  # (len(qc - s - RANK_WEAK) == len(qs - s): one set difference per row, not two)
         surface, anywhere, strong, title = self.surface_concepts, self.entry_concepts, self.title_strong, self.title_concepts
         rows = [[fused[j], phrase(c, 0.0) / 100, lex[j], f1(c, 0.0), anywhere_l[j] / total, surface_l[j] / total,
                  title_l[j] / title_w[j], title_l[j] / total, len(qs - surface[c]), len(qs - anywhere[c]),

@@ -40,6 +40,9 @@ ABBREVIATIONS: dict[str, str] = {
 PHRASES: list[tuple[str, str]] = [
     ("muc do 2", "muc 2"), ("muc do 1", "muc 1"), ("lua dao chiem doat tai san", "lua dao"),
     ("chiem doat tai san", "lua dao"), ("so ho khau", "ho khau"),
+    # "mấy tuổi" asks "bao nhiêu tuổi" (at what age); "bao nhiêu lâu" is "bao lâu". ("mấy năm", "mấy
+    # ngày" stay: "dùng được mấy năm" asks how long, and "bao nhiêu" would pull it to prices and counts.)
+    ("may tuoi", "bao nhieu tuoi"), ("bao nhieu lau", "bao lau"),
     ("vn eid", "vneid"), ("v neid", "vneid"), ("vn id", "vneid"), ("vne id", "vneid"),
     # Formal names folded to the words members type, on both sides (a letter, a news column, an
     # official FAQ say "tài khoản định danh điện tử", "Cổng Dịch vụ công quốc gia", "thẻ căn cước").

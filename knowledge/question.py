@@ -43,6 +43,7 @@ _ASK_WORDS = re.compile(
 )
 _TIERS = (_MARK, _ENDS_ASKING, _ASK_WORDS, _QUESTION_CUES)
 MIN_LEN = 3
+HEADLINE_TOPIC_WORDS = 3  # a headline of this many words names the topic ("Sáp nhập tỉnh, xã:"): kept as context
 MIN_CONTEXT_WORDS = 6  # words before an asking phrase kept as context ("Chào Luật sư," is not)
 # Two questions in one sentence: a clause that ends on a question word, then ", " or " và " and another.
 _CLAUSE_END_RE = re.compile(
@@ -126,6 +127,13 @@ def _words(f: str) -> int:
     return len(f.split())
 
 
+def _topic(headline: str) -> bool:
+    """Whether a (folded) headline names a topic rather than labelling or dating the question:
+    "Sáp nhập tỉnh, xã" does; "Giải đáp", "Câu 1", "Ngày mai (1/7)", "em hỏi vấn đề này ạ" do not."""
+    words = [w for w in headline.split() if w.strip(",.()").isalpha()]
+    return len(words) >= HEADLINE_TOPIC_WORDS and not any(w in headline for w in _ASKING)
+
+
 def _clean(s: str, f: str) -> list[tuple[str, str]]:
     """One sentence -> [(context before an asking phrase)?, the sentence without openers and closings]."""
     out: list[tuple[str, str]] = []
@@ -135,6 +143,8 @@ def _clean(s: str, f: str) -> list[tuple[str, str]]:
             s, f = _drop(s, f, m.end())
         if ":" in f and (m := _HEADLINE_RE.match(f)) and _words(m.group(1)) <= 6 \
                 and not _ASK_WORDS.search(m.group(1)) and _words(f[m.end():]) >= 3:
+            if _topic(m.group(1)):
+                out.append((s[:m.start(1) + len(m.group(1))].strip(" ,:."), m.group(1).strip(" ,:.")))
             s, f = _drop(s, f, m.end())
         if f.startswith(_GREETINGS) and (m := _GREETING_RE.match(f)) and " hoi" not in m.group(0) \
                 and _words(f[m.end():]) >= 3:

@@ -84,3 +84,27 @@ def test_no_entry_is_about_a_neighbouring_matter():
     added = set(NEIGHBOURS) - {"land", "tax", "loan"}
     named = {e.id: sorted(concepts(key(e.title)) & added) for e in load()}
     assert not {k: v for k, v in named.items() if v}
+
+
+def test_a_fine_is_named_but_words_that_start_with_phat_are_not():
+    """Accent-free "phạt" (a fine) is also the first half of "phát hiện", "phát sóng", "phát triển"."""
+    for q in ("không đăng ký tạm trú có bị phạt không", "mức phạt chậm đổi căn cước", "xử phạt hành chính ra sao",
+              "chưa làm VNeID thì bị phạt gì"):
+        assert "penalty" in concepts(key(q)), q
+    for q in ("phát hiện bị lừa thì báo ai", "trạm phát sóng giả gửi tin nhắn", "phát triển chuyển đổi số"):
+        assert "penalty" not in concepts(key(q)), q
+
+
+def test_banks_by_name_are_banks():
+    for q in ("mk vcb digibank không nhớ", "lấy lại mật khẩu MB Bank ở đâu", "app Techcombank bắt sinh trắc học",
+              "quên mật khẩu internet banking"):
+        assert "bank" in concepts(key(q)), q
+    assert "bank" not in concepts(key("quên mật khẩu VNeID"))
+
+
+def test_a_fee_counts_as_a_question_type_for_ranking_but_not_for_follow_ups():
+    from knowledge.concepts import RANK_WEAK, WEAK
+
+    assert "fee" in WEAK and "fee" not in RANK_WEAK
+    assert RANK_WEAK < WEAK
+    assert "fee" in concepts(key("Lệ phí đăng ký thường trú, tạm trú, tách hộ"))

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import faq_eval
 
-# Every fourth dev dialogue from the fourth: 28 dialogues of two and three turns on each channel, four of
+# Every fourth dev dialogue from the fourth: 33 dialogues of two and three turns on each channel, four of
 # them with a choice the member taps (from the first, none is left to tap since long questions improved).
 DIALOGUES = faq_eval.read_dialogues("dev")[3::4]
 GAP = dt.timedelta(minutes=30)  # between two dialogues of one console user: the old topic has expired

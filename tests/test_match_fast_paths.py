@@ -135,6 +135,9 @@ def concepts_reference(text_key: str) -> frozenset[str]:
         for pattern, c in concepts._MULTI.get(w, ()):
             if tuple(words[i:i + len(pattern)]) == pattern:
                 found.add(c)
+        guarded = concepts._GUARDED.get(w)  # ("phạt" unless the next word makes it "phát hiện", ...)
+        if guarded is not None and (words[i + 1] if i + 1 < len(words) else "") not in guarded[1]:
+            found.add(guarded[0])
     return frozenset(found)
 
 
@@ -175,7 +178,7 @@ def test_phrase_folding_with_first_word_skips_matches_scanning_every_phrase(ship
 
 def test_concepts_by_set_intersection_are_the_same(shipped_kb):
     texts = [normalize.key(t) for e in shipped_kb.entries.values() for t in (e.title, *e.questions, e.answer)]
-    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay"})
+    words = sorted({w for ps in concepts.CONCEPTS.values() for p in ps for w in p.split()} | {"x", "vay", "hien", "song"})
     rng = random.Random(11)
     texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 15))) for _ in range(5000)]
     wrong = [t for t in texts if concepts.concepts(t) != concepts_reference(t)]

@@ -83,6 +83,21 @@ def test_domain_synonyms(typed, full):
     assert key(typed) == key(full)
 
 
+@pytest.mark.parametrize("typed, full", [
+    ("may tuoi thi phai lam cccd", "bao nhiêu tuổi thì phải làm căn cước"),
+    ("bao nhieu lau thi co the", "bao lâu thì có thẻ"),
+])
+def test_may_tuoi_asks_at_what_age(typed, full):
+    assert key(typed) == key(full)
+
+
+def test_may_as_a_phone_stays_a_phone():
+    """Accent-free "máy" (the phone) is "mấy" too; only "mấy" before a unit of count is rewritten."""
+    assert key("doi may moi dang nhap vneid") == "doi may moi dang nhap vneid"
+    assert key("may tinh bang") == "may tinh bang"
+    assert "nhieu" not in key("tai khoan dinh danh dung duoc may nam")  # how long, not how many
+
+
 def test_question_words_do_not_look_like_card():
     # "thế nào" must not leave "the", which is also "thẻ" (card).
     assert "the" not in tokens("kich hoat the nao")

@@ -57,6 +57,15 @@ def test_openers_of_letters_are_cut(text, first):
     assert split_question(text)[0].startswith(first)
 
 
+def test_a_headline_that_names_the_topic_stays_as_context():
+    """'Sáp nhập tỉnh, xã: Người dân có cần đổi giấy tờ?' asks about the merger; labels and dates go."""
+    parts = split_question("Sáp nhập tỉnh, xã: Người dân có cần đổi giấy tờ tùy thân?")
+    assert parts == ["Sáp nhập tỉnh, xã Người dân có cần đổi giấy tờ tùy thân?"]
+    for label in ("Giải đáp", "Câu 2", "Ngày mai (1/7)", "Tôi muốn hỏi", "Anh chị ơi, em hỏi vấn đề này ạ"):
+        assert split_question(f"{label}: Người dân có cần đổi giấy tờ tùy thân?") == [
+            "Người dân có cần đổi giấy tờ tùy thân?"], label
+
+
 def test_accent_free_vay_is_a_loan_and_stays():
     assert split_question("vay tien qua app co an toan khong") == ["vay tien qua app co an toan khong"]
 
