@@ -81,11 +81,11 @@ USED = ("phrase", "margin", "coverage", "length", "f1", "f1_gap", "unknown", "ag
 CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
 # Questions of LONG_WORDS content words or more get a second choices model, with its own threshold
 # (chosen after the short one): the same features and the concepts the best entry's title adds. Over
-# three sets of 20 fold seeds its out-of-fold choices value rose from 0.216-0.230 to 0.227-0.240 and
-# real "answered or offered" by 1.8-2.1 points, with off-topic offered within a point (members) or
-# lower (real, -1.1 to -1.6). One model for every length with it (or with all USED, or with the
+# three sets of 20 fold seeds its out-of-fold choices value rose from 0.216-0.219 to 0.225-0.228 and
+# real "answered or offered" by 1.0-1.5 points, with off-topic offered within 0.2 points (members) or
+# lower (real, -0.9 to -3.6). One model for every length with it (or with all USED, or with the
 # margin) scored about as well but turned down short ties between siblings ("vneid" on the test KB,
-# "sinh trac hoc"): t_extra, the fused margin and f1 all read a one-word question's tie as off-topic.
+# "sinh trac hoc"): t_extra, the fused margin and f1 all read a one- or two-word question's tie as off-topic.
 CHOICES_LONG_USED = CHOICES_USED + ("t_extra",)
 LONG_WORDS = 7
 # The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
