@@ -179,7 +179,7 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
     """A dialogue is right when every turn is: the expected entry answered (or, for `none`, nothing
     answered). A turn answered with choices holding the expected entry counts as offered; the
     simulated person then taps it, as a member would."""
-    turns_right = follow_right = follow_n = follow_wrong = offered = dialogues_right = 0
+    turns_right = follow_right = follow_n = follow_wrong = follow_answered = offered = dialogues_right = 0
     n_turns = 0
     for dialogue in dialogues:
         conv = Conversation(matcher)
@@ -196,6 +196,7 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
                 follow_n += 1
                 follow_right += ok
                 follow_wrong += m.status == "answer" and not ok
+                follow_answered += m.status == "answer"
             if not ok:
                 all_right = False
                 if misses is not None:
@@ -208,7 +209,8 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
         dialogues_right += all_right
     return {"dialogues": len(dialogues), "turns": n_turns, "dialogues_right": dialogues_right / max(len(dialogues), 1),
             "turns_right": turns_right / max(n_turns, 1), "followups_right": follow_right / max(follow_n, 1),
-            "turns_offered": offered / max(n_turns, 1), "followups": follow_n, "followups_wrong": follow_wrong}
+            "turns_offered": offered / max(n_turns, 1), "followups": follow_n, "followups_wrong": follow_wrong,
+            "followups_answered": follow_answered}
 
 
 class Baseline:

@@ -113,14 +113,10 @@ def play(matcher: Matcher, dialogues: list[Dialogue], rules: list[dict[str, floa
             for c, r in enumerate(rules):
                 matcher.calibration = replace(cal, followup_rules=dict(r))
                 for d, dialogue in enumerate(dialogues):
-                    missed: list[str] = []
-                    res = run_dialogues(matcher, [dialogue], missed)
+                    res = run_dialogues(matcher, [dialogue])
                     out["right"][c, d] = res["dialogues_right"]
                     out["wrong"][c, d] = res["followups_wrong"]
-                    # answered: the follow-ups with an expected entry not missed, and those answered wrong
-                    expecting = sum(1 for _, _, expected in dialogue[1:] if expected)
-                    lost = sum(1 for line in missed if not line.startswith("  turn 1 ") and not line.endswith(" none"))
-                    out["answered"][c, d] = expecting - lost + res["followups_wrong"]
+                    out["answered"][c, d] = res["followups_answered"]
     finally:
         matcher.calibration = cal
     return out

@@ -165,13 +165,18 @@ class Calibration:
     def is_long(self, x: np.ndarray) -> bool:
         return math.expm1(float(x[FEATURES.index("length")])) >= self.long_words - 1e-6
 
+    def _choices_for(self, x: np.ndarray) -> tuple[Model, float]:
+        """The choices model and threshold for this question: the long questions' own, when fitted."""
+        if self.choices_long is not None and self.is_long(x):
+            return self.choices_long, self.choices_min_long
+        return self.choices, self.choices_min
+
     def p_choices(self, x: np.ndarray) -> float:
         """P(the right entry is among the offered), by the model for this question's length."""
-        model = self.choices_long if self.choices_long is not None and self.is_long(x) else self.choices
-        return model.prob(self.standardise(x))
+        return self._choices_for(x)[0].prob(self.standardise(x))
 
     def choices_threshold(self, x: np.ndarray) -> float:
-        return self.choices_min_long if self.choices_long is not None and self.is_long(x) else self.choices_min
+        return self._choices_for(x)[1]
 
     def to_json(self) -> str:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}

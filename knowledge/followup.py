@@ -52,7 +52,6 @@ RULES: dict[str, float] = {
     # `stands_alone`: a short message inside the window answered this surely on its own words is a new question
     "alone_min": 0.99,
 }
-AGREE_MIN = RULES["agree_min"]
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
 MAX_WORDS = 7  # content words; a longer message stands on its own
@@ -306,7 +305,7 @@ def rule(matcher: Matcher, name: str) -> float:
     return float(matcher.calibration.followup_rules.get(name, RULES[name]))
 
 
-def agree(with_topic: Match, alone: Match, prev: Entry, agree_min: float = AGREE_MIN) -> bool:
+def agree(with_topic: Match, alone: Match, prev: Entry, agree_min: float = RULES["agree_min"]) -> bool:
     """The topic reading ranks first the entry the message's own words answer (from `agree_min`), and
     that entry stays with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
     answer is not confirmed by its own words' VNeID answer."""
@@ -383,7 +382,6 @@ def _own_words(text: str) -> str:
 
 
 _CON_RE = re.compile(r"^(?:the con|vay con|con)\b")
-NAMED_MIN = RULES["named_min"]
 
 
 def names_other(matcher: Matcher, text: str) -> Match | None:

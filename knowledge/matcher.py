@@ -446,7 +446,8 @@ class Matcher:
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
         query = self.query(q)
-        phrase = self._phrase_scores(q, f1best=f1best, query=query)  # (_sums fills query.lex for any q)
+        # (_sums fills query.lex; not for an empty q, nor when the tests swap in the plain-code _sums)
+        phrase = self._phrase_scores(q, f1best=f1best, query=query)
         if query.lex is not None:
             lex, ceiling = query.lex, query.ceiling
         else:
