@@ -174,6 +174,7 @@ async def feedback(incoming: Incoming, deps: Deps, session: Session) -> list[Rep
     _, ident, value = ((incoming.payload or "") + "::").split(":")[:3]
     if ident not in deps.kb.entries or value not in {"0", "1"}:
         return [Reply("Nút này đã cũ. Cảm ơn bạn!")]
+    ident = deps.kb.resolve(ident)  # a button from before a merge counts for the merged entry
     given = session.state.setdefault("feedback", [])
     if ident in given or not deps.storage.add_feedback(incoming.user_key, ident, value == "1", deps.clock(),
                                                        team_of(incoming, deps)):

@@ -8,7 +8,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loader import DATA_DIR, KINDS, MIN_QUESTIONS, UNSOURCED_KINDS, Entry, KnowledgeError, load
+from .loader import (
+    ALIASES_FILE,
+    DATA_DIR,
+    KINDS,
+    MIN_QUESTIONS,
+    UNSOURCED_KINDS,
+    Entry,
+    KnowledgeError,
+    load,
+    load_aliases,
+    resolve,
+)
 from .matcher import Matcher
 from .sources import Registry, registry
 
@@ -122,19 +133,45 @@ def _source_problems(e: Entry, where: str, sources: Registry) -> tuple[list[str]
     return errors, warnings
 
 
+def alias_errors(aliases: dict[str, str], ids: set[str]) -> list[str]:
+    """An old id that is live again, or that leads to no entry."""
+    errors = []
+    for old, new in sorted(aliases.items()):
+        if old in ids:
+            errors.append(f"{ALIASES_FILE.name}: id cũ '{old}' lại là một mục đang có; bỏ dòng này hoặc đổi id mục")
+            continue
+        try:
+            target = resolve(old, aliases)
+        except KnowledgeError as exc:
+            errors.append(str(exc))
+            continue
+        if target not in ids:
+            errors.append(f"{ALIASES_FILE.name}: id cũ '{old}' trỏ tới mục không có: {new}")
+    return errors
+
+
 def check(local_dir: Path | None = None, today: dt.date | None = None,
-          only: Iterable[str | Path] | None = None, shipped_dir: Path = DATA_DIR) -> Report:
-    """Every problem; with `only`, just the problems of entries from those files."""
+          only: Iterable[str | Path] | None = None, shipped_dir: Path = DATA_DIR,
+          aliases: dict[str, str] | None = None) -> Report:
+    """Every problem; with `only`, just the problems of entries from those files. `aliases`: the
+    merged ids to check (default: knowledge/aliases.yaml, for the shipped folder only)."""
     report = Report()
     today = today or dt.date.today()
+    if aliases is None:
+        try:
+            aliases = load_aliases() if shipped_dir == DATA_DIR else {}
+        except KnowledgeError as exc:
+            report.errors.append(str(exc))
+            return report
     try:
-        all_entries = load(local_dir, shipped_dir, check_related=False)
+        all_entries = load(local_dir, shipped_dir, check_related=False, aliases=aliases)
     except KnowledgeError as exc:
         report.errors.append(str(exc))
         return report
     entries = _selected(all_entries, only)
     report.entries = len(entries)
     ids = {e.id for e in all_entries}
+    report.errors.extend(alias_errors(aliases, ids))
     sources = registry()
     for e in entries:
         where = _where(e)

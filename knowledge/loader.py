@@ -17,6 +17,10 @@ import yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 PHRASINGS_FILE = "_phrasings.yaml"
+# Ids of entries merged into another one: old id -> the id that now answers it. Ids are stored
+# (feedback, the inbox's closed questions, a conversation's topic, buttons in old messages, a
+# commune's `_phrasings.yaml`), so an old id keeps resolving after a merge.
+ALIASES_FILE = Path(__file__).parent / "aliases.yaml"
 TOPICS: dict[str, str] = {
     "vneid": "VNeID và định danh điện tử",
     "dichvucong": "Dịch vụ công trực tuyến",
@@ -231,16 +235,43 @@ def load_phrasings(local_dir: Path) -> dict[str, list[str]]:
     return data
 
 
-def load(local_dir: Path | None = None, shipped_dir: Path = DATA_DIR, check_related: bool = True) -> list[Entry]:
+def load_aliases(path: Path = ALIASES_FILE) -> dict[str, str]:
+    """Old entry id -> the id of the entry it was merged into (empty when there is no file)."""
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and ID_RE.match(k) and isinstance(v, str) and ID_RE.match(v) for k, v in data.items()
+    ):
+        raise KnowledgeError(f"{path.name}: phải là ánh xạ id cũ -> id mới")
+    return dict(data)
+
+
+def resolve(ident: str, aliases: dict[str, str]) -> str:
+    """The live id for `ident`: itself, or the entry it was merged into (followed to the end)."""
+    seen = {ident}
+    while ident in aliases:
+        ident = aliases[ident]
+        if ident in seen:
+            raise KnowledgeError(f"{ALIASES_FILE.name}: vòng lặp ở '{ident}'")
+        seen.add(ident)
+    return ident
+
+
+def load(local_dir: Path | None = None, shipped_dir: Path = DATA_DIR, check_related: bool = True,
+         aliases: dict[str, str] | None = None) -> list[Entry]:
     """Shipped entries, overridden and extended by the local folder, with local phrasings added.
 
     `check_related=False` lets `kb check` list every dangling id instead of stopping at the first.
+    Local phrasings filed under a merged entry's old id go to the entry it was merged into.
     """
+    aliases = load_aliases() if aliases is None else aliases
     entries = {e.id: e for e in _load_dir(shipped_dir)}
     if local_dir is not None and local_dir.is_dir():
         for entry in _load_dir(local_dir):
             entries[entry.id] = entry
-        for ident, extra in load_phrasings(local_dir).items():
+        for name, extra in load_phrasings(local_dir).items():
+            ident = name if name in entries else resolve(name, aliases)
             if ident not in entries:
                 raise KnowledgeError(f"{PHRASINGS_FILE}: mục '{ident}' không tồn tại")
             old = entries[ident]
