@@ -38,13 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.followup import Conversation
-from knowledge.loader import Entry, load
+from knowledge.loader import Entry, load, load_aliases, resolve
 from knowledge.matcher import Matcher
 
 EVAL_DIR = Path(__file__).parent / "eval"
 REAL_DIR = EVAL_DIR / "real"
 DIALOGUE_DIR = EVAL_DIR / "dialogues"
 FLOOR_FILE = EVAL_DIR / "floor.json"
+ALIASES = load_aliases()
 WRONG_BUDGET = 0.03
 OOS_BUDGET = 0.05
 # Entries that answer the same question from two angles (written for two topics); an answer
@@ -81,7 +82,10 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 def _expected(value: str) -> tuple[str, ...]:
-    return () if value in {"none", ""} else tuple(v.strip() for v in value.split("|") if v.strip())
+    """The ids of an `expected` cell; an entry merged into another (knowledge/aliases.yaml) counts as that one."""
+    if value in {"none", ""}:
+        return ()
+    return tuple(dict.fromkeys(resolve(v.strip(), ALIASES) for v in value.split("|") if v.strip()))
 
 
 def read_member(split: str) -> list[Case]:

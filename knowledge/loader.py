@@ -263,7 +263,8 @@ def load(local_dir: Path | None = None, shipped_dir: Path = DATA_DIR, check_rela
     """Shipped entries, overridden and extended by the local folder, with local phrasings added.
 
     `check_related=False` lets `kb check` list every dangling id instead of stopping at the first.
-    Local phrasings filed under a merged entry's old id go to the entry it was merged into.
+    Local phrasings filed under a merged entry's old id, and `related` links to it, go to the entry it was
+    merged into (knowledge/aliases.yaml).
     """
     aliases = load_aliases() if aliases is None else aliases
     entries = {e.id: e for e in _load_dir(shipped_dir)}
@@ -277,6 +278,10 @@ def load(local_dir: Path | None = None, shipped_dir: Path = DATA_DIR, check_rela
             old = entries[ident]
             new_questions = tuple(dict.fromkeys(old.questions + tuple(q.strip() for q in extra if q.strip())))
             entries[ident] = Entry(**{**old.__dict__, "questions": new_questions})
+    for ident, entry in entries.items():  # a `related` link to a merged id points to the entry it went into
+        if any(r in aliases for r in entry.related):
+            related = tuple(r for r in dict.fromkeys(resolve(r, aliases) for r in entry.related) if r != ident)
+            entries[ident] = Entry(**{**entry.__dict__, "related": related})
     for entry in entries.values() if check_related else ():
         dangling = [r for r in entry.related if r not in entries]
         if dangling:
