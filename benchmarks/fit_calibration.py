@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=CALIBRATION_FILE, help="where to write the calibration")
     ap.add_argument("--no-followup", action="store_true", help="skip the follow-up part (for measuring the rest)")
     ap.add_argument("--report", type=Path, help="append the chosen thresholds and estimates as a JSON line")
+    ap.add_argument("--dump", type=Path, help="save the decision's out-of-fold evidence (.npz, for threshold_study.py)")
     ap.add_argument("-v", action="store_true", help="print the threshold table")
     args = ap.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     # confident than they will be on new questions and pull the thresholds down.
     matcher = Matcher(entries, cal)
     report: dict[str, float] = {}
-    cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report)
+    cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report,
+                       dump=args.dump)
     if args.report:
         with args.report.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"seed": args.seed, "shuffles": args.shuffles, **report}) + "\n")
@@ -175,18 +177,26 @@ class Pool:
         return ev
 
 
-def group_folds(cases: list[tuple[str, Case]], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def group_folds(cases: list[tuple[str, Case]], seed: int,
+                groups: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """FOLDS (train, held) index pairs in which all real questions of one source page fall in the
     same fold, as the dev/test halves were split by source: questions of a page share wording, and
     a fold that holds some of them in training would make the held ones look easier than new
-    pages' questions are. Member-typed questions are folded one by one."""
-    groups = [f"real:{c.source}" if name == "real" and c.source else f"q:{i}" for i, (name, c) in enumerate(cases)]
+    pages' questions are. Member-typed questions are folded one by one. `groups` (one name per
+    case) overrides the grouping (a bootstrap resample keeps a drawn question's copies together)."""
+    if groups is None:
+        groups = case_groups(cases)
     unique = sorted(set(groups))
     rank = {g: r for r, g in enumerate(np.random.default_rng(seed).permutation(len(unique)))}
     fold_of = {g: rank[k] % FOLDS for k, g in enumerate(unique)}
     fold = np.array([fold_of[g] for g in groups])
     idx = np.arange(len(cases))
     return [(idx[fold != f], idx[fold == f]) for f in range(FOLDS)]
+
+
+def case_groups(cases: list[tuple[str, Case]]) -> list[str]:
+    """Each case's fold group: its source page for a real question, itself for a member-typed one."""
+    return [f"real:{c.source}" if name == "real" and c.source else f"q:{i}" for i, (name, c) in enumerate(cases)]
 
 
 def with_rerank(cal: Calibration, rr: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Calibration:
@@ -522,17 +532,53 @@ def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.n
     return out
 
 
-def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
-                 weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
-                 report: dict | None = None) -> Calibration:  # type: ignore[type-arg]
-    """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV)."""
+@dataclass
+class Oof:
+    """The decision's out-of-fold evidence: (shuffles, questions) arrays, one row per fold seed, and
+    what each question is (its set, in scope or not, long or short)."""
+
+    p1: np.ndarray  # P(best entry is right), from decision models fitted without the question
+    p3: np.ndarray  # P(right entry among the offered), short questions' model
+    p3_long: np.ndarray  # the same, long questions' model
+    y1: np.ndarray  # the re-ranked best entry is right
+    y3: np.ndarray  # the right entry is among the offered
+    exact: np.ndarray  # an exact phrasing hit on the best entry (always answered)
+    clear: np.ndarray  # a clear lead (required to answer)
+    long_q: np.ndarray  # (questions,): LONG_WORDS content words or more
+    scope: np.ndarray  # (questions,): in scope
+    groups: list[tuple[str, np.ndarray]]  # each set's name and (questions,) mask
+
+    def subset(self, cols: np.ndarray) -> Oof:
+        """The same evidence for the questions `cols` (indices or a mask) only."""
+        return Oof(self.p1[:, cols], self.p3[:, cols], self.p3_long[:, cols], self.y1[:, cols], self.y3[:, cols],
+                   self.exact[:, cols], self.clear[:, cols], self.long_q[cols], self.scope[cols],
+                   [(name, g[cols]) for name, g in self.groups])
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, p1=self.p1, p3=self.p3, p3_long=self.p3_long, y1=self.y1, y3=self.y3,
+                            exact=self.exact, clear=self.clear, long_q=self.long_q, scope=self.scope,
+                            names=np.array([name for name, _ in self.groups]),
+                            masks=np.array([g for _, g in self.groups]))
+
+    @classmethod
+    def load(cls, path: Path) -> Oof:
+        d = np.load(path)
+        return cls(d["p1"], d["p3"], d["p3_long"], d["y1"], d["y3"], d["exact"], d["clear"], d["long_q"],
+                   d["scope"], [(str(name), m) for name, m in zip(d["names"], d["masks"], strict=True)])
+
+
+def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
+                 weights: np.ndarray, cal: Calibration, seeds: list[int],
+                 fold_groups: list[str] | None = None) -> tuple[Calibration, Oof]:
+    """The decision models (set on `cal`) and their out-of-fold evidence, cross-fitted over the fold
+    seeds `seeds` (repeated grouped CV)."""
     n, shuffles = len(pool), len(seeds)
     cand = [(p.ev.candidates, p.right) for p in pool]
     # Cross-fitted evidence, one copy per shuffle: x[s, i] are question i's decision features when
     # the re-ranker was fitted on the other folds of shuffle s; y1 / y3 / exact likewise.
     x = np.zeros((shuffles, n, len(FEATURES)))
     y1, y3, exact = np.zeros((shuffles, n), bool), np.zeros((shuffles, n), bool), np.zeros((shuffles, n), bool)
-    folds = [group_folds(cases, seed) for seed in seeds]
+    folds = [group_folds(cases, seed, fold_groups) for seed in seeds]
     for s in range(shuffles):
         for train, held in folds[s]:
             rr = fit_rerank([cand[i] for i in train], weights[train], RERANK_L2)
@@ -571,10 +617,23 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     names = np.array([nm for nm, _ in cases])
     scope = np.array([c.in_scope for _, c in cases])
     groups = [(name, names == name) for name in sets]
-    print("out-of-fold (cross-fitted re-ranker) right entry ranked first: " + "; ".join(
-        f"{name} {y1[:, g & scope].mean():.3f}" for name, g in groups))
     clear = np.array([clear_lead(x[s]) for s in range(shuffles)])
     long_q = np.expm1(x[0, :, FEATURES.index("length")]) >= LONG_WORDS - 1e-6
+    return cal, Oof(p1, p3, p3_long, y1, y3, exact, clear, long_q, scope, groups)
+
+
+def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
+                 weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
+                 report: dict | None = None, dump: Path | None = None) -> Calibration:  # type: ignore[type-arg]
+    """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV)."""
+    shuffles = len(seeds)
+    cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds)
+    if dump is not None:
+        oof.save(dump)
+    p1, p3, p3_long, y1, y3 = oof.p1, oof.p3, oof.p3_long, oof.y1, oof.y3
+    exact, clear, long_q, scope, groups = oof.exact, oof.clear, oof.long_q, oof.scope, oof.groups
+    print("out-of-fold (cross-fitted re-ranker) right entry ranked first: " + "; ".join(
+        f"{name} {y1[:, g & scope].mean():.3f}" for name, g in groups))
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
 
     table, smooth = answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
