@@ -622,6 +622,35 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     return cal, Oof(p1, p3, p3_long, y1, y3, exact, clear, long_q, scope, groups)
 
 
+def choose_choices(oof: Oof, answered: np.ndarray) -> tuple[float, float, float, float]:
+    """The choices thresholds (short, long questions) for the questions not `answered`, and the value
+    of one model for all and of the pair: right entries found among the offered less OOS_CHOICE_COST
+    per off-topic question offered, mean over the sets and shuffles."""
+    shuffles = len(oof.p1)
+
+    def choices_value(offer: np.ndarray) -> float:
+        value = 0.0
+        for _, g in oof.groups:
+            found = (offer & (g & oof.scope)[None, :] & oof.y3).sum() / max((g & oof.scope).sum(), 1)
+            noise = (offer & (g & ~oof.scope)[None, :]).sum() / max((g & ~oof.scope).sum(), 1)
+            value += (found - OOS_CHOICE_COST * noise) / (len(oof.groups) * shuffles)
+        return float(value)
+
+    def best_threshold(offer_at: Callable[[float], np.ndarray]) -> tuple[float, float]:
+        best_t, best_v = 1.0, -1e9
+        for t in np.round(np.arange(0.05, 1.001, 0.01), 2):
+            v = choices_value(~answered & offer_at(float(t)))
+            if v > best_v + 1e-9:
+                best_t, best_v = float(t), v
+        return best_t, best_v
+
+    # First one model and threshold for every question (as the short model), then, with that kept for
+    # short questions, the long questions' own model and threshold.
+    best_c, one_value = best_threshold(lambda t: oof.p3 >= t)
+    best_cl, best_value = best_threshold(lambda t: np.where(oof.long_q[None, :], oof.p3_long >= t, oof.p3 >= best_c))
+    return best_c, best_cl, one_value, best_value
+
+
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None, dump: Path | None = None) -> Calibration:  # type: ignore[type-arg]
@@ -649,28 +678,7 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
 
     answered = _answered(grid, (int(i), int(j)), p1, exact, clear, long_q)
 
-    def choices_value(offer: np.ndarray) -> float:
-        """Right entries found among the offered less OOS_CHOICE_COST per off-topic question offered,
-        mean over the sets and shuffles (`offer`: (shuffles, questions))."""
-        value = 0.0
-        for _, g in groups:
-            found = (offer & (g & scope)[None, :] & y3).sum() / max((g & scope).sum(), 1)
-            noise = (offer & (g & ~scope)[None, :]).sum() / max((g & ~scope).sum(), 1)
-            value += (found - OOS_CHOICE_COST * noise) / (len(sets) * shuffles)
-        return float(value)
-
-    def best_threshold(offer_at: Callable[[float], np.ndarray]) -> tuple[float, float]:
-        best_t, best_v = 1.0, -1e9
-        for t in np.round(np.arange(0.05, 1.001, 0.01), 2):
-            v = choices_value(~answered & offer_at(float(t)))
-            if v > best_v + 1e-9:
-                best_t, best_v = float(t), v
-        return best_t, best_v
-
-    # First one model and threshold for every question (as the short model), then, with that kept for
-    # short questions, the long questions' own model and threshold.
-    best_c, one_value = best_threshold(lambda t: p3 >= t)
-    best_cl, best_value = best_threshold(lambda t: np.where(long_q[None, :], p3_long >= t, p3 >= best_c))
+    best_c, best_cl, one_value, best_value = choose_choices(oof, answered)
     cal.choices_min, cal.choices_min_long = best_c, best_cl
     print(f"choices from P(right in offered) >= {best_c:.2f} (under {LONG_WORDS} words) / {best_cl:.2f} (longer, "
           f"with t_extra): out-of-fold value (right entries found among the offered less {OOS_CHOICE_COST} per "
