@@ -656,7 +656,7 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     return cal, Oof(p1, p3, p3_long, y1, y3, exact, clear, long_q, scope, groups)
 
 
-def choose_choices(oof: Oof, answered: np.ndarray) -> tuple[float, float, float, float]:
+def choose_choices(oof: Oof, answered: np.ndarray, smooth: int = 0) -> tuple[float, float, float, float]:
     """The choices thresholds (short, long questions) for the questions not `answered`, and the value
     of one model for all and of the pair: right entries found among the offered less OOS_CHOICE_COST
     per off-topic question offered, mean over the sets and shuffles."""
@@ -671,12 +671,13 @@ def choose_choices(oof: Oof, answered: np.ndarray) -> tuple[float, float, float,
         return float(value)
 
     def best_threshold(offer_at: Callable[[float], np.ndarray]) -> tuple[float, float]:
-        best_t, best_v = 1.0, -1e9
-        for t in np.round(np.arange(0.05, 1.001, 0.01), 2):
-            v = choices_value(~answered & offer_at(float(t)))
-            if v > best_v + 1e-9:
-                best_t, best_v = float(t), v
-        return best_t, best_v
+        grid = np.round(np.arange(0.05, 1.001, 0.01), 2)
+        values = np.array([choices_value(~answered & offer_at(float(t))) for t in grid])
+        if smooth:  # each threshold worth the mean over `smooth` grid steps either side
+            k = 2 * smooth + 1
+            values = np.convolve(np.pad(values, smooth, mode="edge"), np.ones(k) / k, "valid")
+        best = int(np.argmax(values > values.max() - 1e-9))  # the lowest of equal bests, as before
+        return float(grid[best]), float(values[best])
 
     # First one model and threshold for every question (as the short model), then, with that kept for
     # short questions, the long questions' own model and threshold.

@@ -399,6 +399,40 @@ def analyse(folder: Path, names: list[str] | None) -> None:
               + f" | mean top1 {np.mean([np.mean(r['top1']) for r in nst.values()]):.4f}")
 
 
+def choices_study(data: dict[str, tuple[fc.Oof, np.ndarray]], answer: Pick) -> None:
+    """The choices thresholds, smoothed over 0, 2 or 4 grid steps, after `answer`'s answer thresholds:
+    their spread over the evidences, and nested scores (right entry answered or offered, off-topic
+    questions offered choices) with both chosen on the other folds."""
+    for r in (0, 2, 4):
+        picks, nest = [], {}
+        for oof, groups in data.values():
+            cell = answer(GRID, oof, _counts(GRID, oof))
+            answered = fc._answered(GRID, cell, oof.p1, oof.exact, oof.clear, oof.long_q)
+            picks.append(fc.choose_choices(oof, answered, r)[:2])
+            tot: dict[str, np.ndarray] = {}
+            for seed in range(OUTER_SEEDS):
+                for held in outer_folds(groups, seed):
+                    tr = oof.subset(~held)
+                    cell = answer(GRID, tr, _counts(GRID, tr))
+                    c_short, c_long = fc.choose_choices(tr, fc._answered(GRID, cell, tr.p1, tr.exact, tr.clear,
+                                                                          tr.long_q), r)[:2]
+                    sub = oof.subset(held)
+                    ans = fc._answered(GRID, cell, sub.p1, sub.exact, sub.clear, sub.long_q)
+                    offer = ~ans & np.where(sub.long_q[None, :], sub.p3_long >= c_long, sub.p3 >= c_short)
+                    for name, g in sub.groups:
+                        ins, oos = g & sub.scope, g & ~sub.scope
+                        found = ((ans & sub.y1) | (offer & sub.y3)) & ins[None, :]
+                        tot[name] = tot.get(name, 0) + np.array([found.sum(axis=1).mean(), (offer & oos).sum(axis=1).mean(),
+                                                                 ins.sum(), oos.sum()])
+            for name, t in tot.items():
+                nest.setdefault(name, {}).setdefault("answered_or_offered", []).append(t[0] / t[2])
+                nest[name].setdefault("oos_offered", []).append(t[1] / t[3])
+        c = np.array(picks)
+        print(f"choices smoothed +-{r}: short {c[:, 0].mean():.3f} sd {c[:, 0].std():.3f} [{c[:, 0].min():.2f}-"
+              f"{c[:, 0].max():.2f}], long {c[:, 1].mean():.3f} sd {c[:, 1].std():.3f} [{c[:, 1].min():.2f}-"
+              f"{c[:, 1].max():.2f}]; nested: " + " | ".join(f"{name} {_fmt(v)}" for name, v in nest.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -410,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     an = sub.add_parser("analyse")
     an.add_argument("folder", type=Path)
     an.add_argument("--only", nargs="*", help="objectives whose label contains one of these")
+    an.add_argument("--choices", action="store_true", help="study the choices thresholds instead")
     args = ap.parse_args(argv)
     if args.cmd == "evidence":
         if os.environ.get("PYTHONHASHSEED") != fc.HASH_SEED:
@@ -417,7 +452,13 @@ def main(argv: list[str] | None = None) -> int:
             return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
         evidence(args.kind, args.k, args.folder, args.shuffles)
     else:
-        analyse(args.folder, args.only)
+        if args.choices:
+            data = {}
+            for f in sorted(args.folder.glob("*.npz")):
+                data[f.stem] = (fc.Oof.load(f), np.load(args.folder / f"{f.stem}.groups.npy"))
+            choices_study(data, wall(fc.SMOOTH, offset=fc.LONG_OFFSET))
+        else:
+            analyse(args.folder, args.only)
     return 0
 
 
