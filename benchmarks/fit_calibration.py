@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     # confident than they will be on new questions and pull the thresholds down.
     matcher = Matcher(entries, cal)
     report: dict[str, float] = {}
+    old = Calibration.load(args.out)
+    previous = (old.answer_min, old.answer_min_long) if old.fitted_on != Calibration().fitted_on else None
     cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report,
-                       dump=args.dump)
+                       dump=args.dump, previous=previous)
     if args.report:
         with args.report.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"seed": args.seed, "shuffles": args.shuffles, **report}) + "\n")
@@ -688,8 +690,11 @@ def choose_choices(oof: Oof, answered: np.ndarray, smooth: int = 0) -> tuple[flo
 
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
-                 report: dict | None = None, dump: Path | None = None) -> Calibration:  # type: ignore[type-arg]
-    """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV)."""
+                 report: dict | None = None, dump: Path | None = None,  # type: ignore[type-arg]
+                 previous: tuple[float, float] | None = None) -> Calibration:
+    """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV).
+    `previous`: the answer thresholds of the calibration being replaced, whose out-of-fold figures
+    are printed beside the new ones."""
     shuffles = len(seeds)
     cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds)
     if dump is not None:
@@ -710,6 +715,16 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         print(line)
     print(f"out-of-fold dev mean top-1 at the chosen threshold {table[i, j]:.3f} (smoothed {smoothed:.3f}; "
           f"best cell on the line {on_line(table).max():.3f}, anywhere {table.max():.3f})")
+    if previous is not None:
+        # A change to the knowledge base moves the fitted thresholds too; the refitted models at the
+        # previous thresholds show what the change did to the ranking and the models alone.
+        old = (int(np.argmin(abs(grid - previous[0]))), int(np.argmin(abs(grid - previous[1]))))
+        rates, broken = cell_rates(grid, old, p1, y1, exact, clear, long_q, groups, scope)
+        print(f"out-of-fold at the previous thresholds {grid[old[0]]:.2f} / {grid[old[1]]:.2f}: " + " | ".join(
+            f"{name} top1 {r['top1']:.3f} wrong {r['wrong']:.3f} oos {r['oos']:.3f}" for name, r in rates.items())
+            + f"; mean top-1 {np.mean([r['top1'] for r in rates.values()]):.3f}; broken: {', '.join(broken) or '-'}")
+        if report is not None:
+            report.update({f"previous.{name}.{k}": v for name, r in rates.items() for k, v in r.items()})
 
     answered = _answered(grid, (int(i), int(j)), p1, exact, clear, long_q)
 
