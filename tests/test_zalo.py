@@ -221,7 +221,7 @@ async def test_stop_is_prompt_and_closes_everything(small_deps, zfake):
     await zfake.wait_for(lambda: "getUpdates" in zfake.requests)
     started = asyncio.get_running_loop().time()
     await channel.stop()
-    assert asyncio.get_running_loop().time() - started < 2
+    assert asyncio.get_running_loop().time() - started < 10  # not the 30 s poll; generous for a loaded CI
     assert channel._session.closed and channel._poller is None
 
 
