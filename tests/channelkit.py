@@ -188,10 +188,10 @@ async def serving(deps: Deps, channels: tuple[str, ...] = ("telegram", "zalo")) 
     """`run_channels` (shared server, every channel) until the block ends; stopping must be clean."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_channels(deps, list(channels), stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
+    await asyncio.wait_for(ready.wait(), 30)
     try:
         yield task
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 30)
     assert task.exception() is None
