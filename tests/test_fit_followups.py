@@ -106,6 +106,38 @@ def test_estimate_scores_each_dialogue_with_cut_offs_chosen_without_it():
     assert est["loo"] == pytest.approx(2 / 3)
 
 
+def _ways_table(default_misses: list[int], n: int = 6) -> tuple[dict[str, np.ndarray], int]:
+    """A table over the real grid: the hand-set cut-offs miss `default_misses`; one combination that
+    tunes only agree_min is right on every dialogue but answers more; every other combination is
+    right on none."""
+    rules = fit_followups.combos()
+    default = rules.index(dict(RULES))
+    tuned = rules.index({**RULES, "agree_min": 0.95})
+    right = np.zeros((len(rules), n))
+    right[default] = [0 if d in default_misses else 1 for d in range(n)]
+    right[tuned] = 1
+    answered = np.ones((len(rules), n))
+    answered[tuned] = 2
+    return {"right": right, "wrong": np.zeros_like(right), "answered": answered}, tuned
+
+
+def test_a_cut_off_that_wins_one_dialogue_in_sample_is_not_taken():
+    """Tuning agree_min wins dialogue 0 on all dev, but chosen without it the tuned value loses it
+    (ties go to answering less): out of sample it is worth no more, so the hand-set cut-offs stay."""
+    table, tuned = _ways_table([0])
+    assert fit_followups.pick(table, np.arange(6)) == tuned  # in-sample, tuning wins
+    name, chosen = fit_followups.choose_way(table, verbose=False)
+    assert name == "hand-set" and fit_followups.combos()[chosen] == RULES
+
+
+def test_a_cut_off_that_wins_out_of_sample_is_tuned_alone():
+    """Tuning agree_min wins three dialogues also when each is held out: it is taken, and as the way
+    with one tuned value, not all three (which score the same)."""
+    table, tuned = _ways_table([0, 1, 2])
+    name, chosen = fit_followups.choose_way(table, verbose=False)
+    assert name == "agree_min tuned" and chosen == tuned
+
+
 def test_rules_report_switches_each_rule_off_and_back():
     before = (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS)
     for name in ("single cue", "còn X", "lost money", "cue bonus"):
