@@ -29,15 +29,15 @@ def test_rule_reads_the_calibration_else_the_default(shipped_kb):
         matcher.calibration = replace(saved, followup_rules={})
         assert {name: rule(matcher, name) for name in RULES} == RULES
         matcher.calibration = replace(saved, followup_rules={"agree_min": 0.7})
-        assert rule(matcher, "agree_min") == 0.7 and rule(matcher, "named_min") == RULES["named_min"]
+        assert rule(matcher, "agree_min") == 0.7 and rule(matcher, "alone_min") == RULES["alone_min"]
     finally:
         matcher.calibration = saved
 
 
 def test_rule_cut_offs_survive_the_calibration_file(tmp_path):
     path = tmp_path / "cal.json"
-    path.write_text(Calibration(followup_rules={"agree_min": 0.8, "named_min": 0.2}).to_json(), encoding="utf-8")
-    assert Calibration.load(path).followup_rules == {"agree_min": 0.8, "named_min": 0.2}
+    path.write_text(Calibration(followup_rules={"agree_min": 0.8, "alone_min": 0.95}).to_json(), encoding="utf-8")
+    assert Calibration.load(path).followup_rules == {"agree_min": 0.8, "alone_min": 0.95}
     data = json.loads(Calibration().to_json())
     data.pop("followup_rules")  # a file written before the cut-offs were fitted
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -139,12 +139,14 @@ def test_a_cut_off_that_wins_out_of_sample_is_tuned_alone():
 
 
 def test_rules_report_switches_each_rule_off_and_back():
-    before = (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS)
-    for name in ("single cue", "còn X", "lost money", "cue bonus"):
+    def now() -> tuple:  # type: ignore[type-arg]
+        return followup.single_cue_answer, followup.LOSS_DAMP, followup.CUE_BONUS, followup.on_topic_first
+
+    before = now()
+    for name in ("single cue", "lost money", "cue bonus", "own words on topic"):
         with fit_followups._off(name):
-            assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP,
-                    followup.CUE_BONUS) != before
-    assert (followup.single_cue_answer, followup.names_other, followup.LOSS_DAMP, followup.CUE_BONUS) == before
+            assert now() != before
+    assert now() == before
 
 
 def test_dialogue_ids_follow_the_evaluation_order():
