@@ -247,6 +247,7 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
     stack = contextlib.ExitStack()
     patches: dict[str, list[tuple[Any, str, Any]]] = {
         "single cue": [(followup, "single_cue_answer", lambda *_a: None)],
+        "lost money": [(followup, "LOSS_DAMP", 1.0)],
         "concept bonus": [(followup, "CONCEPT_BONUS", 0.0)],
         "bare weight": [(followup, "BARE_WEIGHT", 1.0)],
         "cue bonus": [(followup, "CUE_BONUS", 0.0)],
@@ -271,7 +272,7 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
     variants: dict[str, dict[str, np.ndarray]] = {}
     for name, value in (("agree", {"agree_min": 1.01}), ("stands alone", {"alone_min": 1.01})):
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
-    for name in ("single cue", "concept bonus", "cue bonus", "related bonus",
+    for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
                  "bare weight", "own words on topic"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])

@@ -37,10 +37,9 @@ CUE_BONUS = 0.3
 # bonus for any entry of the previous entry's topic was dropped (134 dev dialogues: it won none, lost one
 # written after it, i35, and its removal was worth +0.2 dialogues under the CV, six fold seeds).
 CONCEPT_BONUS = 0.1
-# (Money already lost, "bị mất tiền rồi thì làm gì", once also damped the new words' own score of fee titles
-# ("Làm VNeID có mất tiền không"); with the own-words-on-topic rule that was within noise on the dev
-# dialogues (follow-up model CV 0.907 without, 0.904 with; same answers in-sample) and was dropped. Such
-# words are still not read as the fee cue: see `_flat`.)
+# Money already lost ("bị mất tiền rồi thì làm gì") is not what a fee title answers ("Làm VNeID có mất
+# tiền không"): the new words' own score of such an entry is scaled by this (0-0.7 equal on the CV).
+LOSS_DAMP = 0.5
 # The cut-offs of the rules in `answer`, on the confidence of a message's own-words match. Fitted on
 # the dev dialogues by benchmarks/fit_followups.py (`make calibrate`) and stored in calibration.json
 # (`followup_rules`); these are the defaults for a calibration without them (hand-set in earlier rounds).
@@ -187,6 +186,8 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     # weigh less than the topic's.
     is_bare = bare(text)
     own = BARE_WEIGHT * ev.fused if is_bare else ev.fused
+    if _LOSS_RE.search(" ".join(fold(text).split())) and "fee" not in cues(text):
+        own = own * _fee_damping(matcher)
     topic = scale * NEAR_WEIGHT * near / top_near
     related = {matcher.index[rid] for rid in prev.related if rid in matcher.index}
     for i in related:
@@ -234,6 +235,11 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
         ])
     strict = tuple(i for i in cued if asked & title_cues_strict(matcher.entries[i].title))
     return Reading(order, np.array(rows, dtype=np.float64), both, features, tuple(cued), strict)
+
+
+def _fee_damping(matcher: Matcher) -> np.ndarray:
+    """LOSS_DAMP for each entry whose title answers the fee cue, 1 for the others."""
+    return np.array([LOSS_DAMP if "fee" in title_cues(e.title) else 1.0 for e in matcher.entries])
 
 
 def _concept_bonus(matcher: Matcher, prev_concepts: frozenset[str], skip: set[int]) -> np.ndarray:

@@ -140,10 +140,10 @@ def test_a_cut_off_that_wins_out_of_sample_is_tuned_alone():
 
 def test_rules_report_switches_each_rule_off_and_back():
     def now() -> tuple:  # type: ignore[type-arg]
-        return followup.single_cue_answer, followup.CUE_BONUS, followup.on_topic_first
+        return followup.single_cue_answer, followup.LOSS_DAMP, followup.CUE_BONUS, followup.on_topic_first
 
     before = now()
-    for name in ("single cue", "cue bonus", "own words on topic"):
+    for name in ("single cue", "lost money", "cue bonus", "own words on topic"):
         with fit_followups._off(name):
             assert now() != before
     assert now() == before

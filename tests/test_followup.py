@@ -423,19 +423,19 @@ def test_on_topic_first_skips_other_topics_and_the_previous_entry(shipped_kb):
     assert followup.on_topic_first(Match("choices", alone.ranked[:2], (), 0.5), prev) is None
 
 
-def test_money_already_lost_is_not_read_as_the_fee_question(shipped_kb):
-    """After a fake-SMS answer, "bị mất tiền rồi thì làm gì" is about the loss, not VNeID's fee (dev g29):
-    the words are not the fee cue, and the answer is what to do after being cheated."""
+def test_money_already_lost_is_not_read_as_the_fee_question(shipped_kb, monkeypatch):
+    """After a fake-SMS answer, "bị mất tiền rồi thì làm gì" is about the loss, not VNeID's fee (dev g29)."""
     matcher = shipped_kb.matcher
-    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-    assert not followup.cues("bi mat tien roi thi lam gi") and followup.cues("co mat tien ko") == {"fee"}
-    conv = Conversation(matcher)
-    conv.ask("tin nhan gia ten ngan hang tu tram bts gia", at)
-    m = conv.ask("bi mat tien roi thi lam gi", at + dt.timedelta(minutes=1))
-    assert m.status == "answer" and m.best is not None and m.best.entry.id == "luadao-bi-lua-lam-gi"
-    reading = read(matcher, "co mat tien ko", matcher.index["dichvucong-tach-ho"])
-    assert reading is not None  # the fee cue is untouched
-    assert matcher.entries[reading.order[0]].id == "dichvucong-le-phi-cu-tru"
+
+    def first(text: str, prev: str) -> str:
+        reading = read(matcher, text, matcher.index[prev])
+        assert reading is not None
+        return matcher.entries[reading.order[0]].id
+
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "luadao-bi-lua-lam-gi"
+    assert first("co mat tien ko", "dichvucong-tach-ho") == "dichvucong-le-phi-cu-tru"  # the fee cue is untouched
+    monkeypatch.setattr(followup, "LOSS_DAMP", 1.0)
+    assert first("bi mat tien roi thi lam gi", "luadao-bts-gia-tin-nhan") == "vneid-mien-phi"
 
 
 def test_con_x_thi_sao_with_a_middling_match_stays_with_the_topic(shipped_kb, monkeypatch):
