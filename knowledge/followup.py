@@ -44,8 +44,6 @@ LOSS_DAMP = 0.5
 # the dev dialogues by benchmarks/fit_followups.py (`make calibrate`) and stored in calibration.json
 # (`followup_rules`); these are the defaults for a calibration without them (hand-set in earlier rounds).
 RULES: dict[str, float] = {
-    # `agree`: the topic reading's first entry is answered when the message's own words answer it this surely
-    "agree_min": 0.86,
     # `stands_alone`: a short message inside the window answered this surely on its own words is a new question
     "alone_min": 0.99,
 }
@@ -302,17 +300,6 @@ def rule(matcher: Matcher, name: str) -> float:
     return float(matcher.calibration.followup_rules.get(name, RULES[name]))
 
 
-def agree(with_topic: Match, alone: Match, prev: Entry, agree_min: float = RULES["agree_min"]) -> bool:
-    """The topic reading ranks first the entry the message's own words answer (from `agree_min`), and
-    that entry stays with the previous one (same topic, or related): "nếu mất điện thoại thì sao" after a banking
-    answer is not confirmed by its own words' VNeID answer."""
-    if alone.status != "answer" or alone.best is None or with_topic.best is None or alone.confidence < agree_min:
-        return False
-    best = alone.best.entry
-    return (with_topic.best.entry.id == best.id
-            and (best.topic == prev.topic or best.id in prev.related or prev.id in best.related))
-
-
 def on_topic_first(alone: Match, prev: Entry) -> str | None:
     """The first entry of the own words' ranking (its top MAX_CHOICES) of the previous entry's topic,
     the previous entry itself aside: what the message asks, if it stays on that topic. (Also counting
@@ -395,19 +382,16 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
             if m.status == "none" and not is_followup(text):
                 return alone
             prev = matcher.entries[matcher.index[ctx.entry_id]] if ctx.entry_id in matcher.index else None
-            if m.status == "choices" and prev is not None and agree(m, alone, prev, rule(matcher, "agree_min")):
-                # read with the topic or on its own words, the same entry comes first, and the
-                # message would be answered with it anyway: answer rather than offer
-                return Match("answer", m.ranked, (), alone.confidence)
             if m.status == "choices" and prev is not None and m.best is not None and not bare(text) \
                     and alone.status != "none" and on_topic_first(alone, prev) == m.best.entry.id:
                 # the message's own words, among the previous entry's topic, rank first the entry the
                 # topic reading ranks first ("nếu mất điện thoại thì sao" after a banking answer: the
                 # bank's entry, below VNeID's on the words alone): answer it
                 return Match("answer", m.ranked, (), m.confidence)
-            # (A "còn X thì sao" rule, answering when X's own words answered the topic reading's first
-            # entry, or half-answered it from a fitted cut-off, `named_min`, won no dev dialogue beside
-            # the rule above and was dropped: one rule and one tuned value fewer.)
+            # (Two rules went when this one came, each winning no dev dialogue beside it, 174 dialogues:
+            # `agree`, answering the topic reading's first entry when the own words answered it surely
+            # (cut-off `agree_min`, 0.86), and "còn X thì sao", answering when X's own words answered
+            # it, or half-answered it from a fitted cut-off, `named_min`.)
             return m
         if is_followup(text):
             return alone  # a full question of its own that happens to be short
@@ -445,5 +429,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "RULES", "WINDOW", "Context", "Conversation", "Reading", "after", "agree", "answer", "bare", "cues", "is_followup", "read",
+__all__ = ["CUES", "RULES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cues", "is_followup", "read",
            "on_topic_first", "reads_with_topic", "resolve", "rule", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]

@@ -18,7 +18,6 @@ from knowledge.followup import (
     Context,
     Conversation,
     _own_words,
-    agree,
     bare,
     cues,
     is_followup,
@@ -318,20 +317,7 @@ def test_reading_leans_to_the_previous_entrys_concept(shipped_kb, monkeypatch):
     assert with_concept > lead() + 0.01
 
 
-def test_both_readings_agreeing_is_an_answer(shipped_kb):
-    kb = shipped_kb.entries
-    bank, lost_vneid, lost_bank = kb["thanhtoan-ekyc-cac-buoc"], kb["vneid-mat-dien-thoai"], kb["thanhtoan-mat-dien-thoai-ngan-hang"]
-    alone = Match("answer", (Scored(lost_bank, 90.0),), (), 0.9)
-    assert agree(Match("choices", (Scored(lost_bank, 40.0), Scored(lost_vneid, 30.0)), (), 0.4), alone, bank)
-    # answered on its own words, but not surely enough to confirm the topic reading
-    assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
-                     Match("answer", alone.ranked, (), 0.8), bank)
-    assert not agree(Match("choices", (Scored(lost_vneid, 40.0), Scored(lost_bank, 30.0)), (), 0.4), alone, bank)
-    assert not agree(Match("choices", (Scored(lost_bank, 40.0),), (), 0.4),
-                     Match("choices", alone.ranked, alone.ranked, 0.5), bank)  # not answered on its own words
-    # after a banking answer, the own words' VNeID answer is another topic: not confirmed by the context
-    vneid_alone = Match("answer", (Scored(lost_vneid, 90.0),), (), 0.9)
-    assert not agree(Match("choices", (Scored(lost_vneid, 40.0),), (), 0.4), vneid_alone, bank)
+def test_a_sure_question_stands_alone_but_question_words_never_do():
     sure = Match("answer", (), (), 1.0)
     assert not stands_alone(sure, "co mat tien ko")  # needs the topic, however sure its own match is
     assert stands_alone(sure, "otp la gi")
