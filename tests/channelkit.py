@@ -1,7 +1,10 @@
 """Helpers for tests through the real channel adapters against the loopback fakes.
 
 `TelegramUser` and `ZaloUser` talk to the bot as one person on one app: they push what the person
-types or presses into the fake server and wait for the bot's answers to reach that chat.
+types or presses into the fake server and wait for the bot's answers to reach that chat. They wait until
+the bot has FINISHED answering, not just for the first `count` messages, and then require exactly `count`:
+a step that sends one message more than the test expects fails every time, instead of leaking its last
+message into the next step's answer whenever the machine is slow (the flaky tests of 2026-11-30).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -70,7 +74,14 @@ class TelegramUser:
     async def _await(self, push: Any, count: int) -> list[dict[str, Any]]:
         after = len(self.fake.sent)
         await push
-        self.last = await self.fake.wait_sent(count, after=after, chat_id=self.user_id)
+        await self.fake.wait_sent(count, after=after, chat_id=self.user_id)
+        # Done once the poller confirmed every update (it moves the offset past an update only once it was
+        # processed, replies sent). A webhook has no such signal: there, the first `count` messages.
+        await self.fake.wait_for(lambda: not self.fake.pending or self.fake.webhook["url"])
+        self.last = [m for m in self.fake.sent[after:] if m["chat"]["id"] == self.user_id]
+        if len(self.last) != count:
+            raise AssertionError(f"the bot sent {len(self.last)} messages, the test expected {count}: "
+                                 f"{[m.get('text') or m.get('caption') for m in self.last]}")
         return self.last
 
     async def say(self, text: str, count: int = 1) -> list[dict[str, Any]]:
@@ -125,6 +136,18 @@ async def running(deps: Deps, port: int | None = None) -> AsyncIterator[tuple[za
         await server.close()
 
 
+# Every Zalo adapter created in this process (tests/conftest.py registers them): a ZaloUser waits until the
+# ones polling its fake have no message left to answer. Zalo's wire format has no "processed" signal.
+zalo_channels: weakref.WeakSet[zalo.ZaloChannel] = weakref.WeakSet()
+
+
+def zalo_answering(fake: FakeZalo) -> bool:
+    """Whether the fake still holds an update, or a bot polling it is still answering one."""
+    return not fake.updates.empty() or any(
+        channel.queue_depth() for channel in list(zalo_channels)
+        if channel.deps.settings.zalo_base_url.rstrip("/") == fake.base_url)
+
+
 class ZaloUser:
     """One person chatting with the bot on Zalo, where choices are numbered lines."""
 
@@ -136,7 +159,11 @@ class ZaloUser:
         """Send `text` (or another kind of message, e.g. kind="sticker"); wait for `count` texts back."""
         before = len(self.fake.texts(self.user_id))
         self.fake.push(text, user=self.user_id, name=self.name, **event)
-        self.last = (await self.fake.wait_texts(before + count, self.user_id))[before:]
+        await self.fake.wait_for(lambda: len(self.fake.texts(self.user_id)) >= before + count
+                                 and not zalo_answering(self.fake))
+        self.last = self.fake.texts(self.user_id)[before:]
+        if len(self.last) != count:
+            raise AssertionError(f"the bot sent {len(self.last)} messages, the test expected {count}: {self.last}")
         return self.last
 
     def number_of(self, label_part: str) -> int:
@@ -161,10 +188,10 @@ async def serving(deps: Deps, channels: tuple[str, ...] = ("telegram", "zalo")) 
     """`run_channels` (shared server, every channel) until the block ends; stopping must be clean."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_channels(deps, list(channels), stop, ready))
-    await asyncio.wait_for(ready.wait(), 10)
+    await asyncio.wait_for(ready.wait(), 30)
     try:
         yield task
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 30)
     assert task.exception() is None

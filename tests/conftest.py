@@ -14,6 +14,7 @@ from bot.core import Deps
 from bot.storage import Storage
 from knowledge.kb import KnowledgeBase
 from knowledge.loader import load
+from tests import channelkit
 from tests.chat import FIXTURE_KB, Chat
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
@@ -83,6 +84,19 @@ async def zfake():
     server = await FakeZalo().start()
     yield server
     await server.close()
+
+
+@pytest.fixture(autouse=True)
+def track_zalo_channels(monkeypatch):
+    """Register every Zalo adapter a test creates (however it is started), so ZaloUser can wait until the bot
+    has finished answering (tests/channelkit.py)."""
+    created = zalo.ZaloChannel.__init__
+
+    def tracked(self, *args, **kwargs):
+        created(self, *args, **kwargs)
+        channelkit.zalo_channels.add(self)
+
+    monkeypatch.setattr(zalo.ZaloChannel, "__init__", tracked)
 
 
 @pytest.fixture(autouse=True)

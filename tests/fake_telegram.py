@@ -268,9 +268,12 @@ class FakeTelegram:
         timeout = float(params.get("timeout") or 0)
         allowed = params.get("allowed_updates")
 
-        def available() -> list[dict[str, Any]]:
-            if offset:
+        if offset:  # Telegram forgets every update below the offset: the bot has processed them
+            async with self._changed:
                 self.pending = [u for u in self.pending if u["update_id"] >= offset]
+                self._changed.notify_all()
+
+        def available() -> list[dict[str, Any]]:
             return [u for u in self.pending
                     if not allowed or any(kind in u for kind in allowed)][:limit]
 

@@ -72,7 +72,9 @@ class Writer(threading.Thread):
 def test_backup_during_a_burst_restores_every_acknowledged_record(db: Path):
     writer = Writer(db)
     writer.start()
-    while len(writer.acked) < 200:
+    deadline = time.monotonic() + 60
+    while len(writer.acked) < 200:  # a writer that failed or stalled must fail the test, not hang it
+        assert writer.is_alive() and time.monotonic() < deadline, writer.error
         time.sleep(0.01)
     acked_before = list(writer.acked)
     dest = db.parent / "copy" / "during-burst.db"

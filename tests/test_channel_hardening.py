@@ -3,8 +3,6 @@ M5 a Zalo flood from one person is bounded, M8 a read-only database still answer
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -13,6 +11,7 @@ from bot.channels import telegram as tg
 from bot.channels import zalo
 from bot.runner import build_web_app
 from tests.channelkit import free_port, running, telegram_deps, zalo_deps
+from tests.waiting import until
 
 SECRET = "zalo-secret-4567"
 TG_SECRET = "tg-Secret_123"
@@ -58,7 +57,8 @@ async def test_zalo_odd_bodies_and_events_without_id(small_deps, zfake):
         for _ in range(3):  # Zalo redelivers the same event
             assert await zfake.post_webhook(url, event, secret=SECRET) == 200
         await zfake.wait_texts(1, USER)
-        await asyncio.sleep(0.3)
+        # Each acknowledged delivery was queued before its 200: once none is left, all were handled.
+        await until(lambda: not channel.queue_depth(), "the deliveries to be handled")
         assert len(zfake.texts(USER)) == 1
     finally:
         await channel.stop()
@@ -72,8 +72,7 @@ async def test_one_zalo_users_flood_is_bounded(small_deps, zfake):
         zfake.push("/start", user=USER)
         [hello] = await zfake.wait_texts(1, USER)
         assert hello.startswith("Xin chào")
-        await asyncio.sleep(0.5)
-        while channel._waiting:
-            await asyncio.sleep(0.1)
+        # The last event pushed is answered, so every flood event before it was taken and queued.
+        await until(lambda: not channel.queue_depth(), "the flood to be handled", timeout=120)
     assert channel.dropped > 0
     assert len(zfake.texts("flooder")) <= 200 - channel.dropped

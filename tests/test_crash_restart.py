@@ -81,14 +81,14 @@ async def test_a_crash_mid_burst_loses_no_press(deps, tfake, crash_after):
     channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
     for uid, payload in payloads.items():
         await press(tfake, uid, payload)
-    await tfake.wait_for(lambda: sum(map(len, receipts(tfake).values())) >= crash_after, timeout=20)
+    await tfake.wait_for(lambda: sum(map(len, receipts(tfake).values())) >= crash_after, timeout=60)
     await crash(channel)
     given_before = sum(map(len, receipts(tfake).values()))
     assert given_before < MEMBERS  # the crash really was mid-burst
 
     channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
     try:
-        await tfake.wait_for(lambda: len(receipts(tfake)) == MEMBERS, timeout=30)
+        await tfake.wait_for(lambda: len(receipts(tfake)) == MEMBERS, timeout=90)
     finally:
         await channel.stop()
     db = deps.storage.db
@@ -109,7 +109,7 @@ async def test_stop_during_an_outage_is_bounded_and_loses_nothing(deps, tfake, m
     tfake.fail("answerCallbackQuery", 502, times=100_000)
     for uid, payload in payloads.items():
         await press(tfake, uid, payload)
-    await tfake.wait_for(lambda: channel.poller.in_flight, timeout=10)
+    await tfake.wait_for(lambda: channel.poller.in_flight, timeout=30)
     started = time.monotonic()
     await asyncio.wait_for(channel.stop(), 20)
     assert time.monotonic() - started < 15  # 1 s grace + a 5 s confirm at most, with slack
@@ -118,7 +118,7 @@ async def test_stop_during_an_outage_is_bounded_and_loses_nothing(deps, tfake, m
     tfake.faults.clear()
     channel = await tg.start(deps, web.Application(), poll_timeout=1, max_rate=None)
     try:
-        await tfake.wait_for(lambda: len(receipts(tfake)) == 10, timeout=20)
+        await tfake.wait_for(lambda: len(receipts(tfake)) == 10, timeout=60)
     finally:
         await channel.stop()
     assert deps.storage.db["records"].count == 10

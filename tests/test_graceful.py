@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +31,8 @@ async def start_bot(tmp_path: Path, port: int, **env: str) -> asyncio.subprocess
     log.close()
     proc.log_path = tmp_path / "bot.log"  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as session:
-        for _ in range(600):  # slow machines: up to a minute
+        deadline = time.monotonic() + 180  # a loaded machine takes over 30 s to import and load the KB
+        while time.monotonic() < deadline:
             if proc.returncode is not None:
                 raise AssertionError(proc.log_path.read_text())  # type: ignore[attr-defined]
             try:

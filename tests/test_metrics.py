@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 
@@ -13,6 +12,7 @@ from bot import metrics
 from bot.app import compose
 from bot.core import Deps
 from tests.channelkit import free_port, serving, telegram_deps, zalo_deps
+from tests.waiting import until
 
 ZALO_USER = "6ede9afa66b88fe6d6a9"
 TOKEN = "metrics-Token-9f3b2c"
@@ -47,6 +47,13 @@ async def served(deps):
         yield task
 
 
+async def handled(deps: Deps) -> None:
+    """Until no update is being handled: the reply's last message reaches the fake before the update's
+    metrics (latency, last update) are recorded."""
+    await until(lambda: not any(health.in_flight for health in metrics.get(deps).channels.values()),
+                "the updates to be handled")
+
+
 async def get(port: int, path: str, **headers: str) -> tuple[int, str]:
     async with aiohttp.ClientSession() as session, \
             session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as resp:
@@ -63,7 +70,7 @@ async def test_metrics_count_updates_answers_and_latency(deps, served, tfake, zf
     await tfake.push_callback(tfake.sent[0], tfake.sent[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
                               user_id=111)
     await tfake.wait_sent(2, chat_id=111)
-    await asyncio.sleep(0.05)
+    await handled(deps)
 
     status, text = await get(port, "/metrics")
     assert status == 200
@@ -108,7 +115,7 @@ async def test_healthz_reports_channels_and_database(deps, served, tfake, port):
     assert status == 200
     await tfake.push_text("/chude", user_id=114)
     await tfake.wait_sent(chat_id=114)
-    await asyncio.sleep(0.05)
+    await handled(deps)
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as resp:
         health = await resp.json()
     assert health["ok"] is True and health["stopping"] is False

@@ -13,6 +13,7 @@ from bot.core import Deps, Reply, Services
 from bot.runner import run_channels
 from bot.storage import Storage
 from tests import fixtures_data as fx
+from tests.waiting import until
 
 TZ = dt.timezone(dt.timedelta(hours=7))
 
@@ -122,12 +123,8 @@ async def test_background_loop_fires_when_the_clock_reaches_the_slot(small_deps,
 
     async def ticks(count: int) -> None:
         """Wait until the loop has read the clock `count` more times."""
-        until = reads[0] + count
-        for _ in range(500):
-            if reads[0] >= until:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the scheduler loop stopped reading the clock")
+        target = reads[0] + count
+        await until(lambda: reads[0] >= target, "the scheduler loop to read the clock")
 
     small_deps.clock = clock
     await scheduler.start_scheduler(small_deps)
@@ -135,10 +132,7 @@ async def test_background_loop_fires_when_the_clock_reaches_the_slot(small_deps,
         await ticks(3)  # the loop ran before the slot
         assert outbox.sent == []
         now[0] = at(23, 7)
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            if len(outbox.sent) == 3:
-                break
+        await until(lambda: len(outbox.sent) >= 3, "the digests to be sent")
         assert len(outbox.sent) == 3
         await ticks(3)  # and ran on after it: nothing sent twice
         assert len(outbox.sent) == 3
@@ -157,14 +151,11 @@ async def test_runner_starts_and_stops_the_scheduler(settings, small_kb):
         deps.clock = lambda: at(24, 8)  # Tuesday: this week's digest was missed
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(run_channels(deps, [], stop, ready))
-        await asyncio.wait_for(ready.wait(), 5)
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            if len(box.sent) == 3:
-                break
+        await asyncio.wait_for(ready.wait(), 30)
+        await until(lambda: len(box.sent) >= 3, "the missed digests to be sent")
         assert len(box.sent) == 3
         stop.set()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 30)
         assert "scheduler" not in deps.services.jobs
     finally:
         deps.storage.close()

@@ -108,14 +108,18 @@ def browser():
         chromium.close()
 
 
+WAIT_MS = 30_000  # Playwright's ceilings (expect: 5 s) are too short for Chromium on a loaded CI machine
+
+
 def expect(locator):
     from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=WAIT_MS)
     return playwright_expect(locator)
 
 
 def loaded(page) -> None:
-    page.wait_for_selector("body:not([data-loading])", timeout=10_000)
+    page.wait_for_selector("body:not([data-loading])", timeout=WAIT_MS)
 
 
 def table(page, selector: str) -> list[list[str]]:

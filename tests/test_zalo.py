@@ -68,9 +68,9 @@ async def test_typed_number_picks_the_choice(small_deps, zfake):
 async def test_idle_polls_are_not_errors(small_deps, zfake, caplog):
     caplog.set_level(logging.INFO, logger="bot")
     async with running(zalo_deps(small_deps, zfake)):
-        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 3, timeout=3)
+        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 3)
         # getUpdates answered 408 every time (nothing queued): no warning, and the loop keeps asking.
-        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 5, timeout=3)
+        await zfake.wait_for(lambda: zfake.requests.count("getUpdates") >= 5)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
 
 
@@ -221,7 +221,7 @@ async def test_stop_is_prompt_and_closes_everything(small_deps, zfake):
     await zfake.wait_for(lambda: "getUpdates" in zfake.requests)
     started = asyncio.get_running_loop().time()
     await channel.stop()
-    assert asyncio.get_running_loop().time() - started < 2
+    assert asyncio.get_running_loop().time() - started < 10  # not the 30 s poll; generous for a loaded CI
     assert channel._session.closed and channel._poller is None
 
 
