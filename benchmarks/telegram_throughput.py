@@ -5,15 +5,25 @@ the loopback fake Bot API from tests/fake_telegram.py, which runs in its own pro
 measurement covers the bot's work only (both share this machine's cores). Two phases:
 
 - burst: N updates from many users are queued at once; updates/second = N / (last reply - first update);
-- paced: updates arrive at a steady rate; latency = reply sent - update queued, p50/p99.
+- paced: updates arrive at a steady rate; latency = reply sent - update queued, p50/p99, split into the
+  wait until getUpdates handed the update out and the rest. The paced phase runs `--runs` times (3000
+  updates each by default, the first second of each not counted: the poller and caches settle); the
+  summary gives the median, the fastest and the spread of the runs' p99s. On a shared machine the spread
+  between runs is larger than most changes: compare two checkouts by running them in turn, several times.
+
+Each phase prints the bot's CPU per update (this process, all threads), the fake Bot API's (the other
+process, on the same cores), and the garbage collections in the bot's process. `--stalls` times how late a
+2 ms timer on the event loop fires; `--sqlite` times the SQLite commits; `--profile` writes a cProfile.
+The fake's result is polled rather than awaited with FakeTelegram.wait_sent, which re-read every message
+sent so far on each API call (its CPU grew with the square of the phase's length).
 
 The flood limiter is kept but set not to throttle (Telegram's own ~30 messages/second per bot would
 otherwise be what is measured); 429 answers would still be retried. Every update here is a person's
 text in a private chat, which the adapter reads without building PTB's Update (`PlainText`); button
 presses, groups and media go through PTB's objects and cost ~0.25 ms more each.
 
-    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 1500]
-        [--profile FILE] [--sqlite]
+    python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 3000]
+        [--runs 3] [--warmup 1] [--stalls] [--profile FILE] [--sqlite]
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -51,15 +62,27 @@ async def _serve_fake(port: int) -> None:
     from tests.fake_telegram import FakeTelegram
 
     fake = FakeTelegram()
-    pushed: dict[int, list[float]] = defaultdict(list)  # chat id -> times its updates were queued
-    state = {"base": 0, "expected": 0, "fetched": 0, "calls": 0}
+    pushed: dict[int, list[tuple[float, int]]] = defaultdict(list)  # chat id -> (time queued, update id)
+    fetched_at: dict[int, float] = {}  # update id -> when getUpdates first handed it out
+    state = {"base": 0, "expected": 0, "fetched": 0, "calls": 0, "cpu": 0.0}
+    get_updates = fake.api_getUpdates
+
+    async def timed_get_updates(params: dict) -> list:  # type: ignore[type-arg]
+        batch = await get_updates(params)
+        now = time.monotonic()
+        for update in batch:
+            fetched_at.setdefault(update["update_id"], now)
+        return batch
+
+    fake.api_getUpdates = timed_get_updates  # type: ignore[method-assign]
 
     async def push(request: web.Request) -> web.Response:
         body = await request.json()
         texts, users, rate = body["texts"], body["users"], float(body["rate"])
         state["base"], state["expected"], state["fetched"] = len(fake.sent), len(texts), fake.fetched
-        state["calls"] = len(fake.calls)
+        state["calls"], state["cpu"] = len(fake.calls), time.process_time()
         pushed.clear()
+        fetched_at.clear()
 
         async def feed() -> None:
             start = time.monotonic()
@@ -69,26 +92,34 @@ async def _serve_fake(port: int) -> None:
                     if delay > 0:
                         await asyncio.sleep(delay)
                 user = 10_000 + i % users
-                pushed[user].append(time.monotonic())
-                await fake.push(fake.message(user, text, name=f"Người {user}"))
+                queued = time.monotonic()
+                update = await fake.push(fake.message(user, text, name=f"Người {user}"))
+                pushed[user].append((queued, update["update_id"]))
 
         asyncio.get_running_loop().create_task(feed())
         return web.json_response({"ok": True})
 
     async def result(request: web.Request) -> web.Response:
-        expected = state["expected"]
-        await fake.wait_sent(count=expected, after=state["base"], timeout=300)
+        # Polled, not fake.wait_sent: that re-reads every message sent so far on each API call, which made
+        # the fake's CPU grow with the square of the phase's length (on the cores the bot needs).
+        deadline = time.monotonic() + 300
+        while len(fake.sent) - state["base"] < state["expected"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        cpu = time.process_time() - state["cpu"]
         await asyncio.sleep(0.5)  # anything beyond one reply per update would show up here
         sent = fake.sent[state["base"]:]
         times = fake.sent_at[state["base"]:]
         replies: dict[int, list[float]] = defaultdict(list)
         for message, at in zip(sent, times, strict=True):
             replies[message["chat"]["id"]].append(at)
-        latencies = [out - into for chat, ins in pushed.items()
-                     for into, out in zip(ins, replies[chat], strict=False)]
-        first_in = min(t for ins in pushed.values() for t in ins)
-        return web.json_response({"sent": len(sent), "latencies": latencies,
+        # (queued, fetched, replied) of each update: one user's replies come in the order of their updates
+        rows = [(into, fetched_at.get(update_id, out), out) for chat, ins in pushed.items()
+                for (into, update_id), out in zip(ins, replies[chat], strict=False)]
+        first_in = min(row[0] for row in rows)
+        return web.json_response({"sent": len(sent), "rows": [[a - first_in, b - first_in, c - first_in]
+                                                              for a, b, c in rows],
                                   "elapsed": max(times) - first_in, "fetched": fake.fetched - state["fetched"],
+                                  "fake_cpu": cpu,
                                   "polls": sum(method == "getUpdates" for method, _ in fake.calls[state["calls"]:])})
 
     await fake.start(port, [web.post("/_bench/push", push), web.get("/_bench/result", result)])
@@ -112,7 +143,51 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def phase(session, base: str, texts: list[str], users: int, rate: float) -> dict:  # type: ignore[no-untyped-def]
+class Pauses:
+    """Garbage collections in this process while a phase runs (gc.callbacks): each stops the event loop."""
+
+    def __init__(self) -> None:
+        self.walls: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.walls.append(time.perf_counter() - self._start)
+
+    def take(self) -> list[float]:
+        walls, self.walls = self.walls, []
+        return walls
+
+
+class Stalls:
+    """How late a 2 ms timer on the event loop fires (--stalls): what blocks the loop, whatever it is, and
+    the machine's other jobs taking the core. Costs ~500 wake-ups a second."""
+
+    TICK = 0.002
+
+    def __init__(self) -> None:
+        self.lates: list[float] = []
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            self.lates.append(time.perf_counter() - start - self.TICK)
+
+    def take(self) -> list[float]:
+        lates, self.lates = self.lates, []
+        return lates
+
+
+async def phase(session, base: str, texts: list[str], users: int, rate: float,  # type: ignore[no-untyped-def]
+                pauses: Pauses, stalls: Stalls | None) -> dict:
+    pauses.take()
+    if stalls is not None:
+        stalls.take()
     cpu = time.process_time()
     async with session.post(f"{base}/_bench/push", json={"texts": texts, "users": users, "rate": rate}) as r:
         r.raise_for_status()
@@ -120,6 +195,8 @@ async def phase(session, base: str, texts: list[str], users: int, rate: float) -
         r.raise_for_status()
         result = await r.json()
     result["cpu"] = time.process_time() - cpu
+    result["gc"] = pauses.take()
+    result["stalls"] = stalls.take() if stalls is not None else None
     return result
 
 
@@ -172,13 +249,33 @@ def time_writes(storage) -> WriteClock:  # type: ignore[no-untyped-def]
     return clock
 
 
-def report(name: str, n: int, result: dict) -> None:
-    lat = [x * 1000 for x in result["latencies"]]
+def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
+    """Print one phase; the p99 of its latency (ms), over the updates queued after `warmup` seconds."""
+    rows = [row for row in result["rows"] if row[0] >= warmup]
+    lat = [(out - into) * 1000 for into, _, out in rows]
+    wait = [(fetched - into) * 1000 for into, fetched, _ in rows]
+    handle = [(out - fetched) * 1000 for _, fetched, out in rows]
+    skipped = f" (the {len(result['rows']) - len(rows)} queued in the first {warmup:g} s not counted)" if warmup else ""
+    gc_ms = [w * 1000 for w in result["gc"]]
     print(f"{name}: {n} updates, {result['sent']} replies in {result['elapsed']:.2f} s "
-          f"-> {n / result['elapsed']:.0f} updates/s; latency p50 {statistics.median(lat):.1f} ms, "
-          f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms; "
-          f"bot CPU {result['cpu'] / n * 1000:.2f} ms/update; {result['polls']} getUpdates calls, which handed "
-          f"out each update {result['fetched'] / n:.2f} times")
+          f"-> {n / result['elapsed']:.0f} updates/s; latency{skipped} p50 {statistics.median(lat):.1f} ms, "
+          f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms\n"
+          f"  until fetched p50 {statistics.median(wait):.1f} / p99 {percentile(wait, 99):.1f} ms, fetched to "
+          f"replied p50 {statistics.median(handle):.1f} / p99 {percentile(handle, 99):.1f} ms; "
+          f"bot CPU {result['cpu'] / n * 1000:.2f} ms/update, fake Bot API {result['fake_cpu'] / n * 1000:.2f} "
+          f"ms/update; {result['polls']} getUpdates calls, each update handed out {result['fetched'] / n:.2f} "
+          f"times; {len(gc_ms)} garbage collections, {sum(gc_ms):.1f} ms in all, max "
+          f"{max(gc_ms, default=0):.1f} ms")
+    if result["stalls"] is not None:
+        late = [x * 1000 for x in result["stalls"]]
+        print(f"  event loop: a 2 ms timer fired late by p50 {statistics.median(late):.2f} ms, p99 "
+              f"{percentile(late, 99):.1f} ms, max {max(late):.1f} ms; {sum(x > 10 for x in late)} times over 10 ms")
+    return percentile(lat, 99)
+
+
+def spread(values: list[float]) -> str:
+    return (f"median {statistics.median(values):.1f}, fastest {min(values):.1f}, spread {min(values):.1f}-"
+            f"{max(values):.1f}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -228,7 +325,9 @@ async def main(args: argparse.Namespace) -> None:
                   f"({len(kb.entries)} entries); {len(texts)} distinct questions")
             print("Flood limiter: AIORateLimiter kept with throttling disabled (max_rate=None); "
                   "429 retries still on. Fake Bot API in a separate process.")
-            await phase(session, base, texts[:50], 50, 0)  # warm up connections and caches
+            pauses = Pauses()
+            stalls = Stalls() if args.stalls else None
+            await phase(session, base, texts[:50], 50, 0, pauses, stalls)  # warm up connections and caches
             if writes is not None:
                 writes.reset()
             profiler = None
@@ -237,16 +336,28 @@ async def main(args: argparse.Namespace) -> None:
                 profiler = cProfile.Profile(time.thread_time)  # CPU time: what other jobs take is not counted
                 profiler.enable()
             cycle = itertools.cycle(texts)
-            burst = [next(cycle) for _ in range(args.updates)]
-            report(f"burst ({args.users} users)", len(burst), await phase(session, base, burst, args.users, 0))
-            if writes is not None:
-                print(f"  {writes.line()}")
-                writes.reset()
-            paced = [next(cycle) for _ in range(args.paced)]
-            report(f"paced at {args.rate:.0f}/s ({args.users} users)", len(paced),
-                   await phase(session, base, paced, args.users, args.rate))
-            if writes is not None:
-                print(f"  {writes.line()}")
+            if args.updates:
+                burst = [next(cycle) for _ in range(args.updates)]
+                report(f"burst ({args.users} users)", len(burst),
+                       await phase(session, base, burst, args.users, 0, pauses, stalls))
+                if writes is not None:
+                    print(f"  {writes.line()}")
+                    writes.reset()
+            p99s, p50s, cpus = [], [], []
+            for run in range(1, args.runs + 1):
+                paced = [next(cycle) for _ in range(args.paced)]
+                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls)
+                p99s.append(report(f"paced at {args.rate:.0f}/s ({args.users} users), run {run} of {args.runs}",
+                                   len(paced), result, args.warmup))
+                rows = [row for row in result["rows"] if row[0] >= args.warmup]
+                p50s.append(statistics.median((out - into) * 1000 for into, _, out in rows))
+                cpus.append(result["cpu"] / len(paced) * 1000)
+                if writes is not None:
+                    print(f"  {writes.line()}")
+                    writes.reset()
+            if args.runs > 1:
+                print(f"paced over {args.runs} runs: p99 {spread(p99s)} ms; p50 {spread(p50s)} ms; "
+                      f"bot CPU {spread(cpus)} ms/update")
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
@@ -260,10 +371,14 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--updates", type=int, default=2000, help="updates in the burst phase")
+    parser.add_argument("--updates", type=int, default=2000, help="updates in the burst phase (0: none)")
     parser.add_argument("--users", type=int, default=400, help="distinct users sending them")
     parser.add_argument("--rate", type=float, default=300, help="updates/second in the paced phase")
-    parser.add_argument("--paced", type=int, default=1500, help="updates in the paced phase")
+    parser.add_argument("--paced", type=int, default=3000, help="updates in each paced run")
+    parser.add_argument("--runs", type=int, default=3, help="paced runs, one after the other")
+    parser.add_argument("--warmup", type=float, default=1.0,
+                        help="seconds at the start of each paced run whose updates are not counted")
+    parser.add_argument("--stalls", action="store_true", help="time how late a 2 ms timer on the event loop fires")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot's process (both phases)")
     parser.add_argument("--sqlite", action="store_true",
                         help="time the SQLite commits on the event loop (wall, blocked, waiting for a core)")

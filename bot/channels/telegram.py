@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -586,6 +587,11 @@ class Poller:
     unfinished update again. Processed ids are remembered (seen_messages), so a redelivered update that
     was already answered is not answered again. Updates of different users run concurrently through the
     application's fair per-user processor; failures back off to at most MAX_BACKOFF seconds.
+
+    The answered ids are written in one transaction per turn of the loop, just before the getUpdates call
+    that confirms them (not one commit per update): nothing confirmed to Telegram is unrecorded. Only a
+    crash (not a stop) between an answer and the next turn, at most BATCH_WAIT later, gets that update
+    delivered and answered again after the restart, as a crash between sending and recording always could.
     """
 
     MAX_BACKOFF = 5.0
@@ -595,6 +601,7 @@ class Poller:
     def __init__(self, channel: TelegramChannel, poll_timeout: float) -> None:
         self.channel, self.poll_timeout = channel, poll_timeout
         self.in_flight: dict[int, asyncio.Task[None]] = {}
+        self.answered: list[int] = []  # update ids answered since the last turn, not yet recorded
         self.next_offset = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -609,6 +616,7 @@ class Poller:
         bot = self.channel.bot
         failures = 0
         while True:
+            self.record_answered()  # before the call below confirms them
             busy = bool(self.in_flight)
             try:
                 updates = await bot.fetch_updates(
@@ -649,12 +657,25 @@ class Poller:
     def _done_before(self, update_id: int) -> bool:
         return self.channel.deps.storage.seen(NAME, str(update_id))
 
+    def record_answered(self) -> None:
+        """Remember the updates answered since the last call, in one transaction."""
+        if not self.answered:
+            return
+        ids, self.answered = self.answered, []
+        deps = self.channel.deps
+        now = deps.clock()
+        prune = now - dt.timedelta(days=2) if any(i % 500 == 0 for i in ids) else None
+        try:
+            deps.storage.remember_delivered(NAME, [str(i) for i in ids], now, prune)
+        except sqlite3.Error as exc:  # read-only or full database: answered again if delivered again
+            log.warning("Could not record %d answered Telegram updates: %s", len(ids), exc)
+
     async def _process(self, update: Update | PlainText) -> None:
         app = self.channel.application
         work = app.process_update(update)
         try:
             await app.update_processor.process_update(update, work)
-            self.channel._seen_before(update.update_id)  # remember it was answered
+            self.answered.append(update.update_id)  # recorded before the next getUpdates confirms it
         except Exception:  # process_update reports handler errors itself; this is a last resort
             log.exception("Error while processing Telegram update %s", update.update_id)
         finally:
@@ -671,6 +692,7 @@ class Poller:
         for task in list(self.in_flight.values()):
             task.cancel()  # not confirmed: Telegram delivers it again after the restart
         await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+        self.record_answered()
         try:  # confirm what was processed
             await asyncio.wait_for(self.channel.bot.get_updates(
                 offset=confirm or None, timeout=0, allowed_updates=ALLOWED_UPDATES), 5)
