@@ -1,6 +1,7 @@
 """Where a question's matching time goes, stage by stage (issue 10, item 8).
 
     python benchmarks/match_profile.py            # dev halves: real questions, then member-typed
+    python benchmarks/match_profile.py --slowest 0.02   # only the slowest 2% of each set (the p99 tail)
 
 Each stage function of the matcher is wrapped with a CPU-time timer (`time.thread_time_ns`: time
 spent waiting for other jobs on a shared machine is left out; inclusive, so nested stages are
@@ -13,6 +14,7 @@ its totals with `make eval`.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import defaultdict
@@ -67,6 +69,10 @@ def _timed(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--slowest", type=float, default=1.0,
+                    help="report only this fraction of each set's questions, the slowest (by their fastest run)")
+    args = ap.parse_args()
     m = matcher.Matcher(load())
     sets = {"real (dev)": [c.question for c in read_real("dev")[0]],
             "member-typed (dev)": [c.question for c in read_member("dev")]}
@@ -83,6 +89,7 @@ def main() -> int:
         for name, questions in sets.items():
             spent: dict[str, float] = defaultdict(float)
             calls: dict[str, int] = defaultdict(int)
+            timed = []
             for q in questions:
                 runs = []
                 for _ in range(REPEATS):
@@ -91,17 +98,24 @@ def main() -> int:
                     cache_clear()
                     m.match(q)
                     runs.append((SPENT["match"], dict(SPENT), dict(CALLS)))
-                _, fastest, counted = min(runs, key=lambda r: r[0])
+                timed.append((q, *min(runs, key=lambda r: r[0])))
+            timed.sort(key=lambda t: -t[1])
+            kept = timed[:max(1, round(args.slowest * len(timed)))]
+            for _, _, fastest, counted in kept:
                 for label, ns in fastest.items():
                     spent[label] += ns
                     calls[label] += counted[label]
             total = spent["match"] or 1
-            n = len(questions)
-            print(f"{name}: {n} questions, mean {total / n / 1e3:.0f} µs per question (fastest of {REPEATS})")
+            n = len(kept)
+            which = f"the slowest {n} of {len(timed)}" if n < len(timed) else f"{n}"
+            print(f"{name}: {which} questions, mean {total / n / 1e3:.0f} µs per question (fastest of {REPEATS})")
             for _, _, label in STAGES:
                 if calls[label]:
                     print(f"  {label:<32} {spent[label] / n / 1e3:8.1f} µs  {spent[label] / total:6.1%}"
                           f"  ({calls[label] / n:.1f} calls)")
+            if n < len(timed):
+                for q, ns, _, _ in kept:
+                    print(f"  {ns / 1e3:7.0f} µs  {len(q):5d} chars  {q[:70]!r}")
             print()
     finally:
         for owner, attr, fn in originals:

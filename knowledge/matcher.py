@@ -376,21 +376,22 @@ class Matcher:
         phrasing scores highest by BM25, plus the CANDIDATES best phrasings overall. Many phrasings
         of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
         pool = min(nonzero, CANDIDATES * 8)
-        part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
+        neg = -bm  # (negated once; the array methods skip NumPy's function wrappers)
+        part = neg.argpartition(pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
         # (all of them score > 0: BM25 weights are positive and pool <= nonzero)
-        ranked = part[np.argsort(-bm[part], kind="stable")].tolist()
+        ranked = part[neg[part].argsort(kind="stable")].tolist()
         # the first (best) phrasing of each of the first ENTRY_CANDIDATES entries, in plain Python:
         # np.unique and np.union1d cost more than this loop over a few hundred ints
-        chosen = set(ranked[:CANDIDATES])
-        seen: set[int] = set()
+        first: dict[int, int] = {}
         owner = self.owner
         for doc in ranked:
             entry = owner[doc]
-            if entry not in seen:
-                seen.add(entry)
-                chosen.add(doc)
-                if len(seen) == ENTRY_CANDIDATES:
+            if entry not in first:
+                first[entry] = doc
+                if len(first) == ENTRY_CANDIDATES:
                     break
+        chosen = set(ranked[:CANDIDATES])
+        chosen.update(first.values())
         return np.array(sorted(chosen), dtype=np.int64)
 
     def _score(self, q: str, docs: np.ndarray, raw: np.ndarray, best: dict[int, float],
@@ -465,7 +466,7 @@ class Matcher:
         if not nonzero:
             return Evidence([], fused, phrase, None)
         k = min(RERANK, nonzero)
-        part = np.argpartition(-fused, k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
+        part = (-fused).argpartition(k - 1)[:k] if k < len(fused) else np.flatnonzero(fused)
         ev = Evidence(part.tolist(), fused, phrase, self.exact.get(q), f1best, query=query)
         self._rerank(q, ev, lex_rel)
         return ev

@@ -116,6 +116,8 @@ for _i, (_first, _, _) in enumerate(_PADDED_PHRASES):
 del _i, _first
 _FIRSTS = frozenset(_BY_FIRST)
 _NEW_WORDS = [tuple(new.split()) for _, new in PHRASES]
+# each phrase's words after the first: a phrase can be in the text only if they are all present too
+_REST_WORDS = [frozenset(old.split()[1:]) for old, _ in PHRASES]
 # the abbreviations that change a word, as the words they expand to ("ad" -> none)
 _EXPAND = {w: tuple(full.split()) for w, full in ABBREVIATIONS.items() if full != w}
 _EXPANDED = frozenset(_EXPAND)
@@ -210,7 +212,7 @@ def tokens(text: str) -> tuple[str, ...]:
         i = todo[k]
         k += 1
         _, old, new = _PADDED_PHRASES[i]
-        if old in joined:
+        if _REST_WORDS[i] <= present and old in joined:  # (a set test, before scanning the text)
             joined = joined.replace(old, new)
             added = [j for w in _NEW_WORDS[i] if w not in present for j in _BY_FIRST.get(w, ()) if j > i]
             present.update(_NEW_WORDS[i])

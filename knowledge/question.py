@@ -113,10 +113,19 @@ def is_question(sentence: str) -> bool:
     return bool(_QUESTION_CUES.search(fold(sentence)))
 
 
-def _tier(folded: str) -> int:
-    """How plainly a sentence asks: 0 a question mark, 1 a question word at its end, 2 a question word
-    inside, 3 a weak cue ('thủ tục', 'cách', 'có thể'), 4 (= len(_TIERS)) not at all."""
-    return next((i for i, r in enumerate(_TIERS) if r.search(folded)), len(_TIERS))
+def _asking_most(folded: list[str]) -> list[bool] | None:
+    """Which sentences ask most plainly, by the first of these tiers that any of them meets: a question
+    mark, a question word at the end, a question word inside, a weak cue ('thủ tục', 'cách', 'có
+    thể'); None when none asks at all. (Tier by tier over all sentences: a message with a question
+    mark is not searched for the other tiers' patterns.)"""
+    hits = ["?" in f for f in folded]  # (_MARK)
+    if any(hits):
+        return hits
+    for pattern in _TIERS[1:]:
+        hits = [pattern.search(f) is not None for f in folded]
+        if any(hits):
+            return hits
+    return None
 
 
 def _drop(s: str, f: str, n: int) -> tuple[str, str]:
@@ -201,14 +210,13 @@ def split_question(text: str) -> list[str]:
         return [text]
     if len(kept) == 1:
         return [kept[0][0], *(c for c, _ in _clauses(*kept[0]))]
-    tiers = [_tier(f) for _, f in kept]
-    best = min(tiers)
-    if best == len(_TIERS):
+    asking = _asking_most([f for _, f in kept])
+    if asking is None:
         return [" ".join(s for s, _ in kept)]
     parts: list[str] = []
     context: list[str] = []
-    for (s, f), tier in zip(kept, tiers, strict=True):
-        if tier == best:
+    for (s, f), asks in zip(kept, asking, strict=True):
+        if asks:
             parts.append(" ".join([*context, s]) if not parts else s)
             parts += [c for c, _ in _clauses(s, f)]
             context = []

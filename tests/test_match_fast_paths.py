@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from knowledge import concepts, lexical, matcher, normalize
+from knowledge import question as sentences_mod
 from knowledge.lexical import terms
 from knowledge.normalize import ABBREVIATIONS, PHRASES, fold_char
 
@@ -288,3 +289,24 @@ def test_cached_query_sets_iterate_like_fresh_sets(shipped_kb):
         words, query_terms = lexical.query_sets(q)
         assert list(words) == list(set(q.split())) and list(query_terms) == list(set(terms(q)))
         assert lexical.query_sets(q) == (words, query_terms)
+
+
+def asking_most_reference(folded: list[str]) -> list[bool] | None:
+    """Each sentence's own tier (the first pattern it meets), then those at the lowest tier."""
+    tiers = [next((i for i, r in enumerate(sentences_mod._TIERS) if r.search(f)), len(sentences_mod._TIERS)) for f in folded]
+    best = min(tiers)
+    return None if best == len(sentences_mod._TIERS) else [t == best for t in tiers]
+
+
+def test_question_sentences_found_tier_by_tier_are_the_same(shipped_kb, monkeypatch):
+    letters = QUESTIONS + [
+        "Tôi 70 tuổi. Tôi chưa từng đi làm ở đâu. Bà có được nhận trợ cấp không",
+        "Chào anh. Thủ tục đăng ký kết hôn cần những gì, thực hiện ra sao. Mất bao lâu nhỉ",
+        "Em muốn biết cách cài VNeID. Có mất phí không. Xin cảm ơn.",
+        "Hộ tôi mới chuyển đến. Cần làm gì để đăng ký tạm trú",
+        "Con tôi chọn nơi nào cho nhanh cũng được. Làm căn cước cho cháu có mất phí không",
+        "Tôi mất ví. Thẻ căn cước cũng mất. Không biết làm lại thẻ thế nào. Cảm ơn",
+    ] + [q for e in list(shipped_kb.entries.values())[::5] for q in e.questions[:3]]
+    fast = [sentences_mod.split_question(t) for t in letters]
+    monkeypatch.setattr(sentences_mod, "_asking_most", asking_most_reference)
+    assert fast == [sentences_mod.split_question(t) for t in letters]
