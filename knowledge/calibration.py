@@ -96,7 +96,7 @@ class Calibration:
     answer: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
     choices: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
     answer_min: float = 0.5  # for questions of fewer than `long_words` content words
-    answer_min_long: float = 0.5  # for longer ones (pasted, formal): fitted separately
+    answer_min_long: float = 0.5  # for longer ones (pasted, formal): the fit ties it to answer_min - 0.06
     long_words: int = 7
     choices_min: float = 0.5
     # Longer questions (`long_words` content words or more) get their own choices model and threshold:

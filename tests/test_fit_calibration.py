@@ -141,3 +141,36 @@ def test_diagnosis_names_the_budget_that_binds_and_agrees_with_the_table():
         for kind in ("right first", "wrong first", "off-topic"):
             assert any(line.split()[:1] == [name] and kind in line for line in lines), (name, kind)
 
+
+
+def test_tied_pick_stays_on_the_line_and_inside_the_budgets():
+    """One threshold is fitted: the long one is LONG_OFFSET steps from the short one, and the pick
+    is the best cell on that line after smoothing, away from cells that break a budget."""
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(4, np.random.default_rng(11))
+    table, _ = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    i, j, smoothed = fit_calibration.tied_pick(table)
+    assert j == i + fit_calibration.LONG_OFFSET
+    assert table[i, j] > 0  # inside the budgets
+    line = fit_calibration.on_line(table)
+    k = fit_calibration.SMOOTH
+    assert np.isclose(smoothed, line[i - k:i + k + 1].mean())
+    assert (line[i - k:i + k + 1] > 0).all()  # no broken budget within the smoothing window
+    # a cell on the line that breaks a budget pushes the pick at least SMOOTH + 1 steps away
+    broken = table.copy()
+    broken[i, j] = -1.0
+    i2, j2, _ = fit_calibration.tied_pick(broken)
+    assert abs(i2 - i) > k and j2 == i2 + fit_calibration.LONG_OFFSET
+
+
+def test_out_of_fold_evidence_subsets_and_round_trips(tmp_path):
+    rng = np.random.default_rng(2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(3, rng)
+    oof = fit_calibration.Oof(p1, p1 * 0.9, p1 * 0.8, y1, y1.copy(), exact, clear, long_q, scope, groups)
+    oof.save(tmp_path / "e.npz")
+    back = fit_calibration.Oof.load(tmp_path / "e.npz")
+    assert np.array_equal(back.p1, p1) and np.array_equal(back.long_q, long_q)
+    assert [n for n, _ in back.groups] == ["member", "real"]
+    cols = np.arange(0, len(scope), 3)
+    sub = oof.subset(cols)
+    assert sub.p1.shape == (3, len(cols)) and np.array_equal(sub.groups[1][1], groups[1][1][cols])

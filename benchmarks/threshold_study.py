@@ -1,0 +1,466 @@
+"""How stable are the calibration's answer thresholds, and which way of choosing them is best? (dev only)
+
+    python benchmarks/threshold_study.py evidence seed 1 DIR   # the fit's out-of-fold evidence, outer --seed 1
+    python benchmarks/threshold_study.py evidence boot 3 DIR   # ... on a bootstrap resample of the dev questions
+    python benchmarks/threshold_study.py evidence drop 2 DIR   # ... with 5% of the KB's phrasings dropped at random
+    python benchmarks/threshold_study.py analyse DIR           # every objective on every saved evidence
+
+`evidence` runs the calibration fit's steps 1-2 (re-ranker, cross-fitted decision models, out-of-fold
+probabilities; benchmarks/fit_calibration.py) under a perturbation that should not matter, and saves
+the out-of-fold evidence as DIR/<kind>-<k>.npz. `analyse` then, for each threshold objective
+(OBJECTIVES), reports:
+
+- the spread of the chosen short / long answer thresholds over the perturbations, and of each set's
+  out-of-fold top-1, wrong and off-topic-answered rates at them;
+- nested cross-validation: on each evidence, outer folds (grouped by source page, as the fit's) in
+  which the objective chooses the thresholds on the other folds' questions and is scored on the held
+  ones, so that no objective wins by fitting the questions it is scored on;
+- the reliability of the out-of-fold P(right) by bin (mean predicted against observed), per set.
+
+Reads only the dev halves; never the held-out ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import fit_calibration as fc
+from faq_eval import read_member, read_real
+
+GRID = np.round(np.arange(0.3, 1.001, 0.01), 2)
+DROP = 0.05  # the share of phrasings dropped by `evidence drop`
+OUTER_FOLDS, OUTER_SEEDS = 5, 4
+
+
+def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
+    """The fit's out-of-fold decision evidence under one perturbation (kind "seed", "boot" or "drop")."""
+    from knowledge.calibration import Calibration
+    from knowledge.loader import load
+    from knowledge.matcher import Matcher
+
+    rng = np.random.default_rng(7000 + k)
+    entries = load()
+    if kind == "drop":
+        entries = [replace(e, questions=tuple(q for q in e.questions if rng.random() >= DROP) or e.questions[:1])
+                   for e in entries]
+    sets = {"member": read_member("dev"), "real": read_real("dev")[0]}
+    cases = [(name, c) for name, cs in sets.items() for c in cs]
+    fold_groups = None
+    if kind == "boot":  # resample the fold groups (a real page, a member question) with replacement
+        groups = fc.case_groups(cases)
+        unique = sorted(set(groups))
+        members: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            members.setdefault(g, []).append(i)
+        drawn = [unique[u] for u in rng.choice(len(unique), len(unique), replace=True)]
+        picked = [i for g in drawn for i in members[g]]
+        cases = [cases[i] for i in picked]
+        fold_groups = [groups[i] for i in picked]  # a drawn group's copies stay in one fold
+        sets = {name: [c for nm, c in cases if nm == name] for name in sets}
+    seed = k if kind == "seed" else 0
+    seeds = [seed * shuffles + s for s in range(shuffles)]
+    weights = fc.set_weights(cases, sets)
+    base = Matcher(entries, Calibration(fusion=fc.FUSION))
+    pool = [fc.Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
+    rr = fc.fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, fc.RERANK_L2)
+    cal = fc.with_rerank(Calibration(fusion=fc.FUSION), rr)
+    matcher = Matcher(entries, cal)
+    _, oof = fc.decision_oof(matcher, pool, sets, cases, weights, cal, seeds, fold_groups)
+    out.mkdir(parents=True, exist_ok=True)
+    oof.save(out / f"{kind}-{k}.npz")
+    np.save(out / f"{kind}-{k}.groups.npy", np.array(fold_groups or fc.case_groups(cases)))
+    print(f"saved {out / f'{kind}-{k}.npz'} ({len(cases)} questions, {shuffles} fold seeds)")
+
+
+# ---- objectives: (grid, evidence, its rates) -> (short, long) threshold indices ------------------------
+
+Rates = dict[str, dict[str, np.ndarray]]
+Pick = Callable[[np.ndarray, fc.Oof, Rates], tuple[int, int]]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _counts(grid: np.ndarray, oof: fc.Oof, h: float = 0.0) -> Rates:
+    """Per set: (grid, grid) rates top1 / wrong / oos averaged over the shuffles (short threshold by
+    row, long by column), as answer_table counts them. h > 0: a question counts as answered at
+    threshold t by sigmoid((logit P - logit t) / h) instead of 0 or 1 (soft counting: a few
+    questions near the threshold move the rates gradually, not in steps)."""
+    p1, y1, exact, clear, long_q = oof.p1, oof.y1, oof.exact, oof.clear, oof.long_q
+    if h > 0:
+        over = 1 / (1 + np.exp(-(_logit(p1)[:, None, :] - _logit(grid)[None, :, None]) / h))
+    else:
+        over = p1[:, None, :] >= grid[None, :, None]
+    short = over * (clear & ~long_q & ~exact)[:, None, :]
+    long_ = over * (clear & long_q & ~exact)[:, None, :]
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        base = (exact & mask).sum(axis=1).mean()
+        rows = (short * mask[:, None, :]).sum(axis=2).mean(axis=0)
+        cols = (long_ * mask[:, None, :]).sum(axis=2).mean(axis=0)
+        return base + rows[:, None] + cols[None, :]
+
+    out = {}
+    for name, g in oof.groups:
+        ins, oos = g & oof.scope, g & ~oof.scope
+        out[name] = {"top1": count(ins & y1) / max(ins.sum(), 1), "wrong": count(ins & ~y1) / max(ins.sum(), 1),
+                     "oos": count(np.broadcast_to(oos, y1.shape)) / max(oos.sum(), 1)}
+    return out
+
+
+def _smooth(table: np.ndarray, r: int) -> np.ndarray:
+    """The mean over each cell's (2r+1)^2 neighbourhood, edges repeated (as answer_table smooths)."""
+    if r == 0:
+        return table
+    c = np.pad(np.pad(table, r, mode="edge"), ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
+    k = 2 * r + 1
+    m = table.shape[0]
+    return (c[k:k + m, k:k + m] - c[:m, k:k + m] - c[k:k + m, :m] + c[:m, :m]) / (k * k)
+
+
+def _argmax_high(smooth: np.ndarray) -> tuple[int, int]:
+    """The best cell; among equal ones the highest thresholds (the safer)."""
+    flipped = smooth[::-1, ::-1]
+    i, j = np.unravel_index(int(np.argmax(flipped)), flipped.shape)
+    return smooth.shape[0] - 1 - int(i), smooth.shape[1] - 1 - int(j)
+
+
+def wall(r: int, scale: float = 1.0, offset: int | None = None) -> Pick:
+    """The fit's current rule: best mean top-1 with hard budgets (-1 outside), smoothed over +-r.
+    `scale` multiplies the budgets; `offset` (grid steps) ties the long threshold to the short one."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        ok = np.ones((len(grid), len(grid)), bool)
+        for name, v in rates.items():
+            ok &= (v["wrong"] <= scale * fc.WRONG_MAX[name] + 1e-12) & (v["oos"] <= scale * fc.OOS_MAX + 1e-12)
+        if offset is not None:
+            ok &= np.subtract.outer(np.arange(len(grid)), np.arange(len(grid))) == -offset
+        table = np.where(ok, np.mean([v["top1"] for v in rates.values()], axis=0), -1.0)
+        if offset is not None:  # smooth along the tied line only
+            line = np.array([table[i, i + offset] if 0 <= i + offset < len(grid) else -1.0 for i in range(len(grid))])
+            sm = np.convolve(np.pad(line, r, mode="edge"), np.ones(2 * r + 1) / (2 * r + 1), "valid")
+            i = int(np.argmax(sm))
+            return i, min(max(i + offset, 0), len(grid) - 1)
+        i, j = np.unravel_index(int(np.argmax(_smooth(table, r))), table.shape)
+        return int(i), int(j)
+    return pick
+
+
+def soft(penalty: float, r: int) -> Pick:
+    """Mean top-1 less `penalty` x each budget's excess (a slope instead of a wall), smoothed over +-r."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        value = np.mean([v["top1"] for v in rates.values()], axis=0)
+        for name, v in rates.items():
+            value = value - penalty * (np.maximum(v["wrong"] - fc.WRONG_MAX[name], 0)
+                                       + np.maximum(v["oos"] - fc.OOS_MAX, 0))
+        return _argmax_high(_smooth(value, r))
+    return pick
+
+
+def cost(wrong: float, oos: float, r: int) -> Pick:
+    """Mean over the sets of top-1 less `wrong` x the wrong rate and `oos` x the off-topic-answered
+    rate, smoothed over +-r: no budget, fixed prices. Short and long questions are disjoint, so the
+    two thresholds decouple: each is set where a marginal answer is worth its price."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        value = np.mean([v["top1"] - wrong * v["wrong"] - oos * v["oos"] for v in rates.values()], axis=0)
+        return _argmax_high(_smooth(value, r))
+    return pick
+
+
+def target(margin: float, r: int) -> Pick:
+    """Each threshold on its own: the lowest from which, for its length of question, every set's wrong
+    rate (smoothed over +-r steps) stays within `margin` x its budget and off-topic answered within
+    `margin` x OOS_MAX. Both lengths within the budgets keep the whole sets within them."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        out = []
+        for length in ("short", "long"):
+            sel = oof.long_q if length == "long" else ~oof.long_q
+            sub = rates_of(grid, oof.subset(sel))
+            ok = np.ones(len(grid), bool)
+            for name, v in sub.items():
+                # only this length's threshold matters: the other one's questions are not in `sub`
+                w, o = (v["wrong"][:, -1], v["oos"][:, -1]) if length == "short" else (v["wrong"][-1], v["oos"][-1])
+                kern = np.ones(2 * r + 1) / (2 * r + 1)
+                w = np.convolve(np.pad(w, r, mode="edge"), kern, "valid")
+                o = np.convolve(np.pad(o, r, mode="edge"), kern, "valid")
+                ok &= (w <= margin * fc.WRONG_MAX[name] + 1e-12) & (o <= margin * fc.OOS_MAX + 1e-12)
+            bad = np.nonzero(~ok)[0]  # the lowest threshold from which every higher one is within
+            out.append(min(int(bad.max()) + 1 if len(bad) else 0, len(grid) - 1))
+        return out[0], out[1]
+    return pick
+
+
+def near(eps: float, r: int, how: str = "sum") -> Pick:
+    """The wall's smoothed table, but of the cells within `eps` of its best, the safest: the highest
+    thresholds ("sum": largest short + long; "lex": largest short, then long). The low end of the
+    near-best region is set by the budgets (a few wrong and off-topic questions), the high end by
+    right answers lost (many questions), so its high end moves less with the sample."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        ok = np.ones((len(grid), len(grid)), bool)
+        for name, v in rates.items():
+            ok &= (v["wrong"] <= fc.WRONG_MAX[name] + 1e-12) & (v["oos"] <= fc.OOS_MAX + 1e-12)
+        smooth = _smooth(np.where(ok, np.mean([v["top1"] for v in rates.values()], axis=0), -1.0), r)
+        cand = smooth >= smooth.max() - eps - 1e-12
+        ii, jj = np.nonzero(cand)
+        if how == "sum":
+            key = (ii + jj) * 10_000 + smooth[ii, jj] * 1_000
+        else:
+            key = ii * 1_000 + jj
+        k = int(np.argmax(key))
+        return int(ii[k]), int(jj[k])
+    return pick
+
+
+def soft_wall(h: float, r: int, eps: float = 0.0) -> Pick:
+    """The wall (budgets and mean top-1) on soft-counted rates (`_counts` with h); with eps > 0 the
+    safest cell within eps of the best, as `near`."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        soft_rates = _counts(grid, oof, h)
+        ok = np.ones((len(grid), len(grid)), bool)
+        for name, v in soft_rates.items():
+            ok &= (v["wrong"] <= fc.WRONG_MAX[name] + 1e-12) & (v["oos"] <= fc.OOS_MAX + 1e-12)
+        smooth = _smooth(np.where(ok, np.mean([v["top1"] for v in rates.values()], axis=0), -1.0), r)
+        if eps <= 0:
+            i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+            return int(i), int(j)
+        ii, jj = np.nonzero(smooth >= smooth.max() - eps - 1e-12)
+        k = int(np.argmax((ii + jj) * 10_000 + smooth[ii, jj] * 1_000))
+        return int(ii[k]), int(jj[k])
+    return pick
+
+
+def bagged(inner: Pick, n: int = 20, stat: str = "mean") -> Pick:
+    """`inner`'s pick on `n` bootstrap resamples of the questions (whole fold groups, drawn with
+    replacement), averaged: the few wrong and off-topic questions that decide where a budget binds
+    are in some resamples and not in others, so their weight on the pick is averaged out."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        units = oof.units if oof.units is not None else np.arange(oof.p1.shape[1])
+        unique, inverse = np.unique(units, return_inverse=True)
+        members = [np.nonzero(inverse == u)[0] for u in range(len(unique))]
+        rng = np.random.default_rng(4242)
+        cells = []
+        for _ in range(n):
+            cols = np.concatenate([members[u] for u in rng.integers(0, len(unique), len(unique))])
+            sub = oof.subset(cols)
+            cells.append(inner(grid, sub, _counts(grid, sub)))
+        c = np.array(cells, dtype=float)
+        i, j = (c.mean(axis=0) if stat == "mean" else np.median(c, axis=0))
+        return int(round(i)), int(round(j))
+    return pick
+
+
+def rates_of(grid: np.ndarray, oof: fc.Oof) -> Rates:
+    return _counts(grid, oof)
+
+
+def fixed(short: float, long: float) -> Pick:
+    """Constant thresholds (no fit at all): the most stable, for reference."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        return int(np.argmin(abs(grid - short))), int(np.argmin(abs(grid - long)))
+    return pick
+
+
+OBJECTIVES: dict[str, Pick] = {
+    "wall r2 (current)": wall(2),
+    "wall r4": wall(4),
+    "wall r2 budgets x0.9": wall(2, 0.9),
+    "wall r2 budgets x0.8": wall(2, 0.8),
+    "wall r2 budgets x0.7": wall(2, 0.7),
+    **{f"tied long=short{o / 100:+.2f} r{r}": wall(r, offset=o) for o in (0, -3, -6) for r in (2, 4)},
+    **{f"tied long=short{o / 100:+.2f} r2 budgets x{k:g}": wall(2, k, offset=o) for o in (0, -6) for k in (1.1, 1.2)},
+    "soft x5 r2": soft(5, 2),
+    "soft x20 r2": soft(20, 2),
+    "soft x20 r4": soft(20, 4),
+    **{f"cost w{w:g} o{o:g} r{r}": cost(w, o, r) for w, o in ((3, 2), (4, 1), (4, 2), (5, 2)) for r in (2, 4)},
+    **{f"near {e:g} r{r} {h}": near(e, r, h) for e in (0.002, 0.005, 0.01) for r in (2, 4) for h in ("sum", "lex")},
+    **{f"softwall h{h:g} r{r} e{e:g}": soft_wall(h, r, e) for h in (0.25, 0.5, 1.0) for r in (0, 2) for e in (0, 0.005)},
+    "bagged wall r2": bagged(wall(2)),
+    "bagged wall r2 median": bagged(wall(2), stat="median"),
+    "bagged tied long=short-0.06 r2": bagged(wall(2, offset=-6)),
+    "target 1.0 r2": target(1.0, 2),
+    "target 0.8 r2": target(0.8, 2),
+    "fixed 0.88/0.82": fixed(0.88, 0.82),
+}
+
+
+# ---- analysis ---------------------------------------------------------------------------------------
+
+def rates_at(grid: np.ndarray, oof: fc.Oof, cell: tuple[int, int]) -> dict[str, dict[str, float]]:
+    return fc.cell_rates(grid, cell, oof.p1, oof.y1, oof.exact, oof.clear, oof.long_q, oof.groups, oof.scope)[0]
+
+
+def outer_folds(groups: np.ndarray, seed: int) -> list[np.ndarray]:
+    unique = sorted(set(groups.tolist()))
+    rank = {g: r for r, g in enumerate(np.random.default_rng(90_000 + seed).permutation(len(unique)))}
+    pos = {g: k for k, g in enumerate(unique)}
+    fold = np.array([rank[pos[g]] % OUTER_FOLDS for g in groups.tolist()])
+    return [fold == f for f in range(OUTER_FOLDS)]
+
+
+def held_counts(grid: np.ndarray, sub: fc.Oof, cell: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Per set: answered right, wrong, off-topic (means over the shuffles), in-scope and off-topic counts."""
+    ans = fc._answered(grid, cell, sub.p1, sub.exact, sub.clear, sub.long_q)
+    out = {}
+    for name, g in sub.groups:
+        ins, oos = g & sub.scope, g & ~sub.scope
+        out[name] = np.array([(ans & ins & sub.y1).sum(axis=1).mean(), (ans & ins & ~sub.y1).sum(axis=1).mean(),
+                              (ans & oos).sum(axis=1).mean(), ins.sum(), oos.sum()])
+    return out
+
+
+def reliability(oof: fc.Oof) -> list[str]:
+    bins = np.array([0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001])
+    out = ["reliability of out-of-fold P(right) (every question, in scope or not): "
+           "bin: n per shuffle, mean predicted -> observed share right"]
+    every = np.ones_like(oof.scope)
+    for name, g in oof.groups + [("both", every)]:
+        for length, sel in (("all", every), ("short", ~oof.long_q), ("long", oof.long_q)):
+            cells = []
+            for lo, hi in zip(bins[:-1], bins[1:], strict=True):
+                m = (oof.p1 >= lo) & (oof.p1 < hi) & (g & sel)[None, :]
+                if m.sum():
+                    cells.append(f"{lo:.2f}-{min(hi, 1):.2f}: {m.sum() / len(oof.p1):.0f}, "
+                                 f"{oof.p1[m].mean():.2f}->{oof.y1[m].mean():.2f}")
+            out.append(f"  {name:6} {length:5} " + " | ".join(cells))
+    return out
+
+
+def _fmt(r: dict[str, list[float]]) -> str:
+    return " ".join(f"{k} {np.mean(v):.3f}[{min(v):.3f}-{max(v):.3f}]" for k, v in r.items())
+
+
+def analyse(folder: Path, names: list[str] | None) -> None:
+    files = sorted(folder.glob("*.npz"))
+    data = {}
+    for f in files:
+        oof, groups = fc.Oof.load(f), np.load(folder / f"{f.stem}.groups.npy")
+        oof.units = np.unique(groups, return_inverse=True)[1]
+        data[f.stem] = (oof, groups)
+    objectives = {k: v for k, v in OBJECTIVES.items() if not names or any(n in k for n in names)}
+    print(f"{len(data)} evidences: {', '.join(data)}; nested: {OUTER_FOLDS} outer folds x {OUTER_SEEDS} seeds each")
+    base = data.get("seed-0", next(iter(data.values())))[0]
+    for line in reliability(base):
+        print(line)
+    chosen: dict[str, list[tuple[float, float]]] = {k: [] for k in objectives}
+    chosen_c: dict[str, list[tuple[float, float]]] = {k: [] for k in objectives}
+    insample: dict[str, dict[str, dict[str, list[float]]]] = {k: {} for k in objectives}
+    nest: dict[str, dict[str, dict[str, list[float]]]] = {k: {} for k in objectives}
+    nest_cells: dict[str, list[tuple[float, float]]] = {k: [] for k in objectives}
+    for oof, groups in data.values():
+        rates = _counts(GRID, oof)
+        totals: dict[str, dict[str, np.ndarray]] = {k: {} for k in objectives}
+        for label, pick in objectives.items():
+            cell = pick(GRID, oof, rates)
+            chosen[label].append((GRID[cell[0]], GRID[cell[1]]))
+            answered = fc._answered(GRID, cell, oof.p1, oof.exact, oof.clear, oof.long_q)
+            chosen_c[label].append(fc.choose_choices(oof, answered)[:2])
+            for name, r in rates_at(GRID, oof, cell).items():
+                for k, v in r.items():
+                    insample[label].setdefault(name, {}).setdefault(k, []).append(v)
+        for seed in range(OUTER_SEEDS):
+            for held in outer_folds(groups, seed):
+                train = oof.subset(~held)
+                train_rates = _counts(GRID, train)
+                sub = oof.subset(held)
+                for label, pick in objectives.items():
+                    cell = pick(GRID, train, train_rates)
+                    nest_cells[label].append((GRID[cell[0]], GRID[cell[1]]))
+                    for name, c in held_counts(GRID, sub, cell).items():
+                        totals[label][name] = totals[label].get(name, 0) + c
+        for label in objectives:
+            for name, t in totals[label].items():
+                d = nest[label].setdefault(name, {})
+                d.setdefault("top1", []).append(t[0] / t[3])
+                d.setdefault("wrong", []).append(t[1] / t[3])
+                d.setdefault("oos", []).append(t[2] / t[4])
+    for label in objectives:
+        s, nc = np.array(chosen[label]), np.array(nest_cells[label])
+        print(f"\n{label}: short {s[:, 0].mean():.3f} sd {s[:, 0].std():.3f} [{s[:, 0].min():.2f}-{s[:, 0].max():.2f}]"
+              f", long {s[:, 1].mean():.3f} sd {s[:, 1].std():.3f} [{s[:, 1].min():.2f}-{s[:, 1].max():.2f}]"
+              f"; picks on outer-training folds: sd short {nc[:, 0].std():.3f} long {nc[:, 1].std():.3f}")
+        c = np.array(chosen_c[label])
+        print(f"  choices thresholds: short {c[:, 0].mean():.3f} sd {c[:, 0].std():.3f} [{c[:, 0].min():.2f}-"
+              f"{c[:, 0].max():.2f}], long {c[:, 1].mean():.3f} sd {c[:, 1].std():.3f} [{c[:, 1].min():.2f}-{c[:, 1].max():.2f}]")
+        ins, nst = insample[label], nest[label]
+        print("  in sample: " + " | ".join(f"{name} {_fmt(r)}" for name, r in ins.items())
+              + f" | mean top1 {np.mean([np.mean(r['top1']) for r in ins.values()]):.4f}")
+        print("  nested:    " + " | ".join(f"{name} {_fmt(r)}" for name, r in nst.items())
+              + f" | mean top1 {np.mean([np.mean(r['top1']) for r in nst.values()]):.4f}")
+
+
+def choices_study(data: dict[str, tuple[fc.Oof, np.ndarray]], answer: Pick) -> None:
+    """The choices thresholds, smoothed over 0, 2 or 4 grid steps, after `answer`'s answer thresholds:
+    their spread over the evidences, and nested scores (right entry answered or offered, off-topic
+    questions offered choices) with both chosen on the other folds."""
+    for r in (0, 2, 4):
+        picks, nest = [], {}
+        for oof, groups in data.values():
+            cell = answer(GRID, oof, _counts(GRID, oof))
+            answered = fc._answered(GRID, cell, oof.p1, oof.exact, oof.clear, oof.long_q)
+            picks.append(fc.choose_choices(oof, answered, r)[:2])
+            tot: dict[str, np.ndarray] = {}
+            for seed in range(OUTER_SEEDS):
+                for held in outer_folds(groups, seed):
+                    tr = oof.subset(~held)
+                    cell = answer(GRID, tr, _counts(GRID, tr))
+                    c_short, c_long = fc.choose_choices(tr, fc._answered(GRID, cell, tr.p1, tr.exact, tr.clear,
+                                                                          tr.long_q), r)[:2]
+                    sub = oof.subset(held)
+                    ans = fc._answered(GRID, cell, sub.p1, sub.exact, sub.clear, sub.long_q)
+                    offer = ~ans & np.where(sub.long_q[None, :], sub.p3_long >= c_long, sub.p3 >= c_short)
+                    for name, g in sub.groups:
+                        ins, oos = g & sub.scope, g & ~sub.scope
+                        found = ((ans & sub.y1) | (offer & sub.y3)) & ins[None, :]
+                        tot[name] = tot.get(name, 0) + np.array([found.sum(axis=1).mean(), (offer & oos).sum(axis=1).mean(),
+                                                                 ins.sum(), oos.sum()])
+            for name, t in tot.items():
+                nest.setdefault(name, {}).setdefault("answered_or_offered", []).append(t[0] / t[2])
+                nest[name].setdefault("oos_offered", []).append(t[1] / t[3])
+        c = np.array(picks)
+        print(f"choices smoothed +-{r}: short {c[:, 0].mean():.3f} sd {c[:, 0].std():.3f} [{c[:, 0].min():.2f}-"
+              f"{c[:, 0].max():.2f}], long {c[:, 1].mean():.3f} sd {c[:, 1].std():.3f} [{c[:, 1].min():.2f}-"
+              f"{c[:, 1].max():.2f}]; nested: " + " | ".join(f"{name} {_fmt(v)}" for name, v in nest.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ev = sub.add_parser("evidence")
+    ev.add_argument("kind", choices=("seed", "boot", "drop"))
+    ev.add_argument("k", type=int)
+    ev.add_argument("folder", type=Path)
+    ev.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
+    an = sub.add_parser("analyse")
+    an.add_argument("folder", type=Path)
+    an.add_argument("--only", nargs="*", help="objectives whose label contains one of these")
+    an.add_argument("--choices", action="store_true", help="study the choices thresholds instead")
+    args = ap.parse_args(argv)
+    if args.cmd == "evidence":
+        if os.environ.get("PYTHONHASHSEED") != fc.HASH_SEED:
+            env = {**os.environ, "PYTHONHASHSEED": fc.HASH_SEED}
+            return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+        evidence(args.kind, args.k, args.folder, args.shuffles)
+    else:
+        if args.choices:
+            data = {}
+            for f in sorted(args.folder.glob("*.npz")):
+                data[f.stem] = (fc.Oof.load(f), np.load(args.folder / f"{f.stem}.groups.npy"))
+            choices_study(data, wall(fc.SMOOTH, offset=fc.LONG_OFFSET))
+        else:
+            analyse(args.folder, args.only)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
