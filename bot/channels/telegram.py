@@ -553,8 +553,7 @@ class TelegramChannel:
     def _seen_before(self, update_id: int) -> bool:
         """Telegram redelivers when it did not get our 200; remember ids across restarts."""
         now = self.deps.clock()
-        prune = now - dt.timedelta(days=2) if update_id % 500 == 0 else None
-        return not self.deps.storage.first_delivery(NAME, str(update_id), now, prune)
+        return not self.deps.storage.first_delivery(NAME, str(update_id), now, _prune_before(now, [update_id]))
 
     # Long polling: process, then confirm ----------------------------------------------------------
 
@@ -576,6 +575,15 @@ class TelegramChannel:
         if app.running:
             await app.stop()  # finishes the (webhook) updates already taken
         await app.shutdown()
+
+
+SEEN_KEEP = dt.timedelta(days=2)  # remembered update ids: Telegram redelivers within a day at most
+
+
+def _prune_before(now: dt.datetime, update_ids: list[int]) -> dt.datetime | None:
+    """When recording these update ids, forget the ones older than SEEN_KEEP too: about once every 500
+    updates (webhook and polling alike)."""
+    return now - SEEN_KEEP if any(i % 500 == 0 for i in update_ids) else None
 
 
 class Poller:
@@ -664,9 +672,8 @@ class Poller:
         ids, self.answered = self.answered, []
         deps = self.channel.deps
         now = deps.clock()
-        prune = now - dt.timedelta(days=2) if any(i % 500 == 0 for i in ids) else None
         try:
-            deps.storage.remember_delivered(NAME, [str(i) for i in ids], now, prune)
+            deps.storage.remember_delivered(NAME, [str(i) for i in ids], now, _prune_before(now, ids))
         except sqlite3.Error as exc:  # read-only or full database: answered again if delivered again
             log.warning("Could not record %d answered Telegram updates: %s", len(ids), exc)
 
