@@ -20,6 +20,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.waiting import until
+
 TOKEN = "1234567890:fake-zalo-bot-secret"
 TEXT_LIMIT = 2000
 
@@ -222,11 +224,10 @@ class FakeZalo:
         return [body["text"] for body in self.sent(chat_id)]
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; calls so far: {[m for m, _ in self.calls]}")
-            await asyncio.sleep(0.01)
+        try:
+            await until(condition, "the condition", timeout)
+        except AssertionError:
+            raise AssertionError(f"timed out; calls so far: {[m for m, _ in self.calls]}") from None
 
     async def wait_texts(self, count: int, chat_id: str | None = None, timeout: float = 20.0) -> list[str]:
         """Wait until `count` text messages reached the chat; returns them all."""
