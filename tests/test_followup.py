@@ -167,7 +167,7 @@ async def test_dialogue_through_telegram(tfake, settings, storage, shipped_kb):
     try:
         user = TelegramUser(tfake, 501)
         await user.say("dang ky thuong tru online")
-        assert shipped_kb.entries["dichvucong-thuong-tru-online"].title in user.text
+        assert shipped_kb.entries["dichvucong-thuong-tru-nha-nguoi-than"].title in user.text
         await user.say("le phi bao nhieu")
         assert shipped_kb.entries["dichvucong-le-phi-cu-tru"].title in user.text
     finally:
