@@ -1,5 +1,8 @@
 """Fit the follow-up reading's rule cut-offs on the DEV dialogues (part of `make calibrate`).
 
+First, a nested study (`study`) chooses the wrong-answer cost and grid floor of the follow-up model's
+threshold and refits the threshold with them (`refit_threshold`); see the section on it below.
+
     python benchmarks/fit_followups.py            # refit them into knowledge/calibration.json
     python benchmarks/fit_followups.py --rules    # also: each rule switched off, leave-one-out
 
