@@ -177,12 +177,13 @@ def test_the_follow_up_threshold_keeps_its_floor_and_rises_with_the_cost():
     assert high_cost >= low
 
 
-def test_the_study_takes_fewer_wrong_answers_only_within_noise():
+def test_the_study_takes_the_setting_worth_most_and_keeps_the_current_one_within_noise():
     S = fit_followups.Setting
+    # worth = right * 200 - 4 * wrong: 181 - 16 = 165, 180 - 8 = 172, 172 - 0 = 172
     out = {S(4, 0.3): {"right": 0.905, "wrong": 4.0}, S(4, 0.4): {"right": 0.900, "wrong": 2.0},
            S(4, 0.6): {"right": 0.860, "wrong": 0.0}}
-    assert fit_followups.take(out, 200) == S(4, 0.4)  # one dialogue less, two wrong answers fewer
-    out[S(4, 0.4)]["wrong"] = 4.0
-    assert fit_followups.take(out, 200) == S(4, 0.3)  # no fewer wrong: the current setting
-    out = {S(4, 0.3): {"right": 0.905, "wrong": 4.0}, S(4, 0.6): {"right": 0.880, "wrong": 0.0}}
-    assert fit_followups.take(out, 200) == S(4, 0.3)  # five dialogues less is more than noise
+    assert fit_followups.take(out, 200) == S(4, 0.6)  # as much worth as 0.4, fewer wrong answers
+    out[S(4, 0.6)]["right"] = 0.850  # 170: more than one below 172
+    assert fit_followups.take(out, 200) == S(4, 0.4)
+    out[S(4, 0.3)] = {"right": 0.895, "wrong": 2.0}  # 179 - 8 = 171: within one of the best (172)
+    assert fit_followups.take(out, 200) == S(4, 0.3)
