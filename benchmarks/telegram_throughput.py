@@ -38,7 +38,6 @@ import logging
 import multiprocessing
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -290,12 +289,11 @@ async def main(args: argparse.Namespace) -> None:
     from bot.storage import Storage
     from knowledge.kb import KnowledgeBase
     from knowledge.loader import load
+    from tests.channelkit import free_port
     from tests.fake_telegram import TOKEN
 
     logging.basicConfig(level=logging.WARNING)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # held in TIME_WAIT until the child binds it
     child = multiprocessing.get_context("spawn").Process(target=serve_fake, args=(port,), daemon=True)
     child.start()
     base = f"http://127.0.0.1:{port}"
