@@ -46,8 +46,8 @@ W_BM25 = 0.15
 W_CHARS = 0.15
 UNKNOWN_WEIGHT_QUANTILE = 0.5
 TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
-MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
-MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
+MAX_QUERY_WORDS = 40  # of a long letter, the words nearest its (first) question are kept
+MAX_QUERY_CHARS = 400  # (and before normalising, the characters)
 
 NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that phrasing
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
