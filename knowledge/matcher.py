@@ -202,6 +202,12 @@ class Matcher:
         self.title_strong = [c - RANK_WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
+        # by length, the long words one edit away could be (length within one), in the same order:
+        # extractOne then returns what it would over all of them, three to ten times sooner
+        self._near_vocab: dict[int, list[str]] = defaultdict(list)
+        for w in self._long_vocab:
+            for n in (len(w) - 1, len(w), len(w) + 1):
+                self._near_vocab[n].append(w)
         self._typo_cache: dict[str, str] = {}
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
@@ -333,7 +339,8 @@ class Matcher:
         if hit is None:
             hit = undo_telex(w, self.vocabulary)
             if hit not in self.vocabulary and len(hit) >= TYPO_MIN_LEN:
-                found = process.extractOne(hit, self._long_vocab, scorer=OSA.distance, score_cutoff=1)
+                found = process.extractOne(hit, self._near_vocab.get(len(hit), ()), scorer=OSA.distance,
+                                           score_cutoff=1)
                 if found is not None:
                     hit = found[0]
             if len(self._typo_cache) < 20_000:
