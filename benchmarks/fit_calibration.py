@@ -9,7 +9,8 @@ knowledge base changes (new entries, phrasings or answer text move the rankers' 
 1. The re-ranker: over each dev question's RERANK best entries by fused score, a pairwise
    logistic regression (the right entry against each other candidate, no bias) on standardised
    CANDIDATE_FEATURES, strongly regularised (L2 chosen by 5-fold cross-validation on dev).
-2. The decision: on the re-ranked best entry, logistic regressions (P(best is right),
+2. The decision: on the re-ranked best entry, logistic regressions (P(best is right) as
+   P(in scope) x P(best is right | in scope), the second fitted on in-scope questions only,
    P(right entry among the offered), the latter twice: for short and for long questions) fitted on all dev questions.
 3. The thresholds are chosen on OUT-OF-FOLD probabilities (5-fold cross-validation, 20 fold
    seeds), so they are set by how the models do on questions they were not fitted on, within
@@ -62,13 +63,24 @@ from knowledge.matcher import Evidence, Matcher, clear_lead
 # The fusion weight decides which entries reach the re-ranker (and is one of its features); chosen
 # by the grid search of the earlier calibration (fused order, dev halves) and kept.
 FUSION = 2.0
-RERANK_L2 = 100.0  # 5-fold CV on dev: 1, 3, 10, 30, 100, 300 tried; 30-300 equal within noise
+# The re-ranker's L2. Out of fold on dev (20 fold seeds, three sets of them; `--rerank-l2`), lower values rank
+# better: L2 3 puts the right entry first for real questions 80.0-80.4% of the time against 77.2-77.3% at 100
+# (member-typed 95.2-95.3% against 94.9-95.0%; over 5 fold seeds, real: L2 1 80.8%, 10 79.6%, 30 78.3%, 300
+# 76.9%). But the decision converts little of it: top-1 answered right rose 0.1-1.4 points (mean of the sets;
+# real wrong and off-topic answered fell 0.1-0.4 points), member-typed wrong answers rose 0.5-0.6 -> 0.8-0.9%
+# and off-topic answered 0 -> 0.2-0.3%, and the choices models, which read the sharper re-ranker's
+# probability, lost value (0.195-0.203 -> 0.174-0.187): real "answered or offered" fell 84.0-84.5% ->
+# 82.7-83.0%. Kept at 100 until the choices side reads the sharper ranking well.
+RERANK_L2 = 100.0
 # Budgets on out-of-fold dev predictions, tighter than the targets on the held-out halves
 # (wrong <= 2-3%, out of scope <= 5%) to leave room for the difference between the halves.
 WRONG_MAX = {"member": 0.02, "real": 0.025}
 OOS_MAX = 0.04
 OOS_CHOICE_COST = 0.25
-L2 = 3.0
+L2 = 3.0  # the choices models'
+# The answer models' L2 (P(right | in scope) and P(in scope)): 1 against 0.5 and 3 (and 3 for the
+# scope model) over two sets of 20 fold seeds; one model for P(right) over all questions was best at 3.
+ANSWER_L2 = 1.0
 FOLDS, SHUFFLES = 5, 3  # SHUFFLES: the follow-up part's repeats
 # The decision's cross-fitting and thresholds use DECISION_SHUFFLES fold seeds (repeated grouped CV):
 # with 3, the chosen thresholds and the out-of-fold top-1 moved with the fold seed alone (mean top-1
@@ -89,6 +101,13 @@ SMOOTH = 2  # a threshold's value is the mean over it and this many grid steps e
 # added nothing there; ranker agreement, the re-ranker's margin and the concept checks did.
 # The fused score's lead ("margin") helped only once the concept lexicon named the neighbouring
 # matters (mean top-1 +0.032 over 7 fold-seed sets, each better; alone -0.008).
+# Tried in round 13 and left out (each alone, and with the in-scope split of the answer model):
+# contrast between the best entry and the runner-up (IDF share of the question's words only the
+# best's title/phrasings use, and the reverse, on titles only too, and the net of the two), the
+# best-minus-runner-up gaps of the re-ranker's rows (surface, title cover and recall, q_missing,
+# t_extra, coverage, shared title concepts), whether the two titles share a strong concept, the
+# question's words no candidate uses, and phrase_gap: none raised out-of-fold mean top-1 within the
+# budgets (contrast alone: 0.672 -> 0.628; phrase_gap +0.008 alone but with more member wrong answers).
 USED = ("phrase", "margin", "coverage", "length", "f1", "f1_gap", "unknown", "agree",
         "rr_margin", "rr_prob", "q_missing", "q_missing_all", "t_extra", "title_cover")
 CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob")
@@ -110,6 +129,7 @@ FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right on
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RERANK_L2
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0,
                     help="outer seed: the decision's fold seeds are seed*shuffles ... seed*shuffles+shuffles-1")
@@ -119,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, help="append the chosen thresholds and estimates as a JSON line")
     ap.add_argument("--dump", type=Path, help="save the decision's out-of-fold evidence (.npz, for threshold_study.py)")
     ap.add_argument("-v", action="store_true", help="print the threshold table")
+    ap.add_argument("--rerank-l2", type=float, default=RERANK_L2,
+                    help=f"the re-ranker's L2 (default {RERANK_L2}; other values for measuring, with --out)")
     args = ap.parse_args(argv)
+    RERANK_L2 = args.rerank_l2  # (read by decision_oof and in `fitted_on` too)
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
         env = {**os.environ, "PYTHONHASHSEED": HASH_SEED}
         return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
@@ -160,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"answer when P(right) >= {cal.answer_min:.3f} (under {LONG_WORDS} words) / {cal.answer_min_long:.3f} "
           f"(longer); offer choices when P(right in offered) >= {cal.choices_min:.3f} / {cal.choices_min_long:.3f}; "
           f"follow-ups from {cal.followup_min:.3f}")
-    print("answer model weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(USED, cal.answer.weights, strict=True)))
+    print("answer model (P(right | in scope)) weights: "
+          + ", ".join(f"{f} {w:+.2f}" for f, w in zip(USED, cal.answer.weights, strict=True)))
+    if cal.scope is not None:
+        print("scope model (P(in scope)) weights: "
+              + ", ".join(f"{f} {w:+.2f}" for f, w in zip(USED, cal.scope.weights, strict=True)))
     print(f"written {args.out}")
     return 0
 
@@ -342,19 +369,9 @@ def followup_oof(turns: list[FollowTurn], seed: int) -> list[np.ndarray]:
 
 def followup_threshold(turns: list[FollowTurn], probs: list[list[np.ndarray]]) -> float:
     """The threshold at which the turns' best candidates (by out-of-fold probability, each shuffle)
-    give the most right answers less FOLLOWUP_WRONG_COST per wrong one, smoothed over neighbouring
-    thresholds; ties go to the higher (safer) threshold."""
-    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
-    value = np.zeros(len(grid))
-    for shuffle in probs:
-        tops = np.array([(float(p.max()), float(t.y[int(np.argmax(p))])) for t, p in zip(turns, shuffle, strict=True)])
-        for i, g in enumerate(grid):
-            answered = tops[:, 0] >= g
-            value[i] += ((answered & (tops[:, 1] > 0)).sum()
-                         - FOLLOWUP_WRONG_COST * (answered & (tops[:, 1] == 0)).sum()) / len(probs)
-    padded = np.pad(value, SMOOTH, mode="edge")
-    smooth = np.array([padded[i:i + 2 * SMOOTH + 1].mean() for i in range(len(grid))])
-    return float(grid[len(grid) - 1 - int(np.argmax(smooth[::-1]))])
+    give the most right answers less FOLLOWUP_WRONG_COST per wrong one (fit_followups.threshold, from
+    the grid floor 0.3; fit_followups.fit then re-chooses cost and floor by a nested study)."""
+    return fit_followups.threshold(turns, probs, fit_followups.Setting(FOLLOWUP_WRONG_COST, 0.3))
 
 
 def _fit_followup_weights(turns: list[FollowTurn]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -416,10 +433,14 @@ def fit_rerank(cand: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray,
     return np.array(model.weights), mean, scale
 
 
-def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray) -> tuple[Model, Model, Model]:
-    """The answer model (all USED) and the two choices models (CHOICES_USED for short questions,
-    CHOICES_LONG_USED for long ones; both fitted on every question), as weights over USED."""
-    answer = fit_logistic(z, y1, L2, weights=w)
+def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray,
+               in_scope: np.ndarray) -> tuple[Model, Model, Model, Model]:
+    """The answer models (all USED): P(best is right | in scope), fitted on the in-scope questions
+    `in_scope` only, and P(in scope), on all; the two choices models (CHOICES_USED for short
+    questions, CHOICES_LONG_USED for long ones; both fitted on every question), as weights over USED.
+    Returns (answer, choices, choices_long, scope)."""
+    answer = fit_logistic(z[in_scope], y1[in_scope], ANSWER_L2, weights=w[in_scope])
+    scope = fit_logistic(z, in_scope.astype(float), ANSWER_L2, weights=w)
 
     def choices(used: tuple[str, ...]) -> Model:
         cols = [USED.index(f) for f in used]
@@ -429,7 +450,7 @@ def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray) -> 
             full_w[c] = v
         return Model(full_w, small.bias)
 
-    return answer, choices(CHOICES_USED), choices(CHOICES_LONG_USED)
+    return answer, choices(CHOICES_USED), choices(CHOICES_LONG_USED), scope
 
 
 def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.ndarray, clear: np.ndarray,
@@ -567,6 +588,39 @@ def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.n
     return out
 
 
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """The probability that a random `pos` score beats a random `neg` one (ties count half); nan if
+    either is empty."""
+    if not len(pos) or not len(neg):
+        return float("nan")
+    neg = np.sort(neg)
+    below, upto = np.searchsorted(neg, pos, "left"), np.searchsorted(neg, pos, "right")
+    return float((below + (upto - below) / 2).sum() / (len(pos) * len(neg)))
+
+
+def discrimination(oof: Oof, table: np.ndarray) -> list[str]:
+    """How well the out-of-fold P(right) tells a right best entry from a wrong one and from an
+    off-topic question: per set, the AUC (mean over the shuffles) of right firsts against wrong
+    firsts, against off-topic questions and against both; then the top-1 reachable within the
+    budgets (the best cell of the threshold table) beside the share ranked first (what a perfect
+    answer model would reach). Questions answered on an exact phrasing hit are left out (P is not asked)."""
+    out = ["discrimination of the out-of-fold P(right) (AUC, mean over the shuffles; exact hits left out):"]
+    p1, y1 = oof.p1, oof.y1
+    for name, g in oof.groups:
+        vals: dict[str, list[float]] = {"right/wrong": [], "right/off-topic": [], "right/either": []}
+        for s in range(len(p1)):
+            asked = g & ~oof.exact[s]
+            right, wrong, off = asked & oof.scope & y1[s], asked & oof.scope & ~y1[s], asked & ~oof.scope
+            vals["right/wrong"].append(auc(p1[s, right], p1[s, wrong]))
+            vals["right/off-topic"].append(auc(p1[s, right], p1[s, off]))
+            vals["right/either"].append(auc(p1[s, right], p1[s, wrong | off]))
+        first = oof.y1[:, g & oof.scope].mean()
+        out.append(f"  {name}: " + "; ".join(f"{k} {np.nanmean(v):.3f}" for k, v in vals.items())
+                   + f"; ranked first {first:.3f}")
+    out.append(f"  mean top-1 reachable within the budgets (best threshold cell) {table.max():.3f}")
+    return out
+
+
 @dataclass
 class Oof:
     """The decision's out-of-fold evidence: (shuffles, questions) arrays, one row per fold seed, and
@@ -637,21 +691,23 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     cal.used, cal.mean, cal.scale = list(USED), [float(v) for v in mean], [float(v) for v in scale]
     # The shipped models: fitted on every shuffle's cross-fitted rows (each question weighs its
     # set weight in all), i.e. on evidence that looks like a new question's.
-    cal.answer, cal.choices, cal.choices_long = fit_models(z.reshape(shuffles * n, len(cols)), y1.reshape(-1).astype(float),
-                                         y3.reshape(-1).astype(float), np.tile(weights, shuffles) / shuffles)
+    scope = np.array([c.in_scope for _, c in cases])
+    cal.answer, cal.choices, cal.choices_long, cal.scope = fit_models(
+        z.reshape(shuffles * n, len(cols)), y1.reshape(-1).astype(float), y3.reshape(-1).astype(float),
+        np.tile(weights, shuffles) / shuffles, np.tile(scope, shuffles))
 
     # Out-of-fold probabilities: each question scored by decision models fitted without it, on
     # evidence from a re-ranker fitted without it (the same folds).
     p1, p3, p3_long = np.zeros((shuffles, n)), np.zeros((shuffles, n)), np.zeros((shuffles, n))
     for s in range(shuffles):
         for train, held in folds[s]:
-            a, c, cl = fit_models(z[s, train], y1[s, train].astype(float), y3[s, train].astype(float), weights[train])
-            p1[s, held] = [a.prob(r) for r in z[s, held]]
+            a, c, cl, sc = fit_models(z[s, train], y1[s, train].astype(float), y3[s, train].astype(float),
+                                      weights[train], scope[train])
+            p1[s, held] = [a.prob(r) * sc.prob(r) for r in z[s, held]]
             p3[s, held] = [c.prob(r) for r in z[s, held]]
             p3_long[s, held] = [cl.prob(r) for r in z[s, held]]
 
     names = np.array([nm for nm, _ in cases])
-    scope = np.array([c.in_scope for _, c in cases])
     groups = [(name, names == name) for name in sets]
     clear = np.array([clear_lead(x[s]) for s in range(shuffles)])
     long_q = np.expm1(x[0, :, FEATURES.index("length")]) >= LONG_WORDS - 1e-6
@@ -715,6 +771,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         print(line)
     print(f"out-of-fold dev mean top-1 at the chosen threshold {table[i, j]:.3f} (smoothed {smoothed:.3f}; "
           f"best cell on the line {on_line(table).max():.3f}, anywhere {table.max():.3f})")
+    for line in discrimination(oof, table):
+        print(line)
     if previous is not None:
         # A change to the knowledge base moves the fitted thresholds too; the refitted models at the
         # previous thresholds show what the change did to the ranking and the models alone.

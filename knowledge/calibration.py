@@ -3,7 +3,9 @@
 A re-ranker first re-orders the best ~8 candidates by a linear score over per-candidate
 features (CANDIDATE_FEATURES), fitted pairwise (right entry vs each other candidate). Then two
 small logistic regressions over the same features of the new best entry: P(the best entry is right) decides a
-direct answer, P(the right entry is among the top three) decides whether choices are worth
+direct answer (the product of two: P(the question is in scope) and P(the best entry is right | in scope),
+the second fitted on in-scope questions only, so that it spends its weights on telling a right best
+entry from a wrong sibling rather than on the easier off-topic questions), P(the right entry is among the top three) decides whether choices are worth
 offering (with a second choices model for longer questions). Weights, feature scaling, the fusion weight of the two rankers and both thresholds
 are fitted on the DEV halves only by `benchmarks/fit_calibration.py` (`make calibrate`) and
 stored in `knowledge/calibration.json`; nothing here is tuned by hand.
@@ -94,6 +96,9 @@ class Calibration:
     mean: list[float] = field(default_factory=lambda: [0.0] * len(FEATURES))
     scale: list[float] = field(default_factory=lambda: [1.0] * len(FEATURES))
     answer: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
+    # P(in scope): with it, `answer` is P(best is right | in scope) and P(right) their product.
+    # None (an older file): `answer` alone is P(right).
+    scope: Model | None = None
     choices: Model = field(default_factory=lambda: Model([0.0] * len(FEATURES), 0.0))
     answer_min: float = 0.5  # for questions of fewer than `long_words` content words
     answer_min_long: float = 0.5  # for longer ones (pasted, formal): the fit ties it to answer_min - 0.06
@@ -156,7 +161,9 @@ class Calibration:
         return (x[self._index] - self._mean) / self._scale
 
     def p_answer(self, x: np.ndarray) -> float:
-        return self.answer.prob(self.standardise(x))
+        z = self.standardise(x)
+        p = self.answer.prob(z)
+        return p * self.scope.prob(z) if self.scope is not None else p
 
     def answer_threshold(self, x: np.ndarray) -> float:
         """The answer threshold for a question of this length (short typed / long pasted)."""
@@ -201,6 +208,8 @@ class Calibration:
                 data.pop(name, None)
         data["answer"] = Model(**data["answer"])
         data["choices"] = Model(**data["choices"])
+        if data.get("scope") is not None:
+            data["scope"] = Model(**data["scope"])
         if data.get("choices_long") is not None:
             data["choices_long"] = Model(**data["choices_long"])
         return cls(**data)

@@ -1,8 +1,11 @@
 """The calibration: a logistic regression that learns, and the shipped fit that loads."""
 
-import numpy as np
+import math
 
-from knowledge.calibration import CALIBRATION_FILE, FEATURES, Calibration, fit_logistic
+import numpy as np
+import pytest
+
+from knowledge.calibration import CALIBRATION_FILE, FEATURES, Calibration, Model, fit_logistic
 
 
 def test_logistic_regression_separates_a_simple_case():
@@ -131,3 +134,26 @@ def test_shipped_calibration_has_a_long_choices_model():
     cal = Calibration.load()
     assert cal.choices_long is not None and len(cal.choices_long.weights) == len(cal.used)
     assert 0 < cal.choices_min_long <= 1
+
+
+def test_scope_model_multiplies_the_answer_probability_and_round_trips(tmp_path):
+    k = len(FEATURES)
+    answer = Model([1.0] + [0.0] * (k - 1), 0.0)
+    scope = Model([0.0] * k, -1.0)
+    cal = Calibration(answer=answer)
+    x = np.full(k, 0.5)
+    alone = cal.p_answer(x)
+    both = Calibration(answer=answer, scope=scope)
+    assert both.p_answer(x) == pytest.approx(alone / (1 + math.exp(1.0)))
+    path = tmp_path / "c.json"
+    path.write_text(both.to_json(), encoding="utf-8")
+    again = Calibration.load(path)
+    assert again.scope is not None and again.p_answer(x) == pytest.approx(both.p_answer(x))
+    # an older file without a scope model: the answer model alone decides
+    path.write_text(cal.to_json(), encoding="utf-8")
+    assert Calibration.load(path).scope is None and Calibration.load(path).p_answer(x) == pytest.approx(alone)
+
+
+def test_shipped_calibration_has_a_scope_model():
+    cal = Calibration.load()
+    assert cal.scope is not None and len(cal.scope.weights) == len(cal.used)

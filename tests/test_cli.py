@@ -21,7 +21,8 @@ def run(args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd
 def test_ask_json_one_object_per_line_including_blank(tmp_path):
     db = tmp_path / "never.db"
     # a clear question (P(right) far above the fitted threshold), so the test is about the format, not the fit
-    out = run(["ask", "--json"], stdin="cach kich hoat vneid\n\nthoi tiet ngay mai the nao\n",
+    # ("cach kich hoat vneid" was one until round 13; its three "kích hoạt" siblings now get it offered as choices)
+    out = run(["ask", "--json"], stdin="quen mat khau vneid\n\nthoi tiet ngay mai the nao\n",
               env={"DATABASE_PATH": str(db)})
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip("\n").split("\n")

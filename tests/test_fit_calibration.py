@@ -174,3 +174,24 @@ def test_out_of_fold_evidence_subsets_and_round_trips(tmp_path):
     cols = np.arange(0, len(scope), 3)
     sub = oof.subset(cols)
     assert sub.p1.shape == (3, len(cols)) and np.array_equal(sub.groups[1][1], groups[1][1][cols])
+
+
+def test_auc_counts_pairs_and_ties():
+    auc = fit_calibration.auc
+    assert auc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
+    assert auc(np.array([0.1]), np.array([0.9])) == 0.0
+    assert auc(np.array([0.5, 0.9]), np.array([0.5])) == 0.75  # one tie (half) and one win
+    assert np.isnan(auc(np.array([]), np.array([0.5])))
+
+
+def test_answer_models_split_scope_from_right_given_scope():
+    rng = np.random.default_rng(4)
+    n = 400
+    z = rng.normal(size=(n, len(fit_calibration.USED)))
+    in_scope = z[:, 0] > -0.5  # the first feature tells off-topic questions apart
+    y1 = in_scope & (z[:, 1] > 0)  # the second, among in-scope ones, a right best entry
+    answer, _, _, scope = fit_calibration.fit_models(z, y1.astype(float), y1.astype(float), np.ones(n), in_scope)
+    assert scope.weights[0] > 1.0 and abs(scope.weights[1]) < 0.5
+    assert answer.weights[1] > 1.0
+    p = np.array([answer.prob(r) * scope.prob(r) for r in z])
+    assert fit_calibration.auc(p[y1], p[~y1]) > 0.9
