@@ -667,11 +667,15 @@ class Oof:
                    d["scope"], [(str(name), m) for name, m in zip(d["names"], d["masks"], strict=True)])
 
 
-def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
-                 weights: np.ndarray, cal: Calibration, seeds: list[int],
-                 fold_groups: list[str] | None = None) -> tuple[Calibration, Oof]:
-    """The decision models (set on `cal`) and their out-of-fold evidence, cross-fitted over the fold
-    seeds `seeds` (repeated grouped CV)."""
+Evidence4 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case]], weights: np.ndarray,
+                 cal: Calibration, seeds: list[int], fold_groups: list[str] | None = None) -> Evidence4:
+    """Each question's decision features x (shuffles, questions, FEATURES) and labels y1, y3, exact
+    (shuffles, questions) when the re-ranker (L2 RERANK_L2) was fitted on the other folds of each fold
+    seed. The costly part of decision_oof, kept apart so that benchmarks/l2_study.py can refit the
+    decision models on it with other choices features."""
     n, shuffles = len(pool), len(seeds)
     cand = [(p.ev.candidates, p.right) for p in pool]
     # Cross-fitted evidence, one copy per shuffle: x[s, i] are question i's decision features when
@@ -692,6 +696,18 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
                 y3[s, i] = bool(pool[i].ok & {sc.entry.id for sc in matcher.choice_list(ev)})
                 exact[s, i] = ev.exact is not None and ev.exact == ev.top
     matcher.calibration = cal
+    return x, y1, y3, exact
+
+
+def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
+                 weights: np.ndarray, cal: Calibration, seeds: list[int],
+                 fold_groups: list[str] | None = None, evidence: Evidence4 | None = None) -> tuple[Calibration, Oof]:
+    """The decision models (set on `cal`) and their out-of-fold evidence, cross-fitted over the fold
+    seeds `seeds` (repeated grouped CV). `evidence`: cross_fitted's result for these seeds, if already made."""
+    n, shuffles = len(pool), len(seeds)
+    folds = [group_folds(cases, seed, fold_groups) for seed in seeds]
+    x, y1, y3, exact = evidence if evidence is not None else cross_fitted(
+        matcher, pool, cases, weights, cal, seeds, fold_groups)
 
     cols = [FEATURES.index(f) for f in USED]
     flat = x[:, :, cols].reshape(shuffles * n, len(cols))
@@ -757,12 +773,12 @@ def choose_choices(oof: Oof, answered: np.ndarray, smooth: int = 0) -> tuple[flo
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None, dump: Path | None = None,  # type: ignore[type-arg]
-                 previous: tuple[float, float] | None = None) -> Calibration:
+                 previous: tuple[float, float] | None = None, evidence: Evidence4 | None = None) -> Calibration:
     """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV).
     `previous`: the answer thresholds of the calibration being replaced, whose out-of-fold figures
     are printed beside the new ones."""
     shuffles = len(seeds)
-    cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds)
+    cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds, evidence=evidence)
     if dump is not None:
         oof.save(dump)
     p1, p3, p3_long, y1, y3 = oof.p1, oof.p3, oof.p3_long, oof.y1, oof.y3
@@ -818,7 +834,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         print(f"  {name}: " + "; ".join(f"{k} {np.mean(v):.3f} [{min(v):.3f}-{max(v):.3f}]" for k, v in figures.items()))
     if report is not None:
         report.update(answer_min=cal.answer_min, answer_min_long=cal.answer_min_long, choices_min=best_c, choices_min_long=best_cl,
-                      mean_top1=float(table[i, j]),
+                      mean_top1=float(table[i, j]), choices_value=best_value,
+                      **{f"{name}.ranked_first": float(y1[:, g & scope].mean()) for name, g in groups},
                       **{f"{name}.{k}": float(np.mean(v)) for name, figures in per.items() for k, v in figures.items()})
     cal.long_words = LONG_WORDS
     counts = ", ".join(f"{name} {len(cs)}" for name, cs in sets.items())
