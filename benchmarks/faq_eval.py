@@ -179,10 +179,15 @@ def run_matcher(matcher: Matcher, cases: list[Case]) -> tuple[list[Outcome], lis
     return outcomes, times
 
 
+# In a dialogue's `expected` cell ("x|(choices)"): the turn is also right when x is offered among choices
+# (a question meant to be unclear on its own); the person taps it and the next turn follows it.
+OFFERED = "(choices)"
+
+
 def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None) -> dict[str, float]:  # type: ignore[type-arg]
     """A dialogue is right when every turn is: the expected entry answered (or, for `none`, nothing
-    answered). A turn answered with choices holding the expected entry counts as offered; the
-    simulated person then taps it, as a member would."""
+    answered; with OFFERED, answered or offered). A turn answered with choices holding the expected
+    entry counts as offered; the simulated person then taps it, as a member would."""
     turns_right = follow_right = follow_n = follow_wrong = follow_answered = offered = dialogues_right = 0
     n_turns = 0
     for dialogue in dialogues:
@@ -193,7 +198,12 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
             now += dt.timedelta(minutes=minutes)
             m = conv.ask(text, now)
             best = m.best.entry.id if m.best else None
+            hit = [s.entry.id for s in m.choices if s.entry.id in accepted(expected)]
             ok = (m.status == "answer" and best in accepted(expected)) if expected else m.status != "answer"
+            if OFFERED in expected and hit and m.status == "choices":
+                ok = True
+                offered += 1
+                conv.pick(m, hit[0], now)
             n_turns += 1
             turns_right += ok
             if i:
@@ -206,7 +216,6 @@ def run_dialogues(matcher: Matcher, dialogues: list, misses: list | None = None)
                 if misses is not None:
                     misses.append(f"  turn {i + 1} [{m.status}:{','.join(s.entry.id for s in m.ranked[:3])}] "
                                   f"{text!r} expected {'|'.join(expected) or 'none'}")
-                hit = [s.entry.id for s in m.choices if s.entry.id in accepted(expected)]
                 if hit:
                     offered += 1
                     conv.pick(m, hit[0], now)

@@ -369,19 +369,9 @@ def followup_oof(turns: list[FollowTurn], seed: int) -> list[np.ndarray]:
 
 def followup_threshold(turns: list[FollowTurn], probs: list[list[np.ndarray]]) -> float:
     """The threshold at which the turns' best candidates (by out-of-fold probability, each shuffle)
-    give the most right answers less FOLLOWUP_WRONG_COST per wrong one, smoothed over neighbouring
-    thresholds; ties go to the higher (safer) threshold."""
-    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
-    value = np.zeros(len(grid))
-    for shuffle in probs:
-        tops = np.array([(float(p.max()), float(t.y[int(np.argmax(p))])) for t, p in zip(turns, shuffle, strict=True)])
-        for i, g in enumerate(grid):
-            answered = tops[:, 0] >= g
-            value[i] += ((answered & (tops[:, 1] > 0)).sum()
-                         - FOLLOWUP_WRONG_COST * (answered & (tops[:, 1] == 0)).sum()) / len(probs)
-    padded = np.pad(value, SMOOTH, mode="edge")
-    smooth = np.array([padded[i:i + 2 * SMOOTH + 1].mean() for i in range(len(grid))])
-    return float(grid[len(grid) - 1 - int(np.argmax(smooth[::-1]))])
+    give the most right answers less FOLLOWUP_WRONG_COST per wrong one (fit_followups.threshold, from
+    the grid floor 0.3; fit_followups.fit then re-chooses cost and floor by a nested study)."""
+    return fit_followups.threshold(turns, probs, fit_followups.Setting(FOLLOWUP_WRONG_COST, 0.3))
 
 
 def _fit_followup_weights(turns: list[FollowTurn]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:

@@ -13,7 +13,9 @@ measurement covers the bot's work only (both share this machine's cores). Two ph
 
 Each phase prints the bot's CPU per update (this process, all threads), the fake Bot API's (the other
 process, on the same cores), and the garbage collections in the bot's process. `--stalls` times how late a
-2 ms timer on the event loop fires; `--sqlite` times the SQLite commits; `--profile` writes a cProfile.
+2 ms timer on the event loop fires; `--sqlite` times the SQLite commits; `--profile` writes a cProfile;
+`--split` splits the bot's CPU per update between the core (its matching, its conversation state) and the
+channel (polling, dispatch, sending), without a profiler's overhead.
 The fake's result is polled rather than awaited with FakeTelegram.wait_sent, which re-read every message
 sent so far on each API call (its CPU grew with the square of the phase's length).
 
@@ -23,7 +25,7 @@ text in a private chat, which the adapter reads without building PTB's Update (`
 presses, groups and media go through PTB's objects and cost ~0.25 ms more each.
 
     python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 3000]
-        [--runs 3] [--warmup 1] [--stalls] [--profile FILE] [--sqlite]
+        [--runs 3] [--warmup 1] [--stalls] [--profile FILE] [--sqlite] [--split]
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ import logging
 import multiprocessing
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -184,10 +185,12 @@ class Stalls:
 
 
 async def phase(session, base: str, texts: list[str], users: int, rate: float,  # type: ignore[no-untyped-def]
-                pauses: Pauses, stalls: Stalls | None) -> dict:
+                pauses: Pauses, stalls: Stalls | None, split: CpuSplit | None = None) -> dict:
     pauses.take()
     if stalls is not None:
         stalls.take()
+    if split is not None:
+        split.take()
     cpu = time.process_time()
     async with session.post(f"{base}/_bench/push", json={"texts": texts, "users": users, "rate": rate}) as r:
         r.raise_for_status()
@@ -197,6 +200,7 @@ async def phase(session, base: str, texts: list[str], users: int, rate: float,  
     result["cpu"] = time.process_time() - cpu
     result["gc"] = pauses.take()
     result["stalls"] = stalls.take() if stalls is not None else None
+    result["split"] = split.take() if split is not None else None
     return result
 
 
@@ -249,6 +253,55 @@ def time_writes(storage) -> WriteClock:  # type: ignore[no-untyped-def]
     return clock
 
 
+class CpuSplit:
+    """Where the bot's CPU per update goes (--split): the event loop thread's CPU time inside the core's
+    `respond` (which, for a typed question, runs to its end without giving way to other tasks), inside the
+    knowledge base's answer (matching and reading follow-ups) and the conversation state's load and save;
+    the rest of the process's CPU is the channel's: polling, parsing, PTB's dispatch, sending the reply over
+    HTTP, the event loop, other threads. Each wrapper adds ~1 us."""
+
+    def __init__(self) -> None:
+        from bot.channels import telegram as tg
+        from bot.storage import Storage
+        from knowledge.kb import KnowledgeBase
+
+        self.spent: dict[str, float] = defaultdict(float)
+        respond = tg.respond
+
+        async def timed_respond(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            try:
+                return await respond(*args, **kwargs)
+            finally:
+                self.spent["respond"] += time.thread_time() - start
+
+        tg.respond = timed_respond  # type: ignore[assignment]
+        for owner, name, label in ((KnowledgeBase, "answer", "kb"), (Storage, "load_session", "session"),
+                                   (Storage, "save_session", "session")):
+            setattr(owner, name, self._timed(getattr(owner, name), label))
+
+    def _timed(self, fn, label: str):  # type: ignore[no-untyped-def]
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent[label] += time.thread_time() - start
+        return timed
+
+    def take(self) -> dict[str, float]:
+        spent, self.spent = dict(self.spent), defaultdict(float)
+        return spent
+
+    @staticmethod
+    def line(spent: dict[str, float], cpu: float, n: int) -> str:
+        ms = {k: v / n * 1000 for k, v in spent.items()}
+        core = ms.get("respond", 0.0)
+        return (f"  CPU per update: core {core:.2f} ms (knowledge base {ms.get('kb', 0.0):.2f}, conversation "
+                f"state {ms.get('session', 0.0):.2f}, the rest {core - ms.get('kb', 0.0) - ms.get('session', 0.0):.2f}); "
+                f"channel and event loop {cpu / n * 1000 - core:.2f} ms")
+
+
 def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
     """Print one phase; the p99 of its latency (ms), over the updates queued after `warmup` seconds."""
     rows = [row for row in result["rows"] if row[0] >= warmup]
@@ -270,6 +323,8 @@ def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
         late = [x * 1000 for x in result["stalls"]]
         print(f"  event loop: a 2 ms timer fired late by p50 {statistics.median(late):.2f} ms, p99 "
               f"{percentile(late, 99):.1f} ms, max {max(late):.1f} ms; {sum(x > 10 for x in late)} times over 10 ms")
+    if result.get("split") is not None:
+        print(CpuSplit.line(result["split"], result["cpu"], n))
     return percentile(lat, 99)
 
 
@@ -290,12 +345,11 @@ async def main(args: argparse.Namespace) -> None:
     from bot.storage import Storage
     from knowledge.kb import KnowledgeBase
     from knowledge.loader import load
+    from tests.channelkit import free_port
     from tests.fake_telegram import TOKEN
 
     logging.basicConfig(level=logging.WARNING)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # held in TIME_WAIT until the child binds it
     child = multiprocessing.get_context("spawn").Process(target=serve_fake, args=(port,), daemon=True)
     child.start()
     base = f"http://127.0.0.1:{port}"
@@ -327,6 +381,7 @@ async def main(args: argparse.Namespace) -> None:
                   "429 retries still on. Fake Bot API in a separate process.")
             pauses = Pauses()
             stalls = Stalls() if args.stalls else None
+            split = CpuSplit() if args.split else None
             await phase(session, base, texts[:50], 50, 0, pauses, stalls)  # warm up connections and caches
             if writes is not None:
                 writes.reset()
@@ -339,14 +394,14 @@ async def main(args: argparse.Namespace) -> None:
             if args.updates:
                 burst = [next(cycle) for _ in range(args.updates)]
                 report(f"burst ({args.users} users)", len(burst),
-                       await phase(session, base, burst, args.users, 0, pauses, stalls))
+                       await phase(session, base, burst, args.users, 0, pauses, stalls, split))
                 if writes is not None:
                     print(f"  {writes.line()}")
                     writes.reset()
             p99s, p50s, cpus = [], [], []
             for run in range(1, args.runs + 1):
                 paced = [next(cycle) for _ in range(args.paced)]
-                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls)
+                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls, split)
                 p99s.append(report(f"paced at {args.rate:.0f}/s ({args.users} users), run {run} of {args.runs}",
                                    len(paced), result, args.warmup))
                 rows = [row for row in result["rows"] if row[0] >= args.warmup]
@@ -380,6 +435,8 @@ if __name__ == "__main__":
                         help="seconds at the start of each paced run whose updates are not counted")
     parser.add_argument("--stalls", action="store_true", help="time how late a 2 ms timer on the event loop fires")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot's process (both phases)")
+    parser.add_argument("--split", action="store_true",
+                        help="split the bot's CPU per update between the core (matching, state) and the channel")
     parser.add_argument("--sqlite", action="store_true",
                         help="time the SQLite commits on the event loop (wall, blocked, waiting for a core)")
     asyncio.run(main(parser.parse_args()))

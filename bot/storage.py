@@ -490,27 +490,22 @@ class Storage:
         With `prune_before`, the channel's older ids are forgotten in the same transaction.
         """
         try:
-            with self.transaction() as conn:
-                cur = conn.execute("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                                   (f"{channel}:{message_id}", iso(at)))
-                if prune_before is not None:
-                    conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
-                                 (f"{channel}:%", iso(prune_before)))
+            return self.remember_delivered(channel, [message_id], at, prune_before) == 1
         except sqlite3.OperationalError:  # read-only or full database: answer (maybe twice) rather than fail
             return not self.seen(channel, message_id)
-        return cur.rowcount == 1
 
     def remember_delivered(self, channel: str, message_ids: list[str], at: dt.datetime,
-                           prune_before: dt.datetime | None = None) -> None:
-        """Remember several `channel:message_id` at once, in one transaction (what `first_delivery` does for
-        one, without asking whether each was new). With `prune_before`, as `first_delivery`."""
+                           prune_before: dt.datetime | None = None) -> int:
+        """Remember several `channel:message_id` at once, in one transaction; how many were new.
+        With `prune_before`, the channel's ids older than it are forgotten in the same transaction."""
         with self.transaction() as conn:
             stamp = iso(at)
-            conn.executemany("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
-                             [(f"{channel}:{message_id}", stamp) for message_id in message_ids])
+            added = conn.executemany("INSERT OR IGNORE INTO seen_messages (key, at) VALUES (?, ?)",
+                                     [(f"{channel}:{message_id}", stamp) for message_id in message_ids]).rowcount
             if prune_before is not None:
                 conn.execute("DELETE FROM seen_messages WHERE key LIKE ? AND at < ?",
                              (f"{channel}:%", iso(prune_before)))
+        return added
 
     def seen(self, channel: str, message_id: str) -> bool:
         """Whether `channel:message_id` was delivered before."""

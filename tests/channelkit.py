@@ -31,9 +31,22 @@ from tests.fake_zalo import FakeZalo
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port on 127.0.0.1 for a server a test starts later (its URL often goes into settings first).
+
+    Binding port 0 and closing it left a race: until the server bound the port, the kernel could hand it
+    to anyone, another test's free_port() or any outgoing connection (the machine runs several test runs
+    at once). Here one connection is made to the port and closed from the listening side first, so that
+    side's end waits in TIME_WAIT for a minute: meanwhile the kernel gives the port to no bind(0) and no
+    connect(), while a server that sets SO_REUSEADDR (asyncio's and aiohttp's default on Linux) binds it."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            accepted, _ = listener.accept()
+            accepted.close()  # closed first: this end goes to TIME_WAIT, holding the port
+    return port
 
 
 # --- Telegram ------------------------------------------------------------------------------------

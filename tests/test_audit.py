@@ -36,8 +36,7 @@ AUDITED = {
 NOT_AUDITED = {
     "storage.migrate": "schema upgrades, recorded in schema_version",
     "storage.save_session": "conversation state", "storage.prune_sessions": "conversation state",
-    "storage.first_delivery": "seen message ids (de-duplication)",
-    "storage.remember_delivered": "seen message ids (de-duplication)",
+    "storage.remember_delivered": "seen message ids (de-duplication; first_delivery writes through it)",
     "storage.add_unanswered": "questions anyone asks, redacted, for the inbox",
     "storage.add_feedback": "👍/👎 on answers",
     "scheduler._claim": "send-once claim of a digest", "followups._claim": "send-once claim of a reminder",

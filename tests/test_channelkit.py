@@ -3,9 +3,21 @@ time, however fast or slow the machine, instead of leaking into the next step's 
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import socket
+
 import pytest
 
-from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, telegram_running, zalo_deps
+from tests.channelkit import (
+    TelegramUser,
+    ZaloUser,
+    free_port,
+    running,
+    telegram_deps,
+    telegram_running,
+    zalo_deps,
+)
 
 PHOTO = [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]
 
@@ -27,3 +39,18 @@ async def test_a_telegram_step_with_a_message_more_than_expected_fails(small_dep
             await villager.send(photo=PHOTO, caption="quen mat khau vneid")
         await villager.say("quen mat khau vneid")
         assert villager.last[0]["text"].startswith("📌 Quên mật khẩu VNeID")
+
+
+async def test_free_port_is_held_until_a_server_binds_it():
+    """The port stays taken for anyone binding without SO_REUSEADDR (the kernel's bind(0) and connect() pass
+    it over too), while a server binds it as asyncio and aiohttp do; nothing answers there before."""
+    port = free_port()
+    with socket.socket() as other, pytest.raises(OSError) as taken:
+        other.bind(("127.0.0.1", port))
+    assert taken.value.errno == errno.EADDRINUSE
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
+    server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", port)
+    async with server:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()

@@ -139,3 +139,8 @@ def test_first_delivery_and_pruning(storage):
     assert storage.first_delivery("zalo", "m2", later, prune_before=later)
     keys = {k for (k,) in storage.db.execute("SELECT key FROM seen_messages")}
     assert keys == {"telegram:m1", "zalo:m2"}  # zalo ids older than `later` were forgotten, telegram's kept
+    # The batch form first_delivery writes through: how many ids were new, pruning as first_delivery does.
+    assert storage.remember_delivered("zalo", ["m2", "m3", "m4", "m3"], later) == 2
+    assert storage.remember_delivered("telegram", ["m5"], later, prune_before=later) == 1
+    keys = {k for (k,) in storage.db.execute("SELECT key FROM seen_messages")}
+    assert keys == {"telegram:m5", "zalo:m2", "zalo:m3", "zalo:m4"}

@@ -93,3 +93,36 @@ def test_pairwise_reranker_fit_learns_which_feature_marks_the_right_candidate():
     w, mean, scale = fit_calibration.fit_rerank(cand, np.ones(len(cand)), l2=1.0)
     assert w[0] > 0 and abs(w[1]) < w[0] / 3
     assert mean.shape == scale.shape == (2,)
+
+
+def test_a_dialogue_turn_marked_offered_is_right_when_offered_and_the_next_turn_follows_the_tap(monkeypatch):
+    """`x|(choices)`: a question meant to be unclear is right answered or offered; the person taps x and
+    the next turn is read with it. Without the mark an offered x is a miss (still tapped)."""
+    from knowledge.matcher import Match, Scored
+
+    entries = {e.id: e for e in load()}
+    a, b, c = (entries[i] for i in ("vneid-tai-khoan-bi-khoa", "tocongnghe-sim-bi-khoa-thong-tin", "vneid-tong-dai"))
+
+    class Scripted:
+        def __init__(self, _matcher) -> None:  # type: ignore[no-untyped-def]
+            self.topic: str | None = None
+
+        def ask(self, text, now):  # type: ignore[no-untyped-def]
+            if text == "bi khoa roi":
+                offered = (Scored(a, 60.0), Scored(b, 50.0))
+                return Match("choices", offered, offered, 0.5)
+            best = c if self.topic == a.id else b  # the follow-up depends on the tapped topic
+            return Match("answer", (Scored(best, 90.0),), (), 0.9)
+
+        def pick(self, match, entry_id, now):  # type: ignore[no-untyped-def]
+            self.topic = entry_id
+
+    monkeypatch.setattr(faq_eval, "Conversation", Scripted)
+    marked = [[(0.0, "bi khoa roi", (a.id, faq_eval.OFFERED)), (1.0, "goi tong dai so nao", (c.id,))]]
+    r = faq_eval.run_dialogues(None, marked)  # type: ignore[arg-type]
+    assert r["dialogues_right"] == 1.0 and r["turns_offered"] == 0.5 and r["followups_wrong"] == 0
+    plain = [[(0.0, "bi khoa roi", (a.id,)), (1.0, "goi tong dai so nao", (c.id,))]]
+    r = faq_eval.run_dialogues(None, plain)  # type: ignore[arg-type]
+    assert r["dialogues_right"] == 0.0 and r["turns_right"] == 0.5  # the tap still sets the topic
+    wrong = [[(0.0, "bi khoa roi", (c.id, faq_eval.OFFERED)), (1.0, "goi tong dai so nao", (c.id,))]]
+    assert faq_eval.run_dialogues(None, wrong)["dialogues_right"] == 0.0  # c is not among the choices

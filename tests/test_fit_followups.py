@@ -158,3 +158,32 @@ def test_the_same_question_again_in_the_window_gets_the_same_answer(shipped_kb, 
     again = conv.ask(text, at + dt.timedelta(minutes=2))
     assert again.status == "answer" and again.best is not None and again.best.entry.id == first.best.entry.id
     assert max(fit_followups.GRID["alone_min"]) <= 0.99
+
+
+def test_the_follow_up_threshold_keeps_its_floor_and_rises_with_the_cost():
+    from fit_calibration import FollowTurn
+
+    rng = np.random.default_rng(7)
+    turns, probs = [], []
+    for d in range(60):
+        right = d % 4 != 0  # a quarter of the turns have a wrong first candidate
+        p = np.array([rng.uniform(0.3, 0.95) if right else rng.uniform(0.2, 0.6), 0.1])
+        turns.append(FollowTurn(d, np.zeros((2, 5)), np.array([1.0 if right else 0.0, 1.0 - right])))
+        probs.append(p)
+    low = fit_followups.threshold(turns, [probs], fit_followups.Setting(4.0, 0.3))
+    high_floor = fit_followups.threshold(turns, [probs], fit_followups.Setting(4.0, 0.7))
+    high_cost = fit_followups.threshold(turns, [probs], fit_followups.Setting(16.0, 0.3))
+    assert high_floor >= 0.7
+    assert high_cost >= low
+
+
+def test_the_study_takes_the_setting_worth_most_and_keeps_the_current_one_within_noise():
+    S = fit_followups.Setting
+    # worth = right * 200 - 4 * wrong: 181 - 16 = 165, 180 - 8 = 172, 172 - 0 = 172
+    out = {S(4, 0.3): {"right": 0.905, "wrong": 4.0}, S(4, 0.4): {"right": 0.900, "wrong": 2.0},
+           S(4, 0.6): {"right": 0.860, "wrong": 0.0}}
+    assert fit_followups.take(out, 200) == S(4, 0.6)  # as much worth as 0.4, fewer wrong answers
+    out[S(4, 0.6)]["right"] = 0.850  # 170: more than one below 172
+    assert fit_followups.take(out, 200) == S(4, 0.4)
+    out[S(4, 0.3)] = {"right": 0.895, "wrong": 2.0}  # 179 - 8 = 171: within one of the best (172)
+    assert fit_followups.take(out, 200) == S(4, 0.3)

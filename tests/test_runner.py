@@ -150,6 +150,7 @@ async def test_weekly_digest_goes_out_through_the_running_channels(deps, served,
 
 async def test_a_busy_port_is_a_clear_startup_error(deps, port):
     with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # free_port() leaves the port in TIME_WAIT
         busy.bind(("127.0.0.1", port))
         busy.listen()
         with pytest.raises(StartupError, match="WEBHOOK_LISTEN"):

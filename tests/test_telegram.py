@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bot.channels import telegram as tg
 from bot.core import Choice, Reply
 from bot.runner import StartupError, run_channels
 from bot.safety import install_log_redaction
-from tests.channelkit import button, buttons
+from tests.channelkit import button, buttons, free_port
 from tests.fake_telegram import BOT_USERNAME, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,9 +248,7 @@ async def test_bad_token_is_a_clear_startup_error(tfake, tg_deps):
 
 
 async def test_unreachable_server_is_a_clear_startup_error(tg_deps):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     deps = dataclasses.replace(tg_deps, settings=dataclasses.replace(
         tg_deps.settings, telegram_base_url=f"http://127.0.0.1:{port}/bot"))
     with pytest.raises(StartupError, match="Không kết nối được"):
@@ -282,9 +279,7 @@ async def test_proactive_send_with_file_and_image(tfake, channel, tg_deps, tmp_p
 
 
 async def test_webhook_mode_checks_the_secret(tfake, tg_deps):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     settings = dataclasses.replace(tg_deps.settings, telegram_webhook_url=url,
                                    telegram_webhook_secret="s3cret-Value_1", webhook_listen=("127.0.0.1", port))
