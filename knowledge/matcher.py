@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +46,13 @@ W_BM25 = 0.15
 W_CHARS = 0.15
 UNKNOWN_WEIGHT_QUANTILE = 0.5
 TYPO_MIN_LEN = 5  # typo snapping is safe only for longer tokens
-MAX_QUERY_WORDS = 60  # of a long letter, the words nearest its (first) question are kept
-MAX_QUERY_CHARS = 600  # (and before normalising, the characters)
+MAX_QUERY_WORDS = 40  # of a long letter, the words nearest its (first) question are kept
+MAX_QUERY_CHARS = 400  # (and before normalising, the characters)
 
 NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that phrasing
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
-MAX_PARTS = 3  # parts of a message tried in turn for an answer (split_question's order)
+MAX_PARTS = 3  # parts of a message looked at (split_question's order; ranked up to MAX_RANKINGS)
+MAX_RANKINGS = 2  # query keys ranked per message, at most (each costs about the same: see Matcher.match)
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
@@ -201,6 +202,12 @@ class Matcher:
         self.title_strong = [c - RANK_WEAK for c in self.title_concepts]  # (for the re-ranker's t_extra)
         self.vocabulary = frozenset(w for k in self.keys for w in k.split()) | STOPWORDS | self.lexical.vocabulary
         self._long_vocab = sorted(w for w in self.vocabulary if len(w) >= TYPO_MIN_LEN)
+        # by length, the long words one edit away could be (length within one), in the same order:
+        # extractOne then returns what it would over all of them, three to ten times sooner
+        self._near_vocab: dict[int, list[str]] = defaultdict(list)
+        for w in self._long_vocab:
+            for n in (len(w) - 1, len(w), len(w) + 1):
+                self._near_vocab[n].append(w)
         self._typo_cache: dict[str, str] = {}
         self._build_bm25()
         self.match("Chào bạn. Cho hỏi cách kích hoạt? Và đổi mật khẩu?")  # warm lazy imports and regexes
@@ -332,7 +339,8 @@ class Matcher:
         if hit is None:
             hit = undo_telex(w, self.vocabulary)
             if hit not in self.vocabulary and len(hit) >= TYPO_MIN_LEN:
-                found = process.extractOne(hit, self._long_vocab, scorer=OSA.distance, score_cutoff=1)
+                found = process.extractOne(hit, self._near_vocab.get(len(hit), ()), scorer=OSA.distance,
+                                           score_cutoff=1)
                 if found is not None:
                     hit = found[0]
             if len(self._typo_cache) < 20_000:
@@ -620,12 +628,40 @@ class Matcher:
         """The query key the decision is made on: the message's first question with its context."""
         return self.query_key(split_question(question)[0])
 
+    @staticmethod
+    def _others(parts: list[str], tried: list[Match], chosen: int, first: Match,
+                decide_on: Callable[[str], Match | None]) -> list[Scored]:
+        """The best entries of the message's other parts (up to MAX_OTHER_PARTS), not already shown."""
+        others: list[Scored] = []
+        seen = {s.entry.id for s in (first.ranked[:1] if first.status == "answer" else first.offered)}
+        clauses = len(parts) > 2 and parts[1] in parts[0]  # (a sentence asking two things, then its clauses)
+        for i in (0, *range(len(parts) - 1, 0, -1)) if clauses else range(len(parts)):
+            if len(others) >= MAX_OTHER_PARTS:
+                break
+            if i == chosen:
+                continue
+            m = tried[i] if i < len(tried) else decide_on(parts[i])
+            if m is None:  # (over the budget)
+                continue
+            if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
+                seen.add(m.best.entry.id)
+                others.append(m.best)
+        return others
+
     def match(self, question: str) -> Match:
-        """Answer the first question of the message that can be answered; offer the entries for its others."""
+        """Answer the first question of the message that can be answered; offer the entries for its others.
+
+        At most MAX_RANKINGS query keys are ranked (a ranking costs about the same whatever the
+        length, and a third one set the latency's p99): the parts are tried in turn for an answer
+        until then. A sentence that asks two things comes whole, then clause by clause
+        (split_question); when the whole is answered its first clause mostly names the same entry,
+        so the other question offered is then looked for from the last clause back."""
         parts = split_question(question)[:MAX_PARTS]
         decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
 
-        def decide_on(text: str) -> Match:
+        def decide_on(text: str) -> Match | None:
+            if len(decided) >= MAX_RANKINGS:
+                return None
             q = self.query_key(text)
             m = decided.get(q)
             if m is None:
@@ -634,26 +670,19 @@ class Matcher:
 
         tried: list[Match] = []
         for part in parts:  # the first part that gets an answer; else the first part's choices
-            tried.append(decide_on(part))
-            if tried[-1].status == "answer":
+            m = decide_on(part)
+            if m is None:
+                break
+            tried.append(m)
+            if m.status == "answer":
                 break
         chosen = len(tried) - 1 if tried[-1].status == "answer" else 0
         first = tried[chosen]
         if first.status == "none" and len(parts) == 1 and parts[0] != question and len(question) < SHORT_TEXT:
-            first = decide_on(question)  # the cut lost too much: try it whole
+            first = decide_on(question) or first  # the cut lost too much: try it whole
         if len(parts) < 2:
             return first
-        others: list[Scored] = []
-        seen = {s.entry.id for s in (first.ranked[:1] if first.status == "answer" else first.offered)}
-        for i, part in enumerate(parts):
-            if len(others) >= MAX_OTHER_PARTS:
-                break
-            if i == chosen:
-                continue
-            m = tried[i] if i < len(tried) else decide_on(part)
-            if m.status != "none" and m.best is not None and m.best.entry.id not in seen:
-                seen.add(m.best.entry.id)
-                others.append(m.best)
+        others = self._others(parts, tried, chosen, first, decide_on)
         if first.status == "answer":
             return Match("answer", first.ranked, tuple(others[:MAX_CHOICES - 1]), first.confidence)
         if first.status == "choices":

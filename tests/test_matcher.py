@@ -154,3 +154,30 @@ def test_neighbouring_matters_are_not_answered(shipped_kb):
         # Nothing offered with any confidence either: either no reply from the KB at all (the neighbouring-matter
         # check may turn down a plausible-looking entry), or choices the model itself doubts.
         assert m.status == "none" or m.confidence < 0.5, (q, m.status, m.confidence)
+
+
+def test_a_message_is_ranked_at_most_max_rankings_times(shipped_kb, monkeypatch):
+    from knowledge import matcher as matcher_module
+
+    matcher: Matcher = shipped_kb.matcher
+    ranked: list[str] = []
+    match_key = Matcher.match_key
+    monkeypatch.setattr(Matcher, "match_key", lambda self, q: ranked.append(q) or match_key(self, q))
+    # three questions, none of which the knowledge base answers: each would be tried in turn
+    m = matcher.match("Giá vàng hôm nay bao nhiêu? Xổ số miền Bắc ra số mấy? Trận bóng tối nay mấy giờ?")
+    assert m.status == "none"
+    assert len(ranked) == matcher_module.MAX_RANKINGS == 2
+
+
+def test_a_sentence_asking_two_things_offers_its_last_clause(shipped_kb):
+    # comes whole, then clause by clause: the whole is answered on the first clause's entry, and the
+    # second ranking goes to the last clause (the first would name the same entry again)
+    m = shipped_kb.match("Dang ky thuong tru online le phi bao nhieu, con tach ho thi can giay to gi?")
+    assert m.status == "answer" and m.best.entry.id == "dichvucong-le-phi-cu-tru"
+    assert [s.entry.id for s in m.also] == ["dichvucong-tach-ho"]
+
+
+def test_three_questions_offer_the_second(shipped_kb):
+    m = shipped_kb.match("Quên mật khẩu VNeID thì làm sao? Còn quên passcode thì sao? Còn đổi số điện thoại thì sao?")
+    assert m.status == "answer" and m.best.entry.id == "vneid-quen-mat-khau"
+    assert [s.entry.id for s in m.also] == ["vneid-quen-passcode"]
