@@ -11,7 +11,8 @@ dev.tsv and the first turn of each dev dialogue. Never run it on held-out rows: 
 For each in-scope question whose re-ranked first entry is not an accepted one it prints: the set,
 P(right) as the shipped calibration computes it (in sample: the decision models saw these rows), the
 out-of-fold P(right) (mean over the fold seeds of `fit_calibration.py --dump`; member-typed and real
-rows only, in the fit's order), what the bot did (answer / choices / none), the entry ranked first,
+rows only, in the fit's order; it is P(right) of the first entry of the cross-fitted re-ranker, which
+can differ from the shipped one's: a low value beside a high in-sample P says so), what the bot did (answer / choices / none), the entry ranked first,
 the right entry and its rank (">5" when not in the top 5), and the question. Rows are sorted by
 P(right) descending: the top ones are the confidently wrong answers that hold the answer
 thresholds up; each one is a knowledge-base problem to fix by class (a title that claims too much,
