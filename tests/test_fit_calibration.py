@@ -195,3 +195,38 @@ def test_answer_models_split_scope_from_right_given_scope():
     assert answer.weights[1] > 1.0
     p = np.array([answer.prob(r) * scope.prob(r) for r in z])
     assert fit_calibration.auc(p[y1], p[~y1]) > 0.9
+
+
+def test_decision_oof_reuses_given_evidence_and_choices_read_only_their_features(monkeypatch):
+    """benchmarks/l2_study.py refits the decision on one cross-fitted evidence with other choices
+    features: decision_oof must not re-rank when given the evidence, and the choices models must
+    read only CHOICES_USED / CHOICES_LONG_USED."""
+    from knowledge.calibration import FEATURES, Calibration
+
+    rng = np.random.default_rng(5)
+    cases = _cases()
+    n, shuffles = len(cases), 2
+    x = rng.normal(size=(shuffles, n, len(FEATURES)))
+    x[:, :, FEATURES.index("length")] = np.log1p(rng.integers(1, 15, size=n))[None, :]
+    y1 = x[:, :, FEATURES.index("rr_prob")] > 0
+    y3 = y1 | (x[:, :, FEATURES.index("phrase")] > 0)
+    exact = np.zeros((shuffles, n), bool)
+
+    def no_reranking(*_a, **_k):
+        raise AssertionError("re-ranked although the evidence was given")
+
+    monkeypatch.setattr(fit_calibration, "cross_fitted", no_reranking)
+    sets = {"member": [c for nm, c in cases if nm == "member"], "real": [c for nm, c in cases if nm == "real"]}
+    weights = fit_calibration.set_weights(cases, sets)
+    figures = {}
+    for used in (("phrase", "coverage"), ("phrase", "coverage", "rr_prob")):
+        monkeypatch.setattr(fit_calibration, "CHOICES_USED", used)
+        monkeypatch.setattr(fit_calibration, "CHOICES_LONG_USED", used + ("t_extra",))
+        cal, oof = fit_calibration.decision_oof(None, [None] * n, sets, cases, weights, Calibration(), [0, 1],
+                                                evidence=(x, y1, y3, exact))
+        assert oof.p3.shape == (shuffles, n) and np.array_equal(oof.y1, y1)
+        read = {f for f, w in zip(cal.used, cal.choices.weights, strict=True) if w}
+        assert read == set(used)
+        assert {f for f, w in zip(cal.used, cal.choices_long.weights, strict=True) if w} == set(used) | {"t_extra"}
+        figures[used] = oof.p3
+    assert not np.allclose(*figures.values())  # rr_prob (which tells y1 here) moves the choices model
