@@ -13,7 +13,7 @@ from knowledge.normalize import key
 from knowledge.sources import Source, registry
 
 from .asks import offer  # late: a feature module ("Hỏi tổ trưởng" for team members)
-from .topics import topic_choices
+from .topics import topic_choices, topic_named, topic_page
 from .words import looks_private
 
 FEEDBACK_QUESTION = "Câu trả lời có giúp ích không?"
@@ -119,6 +119,8 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         if result.also:  # the message asked more than one thing: offer the others before related entries
             reply.choices = with_others(reply.choices, [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.also])
         return [reply]
+    if (named := topic_named(text)) is not None and deps.kb.by_topic(named):
+        return topic_page(deps, named)  # only a topic's name ("vneid", "lừa đảo"): that topic's list
     if result.status == "choices":
         session.state["asked"] = text  # already redacted; recorded if none of the choices fits
         choices = [Choice(s.entry.title, f"faq:{s.entry.id}") for s in result.choices]

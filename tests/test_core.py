@@ -123,6 +123,19 @@ async def test_topics_browse(chat):
     assert replies
 
 
+async def test_a_bare_topic_name_lists_the_topic(chat):
+    """"vneid" alone names a topic, not a question: the member gets that topic's list, not a guess or a
+    "no answer yet" (nothing is recorded as unanswered)."""
+    for text in ["vneid", "VNeID ?", "  Vneid!!"]:
+        await chat.say(text)
+        assert chat.last[0].text.startswith("VNeID và định danh điện tử")
+        assert any(c.label == "Quên mật khẩu VNeID" for c in chat.last[0].choices)
+    await chat.pick("Quên mật khẩu VNeID")
+    assert "mật khẩu" in chat.last[0].text.lower()
+    await chat.say("lừa đảo")  # no entry of that topic in this knowledge base: no empty list, the usual matching
+    assert not chat.last[0].text.startswith("Phòng tránh lừa đảo")
+
+
 async def test_session_is_keyed_by_channel_and_user(small_deps):
     await respond(Incoming("telegram", "5", "5", text="kich hoat vneid"), small_deps)
     assert small_deps.storage.load_session("telegram:5")["choices"]
