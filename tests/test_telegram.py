@@ -104,6 +104,16 @@ async def test_topic_browsing_by_buttons(tfake, channel):
     assert {b["text"] for b in buttons(entries)} == {"Kích hoạt tài khoản VNeID", "Quên mật khẩu VNeID"}
 
 
+async def test_a_bare_topic_name_lists_the_topic(tfake, channel):
+    await tfake.push_text("VNeID")  # a topic, not a question: its list, not a guess or "no answer yet"
+    [entries] = await tfake.wait_sent()
+    assert entries["text"].startswith("VNeID và định danh điện tử")
+    assert {b["text"] for b in buttons(entries)} == {"Kích hoạt tài khoản VNeID", "Quên mật khẩu VNeID"}
+    await tfake.push_callback(entries, button(entries, "Quên mật khẩu VNeID")["callback_data"])
+    [answer] = await tfake.wait_sent(after=1)
+    assert answer["text"].startswith("📌 Quên mật khẩu VNeID")
+
+
 async def test_sticker_photo_contact_explained_never_kept(tfake, channel, tg_deps):
     sticker = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width": 512, "height": 512,
                "is_animated": False, "is_video": False}
