@@ -38,7 +38,7 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ from faq_eval import DIALOGUE_DIR, _rows, read_dialogues, run_dialogues
 
 from knowledge import followup
 from knowledge.calibration import CALIBRATION_FILE, Calibration
-from knowledge.followup import RULES, Context
+from knowledge.followup import RULES
 from knowledge.loader import load
 from knowledge.matcher import Match, Matcher
 
@@ -76,35 +76,38 @@ Dialogue = list[tuple[float, str, tuple[str, ...]]]
 
 
 class _Cache:
-    """A message's own match and its topic reading, which no cut-off changes, computed once each."""
+    """A message's own match and one step of the follow-up reading (`followup.<step>`: "resolve" for the
+    rule cut-offs, "read" for the follow-up model's threshold), which neither changes, computed once each
+    while the same dialogues are played many times. `key` maps the step's arguments after the matcher to
+    a cache key."""
 
-    def __init__(self, matcher: Matcher) -> None:
-        self.matcher = matcher
+    def __init__(self, matcher: Matcher, step: str, key: Callable[..., Hashable]) -> None:
+        self.matcher, self.step, self.key = matcher, step, key
         self.own: dict[str, Match] = {}
-        self.topic: dict[tuple[str, str, tuple[str, ...]], Match] = {}
+        self.steps: dict[Hashable, Any] = {}
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        matcher, real_match, real_resolve = self.matcher, self.matcher.match, followup.resolve
+        matcher, real_match, real_step = self.matcher, self.matcher.match, getattr(followup, self.step)
 
         def match(text: str) -> Match:
             if text not in self.own:
                 self.own[text] = real_match(text)
             return self.own[text]
 
-        def resolve(m: Matcher, text: str, ctx: Context) -> Match:
-            key = (text, ctx.entry_id, ctx.alts)
-            if key not in self.topic:
-                self.topic[key] = real_resolve(m, text, ctx)
-            return self.topic[key]
+        def step(m: Matcher, *args: Any) -> Any:
+            key = self.key(*args)
+            if key not in self.steps:
+                self.steps[key] = real_step(m, *args)
+            return self.steps[key]
 
         matcher.match = match  # type: ignore[method-assign]
-        followup.resolve = resolve
+        setattr(followup, self.step, step)
         try:
             yield
         finally:
             del matcher.match
-            followup.resolve = real_resolve
+            setattr(followup, self.step, real_step)
 
 
 def combos() -> list[dict[str, float]]:
@@ -117,7 +120,7 @@ def play(matcher: Matcher, dialogues: list[Dialogue], rules: list[dict[str, floa
     answered wrong, its follow-up turns answered at all, with each combination of cut-offs."""
     cal = matcher.calibration
     out = {k: np.zeros((len(rules), len(dialogues))) for k in ("right", "wrong", "answered")}
-    cache = _Cache(matcher)
+    cache = _Cache(matcher, "resolve", lambda text, ctx: (text, ctx.entry_id, ctx.alts))
     try:
         with cache.installed():
             for c, r in enumerate(rules):
@@ -268,39 +271,6 @@ def threshold(turns: list[Any], probs: list[list[np.ndarray]], setting: Setting)
     return float(grid[len(grid) - 1 - int(np.argmax(smooth[::-1]))])
 
 
-class _ReadCache:
-    """A message's own match and its topic reading do not change with the follow-up model's weights or
-    threshold: computed once each while the study plays the same dialogues with many of them."""
-
-    def __init__(self, matcher: Matcher) -> None:
-        self.matcher = matcher
-        self.own: dict[str, Match] = {}
-        self.read: dict[tuple[str, int], Any] = {}
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        matcher, real_match, real_read = self.matcher, self.matcher.match, followup.read
-
-        def match(text: str) -> Match:
-            if text not in self.own:
-                self.own[text] = real_match(text)
-            return self.own[text]
-
-        def read(m: Matcher, text: str, prev_index: int) -> Any:
-            key = (text, prev_index)
-            if key not in self.read:
-                self.read[key] = real_read(m, text, prev_index)
-            return self.read[key]
-
-        matcher.match = match  # type: ignore[method-assign]
-        followup.read = read
-        try:
-            yield
-        finally:
-            del matcher.match
-            followup.read = real_read
-
-
 def take(out: dict[Setting, dict[str, float]], n: int) -> Setting:
     """The setting worth most out of sample: dialogues right (of `n`) less WRONG_COST per follow-up turn
     answered wrong, as everywhere else here. Among those within NOISE of the best: the current setting
@@ -325,7 +295,7 @@ def study(matcher: Matcher, cal: Calibration, verbose: bool = True) -> tuple[Set
     out = {s: {"right": 0.0, "wrong": 0.0, "answered": 0.0} for s in settings}
     saved = matcher.calibration
     matcher.calibration = cal
-    cache = _ReadCache(matcher)
+    cache = _Cache(matcher, "read", lambda text, prev_index: (text, prev_index))
     try:
         with cache.installed():
             turns = followup_turns(matcher, dialogues)
