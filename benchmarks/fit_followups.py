@@ -284,9 +284,11 @@ def take(out: dict[Setting, dict[str, float]], n: int) -> Setting:
     return min(near, key=lambda s: (out[s]["wrong"], -worth[s], settings.index(s)))
 
 
-def study(matcher: Matcher, cal: Calibration, verbose: bool = True) -> tuple[Setting, dict[Setting, dict[str, float]]]:
+def study(matcher: Matcher, cal: Calibration,
+          verbose: bool = True) -> tuple[Setting, dict[Setting, dict[str, float]], list[Any]]:
     """The nested study of the follow-up threshold's cost and floor on the dev dialogues (see above):
-    per setting, dialogues right (share), follow-up turns answered wrong and answered (per pass)."""
+    the setting taken; per setting, dialogues right (share), follow-up turns answered wrong and answered
+    (per pass); and the dev follow-up turns read under `cal` (for `refit_threshold`)."""
     from fit_calibration import _fit_followup_weights, followup_oof, followup_turns, with_followup
 
     dialogues = read_dialogues("dev")
@@ -332,22 +334,14 @@ def study(matcher: Matcher, cal: Calibration, verbose: bool = True) -> tuple[Set
         print(f"  taken: cost {chosen.cost:.0f}, floor {chosen.floor:.2f} (worth most: dialogues right less "
               f"{WRONG_COST:.0f} per follow-up answered wrong; within {NOISE:.0f} of the best, the current setting, "
               "else the fewest wrong)")
-    return chosen, out
+    return chosen, out, turns
 
 
-def refit_threshold(matcher: Matcher, cal: Calibration, setting: Setting, verbose: bool = True) -> Calibration:
-    """`cal` (its follow-up model fitted on all dev follow-up turns by fit_calibration.py) with the
+def refit_threshold(cal: Calibration, turns: list[Any], setting: Setting, verbose: bool = True) -> Calibration:
+    """`cal` (its follow-up model fitted on all dev follow-up turns `turns` by fit_calibration.py) with the
     model's threshold chosen under `setting`, on the same inner out-of-fold probabilities as there."""
-    from fit_calibration import followup_oof, followup_turns
+    from fit_calibration import followup_oof
 
-    if not cal.has_followup_model:
-        return cal
-    saved = matcher.calibration
-    matcher.calibration = cal
-    try:
-        turns = followup_turns(matcher, read_dialogues("dev"))
-    finally:
-        matcher.calibration = saved
     p_min = threshold(turns, [followup_oof(turns, k) for k in range(SHUFFLES)], setting)
     if verbose:
         print(f"  follow-up model answers from P(right) >= {p_min:.2f} (was {cal.followup_p_min:.2f})")
@@ -358,8 +352,8 @@ def fit(matcher: Matcher, cal: Calibration, verbose: bool = True) -> Calibration
     """The calibration with the follow-up model's threshold chosen by the nested study (`study`), and the
     follow-up rule cut-offs chosen on the dev dialogues (`choose_way`)."""
     if cal.has_followup_model:
-        setting, _ = study(matcher, cal, verbose)
-        cal = refit_threshold(matcher, cal, setting, verbose)
+        setting, _, turns = study(matcher, cal, verbose)
+        cal = refit_threshold(cal, turns, setting, verbose)
     dialogues = read_dialogues("dev")
     rules = combos()
     saved = matcher.calibration
