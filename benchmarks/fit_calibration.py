@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -45,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_followups
 from faq_eval import Case, accepted, read_dialogues, read_member, read_real, run_dialogues
+from hash_seed import rerun_with
 
 from knowledge.calibration import (
     CALIBRATION_FILE,
@@ -156,9 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"the re-ranker's L2 (default {RERANK_L2}; other values for measuring, with --out)")
     args = ap.parse_args(argv)
     RERANK_L2 = args.rerank_l2  # (read by decision_oof and in `fitted_on` too)
-    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
-        env = {**os.environ, "PYTHONHASHSEED": HASH_SEED}
-        return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+    if (code := rerun_with(HASH_SEED, __file__)) is not None:
+        return code
     seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
     entries = load()
     sets: dict[str, list[Case]] = {"member": read_member("dev"), "real": read_real("dev")[0]}

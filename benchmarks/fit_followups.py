@@ -35,8 +35,6 @@ import argparse
 import contextlib
 import functools
 import itertools
-import os
-import subprocess
 import sys
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
@@ -49,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from faq_eval import DIALOGUE_DIR, _rows, read_dialogues, run_dialogues
+from hash_seed import rerun_with
 
 from knowledge import followup
 from knowledge.calibration import CALIBRATION_FILE, Calibration
@@ -435,9 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", action="store_true", help="also report each rule switched off")
     ap.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     args = ap.parse_args(argv)
-    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
-        env = {**os.environ, "PYTHONHASHSEED": HASH_SEED}
-        return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+    if (code := rerun_with(HASH_SEED, __file__)) is not None:
+        return code
     cal = Calibration.load(args.calibration)
     matcher = Matcher(load(), cal)
     cal = fit(matcher, cal)

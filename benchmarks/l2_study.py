@@ -17,8 +17,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_calibration as fc
 from faq_eval import read_member, read_real
+from hash_seed import rerun_with
 
 from knowledge.calibration import Calibration
 from knowledge.loader import load
@@ -51,9 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per setting")
     args = ap.parse_args(argv)
-    if os.environ.get("PYTHONHASHSEED") != fc.HASH_SEED:
-        env = {**os.environ, "PYTHONHASHSEED": fc.HASH_SEED}
-        return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+    if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
+        return code
     seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
     entries = load()
     sets = {"member": read_member("dev"), "real": read_real("dev")[0]}

@@ -23,8 +23,6 @@ Reads only the dev halves; never the held-out ones.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -36,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_calibration as fc
 from faq_eval import read_member, read_real
+from hash_seed import rerun_with
 
 GRID = np.round(np.arange(0.3, 1.001, 0.01), 2)
 DROP = 0.05  # the share of phrasings dropped by `evidence drop`
@@ -447,9 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     an.add_argument("--choices", action="store_true", help="study the choices thresholds instead")
     args = ap.parse_args(argv)
     if args.cmd == "evidence":
-        if os.environ.get("PYTHONHASHSEED") != fc.HASH_SEED:
-            env = {**os.environ, "PYTHONHASHSEED": fc.HASH_SEED}
-            return subprocess.run([sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+        if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
+            return code
         evidence(args.kind, args.k, args.folder, args.shuffles)
     else:
         if args.choices:
