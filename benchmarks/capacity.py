@@ -33,7 +33,6 @@ import itertools
 import os
 import platform
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.channelkit import free_port  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
@@ -291,9 +291,7 @@ async def main(args: argparse.Namespace) -> None:
           f"{'throttling OFF' if args.unthrottled else 'flood limiter as shipped (30 msg/s)'}")
     fake = Fake()
     await fake.start()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # held in TIME_WAIT until the bot's webhook server binds it
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(tmp / "tcns.db"),
            "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url, "ADMIN_IDS": ",".join(sorted(admins(args.teams))),
            "WEBHOOK_LISTEN": f"127.0.0.1:{port}", "BACKUP_TIME": "", "LOG_LEVEL": "WARNING",
