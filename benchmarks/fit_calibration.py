@@ -25,6 +25,11 @@ knowledge base changes (new entries, phrasings or answer text move the rankers' 
    off-topic rates stay within the budgets, which the two-threshold pick's did not.
    benchmarks/threshold_study.py measures this and the other objectives tried (costs per wrong and
    off-topic answer, soft budget penalties, wider smoothing, target wrong rates, bagging).
+   The real set's budgets hold on the newer half of its dev rows too (NEWER_HALF): the older rows'
+   misses have been read by knowledge-base editors for longer, and their out-of-fold wrong rate is
+   far below the newer rows' and the held-out half's (threshold_study.py analyse --budgets compares
+   this with margins on the budgets: scaled budgets, Wilson upper bounds, bootstrap spreads).
+   It also prints the out-of-fold figures of the FRESH slice (real dev rows from FRESH_LINE on).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_followups
-from faq_eval import Case, accepted, read_dialogues, read_member, read_real, run_dialogues
+from faq_eval import REAL_DIR, Case, accepted, read_dialogues, read_member, read_real, run_dialogues
 from hash_seed import rerun_with
 
 from knowledge.calibration import (
@@ -81,6 +86,21 @@ RERANK_L2 = 100.0
 # (wrong <= 2-3%, out of scope <= 5%) to leave room for the difference between the halves.
 WRONG_MAX = {"member": 0.02, "real": 0.025}
 OOS_MAX = 0.04
+# The real set's budgets must hold on the NEWER half of its dev rows (by line in dev.tsv, where rows are
+# appended round by round; newer_groups) as well as on all of them. KB phrasings were written over many
+# stops after reading dev misses, the oldest rows' for longest: out of fold at the thresholds the plain
+# rule picks (0.87 / 0.81), rounds 1-4 (147 in-scope rows) are answered wrong 0.2-0.4% of the time and
+# rounds 5-8 (108) 4.9-5.8%, against 4.5% on the held-out half, which no phrasing was written from. Under
+# leave-one-round-out nested CV (benchmarks/threshold_study.py analyse --budgets) the plain rule's held
+# rounds 5-8 were answered wrong 5.6-5.8%; with this rule 1.5-1.7% (off-topic answered 3.7-3.8% either
+# way), at a cost of 3.6-4.6 points of out-of-fold mean top-1. False turns it off (for measuring).
+NEWER_HALF = True
+# The FRESH slice: real dev rows from this line of benchmarks/eval/real/dev.tsv on (1-based, the header
+# is line 1), which no knowledge-base editor has read. `make calibrate` prints their out-of-fold figures
+# beside the older rows' (fresh_slice). Now the first line of round 8 (its rows were read by the
+# relabelling of round-8 gap rows, so they are only fresher, not fresh); the lead moves it to the first
+# line of round 9 when those rows are merged (benchmarks/eval/real/README.md).
+FRESH_LINE = 407
 OOS_CHOICE_COST = 0.25
 L2 = 3.0  # the choices models'
 # The answer models' L2 (P(right | in scope) and P(in scope)): 1 against 0.5 and 3 (and 3 for the
@@ -151,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, help="append the chosen thresholds and estimates as a JSON line")
     ap.add_argument("--dump", type=Path, help="save the decision's out-of-fold evidence (.npz, for threshold_study.py)")
     ap.add_argument("-v", action="store_true", help="print the threshold table")
+    ap.add_argument("--plain-budgets", action="store_true",
+                    help="budgets on all rows only, not also on the newer half of the real rows (for measuring)")
     ap.add_argument("--rerank-l2", type=float, default=RERANK_L2,
                     help=f"the re-ranker's L2 (default {RERANK_L2}; other values for measuring, with --out)")
     args = ap.parse_args(argv)
@@ -181,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     old = Calibration.load(args.out)
     previous = (old.answer_min, old.answer_min_long) if old.fitted_on != Calibration().fitted_on else None
     cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report,
-                       dump=args.dump, previous=previous)
+                       dump=args.dump, previous=previous, newer_half=NEWER_HALF and not args.plain_budgets)
     if args.report:
         with args.report.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"seed": args.seed, "shuffles": args.shuffles, **report}) + "\n")
@@ -245,6 +267,61 @@ def group_folds(cases: list[tuple[str, Case]], seed: int,
     fold = np.array([fold_of[g] for g in groups])
     idx = np.arange(len(cases))
     return [(idx[fold != f], idx[fold == f]) for f in range(FOLDS)]
+
+
+def real_dev_lines() -> list[int]:
+    """The line (1-based, the header is line 1) of benchmarks/eval/real/dev.tsv that each real dev
+    question comes from, in read_real("dev")'s order (`gap:` rows, which it skips, are skipped here too)."""
+    lines = []
+    for n, line in enumerate((REAL_DIR / "dev.tsv").read_text(encoding="utf-8").splitlines(), start=1):
+        cells = [c.strip() for c in line.split("\t")]
+        if n == 1 or not line.strip() or (len(cells) > 1 and cells[1].startswith("gap:")):
+            continue
+        lines.append(n)
+    return lines
+
+
+def case_lines(cases: list[tuple[str, Case]]) -> np.ndarray:
+    """Each case's line in benchmarks/eval/real/dev.tsv (a real dev question), or 0 (any other)."""
+    rows: dict[tuple[str, str], int] = {}
+    for n, line in enumerate((REAL_DIR / "dev.tsv").read_text(encoding="utf-8").splitlines(), start=1):
+        cells = [c.strip() for c in line.split("\t")]
+        if n > 1 and len(cells) > 2:
+            rows.setdefault((cells[0], cells[2]), n)
+    return np.array([rows.get((c.question, c.source), 0) if name == "real" else 0 for name, c in cases])
+
+
+def newer_groups(oof: Oof) -> list[tuple[str, np.ndarray]]:
+    """[("real newer", mask)]: the real questions whose dev.tsv line is at or after the median real
+    question's (see NEWER_HALF; none without lines)."""
+    real = dict(oof.groups).get("real")
+    if oof.lines is None or real is None or not (oof.lines[real] > 0).any():
+        return []
+    lines = oof.lines[real & (oof.lines > 0)]
+    return [("real newer", real & (oof.lines >= np.median(lines)))]
+
+
+def fresh_slice(oof: Oof, answered: np.ndarray, offered: np.ndarray, first_line: int = FRESH_LINE) -> list[str]:
+    """Out-of-fold figures (at the chosen thresholds, mean over the shuffles) of the real dev rows from
+    `first_line` on (the fresh slice, FRESH_LINE) beside the older ones', with their counts."""
+    real = dict(oof.groups).get("real")
+    if real is None or oof.lines is None:
+        return []
+    out = [f"fresh slice (real dev rows from line {first_line} of dev.tsv) against the older rows, out of fold:"]
+    for label, sel in (("older", real & (oof.lines > 0) & (oof.lines < first_line)),
+                       ("fresh", real & (oof.lines >= first_line))):
+        ins, oos = sel & oof.scope, sel & ~oof.scope
+        if not sel.any():
+            out.append(f"  {label}: no rows")
+            continue
+        top1 = (answered & ins & oof.y1).sum(axis=1).mean() / max(ins.sum(), 1)
+        found = ((answered & oof.y1) | (offered & oof.y3))[:, ins].sum(axis=1).mean() / max(ins.sum(), 1)
+        wrong = (answered & ins & ~oof.y1).sum(axis=1).mean()
+        off = (answered & oos).sum(axis=1).mean()
+        out.append(f"  {label}: {ins.sum()} in scope, {oos.sum()} off-topic; top1 {top1:.3f}; answered or offered "
+                   f"{found:.3f}; wrong {wrong / max(ins.sum(), 1):.3f} ({wrong:.1f}); off-topic answered "
+                   f"{off / max(oos.sum(), 1):.3f} ({off:.1f}); ranked first {oof.y1[:, ins].mean():.3f}")
+    return out
 
 
 def case_groups(cases: list[tuple[str, Case]]) -> list[str]:
@@ -465,8 +542,8 @@ def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray,
 
 
 def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.ndarray, clear: np.ndarray,
-                 long_q: np.ndarray, groups: list[tuple[str, np.ndarray]],
-                 scope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 long_q: np.ndarray, groups: list[tuple[str, np.ndarray]], scope: np.ndarray,
+                 extra: list[tuple[str, np.ndarray]] | tuple[()] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The value of each pair of answer thresholds, and that value smoothed over its neighbours.
 
     p1, y1, exact, clear: (shuffles, questions) out-of-fold P(right), whether the best entry is
@@ -477,7 +554,9 @@ def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.nda
     (rather than the per-shuffle verdicts) makes the pick depend on how the chain does, not on
     which fold one or two borderline dev questions happened to fall in. Smoothed: a cell is
     worth the mean of its (2 SMOOTH + 1)^2 neighbourhood, so a broken budget anywhere near it
-    drags it down and the pick sits inside the safe region rather than on its edge."""
+    drags it down and the pick sits inside the safe region rather than on its edge. `extra`: groups
+    (e.g. "real newer", newer_groups) whose wrong and off-topic rates must keep the budgets of the set
+    their name starts with too, without counting in the mean top-1."""
     m = len(grid)
     # answered at (i, j) = exact | short-and-over-grid[i] | long-and-over-grid[j] (short and long
     # questions are disjoint), so each count is a constant plus a row term plus a column term
@@ -497,6 +576,12 @@ def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.nda
         if ins.sum():
             rates.append(count(ins & y1) / ins.sum())
             ok &= count(ins & ~y1) / ins.sum() <= WRONG_MAX[name] + 1e-12
+        if oos.sum():
+            ok &= count(np.broadcast_to(oos, y1.shape)) / oos.sum() <= OOS_MAX + 1e-12
+    for name, g in extra:
+        ins, oos = g & scope, g & ~scope
+        if ins.sum():
+            ok &= count(ins & ~y1) / ins.sum() <= WRONG_MAX[name.split()[0]] + 1e-12
         if oos.sum():
             ok &= count(np.broadcast_to(oos, y1.shape)) / oos.sum() <= OOS_MAX + 1e-12
     table = np.where(ok, np.mean(rates, axis=0), -1.0)
@@ -522,7 +607,8 @@ def tied_pick(table: np.ndarray) -> tuple[int, int, float]:
     m = len(table)
     padded = np.pad(on_line(table), SMOOTH, mode="edge")
     smooth = np.convolve(padded, np.ones(2 * SMOOTH + 1) / (2 * SMOOTH + 1), "valid")
-    i = int(np.argmax(smooth))
+    # no cell within the budgets: the strictest thresholds, not the first (lowest) of equal values
+    i = int(np.argmax(smooth)) if (on_line(table) >= 0).any() else m - 1
     return i, min(max(i + LONG_OFFSET, 0), m - 1), float(smooth[i])
 
 
@@ -534,20 +620,21 @@ def _answered(grid: np.ndarray, cell: tuple[int, int], p1: np.ndarray, exact: np
 
 
 def cell_rates(grid: np.ndarray, cell: tuple[int, int], p1: np.ndarray, y1: np.ndarray, exact: np.ndarray,
-               clear: np.ndarray, long_q: np.ndarray, groups: list[tuple[str, np.ndarray]],
-               scope: np.ndarray) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Each set's top-1, wrong and off-topic-answered rates at one threshold cell (averaged over the
-    shuffles, as answer_table does), and the budgets broken there ("real.oos", "member.wrong")."""
+               clear: np.ndarray, long_q: np.ndarray, groups: list[tuple[str, np.ndarray]], scope: np.ndarray,
+               extra: list[tuple[str, np.ndarray]] | tuple[()] = ()) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Each set's (and each `extra` group's, see answer_table) top-1, wrong and off-topic-answered rates
+    at one threshold cell (averaged over the shuffles, as answer_table does), and the budgets broken
+    there ("real.oos", "member.wrong", "real newer.wrong")."""
     ans = _answered(grid, cell, p1, exact, clear, long_q)
     rates: dict[str, dict[str, float]] = {}
     broken = []
-    for name, g in groups:
+    for name, g in [*groups, *extra]:
         ins, oos = g & scope, g & ~scope
         r = {"top1": float((ans & ins & y1).sum(axis=1).mean() / max(ins.sum(), 1)),
              "wrong": float((ans & ins & ~y1).sum(axis=1).mean() / max(ins.sum(), 1)),
              "oos": float((ans & oos).sum(axis=1).mean() / max(oos.sum(), 1))}
         rates[name] = r
-        if ins.sum() and r["wrong"] > WRONG_MAX[name] + 1e-12:
+        if ins.sum() and r["wrong"] > WRONG_MAX[name.split()[0]] + 1e-12:
             broken.append(f"{name}.wrong")
         if oos.sum() and r["oos"] > OOS_MAX + 1e-12:
             broken.append(f"{name}.oos")
@@ -556,7 +643,8 @@ def cell_rates(grid: np.ndarray, cell: tuple[int, int], p1: np.ndarray, y1: np.n
 
 def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.ndarray, exact: np.ndarray,
              clear: np.ndarray, long_q: np.ndarray, groups: list[tuple[str, np.ndarray]],
-             scope: np.ndarray, steps: tuple[int, ...] = (-4, -2, -1, 0, 1, 2, 4)) -> list[str]:
+             scope: np.ndarray, steps: tuple[int, ...] = (-4, -2, -1, 0, 1, 2, 4),
+             extra: list[tuple[str, np.ndarray]] | tuple[()] = ()) -> list[str]:
     """Lines that say which budget binds around the chosen thresholds, and how the out-of-fold
     P(right) of right firsts, wrong firsts and off-topic questions spread in each set.
 
@@ -573,7 +661,7 @@ def diagnose(grid: np.ndarray, chosen: tuple[int, int], p1: np.ndarray, y1: np.n
     for a, b in cells:
         if not (0 <= a < len(grid) and 0 <= b < len(grid)):
             continue
-        rates, broken = cell_rates(grid, (a, b), p1, y1, exact, clear, long_q, groups, scope)
+        rates, broken = cell_rates(grid, (a, b), p1, y1, exact, clear, long_q, groups, scope, extra)
         mark = "*" if (a, b) == chosen else " "
         out.append(f" {mark}short {grid[a]:.2f} long {grid[b]:.2f}: " + " | ".join(
             f"{name} top1 {r['top1']:.3f} wrong {r['wrong']:.3f} oos {r['oos']:.3f}" for name, r in rates.items())
@@ -648,12 +736,14 @@ class Oof:
     scope: np.ndarray  # (questions,): in scope
     groups: list[tuple[str, np.ndarray]]  # each set's name and (questions,) mask
     units: np.ndarray | None = None  # (questions,): fold group number (a real page's questions share one)
+    lines: np.ndarray | None = None  # (questions,): a real question's line in its dev.tsv, 0 for the others
 
     def subset(self, cols: np.ndarray) -> Oof:
         """The same evidence for the questions `cols` (indices or a mask) only."""
         return Oof(self.p1[:, cols], self.p3[:, cols], self.p3_long[:, cols], self.y1[:, cols], self.y3[:, cols],
                    self.exact[:, cols], self.clear[:, cols], self.long_q[cols], self.scope[cols],
-                   [(name, g[cols]) for name, g in self.groups], None if self.units is None else self.units[cols])
+                   [(name, g[cols]) for name, g in self.groups], None if self.units is None else self.units[cols],
+                   None if self.lines is None else self.lines[cols])
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, p1=self.p1, p3=self.p3, p3_long=self.p3_long, y1=self.y1, y3=self.y3,
@@ -774,12 +864,16 @@ def choose_choices(oof: Oof, answered: np.ndarray, smooth: int = 0) -> tuple[flo
 def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None, dump: Path | None = None,  # type: ignore[type-arg]
-                 previous: tuple[float, float] | None = None, evidence: Evidence4 | None = None) -> Calibration:
+                 previous: tuple[float, float] | None = None, evidence: Evidence4 | None = None,
+                 newer_half: bool = NEWER_HALF) -> Calibration:
     """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV).
     `previous`: the answer thresholds of the calibration being replaced, whose out-of-fold figures
-    are printed beside the new ones."""
+    are printed beside the new ones. `newer_half`: the real budgets hold on the newer half of the
+    real rows too (NEWER_HALF)."""
     shuffles = len(seeds)
     cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds, evidence=evidence)
+    oof.lines = case_lines(cases)
+    extra = newer_groups(oof) if newer_half else []
     if dump is not None:
         oof.save(dump)
     p1, p3, p3_long, y1, y3 = oof.p1, oof.p3, oof.p3_long, oof.y1, oof.y3
@@ -788,14 +882,20 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         f"{name} {y1[:, g & scope].mean():.3f}" for name, g in groups))
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
 
-    table, _ = answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    table, _ = answer_table(grid, p1, y1, exact, clear, long_q, groups, scope, extra)
     i, j, smoothed = tied_pick(table)
     if verbose:
         for a in range(30, len(grid), 4):
             print(f"  short {grid[a]:.2f}: " + " ".join(f"{table[a, b]:+.2f}" for b in range(30, len(grid), 4)))
     cal.answer_min, cal.answer_min_long = float(grid[i]), float(grid[j])
-    for line in diagnose(grid, (int(i), int(j)), p1, y1, exact, clear, long_q, groups, scope):
+    for line in diagnose(grid, (int(i), int(j)), p1, y1, exact, clear, long_q, groups, scope, extra=extra):
         print(line)
+    # on the line, the budgets broken within SMOOTH + 1 steps below the pick (the smoothing keeps it
+    # that far from the first broken cell when a budget binds)
+    binding = [b for d in range(1, SMOOTH + 2) if i - d >= 0 and j - d >= 0
+               for b in cell_rates(grid, (i - d, j - d), p1, y1, exact, clear, long_q, groups, scope, extra)[1]]
+    print(f"budgets that bind (broken on the line within {SMOOTH + 1} steps below the pick): "
+          + (", ".join(dict.fromkeys(binding)) or "none (the pick is set by top-1)"))
     print(f"out-of-fold dev mean top-1 at the chosen threshold {table[i, j]:.3f} (smoothed {smoothed:.3f}; "
           f"best cell on the line {on_line(table).max():.3f}, anywhere {table.max():.3f})")
     for line in discrimination(oof, table):
@@ -804,10 +904,11 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         # A change to the knowledge base moves the fitted thresholds too; the refitted models at the
         # previous thresholds show what the change did to the ranking and the models alone.
         old = (int(np.argmin(abs(grid - previous[0]))), int(np.argmin(abs(grid - previous[1]))))
-        rates, broken = cell_rates(grid, old, p1, y1, exact, clear, long_q, groups, scope)
+        rates, broken = cell_rates(grid, old, p1, y1, exact, clear, long_q, groups, scope, extra)
         print(f"out-of-fold at the previous thresholds {grid[old[0]]:.2f} / {grid[old[1]]:.2f}: " + " | ".join(
             f"{name} top1 {r['top1']:.3f} wrong {r['wrong']:.3f} oos {r['oos']:.3f}" for name, r in rates.items())
-            + f"; mean top-1 {np.mean([r['top1'] for r in rates.values()]):.3f}; broken: {', '.join(broken) or '-'}")
+            + f"; mean top-1 {np.mean([rates[name]['top1'] for name, _ in groups]):.3f}; "
+            f"broken: {', '.join(broken) or '-'}")
         if report is not None:
             report.update({f"previous.{name}.{k}": v for name, r in rates.items() for k, v in r.items()})
 
@@ -833,6 +934,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
           f"[lowest-highest] over the {shuffles} shuffles:")
     for name, figures in per.items():
         print(f"  {name}: " + "; ".join(f"{k} {np.mean(v):.3f} [{min(v):.3f}-{max(v):.3f}]" for k, v in figures.items()))
+    for line in fresh_slice(oof, answered, offered):
+        print(line)
     if report is not None:
         report.update(answer_min=cal.answer_min, answer_min_long=cal.answer_min_long, choices_min=best_c, choices_min_long=best_cl,
                       mean_top1=float(table[i, j]), choices_value=best_value,
@@ -843,7 +946,8 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     cal = replace(cal)  # recompute the derived arrays for the fitted feature set
     cal.fitted_on = (f"dev halves only ({counts} questions); re-ranker L2 {RERANK_L2}; decision L2 {L2} on "
                      f"cross-fitted re-ranker evidence ({FOLDS} folds x {shuffles} shuffles), thresholds on "
-                     f"out-of-fold predictions, budgets {WRONG_MAX} / oos {OOS_MAX}")
+                     f"out-of-fold predictions, budgets {WRONG_MAX} / oos {OOS_MAX}"
+                     + (" on all rows and on the newer half of the real rows" if extra else ""))
     return cal
 
 

@@ -4,6 +4,8 @@
     python benchmarks/threshold_study.py evidence boot 3 DIR   # ... on a bootstrap resample of the dev questions
     python benchmarks/threshold_study.py evidence drop 2 DIR   # ... with 5% of the KB's phrasings dropped at random
     python benchmarks/threshold_study.py analyse DIR           # every objective on every saved evidence
+    python benchmarks/threshold_study.py evidence entry 0 DIR  # member-typed questions folded by entry
+    python benchmarks/threshold_study.py analyse DIR --budgets # the budget rules (RULES), nested by round
 
 `evidence` runs the calibration fit's steps 1-2 (re-ranker, cross-fitted decision models, out-of-fold
 probabilities; benchmarks/fit_calibration.py) under a perturbation that should not matter, and saves
@@ -55,6 +57,8 @@ def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
     sets = {"member": read_member("dev"), "real": read_real("dev")[0]}
     cases = [(name, c) for name, cs in sets.items() for c in cs]
     fold_groups = None
+    if kind == "entry":  # member-typed questions folded by the entry they ask for (real: by page, as the fit)
+        fold_groups = entry_groups(cases)
     if kind == "boot":  # resample the fold groups (a real page, a member question) with replacement
         groups = fc.case_groups(cases)
         unique = sorted(set(groups))
@@ -66,7 +70,7 @@ def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
         cases = [cases[i] for i in picked]
         fold_groups = [groups[i] for i in picked]  # a drawn group's copies stay in one fold
         sets = {name: [c for nm, c in cases if nm == name] for name in sets}
-    seed = k if kind == "seed" else 0
+    seed = k if kind in ("seed", "entry") else 0
     seeds = [seed * shuffles + s for s in range(shuffles)]
     weights = fc.set_weights(cases, sets)
     base = Matcher(entries, Calibration(fusion=fc.FUSION))
@@ -432,11 +436,203 @@ def choices_study(data: dict[str, tuple[fc.Oof, np.ndarray]], answer: Pick) -> N
               f"{c[:, 1].max():.2f}]; nested: " + " | ".join(f"{name} {_fmt(v)}" for name, v in nest.items()))
 
 
+# ---- budget rules: how much margin the wrong / off-topic budgets need (nested, by page and by round) ---------
+
+# The first line (1-based, the header is line 1) of each collection round in benchmarks/eval/real/dev.tsv:
+# the rounds were appended in order (git history of the file: 94, 108, 172, 225, 284, 344, 406 and 461 lines
+# after rounds 1-8), and no row was moved or removed since.
+ROUND_START_LINES = (2, 95, 109, 173, 226, 285, 345, 407)
+
+
+def entry_groups(cases: list) -> list[str]:  # type: ignore[type-arg]
+    """Fold groups with member-typed questions grouped by the entry they ask for (off-topic ones one by
+    one) and real questions by source page, as the fit's."""
+    groups = fc.case_groups(cases)
+    return [f"entry:{c.expected[0]}" if name != "real" and c.expected else g
+            for g, (name, c) in zip(groups, cases, strict=True)]
+
+
+def real_rounds() -> np.ndarray:
+    """The collection round (1-8) of each real dev question in read_real's order."""
+    return np.searchsorted(np.array(ROUND_START_LINES), np.array(fc.real_dev_lines()), side="right")
+
+
+def wilson_upper(rate: np.ndarray, n: float, z: float) -> np.ndarray:
+    """The upper end of the Wilson score interval for a rate observed on n questions (z standard errors)."""
+    if z <= 0 or n <= 0:
+        return rate
+    z2 = z * z
+    return (rate + z2 / (2 * n) + z * np.sqrt(np.maximum(rate * (1 - rate), 0) / n + z2 / (4 * n * n))) / (1 + z2 / n)
+
+
+def line_counts(grid: np.ndarray, oof: fc.Oof) -> dict[str, np.ndarray]:
+    """Per question (mean over the shuffles), along the tied line (short threshold grid[i], long one
+    grid[i + LONG_OFFSET]): answered right, answered wrong, answered at all; (questions, grid) arrays,
+    nan where the long threshold is off the grid."""
+    m, off = len(grid), fc.LONG_OFFSET
+    idx = np.arange(m)
+    valid = (idx + off >= 0) & (idx + off < m)
+    thr = np.where(oof.long_q[:, None], grid[np.clip(idx + off, 0, m - 1)][None, :], grid[None, :])  # (q, grid)
+    ans = oof.exact[:, :, None] | ((oof.p1[:, :, None] >= thr[None, :, :]) & oof.clear[:, :, None])
+    right = (ans & oof.y1[:, :, None]).mean(axis=0)
+    wrong = (ans & ~oof.y1[:, :, None]).mean(axis=0)
+    every = ans.mean(axis=0)
+    out = {"right": right, "wrong": wrong, "answered": every}
+    for k in out:
+        out[k] = np.where(valid[None, :], out[k], np.nan)
+    return out
+
+
+def margin_rule(kind: str, k: float, boots: int = 200) -> Pick:
+    """The tied wall (one threshold on the line, hard budgets, smoothed over SMOOTH steps as tied_pick)
+    with each set's wrong and off-topic rates taken with a margin before the budgets are checked:
+    "scale": the budgets times k; "wilson": the rate's Wilson upper bound at k standard errors;
+    "boot": the rate plus k times its bootstrap spread over the fold groups (a real page's questions
+    drawn together); k = 0 is the current rule."""
+    def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
+        c = line_counts(grid, oof)
+        units = oof.units if oof.units is not None else np.arange(oof.p1.shape[1])
+        ok = np.ones(len(grid), bool)
+        top1 = []
+        for name, g in oof.groups:
+            ins, oos = g & oof.scope, g & ~oof.scope
+            n_ins, n_oos = ins.sum(), oos.sum()
+            wrong = c["wrong"][ins].sum(axis=0) / max(n_ins, 1)
+            off = c["answered"][oos].sum(axis=0) / max(n_oos, 1)
+            top1.append(c["right"][ins].sum(axis=0) / max(n_ins, 1))
+            w_max, o_max = fc.WRONG_MAX[name], fc.OOS_MAX
+            if kind == "scale":
+                w_max, o_max = k * w_max, k * o_max
+            elif kind == "wilson":
+                wrong, off = wilson_upper(wrong, n_ins, k), wilson_upper(off, n_oos, k)
+            elif kind == "newer" and name == "real" and oof.lines is not None:
+                # the budgets hold on the newer half of the real rows (by line) as well as on all of them
+                lines = oof.lines[g]
+                newer = g & (oof.lines >= np.median(lines))
+                n_ins_new, n_oos_new = (newer & oof.scope).sum(), (newer & ~oof.scope).sum()
+                wrong = np.maximum(wrong, k * c["wrong"][newer & oof.scope].sum(axis=0) / max(n_ins_new, 1))
+                off = np.maximum(off, k * c["answered"][newer & ~oof.scope].sum(axis=0) / max(n_oos_new, 1))
+            elif kind == "boot" and k > 0:
+                wrong = wrong + k * _boot_sd(units[ins], c["wrong"][ins], boots)
+                off = off + k * _boot_sd(units[oos], c["answered"][oos], boots)
+            if n_ins:
+                ok &= wrong <= w_max + 1e-12
+            if n_oos:
+                ok &= off <= o_max + 1e-12
+        value = np.where(ok & ~np.isnan(top1[0]), np.mean(top1, axis=0), -1.0)
+        table = np.full((len(grid), len(grid)), -1.0)
+        for i in range(len(grid)):
+            if 0 <= i + fc.LONG_OFFSET < len(grid):
+                table[i, i + fc.LONG_OFFSET] = value[i]
+        i, j, _ = fc.tied_pick(table)
+        return i, j
+    return pick
+
+
+def _boot_sd(units: np.ndarray, per_q: np.ndarray, boots: int) -> np.ndarray:
+    """The spread (sd) over `boots` resamples of whole fold groups of sum(per_q) / questions."""
+    if not len(units):
+        return np.zeros(per_q.shape[1])
+    u, inv = np.unique(units, return_inverse=True)
+    sums = np.zeros((len(u), per_q.shape[1]))
+    np.add.at(sums, inv, np.nan_to_num(per_q))
+    sizes = np.bincount(inv, minlength=len(u)).astype(float)
+    rng = np.random.default_rng(31337)
+    w = rng.multinomial(len(u), np.full(len(u), 1 / len(u)), size=boots).astype(float)  # (boots, units)
+    return ((w @ sums) / (w @ sizes)[:, None]).std(axis=0)
+
+
+RULES: dict[str, Pick] = {
+    "tied wall (current)": margin_rule("scale", 1.0),
+    "budgets x0.8": margin_rule("scale", 0.8),
+    "budgets x0.6": margin_rule("scale", 0.6),
+    "wilson z0.5": margin_rule("wilson", 0.5),
+    "wilson z1": margin_rule("wilson", 1.0),
+    "wilson z1.64": margin_rule("wilson", 1.645),
+    "newer half": margin_rule("newer", 1.0),
+    "newer half x0.85": margin_rule("newer", 0.85),
+    "newer half x0.7": margin_rule("newer", 0.7),
+    "boot k1": margin_rule("boot", 1.0),
+    "boot k1.64": margin_rule("boot", 1.645),
+}
+
+
+def _nested(grid: np.ndarray, oof: fc.Oof, splits: list[np.ndarray],
+            rules: dict[str, Pick]) -> dict[str, list[dict[str, np.ndarray]]]:
+    """For each rule, each held part of `splits` (masks): the thresholds chosen on the rest and the held
+    part's counts per set (held_counts)."""
+    out: dict[str, list[dict[str, np.ndarray]]] = {label: [] for label in rules}
+    for held in splits:
+        train, sub = oof.subset(~held), oof.subset(held)
+        train_rates = _counts(grid, train)
+        for label, pick in rules.items():
+            cell = pick(grid, train, train_rates)
+            counts = held_counts(grid, sub, cell)
+            counts["cell"] = np.array([grid[cell[0]], grid[cell[1]]])
+            out[label].append(counts)
+    return out
+
+
+def _rates(parts: list[dict[str, np.ndarray]], name: str) -> tuple[float, float, float]:
+    t = sum(p[name] for p in parts)
+    return t[0] / max(t[3], 1), t[1] / max(t[3], 1), t[2] / max(t[4], 1)
+
+
+TARGETS = {"member": (0.02, 0.05), "real": (0.03, 0.05)}  # issue #10's wrong / off-topic targets (held-out)
+
+
+def budget_study(folder: Path, only: list[str] | None) -> None:
+    """Every rule in RULES on every saved evidence (seed-*, entry-*): its pick on all of dev, and nested
+    figures: by page (OUTER_FOLDS outer folds grouped as the fit's, OUTER_SEEDS seeds) and
+    leave-one-round-out (real questions by collection round, member-typed ones in 8 random parts)."""
+    rules = {k: v for k, v in RULES.items() if not only or any(n in k for n in only)}
+    rounds = real_rounds()
+    for f in sorted(folder.glob("*.npz")):
+        if not f.stem.startswith(("seed", "entry")):
+            continue
+        oof, groups = fc.Oof.load(f), np.load(folder / f"{f.stem}.groups.npy")
+        oof.units = np.unique(groups, return_inverse=True)[1]
+        real = dict(oof.groups)["real"]
+        assert real.sum() == len(rounds), "the evidence's real questions are not dev.tsv's"
+        oof.lines = np.zeros(len(real), int)
+        oof.lines[real] = fc.real_dev_lines()
+        round_of = np.zeros(len(real), int)
+        round_of[real] = rounds
+        member_part = np.random.default_rng(77).integers(1, len(ROUND_START_LINES) + 1, len(real))
+        round_of[~real] = member_part[~real]
+        by_round = [round_of == r for r in range(1, len(ROUND_START_LINES) + 1)]
+        by_page = [held for seed in range(OUTER_SEEDS) for held in outer_folds(groups, seed)]
+        rates = _counts(GRID, oof)
+        print(f"\n== {f.stem}: {oof.p1.shape[0]} fold seeds, {real.sum()} real and {(~real).sum()} member-typed dev "
+              f"questions; real rounds {np.bincount(rounds)[1:].tolist()} questions")
+        nest_page = _nested(GRID, oof, by_page, rules)
+        nest_round = _nested(GRID, oof, by_round, rules)
+        for label, pick in rules.items():
+            cell = pick(GRID, oof, rates)
+            r_all = rates_at(GRID, oof, cell)
+            line = (f"{label:20} all dev {GRID[cell[0]]:.2f}/{GRID[cell[1]]:.2f}: "
+                    + " ".join(f"{n} {r['top1']:.3f}/{r['wrong']:.3f}/{r['oos']:.3f}" for n, r in r_all.items()))
+            print(line + f" | mean top-1 {np.mean([r['top1'] for r in r_all.values()]):.3f}")
+            for scheme, parts in (("by page", nest_page[label]), ("by round", nest_round[label])):
+                figs = {n: _rates(parts, n) for n in ("member", "real")}
+                over = [f"{n}.{k}" for n, (t, w, o) in figs.items()
+                        for k, v, lim in (("wrong", w, TARGETS[n][0]), ("oos", o, TARGETS[n][1])) if v > lim + 1e-12]
+                cells = np.array([p["cell"][0] for p in parts])
+                print(f"  {'nested ' + scheme:18}   " + " ".join(f"{n} {t:.3f}/{w:.3f}/{o:.3f}" for n, (t, w, o) in figs.items())
+                      + f" | mean top-1 {np.mean([v[0] for v in figs.values()]):.3f}; short {cells.min():.2f}-{cells.max():.2f}"
+                      + f"; over target: {', '.join(over) or '-'}")
+            worst = [(r + 1, *_rates([p], "real")) for r, p in enumerate(nest_round[label])]
+            old_r, new_r = _rates(nest_round[label][:4], "real"), _rates(nest_round[label][4:], "real")
+            print("    real per held round (top-1/wrong/oos): "
+                  + " ".join(f"r{r} {t:.2f}/{w:.3f}/{o:.3f}" for r, t, w, o in worst)
+                  + f" | r1-4 {old_r[0]:.3f}/{old_r[1]:.3f}/{old_r[2]:.3f} r5-8 {new_r[0]:.3f}/{new_r[1]:.3f}/{new_r[2]:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     ev = sub.add_parser("evidence")
-    ev.add_argument("kind", choices=("seed", "boot", "drop"))
+    ev.add_argument("kind", choices=("seed", "boot", "drop", "entry"))
     ev.add_argument("k", type=int)
     ev.add_argument("folder", type=Path)
     ev.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
@@ -444,13 +640,16 @@ def main(argv: list[str] | None = None) -> int:
     an.add_argument("folder", type=Path)
     an.add_argument("--only", nargs="*", help="objectives whose label contains one of these")
     an.add_argument("--choices", action="store_true", help="study the choices thresholds instead")
+    an.add_argument("--budgets", action="store_true", help="study the budget rules (RULES) instead")
     args = ap.parse_args(argv)
     if args.cmd == "evidence":
         if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
             return code
         evidence(args.kind, args.k, args.folder, args.shuffles)
     else:
-        if args.choices:
+        if args.budgets:
+            budget_study(args.folder, args.only)
+        elif args.choices:
             data = {}
             for f in sorted(args.folder.glob("*.npz")):
                 data[f.stem] = (fc.Oof.load(f), np.load(args.folder / f"{f.stem}.groups.npy"))

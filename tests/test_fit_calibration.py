@@ -230,3 +230,62 @@ def test_decision_oof_reuses_given_evidence_and_choices_read_only_their_features
         assert {f for f, w in zip(cal.used, cal.choices_long.weights, strict=True) if w} == set(used) | {"t_extra"}
         figures[used] = oof.p3
     assert not np.allclose(*figures.values())  # rr_prob (which tells y1 here) moves the choices model
+
+
+def test_extra_groups_must_keep_the_budgets_without_counting_in_top1():
+    """A "real newer" group (newer_groups) whose wrong rate breaks the real budget marks cells -1 that the
+    sets alone allow; where it keeps the budgets the value (mean top-1 of the sets) is unchanged."""
+    grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
+    p1, y1, exact, clear, long_q, groups, scope = _synthetic(4, np.random.default_rng(21))
+    real = dict(groups)["real"]
+    # the newer rows: every other real question; three of them wrong firsts made confident, which is
+    # within the real budget over all real questions but not over the newer half's
+    newer = real & (np.arange(len(real)) % 2 == 0)
+    p1 = p1.copy()
+    p1[:, np.nonzero(newer & scope & ~y1[0])[0][:3]] = 0.97
+    plain, _ = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope)
+    table, _ = fit_calibration.answer_table(grid, p1, y1, exact, clear, long_q, groups, scope,
+                                            [("real newer", newer)])
+    assert ((table == -1.0) | np.isclose(table, plain)).all()
+    assert ((table == -1.0) & (plain > 0)).any()  # the newer rows' budget binds where the sets' does not
+    cell = tuple(int(v) for v in np.argwhere((table == -1.0) & (plain > 0))[0])
+    rates, broken = fit_calibration.cell_rates(grid, cell, p1, y1, exact, clear, long_q, groups, scope,
+                                               [("real newer", newer)])
+    assert "real newer.wrong" in broken and set(rates) == {"member", "real", "real newer"}
+    assert rates["real newer"]["wrong"] > fit_calibration.WRONG_MAX["real"]
+
+
+def test_tied_pick_takes_the_strictest_thresholds_when_no_cell_keeps_the_budgets():
+    table = np.full((71, 71), -1.0)
+    i, j, _ = fit_calibration.tied_pick(table)
+    assert i == 70 and j == 70 + fit_calibration.LONG_OFFSET
+
+
+def test_case_lines_newer_half_and_fresh_slice():
+    from faq_eval import read_member, read_real
+
+    cases = [("member", c) for c in read_member("dev")[:5]] + [("real", c) for c in read_real("dev")[0]]
+    lines = fit_calibration.case_lines(cases)
+    assert (lines[:5] == 0).all()
+    assert lines[5:].tolist() == fit_calibration.real_dev_lines()  # every real dev question, in file order
+    assert (np.diff(lines[5:]) > 0).all()
+    n = len(cases)
+    names = np.array([nm for nm, _ in cases])
+    scope = np.array([c.in_scope for _, c in cases])
+    groups = [("member", names == "member"), ("real", names == "real")]
+    zeros = np.zeros((2, n), bool)
+    oof = fit_calibration.Oof(np.zeros((2, n)), np.zeros((2, n)), np.zeros((2, n)), zeros, zeros, zeros, zeros,
+                              np.zeros(n, bool), scope, groups, None, lines)
+    [(name, newer)] = fit_calibration.newer_groups(oof)
+    real_n = (names == "real").sum()
+    assert name == "real newer" and abs(newer.sum() - real_n / 2) <= 1 and not newer[:5].any()
+    assert lines[newer].min() > lines[(names == "real") & ~newer].max()
+    assert fit_calibration.newer_groups(oof.subset(np.arange(5))) == []  # no real rows, no group
+    # the fresh slice: the rows from the line on; answered right everywhere, never offered
+    answered = np.ones((2, n), bool)
+    y1 = np.broadcast_to(scope, (2, n)).copy()
+    oof.y1 = y1
+    out = fit_calibration.fresh_slice(oof, answered, zeros, first_line=int(lines[-10]))
+    assert len(out) == 3 and out[2].startswith("  fresh:")
+    fresh = (names == "real") & (lines >= lines[-10])
+    assert f"{(fresh & scope).sum()} in scope, {(fresh & ~scope).sum()} off-topic; top1 1.000" in out[2]
