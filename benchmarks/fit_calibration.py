@@ -154,6 +154,7 @@ CHOICES_USED = ("phrase", "coverage", "length", "unknown", "q_missing", "rr_prob
 # margin) scored about as well but turned down short ties between siblings ("vneid" on the test KB,
 # "sinh trac hoc"): t_extra, the fused margin and f1 all read a one- or two-word question's tie as off-topic.
 CHOICES_LONG_USED = CHOICES_USED + ("t_extra",)
+Choices = tuple[tuple[str, ...], tuple[str, ...]]  # the short and the long questions' choices features
 LONG_WORDS = 7
 # The follow-up model: L2 of its logistic fit, and the cost of a wrong answer when its threshold is
 # chosen (inner out-of-fold, on the training dialogues). L2 30: under the CV over whole dev
@@ -164,7 +165,6 @@ FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right on
 
 
 def main(argv: list[str] | None = None) -> int:
-    global RERANK_L2
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0,
                     help="outer seed: the decision's fold seeds are seed*shuffles ... seed*shuffles+shuffles-1")
@@ -179,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rerank-l2", type=float, default=RERANK_L2,
                     help=f"the re-ranker's L2 (default {RERANK_L2}; other values for measuring, with --out)")
     args = ap.parse_args(argv)
-    RERANK_L2 = args.rerank_l2  # (read by decision_oof and in `fitted_on` too)
     if (code := rerun_with(HASH_SEED, __file__)) is not None:
         return code
     seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = [base.primary_key(c.question) for _, c in cases]
     pool = [Pool.of(base, q, c) for (_, c), q in zip(cases, keys, strict=True)]
     cand = [(p.ev.candidates, p.right) for p in pool]
-    rr_w, rr_mean, rr_scale = fit_rerank(cand, weights, RERANK_L2)
+    rr_w, rr_mean, rr_scale = fit_rerank(cand, weights, args.rerank_l2)
     cal = with_rerank(Calibration(fusion=FUSION), (rr_w, rr_mean, rr_scale))
     print("re-ranker weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(CANDIDATE_FEATURES, rr_w, strict=True)))
 
@@ -206,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     old = Calibration.load(args.out)
     previous = (old.answer_min, old.answer_min_long) if old.fitted_on != Calibration().fitted_on else None
     cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report,
-                       dump=args.dump, previous=previous, newer_half=NEWER_HALF and not args.plain_budgets)
+                       dump=args.dump, previous=previous, newer_half=NEWER_HALF and not args.plain_budgets,
+                       rerank_l2=args.rerank_l2)
     if args.report:
         with args.report.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"seed": args.seed, "shuffles": args.shuffles, **report}) + "\n")
@@ -524,11 +524,11 @@ def fit_rerank(cand: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray,
     return np.array(model.weights), mean, scale
 
 
-def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray,
-               in_scope: np.ndarray) -> tuple[Model, Model, Model, Model]:
+def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray, in_scope: np.ndarray,
+               choices_used: Choices = (CHOICES_USED, CHOICES_LONG_USED)) -> tuple[Model, Model, Model, Model]:
     """The answer models (all USED): P(best is right | in scope), fitted on the in-scope questions
-    `in_scope` only, and P(in scope), on all; the two choices models (CHOICES_USED for short
-    questions, CHOICES_LONG_USED for long ones; both fitted on every question), as weights over USED.
+    `in_scope` only, and P(in scope), on all; the two choices models (`choices_used`: CHOICES_USED for
+    short questions, CHOICES_LONG_USED for long ones; both fitted on every question), as weights over USED.
     Returns (answer, choices, choices_long, scope)."""
     answer = fit_logistic(z[in_scope], y1[in_scope], ANSWER_L2, weights=w[in_scope])
     scope = fit_logistic(z, in_scope.astype(float), ANSWER_L2, weights=w)
@@ -541,7 +541,7 @@ def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray,
             full_w[c] = v
         return Model(full_w, small.bias)
 
-    return answer, choices(CHOICES_USED), choices(CHOICES_LONG_USED), scope
+    return answer, choices(choices_used[0]), choices(choices_used[1]), scope
 
 
 def answer_table(grid: np.ndarray, p1: np.ndarray, y1: np.ndarray, exact: np.ndarray, clear: np.ndarray,
@@ -765,9 +765,10 @@ Evidence4 = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case]], weights: np.ndarray,
-                 cal: Calibration, seeds: list[int], fold_groups: list[str] | None = None) -> Evidence4:
+                 cal: Calibration, seeds: list[int], fold_groups: list[str] | None = None,
+                 rerank_l2: float = RERANK_L2) -> Evidence4:
     """Each question's decision features x (shuffles, questions, FEATURES) and labels y1, y3, exact
-    (shuffles, questions) when the re-ranker (L2 RERANK_L2) was fitted on the other folds of each fold
+    (shuffles, questions) when the re-ranker (L2 `rerank_l2`) was fitted on the other folds of each fold
     seed. The costly part of decision_oof, kept apart so that benchmarks/l2_study.py can refit the
     decision models on it with other choices features."""
     n, shuffles = len(pool), len(seeds)
@@ -779,7 +780,7 @@ def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case
     folds = [group_folds(cases, seed, fold_groups) for seed in seeds]
     for s in range(shuffles):
         for train, held in folds[s]:
-            rr = fit_rerank([cand[i] for i in train], weights[train], RERANK_L2)
+            rr = fit_rerank([cand[i] for i in train], weights[train], rerank_l2)
             matcher.calibration = with_rerank(cal, rr)
             for i in held:
                 ev = pool[i].rerank(matcher)
@@ -795,13 +796,16 @@ def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case
 
 def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],
                  weights: np.ndarray, cal: Calibration, seeds: list[int],
-                 fold_groups: list[str] | None = None, evidence: Evidence4 | None = None) -> tuple[Calibration, Oof]:
+                 fold_groups: list[str] | None = None, evidence: Evidence4 | None = None,
+                 rerank_l2: float = RERANK_L2,
+                 choices_used: Choices = (CHOICES_USED, CHOICES_LONG_USED)) -> tuple[Calibration, Oof]:
     """The decision models (set on `cal`) and their out-of-fold evidence, cross-fitted over the fold
-    seeds `seeds` (repeated grouped CV). `evidence`: cross_fitted's result for these seeds, if already made."""
+    seeds `seeds` (repeated grouped CV). `evidence`: cross_fitted's result for these seeds (re-ranker
+    L2 `rerank_l2`), if already made; `choices_used`: the choices models' features (short, long)."""
     n, shuffles = len(pool), len(seeds)
     folds = [group_folds(cases, seed, fold_groups) for seed in seeds]
     x, y1, y3, exact = evidence if evidence is not None else cross_fitted(
-        matcher, pool, cases, weights, cal, seeds, fold_groups)
+        matcher, pool, cases, weights, cal, seeds, fold_groups, rerank_l2)
 
     cols = [FEATURES.index(f) for f in USED]
     flat = x[:, :, cols].reshape(shuffles * n, len(cols))
@@ -814,7 +818,7 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     scope = np.array([c.in_scope for _, c in cases])
     cal.answer, cal.choices, cal.choices_long, cal.scope = fit_models(
         z.reshape(shuffles * n, len(cols)), y1.reshape(-1).astype(float), y3.reshape(-1).astype(float),
-        np.tile(weights, shuffles) / shuffles, np.tile(scope, shuffles))
+        np.tile(weights, shuffles) / shuffles, np.tile(scope, shuffles), choices_used)
 
     # Out-of-fold probabilities: each question scored by decision models fitted without it, on
     # evidence from a re-ranker fitted without it (the same folds).
@@ -822,7 +826,7 @@ def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     for s in range(shuffles):
         for train, held in folds[s]:
             a, c, cl, sc = fit_models(z[s, train], y1[s, train].astype(float), y3[s, train].astype(float),
-                                      weights[train], scope[train])
+                                      weights[train], scope[train], choices_used)
             p1[s, held] = [a.prob(r) * sc.prob(r) for r in z[s, held]]
             p3[s, held] = [c.prob(r) for r in z[s, held]]
             p3_long[s, held] = [cl.prob(r) for r in z[s, held]]
@@ -868,13 +872,15 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
                  weights: np.ndarray, cal: Calibration, seeds: list[int], verbose: bool = False,
                  report: dict | None = None, dump: Path | None = None,  # type: ignore[type-arg]
                  previous: tuple[float, float] | None = None, evidence: Evidence4 | None = None,
-                 newer_half: bool = NEWER_HALF) -> Calibration:
+                 newer_half: bool = NEWER_HALF, rerank_l2: float = RERANK_L2,
+                 choices_used: Choices = (CHOICES_USED, CHOICES_LONG_USED)) -> Calibration:
     """The decision models and thresholds, cross-fitted over the fold seeds `seeds` (repeated grouped CV).
     `previous`: the answer thresholds of the calibration being replaced, whose out-of-fold figures
     are printed beside the new ones. `newer_half`: the real budgets hold on the newer half of the
-    real rows too (NEWER_HALF)."""
+    real rows too (NEWER_HALF). `rerank_l2`, `choices_used`: as decision_oof's."""
     shuffles = len(seeds)
-    cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds, evidence=evidence)
+    cal, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds, evidence=evidence, rerank_l2=rerank_l2,
+                            choices_used=choices_used)
     oof.lines = case_lines(cases)
     extra = newer_groups(oof) if newer_half else []
     if dump is not None:
@@ -947,7 +953,7 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
     cal.long_words = LONG_WORDS
     counts = ", ".join(f"{name} {len(cs)}" for name, cs in sets.items())
     cal = replace(cal)  # recompute the derived arrays for the fitted feature set
-    cal.fitted_on = (f"dev halves only ({counts} questions); re-ranker L2 {RERANK_L2}; decision L2 {L2} on "
+    cal.fitted_on = (f"dev halves only ({counts} questions); re-ranker L2 {rerank_l2}; decision L2 {L2} on "
                      f"cross-fitted re-ranker evidence ({FOLDS} folds x {shuffles} shuffles), thresholds on "
                      f"out-of-fold predictions, budgets {WRONG_MAX} / oos {OOS_MAX}"
                      + (" on all rows and on the newer half of the real rows" if extra else ""))

@@ -63,17 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} dev questions, fold seeds {seeds[0]}-{seeds[-1]}; per set: "
           + ", ".join(COLUMNS) + " (out of fold, mean over the fold seeds)", flush=True)
     for l2 in args.l2:
-        fc.RERANK_L2 = l2
         rr = fc.fit_rerank(cand, weights, l2)
         matcher = Matcher(entries, fc.with_rerank(Calibration(fusion=fc.FUSION), rr))
-        evidence = fc.cross_fitted(matcher, pool, cases, weights, matcher.calibration, seeds)
+        evidence = fc.cross_fitted(matcher, pool, cases, weights, matcher.calibration, seeds, rerank_l2=l2)
         for name in args.choices:
-            fc.CHOICES_USED = CHOICE_SETS[name]
-            fc.CHOICES_LONG_USED = CHOICE_SETS[name] + ("t_extra",)
+            used = (CHOICE_SETS[name], CHOICE_SETS[name] + ("t_extra",))
             report: dict[str, float] = {}
             cal = fc.with_rerank(Calibration(fusion=fc.FUSION), rr)
             with contextlib.redirect_stdout(io.StringIO()):
-                fc.fit_decision(matcher, pool, sets, cases, weights, cal, seeds, report=report, evidence=evidence)
+                fc.fit_decision(matcher, pool, sets, cases, weights, cal, seeds, report=report, evidence=evidence,
+                                rerank_l2=l2, choices_used=used)
             print(f"L2 {l2:g} choices {name}: mean top-1 {report['mean_top1']:.3f}, answer >= "
                   f"{report['answer_min']:.2f}/{report['answer_min_long']:.2f}, choices >= {report['choices_min']:.2f}/"
                   f"{report['choices_min_long']:.2f} (value {report['choices_value']:.3f})", flush=True)

@@ -200,7 +200,7 @@ def test_answer_models_split_scope_from_right_given_scope():
 def test_decision_oof_reuses_given_evidence_and_choices_read_only_their_features(monkeypatch):
     """benchmarks/l2_study.py refits the decision on one cross-fitted evidence with other choices
     features: decision_oof must not re-rank when given the evidence, and the choices models must
-    read only CHOICES_USED / CHOICES_LONG_USED."""
+    read only the features passed as `choices_used` (short, long)."""
     from knowledge.calibration import FEATURES, Calibration
 
     rng = np.random.default_rng(5)
@@ -220,10 +220,8 @@ def test_decision_oof_reuses_given_evidence_and_choices_read_only_their_features
     weights = fit_calibration.set_weights(cases, sets)
     figures = {}
     for used in (("phrase", "coverage"), ("phrase", "coverage", "rr_prob")):
-        monkeypatch.setattr(fit_calibration, "CHOICES_USED", used)
-        monkeypatch.setattr(fit_calibration, "CHOICES_LONG_USED", used + ("t_extra",))
         cal, oof = fit_calibration.decision_oof(None, [None] * n, sets, cases, weights, Calibration(), [0, 1],
-                                                evidence=(x, y1, y3, exact))
+                                                evidence=(x, y1, y3, exact), choices_used=(used, used + ("t_extra",)))
         assert oof.p3.shape == (shuffles, n) and np.array_equal(oof.y1, y1)
         read = {f for f, w in zip(cal.used, cal.choices.weights, strict=True) if w}
         assert read == set(used)
