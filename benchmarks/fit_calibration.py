@@ -304,13 +304,15 @@ def newer_groups(oof: Oof) -> list[tuple[str, np.ndarray]]:
     return [("real newer", real & (oof.lines >= np.median(lines)))]
 
 
-def fresh_slice(oof: Oof, answered: np.ndarray, offered: np.ndarray, first_line: int = FRESH_LINE) -> list[str]:
-    """Out-of-fold figures (at the chosen thresholds, mean over the shuffles) of the real dev rows from
+def fresh_slice(oof: Oof, answered: np.ndarray, offered: np.ndarray, first_line: int = FRESH_LINE,
+                thresholds: str = "the chosen thresholds") -> list[str]:
+    """Out-of-fold figures (at `answered` / `offered`, mean over the shuffles) of the real dev rows from
     `first_line` on (the fresh slice, FRESH_LINE) beside the older ones', with their counts."""
     real = dict(oof.groups).get("real")
     if real is None or oof.lines is None:
         return []
-    out = [f"fresh slice (real dev rows from line {first_line} of dev.tsv) against the older rows, out of fold:"]
+    out = [f"fresh slice (real dev rows from line {first_line} of dev.tsv) against the older rows, out of fold, "
+           f"at {thresholds}:"]
     for label, sel in (("older", real & (oof.lines > 0) & (oof.lines < first_line)),
                        ("fresh", real & (oof.lines >= first_line))):
         ins, oos = sel & oof.scope, sel & ~oof.scope
@@ -945,6 +947,18 @@ def fit_decision(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]]
         print(f"  {name}: " + "; ".join(f"{k} {np.mean(v):.3f} [{min(v):.3f}-{max(v):.3f}]" for k, v in figures.items()))
     for line in fresh_slice(oof, answered, offered):
         print(line)
+    # The same with the answer thresholds chosen without the fresh rows (the choices thresholds kept), so
+    # that the fresh slice scores a pick it took no part in.
+    fresh = dict(groups).get("real", np.zeros_like(scope)) & (oof.lines >= FRESH_LINE)
+    if fresh.any() and (~fresh).any():
+        sub = oof.subset(~fresh)
+        sub_table, _ = answer_table(grid, sub.p1, sub.y1, sub.exact, sub.clear, sub.long_q, sub.groups, sub.scope,
+                                    newer_groups(sub) if newer_half else [])
+        a, b, _ = tied_pick(sub_table)
+        ans = _answered(grid, (a, b), p1, exact, clear, long_q)
+        offer = ~ans & np.where(long_q[None, :], p3_long >= best_cl, p3 >= best_c)
+        for line in fresh_slice(oof, ans, offer, thresholds=f"{grid[a]:.2f} / {grid[b]:.2f}, chosen without them"):
+            print(line)
     if report is not None:
         report.update(answer_min=cal.answer_min, answer_min_long=cal.answer_min_long, choices_min=best_c, choices_min_long=best_cl,
                       mean_top1=float(table[i, j]), choices_value=best_value,
