@@ -519,3 +519,28 @@ async def test_named_thing_follow_up_through_zalo(zfake, settings, storage, ship
         assert shipped_kb.entries["luadao-so-du-nho-mua-online"].title in user.text
         await user.say("con otp co dc dua cho shipper ko")
         assert shipped_kb.entries["luadao-khong-chia-se-otp"].brief[:60] in user.text  # answered, not offered
+
+
+def test_related_first_answers_a_longer_message_only_between_choices(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["vneid-khong-co-nfc"]
+    unlink = Scored(kb["vneid-huy-lien-ket-thiet-bi"], 80.0)
+    other = Scored(kb["vneid-mat-dien-thoai"], 29.0)
+    assert "vneid-huy-lien-ket-thiet-bi" in prev.related
+    assert followup.related_first(Match("choices", (unlink, other), (unlink, other), 0.8), prev)
+    assert not followup.related_first(Match("choices", (other, unlink), (other, unlink), 0.8), prev)  # unrelated first
+    assert not followup.related_first(Match("none", (unlink, other), (), 0.1), prev)  # nothing offered
+    assert not followup.related_first(Match("choices", (unlink,), (unlink,), 0.8), kb["vneid-huy-lien-ket-thiet-bi"])
+
+
+async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev g07 through the Zalo adapter: a longer third turn whose own words only offer choices is answered
+    with the entry the previous answer lists as related."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-3")
+        await user.say("doi may moi ma dang nhap vneid khong vao duoc")
+        await user.say("may moi ko co nfc thi sao")
+        assert shipped_kb.entries["vneid-khong-co-nfc"].brief[:60] in user.text
+        await user.say("con may cu da dang nhap roi cho nguoi khac muon thi lam gi")
+        assert shipped_kb.entries["vneid-huy-lien-ket-thiet-bi"].brief[:60] in user.text  # answered, not offered
