@@ -354,6 +354,9 @@ def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
               f"fake Bot API {sch['fake_waited'] * 1000:.0f} ms over {sch['wall']:.1f} s "
               f"({sch['bot_waited'] / sch['wall']:.0%} and {sch['fake_waited'] / sch['wall']:.0%} of the phase); "
               f"load average {sch['load']:.1f} on {os.cpu_count()} CPU(s)")
+        if sch["bot_waited"] > 0.1 * sch["wall"]:
+            print("  (the bot waited for a core over 10% of the phase: its latency here measures the other jobs; "
+                  "compare runs at a quiet time)")
     if result["stalls"] is not None:
         late = [x * 1000 for x in result["stalls"]]
         print(f"  event loop: a 2 ms timer fired late by p50 {statistics.median(late):.2f} ms, p99 "
