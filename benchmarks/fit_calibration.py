@@ -140,9 +140,12 @@ FOLLOWUP_L2 = 30.0
 FOLLOWUP_WRONG_COST = 4.0  # a wrong answer weighs as much as this many right ones lost to choices
 # The decision models and thresholds on the "unseen view" (benchmarks/unseen.py): each dev question's
 # evidence from a knowledge base without its right entry's phrasings of similarity UNSEEN_TAU or more to it
-# (UNSEEN_PRUNE "later": only those committed with or after the question). None: the whole knowledge base.
-UNSEEN_TAU: float | None = None
-UNSEEN_PRUNE = "all"
+# that were committed with or after the question (UNSEEN_PRUNE "later"; "all": every near one), i.e. those
+# that may have been written from it. Phrasings written from dev misses made dev questions look easy: out of
+# fold the refit on the whole KB put the real wrong rate at 2.1% at 0.87 / 0.81, the unseen view at 2.5% there
+# (held-out: 4.5%), and it refits to 0.89 / 0.83 within the budgets. `--unseen` with no value: the whole KB.
+UNSEEN_TAU: float | None = 0.8
+UNSEEN_PRUNE = "later"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", action="store_true", help="print the threshold table")
     ap.add_argument("--rerank-l2", type=float, default=RERANK_L2,
                     help=f"the re-ranker's L2 (default {RERANK_L2}; other values for measuring, with --out)")
-    ap.add_argument("--unseen", type=float, default=UNSEEN_TAU, metavar="TAU",
-                    help="fit the decision on the unseen view at this similarity cut-off (benchmarks/unseen.py)")
+    ap.add_argument("--unseen", type=float, nargs="?", default=UNSEEN_TAU, const=None, metavar="TAU",
+                    help=f"fit the decision on the unseen view at this similarity cut-off (benchmarks/unseen.py; "
+                         f"default {UNSEEN_TAU}); with no value, on the whole knowledge base")
     ap.add_argument("--unseen-prune", choices=["all", "later"], default=UNSEEN_PRUNE)
     args = ap.parse_args(argv)
     RERANK_L2 = args.rerank_l2  # (read by decision_oof and in `fitted_on` too)

@@ -171,6 +171,11 @@ def times(rows: list[Row]) -> Times:
             if k in wanted:
                 row_time[k] = min(row_time.get(k, t), t)
     kb_time = first_seen(["knowledge/data"])
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.strip()
+    if not kb_time or not row_time or shallow == "true":
+        raise SystemExit("unseen view: no git history for knowledge/data or the dev rows (a shallow clone?); "
+                         "fetch the history, or fit on the whole knowledge base (fit_calibration.py --unseen)")
     return Times(row_time, kb_time, min(kb_time.values()))
 
 
@@ -317,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="which near phrasings the unseen view removes: all, or only those that came with or "
                          "after the row (git history)")
     ap.add_argument("--no-history", action="store_true", help="skip the git-history contrast")
+    ap.add_argument("--calibration", type=Path, help="match with this calibration (default: the shipped one)")
     args = ap.parse_args(argv)
     entries = load()
     rows = dev_rows()
@@ -327,10 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         for text in history(rows, entries, when):
             print(text)
     rows = [r for r in rows if r.set != "dialogue first turns"]
-    cal = Calibration.load()
+    cal = Calibration.load(args.calibration) if args.calibration else Calibration.load()
     folds = fold_of([r.group for r in rows])
     full = Matcher(entries, cal)
-    print(f"\nthe shipped calibration (answer from {cal.answer_min:.2f} / {cal.answer_min_long:.2f}), "
+    print(f"\n{'the shipped calibration' if not args.calibration else args.calibration} (answer from {cal.answer_min:.2f} / {cal.answer_min_long:.2f}), "
           f"{FOLDS} folds of the {len(rows)} dev questions it is fitted on (real grouped by page):")
     for name, s in view_figures(full, rows, folds).items():
         print("  normal view, " + line(name, s))
