@@ -435,3 +435,112 @@ def test_con_x_thi_sao_with_a_middling_match_stays_with_the_topic(shipped_kb, mo
     conv.ask("dong tien dien tren app ngan hang", at)
     m = conv.ask("con tien internet thi sao", at + dt.timedelta(minutes=1))
     assert m.status != "answer" or m.best is None or m.best.entry.topic != "diaphuong"
+
+
+def test_money_already_lost_never_stands_alone_on_a_fee_title(shipped_kb):
+    """Its own words answer "mất tiền rồi thì làm gì" with VNeID's fee entry, surely (dev d29, g29): inside
+    the window it is read with the topic instead. A fee question keeps standing alone."""
+    kb = shipped_kb.entries
+    fee = Match("answer", (Scored(kb["vneid-mien-phi"], 100.0),), (), 1.0)
+    scam = Match("answer", (Scored(kb["luadao-bi-lua-lam-gi"], 100.0),), (), 1.0)
+    assert followup.lost_not_fee("mất tiền rồi thì làm gì", kb["vneid-mien-phi"].title)
+    assert not stands_alone(fee, "mất tiền rồi thì làm gì")
+    assert not stands_alone(fee, "bi mat tien roi thi lam gi")
+    assert stands_alone(scam, "bi mat tien roi thi lam gi")  # a loss answered by a loss entry
+    assert stands_alone(fee, "lam vneid co mat phi khong")  # asks the fee: not a loss
+
+
+def test_named_thing_on_the_topic_is_answered_when_offered(shipped_kb, monkeypatch):
+    """"Còn X thì sao" naming a new thing: answered with X's own first entry of the previous topic when
+    the topic reading offers it. Checked over every dev dialogue's follow-up turns, earlier turns as
+    expected: the rule turns some offered follow-ups into right answers and none into wrong ones."""
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    matcher = shipped_kb.matcher
+    turns = [(d, i) for d in faq_eval.read_dialogues("dev") for i in range(1, len(d)) if d[i][0] <= 10]
+
+    def play(dialogue: list, last: int) -> Match:  # type: ignore[type-arg]
+        conv, now = Conversation(matcher), at
+        for k, (minutes, text, expected) in enumerate(dialogue[:last + 1]):
+            now += dt.timedelta(minutes=minutes)
+            m = conv.ask(text, now)
+            hit = [s.entry.id for s in m.choices if s.entry.id in faq_eval.accepted(expected)]
+            if k < last and hit:
+                conv.pick(m, hit[0], now)
+        return m
+
+    with_rule = [play(d, i) for d, i in turns]
+    monkeypatch.setattr(followup, "named_on_topic", lambda *_a: None)
+    without = [play(d, i) for d, i in turns]
+    turned = [(w, faq_eval.accepted(d[i][2])) for w, o, (d, i) in zip(with_rule, without, turns, strict=True)
+              if w.status == "answer" and o.status != "answer"]
+    assert len(turned) >= 2, "the rule answered fewer than two offered follow-ups"
+    assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
+
+
+def test_named_on_topic_needs_con_and_an_offered_entry(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["luadao-so-du-nho-mua-online"]
+    alone = Match("choices", (Scored(kb["luadao-khong-chia-se-otp"], 9.0), Scored(kb["luadao-otp-apple-pay"], 8.0)), (), 0.09)
+    offered = (Scored(kb["luadao-otp-apple-pay"], 54.0), Scored(kb["luadao-khong-chia-se-otp"], 16.0))
+    m = Match("choices", offered, offered, 0.54)
+    named = followup.named_on_topic(alone, prev, "con otp co dc dua cho shipper ko", m)
+    assert named is not None and named.entry.id == "luadao-khong-chia-se-otp"
+    assert followup.named_on_topic(alone, prev, "otp co dc dua cho shipper ko", m) is None  # no "còn"
+    assert followup.named_on_topic(alone, prev, "con o dau", m) is None  # question words only
+    only_first = Match("choices", offered[:1], offered[:1], 0.54)
+    assert followup.named_on_topic(alone, prev, "con otp co dc dua cho shipper ko", only_first) is None
+
+
+async def test_lost_money_follow_up_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev d29 through the Telegram adapter: the loss after an Apple Pay scam is never VNeID's fee."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    from aiohttp import web
+
+    from bot.channels import telegram as tg
+
+    channel = await tg.start(deps, web.Application(), poll_timeout=1)
+    try:
+        user = TelegramUser(tfake, 502)
+        await user.say("bi lo otp bi gan the vao apple pay")
+        assert shipped_kb.entries["luadao-otp-apple-pay"].title in user.text
+        await user.say("mất tiền rồi thì làm gì")
+        assert shipped_kb.entries["vneid-mien-phi"].title not in user.text
+        assert shipped_kb.entries["luadao-bi-lua-lam-gi"].brief[:60] in user.text  # answered, not offered
+    finally:
+        await channel.stop()
+
+
+async def test_named_thing_follow_up_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev m43 through the Zalo adapter: "còn otp…" after the online-shopping advice is the OTP entry."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-2")
+        await user.say("tai khoan mua hang online nen de bao nhieu tien")
+        assert shipped_kb.entries["luadao-so-du-nho-mua-online"].title in user.text
+        await user.say("con otp co dc dua cho shipper ko")
+        assert shipped_kb.entries["luadao-khong-chia-se-otp"].brief[:60] in user.text  # answered, not offered
+
+
+def test_related_first_answers_a_longer_message_only_between_choices(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["vneid-khong-co-nfc"]
+    unlink = Scored(kb["vneid-huy-lien-ket-thiet-bi"], 80.0)
+    other = Scored(kb["vneid-mat-dien-thoai"], 29.0)
+    assert "vneid-huy-lien-ket-thiet-bi" in prev.related
+    assert followup.related_first(Match("choices", (unlink, other), (unlink, other), 0.8), prev)
+    assert not followup.related_first(Match("choices", (other, unlink), (other, unlink), 0.8), prev)  # unrelated first
+    assert not followup.related_first(Match("none", (unlink, other), (), 0.1), prev)  # nothing offered
+    assert not followup.related_first(Match("choices", (unlink,), (unlink,), 0.8), kb["vneid-huy-lien-ket-thiet-bi"])
+
+
+async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev g07 through the Zalo adapter: a longer third turn whose own words only offer choices is answered
+    with the entry the previous answer lists as related."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-3")
+        await user.say("doi may moi ma dang nhap vneid khong vao duoc")
+        await user.say("may moi ko co nfc thi sao")
+        assert shipped_kb.entries["vneid-khong-co-nfc"].brief[:60] in user.text
+        await user.say("con may cu da dang nhap roi cho nguoi khac muon thi lam gi")
+        assert shipped_kb.entries["vneid-huy-lien-ket-thiet-bi"].brief[:60] in user.text  # answered, not offered
