@@ -12,7 +12,9 @@ measurement covers the bot's work only (both share this machine's cores). Two ph
   between runs is larger than most changes: compare two checkouts by running them in turn, several times.
 
 Each phase prints the bot's CPU per update (this process, all threads), the fake Bot API's (the other
-process, on the same cores), and the garbage collections in the bot's process. `--stalls` times how late a
+process, on the same cores), the garbage collections in the bot's process, a latency histogram, and how
+long the bot's and the fake's threads were runnable but waiting for a core (Linux schedstat: the machine's
+other jobs), with the load average: the paced p99 follows that wait, not the bot's CPU per update. `--stalls` times how late a
 2 ms timer on the event loop fires; `--sqlite` times the SQLite commits; `--profile` writes a cProfile;
 `--split` splits the bot's CPU per update between the core (its matching, its conversation state) and the
 channel (polling, dispatch, sending), without a profiler's overhead.
@@ -184,20 +186,43 @@ class Stalls:
         return lates
 
 
+def sched(pid: int | str = "self") -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one) summed over a process's threads, from
+    Linux's per-thread schedstat: the second is what the machine's other jobs took from it ((0, 0) elsewhere)."""
+    ran = waited = 0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                r, w, _ = (task / "schedstat").read_text().split()
+                ran, waited = ran + int(r), waited + int(w)
+    return ran / 1e9, waited / 1e9
+
+
+def load_average() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 async def phase(session, base: str, texts: list[str], users: int, rate: float,  # type: ignore[no-untyped-def]
-                pauses: Pauses, stalls: Stalls | None, split: CpuSplit | None = None) -> dict:
+                pauses: Pauses, stalls: Stalls | None, split: CpuSplit | None = None, fake_pid: int | None = None) -> dict:
     pauses.take()
     if stalls is not None:
         stalls.take()
     if split is not None:
         split.take()
     cpu = time.process_time()
+    start, bot0, fake0 = time.monotonic(), sched(), sched(fake_pid) if fake_pid else (0.0, 0.0)
     async with session.post(f"{base}/_bench/push", json={"texts": texts, "users": users, "rate": rate}) as r:
         r.raise_for_status()
     async with session.get(f"{base}/_bench/result", timeout=None) as r:
         r.raise_for_status()
         result = await r.json()
     result["cpu"] = time.process_time() - cpu
+    bot1, fake1 = sched(), sched(fake_pid) if fake_pid else (0.0, 0.0)
+    result["sched"] = {"wall": time.monotonic() - start, "bot_waited": bot1[1] - bot0[1],
+                       "fake_waited": fake1[1] - fake0[1], "load": load_average()}
     result["gc"] = pauses.take()
     result["stalls"] = stalls.take() if stalls is not None else None
     result["split"] = split.take() if split is not None else None
@@ -319,6 +344,19 @@ def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
           f"ms/update; {result['polls']} getUpdates calls, each update handed out {result['fetched'] / n:.2f} "
           f"times; {len(gc_ms)} garbage collections, {sum(gc_ms):.1f} ms in all, max "
           f"{max(gc_ms, default=0):.1f} ms")
+    buckets = (5, 10, 20, 50, 100, 500)
+    counts = [sum(lo <= x < hi for x in lat) for lo, hi in zip((0, *buckets), (*buckets, float("inf")), strict=True)]
+    print("  latency histogram (ms): " + ", ".join(f"{label} {c}" for label, c in zip(
+        [f"<{b}" for b in buckets] + [f">={buckets[-1]}"], counts, strict=True)))
+    sch = result.get("sched")
+    if sch:
+        print(f"  waiting for a core (runnable, the machine's other jobs ran): bot {sch['bot_waited'] * 1000:.0f} ms, "
+              f"fake Bot API {sch['fake_waited'] * 1000:.0f} ms over {sch['wall']:.1f} s "
+              f"({sch['bot_waited'] / sch['wall']:.0%} and {sch['fake_waited'] / sch['wall']:.0%} of the phase); "
+              f"load average {sch['load']:.1f} on {os.cpu_count()} CPU(s)")
+        if sch["bot_waited"] > 0.1 * sch["wall"]:
+            print("  (the bot waited for a core over 10% of the phase: its latency here measures the other jobs; "
+                  "compare runs at a quiet time)")
     if result["stalls"] is not None:
         late = [x * 1000 for x in result["stalls"]]
         print(f"  event loop: a 2 ms timer fired late by p50 {statistics.median(late):.2f} ms, p99 "
@@ -394,25 +432,26 @@ async def main(args: argparse.Namespace) -> None:
             if args.updates:
                 burst = [next(cycle) for _ in range(args.updates)]
                 report(f"burst ({args.users} users)", len(burst),
-                       await phase(session, base, burst, args.users, 0, pauses, stalls, split))
+                       await phase(session, base, burst, args.users, 0, pauses, stalls, split, child.pid))
                 if writes is not None:
                     print(f"  {writes.line()}")
                     writes.reset()
-            p99s, p50s, cpus = [], [], []
+            p99s, p50s, cpus, waits = [], [], [], []
             for run in range(1, args.runs + 1):
                 paced = [next(cycle) for _ in range(args.paced)]
-                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls, split)
+                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls, split, child.pid)
                 p99s.append(report(f"paced at {args.rate:.0f}/s ({args.users} users), run {run} of {args.runs}",
                                    len(paced), result, args.warmup))
                 rows = [row for row in result["rows"] if row[0] >= args.warmup]
                 p50s.append(statistics.median((out - into) * 1000 for into, _, out in rows))
                 cpus.append(result["cpu"] / len(paced) * 1000)
+                waits.append(result["sched"]["bot_waited"] / result["sched"]["wall"] * 100)
                 if writes is not None:
                     print(f"  {writes.line()}")
                     writes.reset()
             if args.runs > 1:
                 print(f"paced over {args.runs} runs: p99 {spread(p99s)} ms; p50 {spread(p50s)} ms; "
-                      f"bot CPU {spread(cpus)} ms/update")
+                      f"bot CPU {spread(cpus)} ms/update; bot waiting for a core {spread(waits)}% of the phase")
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)

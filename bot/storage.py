@@ -260,6 +260,11 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE web_sessions_new RENAME TO web_sessions;
     CREATE INDEX web_sessions_member ON web_sessions(member_id);
     """,
+    # 9: conversation states are pruned by age every PRUNE_EVERY saves, on the event loop; without an index
+    #    on `updated_at` each prune scanned every session (~21 ms of CPU at 200,000 people, one per member).
+    """
+    CREATE INDEX sessions_updated ON sessions(updated_at);
+    """,
 ]
 
 

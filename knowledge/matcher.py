@@ -245,6 +245,9 @@ class Matcher:
             for doc, counts in enumerate(doc_counts)
         ]
         self.doc_words = [frozenset(k.split()) for k in self.keys]
+        # Each phrasing key as token_set_ratio reads it (its distinct words, sorted): the same score,
+        # without rapidfuzz splitting, sorting and de-duplicating every candidate again per query.
+        self.set_keys = [" ".join(sorted(words)) for words in self.doc_words]
         self.doc_weight = [sum(self.weight(w) for w in words) or 1.0 for words in self.doc_words]
         entry_words: dict[int, set[str]] = defaultdict(set)
         for doc, words in enumerate(self.doc_words):
@@ -429,7 +432,8 @@ class Matcher:
         owners = self.owner_a[docs]
         entry_recall = entry_shared[owners] / qweight
         rel = np.minimum(raw / self.self_score_a[docs], 1.0)
-        chars = process.cdist([q], [self.keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
+        set_keys = self.set_keys
+        chars = process.cdist([q], [set_keys[d] for d in docs.tolist()], scorer=fuzz.token_set_ratio)[0] / 100
         scores = 100 * (W_F1 * f1 + W_ENTRY * entry_recall + W_BM25 * rel + W_CHARS * chars * recall)
         owners_l = owners.tolist()
         get = best.get

@@ -121,6 +121,24 @@ def test_pairwise_reranker_fit_learns_which_feature_marks_the_right_candidate():
     assert mean.shape == scale.shape == (2,)
 
 
+def test_reranker_pairs_contrast_the_right_candidate_with_the_wrong_ones_it_must_beat(monkeypatch):
+    """hard_negatives: the wrong candidates among the first HARD_NEGATIVES by fused score (column 0),
+    whatever order the rows come in; all wrong ones when none of those is wrong, or with 0."""
+    import fit_calibration
+    import numpy as np
+
+    monkeypatch.setattr(fit_calibration, "HARD_NEGATIVES", 2)
+    x = np.array([[0.2, 0.0], [0.9, 0.0], [0.5, 0.0], [0.1, 0.0]])  # fused order: 1, 2, 0, 3
+    right_third = np.array([1.0, 0.0, 0.0, 0.0])
+    assert fit_calibration.hard_negatives(x, right_third).tolist() == [False, True, True, False]
+    right_first = np.array([0.0, 1.0, 0.0, 0.0])
+    assert fit_calibration.hard_negatives(x, right_first).tolist() == [False, False, True, False]
+    both_first = np.array([0.0, 1.0, 1.0, 0.0])  # two accepted entries lead: every wrong one
+    assert fit_calibration.hard_negatives(x, both_first).tolist() == [True, False, False, True]
+    monkeypatch.setattr(fit_calibration, "HARD_NEGATIVES", 0)
+    assert fit_calibration.hard_negatives(x, right_first).tolist() == [True, False, True, True]
+
+
 def test_a_dialogue_turn_marked_offered_is_right_when_offered_and_the_next_turn_follows_the_tap(monkeypatch):
     """`x|(choices)`: a question meant to be unclear is right answered or offered; the person taps x and
     the next turn is read with it. Without the mark an offered x is a miss (still tapped)."""

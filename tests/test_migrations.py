@@ -227,6 +227,19 @@ def test_the_redelivery_prune_uses_an_index(tmp_path: Path):
     assert not store.seen("telegram", "1") and store.seen("telegram", "2")
 
 
+def test_the_session_prune_uses_an_index(tmp_path: Path):
+    """Conversation states are pruned every PRUNE_EVERY saves, on the event loop: a full scan there grows
+    with the number of people (migration 9)."""
+    store = Storage(tmp_path / "bot.db")
+    plan = store.db.execute("EXPLAIN QUERY PLAN DELETE FROM sessions WHERE updated_at < ?", ("2026-06-01",)).fetchall()
+    assert any("USING INDEX sessions_updated" in row[-1] for row in plan), plan
+    now = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    store.save_session("telegram:1", {"topic": "a"}, now - dt.timedelta(days=Storage.SESSION_DAYS + 1))
+    store.save_session("telegram:2", {"topic": "b"}, now)
+    assert store.prune_sessions(now) == 1
+    assert store.load_session("telegram:1") == {} and store.load_session("telegram:2") == {"topic": "b"}
+
+
 def test_migration_8_keeps_web_sessions_and_an_admin_holds_null(release_db, monkeypatch, settings, small_kb):
     """Sessions written by version 7 (an admin without a member row stored as member_id 0) survive the table
     rebuild: the 0 becomes NULL, the column takes NULL, and both sessions still sign in."""
