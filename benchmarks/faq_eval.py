@@ -1,6 +1,7 @@
 """FAQ evaluation on the dev or held-out test halves, beside two baselines fitted on dev.
 
     make eval                                   # dev halves: figures, then every miss
+    python benchmarks/faq_eval.py --dev-half a  # one half of dev: a with misses, b figures only
     python benchmarks/faq_eval.py --split test  # held-out halves: figures only, never misses
     python benchmarks/faq_eval.py --write-floor # record the dev figures in benchmarks/eval/floor.json
 
@@ -13,6 +14,10 @@ Three sets, each split into dev and test when it was collected (never re-split):
 - dialogues: benchmarks/eval/dialogues/{dev,test}.tsv (dialogue, minutes since the last turn,
   text, expected), played through knowledge.followup.Conversation.
 
+`--dev-half a|b` scores one fixed half of dev (`dev_half`: a bit of sha1): real rows by source address, so a
+page stays whole, member-typed rows by question, dialogues by their first turn. Read misses on
+half a only; half b prints figures only, so a change tuned on a can be judged on questions nobody read.
+
 Baselines on the same knowledge base: plain BM25 (one document per entry: title + phrasings +
 answer, lower-cased words, no other normalisation) and rapidfuzz token_set_ratio with
 utils.default_process over the phrasings. Each gets the one acceptance threshold that gives the best
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import random
@@ -88,8 +94,22 @@ def _expected(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(resolve(v.strip(), ALIASES) for v in value.split("|") if v.strip()))
 
 
-def read_member(split: str) -> list[Case]:
-    """Member-typed questions: odd rows of each file are dev, even rows test; *.dev.tsv is dev only."""
+HALVES = ("a", "b")
+
+
+def dev_half(key: str) -> str:
+    """The half of dev ("a" or "b") a row falls in: the parity of int(sha1(key)) // 2. Not of sha1 itself:
+    that bit already splits real pages into dev (even) and test (see benchmarks/eval/real/README.md)."""
+    return HALVES[hashlib.sha1(key.encode("utf-8")).digest()[-1] >> 1 & 1]
+
+
+def _in_half(key: str, half: str | None) -> bool:
+    return half is None or dev_half(key) == half
+
+
+def read_member(split: str, half: str | None = None) -> list[Case]:
+    """Member-typed questions: odd rows of each file are dev, even rows test; *.dev.tsv is dev only.
+    With `half`, only the dev rows whose question falls in that half."""
     cases = []
     for path in sorted(EVAL_DIR.glob("*.tsv")):
         dev_only = path.name.endswith(".dev.tsv")
@@ -98,18 +118,22 @@ def read_member(split: str) -> list[Case]:
         for n, row in enumerate(_rows(path)):
             if not dev_only and (split == "dev" and n % 2 or split == "test" and not n % 2):
                 continue
-            cases.append(Case(row[0], _expected(row[1] if len(row) > 1 else ""), path.name.split(".")[0]))
+            if _in_half(row[0], half):
+                cases.append(Case(row[0], _expected(row[1] if len(row) > 1 else ""), path.name.split(".")[0]))
     return cases
 
 
-def read_real(split: str) -> tuple[list[Case], int]:
-    """Real questions of one half, and how many `gap:` rows (in scope, no entry yet) were skipped."""
+def read_real(split: str, half: str | None = None) -> tuple[list[Case], int]:
+    """Real questions of one split, and how many `gap:` rows (in scope, no entry yet) were skipped.
+    With `half`, only the rows whose source address falls in that half of dev."""
     path = REAL_DIR / f"{split}.tsv"
     if not path.is_file():
         return [], 0
     cases, gaps = [], 0
     for row in _rows(path):
         expected = row[1] if len(row) > 1 else ""
+        if not _in_half(row[2] if len(row) > 2 else "", half):
+            continue
         if expected.startswith("gap:"):
             gaps += 1
             continue
@@ -117,14 +141,15 @@ def read_real(split: str) -> tuple[list[Case], int]:
     return cases, gaps
 
 
-def read_dialogues(split: str) -> list[list[tuple[float, str, tuple[str, ...]]]]:
+def read_dialogues(split: str, half: str | None = None) -> list[list[tuple[float, str, tuple[str, ...]]]]:
+    """Dialogues of one split; with `half`, those whose first turn falls in that half of dev."""
     path = DIALOGUE_DIR / f"{split}.tsv"
     if not path.is_file():
         return []
     dialogues: dict[str, list[tuple[float, str, tuple[str, ...]]]] = {}
     for row in _rows(path):
         dialogues.setdefault(row[0], []).append((float(row[1] or 0), row[2], _expected(row[3])))
-    return list(dialogues.values())
+    return [d for d in dialogues.values() if _in_half(d[0][1], half)]
 
 
 def test_questions() -> list[str]:
@@ -331,12 +356,16 @@ def dev_cases() -> list[Case]:
 
 
 def evaluate(split: str, entries: list[Entry] | None = None, baselines: bool = True,
-             show_misses: bool = False, out=print) -> Report:  # type: ignore[no-untyped-def]
+             show_misses: bool = False, out=print, half: str | None = None) -> Report:  # type: ignore[no-untyped-def]
+    """`half` (dev only): score one half of dev; misses are listed for half a only."""
+    if half is not None and split != "dev":
+        raise ValueError("a half is a half of dev")
+    show_misses = show_misses and half != "b"
     entries = entries if entries is not None else load()
     matcher = Matcher(entries)
     matcher.match("khởi động")  # warm caches
-    sets = {"member-typed": read_member(split)}
-    real, gaps = read_real(split)
+    sets = {"member-typed": read_member(split, half)}
+    real, gaps = read_real(split, half)
     if real:
         sets["real"] = real
     report = Report(split, gaps=gaps)
@@ -360,8 +389,9 @@ def evaluate(split: str, entries: list[Entry] | None = None, baselines: bool = T
             report.sets[name]["_misses"] = [(c, o) for c, o in zip(cases, outcomes, strict=True)  # type: ignore[assignment]
                                             if not right(c, o)]
     dialogue_misses: list[str] | None = [] if show_misses and split == "dev" else None
-    report.dialogues = run_dialogues(matcher, read_dialogues(split), dialogue_misses)
+    report.dialogues = run_dialogues(matcher, read_dialogues(split, half), dialogue_misses)
     out(f"Knowledge base: {len(entries)} entries, {len(matcher.keys)} phrasings. Split: {split}"
+        + (f", half {half}" + (" (figures only)" if half == "b" else "") if half else "")
         + (" (held out: figures only)" if split == "test" else ""))
     rows = [("top-1 right (in scope)", "top1"), ("answered or offered", "answered_or_offered"),
             ("wrong answers (in scope)", "wrong_in_scope"), ("out-of-scope answered", "oos_false_accept"),
@@ -451,14 +481,20 @@ def main() -> int:
     ap.add_argument("--misses", action="store_true", help="list the questions not answered right (dev only; "
                     "the default on dev)")
     ap.add_argument("--no-misses", action="store_true", help="figures only, also on dev")
+    ap.add_argument("--dev-half", choices=HALVES, help="score one half of dev: a (with misses) or b (figures only: "
+                    "the half a change tuned on a is judged on)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--scaling", action="store_true", help="also time the matcher with a 10x knowledge base")
     ap.add_argument("--write-floor", action="store_true", help=f"record the dev figures in {FLOOR_FILE.name}")
     args = ap.parse_args()
     if args.misses and args.split != "dev":
         ap.error("misses are printed for the dev split only; the test half stays unseen")
+    if args.dev_half and (args.split != "dev" or args.write_floor):
+        ap.error("--dev-half scores one half of dev; the floor is recorded on all of dev")
+    if args.misses and args.dev_half == "b":
+        ap.error("half b prints figures only: changes are judged on it unread")
     report = evaluate(args.split, baselines=not args.no_baselines,
-                      show_misses=args.split == "dev" and not args.no_misses)
+                      show_misses=args.split == "dev" and not args.no_misses, half=args.dev_half)
     if args.scaling:
         print()
         scaling(load())

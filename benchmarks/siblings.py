@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/siblings.py                 # top confusable pairs and their families
     .venv/bin/python benchmarks/siblings.py --top 40 --gap 1.0
     .venv/bin/python benchmarks/siblings.py --calibration /tmp/old_calibration.json --figures
+    .venv/bin/python benchmarks/siblings.py --dev-half a    # pairs of one half of dev (faq_eval.dev_half)
+    .venv/bin/python benchmarks/siblings.py --dev-half b --only ID...  # half b: totals and figures only
 
 Over the in-scope dev questions (member-typed dev rows and real dev.tsv, as benchmarks/faq_eval.py
 reads them; never the held-out halves) each question is matched once, and for each unordered pair
@@ -19,6 +21,9 @@ Pairs are sorted by choices + wrong + close_right; connected pairs are then grou
 (the entries a family's members are confused with). `--figures` also prints the dev figures of
 faq_eval with the calibration file given by `--calibration` (default: the shipped one), so a change
 to the knowledge base can be judged at the OLD thresholds as well as after `make calibrate`.
+
+`--dev-half a|b` reads one half of dev (faq_eval.dev_half): list pairs on half a, tune there, and
+judge on half b, which prints the totals only (of the pairs naming an `--only` id, when given).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faq_eval import (
+    HALVES,
     Case,
     accepted,
     read_dialogues,
@@ -100,14 +106,14 @@ def families(pairs: list[tuple[str, str]]) -> list[set[str]]:
     return sorted(groups.values(), key=lambda g: (-len(g), sorted(g)))
 
 
-def figures(matcher: Matcher, out=print) -> None:  # type: ignore[no-untyped-def]
+def figures(matcher: Matcher, out=print, half: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """The dev figures of faq_eval (member-typed, real, dialogues) with this matcher's calibration."""
-    for name, cases in (("member-typed", read_member("dev")), ("real", read_real("dev")[0])):
+    for name, cases in (("member-typed", read_member("dev", half)), ("real", read_real("dev", half)[0])):
         m = score(cases, run_matcher(matcher, cases)[0])
         out(f"{name:<13} top-1 {m['top1']:.1%}  ranked first {m['top1_ranked']:.1%}  top 3 {m['top3_ranked']:.1%}  "
             f"answered/offered {m['answered_or_offered']:.1%}  wrong {m['wrong_in_scope']:.1%}  "
             f"off-topic answered {m['oos_false_accept']:.1%}")
-    d = run_dialogues(matcher, read_dialogues("dev"))
+    d = run_dialogues(matcher, read_dialogues("dev", half))
     out(f"dialogues     {d['dialogues_right']:.1%} of {d['dialogues']} all right")
 
 
@@ -118,18 +124,28 @@ def main() -> int:
     ap.add_argument("--calibration", type=Path, default=CALIBRATION_FILE, help="calibration.json to match with")
     ap.add_argument("--figures", action="store_true", help="also print the dev figures with that calibration")
     ap.add_argument("--only", nargs="*", default=(), help="print only pairs naming one of these ids")
+    ap.add_argument("--dev-half", choices=HALVES, help="one half of dev: a (pairs listed) or b (totals only)")
     args = ap.parse_args()
     matcher = Matcher(load(), Calibration.load(args.calibration))
-    cases = read_member("dev") + read_real("dev")[0]
+    cases = read_member("dev", args.dev_half) + read_real("dev", args.dev_half)[0]
     counts = pair_counts(matcher, cases, args.gap)
     pairs = sorted((p for p in counts if weight(counts[p])), key=lambda p: (-weight(counts[p]), p))
     if args.only:
         pairs = [p for p in pairs if set(p) & set(args.only)]
     totals = Counter[str]()
-    for c in counts.values():
-        totals.update(c)
-    print(f"{sum(c.in_scope for c in cases)} in-scope dev questions; calibration {args.calibration}; gap {args.gap}")
-    print("totals: " + ", ".join(f"{k} {totals[k]}" for k in COUNTS))
+    for p in counts:
+        if not args.only or set(p) & set(args.only):
+            totals.update(counts[p])
+    half = f" (half {args.dev_half})" if args.dev_half else ""
+    print(f"{sum(c.in_scope for c in cases)} in-scope dev questions{half}; calibration {args.calibration}; "
+          f"gap {args.gap}")
+    print("totals" + (" of the pairs naming " + ", ".join(args.only) if args.only else "") + ": "
+          + ", ".join(f"{k} {totals[k]}" for k in COUNTS) + f"; weight {weight(totals)}")
+    if args.dev_half == "b":
+        if args.figures:
+            print()
+            figures(matcher, half="b")
+        return 0
     print(f"{'close':>5} {'c.right':>7} {'choices':>7} {'lost':>5} {'wrong':>5}  pair")
     shown = pairs[:args.top]
     for p in shown:
@@ -141,7 +157,7 @@ def main() -> int:
         print(f"  {total:>3}  " + ", ".join(sorted(group)))
     if args.figures:
         print()
-        figures(matcher)
+        figures(matcher, half=args.dev_half)
     return 0
 
 

@@ -70,6 +70,32 @@ def test_test_split_never_prints_misses():
     assert refused.returncode != 0 and "dev split only" in refused.stderr
 
 
+def test_dev_halves_split_dev_in_two_keeping_pages_and_dialogues_whole():
+    for read in (faq_eval.read_member, lambda s, h=None: faq_eval.read_real(s, h)[0]):
+        whole = [c.question for c in read("dev")]
+        a, b = ([c.question for c in read("dev", h)] for h in faq_eval.HALVES)
+        assert sorted(a + b) == sorted(whole) and a and b
+    halves = {faq_eval.dev_half(c.source) for c in faq_eval.read_real("dev", "a")[0]}
+    assert halves == {"a"}  # by source page: all questions of a page fall in one half
+    dialogues = faq_eval.read_dialogues("dev")
+    a, b = faq_eval.read_dialogues("dev", "a"), faq_eval.read_dialogues("dev", "b")
+    assert len(a) + len(b) == len(dialogues) and a and b
+    assert all(len(d) >= 2 for d in a + b)  # whole dialogues, not turns
+    assert faq_eval.dev_half("x") == faq_eval.dev_half("x") in faq_eval.HALVES
+
+
+def test_dev_half_b_prints_figures_only():
+    script = ROOT / "benchmarks" / "faq_eval.py"
+    refused = subprocess.run([sys.executable, str(script), "--dev-half", "b", "--misses"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and "figures only" in refused.stderr
+    lines: list[str] = []
+    faq_eval.evaluate("dev", baselines=False, show_misses=True, out=lines.append, half="b")
+    assert lines and not any(line.startswith("misses") for line in lines)
+    with pytest.raises(ValueError):
+        faq_eval.evaluate("test", baselines=False, out=lines.append, half="a")
+
+
 @pytest.mark.parametrize("split", ["dev", "test"])
 def test_dialogues_are_split_and_long_enough(split):
     dialogues = faq_eval.read_dialogues(split)
