@@ -31,7 +31,7 @@ from knowledge.followup import (
     wants_other,
 )
 from knowledge.matcher import Match, Scored
-from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, zalo_deps
+from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, telegram_running, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import Clock
 
@@ -159,19 +159,12 @@ async def test_follow_up_survives_a_restart(cdeps, settings):
 
 async def test_dialogue_through_telegram(tfake, settings, storage, shipped_kb):
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    from aiohttp import web
-
-    from bot.channels import telegram as tg
-
-    channel = await tg.start(deps, web.Application(), poll_timeout=1)
-    try:
+    async with telegram_running(deps):
         user = TelegramUser(tfake, 501)
         await user.say("dang ky thuong tru online")
         assert shipped_kb.entries["dichvucong-thuong-tru-nha-nguoi-than"].title in user.text
         await user.say("le phi bao nhieu")
         assert shipped_kb.entries["dichvucong-le-phi-cu-tru"].title in user.text
-    finally:
-        await channel.stop()
 
 
 async def test_dialogue_through_zalo(zfake, settings, storage, shipped_kb):
@@ -494,20 +487,13 @@ def test_named_on_topic_needs_con_and_an_offered_entry(shipped_kb):
 async def test_lost_money_follow_up_through_telegram(tfake, settings, storage, shipped_kb):
     """Dev d29 through the Telegram adapter: the loss after an Apple Pay scam is never VNeID's fee."""
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    from aiohttp import web
-
-    from bot.channels import telegram as tg
-
-    channel = await tg.start(deps, web.Application(), poll_timeout=1)
-    try:
+    async with telegram_running(deps):
         user = TelegramUser(tfake, 502)
         await user.say("bi lo otp bi gan the vao apple pay")
         assert shipped_kb.entries["luadao-otp-apple-pay"].title in user.text
         await user.say("mất tiền rồi thì làm gì")
         assert shipped_kb.entries["vneid-mien-phi"].title not in user.text
         assert shipped_kb.entries["luadao-bi-lua-lam-gi"].brief[:60] in user.text  # answered, not offered
-    finally:
-        await channel.stop()
 
 
 async def test_named_thing_follow_up_through_zalo(zfake, settings, storage, shipped_kb):
