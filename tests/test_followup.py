@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from knowledge.followup import (
     title_cues_strict,
     wants_other,
 )
-from knowledge.matcher import Match, Scored
+from knowledge.matcher import Match, Matcher, Scored
 from tests.channelkit import TelegramUser, ZaloUser, running, telegram_deps, telegram_running, zalo_deps
 from tests.chat import Chat
 from tests.teamkit import Clock
@@ -364,31 +365,38 @@ async def test_bare_fee_question_is_read_with_the_topic_not_alone(cdeps):
     assert answered(chat) == "dichvucong-le-phi-cu-tru" or fee in [c.label for r in chat.last for c in r.choices]
 
 
-def test_own_words_on_the_topic_answer_what_the_topic_reading_offers(shipped_kb, monkeypatch):
-    """A follow-up with words of its own ("nếu mất điện thoại thì sao" after a banking answer) is
-    answered when those words, among the previous entry's topic, put first the entry the topic reading
-    puts first. Checked over every dev dialogue's follow-up turns, with the earlier turns as expected
-    (not one pinned example, which any ranking change can move off the rule): the rule turns some
-    offered follow-ups into right answers and never into wrong ones."""
+def turned_by_rule(matcher: Matcher, switch_off: Callable[[], None]) -> list[tuple[Match, set[str]]]:
+    """Every dev dialogue's follow-up turn (within the 10-minute window) played with a follow-up rule on,
+    then again after `switch_off()`, earlier turns as expected (as the evaluation does): the turns the
+    rule answered where, without it, they were only offered or left, each with its accepted entry ids."""
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-    matcher = shipped_kb.matcher
     turns = [(d, i) for d in faq_eval.read_dialogues("dev") for i in range(1, len(d)) if d[i][0] <= 10]
 
-    def play(dialogue: list, last: int) -> Match:  # type: ignore[type-arg]
+    def play(dialogue: list[tuple[float, str, tuple[str, ...]]], last: int) -> Match:
         conv, now = Conversation(matcher), at
         for k, (minutes, text, expected) in enumerate(dialogue[:last + 1]):
             now += dt.timedelta(minutes=minutes)
             m = conv.ask(text, now)
             hit = [s.entry.id for s in m.choices if s.entry.id in faq_eval.accepted(expected)]
             if k < last and hit:
-                conv.pick(m, hit[0], now)  # earlier turns as expected, as the evaluation does
+                conv.pick(m, hit[0], now)
         return m
 
     with_rule = [play(d, i) for d, i in turns]
-    monkeypatch.setattr(followup, "on_topic_first", lambda _a, _p: None)
+    switch_off()
     without = [play(d, i) for d, i in turns]
-    turned = [(w, faq_eval.accepted(d[i][2])) for w, o, (d, i) in zip(with_rule, without, turns, strict=True)
-              if w.status == "answer" and o.status != "answer"]
+    return [(w, faq_eval.accepted(d[i][2])) for w, o, (d, i) in zip(with_rule, without, turns, strict=True)
+            if w.status == "answer" and o.status != "answer"]
+
+
+def test_own_words_on_the_topic_answer_what_the_topic_reading_offers(shipped_kb, monkeypatch):
+    """A follow-up with words of its own ("nếu mất điện thoại thì sao" after a banking answer) is
+    answered when those words, among the previous entry's topic, put first the entry the topic reading
+    puts first. Checked over every dev dialogue's follow-up turns, with the earlier turns as expected
+    (not one pinned example, which any ranking change can move off the rule): the rule turns some
+    offered follow-ups into right answers and never into wrong ones."""
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, "on_topic_first", lambda _a, _p: None))
     assert len(turned) >= 3, "the rule answered fewer than three offered follow-ups"
     assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
 
@@ -447,25 +455,8 @@ def test_named_thing_on_the_topic_is_answered_when_offered(shipped_kb, monkeypat
     """"Còn X thì sao" naming a new thing: answered with X's own first entry of the previous topic when
     the topic reading offers it. Checked over every dev dialogue's follow-up turns, earlier turns as
     expected: the rule turns some offered follow-ups into right answers and none into wrong ones."""
-    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-    matcher = shipped_kb.matcher
-    turns = [(d, i) for d in faq_eval.read_dialogues("dev") for i in range(1, len(d)) if d[i][0] <= 10]
-
-    def play(dialogue: list, last: int) -> Match:  # type: ignore[type-arg]
-        conv, now = Conversation(matcher), at
-        for k, (minutes, text, expected) in enumerate(dialogue[:last + 1]):
-            now += dt.timedelta(minutes=minutes)
-            m = conv.ask(text, now)
-            hit = [s.entry.id for s in m.choices if s.entry.id in faq_eval.accepted(expected)]
-            if k < last and hit:
-                conv.pick(m, hit[0], now)
-        return m
-
-    with_rule = [play(d, i) for d, i in turns]
-    monkeypatch.setattr(followup, "named_on_topic", lambda *_a: None)
-    without = [play(d, i) for d, i in turns]
-    turned = [(w, faq_eval.accepted(d[i][2])) for w, o, (d, i) in zip(with_rule, without, turns, strict=True)
-              if w.status == "answer" and o.status != "answer"]
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, "named_on_topic", lambda *_a: None))
     assert len(turned) >= 2, "the rule answered fewer than two offered follow-ups"
     assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
 
