@@ -369,10 +369,10 @@ _FILLER = frozenset("mat thi co lam tu nua cho".split())
 def stands_alone(alone: Match, text: str, sure: float = RULES["alone_min"]) -> bool:
     """A short message inside the window that is a full question of its own ("otp là gì"): answered
     from `sure` on its own words, and more than question words ("có mất tiền không" alone
-    would be about VNeID's fee, whatever was asked before)."""
-    if alone.best is not None and lost_not_fee(text, alone.best.entry.title):
-        return False
-    return alone.status == "answer" and alone.confidence >= sure and not wants_other(text) and not bare(text)
+    would be about VNeID's fee, whatever was asked before), and not money already lost answered by a
+    fee title (lost_not_fee; looked at last, only for a sure answer)."""
+    return alone.status == "answer" and alone.confidence >= sure and not wants_other(text) and not bare(text) \
+        and not (alone.best is not None and lost_not_fee(text, alone.best.entry.title))
 
 
 def lost_not_fee(text: str, title: str) -> bool:
