@@ -385,6 +385,7 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "lost, not a fee": [(followup, "lost_not_fee", lambda *_a: False)],
         "named on topic": [(followup, "named_on_topic", lambda *_a: None)],
         "related first": [(followup, "related_first", lambda *_a: False)],
+        "only related first": [(followup, "only_related_first", lambda *_a: False)],
     }
     for obj, attr, value in patches[name]:
         old = getattr(obj, attr)
@@ -405,7 +406,8 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
     for name, value in (("stands alone", {"alone_min": 1.01}),):
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
     for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
-                 "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first"):
+                 "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first",
+                 "only related first"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
     ids = dialogue_ids()

@@ -454,7 +454,9 @@ def test_money_already_lost_never_stands_alone_on_a_fee_title(shipped_kb):
 def test_named_thing_on_the_topic_is_answered_when_offered(shipped_kb, monkeypatch):
     """"Còn X thì sao" naming a new thing: answered with X's own first entry of the previous topic when
     the topic reading offers it. Checked over every dev dialogue's follow-up turns, earlier turns as
-    expected: the rule turns some offered follow-ups into right answers and none into wrong ones."""
+    expected: the rule turns some offered follow-ups into right answers and none into wrong ones. (With
+    `only_related_first` off in both runs: without this rule, that later one answers some of its turns.)"""
+    monkeypatch.setattr(followup, "only_related_first", lambda *_a: False)
     turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
         followup, "named_on_topic", lambda *_a: None))
     assert len(turned) >= 2, "the rule answered fewer than two offered follow-ups"
@@ -521,3 +523,55 @@ async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settin
         assert shipped_kb.entries["vneid-khong-co-nfc"].brief[:60] in user.text
         await user.say("con may cu da dang nhap roi cho nguoi khac muon thi lam gi")
         assert shipped_kb.entries["vneid-huy-lien-ket-thiet-bi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_only_related_first_needs_the_first_offered_to_be_the_one_related(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["vneid-la-gi"]
+    install = Scored(kb["vneid-cai-dat-an-toan"], 60.0)  # listed by "VNeID là gì"
+    safety = Scored(kb["vneid-an-toan-thong-tin"], 55.0)  # not related to it
+    levels = Scored(kb["vneid-muc-1-muc-2"], 30.0)  # also listed by it
+    assert install.entry.id in prev.related and safety.entry.id not in prev.related
+    assert prev.id not in safety.entry.related
+    assert followup.only_related_first(Match("choices", (install, safety), (install, safety), 0.6), prev)
+    assert not followup.only_related_first(Match("choices", (safety, install), (safety, install), 0.6), prev)
+    assert not followup.only_related_first(
+        Match("choices", (install, safety, levels), (install, safety, levels), 0.6), prev)  # two related offered
+    # related the other way round: the offered entry lists the previous one
+    lost = kb["vneid-mat-dien-thoai"]
+    new_phone = Scored(kb["vneid-dien-thoai-moi"], 50.0)
+    assert lost.id in new_phone.entry.related or new_phone.entry.id in lost.related
+    assert followup.only_related_first(Match("choices", (new_phone, safety), (new_phone, safety), 0.5), lost)
+
+
+def test_only_related_first_turns_offered_follow_ups_into_right_answers(shipped_kb, monkeypatch):
+    """Checked over every dev dialogue's follow-up turns, earlier turns as expected: the rule answers
+    some follow-ups the topic reading only offered, and none of them wrongly."""
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, "only_related_first", lambda *_a: False))
+    assert len(turned) >= 3, "the rule answered fewer than three offered follow-ups"
+    assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
+
+
+async def test_related_follow_up_between_choices_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev i35 through the Telegram adapter: "cài lại ở đâu cho an toàn" after the deleted-app answer is
+    the official-install entry that answer lists, answered rather than offered beside the data-safety one."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 503)
+        await user.say("lo xoa app vneid")
+        assert shipped_kb.entries["vneid-xoa-ung-dung"].brief[:60] in user.text
+        await user.say("cai lai o dau cho an toan")
+        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_related_follow_up_between_choices_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev e12 through the Zalo adapter: "ở nơi tạm trú làm được không" after the level-2 answer is the
+    level-2-elsewhere entry it lists, answered."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-4")
+        await user.say("dang ky muc 2 can mang gi")
+        assert shipped_kb.entries["vneid-dang-ky-muc-2"].brief[:60] in user.text
+        await user.say("o noi tam tru lam dc ko")
+        assert shipped_kb.entries["vneid-dang-ky-muc-2-noi-khac"].brief[:60] in user.text  # answered, not offered
