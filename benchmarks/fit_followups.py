@@ -386,6 +386,7 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "named on topic": [(followup, "named_on_topic", lambda *_a: None)],
         "related first": [(followup, "related_first", lambda *_a: False)],
         "only related first": [(followup, "only_related_first", lambda *_a: False)],
+        "cue listed by": [(followup, "CUE_LISTED_BY", False)],
     }
     for obj, attr, value in patches[name]:
         old = getattr(obj, attr)
@@ -407,7 +408,7 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
     for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
                  "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first",
-                 "only related first"):
+                 "only related first", "cue listed by"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
     ids = dialogue_ids()

@@ -575,3 +575,30 @@ async def test_related_follow_up_between_choices_through_zalo(zfake, settings, s
         assert shipped_kb.entries["vneid-dang-ky-muc-2"].brief[:60] in user.text
         await user.say("o noi tam tru lam dc ko")
         assert shipped_kb.entries["vneid-dang-ky-muc-2-noi-khac"].brief[:60] in user.text  # answered, not offered
+
+
+def test_an_entry_listing_the_previous_one_answers_its_cue(shipped_kb, monkeypatch):
+    """"Làm VNeID có mất tiền không" lists the official-install entry as related (not the other way round):
+    after that answer, "có mất phí không" is its cue (CUE_LISTED_BY)."""
+    kb, matcher = shipped_kb.entries, shipped_kb.matcher
+    prev, fee = kb["vneid-cai-dat-an-toan"], kb["vneid-mien-phi"]
+    assert prev.id in fee.related and fee.id not in prev.related
+    reading = read(matcher, "co mat phi ko", matcher.index[prev.id])
+    assert reading is not None and matcher.index[fee.id] in reading.cued
+    monkeypatch.setattr(followup, "CUE_LISTED_BY", False)
+    reading = read(matcher, "co mat phi ko", matcher.index[prev.id])
+    assert reading is not None and matcher.index[fee.id] not in reading.cued
+
+
+async def test_three_turns_with_related_entries_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev f07 through the Telegram adapter: "VNeID là gì", then "tải ở đâu cho an toàn" (the install entry it
+    lists), then "có mất phí không" (the fee entry, which lists the install entry): both answered."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 504)
+        await user.say("vneid la gi")
+        assert shipped_kb.entries["vneid-la-gi"].brief[:60] in user.text
+        await user.say("tai o dau cho an toan")
+        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text
+        await user.say("co mat phi ko")
+        assert shipped_kb.entries["vneid-mien-phi"].brief[:60] in user.text  # answered, not offered
