@@ -387,6 +387,8 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "related first": [(followup, "related_first", lambda *_a: False)],
         "only related first": [(followup, "only_related_first", lambda *_a: False)],
         "cue listed by": [(followup, "CUE_LISTED_BY", False)],
+        "related over stranger": [(followup, "related_over_stranger", lambda *_a: None)],
+        "own words agree": [(followup, "own_words_agree", lambda *_a: False)],
     }
     for obj, attr, value in patches[name]:
         old = getattr(obj, attr)
@@ -408,7 +410,8 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
     for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
                  "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first",
-                 "only related first", "cue listed by"):
+                 "only related first", "cue listed by", "related over stranger",
+                 "own words agree"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
     ids = dialogue_ids()

@@ -602,3 +602,75 @@ async def test_three_turns_with_related_entries_through_telegram(tfake, settings
         assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text
         await user.say("co mat phi ko")
         assert shipped_kb.entries["vneid-mien-phi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_related_over_stranger_needs_a_stranger_first_and_one_related_second(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["thanhtoan-mo-tai-khoan-online"]
+    chip = Scored(kb["vneid-quet-chip-nfc"], 50.0)  # another topic, unrelated to prev
+    nfc = Scored(kb["thanhtoan-khong-co-nfc"], 40.0)  # prev's topic, listed by prev
+    ekyc = Scored(kb["thanhtoan-ekyc-cac-buoc"], 30.0)  # prev's topic, listed by prev too
+    unsure = Match("choices", (chip,), (), 0.3)  # the own words: not an answer
+    m = Match("choices", (chip, nfc), (chip, nfc), 0.4)
+    assert followup.related_over_stranger(unsure, m, prev) is nfc
+    assert followup.related_over_stranger(unsure, Match("choices", (nfc, chip), (nfc, chip), 0.4), prev) is None
+    two = Match("choices", (chip, nfc, ekyc), (chip, nfc, ekyc), 0.4)
+    assert followup.related_over_stranger(unsure, two, prev) is None  # two related: no tie broken
+    sure = Match("answer", (chip,), (), 0.99)  # the own words answer the stranger outright
+    assert followup.related_over_stranger(sure, m, prev) is None
+
+
+def test_own_words_agree_needs_an_answer_on_the_same_entry(shipped_kb):
+    kb = shipped_kb.entries
+    new_phone, other = Scored(kb["vneid-dien-thoai-moi"], 70.0), Scored(kb["thanhtoan-doi-dien-thoai-xac-thuc"], 60.0)
+    m = Match("choices", (new_phone, other), (new_phone, other), 0.6)
+    assert followup.own_words_agree(Match("answer", (new_phone,), (), 0.98), m)
+    assert not followup.own_words_agree(Match("choices", (new_phone,), (new_phone,), 0.6), m)  # only offered
+    assert not followup.own_words_agree(Match("answer", (other,), (), 0.98), m)  # another entry
+
+
+@pytest.mark.parametrize("name", ["related_over_stranger", "own_words_agree"])
+def test_choices_rules_turn_offered_follow_ups_into_right_answers(shipped_kb, monkeypatch, name):
+    """Checked over every dev dialogue's follow-up turns, earlier turns as expected: each rule answers some
+    follow-ups the topic reading only offered, and none of them wrongly."""
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, name, lambda *_a: None if name == "related_over_stranger" else False))
+    assert len(turned) >= 1, "the rule answered no offered follow-up"
+    assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
+
+
+async def test_follow_up_staying_on_its_topic_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev k15 through the Zalo adapter: "máy không đọc được chip thì sao" after opening a bank account online
+    is the banking no-NFC entry that answer lists, not VNeID's chip-scanning one."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-5")
+        await user.say("mo tai khoan ngan hang online can chuan bi gi")
+        assert shipped_kb.entries["thanhtoan-mo-tai-khoan-online"].brief[:60] in user.text
+        await user.say("may ko doc duoc chip thi sao")
+        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_follow_up_staying_on_its_topic_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev e26 through the Telegram adapter: "còn đi vắng lâu ngày thì sao" after the guest notice is
+    temporary absence, not a bank account unused for long."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 505)
+        await user.say("co khach den o nha phai bao luu tru ko")
+        assert shipped_kb.entries["dichvucong-thong-bao-luu-tru"].brief[:60] in user.text
+        await user.say("con di vang lau ngay thi sao")
+        assert shipped_kb.entries["dichvucong-khai-bao-tam-vang"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev j45 through the Zalo adapter: a third turn naming VNeID after two banking answers, answered with
+    the entry both its own words and the topic reading put first."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-6")
+        await user.say("doi dien thoai moi app ngan hang doi quet mat lai")
+        await user.say("may ko co nfc thi sao")
+        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text
+        await user.say("con vneid tren may moi thi sao")
+        assert shipped_kb.entries["vneid-dien-thoai-moi"].brief[:60] in user.text  # answered, not offered
