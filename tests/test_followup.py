@@ -629,7 +629,7 @@ def test_own_words_agree_needs_an_answer_on_the_same_entry(shipped_kb):
     assert not followup.own_words_agree(Match("answer", (other,), (), 0.98), m)  # another entry
 
 
-@pytest.mark.parametrize("name", ["related_over_stranger", "own_words_agree"])
+@pytest.mark.parametrize("name", ["related_over_stranger", "own_words_agree", "parallel_title"])
 def test_choices_rules_turn_offered_follow_ups_into_right_answers(shipped_kb, monkeypatch, name):
     """Checked over every dev dialogue's follow-up turns, earlier turns as expected: each rule answers some
     follow-ups the topic reading only offered, and none of them wrongly."""
@@ -674,3 +674,32 @@ async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, s
         assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text
         await user.say("con vneid tren may moi thi sao")
         assert shipped_kb.entries["vneid-dien-thoai-moi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_parallel_title_needs_the_most_shared_title_words_and_nothing_related(shipped_kb):
+    kb, matcher = shipped_kb.entries, shipped_kb.matcher
+    prev = kb["thanhtoan-quen-mat-khau-ngan-hang"]  # "Quên mật khẩu ứng dụng ngân hàng thì lấy lại thế nào"
+    password = Scored(kb["vneid-quen-mat-khau"], 60.0)  # "Quên mật khẩu đăng nhập VNeID"
+    passcode = Scored(kb["vneid-quen-passcode"], 55.0)  # "Quên passcode 6 số trong VNeID"
+    m = Match("choices", (password, passcode), (password, passcode), 0.6)
+    assert followup.parallel_title(matcher, m, prev, "con vneid thi sao")
+    assert not followup.parallel_title(matcher, Match("choices", (passcode, password), (passcode, password), 0.6),
+                                       prev, "con vneid thi sao")
+    # the message's own words are not the previous title's: "mật khẩu" named again shares nothing new
+    assert not followup.parallel_title(matcher, m, prev, "con mat khau vneid thi sao")
+    related = Scored(kb["thanhtoan-atm-nuot-the"], 50.0)  # lists the previous entry: that rule's business
+    assert prev.id in related.entry.related
+    assert not followup.parallel_title(matcher, Match("choices", (password, related), (password, related), 0.6),
+                                       prev, "con vneid thi sao")
+
+
+async def test_parallel_follow_up_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev m19 through the Telegram adapter: "còn vneid thì sao" after the bank-password answer is VNeID's
+    forgotten password, answered, not offered beside the forgotten passcode."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 506)
+        await user.say("quen mat khau app ngan hang")
+        assert shipped_kb.entries["thanhtoan-quen-mat-khau-ngan-hang"].brief[:60] in user.text
+        await user.say("con vneid thi sao")
+        assert shipped_kb.entries["vneid-quen-mat-khau"].brief[:60] in user.text  # answered, not offered
