@@ -41,6 +41,8 @@ from knowledge.matcher import Matcher
 SETS = ("member", "real")
 COLUMNS = ("top1", "answered_or_offered", "wrong", "oos", "oos_offered")
 # Extra per-question facts (columns of `extras`), from the re-ranked candidates.
+# The long questions' choices features before round 16 (the variants below add to these).
+ROUND15_LONG = fc.CHOICES_USED + ("t_extra",)
 EXTRAS = ("top3", "top2", "n_offered", "rr_p2", "rr_p3", "rr_top3", "rr_gap3", "fused3")
 
 
@@ -143,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
     ap.add_argument("--features", nargs="*", default=["rr_top3", "rr_p2", "rr_gap3", "margin", "f1", "title_cover"],
                     help="choices features to try one at a time (decision FEATURES or EXTRAS)")
+    ap.add_argument("--short-features", nargs="*", default=["agree", "rr_margin", "q_missing_all", "f1_gap"],
+                    help="more features tried on the short questions' model only")
     ap.add_argument("--l2", type=float, nargs="*", default=[1.0, 10.0, 30.0], help="choices models' L2 to try")
     ap.add_argument("--grid", type=float, nargs="*", default=[0.1, 0.15, 0.2, 0.25])
     ap.add_argument("--costs", type=float, nargs="*", default=[0.1, 0.15, 0.2, 0.25, 0.35])
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} dev questions, fold seeds {seeds[0]}-{seeds[-1]}; where answered-or-offered is lost "
           f"(out of fold, at the fitted thresholds):")
     gap(oof, answered, offered, extras)
-    show("\nbaseline (as shipped)", oof, answered, offered)
+    show("\nas shipped (fit_calibration's choices features and OOS_CHOICE_COST)", oof, answered, offered)
 
     # OOS_CHOICE_COST
     for cost in args.costs:
@@ -190,10 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     show("always three (no CHOICE_RATIO cut)", oof3, a, o)
 
     # Other choices features: existing decision features, or EXTRAS appended as features.
-    short, long_ = fc.CHOICES_USED, fc.CHOICES_LONG_USED
+    short, long_ = fc.CHOICES_USED, ROUND15_LONG
     variants: dict[str, fc.Choices] = {
         f"+{f} (both)": (short + (f,), long_ + (f,)) for f in args.features}
     variants.update({f"+{f} (long only)": (short, long_ + (f,)) for f in args.features})
+    variants.update({f"+{f} (short only, long as shipped)": (short + (f,), fc.CHOICES_LONG_USED)
+                     for f in args.features + args.short_features})
     for label, used in variants.items():
         extra = tuple(dict.fromkeys(f for f in used[0] + used[1] if f in EXTRAS))
         ev, restore = with_extras(evidence, extras, extra)
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     mean, scale = flat.mean(axis=0), flat.std(axis=0)
     scale[scale < 1e-6] = 1.0
     z = (x[:, :, cols] - mean) / scale
-    for label, used in (("shipped features", (short, long_)), ("all USED", (allu, allu)),
+    for label, used in (("round-15 long", (short, long_)), ("all USED", (allu, allu)),
                         ("all USED long", (short, allu))):
         for focus in (False, True):
             o_v = oof_for(evidence, used)
@@ -259,12 +265,7 @@ def refit_unanswered(oof: fc.Oof, answered: np.ndarray, z: np.ndarray, y3: np.nd
 
 def auc_of(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     """Mean over the fold seeds of the AUC of `score` for pos against neg (masks, (shuffles, questions))."""
-    out = []
-    for s in range(len(score)):
-        a, b = score[s][pos[s]], score[s][neg[s]]
-        if len(a) and len(b):
-            out.append(((a[:, None] > b[None, :]).mean() + 0.5 * (a[:, None] == b[None, :]).mean()))
-    return float(np.mean(out))
+    return float(np.nanmean([fc.auc(score[s][pos[s]], score[s][neg[s]]) for s in range(len(score))]))
 
 
 def auc(oof: fc.Oof, answered: np.ndarray) -> None:
