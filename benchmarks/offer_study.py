@@ -82,7 +82,7 @@ def cross_fitted(matcher: Matcher, pool: list[fc.Pool], cases: list, weights: np
 
 def decide(oof: fc.Oof, cal: Calibration, lines: np.ndarray,
            choose: Callable[[fc.Oof, np.ndarray], tuple[float, float, float, float]] = fc.choose_choices,
-           ) -> tuple[np.ndarray, np.ndarray]:
+           choices_long: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(answered, offered), (shuffles, questions), at the thresholds fit_decision picks on `oof`."""
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)
     oof.lines = lines
@@ -90,9 +90,16 @@ def decide(oof: fc.Oof, cal: Calibration, lines: np.ndarray,
                                fc.newer_groups(oof))
     i, j, _ = fc.tied_pick(table)
     answered = fc._answered(grid, (i, j), oof.p1, oof.exact, oof.clear, oof.long_q)
-    c, cl, _, _ = choose(oof, answered)
-    offered = ~answered & np.where(oof.long_q[None, :], oof.p3_long >= cl, oof.p3 >= c)
-    return answered, offered
+    if choices_long is None:
+        c, cl, _, _ = choose(oof, answered)
+        offered = ~answered & np.where(oof.long_q[None, :], oof.p3_long >= cl, oof.p3 >= c)
+        return answered, offered
+    answer_long, oof.long_q = oof.long_q, choices_long  # the choices side's own split by length
+    try:
+        c, cl, _, _ = choose(oof, answered)
+    finally:
+        oof.long_q = answer_long
+    return answered, ~answered & np.where(choices_long[None, :], oof.p3_long >= cl, oof.p3 >= c)
 
 
 def gap(oof: fc.Oof, answered: np.ndarray, offered: np.ndarray, extras: np.ndarray) -> None:
@@ -147,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="choices features to try one at a time (decision FEATURES or EXTRAS)")
     ap.add_argument("--short-features", nargs="*", default=["agree", "rr_margin", "q_missing_all", "f1_gap"],
                     help="more features tried on the short questions' model only")
+    ap.add_argument("--choices-words", type=int, nargs="*", default=[4, 5, 6, 8, 10, 12])
     ap.add_argument("--l2", type=float, nargs="*", default=[1.0, 10.0, 30.0], help="choices models' L2 to try")
     ap.add_argument("--grid", type=float, nargs="*", default=[0.1, 0.15, 0.2, 0.25])
     ap.add_argument("--costs", type=float, nargs="*", default=[0.1, 0.15, 0.2, 0.25, 0.35])
@@ -222,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         a, o = decide(o_v, cal0, lines)
         show(f"choices {label}", o_v, a, o, f" (value {fc.choose_choices(o_v, a)[3]:.3f})")
     auc(oof, answered)
+    words = np.expm1(evidence[0][0, :, FEATURES.index("length")])
+    for cut in args.choices_words:  # the choices models' long / short split at another length
+        a, o = decide(oof, cal0, lines, choices_long=words >= cut - 1e-6)
+        show(f"choices split at {cut} words (answer split at {fc.LONG_WORDS})", oof, a, o)
 
     # The choices models fitted only on the questions the answer rule leaves unanswered (out of fold,
     # at the fitted answer thresholds), per model feature set, over OOS_CHOICE_COST.
