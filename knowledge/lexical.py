@@ -21,6 +21,8 @@ from .normalize import key
 
 K1 = 1.2
 B = 0.75
+# Each field's weight in an entry's term counts (and its length): title, phrasings, answer text.
+FIELD_WEIGHTS = {"title": 1.0, "phrasings": 1.0, "answer": 1.0}
 _LINE_RE = re.compile(r"[\n.;:!?]+")
 
 
@@ -40,26 +42,40 @@ def query_sets(query_key: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def entry_terms(entry: Entry) -> list[str]:
     """Terms of title, phrasings and answer; pairs never span two phrasings or two sentences."""
-    parts = [entry.title, *entry.questions, *_LINE_RE.split(entry.answer)]
-    out: list[str] = []
-    for part in parts:
-        k = key(part) if part.strip() else ""
-        if k:
-            out += terms(k)
+    return [t for _, ts in _fields(entry) for t in ts]
+
+
+def _fields(entry: Entry) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for field, parts in (("title", [entry.title]), ("phrasings", list(entry.questions)),
+                         ("answer", _LINE_RE.split(entry.answer))):
+        for part in parts:
+            k = key(part) if part.strip() else ""
+            if k:
+                out.append((field, terms(k)))
     return out
+
+
+def entry_counts(entry: Entry) -> Counter[str]:
+    """Each term's count in the entry, weighted by its field's FIELD_WEIGHTS."""
+    counts: Counter[str] = Counter()
+    for field, ts in _fields(entry):
+        w = FIELD_WEIGHTS[field]
+        for t in ts:
+            counts[t] += w  # type: ignore[assignment]
+    return counts
 
 
 class Lexical:
     """Okapi BM25 with one document per entry."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
-        docs = [entry_terms(e) for e in entries]
-        self.size = len(docs)
-        lengths = np.array([len(d) for d in docs] or [1], dtype=np.float64)
+        counts = [entry_counts(e) for e in entries]
+        self.size = len(counts)
+        lengths = np.array([sum(c.values()) for c in counts] or [1], dtype=np.float64)
         avg = float(lengths.mean()) or 1.0
         norm = K1 * (1 - B + B * lengths / avg)
         df: Counter[str] = Counter()
-        counts = [Counter(d) for d in docs]
         for c in counts:
             df.update(c.keys())
         n = max(self.size, 1)
