@@ -17,6 +17,7 @@ fitted thresholds. The fresh slice's own figures are never printed here. Variant
   newer2        real rows at or after the median line weigh twice the older ones in the re-ranker
   fusionF       FUSION = F (e.g. fusion1, fusion1.5, fusion3): candidates and fused scores change
   lexT/P/A      BM25 field weights title/phrasings/answer (knowledge/lexical.py FIELD_WEIGHTS), e.g. lex1/1/2
+  a+b           both (e.g. unseen_train+lex1/1/0.5)
 
 Reads only dev questions; writes nothing but the optional --jsonl lines.
 """
@@ -51,6 +52,13 @@ TAU, PRUNE = 0.8, "later"
 
 def parse(variant: str) -> dict:  # type: ignore[type-arg]
     opts = {"fusion": fc.FUSION, "train": "full", "newer": 1.0, "fields": None}
+    for part in variant.split("+"):
+        opts.update(_part(part))
+    return opts
+
+
+def _part(variant: str) -> dict:  # type: ignore[type-arg]
+    opts: dict = {}  # type: ignore[type-arg]
     if variant.startswith("fusion"):
         opts["fusion"] = float(variant[6:])
     elif variant.startswith("lex"):
@@ -97,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="outer seed, as fit_calibration.py's")
     ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
     ap.add_argument("--no-unseen", action="store_true", help="skip the unseen view (unless a variant trains on it)")
+    ap.add_argument("--at", type=float, default=0.95, help="also report the figures at this answer threshold")
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per variant")
     args = ap.parse_args(argv)
     if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
@@ -144,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         report: dict[str, float] = {}
         with contextlib.redirect_stdout(io.StringIO()):
             fc.fit_decision(matcher, pool, sets, cases, weights, fc.with_rerank(Calibration(fusion=fusion), rr),
-                            seeds, report=report, evidence=ev)
+                            seeds, report=report, evidence=ev, previous=(args.at, args.at))
         out.update(report)
         print(f"{variant} (seed set {args.seed}, {time.perf_counter() - t0:.0f} s): ranked first "
               + " ".join(f"{g} {out[f'first.{g}']:.3f}" for g in groups)
@@ -154,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
               + " | ".join(f"{s} top1 {report[f'{s}.top1']:.3f} wrong {report[f'{s}.wrong']:.3f} oos "
                            f"{report[f'{s}.oos']:.3f} found {report[f'{s}.answered_or_offered']:.3f}"
                            for s in ("member", "real")), flush=True)
+        print(f"    at {args.at:.2f}: mean top-1 {np.mean([report[f'previous.{s}.top1'] for s in sets]):.3f}; "
+              + " | ".join(f"{s} top1 {report[f'previous.{s}.top1']:.3f} wrong {report[f'previous.{s}.wrong']:.3f} "
+                           f"oos {report[f'previous.{s}.oos']:.3f}" for s in sets)
+              + f" | real newer wrong {report.get('previous.real newer.wrong', float('nan')):.3f}", flush=True)
         if args.jsonl:
             with args.jsonl.open("a", encoding="utf-8") as f:
                 f.write(json.dumps({"variant": variant, "seed": args.seed, **out}) + "\n")
