@@ -13,6 +13,7 @@ fitted thresholds. The fresh slice's own figures are never printed here. Variant
 
   base          the shipped training (FUSION, pairs over the whole-KB candidates, set weights)
   unseen_train  the re-ranker's pairs from the unseen view's candidates (near-later phrasings pruned)
+  unseen_all_train  the same with every near phrasing of the right entry pruned (no git history needed)
   both_train    the pairs from both views (each question's weight split between them)
   newer2        real rows at or after the median line weigh twice the older ones in the re-ranker
   fusionF       FUSION = F (e.g. fusion1, fusion1.5, fusion3): candidates and fused scores change
@@ -51,7 +52,7 @@ TAU, PRUNE = 0.8, "later"
 
 
 def parse(variant: str) -> dict:  # type: ignore[type-arg]
-    opts = {"fusion": fc.FUSION, "train": "full", "newer": 1.0, "fields": None}
+    opts = {"fusion": fc.FUSION, "train": "full", "newer": 1.0, "fields": None, "prune": PRUNE}
     for part in variant.split("+"):
         opts.update(_part(part))
     return opts
@@ -66,6 +67,8 @@ def _part(variant: str) -> dict:  # type: ignore[type-arg]
         opts["fields"] = {"title": t, "phrasings": p, "answer": a}
     elif variant == "unseen_train":
         opts["train"] = "unseen"
+    elif variant == "unseen_all_train":
+        opts["train"], opts["prune"] = "unseen", "all"
     elif variant == "both_train":
         opts["train"] = "both"
     elif variant.startswith("newer"):
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         upool = None
         if not args.no_unseen or opts["train"] != "full":
             with contextlib.redirect_stdout(io.StringIO()):
-                upool = unseen_pool(entries, cases, TAU, fusion, PRUNE)
+                upool = unseen_pool(entries, cases, TAU, fusion, opts["prune"])
         train = {"full": [[(p.ev.candidates, p.right)] for p in pool],
                  "unseen": [[(u.ev.candidates, u.right)] for u in upool or []],
                  "both": [[(p.ev.candidates, p.right), (u.ev.candidates, u.right)]
