@@ -92,12 +92,6 @@ RERANK_L2 = 100.0
 # (Before that merge) 1 ranked higher still (0.965 / 0.816) but raised the thresholds (0.87 -> 0.89): mean
 # top-1 0.725; 2 at L2 30: 0.961 / 0.823, mean top-1 0.728; 3: 0.955 / 0.810. 0: every wrong candidate (the old fit).
 HARD_NEGATIVES = 2
-# The re-ranker's pairs come from the unseen view (benchmarks/unseen.py: each dev question's candidates
-# from a knowledge base without its right entry's phrasings of similarity >= RERANK_VIEW[0] to it that came
-# with or after it, "later", i.e. those that may have been written from it), not from the whole KB, where
-# near-copies of dev questions taught it to trust phrasing similarity. The decision's evidence is still the
-# whole KB's, re-ranked by it (cross_fitted). None: the whole KB's candidates (`--rerank-whole-kb`).
-RERANK_VIEW: tuple[float, str] | None = (0.8, "later")
 # Budgets on out-of-fold dev predictions, tighter than the targets on the held-out halves
 # (wrong <= 2-3%, out of scope <= 5%) to leave room for the difference between the halves.
 WRONG_MAX = {"member": 0.02, "real": 0.025}
@@ -230,8 +224,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unseen", type=float, nargs="?", default=UNSEEN_TAU, const=None, metavar="TAU",
                     help=f"fit the decision on the unseen view at this similarity cut-off (benchmarks/unseen.py; "
                          f"default {UNSEEN_TAU}); with no value, on the whole knowledge base")
-    ap.add_argument("--rerank-whole-kb", action="store_true",
-                    help="fit the re-ranker on the whole knowledge base's candidates, not RERANK_VIEW's (for measuring)")
     ap.add_argument("--unseen-prune", choices=["all", "later"], default=UNSEEN_PRUNE)
     args = ap.parse_args(argv)
     if (code := rerun_with(HASH_SEED, __file__)) is not None:
@@ -246,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Matcher(entries, Calibration(fusion=FUSION))
     keys = [base.primary_key(c.question) for _, c in cases]
     pool = [Pool.of(base, q, c) for (_, c), q in zip(cases, keys, strict=True)]
-    if RERANK_VIEW is not None and not args.rerank_whole_kb:
-        from unseen import unseen_pool
-        view = unseen_pool(entries, cases, RERANK_VIEW[0], FUSION, RERANK_VIEW[1])
-        pool = [replace(p, train=(u.ev.candidates, u.right)) for p, u in zip(pool, view, strict=True)]
-    cand = [p.training() for p in pool]
+    cand = [(p.ev.candidates, p.right) for p in pool]
     rr_w, rr_mean, rr_scale = fit_rerank(cand, weights, args.rerank_l2)
     cal = with_rerank(Calibration(fusion=FUSION), (rr_w, rr_mean, rr_scale))
     print("re-ranker weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(CANDIDATE_FEATURES, rr_w, strict=True)))
@@ -269,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     cal = fit_decision(matcher, pool, sets, cases, weights, cal, seeds, verbose=args.v, report=report,
                        dump=args.dump, previous=previous, newer_half=NEWER_HALF and not args.plain_budgets,
                        rerank_l2=args.rerank_l2)
-    if RERANK_VIEW is not None and not args.rerank_whole_kb:
-        cal.fitted_on += f"; re-ranker on the unseen view's candidates (tau {RERANK_VIEW[0]}, {RERANK_VIEW[1]})"
     if args.unseen is not None:
         cal.fitted_on += f"; decision on the unseen view (tau {args.unseen}, {args.unseen_prune})"
     if args.report:
@@ -303,13 +289,6 @@ class Pool:
     lex_rel: np.ndarray
     right: np.ndarray  # per candidate (in ev.order): 1 when it is an accepted entry
     ok: set[str]
-    # the re-ranker's training rows (candidates, labels) when they are not this evidence's: from the
-    # unseen view (RERANK_VIEW)
-    train: tuple[np.ndarray, np.ndarray] | None = None
-
-    def training(self) -> tuple[np.ndarray, np.ndarray]:
-        """The candidates and labels the re-ranker is fitted on for this question."""
-        return self.train if self.train is not None else (self.ev.candidates, self.right)
 
     @classmethod
     def of(cls, base: Matcher, q: str, c: Case) -> Pool:
@@ -848,7 +827,7 @@ def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case
     seed. The costly part of decision_oof, kept apart so that benchmarks/l2_study.py can refit the
     decision models on it with other choices features."""
     n, shuffles = len(pool), len(seeds)
-    cand = [p.training() for p in pool]
+    cand = [(p.ev.candidates, p.right) for p in pool]
     # Cross-fitted evidence, one copy per shuffle: x[s, i] are question i's decision features when
     # the re-ranker was fitted on the other folds of shuffle s; y1 / y3 / exact likewise.
     x = np.zeros((shuffles, n, len(FEATURES)))
