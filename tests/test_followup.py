@@ -705,45 +705,47 @@ async def test_parallel_follow_up_through_telegram(tfake, settings, storage, shi
         assert shipped_kb.entries["vneid-quen-mat-khau"].brief[:60] in user.text  # answered, not offered
 
 
-def test_the_own_words_floor_only_stops_wrong_answers(shipped_kb, monkeypatch):
+def test_the_own_words_floor_never_stops_a_right_answer(shipped_kb, monkeypatch):
     """The own-words rules (`on_topic_first`, `named_on_topic`) answer only when the own words know what they
     rank (the fitted `own_min`). Checked over every dev dialogue's follow-up turns, earlier turns as
-    expected: of the turns those rules answer with no floor, the shipped floor stops at least one, and
-    every turn it stops was answered wrong without it."""
+    expected: every turn the shipped floor stops (answered with no floor, not with it) was answered wrong
+    without it. (The floor is fitted on the same dialogues; this holds it to that.)"""
     matcher = shipped_kb.matcher
     shipped = matcher.calibration
-    assert followup.rule(matcher, "own_min") > 0
     monkeypatch.setattr(matcher, "calibration", replace(shipped, followup_rules={**shipped.followup_rules, "own_min": 0.0}))
     stopped = turned_by_rule(matcher, lambda: monkeypatch.setattr(matcher, "calibration", shipped))
-    assert stopped, "the floor stops no follow-up the own-words rules answer"
     assert all(w.best is None or w.best.entry.id not in expected for w, expected in stopped)
 
 
+PENSION = "Bố tôi nhận lương hưu tiền mặt, muốn chuyển sang nhận qua tài khoản ngân hàng thì làm thế nào?"
+
+
 def test_own_words_that_know_nothing_leave_the_topic_reading_offering(shipped_kb, monkeypatch):
-    """Dev g33: "chưa có tài khoản thì mở thế nào" after the pension-via-bank answer. Its own words know
-    nothing (P 0.01); their first entry of the banking topic is the social-welfare conditions, which the topic
-    reading also puts first. With no floor the own-words rule answers it (wrongly); with the fitted one it is
-    offered, never answered."""
+    """Dev g33: "chưa có tài khoản thì mở thế nào" after the pension-via-bank answer. Its own words know next
+    to nothing (P 0.01 when written); their first entry of the banking topic is the social-welfare conditions,
+    which the topic reading also puts first. With no floor the own-words rule answers it (wrongly); with a
+    floor above the own match's confidence it is offered, and the shipped floor is such a one."""
     matcher = shipped_kb.matcher
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
     text = "chưa có tài khoản thì mở thế nào"
-    assert matcher.match(text).confidence < followup.rule(matcher, "own_min")
+    own = matcher.match(text).confidence
+    shipped = matcher.calibration
 
-    def second() -> Match:
+    def second(own_min: float) -> Match:
+        monkeypatch.setattr(matcher, "calibration",
+                            replace(shipped, followup_rules={**shipped.followup_rules, "own_min": own_min}))
         conv = Conversation(matcher)
-        first = conv.ask("Bố tôi nhận lương hưu tiền mặt, muốn chuyển sang nhận qua tài khoản ngân hàng thì làm thế nào?", at)
+        first = conv.ask(PENSION, at)
         assert first.best is not None and first.best.entry.id == "thanhtoan-luong-huu-qua-tai-khoan"
         return conv.ask(text, at + dt.timedelta(minutes=1))
 
-    assert second().status == "choices"
-    shipped = matcher.calibration
-    monkeypatch.setattr(matcher, "calibration", replace(shipped, followup_rules={**shipped.followup_rules, "own_min": 0.0}))
-    unguarded = second()
+    unguarded = second(0.0)
     assert unguarded.status == "answer" and unguarded.best is not None
     assert unguarded.best.entry.id == "thanhtoan-an-sinh-dieu-kien"
-
-
-PENSION = "Bố tôi nhận lương hưu tiền mặt, muốn chuyển sang nhận qua tài khoản ngân hàng thì làm thế nào?"
+    guarded = second(own + 0.001)
+    assert guarded.status == "choices" and guarded.best is not None
+    assert guarded.best.entry.id == "thanhtoan-an-sinh-dieu-kien"  # the same reading, offered
+    assert own < shipped.followup_rules["own_min"]  # the shipped floor stops it
 
 
 async def test_own_words_knowing_nothing_are_offered_through_telegram(tfake, settings, storage, shipped_kb):
