@@ -213,6 +213,7 @@ class LoopBlocks:
         self.cpu = 0.0
         self.labels: dict[str, float] = defaultdict(float)  # wall per label over every callback
         self.io_blocked: dict[str, float] = defaultdict(float)  # SQLite commits' time blocked in I/O
+        self.commit_cpu: dict[str, float] = defaultdict(float)  # and on the CPU
         self.counts: dict[str, int] = defaultdict(int)
         self.current: dict[str, float] | None = None
         self._outer: list[float] = []  # labelled calls in progress: the labelled time inside each so far
@@ -236,10 +237,12 @@ class LoopBlocks:
                 for label, spent in blocks.current.items():
                     blocks.labels[label] += spent
                 if wall >= blocks.LONG:
+                    blocks.current["@" + blocks.where(handle)] = 0.0
                     blocks.blocks.append((wall, cpu, blocks.current))
                 blocks.current = outer
 
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+        gc.callbacks.append(self._on_gc)
         for owner, name, label in ((KnowledgeBase, "answer", "kb"), (Storage, "load_session", "session"),
                                    (Storage, "save_session", "session")):
             setattr(owner, name, self._timed(getattr(owner, name), label))
@@ -258,9 +261,28 @@ class LoopBlocks:
                 label = "commit+checkpoint" if self._backfill() not in (backfill, 0) else "commit"
                 self.counts[label] += 1
                 self.io_blocked[label] += max(0.0, wall - (ran2 - ran) - (waited2 - waited))
+                self.commit_cpu[label] += ran2 - ran
                 self._add(label, wall)
 
         storage.transaction = timed_transaction
+
+    @staticmethod
+    def where(handle) -> str:  # type: ignore[no-untyped-def]
+        """What a callback runs: its task's coroutine, or the function."""
+        callback = getattr(handle, "_callback", None)
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            return getattr(coro, "__qualname__", type(coro).__name__)
+        return getattr(callback, "__qualname__", type(callback).__name__)
+
+    _gc_start = 0.0
+
+    def _on_gc(self, phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        elif self.current is not None:
+            self.current["gc"] = self.current.get("gc", 0.0) + time.perf_counter() - self._gc_start
 
     def _backfill(self) -> int:
         """The WAL frames a checkpoint has copied into the database (WalCkptInfo.nBackfill in the -shm)."""
@@ -291,9 +313,10 @@ class LoopBlocks:
 
     def take(self) -> dict:  # type: ignore[type-arg]
         taken = {"walls": self.walls, "cpu": self.cpu, "blocks": self.blocks, "labels": dict(self.labels),
-                 "io_blocked": dict(self.io_blocked), "counts": dict(self.counts)}
+                 "io_blocked": dict(self.io_blocked), "commit_cpu": dict(self.commit_cpu), "counts": dict(self.counts)}
         self.walls, self.cpu, self.blocks = [], 0.0, []
         self.labels, self.io_blocked, self.counts = defaultdict(float), defaultdict(float), defaultdict(int)
+        self.commit_cpu = defaultdict(float)
         return taken
 
     @staticmethod
@@ -301,12 +324,16 @@ class LoopBlocks:
         walls = [w * 1000 for w in taken["walls"]]
         if not walls:
             return ["  event loop: no callbacks timed"]
-        labels, io, counts = taken["labels"], taken["io_blocked"], taken["counts"]
+        labels, io, counts, ccpu = taken["labels"], taken["io_blocked"], taken["counts"], taken["commit_cpu"]
         long_ = sorted(taken["blocks"], key=lambda b: -b[0])
         in_long: dict[str, float] = defaultdict(float)
+        places: dict[str, int] = defaultdict(int)
         for _wall, _, spent in long_:
             for label, t in spent.items():
-                in_long[label] += t
+                if label.startswith("@"):
+                    places[label[1:]] += 1
+                else:
+                    in_long[label] += t
         out = [f"  event loop held {sum(walls) / n:.2f} ms per update ({taken['cpu'] / n * 1000:.2f} ms of it on the "
                f"CPU) in {len(walls) / n:.1f} callbacks; callback p99 {percentile(walls, 99):.2f} ms, max "
                f"{max(walls):.1f} ms; {len(long_)} over {LoopBlocks.LONG * 1000:.0f} ms "
@@ -316,11 +343,15 @@ class LoopBlocks:
         out.append("  labelled wall per update: " + ", ".join(
             f"{k} {v / n * 1000:.3f} ms" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
             + "; SQLite commits: " + ", ".join(
-            f"{counts[k]} {k} ({labels.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms each, "
-            f"{io.get(k, 0.0) * 1000:.0f} ms blocked in I/O in all)" for k in sorted(counts)))
+            f"{counts[k]} {k} ({labels.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms each, of it "
+            f"{ccpu.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms on the CPU and "
+            f"{io.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms blocked in I/O)" for k in sorted(counts)))
+        out.append("  long ones run: " + ", ".join(f"{k} {v}" for k, v in sorted(places.items(), key=lambda kv: -kv[1])[:6]))
         out.append("  longest: " + "; ".join(
             f"{wall * 1000:.1f} ms (CPU {cpu * 1000:.1f}"
-            + "".join(f", {k} {t * 1000:.1f}" for k, t in sorted(spent.items(), key=lambda kv: -kv[1])) + ")"
+            + "".join(f", {k} {t * 1000:.1f}" for k, t in sorted(spent.items(), key=lambda kv: -kv[1])
+                      if not k.startswith("@"))
+            + "".join(f", in {k[1:]}" for k in spent if k.startswith("@")) + ")"
             for wall, cpu, spent in long_[:5]))
         return out
 
