@@ -67,17 +67,21 @@ class Checkpointer:
                 self._wake.clear()
                 if self._stopping:
                     break
-                try:
-                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                except sqlite3.Error as exc:  # disk error: logged once per kind; retried when next due
-                    if str(exc) != self.error:
-                        log.warning("WAL checkpoint failed: %s", exc)
-                    self.error = str(exc)
-                    continue
-                self.last, self.error = (int(row[0]), int(row[1]), int(row[2])), None
-                self.runs += 1
+                self._checkpoint(conn)
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """One PASSIVE checkpoint; its result in `last`."""
+        try:
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:  # disk error: logged once per kind; retried when next due
+            if str(exc) != self.error:
+                log.warning("WAL checkpoint failed: %s", exc)
+            self.error = str(exc)
+            return
+        self.last, self.error = (int(row[0]), int(row[1]), int(row[2])), None
+        self.runs += 1
 
     def stop(self, timeout: float = 30.0) -> None:
         """End the thread after the checkpoint in progress, if any."""

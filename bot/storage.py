@@ -365,9 +365,11 @@ class Storage:
 
     # The write-ahead log's checkpoints while the bot runs (bot/checkpoint.py).
     checkpoints: Checkpointer | None = None
-    CHECKPOINT_COMMITS = 500  # commits between two checkpoints (~2,000 pages; SQLite's own: 1,000 pages)
+    CHECKPOINT_COMMITS = 100  # commits between two checkpoints (~250 pages; SQLite's own: every 1,000 pages)
     CHECKPOINT_SECONDS = 5.0  # and at least this often: the log is synced at each, bounding a power cut's loss
-    WAL_MAX_PAGES = 10_000  # the bot's connection still checkpoints itself past this (thread stopped or behind)
+    # Past this the bot's connection checkpoints itself (the thread stopped, or commits kept overtaking it so
+    # the log was never emptied): then only what the thread has not copied yet, at most ~100 commits' worth.
+    WAL_MAX_PAGES = 4000
     WAL_KEEP_BYTES = 64 * 1024 * 1024  # a log grown past this is cut back to it once it is emptied
 
     def start_checkpoints(self) -> None:
