@@ -37,6 +37,7 @@ def test_commits_leave_the_checkpoint_to_the_thread(tmp_path):
     store = Storage(db)
     try:
         store.CHECKPOINT_COMMITS, store.CHECKPOINT_SECONDS = 10**9, 3600.0  # only when asked
+        store.WAL_MAX_PAGES = 100_000
         store.start_checkpoints()
         assert store.checkpoints is not None and store.checkpoints.running
         size = db.stat().st_size
