@@ -76,15 +76,22 @@ class Case:
     question: str
     expected: tuple[str, ...]  # () = out of scope
     source: str
+    # The row's line in its file (1-based, the header is line 1); set for real questions, 0 otherwise.
+    line: int = field(default=0, compare=False)
 
     @property
     def in_scope(self) -> bool:
         return bool(self.expected)
 
 
+def _numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Each non-blank row after the header with its line number (1-based, the header is line 1)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(n, [c.strip() for c in line.split("\t")]) for n, line in enumerate(lines[1:], start=2) if line.strip()]
+
+
 def _rows(path: Path) -> list[list[str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
-    return [[c.strip() for c in line.split("\t")] for line in lines if line.strip()]
+    return [row for _, row in _numbered_rows(path)]
 
 
 def _expected(value: str) -> tuple[str, ...]:
@@ -130,14 +137,14 @@ def read_real(split: str, half: str | None = None) -> tuple[list[Case], int]:
     if not path.is_file():
         return [], 0
     cases, gaps = [], 0
-    for row in _rows(path):
+    for n, row in _numbered_rows(path):
         expected = row[1] if len(row) > 1 else ""
         if not _in_half(row[2] if len(row) > 2 else "", half):
             continue
         if expected.startswith("gap:"):
             gaps += 1
             continue
-        cases.append(Case(row[0], _expected(expected), row[2] if len(row) > 2 else ""))
+        cases.append(Case(row[0], _expected(expected), row[2] if len(row) > 2 else "", line=n))
     return cases, gaps
 
 

@@ -48,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_followups
-from faq_eval import REAL_DIR, Case, accepted, read_dialogues, read_member, read_real, run_dialogues
+from faq_eval import Case, accepted, read_dialogues, read_member, read_real, run_dialogues
 from hash_seed import rerun_with
 
 from knowledge.calibration import (
@@ -303,24 +303,13 @@ def group_folds(cases: list[tuple[str, Case]], seed: int,
 
 def real_dev_lines() -> list[int]:
     """The line (1-based, the header is line 1) of benchmarks/eval/real/dev.tsv that each real dev
-    question comes from, in read_real("dev")'s order (`gap:` rows, which it skips, are skipped here too)."""
-    lines = []
-    for n, line in enumerate((REAL_DIR / "dev.tsv").read_text(encoding="utf-8").splitlines(), start=1):
-        cells = [c.strip() for c in line.split("\t")]
-        if n == 1 or not line.strip() or (len(cells) > 1 and cells[1].startswith("gap:")):
-            continue
-        lines.append(n)
-    return lines
+    question comes from, in read_real("dev")'s order."""
+    return [c.line for c in read_real("dev")[0]]
 
 
 def case_lines(cases: list[tuple[str, Case]]) -> np.ndarray:
     """Each case's line in benchmarks/eval/real/dev.tsv (a real dev question), or 0 (any other)."""
-    rows: dict[tuple[str, str], int] = {}
-    for n, line in enumerate((REAL_DIR / "dev.tsv").read_text(encoding="utf-8").splitlines(), start=1):
-        cells = [c.strip() for c in line.split("\t")]
-        if n > 1 and len(cells) > 2:
-            rows.setdefault((cells[0], cells[2]), n)
-    return np.array([rows.get((c.question, c.source), 0) if name == "real" else 0 for name, c in cases])
+    return np.array([c.line if name == "real" else 0 for name, c in cases], dtype=int)
 
 
 def newer_groups(oof: Oof) -> list[tuple[str, np.ndarray]]:

@@ -260,12 +260,16 @@ def test_tied_pick_takes_the_strictest_thresholds_when_no_cell_keeps_the_budgets
 
 
 def test_case_lines_newer_half_and_fresh_slice():
+    import faq_eval
     from faq_eval import read_member, read_real
 
     cases = [("member", c) for c in read_member("dev")[:5]] + [("real", c) for c in read_real("dev")[0]]
     lines = fit_calibration.case_lines(cases)
     assert (lines[:5] == 0).all()
     assert lines[5:].tolist() == fit_calibration.real_dev_lines()  # every real dev question, in file order
+    text = (faq_eval.REAL_DIR / "dev.tsv").read_text(encoding="utf-8").splitlines()
+    for (_, c), n in zip(cases[5:], lines[5:], strict=True):  # each line is the question's own row
+        assert text[n - 1].split("\t")[0].strip() == c.question
     assert (np.diff(lines[5:]) > 0).all()
     n = len(cases)
     names = np.array([nm for nm, _ in cases])
