@@ -385,6 +385,11 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "lost, not a fee": [(followup, "lost_not_fee", lambda *_a: False)],
         "named on topic": [(followup, "named_on_topic", lambda *_a: None)],
         "related first": [(followup, "related_first", lambda *_a: False)],
+        "only related first": [(followup, "only_related_first", lambda *_a: False)],
+        "cue listed by": [(followup, "CUE_LISTED_BY", False)],
+        "related over stranger": [(followup, "related_over_stranger", lambda *_a: None)],
+        "own words agree": [(followup, "own_words_agree", lambda *_a: False)],
+        "parallel title": [(followup, "parallel_title", lambda *_a: False)],
     }
     for obj, attr, value in patches[name]:
         old = getattr(obj, attr)
@@ -405,7 +410,9 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
     for name, value in (("stands alone", {"alone_min": 1.01}),):
         variants[name] = play(matcher, dialogues, [{**cal.followup_rules, **value}])
     for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
-                 "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first"):
+                 "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first",
+                 "only related first", "cue listed by", "related over stranger",
+                 "own words agree", "parallel title"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
     ids = dialogue_ids()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,10 @@ RELATED_BONUS = 0.3
 # ... and for an entry near the previous one (related, or naming its specific concept) whose
 # title answers what the message asks ("mất bao lâu": a title about time).
 CUE_BONUS = 0.3
+# An entry that lists the previous one as related is near it for a cue too ("có mất phí không" after the
+# official-install answer: "Làm VNeID có mất tiền không", which lists it, not the other way round). Over 247
+# dev dialogues: wins f07 (written before it), loses none, no follow-up answered wrong more.
+CUE_LISTED_BY = True
 # ... and, weaker, for an entry whose title names the previous title's specific concept ("ngân
 # hàng": after a banking answer, the banking entry about a lost phone before VNeID's). Tried on the
 # cross-validated dev dialogues (0.05-0.1 equal; 0.15 and up answered more follow-ups wrong). A smaller
@@ -202,7 +208,8 @@ def read(matcher: Matcher, text: str, prev_index: int) -> Reading | None:
     cued = []
     if asked:
         for i, e in enumerate(matcher.entries):
-            if asked & title_cues(e.title) and (i in related or prev_concepts & title_concepts(e.title)):
+            if asked & title_cues(e.title) and (i in related or (CUE_LISTED_BY and prev.id in e.related)
+                                                or prev_concepts & title_concepts(e.title)):
                 fused[i] += scale * CUE_BONUS
                 near_prev.add(i)
                 if i != prev_index:
@@ -338,6 +345,76 @@ def related_first(alone: Match, prev: Entry) -> bool:
         and (best.entry.id in prev.related or prev.id in best.entry.related)
 
 
+def only_related_first(m: Match, prev: Entry) -> bool:
+    """The topic reading offers choices, and the first of them is the only one offered that is related
+    to the previous answer (it lists it, or is listed by it): answer it. The previous answer breaks the
+    tie between entries the follow-up's words fit alike ("tải ở đâu cho an toàn" after "VNeID là gì": the
+    official-install entry it lists, not the data-safety one). `related_first` does the same for a longer
+    message's own choices. Over 247 dev dialogues (`fit_followups.py --rules`): wins e12, i35 and j33, all
+    written before the rule, loses none, no follow-up answered wrong more; leave-one-out keeps it."""
+    best = m.best
+    if best is None or not _related(best.entry, prev):
+        return False
+    return not any(_related(s.entry, prev) for s in m.offered if s.entry.id != best.entry.id)
+
+
+def own_words_agree(alone: Match, m: Match) -> bool:
+    """The message's own words answer an entry (their own match, at the answer model's threshold, short of
+    `stands_alone`'s) and the topic reading offers that same entry first: answer it ("còn vneid trên máy mới
+    thì sao" after the banking no-NFC answer). Over 247 dev dialogues (`fit_followups.py --rules`): wins j45,
+    loses none, no follow-up answered wrong more. (Round 12's `agree` asked a cut-off of its own, 0.86, and
+    won nothing then, on 174 dialogues.)"""
+    return alone.status == "answer" and alone.best is not None and m.best is not None \
+        and alone.best.entry.id == m.best.entry.id
+
+
+def related_over_stranger(alone: Match, m: Match, prev: Entry) -> Scored | None:
+    """The topic reading offers first an entry of another topic that has nothing to do with the previous
+    answer (neither lists the other), and second the one offered entry of the previous answer's topic related
+    to it: answer that second entry, the follow-up staying on its topic ("còn đi vắng lâu ngày thì sao" after
+    the guest-notice answer: temporary absence, not the bank account unused for long) -- unless the own words
+    answer the first one outright. Over 247 dev dialogues (`fit_followups.py --rules`): wins e26 and k15,
+    loses none, no follow-up answered wrong more (without the own-words guard, j45 was answered wrong)."""
+    offered = m.offered
+    if len(offered) < 2:
+        return None
+    first = offered[0]
+    if _related(first.entry, prev) or first.entry.topic == prev.topic:
+        return None
+    if alone.status == "answer" and alone.best is not None and alone.best.entry.id == first.entry.id:
+        return None
+    near = [s for s in offered[1:] if _related(s.entry, prev) and s.entry.topic == prev.topic]
+    return near[0] if len(near) == 1 and near[0] is offered[1] else None
+
+
+def parallel_title(matcher: Matcher, m: Match, prev: Entry, text: str) -> bool:
+    """Nothing the topic reading offers is related to the previous answer, and the first offered entry's
+    title shares more of the previous title's words than any other offered one does (words weighted by how
+    rare they are among titles; the message's own words aside): the follow-up asks the previous question
+    again about another thing ("còn vneid thì sao" after "Quên mật khẩu ứng dụng ngân hàng…": "Quên mật khẩu
+    đăng nhập VNeID", not "Quên passcode…"); answer it. Over 247 dev dialogues (`fit_followups.py --rules`):
+    wins l07 and m19, loses none, no follow-up answered wrong more. (Counting shared words unweighted won
+    only l07: "ứng dụng" tied "mật khẩu".)"""
+    offered = m.offered
+    if len(offered) < 2 or any(_related(s.entry, prev) for s in offered):
+        return False
+    prev_words = set(_content(prev.title)) - set(_content(text))
+    weight = _title_idf(tuple(e.title for e in matcher.entries))
+    shared = [sum(weight.get(w, 0.0) for w in set(_content(s.entry.title)) & prev_words) for s in offered]
+    return shared[0] > 0 and all(shared[0] > n for n in shared[1:])
+
+
+@functools.lru_cache(maxsize=4)
+def _title_idf(titles: tuple[str, ...]) -> dict[str, float]:
+    """Each title word's log(titles / titles holding it)."""
+    df = Counter(w for t in titles for w in set(_content(t)))
+    return {w: math.log(len(titles) / n) for w, n in df.items()}
+
+
+def _related(entry: Entry, prev: Entry) -> bool:
+    return entry.id in prev.related or prev.id in entry.related
+
+
 def single_cue_answer(reading: Reading, text: str, top: int) -> int | None:
     """The one entry near the previous topic whose title answers what the message asks ("mất bao
     lâu" after "đăng ký mức 2": "Đăng ký mức 2 bao lâu thì có tài khoản"), when it is the only such
@@ -429,10 +506,19 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
                 return Match("answer", m.ranked, (), m.confidence)
             if m.status == "choices" and prev is not None and (named := named_on_topic(alone, prev, text, m)):
                 return Match("answer", (named, *(s for s in m.ranked if s is not named)), (), named.score / 100)
-            # (Two rules went when this one came, each winning no dev dialogue beside it, 174 dialogues:
-            # `agree`, answering the topic reading's first entry when the own words answered it surely
-            # (cut-off `agree_min`, 0.86), and "còn X thì sao", answering when X's own words answered
-            # it, or half-answered it from a fitted cut-off, `named_min`.)
+            if m.status == "choices" and prev is not None and only_related_first(m, prev):
+                return Match("answer", m.ranked, (), m.confidence)
+            if m.status == "choices" and m.best is not None and own_words_agree(alone, m):
+                return Match("answer", m.ranked, (), m.confidence)
+            if m.status == "choices" and prev is not None and (near := related_over_stranger(alone, m, prev)):
+                return Match("answer", (near, *(s for s in m.ranked if s is not near)), (), near.score / 100)
+            if m.status == "choices" and prev is not None and parallel_title(matcher, m, prev, text):
+                return Match("answer", m.ranked, (), m.confidence)
+            # (Two rules went in round 12, each winning no dev dialogue beside the own-words rule, 174
+            # dialogues: `agree`, answering the topic reading's first entry when the own words answered it
+            # surely (cut-off `agree_min`, 0.86; back in round 16 as `own_words_agree`, at the answer
+            # model's own threshold, winning j45), and "còn X thì sao", answering when X's own words
+            # answered it, or half-answered it from a fitted cut-off, `named_min`.)
             return m
         if is_followup(text):
             return alone  # a full question of its own that happens to be short

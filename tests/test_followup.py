@@ -454,7 +454,9 @@ def test_money_already_lost_never_stands_alone_on_a_fee_title(shipped_kb):
 def test_named_thing_on_the_topic_is_answered_when_offered(shipped_kb, monkeypatch):
     """"Còn X thì sao" naming a new thing: answered with X's own first entry of the previous topic when
     the topic reading offers it. Checked over every dev dialogue's follow-up turns, earlier turns as
-    expected: the rule turns some offered follow-ups into right answers and none into wrong ones."""
+    expected: the rule turns some offered follow-ups into right answers and none into wrong ones. (With
+    `only_related_first` off in both runs: without this rule, that later one answers some of its turns.)"""
+    monkeypatch.setattr(followup, "only_related_first", lambda *_a: False)
     turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
         followup, "named_on_topic", lambda *_a: None))
     assert len(turned) >= 2, "the rule answered fewer than two offered follow-ups"
@@ -521,3 +523,183 @@ async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settin
         assert shipped_kb.entries["vneid-khong-co-nfc"].brief[:60] in user.text
         await user.say("con may cu da dang nhap roi cho nguoi khac muon thi lam gi")
         assert shipped_kb.entries["vneid-huy-lien-ket-thiet-bi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_only_related_first_needs_the_first_offered_to_be_the_one_related(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["vneid-la-gi"]
+    install = Scored(kb["vneid-cai-dat-an-toan"], 60.0)  # listed by "VNeID là gì"
+    safety = Scored(kb["vneid-an-toan-thong-tin"], 55.0)  # not related to it
+    levels = Scored(kb["vneid-muc-1-muc-2"], 30.0)  # also listed by it
+    assert install.entry.id in prev.related and safety.entry.id not in prev.related
+    assert prev.id not in safety.entry.related
+    assert followup.only_related_first(Match("choices", (install, safety), (install, safety), 0.6), prev)
+    assert not followup.only_related_first(Match("choices", (safety, install), (safety, install), 0.6), prev)
+    assert not followup.only_related_first(
+        Match("choices", (install, safety, levels), (install, safety, levels), 0.6), prev)  # two related offered
+    # related the other way round: the offered entry lists the previous one
+    lost = kb["vneid-mat-dien-thoai"]
+    new_phone = Scored(kb["vneid-dien-thoai-moi"], 50.0)
+    assert lost.id in new_phone.entry.related or new_phone.entry.id in lost.related
+    assert followup.only_related_first(Match("choices", (new_phone, safety), (new_phone, safety), 0.5), lost)
+
+
+def test_only_related_first_turns_offered_follow_ups_into_right_answers(shipped_kb, monkeypatch):
+    """Checked over every dev dialogue's follow-up turns, earlier turns as expected: the rule answers
+    some follow-ups the topic reading only offered, and none of them wrongly."""
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, "only_related_first", lambda *_a: False))
+    assert len(turned) >= 3, "the rule answered fewer than three offered follow-ups"
+    assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
+
+
+async def test_related_follow_up_between_choices_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev i35 through the Telegram adapter: "cài lại ở đâu cho an toàn" after the deleted-app answer is
+    the official-install entry that answer lists, answered rather than offered beside the data-safety one."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 503)
+        await user.say("lo xoa app vneid")
+        assert shipped_kb.entries["vneid-xoa-ung-dung"].brief[:60] in user.text
+        await user.say("cai lai o dau cho an toan")
+        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_related_follow_up_between_choices_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev e12 through the Zalo adapter: "ở nơi tạm trú làm được không" after the level-2 answer is the
+    level-2-elsewhere entry it lists, answered."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-4")
+        await user.say("dang ky muc 2 can mang gi")
+        assert shipped_kb.entries["vneid-dang-ky-muc-2"].brief[:60] in user.text
+        await user.say("o noi tam tru lam dc ko")
+        assert shipped_kb.entries["vneid-dang-ky-muc-2-noi-khac"].brief[:60] in user.text  # answered, not offered
+
+
+def test_an_entry_listing_the_previous_one_answers_its_cue(shipped_kb, monkeypatch):
+    """"Làm VNeID có mất tiền không" lists the official-install entry as related (not the other way round):
+    after that answer, "có mất phí không" is its cue (CUE_LISTED_BY)."""
+    kb, matcher = shipped_kb.entries, shipped_kb.matcher
+    prev, fee = kb["vneid-cai-dat-an-toan"], kb["vneid-mien-phi"]
+    assert prev.id in fee.related and fee.id not in prev.related
+    reading = read(matcher, "co mat phi ko", matcher.index[prev.id])
+    assert reading is not None and matcher.index[fee.id] in reading.cued
+    monkeypatch.setattr(followup, "CUE_LISTED_BY", False)
+    reading = read(matcher, "co mat phi ko", matcher.index[prev.id])
+    assert reading is not None and matcher.index[fee.id] not in reading.cued
+
+
+async def test_three_turns_with_related_entries_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev f07 through the Telegram adapter: "VNeID là gì", then "tải ở đâu cho an toàn" (the install entry it
+    lists), then "có mất phí không" (the fee entry, which lists the install entry): both answered."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 504)
+        await user.say("vneid la gi")
+        assert shipped_kb.entries["vneid-la-gi"].brief[:60] in user.text
+        await user.say("tai o dau cho an toan")
+        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text
+        await user.say("co mat phi ko")
+        assert shipped_kb.entries["vneid-mien-phi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_related_over_stranger_needs_a_stranger_first_and_one_related_second(shipped_kb):
+    kb = shipped_kb.entries
+    prev = kb["thanhtoan-mo-tai-khoan-online"]
+    chip = Scored(kb["vneid-quet-chip-nfc"], 50.0)  # another topic, unrelated to prev
+    nfc = Scored(kb["thanhtoan-khong-co-nfc"], 40.0)  # prev's topic, listed by prev
+    ekyc = Scored(kb["thanhtoan-ekyc-cac-buoc"], 30.0)  # prev's topic, listed by prev too
+    unsure = Match("choices", (chip,), (), 0.3)  # the own words: not an answer
+    m = Match("choices", (chip, nfc), (chip, nfc), 0.4)
+    assert followup.related_over_stranger(unsure, m, prev) is nfc
+    assert followup.related_over_stranger(unsure, Match("choices", (nfc, chip), (nfc, chip), 0.4), prev) is None
+    two = Match("choices", (chip, nfc, ekyc), (chip, nfc, ekyc), 0.4)
+    assert followup.related_over_stranger(unsure, two, prev) is None  # two related: no tie broken
+    sure = Match("answer", (chip,), (), 0.99)  # the own words answer the stranger outright
+    assert followup.related_over_stranger(sure, m, prev) is None
+
+
+def test_own_words_agree_needs_an_answer_on_the_same_entry(shipped_kb):
+    kb = shipped_kb.entries
+    new_phone, other = Scored(kb["vneid-dien-thoai-moi"], 70.0), Scored(kb["thanhtoan-doi-dien-thoai-xac-thuc"], 60.0)
+    m = Match("choices", (new_phone, other), (new_phone, other), 0.6)
+    assert followup.own_words_agree(Match("answer", (new_phone,), (), 0.98), m)
+    assert not followup.own_words_agree(Match("choices", (new_phone,), (new_phone,), 0.6), m)  # only offered
+    assert not followup.own_words_agree(Match("answer", (other,), (), 0.98), m)  # another entry
+
+
+@pytest.mark.parametrize("name", ["related_over_stranger", "own_words_agree", "parallel_title"])
+def test_choices_rules_turn_offered_follow_ups_into_right_answers(shipped_kb, monkeypatch, name):
+    """Checked over every dev dialogue's follow-up turns, earlier turns as expected: each rule answers some
+    follow-ups the topic reading only offered, and none of them wrongly."""
+    turned = turned_by_rule(shipped_kb.matcher, lambda: monkeypatch.setattr(
+        followup, name, lambda *_a: None if name == "related_over_stranger" else False))
+    assert len(turned) >= 1, "the rule answered no offered follow-up"
+    assert all(w.best is not None and w.best.entry.id in expected for w, expected in turned)
+
+
+async def test_follow_up_staying_on_its_topic_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev k15 through the Zalo adapter: "máy không đọc được chip thì sao" after opening a bank account online
+    is the banking no-NFC entry that answer lists, not VNeID's chip-scanning one."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-5")
+        await user.say("mo tai khoan ngan hang online can chuan bi gi")
+        assert shipped_kb.entries["thanhtoan-mo-tai-khoan-online"].brief[:60] in user.text
+        await user.say("may ko doc duoc chip thi sao")
+        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_follow_up_staying_on_its_topic_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev e26 through the Telegram adapter: "còn đi vắng lâu ngày thì sao" after the guest notice is
+    temporary absence, not a bank account unused for long."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 505)
+        await user.say("co khach den o nha phai bao luu tru ko")
+        assert shipped_kb.entries["dichvucong-thong-bao-luu-tru"].brief[:60] in user.text
+        await user.say("con di vang lau ngay thi sao")
+        assert shipped_kb.entries["dichvucong-khai-bao-tam-vang"].brief[:60] in user.text  # answered, not offered
+
+
+async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, storage, shipped_kb):
+    """Dev j45 through the Zalo adapter: a third turn naming VNeID after two banking answers, answered with
+    the entry both its own words and the topic reading put first."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
+    async with running(deps):
+        user = ZaloUser(zfake, "zu-6")
+        await user.say("doi dien thoai moi app ngan hang doi quet mat lai")
+        await user.say("may ko co nfc thi sao")
+        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text
+        await user.say("con vneid tren may moi thi sao")
+        assert shipped_kb.entries["vneid-dien-thoai-moi"].brief[:60] in user.text  # answered, not offered
+
+
+def test_parallel_title_needs_the_most_shared_title_words_and_nothing_related(shipped_kb):
+    kb, matcher = shipped_kb.entries, shipped_kb.matcher
+    prev = kb["thanhtoan-quen-mat-khau-ngan-hang"]  # "Quên mật khẩu ứng dụng ngân hàng thì lấy lại thế nào"
+    password = Scored(kb["vneid-quen-mat-khau"], 60.0)  # "Quên mật khẩu đăng nhập VNeID"
+    passcode = Scored(kb["vneid-quen-passcode"], 55.0)  # "Quên passcode 6 số trong VNeID"
+    m = Match("choices", (password, passcode), (password, passcode), 0.6)
+    assert followup.parallel_title(matcher, m, prev, "con vneid thi sao")
+    assert not followup.parallel_title(matcher, Match("choices", (passcode, password), (passcode, password), 0.6),
+                                       prev, "con vneid thi sao")
+    # the message's own words are not the previous title's: "mật khẩu" named again shares nothing new
+    assert not followup.parallel_title(matcher, m, prev, "con mat khau vneid thi sao")
+    related = Scored(kb["thanhtoan-atm-nuot-the"], 50.0)  # lists the previous entry: that rule's business
+    assert prev.id in related.entry.related
+    assert not followup.parallel_title(matcher, Match("choices", (password, related), (password, related), 0.6),
+                                       prev, "con vneid thi sao")
+
+
+async def test_parallel_follow_up_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev m19 through the Telegram adapter: "còn vneid thì sao" after the bank-password answer is VNeID's
+    forgotten password, answered, not offered beside the forgotten passcode."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        user = TelegramUser(tfake, 506)
+        await user.say("quen mat khau app ngan hang")
+        assert shipped_kb.entries["thanhtoan-quen-mat-khau-ngan-hang"].brief[:60] in user.text
+        await user.say("con vneid thi sao")
+        assert shipped_kb.entries["vneid-quen-mat-khau"].brief[:60] in user.text  # answered, not offered
