@@ -157,3 +157,15 @@ def test_scope_model_multiplies_the_answer_probability_and_round_trips(tmp_path)
 def test_shipped_calibration_has_a_scope_model():
     cal = Calibration.load()
     assert cal.scope is not None and len(cal.scope.weights) == len(cal.used)
+
+
+def test_shipped_long_choices_model_reads_the_answer_models_features():
+    """Longer questions' choices model reads every feature the answer models read (round 16: it found more
+    real questions' right entries out of fold than the short model's features plus t_extra); the short
+    one reads fewer (with them it read one- and two-word ties between siblings as off-topic)."""
+    cal = Calibration.load()
+    assert cal.choices_long is not None
+    read_long = {f for f, w in zip(cal.used, cal.choices_long.weights, strict=True) if w}
+    read_short = {f for f, w in zip(cal.used, cal.choices.weights, strict=True) if w}
+    assert read_long == set(cal.used)
+    assert read_short < read_long and "t_extra" not in read_short

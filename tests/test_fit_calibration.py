@@ -291,3 +291,41 @@ def test_case_lines_newer_half_and_fresh_slice():
     assert len(out) == 3 and out[2].startswith("  fresh:")
     fresh = (names == "real") & (lines >= lines[-10])
     assert f"{(fresh & scope).sum()} in scope, {(fresh & ~scope).sum()} off-topic; top1 1.000" in out[2]
+
+
+def _choices_oof(tier_found: int, tier_off_topic: int) -> fit_calibration.Oof:
+    """One fold seed, two sets of 10 in-scope and 10 off-topic short questions, none answered: P(right in
+    offered) 0.8 for 6 in-scope questions found among the choices, 0.3 for a tier of `tier_found` found and
+    `tier_off_topic` off-topic ones, 0.1 for the rest."""
+    p3, y3, names = [], [], []
+    for name in ("member", "real"):
+        p3 += [0.8] * 6 + [0.3] * tier_found + [0.1] * (4 - tier_found)
+        y3 += [True] * (6 + tier_found) + [False] * (4 - tier_found)
+        p3 += [0.3] * tier_off_topic + [0.1] * (10 - tier_off_topic)
+        y3 += [False] * 10
+        names += [name] * 20
+    scope = np.array(([True] * 10 + [False] * 10) * 2)
+    p = np.array([p3])
+    names_a = np.array(names)
+    groups = [(name, names_a == name) for name in ("member", "real")]
+    zeros = np.zeros_like(p, dtype=bool)
+    return fit_calibration.Oof(p * 0, p, p, zeros, np.array([y3]), zeros, ~zeros, np.zeros(len(names), bool),
+                               scope, groups)
+
+
+def test_choices_are_offered_when_the_right_entries_found_outweigh_the_off_topic_cost():
+    """choose_choices weighs each set's share of in-scope questions whose right entry is offered against
+    OOS_CHOICE_COST times its share of off-topic questions offered choices: with the shipped cost (0.2) a
+    tier that rescues one real question for every four off-topic ones offered is worth offering, one that
+    costs six is not."""
+    answered = np.zeros((1, 40), bool)
+    worth = _choices_oof(tier_found=1, tier_off_topic=4)
+    c, _, _, value = fit_calibration.choose_choices(worth, answered)
+    assert c == 0.11  # the lowest threshold that offers the 0.3 tier (and not the 0.1 one)
+    assert abs(value - (0.7 - fit_calibration.OOS_CHOICE_COST * 0.4)) < 1e-9
+    not_worth = _choices_oof(tier_found=1, tier_off_topic=6)
+    c, _, _, value = fit_calibration.choose_choices(not_worth, answered)
+    assert c == 0.31 and abs(value - 0.6) < 1e-9  # only the 0.8 tier
+    # questions already answered are never offered choices, whatever their P(right in offered)
+    c, _, _, value = fit_calibration.choose_choices(worth, np.ones((1, 40), bool))
+    assert value == 0.0
