@@ -39,6 +39,7 @@ CHOICE_RATIO = 0.6  # a third choice is offered only if its fused score is this 
 RERANK = 8  # entries with the best fused scores re-ordered by the learned re-ranker
 CANDIDATES = 30  # best phrasings by BM25 re-ranked...
 ENTRY_CANDIDATES = 30  # ... with the best phrasing of this many entries
+LIGHT_CANDIDATES = 10  # a message's second ranking (see Matcher.match): this many of each, not 30 / 30
 # Phrasing score blend (sums to 1); see Matcher._score.
 W_F1 = 0.45
 W_ENTRY = 0.25
@@ -53,6 +54,7 @@ NEAR_EXACT = 0.9  # word-F1 of a phrasing at which the question is nearly that p
 MAX_OTHER_PARTS = 1  # questions after the first that are matched and offered
 MAX_PARTS = 3  # parts of a message looked at (split_question's order; ranked up to MAX_RANKINGS)
 MAX_RANKINGS = 2  # query keys ranked per message, at most (each costs about the same: see Matcher.match)
+LONG_TEXT = 500  # characters: a longer letter is ranked once (its first question; see Matcher.match)
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
 
 BM25_K1 = 1.2
@@ -364,7 +366,7 @@ class Matcher:
         return ranked
 
     def _phrase_scores(self, q: str, skip_doc: int | None = None, f1best: dict[int, float] | None = None,
-                       query: Query | None = None) -> dict[int, float]:
+                       query: Query | None = None, pool: int | None = None) -> dict[int, float]:
         best: dict[int, float] = {}
         if not q:
             return best
@@ -379,14 +381,15 @@ class Matcher:
         nonzero = int(np.count_nonzero(bm))
         if not nonzero:
             return best
-        top = self._candidates(bm, nonzero)
+        top = self._candidates(bm, nonzero) if pool is None else self._candidates(bm, nonzero, pool, pool)
         return self._score(q, top, bm[top], best, f1best, (shared, entry_shared))
 
-    def _candidates(self, bm: np.ndarray, nonzero: int) -> np.ndarray:
+    def _candidates(self, bm: np.ndarray, nonzero: int, wide: int = CANDIDATES,
+                    entries: int = ENTRY_CANDIDATES) -> np.ndarray:
         """Phrasings worth re-ranking: the best one of each of the ENTRY_CANDIDATES entries whose best
         phrasing scores highest by BM25, plus the CANDIDATES best phrasings overall. Many phrasings
         of a few entries sharing common words ("đăng ký …") then cannot crowd another entry out."""
-        pool = min(nonzero, CANDIDATES * 8)
+        pool = min(nonzero, wide * 8)
         neg = -bm  # (negated once; the array methods skip NumPy's function wrappers)
         part = neg.argpartition(pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
         # (all of them score > 0: BM25 weights are positive and pool <= nonzero)
@@ -399,9 +402,9 @@ class Matcher:
             entry = owner[doc]
             if entry not in first:
                 first[entry] = doc
-                if len(first) == ENTRY_CANDIDATES:
+                if len(first) == entries:
                     break
-        chosen = set(ranked[:CANDIDATES])
+        chosen = set(ranked[:wide])
         chosen.update(first.values())
         return np.array(sorted(chosen), dtype=np.int64)
 
@@ -452,15 +455,17 @@ class Matcher:
 
     # --- fusion, features, decision --------------------------------------------------------------
 
-    def evidence(self, q: str, fusion: float | None = None, exclude: int | None = None) -> Evidence:
+    def evidence(self, q: str, fusion: float | None = None, exclude: int | None = None,
+                 pool: int | None = None) -> Evidence:
         """Both rankers on a normalised query key, fused; features of the best entry.
 
-        `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown)."""
+        `exclude`: an entry left out of the ranking (a follow-up never means the entry just shown).
+        `pool`: phrasings re-scored (see _candidates; default CANDIDATES / ENTRY_CANDIDATES)."""
         fusion = self.calibration.fusion if fusion is None else fusion
         f1best: dict[int, float] = {}
         query = self.query(q)
         # (_sums fills query.lex; not for an empty q, nor when the tests swap in the plain-code _sums)
-        phrase = self._phrase_scores(q, f1best=f1best, query=query)
+        phrase = self._phrase_scores(q, f1best=f1best, query=query, pool=pool)
         if query.lex is not None:
             lex, ceiling = query.lex, query.ceiling
         else:
@@ -621,9 +626,9 @@ class Matcher:
             ranked = ranked[:-1]
         return ranked
 
-    def match_key(self, q: str) -> Match:
-        """Decide on one normalised query key (no sentence splitting)."""
-        ev = self.evidence(q)
+    def match_key(self, q: str, pool: int | None = None) -> Match:
+        """Decide on one normalised query key (no sentence splitting); `pool`: see evidence."""
+        ev = self.evidence(q, pool=pool)
         status, p = self.decide(ev)
         offered = self.choice_list(ev) if status == "choices" else ()
         return Match(status, self.scored(ev, 5), offered, p)
@@ -659,17 +664,22 @@ class Matcher:
         length, and a third one set the latency's p99): the parts are tried in turn for an answer
         until then. A sentence that asks two things comes whole, then clause by clause
         (split_question); when the whole is answered its first clause mostly names the same entry,
-        so the other question offered is then looked for from the last clause back."""
+        so the other question offered is then looked for from the last clause back.
+
+        The second ranking re-scores fewer phrasings (LIGHT_CANDIDATES; its decisions on dev are the
+        same), and a letter longer than LONG_TEXT is ranked only on its first question: messages ranked
+        twice set the latency's p99, and the longest of them the worst of it."""
         parts = split_question(question)[:MAX_PARTS]
         decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
+        budget = 1 if len(question) > LONG_TEXT else MAX_RANKINGS
 
         def decide_on(text: str) -> Match | None:
-            if len(decided) >= MAX_RANKINGS:
+            if len(decided) >= budget:
                 return None
             q = self.query_key(text)
             m = decided.get(q)
             if m is None:
-                m = decided[q] = self.match_key(q)
+                m = decided[q] = self.match_key(q, LIGHT_CANDIDATES if decided else None)
             return m
 
         tried: list[Match] = []

@@ -103,9 +103,18 @@ PHRASES: list[tuple[str, str]] = [
 # Words that carry no meaning for matching (politeness, pronouns, fillers).
 STOPWORDS = frozenset(
     "a ah ak oi nhe nha nhi ha voi giup dum gium em anh chi minh toi tui ban bot cho hoi xin "
-    "la thi di day ne nay kia roi chu sao nao gi lam nhu phai duoc khong co cua va o de bi "
+    "la thi di day ne nay kia roi chu sao nao gi lam nhu phai duoc khong chua co cua va o de bi "
     "ba ong cu chau bac thim di thang nhe ha hay luon".split()
 )
+
+# "không" and "chưa" before the word they negate are kept as one search word, NEGATION: "không quét
+# được" is a failure, not "quét" ("không"/"ko"/"k"/"hok" all read as "khong"), and "chưa kích hoạt"
+# (not yet) is the same complaint. At the end of a question they only ask ("được không?", "xong
+# chưa?") and are dropped with the other stop words. "có"/"được" may stand between the negator and its
+# word ("không có chip", "chưa được duyệt"). "không được" at the end (it fails) stays `khongduoc`.
+NEGATION = "phudinh"
+_NEGATORS = frozenset({"khong", "chua"})
+_NEGATED_AUX = frozenset({"co", "duoc"})
 
 # (first word, " old ", " new "), as tokens() looks them up
 _PADDED_PHRASES = [(old.split()[0], f" {old} ", f" {new} ") for old, new in PHRASES]
@@ -223,10 +232,31 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 def key(text: str) -> str:
-    """The normalised search string: tokens without stop words (falls back to all tokens)."""
+    """The normalised search string: tokens without stop words, a negation as NEGATION (falls back to
+    all tokens)."""
     toks = tokens(text)
-    content = [t for t in toks if t not in STOPWORDS]
+    if _NEGATORS.isdisjoint(toks):
+        content = [t for t in toks if t not in STOPWORDS]
+    else:
+        content = _with_negation(toks)
     return " ".join(content or toks)
+
+
+def _with_negation(toks: tuple[str, ...]) -> list[str]:
+    """The content words of `toks`, each "khong"/"chua" that negates a content word after it (past
+    "co"/"duoc") as NEGATION, the others dropped as stop words."""
+    out = []
+    n = len(toks)
+    for i, t in enumerate(toks):
+        if t in _NEGATORS:
+            j = i + 1
+            while j < n and toks[j] in _NEGATED_AUX:
+                j += 1
+            if j < n and toks[j] not in STOPWORDS:
+                out.append(NEGATION)
+        elif t not in STOPWORDS:
+            out.append(t)
+    return out
 
 
 # Greetings and thanks that often open a real question ("chào bạn, cho hỏi cách kích hoạt VNeID").

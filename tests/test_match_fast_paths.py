@@ -101,14 +101,15 @@ def sums_reference(m: matcher.Matcher, q: str, query: matcher.Query | None = Non
     return bm, shared, entry_shared
 
 
-def candidates_reference(m: matcher.Matcher, bm: np.ndarray, nonzero: int) -> np.ndarray:
-    pool = min(nonzero, matcher.CANDIDATES * 8)
+def candidates_reference(m: matcher.Matcher, bm: np.ndarray, nonzero: int, wide: int = matcher.CANDIDATES,
+                         entries: int = matcher.ENTRY_CANDIDATES) -> np.ndarray:
+    pool = min(nonzero, wide * 8)
     part = np.argpartition(-bm, pool - 1)[:pool] if pool < len(bm) else np.flatnonzero(bm)
     part = part[np.argsort(-bm[part], kind="stable")]
     part = part[bm[part] > 0]
     _, first = np.unique(m.owner_a[part], return_index=True)
-    firsts = part[np.sort(first)[:matcher.ENTRY_CANDIDATES]]
-    return np.union1d(firsts, part[:matcher.CANDIDATES])
+    firsts = part[np.sort(first)[:entries]]
+    return np.union1d(firsts, part[:wide])
 
 
 def lexical_reference(lex: lexical.Lexical, q: str) -> tuple[np.ndarray, float]:
@@ -205,6 +206,9 @@ def test_candidates_are_the_same_phrasings(shipped_kb):
         nonzero = int(np.count_nonzero(bm))
         if nonzero:
             assert np.array_equal(m._candidates(bm, nonzero), candidates_reference(m, bm, nonzero)), question[:40]
+            light = matcher.LIGHT_CANDIDATES
+            assert np.array_equal(m._candidates(bm, nonzero, light, light),
+                                  candidates_reference(m, bm, nonzero, light, light)), question[:40]
 
 
 def test_the_query_words_are_those_of_the_query_asked(shipped_kb):

@@ -166,11 +166,28 @@ def test_a_message_is_ranked_at_most_max_rankings_times(shipped_kb, monkeypatch)
     matcher: Matcher = shipped_kb.matcher
     ranked: list[str] = []
     match_key = Matcher.match_key
-    monkeypatch.setattr(Matcher, "match_key", lambda self, q: ranked.append(q) or match_key(self, q))
+    monkeypatch.setattr(Matcher, "match_key", lambda self, q, pool=None: ranked.append(q) or match_key(self, q, pool))
     # three questions, none of which the knowledge base answers: each would be tried in turn
     m = matcher.match("Giá vàng hôm nay bao nhiêu? Xổ số miền Bắc ra số mấy? Trận bóng tối nay mấy giờ?")
     assert m.status == "none"
     assert len(ranked) == matcher_module.MAX_RANKINGS == 2
+
+
+def test_a_second_ranking_rescores_the_light_pool_and_a_long_letter_is_ranked_once(shipped_kb, monkeypatch):
+    from knowledge import matcher as matcher_module
+
+    matcher: Matcher = shipped_kb.matcher
+    pools: list[int | None] = []
+    match_key = Matcher.match_key
+    monkeypatch.setattr(Matcher, "match_key", lambda self, q, pool=None: pools.append(pool) or match_key(self, q, pool))
+    questions = "Giá vàng hôm nay bao nhiêu? Xổ số miền Bắc ra số mấy? Trận bóng tối nay mấy giờ?"
+    assert matcher.match(questions).status == "none"
+    assert pools == [None, matcher_module.LIGHT_CANDIDATES]
+    pools.clear()
+    context = "Tôi năm nay 62 tuổi, ở một xã miền núi, con cái đi làm ăn xa nên tôi tự làm mọi việc trên điện thoại. " * 5
+    assert len(context + questions) > matcher_module.LONG_TEXT
+    assert matcher.match(context + questions).status == "none"
+    assert pools == [None]
 
 
 def test_a_sentence_asking_two_things_offers_its_last_clause(shipped_kb):

@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from knowledge.normalize import drop_opener, fold, key, tokens
+from knowledge.normalize import NEGATION, drop_opener, fold, key, tokens
 
 
 def test_nfc_and_decomposed_are_equal():
@@ -157,3 +157,38 @@ def test_words_of_ascii_text_by_translation_match_the_patterns():
     texts += [t + " đ" for t in texts[:50]]  # not ASCII: the patterns themselves
     for text in texts:
         assert _words(text) == _WORD_RE.findall(_MILLIONS_RE.sub(r"\1 trieu", text)), repr(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Không quét được mã QR", "phudinh quet ma qr"),
+    ("ko quet dc ma qr", "phudinh quet ma qr"),
+    ("k quét đc mã qr", "phudinh quet ma qr"),
+    ("hok quet duoc ma qr", "phudinh quet ma qr"),
+    ("Chưa kích hoạt được VNeID", "phudinh kich hoat vneid"),
+    ("chua kich hoat dc vneid", "phudinh kich hoat vneid"),
+    ("Hồ sơ chưa được duyệt", "hoso phudinh duyet"),
+    ("Thẻ căn cước không có chip", "can cuoc phudinh chip"),
+    ("máy ko đọc được chíp", "may phudinh doc chip"),
+    ("tai khoan ngan hang chua quet mat", "taikhoan nganhang phudinh quet mat"),
+])
+def test_negation_before_a_word_is_kept_as_one_word(text, expected):
+    # "không"/"chưa" fold to stop words; before the word they negate (past "có"/"được") they are kept
+    # as NEGATION, whichever of them and whichever abbreviation ("ko", "k", "hok") was typed.
+    assert key(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("VNeID kích hoạt xong chưa", "vneid kich hoat xong"),
+    ("kich hoat vneid tren may tinh duoc khong", "kich hoat vneid tren may tinh"),
+    ("Có bắt buộc phải đăng ký tài khoản định danh điện tử không?", "bat buoc dang ky taikhoan vneid"),
+    ("kich hoat vneid ko dc", "kich hoat vneid khongduoc"),
+])
+def test_question_particles_are_not_a_negation(text, expected):
+    # At the end of a question "không"/"chưa" only ask: dropped. "X không được" (it fails) stays `khongduoc`.
+    assert key(text) == expected
+    assert NEGATION not in key(text).split()
+
+
+def test_negated_and_plain_phrasings_differ():
+    assert key("chưa kích hoạt VNeID") != key("kích hoạt VNeID")
+    assert key("chưa") == "chua"  # a message of stop words alone falls back to all its tokens
