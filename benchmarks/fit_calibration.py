@@ -211,6 +211,7 @@ UNSEEN_PRUNE = "later"
 # and long questions (measured out of fold only); EXTRA_USED: features the answer models read beyond USED
 # (the choices models keep their own).
 ANSWER_WEIGHT = {"real": 1.0, "real newer": 1.0}
+WEIGHT_SCOPE = True  # ANSWER_WEIGHT applies to the scope model too (else to P(right | in scope) only)
 SPLIT_ANSWER = False
 EXTRA_USED: tuple[str, ...] = ()
 
@@ -235,11 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unseen-prune", choices=["all", "later"], default=UNSEEN_PRUNE)
     ap.add_argument("--answer-weight", type=float, nargs=2, metavar=("REAL", "NEWER"),
                     help="extra weight of real rows and of the newer real rows in the answer models (measuring)")
+    ap.add_argument("--answer-weight-only", action="store_true",
+                    help="ANSWER_WEIGHT in P(right | in scope) only, not in P(in scope) (measuring)")
     ap.add_argument("--split-answer", action="store_true", help="answer models per length (measuring, out of fold)")
     ap.add_argument("--extra-used", nargs="+", default=[], choices=FEATURES,
                     help="features the answer models read beyond USED (measuring)")
     args = ap.parse_args(argv)
-    global SPLIT_ANSWER, EXTRA_USED
+    global SPLIT_ANSWER, EXTRA_USED, WEIGHT_SCOPE
+    WEIGHT_SCOPE = WEIGHT_SCOPE and not args.answer_weight_only
     if args.answer_weight:
         ANSWER_WEIGHT.update({"real": args.answer_weight[0], "real newer": args.answer_weight[1]})
     SPLIT_ANSWER = SPLIT_ANSWER or args.split_answer
@@ -624,7 +628,7 @@ def fit_models(z: np.ndarray, y1: np.ndarray, y3: np.ndarray, w: np.ndarray, in_
     Returns (answer, choices, choices_long, scope)."""
     aw = w if answer_w is None else answer_w
     answer = fit_logistic(z[in_scope], y1[in_scope], ANSWER_L2, weights=aw[in_scope])
-    scope = fit_logistic(z, in_scope.astype(float), ANSWER_L2, weights=aw)
+    scope = fit_logistic(z, in_scope.astype(float), ANSWER_L2, weights=aw if WEIGHT_SCOPE else w)
     names = used_features()
 
     def choices(used: tuple[str, ...]) -> Model:
