@@ -15,7 +15,10 @@ Each phase prints the bot's CPU per update (this process, all threads), the fake
 process, on the same cores), the garbage collections in the bot's process, a latency histogram, and how
 long the bot's and the fake's threads were runnable but waiting for a core (Linux schedstat: the machine's
 other jobs), with the load average: the paced p99 follows that wait, not the bot's CPU per update. `--stalls` times how late a
-2 ms timer on the event loop fires; `--sqlite` times the SQLite commits; `--profile` writes a cProfile;
+2 ms timer on the event loop fires; `--blocks` times every event-loop callback (how long it held the loop,
+and the SQLite commits, WAL checkpoints and matching inside the long ones); `--inline-checkpoints` leaves the
+WAL checkpoints to SQLite, inside commits on the event loop, as before the checkpoint thread (bot/checkpoint.py);
+`--sqlite` times the SQLite commits; `--profile` writes a cProfile;
 `--split` splits the bot's CPU per update between the core (its matching, its conversation state) and the
 channel (polling, dispatch, sending), without a profiler's overhead.
 The fake's result is polled rather than awaited with FakeTelegram.wait_sent, which re-read every message
@@ -27,7 +30,8 @@ text in a private chat, which the adapter reads without building PTB's Update (`
 presses, groups and media go through PTB's objects and cost ~0.25 ms more each.
 
     python benchmarks/telegram_throughput.py [--updates 2000] [--users 400] [--rate 300] [--paced 3000]
-        [--runs 3] [--warmup 1] [--stalls] [--profile FILE] [--sqlite] [--split]
+        [--runs 3] [--warmup 1] [--stalls] [--blocks] [--profile FILE] [--sqlite] [--split]
+        [--inline-checkpoints]
 """
 
 from __future__ import annotations
@@ -186,6 +190,172 @@ class Stalls:
         return lates
 
 
+class LoopBlocks:
+    """How long each event-loop callback holds the loop (--blocks): every `Handle._run` timed in wall and
+    thread CPU time (~2 us each), and inside it the labelled calls: SQLite commits (split into the ones
+    during which a WAL checkpoint ran, read from the -shm file's backfill counter, and the others: with the
+    checkpoint thread on, a checkpoint it finished during a commit counts too; wall
+    time off the CPU and not waiting for a core is time blocked in I/O, from schedstat), the knowledge
+    base's answer, and the session's load/save (JSON and SQL). A callback's wall time is what every other
+    update waits behind it; its I/O-blocked part is what moving work off the loop can remove whatever the
+    machine's load."""
+
+    LONG = 0.005  # a callback at least this long (wall) is a "long block"
+
+    def __init__(self, storage) -> None:  # type: ignore[no-untyped-def]
+        import mmap
+
+        from bot.storage import Storage
+        from knowledge.kb import KnowledgeBase
+
+        self.blocks: list[tuple[float, float, dict[str, float]]] = []  # (wall, cpu, labelled wall) of long ones
+        self.walls: list[float] = []
+        self.cpu = 0.0
+        self.labels: dict[str, float] = defaultdict(float)  # wall per label over every callback
+        self.io_blocked: dict[str, float] = defaultdict(float)  # SQLite commits' time blocked in I/O
+        self.commit_cpu: dict[str, float] = defaultdict(float)  # and on the CPU
+        self.counts: dict[str, int] = defaultdict(int)
+        self.current: dict[str, float] | None = None
+        self._outer: list[float] = []  # labelled calls in progress: the labelled time inside each so far
+        self._inner = 0.0
+        self._shm = None
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"{storage.path}-shm", "rb") as f:
+                self._shm = mmap.mmap(f.fileno(), 136, access=mmap.ACCESS_READ)
+        handle_run = asyncio.events.Handle._run
+        blocks = self
+
+        def timed_run(handle):  # type: ignore[no-untyped-def]
+            outer, blocks.current = blocks.current, {}
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return handle_run(handle)
+            finally:
+                wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
+                blocks.walls.append(wall)
+                blocks.cpu += cpu
+                for label, spent in blocks.current.items():
+                    blocks.labels[label] += spent
+                if wall >= blocks.LONG:
+                    blocks.current["@" + blocks.where(handle)] = 0.0
+                    blocks.blocks.append((wall, cpu, blocks.current))
+                blocks.current = outer
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+        gc.callbacks.append(self._on_gc)
+        for owner, name, label in ((KnowledgeBase, "answer", "kb"), (Storage, "load_session", "session"),
+                                   (Storage, "save_session", "session")):
+            setattr(owner, name, self._timed(getattr(owner, name), label))
+        transaction = storage.transaction
+
+        @contextlib.contextmanager
+        def timed_transaction():  # type: ignore[no-untyped-def]
+            self._enter()
+            backfill = self._backfill()
+            start, (ran, waited) = time.perf_counter(), WriteClock.sched()
+            try:
+                with transaction() as conn:
+                    yield conn
+            finally:
+                wall, (ran2, waited2) = time.perf_counter() - start, WriteClock.sched()
+                label = "commit+checkpoint" if self._backfill() not in (backfill, 0) else "commit"
+                self.counts[label] += 1
+                self.io_blocked[label] += max(0.0, wall - (ran2 - ran) - (waited2 - waited))
+                self.commit_cpu[label] += ran2 - ran
+                self._add(label, wall)
+
+        storage.transaction = timed_transaction
+
+    @staticmethod
+    def where(handle) -> str:  # type: ignore[no-untyped-def]
+        """What a callback runs: its task's coroutine, or the function."""
+        callback = getattr(handle, "_callback", None)
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            return getattr(coro, "__qualname__", type(coro).__name__)
+        return getattr(callback, "__qualname__", type(callback).__name__)
+
+    _gc_start = 0.0
+
+    def _on_gc(self, phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        elif self.current is not None:
+            self.current["gc"] = self.current.get("gc", 0.0) + time.perf_counter() - self._gc_start
+
+    def _backfill(self) -> int:
+        """The WAL frames a checkpoint has copied into the database (WalCkptInfo.nBackfill in the -shm)."""
+        if self._shm is None:
+            return 0
+        return int.from_bytes(self._shm[96:100], sys.byteorder)
+
+    def _add(self, label: str, wall: float) -> None:
+        """Count `wall` to `label`, less what labelled calls inside it took (counted to theirs)."""
+        inner, self._inner = self._inner, self._outer.pop() if self._outer else 0.0
+        self._inner += wall
+        if self.current is not None:
+            self.current[label] = self.current.get(label, 0.0) + wall - inner
+
+    def _enter(self) -> None:
+        self._outer.append(self._inner)
+        self._inner = 0.0
+
+    def _timed(self, fn, label: str):  # type: ignore[no-untyped-def]
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            self._enter()
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(label, time.perf_counter() - start)
+        return timed
+
+    def take(self) -> dict:  # type: ignore[type-arg]
+        taken = {"walls": self.walls, "cpu": self.cpu, "blocks": self.blocks, "labels": dict(self.labels),
+                 "io_blocked": dict(self.io_blocked), "commit_cpu": dict(self.commit_cpu), "counts": dict(self.counts)}
+        self.walls, self.cpu, self.blocks = [], 0.0, []
+        self.labels, self.io_blocked, self.counts = defaultdict(float), defaultdict(float), defaultdict(int)
+        self.commit_cpu = defaultdict(float)
+        return taken
+
+    @staticmethod
+    def lines(taken: dict, n: int) -> list[str]:  # type: ignore[type-arg]
+        walls = [w * 1000 for w in taken["walls"]]
+        if not walls:
+            return ["  event loop: no callbacks timed"]
+        labels, io, counts, ccpu = taken["labels"], taken["io_blocked"], taken["counts"], taken["commit_cpu"]
+        long_ = sorted(taken["blocks"], key=lambda b: -b[0])
+        in_long: dict[str, float] = defaultdict(float)
+        places: dict[str, int] = defaultdict(int)
+        for _wall, _, spent in long_:
+            for label, t in spent.items():
+                if label.startswith("@"):
+                    places[label[1:]] += 1
+                else:
+                    in_long[label] += t
+        out = [f"  event loop held {sum(walls) / n:.2f} ms per update ({taken['cpu'] / n * 1000:.2f} ms of it on the "
+               f"CPU) in {len(walls) / n:.1f} callbacks; callback p99 {percentile(walls, 99):.2f} ms, max "
+               f"{max(walls):.1f} ms; {len(long_)} over {LoopBlocks.LONG * 1000:.0f} ms "
+               f"({sum(b[0] for b in long_) * 1000:.0f} ms in all: "
+               + ", ".join(f"{k} {v * 1000:.0f}" for k, v in sorted(in_long.items(), key=lambda kv: -kv[1]))
+               + ", the rest " + f"{(sum(b[0] for b in long_) - sum(in_long.values())) * 1000:.0f} ms)"]
+        out.append("  labelled wall per update: " + ", ".join(
+            f"{k} {v / n * 1000:.3f} ms" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
+            + "; SQLite commits: " + ", ".join(
+            f"{counts[k]} {k} ({labels.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms each, of it "
+            f"{ccpu.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms on the CPU and "
+            f"{io.get(k, 0.0) / max(1, counts[k]) * 1000:.2f} ms blocked in I/O)" for k in sorted(counts)))
+        out.append("  long ones run: " + ", ".join(f"{k} {v}" for k, v in sorted(places.items(), key=lambda kv: -kv[1])[:6]))
+        out.append("  longest: " + "; ".join(
+            f"{wall * 1000:.1f} ms (CPU {cpu * 1000:.1f}"
+            + "".join(f", {k} {t * 1000:.1f}" for k, t in sorted(spent.items(), key=lambda kv: -kv[1])
+                      if not k.startswith("@"))
+            + "".join(f", in {k[1:]}" for k in spent if k.startswith("@")) + ")"
+            for wall, cpu, spent in long_[:5]))
+        return out
+
+
 def sched(pid: int | str = "self") -> tuple[float, float]:
     """(seconds on a core, seconds runnable but waiting for one) summed over a process's threads, from
     Linux's per-thread schedstat: the second is what the machine's other jobs took from it ((0, 0) elsewhere)."""
@@ -206,8 +376,11 @@ def load_average() -> float:
 
 
 async def phase(session, base: str, texts: list[str], users: int, rate: float,  # type: ignore[no-untyped-def]
-                pauses: Pauses, stalls: Stalls | None, split: CpuSplit | None = None, fake_pid: int | None = None) -> dict:
+                pauses: Pauses, stalls: Stalls | None, split: CpuSplit | None = None, fake_pid: int | None = None,
+                blocks: LoopBlocks | None = None) -> dict:
     pauses.take()
+    if blocks is not None:
+        blocks.take()
     if stalls is not None:
         stalls.take()
     if split is not None:
@@ -226,6 +399,7 @@ async def phase(session, base: str, texts: list[str], users: int, rate: float,  
     result["gc"] = pauses.take()
     result["stalls"] = stalls.take() if stalls is not None else None
     result["split"] = split.take() if split is not None else None
+    result["blocks"] = blocks.take() if blocks is not None else None
     return result
 
 
@@ -363,6 +537,8 @@ def report(name: str, n: int, result: dict, warmup: float = 0.0) -> float:
               f"{percentile(late, 99):.1f} ms, max {max(late):.1f} ms; {sum(x > 10 for x in late)} times over 10 ms")
     if result.get("split") is not None:
         print(CpuSplit.line(result["split"], result["cpu"], n))
+    if result.get("blocks") is not None:
+        print("\n".join(LoopBlocks.lines(result["blocks"], n)))
     return percentile(lat, 99)
 
 
@@ -408,6 +584,8 @@ async def main(args: argparse.Namespace) -> None:
                     break
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
+        if not args.inline_checkpoints:
+            storage.start_checkpoints()  # as bot.runner.run_channels does
         channel = await tg.start(deps, web.Application(), poll_timeout=10, max_rate=None)
         heap.settle()  # as bot.runner does once its channels have started
         try:
@@ -420,6 +598,7 @@ async def main(args: argparse.Namespace) -> None:
             pauses = Pauses()
             stalls = Stalls() if args.stalls else None
             split = CpuSplit() if args.split else None
+            blocks = LoopBlocks(storage) if args.blocks else None
             await phase(session, base, texts[:50], 50, 0, pauses, stalls)  # warm up connections and caches
             if writes is not None:
                 writes.reset()
@@ -432,14 +611,16 @@ async def main(args: argparse.Namespace) -> None:
             if args.updates:
                 burst = [next(cycle) for _ in range(args.updates)]
                 report(f"burst ({args.users} users)", len(burst),
-                       await phase(session, base, burst, args.users, 0, pauses, stalls, split, child.pid))
+                       await phase(session, base, burst, args.users, 0, pauses, stalls, split, child.pid,
+                                   blocks))
                 if writes is not None:
                     print(f"  {writes.line()}")
                     writes.reset()
             p99s, p50s, cpus, waits = [], [], [], []
             for run in range(1, args.runs + 1):
                 paced = [next(cycle) for _ in range(args.paced)]
-                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls, split, child.pid)
+                result = await phase(session, base, paced, args.users, args.rate, pauses, stalls, split, child.pid,
+                                     blocks)
                 p99s.append(report(f"paced at {args.rate:.0f}/s ({args.users} users), run {run} of {args.runs}",
                                    len(paced), result, args.warmup))
                 rows = [row for row in result["rows"] if row[0] >= args.warmup]
@@ -476,6 +657,10 @@ if __name__ == "__main__":
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot's process (both phases)")
     parser.add_argument("--split", action="store_true",
                         help="split the bot's CPU per update between the core (matching, state) and the channel")
+    parser.add_argument("--blocks", action="store_true",
+                        help="time every event-loop callback and the SQLite commits, checkpoints and matching in them")
+    parser.add_argument("--inline-checkpoints", action="store_true",
+                        help="leave WAL checkpoints to SQLite, inside commits on the event loop (as before r16-tg4)")
     parser.add_argument("--sqlite", action="store_true",
                         help="time the SQLite commits on the event loop (wall, blocked, waiting for a core)")
     asyncio.run(main(parser.parse_args()))

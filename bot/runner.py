@@ -7,6 +7,7 @@ serves them all, plus `GET /healthz`, `GET /metrics`, download links and the web
 
 Stopping (SIGTERM, SIGINT) is graceful: webhooks start answering 503 (the platform redelivers later),
 each channel finishes the updates it has taken, then the database is checkpointed and closed.
+While the channels run, the write-ahead log is checkpointed from a thread of its own (bot/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ async def run_channels(deps: Deps, channels: list[str], stop: asyncio.Event,
     """Start the channels (and the web server when any needs it), wait for `stop`, shut down cleanly."""
     web_app = build_web_app(deps)
     web_app[DEFER_WEBHOOK] = True
+    deps.storage.start_checkpoints()  # WAL checkpoints in a thread, not inside commits on this loop
     started = await start_channels(deps, channels, web_app)
     deps.services.channels = started
     deps.services.stopping = False

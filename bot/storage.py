@@ -8,6 +8,8 @@ Slow read-only work (exports, big reports) opens its own connection with `reader
 Durability: WAL with synchronous=NORMAL. A commit is in the write-ahead log, which survives the bot's
 process crashing or being killed at once (tests/test_durability.py); only a power cut or an operating-system
 crash can lose the commits since the log was last synced (at a checkpoint), and never corrupts the file.
+The running bot checkpoints from a thread of its own (`start_checkpoints`, bot/checkpoint.py), not inside
+a commit on the event loop.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .checkpoint import Checkpointer
 from .clock import iso
 from .dbfile import pre_migration_backup, schema_version
 from .unitschema import spans_migration, units_migration
@@ -354,9 +357,36 @@ class Storage:
                 raise
             else:
                 conn.execute("COMMIT")
+                if self.checkpoints is not None:
+                    self.checkpoints.committed()
         except sqlite3.OperationalError as exc:  # read-only file, full disk, I/O error: /healthz reports it
             self.write_error, self.write_error_at = str(exc), time.monotonic()
             raise
+
+    # The write-ahead log's checkpoints while the bot runs (bot/checkpoint.py).
+    checkpoints: Checkpointer | None = None
+    CHECKPOINT_COMMITS = 100  # commits between two checkpoints (~250 pages; SQLite's own: every 1,000 pages)
+    CHECKPOINT_SECONDS = 5.0  # and at least this often: the log is synced at each, bounding a power cut's loss
+    # Past this the bot's connection checkpoints itself (the thread stopped, or commits kept overtaking it so
+    # the log was never emptied): then only what the thread has not copied yet, at most ~100 commits' worth.
+    WAL_MAX_PAGES = 4000
+    WAL_KEEP_BYTES = 64 * 1024 * 1024  # a log grown past this is cut back to it once it is emptied
+
+    def start_checkpoints(self) -> None:
+        """Checkpoint from a thread of its own from now on, not inside commits (a long-running bot's loop)."""
+        if self.path == ":memory:" or self.checkpoints is not None:
+            return
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {int(self.WAL_MAX_PAGES)}")
+        self.db.execute(f"PRAGMA journal_size_limit = {int(self.WAL_KEEP_BYTES)}")
+        self.checkpoints = Checkpointer(self.path, self.CHECKPOINT_COMMITS, self.CHECKPOINT_SECONDS)
+
+    def stop_checkpoints(self) -> None:
+        """Back to SQLite's own checkpoints in the committing thread."""
+        if self.checkpoints is None:
+            return
+        self.checkpoints.stop()
+        self.checkpoints = None
+        self.db.execute("PRAGMA wal_autocheckpoint = 1000")
 
     @property
     def backups_folder(self) -> Path:
@@ -439,6 +469,9 @@ class Storage:
     def close(self) -> None:
         """Fold the write-ahead log into the database file, then close (a clean file to copy or move)."""
         try:
+            if self.checkpoints is not None:
+                self.checkpoints.stop()
+                self.checkpoints = None
             if self.path != ":memory:":
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:  # another process reading, or the disk went away: WAL stays, still safe

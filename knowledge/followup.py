@@ -52,6 +52,12 @@ LOSS_DAMP = 0.5
 RULES: dict[str, float] = {
     # `stands_alone`: a short message inside the window answered this surely on its own words is a new question
     "alone_min": 0.99,
+    # `own_min`: the rules that answer what the message's own words rank first among the previous topic
+    # (`on_topic_first`, `named_on_topic`) need those words to know the entry at least this surely (the
+    # own match's confidence); 0 (always), as they were, for a calibration without it. Below it the words
+    # say next to nothing ("chưa có tài khoản thì mở thế nào" after the pension-via-bank answer: 0.011,
+    # their first entry of that topic the social-welfare conditions), and the topic reading offers choices.
+    "own_min": 0.0,
 }
 BARE_WEIGHT = 0.5  # the weight of the new words' own score when they are only question words
 FUSED_SCALE = 1.6  # the highest fused score at the fusion weight these were tuned with (0.6)
@@ -498,13 +504,16 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
             if m.status == "none" and not is_followup(text):
                 return alone
             prev = matcher.entries[matcher.index[ctx.entry_id]] if ctx.entry_id in matcher.index else None
-            if m.status == "choices" and prev is not None and m.best is not None and not bare(text) \
+            # the own-words rules below want the own words to know what they rank (`own_min`)
+            own_known = alone.confidence >= rule(matcher, "own_min")
+            if m.status == "choices" and prev is not None and m.best is not None and not bare(text) and own_known \
                     and alone.status != "none" and on_topic_first(alone, prev) == m.best.entry.id:
                 # the message's own words, among the previous entry's topic, rank first the entry the
                 # topic reading ranks first ("nếu mất điện thoại thì sao" after a banking answer: the
                 # bank's entry, below VNeID's on the words alone): answer it
                 return Match("answer", m.ranked, (), m.confidence)
-            if m.status == "choices" and prev is not None and (named := named_on_topic(alone, prev, text, m)):
+            if m.status == "choices" and prev is not None and own_known \
+                    and (named := named_on_topic(alone, prev, text, m)):
                 return Match("answer", (named, *(s for s in m.ranked if s is not named)), (), named.score / 100)
             if m.status == "choices" and prev is not None and only_related_first(m, prev):
                 return Match("answer", m.ranked, (), m.confidence)

@@ -76,6 +76,7 @@ async def test_both_webhooks_on_one_server(deps, served, tfake, zfake, port):
     assert zfake.webhook["url"] == "https://bot.example.vn/hooks/zalo" and zfake.webhook["secret"] == ZALO_SECRET
     assert not tfake.methods("getUpdates") and "getUpdates" not in zfake.requests
     assert set(deps.services.senders) == {"telegram", "zalo"}
+    assert deps.storage.checkpoints is not None and deps.storage.checkpoints.running  # not inside commits
     async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
         health = await resp.json()
         assert resp.status == 200 and health["ok"] is True and health["database"]["ok"] is True
