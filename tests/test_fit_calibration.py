@@ -329,3 +329,29 @@ def test_choices_are_offered_when_the_right_entries_found_outweigh_the_off_topic
     # questions already answered are never offered choices, whatever their P(right in offered)
     c, _, _, value = fit_calibration.choose_choices(worth, np.ones((1, 40), bool))
     assert value == 0.0
+
+
+def test_answer_weight_lifts_the_newer_real_rows_in_p_right_only(monkeypatch):
+    """ANSWER_WEIGHT: the newer half of the real rows (by dev.tsv line) weighs more in P(right | in scope);
+    P(in scope) and the choices models keep the set weights (WEIGHT_SCOPE off)."""
+    member = [("member", Case(f"q{i}", ("e1",), "")) for i in range(4)]
+    real = [("real", Case(f"r{i}", ("e2",), "p", line=10 + i)) for i in range(6)]
+    monkeypatch.setattr(fit_calibration, "ANSWER_WEIGHT", {"real": 1.0, "real newer": 1.5})
+    factor = fit_calibration.answer_factor(member + real)
+    assert factor.tolist() == [1.0] * 4 + [1.0] * 3 + [1.5] * 3  # lines 13-15: at or after the median (12.5)
+
+    rng = np.random.default_rng(8)
+    n = 300
+    z = rng.normal(size=(n, len(fit_calibration.USED)))
+    in_scope = z[:, 0] > -0.5
+    newer = np.arange(n) % 2 == 0
+    # on the newer rows the second feature tells a right best entry, on the others the third
+    y1 = in_scope & np.where(newer, z[:, 1] > 0, z[:, 2] > 0)
+    w, heavy = np.ones(n), np.where(newer, 3.0, 1.0)
+    monkeypatch.setattr(fit_calibration, "WEIGHT_SCOPE", False)
+    plain = fit_calibration.fit_models(z, y1.astype(float), y1.astype(float), w, in_scope)
+    lifted = fit_calibration.fit_models(z, y1.astype(float), y1.astype(float), w, in_scope, answer_w=heavy)
+    assert lifted[0].weights[1] - lifted[0].weights[2] > plain[0].weights[1] - plain[0].weights[2] + 0.3
+    assert lifted[3] == plain[3] and lifted[1] == plain[1]  # the scope and choices models are untouched
+    monkeypatch.setattr(fit_calibration, "WEIGHT_SCOPE", True)
+    assert fit_calibration.fit_models(z, y1.astype(float), y1.astype(float), w, in_scope, answer_w=heavy)[3] != plain[3]

@@ -710,22 +710,29 @@ def test_the_own_words_floor_never_stops_a_right_answer(shipped_kb, monkeypatch)
     """The own-words rules (`on_topic_first`, `named_on_topic`) answer only when the own words know what they
     rank (the fitted `own_min`). Checked over every dev dialogue's follow-up turns, earlier turns as
     expected: every turn the shipped floor stops (answered with no floor, not with it) was answered wrong
-    without it. (The floor is fitted on the same dialogues; this holds it to that.)"""
+    without it. (The floor is fitted on the same dialogues; this holds it to that.) When the refit leaves
+    the floor at 0, 0.1 (what the fit took while g33 needed it) is held to the same."""
     matcher = shipped_kb.matcher
     shipped = matcher.calibration
+    floored = replace(shipped, followup_rules={**shipped.followup_rules,
+                                               "own_min": shipped.followup_rules.get("own_min") or 0.1})
     monkeypatch.setattr(matcher, "calibration", replace(shipped, followup_rules={**shipped.followup_rules, "own_min": 0.0}))
-    stopped = turned_by_rule(matcher, lambda: monkeypatch.setattr(matcher, "calibration", shipped))
+    stopped = turned_by_rule(matcher, lambda: monkeypatch.setattr(matcher, "calibration", floored))
     assert all(w.best is None or w.best.entry.id not in expected for w, expected in stopped)
 
 
 PENSION = "Bố tôi nhận lương hưu tiền mặt, muốn chuyển sang nhận qua tài khoản ngân hàng thì làm thế nào?"
+PENSION_ID = "thanhtoan-luong-huu-qua-tai-khoan"
 
 
 def test_own_words_that_know_nothing_leave_the_topic_reading_offering(shipped_kb, monkeypatch):
-    """Dev g33: "chưa có tài khoản thì mở thế nào" after the pension-via-bank answer. Its own words know next
-    to nothing (P 0.01 when written); their first entry of the banking topic is the social-welfare conditions,
-    which the topic reading also puts first. With no floor the own-words rule answers it (wrongly); with a
-    floor above the own match's confidence it is offered, and the shipped floor is such a one."""
+    """Dev g33: "chưa có tài khoản thì mở thế nào" after the pension-via-bank answer. When the floor was
+    written its own words knew next to nothing (P 0.01): their first entry of the banking topic was the
+    social-welfare conditions, which the topic reading also puts first, so with no floor the own-words rule
+    answered it wrongly. Since "chưa" is kept as a negation (r16-neg2) the own words put the online account
+    first, the rule no longer fires, and the refit leaves the floor at 0. Either way the follow-up is offered,
+    never answered with the social-welfare conditions; and a floor above the own match's confidence still
+    turns the rule off."""
     matcher = shipped_kb.matcher
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
     text = "chưa có tài khoản thì mở thế nào"
@@ -740,13 +747,12 @@ def test_own_words_that_know_nothing_leave_the_topic_reading_offering(shipped_kb
         assert first.best is not None and first.best.entry.id == "thanhtoan-luong-huu-qua-tai-khoan"
         return conv.ask(text, at + dt.timedelta(minutes=1))
 
-    unguarded = second(0.0)
-    assert unguarded.status == "answer" and unguarded.best is not None
-    assert unguarded.best.entry.id == "thanhtoan-an-sinh-dieu-kien"
-    guarded = second(own + 0.001)
-    assert guarded.status == "choices" and guarded.best is not None
-    assert guarded.best.entry.id == "thanhtoan-an-sinh-dieu-kien"  # the same reading, offered
-    assert own < shipped.followup_rules["own_min"]  # the shipped floor stops it
+    own_first = followup.on_topic_first(matcher.match(text), matcher.entries[matcher.index[PENSION_ID]])
+    assert own_first == "thanhtoan-mo-tai-khoan-online"  # "chưa có tài khoản": no account yet, open one
+    for floor in (0.0, shipped.followup_rules.get("own_min", 0.0), own + 0.001):
+        offered = second(floor)
+        assert offered.status == "choices" and offered.best is not None
+        assert offered.best.entry.id == "thanhtoan-an-sinh-dieu-kien"  # the topic reading's first, offered
 
 
 async def test_own_words_knowing_nothing_are_offered_through_telegram(tfake, settings, storage, shipped_kb):
