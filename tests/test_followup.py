@@ -389,6 +389,15 @@ def turned_by_rule(matcher: Matcher, switch_off: Callable[[], None]) -> list[tup
             if w.status == "answer" and o.status != "answer"]
 
 
+async def expect_answers(user, kb, turns: list[tuple[str, str | None]]) -> None:
+    """Say each message in turn through a channel's fake user; where an entry id is named, the reply is that
+    entry's answer (its first 60 characters are in it): answered, not offered as a choice."""
+    for text, expected in turns:
+        await user.say(text)
+        if expected is not None:
+            assert kb.entries[expected].brief[:60] in user.text, (text, expected)
+
+
 def test_own_words_on_the_topic_answer_what_the_topic_reading_offers(shipped_kb, monkeypatch):
     """A follow-up with words of its own ("nếu mất điện thoại thì sao" after a banking answer) is
     answered when those words, among the previous entry's topic, put first the entry the topic reading
@@ -518,11 +527,11 @@ async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settin
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
     async with running(deps):
         user = ZaloUser(zfake, "zu-3")
-        await user.say("doi may moi ma dang nhap vneid khong vao duoc")
-        await user.say("may moi ko co nfc thi sao")
-        assert shipped_kb.entries["vneid-khong-co-nfc"].brief[:60] in user.text
-        await user.say("con may cu da dang nhap roi cho nguoi khac muon thi lam gi")
-        assert shipped_kb.entries["vneid-huy-lien-ket-thiet-bi"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("doi may moi ma dang nhap vneid khong vao duoc", None),
+            ("may moi ko co nfc thi sao", "vneid-khong-co-nfc"),
+            ("con may cu da dang nhap roi cho nguoi khac muon thi lam gi", "vneid-huy-lien-ket-thiet-bi"),
+        ])
 
 
 def test_only_related_first_needs_the_first_offered_to_be_the_one_related(shipped_kb):
@@ -559,10 +568,10 @@ async def test_related_follow_up_between_choices_through_telegram(tfake, setting
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
     async with telegram_running(deps):
         user = TelegramUser(tfake, 503)
-        await user.say("lo xoa app vneid")
-        assert shipped_kb.entries["vneid-xoa-ung-dung"].brief[:60] in user.text
-        await user.say("cai lai o dau cho an toan")
-        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("lo xoa app vneid", "vneid-xoa-ung-dung"),
+            ("cai lai o dau cho an toan", "vneid-cai-dat-an-toan"),
+        ])
 
 
 async def test_related_follow_up_between_choices_through_zalo(zfake, settings, storage, shipped_kb):
@@ -571,10 +580,10 @@ async def test_related_follow_up_between_choices_through_zalo(zfake, settings, s
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
     async with running(deps):
         user = ZaloUser(zfake, "zu-4")
-        await user.say("dang ky muc 2 can mang gi")
-        assert shipped_kb.entries["vneid-dang-ky-muc-2"].brief[:60] in user.text
-        await user.say("o noi tam tru lam dc ko")
-        assert shipped_kb.entries["vneid-dang-ky-muc-2-noi-khac"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("dang ky muc 2 can mang gi", "vneid-dang-ky-muc-2"),
+            ("o noi tam tru lam dc ko", "vneid-dang-ky-muc-2-noi-khac"),
+        ])
 
 
 def test_an_entry_listing_the_previous_one_answers_its_cue(shipped_kb, monkeypatch):
@@ -596,12 +605,11 @@ async def test_three_turns_with_related_entries_through_telegram(tfake, settings
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
     async with telegram_running(deps):
         user = TelegramUser(tfake, 504)
-        await user.say("vneid la gi")
-        assert shipped_kb.entries["vneid-la-gi"].brief[:60] in user.text
-        await user.say("tai o dau cho an toan")
-        assert shipped_kb.entries["vneid-cai-dat-an-toan"].brief[:60] in user.text
-        await user.say("co mat phi ko")
-        assert shipped_kb.entries["vneid-mien-phi"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("vneid la gi", "vneid-la-gi"),
+            ("tai o dau cho an toan", "vneid-cai-dat-an-toan"),
+            ("co mat phi ko", "vneid-mien-phi"),
+        ])
 
 
 def test_related_over_stranger_needs_a_stranger_first_and_one_related_second(shipped_kb):
@@ -646,10 +654,10 @@ async def test_follow_up_staying_on_its_topic_through_zalo(zfake, settings, stor
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
     async with running(deps):
         user = ZaloUser(zfake, "zu-5")
-        await user.say("mo tai khoan ngan hang online can chuan bi gi")
-        assert shipped_kb.entries["thanhtoan-mo-tai-khoan-online"].brief[:60] in user.text
-        await user.say("dien thoai cu ko co nfc thi sao")
-        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("mo tai khoan ngan hang online can chuan bi gi", "thanhtoan-mo-tai-khoan-online"),
+            ("dien thoai cu ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
+        ])
 
 
 async def test_follow_up_staying_on_its_topic_through_telegram(tfake, settings, storage, shipped_kb):
@@ -658,10 +666,10 @@ async def test_follow_up_staying_on_its_topic_through_telegram(tfake, settings, 
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
     async with telegram_running(deps):
         user = TelegramUser(tfake, 505)
-        await user.say("co khach den o nha phai bao luu tru ko")
-        assert shipped_kb.entries["dichvucong-thong-bao-luu-tru"].brief[:60] in user.text
-        await user.say("con di vang lau ngay thi sao")
-        assert shipped_kb.entries["dichvucong-khai-bao-tam-vang"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("co khach den o nha phai bao luu tru ko", "dichvucong-thong-bao-luu-tru"),
+            ("con di vang lau ngay thi sao", "dichvucong-khai-bao-tam-vang"),
+        ])
 
 
 async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, storage, shipped_kb):
@@ -670,11 +678,11 @@ async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, s
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
     async with running(deps):
         user = ZaloUser(zfake, "zu-6")
-        await user.say("doi dien thoai moi app ngan hang doi quet mat lai")
-        await user.say("may ko co nfc thi sao")
-        assert shipped_kb.entries["thanhtoan-khong-co-nfc"].brief[:60] in user.text
-        await user.say("con vneid tren may moi thi sao")
-        assert shipped_kb.entries["vneid-dien-thoai-moi"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("doi dien thoai moi app ngan hang doi quet mat lai", None),
+            ("may ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
+            ("con vneid tren may moi thi sao", "vneid-dien-thoai-moi"),
+        ])
 
 
 def test_parallel_title_needs_the_most_shared_title_words_and_nothing_related(shipped_kb):
@@ -700,10 +708,10 @@ async def test_parallel_follow_up_through_telegram(tfake, settings, storage, shi
     deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
     async with telegram_running(deps):
         user = TelegramUser(tfake, 506)
-        await user.say("quen mat khau app ngan hang")
-        assert shipped_kb.entries["thanhtoan-quen-mat-khau-ngan-hang"].brief[:60] in user.text
-        await user.say("con vneid thi sao")
-        assert shipped_kb.entries["vneid-quen-mat-khau"].brief[:60] in user.text  # answered, not offered
+        await expect_answers(user, shipped_kb, [
+            ("quen mat khau app ngan hang", "thanhtoan-quen-mat-khau-ngan-hang"),
+            ("con vneid thi sao", "vneid-quen-mat-khau"),
+        ])
 
 
 def test_the_own_words_floor_never_stops_a_right_answer(shipped_kb, monkeypatch):
