@@ -63,7 +63,7 @@ from knowledge.calibration import (
 )
 from knowledge.followup import Context, answer, read, reads_with_topic
 from knowledge.lexical import K1 as LEX_K1
-from knowledge.loader import load
+from knowledge.loader import Entry, load
 from knowledge.matcher import Evidence, Matcher, clear_lead
 
 # The fusion weight decides which entries reach the re-ranker (and is one of its features); chosen
@@ -266,14 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         return code
     seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
     entries = load()
-    sets: dict[str, list[Case]] = {"member": read_member("dev"), "real": read_real("dev")[0]}
-    cases = [(name, c) for name, cs in sets.items() for c in cs]
-    weights = set_weights(cases, sets)
+    sets, cases, weights = dev_cases()
 
     # 1. The re-ranker, on the fused order's candidates (the shipped one: fitted on all of dev).
-    base = Matcher(entries, Calibration(fusion=FUSION))
-    keys = [base.primary_key(c.question) for _, c in cases]
-    pool = [Pool.of(base, q, c) for (_, c), q in zip(cases, keys, strict=True)]
+    pool = dev_pool(entries, cases)
     cand = [(p.ev.candidates, p.right) for p in pool]
     rr_w, rr_mean, rr_scale = fit_rerank(cand, weights, args.rerank_l2)
     cal = with_rerank(Calibration(fusion=FUSION), (rr_w, rr_mean, rr_scale))
@@ -341,6 +337,19 @@ class Pool:
         if ev.order:
             matcher._rerank(self.key, ev, self.lex_rel)
         return ev
+
+
+def dev_cases() -> tuple[dict[str, list[Case]], list[tuple[str, Case]], np.ndarray]:
+    """The dev sets by name, every dev question with its set's name (in that order), and their weights."""
+    sets: dict[str, list[Case]] = {"member": read_member("dev"), "real": read_real("dev")[0]}
+    cases = [(name, c) for name, cs in sets.items() for c in cs]
+    return sets, cases, set_weights(cases, sets)
+
+
+def dev_pool(entries: list[Entry], cases: list[tuple[str, Case]], fusion: float = FUSION) -> list[Pool]:
+    """Each question's candidates and evidence on its primary key, ranked by fused order at `fusion`."""
+    base = Matcher(entries, Calibration(fusion=fusion))
+    return [Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
 
 
 def group_folds(cases: list[tuple[str, Case]], seed: int,

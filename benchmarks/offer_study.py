@@ -31,7 +31,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_calibration as fc
-from faq_eval import read_member, read_real
 from hash_seed import rerun_with
 
 from knowledge.calibration import FEATURES, Calibration
@@ -163,11 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         return code
     seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
     entries = load()
-    sets = {"member": read_member("dev"), "real": read_real("dev")[0]}
-    cases = [(name, c) for name, cs in sets.items() for c in cs]
-    weights = fc.set_weights(cases, sets)
-    base = Matcher(entries, Calibration(fusion=fc.FUSION))
-    pool = [fc.Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
+    sets, cases, weights = fc.dev_cases()
+    pool = fc.dev_pool(entries, cases)
     rr = fc.fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, fc.RERANK_L2)
     cal0 = fc.with_rerank(Calibration(fusion=fc.FUSION), rr)
     matcher = Matcher(entries, cal0)

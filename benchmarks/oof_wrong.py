@@ -22,20 +22,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from faq_eval import Case, read_member, read_real
 from fit_calibration import (
     DECISION_SHUFFLES,
     FRESH_LINE,
     FUSION,
     HASH_SEED,
     RERANK_L2,
-    Pool,
     _answered,
     case_lines,
     decision_oof,
+    dev_cases,
+    dev_pool,
     fit_rerank,
     group_folds,
-    set_weights,
     with_rerank,
 )
 from hash_seed import rerun_with
@@ -54,11 +53,8 @@ def main() -> int:
     if (code := rerun_with(HASH_SEED, __file__)) is not None:
         return code
     entries = load()
-    sets: dict[str, list[Case]] = {"member": read_member("dev"), "real": read_real("dev")[0]}
-    cases = [(name, c) for name, cs in sets.items() for c in cs]
-    weights = set_weights(cases, sets)
-    base = Matcher(entries, Calibration(fusion=FUSION))
-    pool = [Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
+    sets, cases, weights = dev_cases()
+    pool = dev_pool(entries, cases)
     cand = [(p.ev.candidates, p.right) for p in pool]
     cal = with_rerank(Calibration(fusion=FUSION), fit_rerank(cand, weights, RERANK_L2))
     matcher = Matcher(entries, cal)

@@ -130,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         lexical.FIELD_WEIGHTS = opts["fields"] or default_fields
         entries = load()
         fusion = opts["fusion"]
-        base = Matcher(entries, Calibration(fusion=fusion))
-        pool = [fc.Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
+        pool = fc.dev_pool(entries, cases, fusion)
         upool = None
         if not args.no_unseen or opts["train"] != "full":
             with contextlib.redirect_stdout(io.StringIO()):

@@ -73,8 +73,7 @@ def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
     seed = k if kind in ("seed", "entry") else 0
     seeds = [seed * shuffles + s for s in range(shuffles)]
     weights = fc.set_weights(cases, sets)
-    base = Matcher(entries, Calibration(fusion=fc.FUSION))
-    pool = [fc.Pool.of(base, base.primary_key(c.question), c) for _, c in cases]
+    pool = fc.dev_pool(entries, cases)
     rr = fc.fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, fc.RERANK_L2)
     cal = fc.with_rerank(Calibration(fusion=fc.FUSION), rr)
     matcher = Matcher(entries, cal)
