@@ -23,19 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from telegram_throughput import WriteClock  # noqa: E402
+
 from bot.storage import Storage  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
-
-
-def sched() -> tuple[float, float]:
-    """(seconds on a core, seconds runnable but waiting for one) of this thread; (CPU time, 0) elsewhere."""
-    try:
-        with open("/proc/thread-self/schedstat") as f:
-            ran, waited, _ = f.read().split()
-        return int(ran) / 1e9, int(waited) / 1e9
-    except (OSError, ValueError):
-        return time.thread_time(), 0.0
 
 
 def run(mode: str, saves: int, folder: str, gap: float, every: int | None) -> str:
@@ -49,11 +41,11 @@ def run(mode: str, saves: int, folder: str, gap: float, every: int | None) -> st
     try:
         for i in range(saves):
             state["n"] = i
-            start, (_, waited) = time.perf_counter(), sched()
+            start, (_, waited) = time.perf_counter(), WriteClock.sched()
             store.save_session(f"telegram:{10_000 + i % 400}", state, NOW)
             if i % 10 == 9:
                 store.remember_delivered("telegram", [str(i * 10 + k) for k in range(10)], NOW)
-            wall, (_, waited2) = time.perf_counter() - start, sched()
+            wall, (_, waited2) = time.perf_counter() - start, WriteClock.sched()
             held.append((wall - (waited2 - waited)) * 1000)
             time.sleep(gap)  # the loop waits for the network between updates; the thread gets its turn
         runs = store.checkpoints.runs if store.checkpoints is not None else 0

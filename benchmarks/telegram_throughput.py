@@ -414,6 +414,7 @@ class WriteClock:
 
     @staticmethod
     def sched() -> tuple[float, float]:
+        """(seconds on a core, seconds runnable but waiting for one) of this thread; (CPU time, 0) elsewhere."""
         try:
             with open("/proc/thread-self/schedstat") as f:
                 ran, waited, _ = f.read().split()
