@@ -908,11 +908,16 @@ def cross_fitted(matcher: Matcher, pool: list[Pool], cases: list[tuple[str, Case
                 if not ev.order:
                     continue
                 x[s, i] = ev.features
-                y1[s, i] = matcher.entries[ev.order[0]].id in pool[i].ok
-                y3[s, i] = bool(pool[i].ok & {sc.entry.id for sc in matcher.choice_list(ev)})
-                exact[s, i] = ev.exact is not None and ev.exact == ev.top
+                y1[s, i], y3[s, i], exact[s, i] = labels(matcher, pool[i], ev)
     matcher.calibration = cal
     return x, y1, y3, exact
+
+
+def labels(matcher: Matcher, p: Pool, ev: Evidence) -> tuple[bool, bool, bool]:
+    """A re-ranked question's labels: its right entry first, its right entry among the choices offered, and
+    an exact phrasing hit that is the best entry."""
+    return (matcher.entries[ev.order[0]].id in p.ok, bool(p.ok & {sc.entry.id for sc in matcher.choice_list(ev)}),
+            ev.exact is not None and ev.exact == ev.top)
 
 
 def decision_oof(matcher: Matcher, pool: list[Pool], sets: dict[str, list[Case]], cases: list[tuple[str, Case]],

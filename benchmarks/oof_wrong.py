@@ -35,6 +35,7 @@ from fit_calibration import (
     dev_pool,
     fit_rerank,
     group_folds,
+    labels,
     with_rerank,
 )
 from hash_seed import rerun_with
@@ -72,9 +73,7 @@ def main() -> int:
                     continue
                 x[s, i] = ev.features
                 tops[s][i] = matcher.entries[ev.order[0]].id
-                y1[s, i] = tops[s][i] in pool[i].ok
-                y3[s, i] = bool(pool[i].ok & {sc.entry.id for sc in matcher.choice_list(ev)})
-                exact[s, i] = ev.exact is not None and ev.exact == ev.top
+                y1[s, i], y3[s, i], exact[s, i] = labels(matcher, pool[i], ev)
     matcher.calibration = cal
     _, oof = decision_oof(matcher, pool, sets, cases, weights, cal, seeds, evidence=(x, y1, y3, exact))
     grid = np.round(np.arange(0.3, 1.001, 0.01), 2)

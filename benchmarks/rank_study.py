@@ -95,9 +95,7 @@ def evidence_for(matcher: Matcher, eval_pool: list, train: list, rr_weights: np.
                 if not ev.order:
                     continue
                 x[s, i] = ev.features
-                y1[s, i] = matcher.entries[ev.order[0]].id in eval_pool[i].ok
-                y3[s, i] = bool(eval_pool[i].ok & {sc.entry.id for sc in matcher.choice_list(ev)})
-                exact[s, i] = ev.exact is not None and ev.exact == ev.top
+                y1[s, i], y3[s, i], exact[s, i] = fc.labels(matcher, eval_pool[i], ev)
     matcher.calibration = cal
     return x, y1, y3, exact
 
