@@ -398,6 +398,22 @@ async def expect_answers(user, kb, turns: list[tuple[str, str | None]]) -> None:
             assert kb.entries[expected].brief[:60] in user.text, (text, expected)
 
 
+async def answered_through_telegram(tfake, settings, storage, kb, user_id: int,
+                                    turns: list[tuple[str, str | None]]) -> None:
+    """`expect_answers` for one user of the bot running on the Telegram adapter against the fake Bot API."""
+    deps = telegram_deps(compose(settings=settings, storage=storage, kb=kb, clock=Clock()), tfake)
+    async with telegram_running(deps):
+        await expect_answers(TelegramUser(tfake, user_id), kb, turns)
+
+
+async def answered_through_zalo(zfake, settings, storage, kb, user_id: str,
+                                turns: list[tuple[str, str | None]]) -> None:
+    """`expect_answers` for one user of the bot running on the Zalo adapter against the fake Zalo API."""
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=kb, clock=Clock()), zfake)
+    async with running(deps):
+        await expect_answers(ZaloUser(zfake, user_id), kb, turns)
+
+
 def test_own_words_on_the_topic_answer_what_the_topic_reading_offers(shipped_kb, monkeypatch):
     """A follow-up with words of its own ("nếu mất điện thoại thì sao" after a banking answer) is
     answered when those words, among the previous entry's topic, put first the entry the topic reading
@@ -524,14 +540,11 @@ def test_related_first_answers_a_longer_message_only_between_choices(shipped_kb)
 async def test_longer_follow_up_related_to_the_answer_through_zalo(zfake, settings, storage, shipped_kb):
     """Dev g07 through the Zalo adapter: a longer third turn whose own words only offer choices is answered
     with the entry the previous answer lists as related."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
-    async with running(deps):
-        user = ZaloUser(zfake, "zu-3")
-        await expect_answers(user, shipped_kb, [
-            ("doi may moi ma dang nhap vneid khong vao duoc", None),
-            ("may moi ko co nfc thi sao", "vneid-khong-co-nfc"),
-            ("con may cu da dang nhap roi cho nguoi khac muon thi lam gi", "vneid-huy-lien-ket-thiet-bi"),
-        ])
+    await answered_through_zalo(zfake, settings, storage, shipped_kb, "zu-3", [
+        ("doi may moi ma dang nhap vneid khong vao duoc", None),
+        ("may moi ko co nfc thi sao", "vneid-khong-co-nfc"),
+        ("con may cu da dang nhap roi cho nguoi khac muon thi lam gi", "vneid-huy-lien-ket-thiet-bi"),
+    ])
 
 
 def test_only_related_first_needs_the_first_offered_to_be_the_one_related(shipped_kb):
@@ -565,25 +578,19 @@ def test_only_related_first_turns_offered_follow_ups_into_right_answers(shipped_
 async def test_related_follow_up_between_choices_through_telegram(tfake, settings, storage, shipped_kb):
     """Dev i35 through the Telegram adapter: "cài lại ở đâu cho an toàn" after the deleted-app answer is
     the official-install entry that answer lists, answered rather than offered beside the data-safety one."""
-    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    async with telegram_running(deps):
-        user = TelegramUser(tfake, 503)
-        await expect_answers(user, shipped_kb, [
-            ("lo xoa app vneid", "vneid-xoa-ung-dung"),
-            ("cai lai o dau cho an toan", "vneid-cai-dat-an-toan"),
-        ])
+    await answered_through_telegram(tfake, settings, storage, shipped_kb, 503, [
+        ("lo xoa app vneid", "vneid-xoa-ung-dung"),
+        ("cai lai o dau cho an toan", "vneid-cai-dat-an-toan"),
+    ])
 
 
 async def test_related_follow_up_between_choices_through_zalo(zfake, settings, storage, shipped_kb):
     """Dev e12 through the Zalo adapter: "ở nơi tạm trú làm được không" after the level-2 answer is the
     level-2-elsewhere entry it lists, answered."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
-    async with running(deps):
-        user = ZaloUser(zfake, "zu-4")
-        await expect_answers(user, shipped_kb, [
-            ("dang ky muc 2 can mang gi", "vneid-dang-ky-muc-2"),
-            ("o noi tam tru lam dc ko", "vneid-dang-ky-muc-2-noi-khac"),
-        ])
+    await answered_through_zalo(zfake, settings, storage, shipped_kb, "zu-4", [
+        ("dang ky muc 2 can mang gi", "vneid-dang-ky-muc-2"),
+        ("o noi tam tru lam dc ko", "vneid-dang-ky-muc-2-noi-khac"),
+    ])
 
 
 def test_an_entry_listing_the_previous_one_answers_its_cue(shipped_kb, monkeypatch):
@@ -602,14 +609,11 @@ def test_an_entry_listing_the_previous_one_answers_its_cue(shipped_kb, monkeypat
 async def test_three_turns_with_related_entries_through_telegram(tfake, settings, storage, shipped_kb):
     """Dev f07 through the Telegram adapter: "VNeID là gì", then "tải ở đâu cho an toàn" (the install entry it
     lists), then "có mất phí không" (the fee entry, which lists the install entry): both answered."""
-    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    async with telegram_running(deps):
-        user = TelegramUser(tfake, 504)
-        await expect_answers(user, shipped_kb, [
-            ("vneid la gi", "vneid-la-gi"),
-            ("tai o dau cho an toan", "vneid-cai-dat-an-toan"),
-            ("co mat phi ko", "vneid-mien-phi"),
-        ])
+    await answered_through_telegram(tfake, settings, storage, shipped_kb, 504, [
+        ("vneid la gi", "vneid-la-gi"),
+        ("tai o dau cho an toan", "vneid-cai-dat-an-toan"),
+        ("co mat phi ko", "vneid-mien-phi"),
+    ])
 
 
 def test_related_over_stranger_needs_a_stranger_first_and_one_related_second(shipped_kb):
@@ -651,38 +655,29 @@ async def test_follow_up_staying_on_its_topic_through_zalo(zfake, settings, stor
     """Dev h05 through the Zalo adapter: "điện thoại cũ không có NFC thì sao" after opening a bank account
     online is the banking no-NFC entry that answer lists, not VNeID's. (Dev k15, "máy không đọc được chip
     thì sao", is only offered since "không" is kept as a negation: VNeID's "không đọc được chíp" leads.)"""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
-    async with running(deps):
-        user = ZaloUser(zfake, "zu-5")
-        await expect_answers(user, shipped_kb, [
-            ("mo tai khoan ngan hang online can chuan bi gi", "thanhtoan-mo-tai-khoan-online"),
-            ("dien thoai cu ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
-        ])
+    await answered_through_zalo(zfake, settings, storage, shipped_kb, "zu-5", [
+        ("mo tai khoan ngan hang online can chuan bi gi", "thanhtoan-mo-tai-khoan-online"),
+        ("dien thoai cu ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
+    ])
 
 
 async def test_follow_up_staying_on_its_topic_through_telegram(tfake, settings, storage, shipped_kb):
     """Dev e26 through the Telegram adapter: "còn đi vắng lâu ngày thì sao" after the guest notice is
     temporary absence, not a bank account unused for long."""
-    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    async with telegram_running(deps):
-        user = TelegramUser(tfake, 505)
-        await expect_answers(user, shipped_kb, [
-            ("co khach den o nha phai bao luu tru ko", "dichvucong-thong-bao-luu-tru"),
-            ("con di vang lau ngay thi sao", "dichvucong-khai-bao-tam-vang"),
-        ])
+    await answered_through_telegram(tfake, settings, storage, shipped_kb, 505, [
+        ("co khach den o nha phai bao luu tru ko", "dichvucong-thong-bao-luu-tru"),
+        ("con di vang lau ngay thi sao", "dichvucong-khai-bao-tam-vang"),
+    ])
 
 
 async def test_own_words_agreeing_with_the_topic_through_zalo(zfake, settings, storage, shipped_kb):
     """Dev j45 through the Zalo adapter: a third turn naming VNeID after two banking answers, answered with
     the entry both its own words and the topic reading put first."""
-    deps = zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), zfake)
-    async with running(deps):
-        user = ZaloUser(zfake, "zu-6")
-        await expect_answers(user, shipped_kb, [
-            ("doi dien thoai moi app ngan hang doi quet mat lai", None),
-            ("may ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
-            ("con vneid tren may moi thi sao", "vneid-dien-thoai-moi"),
-        ])
+    await answered_through_zalo(zfake, settings, storage, shipped_kb, "zu-6", [
+        ("doi dien thoai moi app ngan hang doi quet mat lai", None),
+        ("may ko co nfc thi sao", "thanhtoan-khong-co-nfc"),
+        ("con vneid tren may moi thi sao", "vneid-dien-thoai-moi"),
+    ])
 
 
 def test_parallel_title_needs_the_most_shared_title_words_and_nothing_related(shipped_kb):
@@ -705,13 +700,10 @@ def test_parallel_title_needs_the_most_shared_title_words_and_nothing_related(sh
 async def test_parallel_follow_up_through_telegram(tfake, settings, storage, shipped_kb):
     """Dev m19 through the Telegram adapter: "còn vneid thì sao" after the bank-password answer is VNeID's
     forgotten password, answered, not offered beside the forgotten passcode."""
-    deps = telegram_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=Clock()), tfake)
-    async with telegram_running(deps):
-        user = TelegramUser(tfake, 506)
-        await expect_answers(user, shipped_kb, [
-            ("quen mat khau app ngan hang", "thanhtoan-quen-mat-khau-ngan-hang"),
-            ("con vneid thi sao", "vneid-quen-mat-khau"),
-        ])
+    await answered_through_telegram(tfake, settings, storage, shipped_kb, 506, [
+        ("quen mat khau app ngan hang", "thanhtoan-quen-mat-khau-ngan-hang"),
+        ("con vneid thi sao", "vneid-quen-mat-khau"),
+    ])
 
 
 def test_the_own_words_floor_never_stops_a_right_answer(shipped_kb, monkeypatch):
