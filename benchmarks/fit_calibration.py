@@ -517,7 +517,7 @@ def followup_turns(matcher: Matcher, dialogues: list) -> list[FollowTurn]:  # ty
         ctx: Context | None = None
         for minutes, text, expected in dialogue:
             now += dt.timedelta(minutes=minutes)
-            if ctx is not None and reads_with_topic(matcher.match(text), text, ctx, now):
+            if ctx is not None and reads_with_topic(matcher.match(text), text, ctx, now, matcher=matcher):
                 reading = read(matcher, text, matcher.index[ctx.entry_id])
                 if reading is not None:
                     ok = accepted(expected)

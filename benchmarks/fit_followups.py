@@ -394,6 +394,7 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "related over stranger": [(followup, "related_over_stranger", lambda *_a: None)],
         "own words agree": [(followup, "own_words_agree", lambda *_a: False)],
         "parallel title": [(followup, "parallel_title", lambda *_a: False)],
+        "cue stays": [(followup, "cue_stays", lambda *_a: False)],
     }
     for obj, attr, value in patches[name]:
         old = getattr(obj, attr)
@@ -416,7 +417,7 @@ def rules_report(matcher: Matcher, cal: Calibration) -> None:
     for name in ("single cue", "lost money", "concept bonus", "cue bonus", "related bonus",
                  "bare weight", "own words on topic", "lost, not a fee", "named on topic", "related first",
                  "only related first", "cue listed by", "related over stranger",
-                 "own words agree", "parallel title"):
+                 "own words agree", "parallel title", "cue stays"):
         with _off(name):
             variants[name] = play(matcher, dialogues, [cal.followup_rules])
     ids = dialogue_ids()

@@ -468,15 +468,32 @@ def lost_not_fee(text: str, title: str) -> bool:
 
 
 def reads_with_topic(alone: Match, text: str, ctx: Context | None, now: dt.datetime,
-                     sure: float = RULES["alone_min"]) -> bool:
+                     sure: float = RULES["alone_min"], matcher: Matcher | None = None) -> bool:
     """Whether a message inside the window is read with the previous topic (`alone`: its own match):
-    worded like a follow-up and not a sure question of its own; or short (MAX_WORDS content words)
-    and not answered on its own words ("sim đứng tên con trai thì có sao không" after a VNeID answer)."""
+    worded like a follow-up and not a sure question of its own (with `matcher`, a cue the previous topic
+    answers keeps it on that topic: `cue_stays`); or short (MAX_WORDS content words) and not answered on
+    its own words ("sim đứng tên con trai thì có sao không" after a VNeID answer)."""
     if ctx is None or not ctx.fresh(now) or wants_other(text):
         return False
     if is_followup(text):
-        return not stands_alone(alone, text, sure)
+        if not stands_alone(alone, text, sure):
+            return True
+        if matcher is None or ctx.entry_id not in matcher.index:
+            return False
+        return cue_stays(matcher, alone, text, matcher.entries[matcher.index[ctx.entry_id]])
     return alone.status != "answer" and 0 < len(_content(text)) <= MAX_WORDS
+
+
+def cue_stays(matcher: Matcher, alone: Match, text: str, prev: Entry) -> bool:
+    """A cue question ("bao giờ thì hết hạn") that its own words answer surely with an entry of another
+    topic, unrelated to the previous answer ("Tài khoản VNeID … khi nào hết hạn"), while an entry related
+    to the previous answer answers that cue in its title ("Gia hạn tạm trú khi sắp hết hạn…" after "Khi nào
+    phải đăng ký tạm trú"): not a new question; it is read with the topic (r17-dlg10, dev q27)."""
+    asked = cues(text)
+    best = alone.best
+    if not asked or best is None or best.entry.topic == prev.topic or _related(best.entry, prev):
+        return False
+    return any(e.id != prev.id and _related(e, prev) and asked & title_cues_strict(e.title) for e in matcher.entries)
 
 
 _FRAME_RE = re.compile(r"^(?:the con|vay con|con|neu vay|neu|vay thi|vay|the thi|thi)\b|\b(?:thi sao|thi the nao|the nao|ra sao)$")
@@ -499,7 +516,7 @@ def answer(matcher: Matcher, text: str, ctx: Context | None, now: dt.datetime) -
         return resolve(matcher, text, ctx)
     alone = matcher.match(text) if ctx is not None and ctx.fresh(now) else None
     if ctx is not None and alone is not None:
-        if reads_with_topic(alone, text, ctx, now, rule(matcher, "alone_min")):
+        if reads_with_topic(alone, text, ctx, now, rule(matcher, "alone_min"), matcher):
             m = resolve(matcher, text, ctx)
             if m.status == "none" and not is_followup(text):
                 return alone
@@ -567,5 +584,5 @@ class Conversation:
         self.ctx = Context(entry_id, now, alts)
 
 
-__all__ = ["CUES", "RULES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cues", "is_followup", "read",
+__all__ = ["CUES", "RULES", "WINDOW", "Context", "Conversation", "Reading", "after", "answer", "bare", "cue_stays", "cues", "is_followup", "read",
            "lost_not_fee", "named_on_topic", "on_topic_first", "reads_with_topic", "related_first", "resolve", "rule", "single_cue_answer", "stands_alone", "title_cues", "wants_other"]

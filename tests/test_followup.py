@@ -780,3 +780,35 @@ async def test_own_words_knowing_nothing_are_offered_through_zalo(zfake, setting
         await user.say("chua co tai khoan thi mo the nao")
         assert welfare.brief[:60] not in user.text
         assert user.number_of(welfare.title[:20]) >= 1  # offered, a numbered choice
+
+
+def test_a_cue_the_previous_topic_answers_is_not_a_new_question(shipped_kb):
+    """Dev q27 (r17-dlg10): "bao giờ thì hết hạn" after "Khi nào phải đăng ký tạm trú" is answered surely on
+    its own words with VNeID's account expiry, another topic; "Gia hạn tạm trú khi sắp hết hạn…", which lists
+    the previous answer, answers the same cue in its title, so the message is read with the topic."""
+    kb, matcher = shipped_kb.entries, shipped_kb.matcher
+    prev = kb["dichvucong-tam-tru-khi-nao"]
+    text = "bao gio thi het han"
+    alone = matcher.match(text)
+    assert alone.status == "answer" and alone.best is not None and alone.best.entry.id == "vneid-thoi-han-tai-khoan"
+    assert followup.cue_stays(matcher, alone, text, prev)
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    ctx = Context(prev.id, at)
+    assert not followup.reads_with_topic(alone, text, ctx, at + dt.timedelta(minutes=1))  # without the KB
+    assert followup.reads_with_topic(alone, text, ctx, at + dt.timedelta(minutes=1), matcher=matcher)
+    m = followup.answer(matcher, text, ctx, at + dt.timedelta(minutes=1))
+    assert m.status in ("answer", "choices") and m.best is not None and m.best.entry.id == "dichvucong-gia-han-tam-tru"
+    # no cue: a new question of its own stands ("vietqr la gi" after paying by QR)
+    vietqr = matcher.match("vietqr la gi")
+    assert not followup.cue_stays(matcher, vietqr, "vietqr la gi", kb["thanhtoan-quet-qr-tra-tien"])
+    # the sure answer is related to the previous one: nothing to keep
+    assert not followup.cue_stays(matcher, Match("answer", (Scored(kb["dichvucong-gia-han-tam-tru"], 99.0),), (), 0.99),
+                                  text, prev)
+
+
+async def test_cue_staying_on_its_topic_through_telegram(tfake, settings, storage, shipped_kb):
+    """Dev q27 through the Telegram adapter."""
+    await answered_through_telegram(tfake, settings, storage, shipped_kb, 507, [
+        ("khi nao phai dang ky tam tru", "dichvucong-tam-tru-khi-nao"),
+        ("bao gio thi het han", "dichvucong-gia-han-tam-tru"),
+    ])
