@@ -265,16 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     EXTRA_USED = EXTRA_USED + tuple(args.extra_used)
     if (code := rerun_with(HASH_SEED, __file__)) is not None:
         return code
-    seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
+    seeds = fold_seeds(args.seed, args.shuffles)
     entries = load()
     sets, cases, weights = dev_cases()
 
     # 1. The re-ranker, on the fused order's candidates (the shipped one: fitted on all of dev).
     pool = dev_pool(entries, cases)
-    cand = [(p.ev.candidates, p.right) for p in pool]
-    rr_w, rr_mean, rr_scale = fit_rerank(cand, weights, args.rerank_l2)
-    cal = with_rerank(Calibration(fusion=FUSION), (rr_w, rr_mean, rr_scale))
-    print("re-ranker weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(CANDIDATE_FEATURES, rr_w, strict=True)))
+    cal = reranked(pool, weights, args.rerank_l2)
+    print("re-ranker weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(CANDIDATE_FEATURES, cal.rerank, strict=True)))
 
     # 2-3. Decision models and thresholds on CROSS-FITTED evidence: every question's re-ranked
     # order and re-ranker features (rr_prob, rr_margin, ...) come from a re-ranker fitted without
@@ -425,6 +423,16 @@ def with_rerank(cal: Calibration, rr: tuple[np.ndarray, np.ndarray, np.ndarray])
     w, mean, scale = rr
     return replace(cal, rerank=[float(v) for v in w], rerank_mean=[float(v) for v in mean],
                    rerank_scale=[float(v) for v in scale])
+
+
+def reranked(pool: list[Pool], weights: np.ndarray, l2: float = RERANK_L2) -> Calibration:
+    """A calibration with only the re-ranker fitted, on all of `pool` (as the shipped one is)."""
+    return with_rerank(Calibration(fusion=FUSION), fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, l2))
+
+
+def fold_seeds(seed: int, shuffles: int) -> list[int]:
+    """The decision's fold seeds for an outer seed (`--seed`): seed*shuffles ... seed*shuffles+shuffles-1."""
+    return [seed * shuffles + k for k in range(shuffles)]
 
 
 def fit_followup(matcher: Matcher, cal: Calibration) -> Calibration:

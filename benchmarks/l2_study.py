@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
         return code
-    seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
+    seeds = fc.fold_seeds(args.seed, args.shuffles)
     entries = load()
     sets, cases, weights = fc.dev_cases()
     pool = fc.dev_pool(entries, cases)

@@ -25,7 +25,6 @@ import numpy as np
 from fit_calibration import (
     DECISION_SHUFFLES,
     FRESH_LINE,
-    FUSION,
     HASH_SEED,
     RERANK_L2,
     _answered,
@@ -36,11 +35,12 @@ from fit_calibration import (
     fit_rerank,
     group_folds,
     labels,
+    reranked,
     with_rerank,
 )
 from hash_seed import rerun_with
 
-from knowledge.calibration import FEATURES, Calibration
+from knowledge.calibration import FEATURES
 from knowledge.loader import load
 from knowledge.matcher import Matcher
 
@@ -57,7 +57,7 @@ def main() -> int:
     sets, cases, weights = dev_cases()
     pool = dev_pool(entries, cases)
     cand = [(p.ev.candidates, p.right) for p in pool]
-    cal = with_rerank(Calibration(fusion=FUSION), fit_rerank(cand, weights, RERANK_L2))
+    cal = reranked(pool, weights)
     matcher = Matcher(entries, cal)
     seeds = list(range(args.shuffles))
     n = len(pool)

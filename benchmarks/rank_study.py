@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
         return code
-    seeds = [args.seed * args.shuffles + k for k in range(args.shuffles)]
+    seeds = fc.fold_seeds(args.seed, args.shuffles)
     sets = {"member": read_member("dev"), "real": read_real("dev")[0]}
     cases = [(name, c) for name, cs in sets.items() for c in cs]
     weights = fc.set_weights(cases, sets)

@@ -45,7 +45,6 @@ OUTER_FOLDS, OUTER_SEEDS = 5, 4
 
 def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
     """The fit's out-of-fold decision evidence under one perturbation (kind "seed", "boot" or "drop")."""
-    from knowledge.calibration import Calibration
     from knowledge.loader import load
     from knowledge.matcher import Matcher
 
@@ -71,11 +70,10 @@ def evidence(kind: str, k: int, out: Path, shuffles: int) -> None:
         fold_groups = [groups[i] for i in picked]  # a drawn group's copies stay in one fold
         sets = {name: [c for nm, c in cases if nm == name] for name in sets}
     seed = k if kind in ("seed", "entry") else 0
-    seeds = [seed * shuffles + s for s in range(shuffles)]
+    seeds = fc.fold_seeds(seed, shuffles)
     weights = fc.set_weights(cases, sets)
     pool = fc.dev_pool(entries, cases)
-    rr = fc.fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, fc.RERANK_L2)
-    cal = fc.with_rerank(Calibration(fusion=fc.FUSION), rr)
+    cal = fc.reranked(pool, weights)
     matcher = Matcher(entries, cal)
     _, oof = fc.decision_oof(matcher, pool, sets, cases, weights, cal, seeds, fold_groups)
     out.mkdir(parents=True, exist_ok=True)
