@@ -232,9 +232,7 @@ EXTRA_USED: tuple[str, ...] = ()
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=0,
-                    help="outer seed: the decision's fold seeds are seed*shuffles ... seed*shuffles+shuffles-1")
-    ap.add_argument("--shuffles", type=int, default=DECISION_SHUFFLES, help="fold seeds for the decision")
+    seed_options(ap)
     ap.add_argument("--out", type=Path, default=CALIBRATION_FILE, help="where to write the calibration")
     ap.add_argument("--no-followup", action="store_true", help="skip the follow-up part (for measuring the rest)")
     ap.add_argument("--report", type=Path, help="append the chosen thresholds and estimates as a JSON line")
@@ -428,6 +426,13 @@ def with_rerank(cal: Calibration, rr: tuple[np.ndarray, np.ndarray, np.ndarray])
 def reranked(pool: list[Pool], weights: np.ndarray, l2: float = RERANK_L2) -> Calibration:
     """A calibration with only the re-ranker fitted, on all of `pool` (as the shipped one is)."""
     return with_rerank(Calibration(fusion=FUSION), fit_rerank([(p.ev.candidates, p.right) for p in pool], weights, l2))
+
+
+def seed_options(ap: argparse.ArgumentParser) -> None:
+    """`--seed` and `--shuffles` (see fold_seeds), for this fit and the study scripts that refit the decision."""
+    ap.add_argument("--seed", type=int, default=0,
+                    help="outer seed: the decision's fold seeds are seed*shuffles ... seed*shuffles+shuffles-1")
+    ap.add_argument("--shuffles", type=int, default=DECISION_SHUFFLES, help="fold seeds for the decision")
 
 
 def fold_seeds(seed: int, shuffles: int) -> list[int]:

@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--l2", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0, 100.0])
     ap.add_argument("--choices", nargs="+", default=list(CHOICE_SETS), choices=list(CHOICE_SETS))
-    ap.add_argument("--seed", type=int, default=0, help="outer seed, as fit_calibration.py's")
-    ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
+    fc.seed_options(ap)
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per setting")
     args = ap.parse_args(argv)
     if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:

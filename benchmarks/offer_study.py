@@ -147,8 +147,7 @@ def show(label: str, oof: fc.Oof, answered: np.ndarray, offered: np.ndarray, not
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=0, help="outer seed, as fit_calibration.py's")
-    ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
+    fc.seed_options(ap)
     ap.add_argument("--features", nargs="*", default=["rr_top3", "rr_p2", "rr_gap3", "margin", "f1", "title_cover"],
                     help="choices features to try one at a time (decision FEATURES or EXTRAS)")
     ap.add_argument("--short-features", nargs="*", default=["agree", "rr_margin", "q_missing_all", "f1_gap"],

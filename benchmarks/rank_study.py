@@ -103,8 +103,7 @@ def evidence_for(matcher: Matcher, eval_pool: list, train: list, rr_weights: np.
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=["base", "unseen_train", "newer2", "fusion1", "fusion3"])
-    ap.add_argument("--seed", type=int, default=0, help="outer seed, as fit_calibration.py's")
-    ap.add_argument("--shuffles", type=int, default=fc.DECISION_SHUFFLES)
+    fc.seed_options(ap)
     ap.add_argument("--no-unseen", action="store_true", help="skip the unseen view (unless a variant trains on it)")
     ap.add_argument("--at", type=float, default=0.95, help="also report the figures at this answer threshold")
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per variant")
