@@ -23,7 +23,7 @@ from knowledge.services import Catalogue, load_catalogue
 
 from .audit import audit
 from .clock import iso, parse_iso
-from .safety import redact
+from .safety import redact, without_mask
 from .storage import Storage, new_row_id
 
 OUTCOMES = {"done": "Đã xong", "unfinished": "Chưa xong", "followup": "Hẹn lại"}
@@ -70,7 +70,8 @@ def match_services(text: str, cat: Catalogue | None = None) -> tuple[list[str], 
     table = _phrases(cat)
     codes: list[str] = []
     unknown: list[str] = []
-    for chunk in _SEPARATORS.split(fold(text)):
+    # A hidden number ("cccd [đã ẩn]") is no service word: left out, so it is never shown back as "cccd an".
+    for chunk in _SEPARATORS.split(fold(without_mask(text))):
         found = _WORD.findall(chunk)
         i, missed = 0, []
         while i < len(found):

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # types only: both modules import this one
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # longer messages are cut before matching (nobody types a 5,000-character question)
+MAX_TEXT = 1000  # longer messages are cut before matching, keeping their start and end (see `clip`)
 # Commands, pressed choices and flows that work in group chats; everything else (every leader
 # command, /thamgia, /moi, /lienket, /ghi...) answers only in a private chat, so household names,
 # files, codes and digests never land in a group. One guard here, not one per handler.
@@ -274,6 +274,25 @@ async def respond(incoming: Incoming, deps: Deps) -> list[Reply]:
         return [apologise(exc, f"answering a {incoming.channel} message")]
 
 
+_NUMBER_EDGE = "0123456789 .-/_,()"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters, keeping its first third and its end: a pasted letter opens with
+    greetings and its story and asks its question last ("… Xin hỏi …? Xin trân trọng cảm ơn."), which a cut
+    of the end alone lost. Cut between words, and never through a number (a part of an ID number would be
+    too short to be recognised and hidden): digits at either cut are dropped too."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit // 3]
+    tail = text[len(text) - (limit - len(head) - 3):]
+    if not text[len(head)].isspace():
+        head = head.rsplit(" ", 1)[0] if " " in head else ""
+    if not text[len(text) - len(tail) - 1].isspace():
+        tail = tail.split(" ", 1)[1] if " " in tail else ""
+    return f"{head.rstrip(_NUMBER_EDGE)} … {tail.lstrip(_NUMBER_EDGE)}".strip(" …") or text[:limit]
+
+
 async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     """Safety guard first, then commands said as words, the private-only guard, picks, the ordered handlers."""
     router = deps.router
@@ -283,14 +302,14 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     # A group never sees (or ends) a private conversation; in a private chat an old draft is dropped, and said so.
     replies: list[Reply] = [] if incoming.is_group else router.expire(session, deps)
     # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
-    text = _CONTROL.sub(" ", (incoming.text or "")[:4 * MAX_TEXT]).strip()
+    text = _CONTROL.sub(" ", clip(incoming.text or "", 4 * MAX_TEXT)).strip()
     guarded = redact(text)
     name = redact(_CONTROL.sub(" ", (incoming.display_name or "")[:200])).text
     if guarded.needs_warning:
         replies.append(Reply(WARNING_TEXT))
         if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:
             return _done(session, deps, replies)
-    text = guarded.text[:MAX_TEXT]
+    text = clip(guarded.text, MAX_TEXT)
     if incoming.payload is None and incoming.kind == "text":
         text = router.as_command(text) or text
     incoming = replace(incoming, text=text, display_name=name, warned=guarded.needs_warning)

@@ -45,17 +45,25 @@ _SECRET_WORDS = (
     r"otp|ma\s*xac\s*(?:thuc|nhan)|ma\s*kich\s*hoat|passcode|pass\s*code|ma\s*pin|pin|"
     r"mat\s*khau|mk|pass(?:word)?|ma\s*bao\s*mat|cvv|ma\s*giao\s*dich|ma\s*otp"
 )
-# "mã OTP là 123456", "mk: Abc@1234", "passcode 654321"
-_SECRET_AFTER_WORD = re.compile(
-    rf"\b(?:{_SECRET_WORDS})\b(?:\s*(?:cua\s+\w+|moi|vua\s+nhan|nhan\s+duoc))?\s*(?:la|=|:|\s)\s*"
+# "mã OTP là 123456", "mk: Abc@1234", "mk vneid của tôi là Hoa@1960", "mật khẩu ngân hàng: Abc12345": the
+# secret word, up to four words saying which or whose ("vneid", "ngân hàng", "của tôi"), then "là", ":" or "=".
+_SECRET_NAMED = re.compile(
+    rf"\b(?:{_SECRET_WORDS})\b(?:\s+[a-z]+){{0,4}}?\s*(?:\bla\b|=|:)\s*"
     r"(?P<secret>(?=\S*\d)\S{4,}|\S{6,})"
 )
+# "passcode 654321", "mk hoa1960": right after the word, only something with a digit or a symbol in it, so
+# "quên mk taikhoan vneid" keeps its words.
+_SECRET_NEXT = re.compile(rf"\b(?:{_SECRET_WORDS})\b\s*(?P<secret>(?=\S*[\d@#$%^&*!~+])\S{{4,}})")
+# "otp482913", "mã OTP123456": a code glued to the word.
+_SECRET_GLUED = re.compile(r"\b(?:otp|pin|mk|passcode|pass)(?P<secret>\d{4,8})\b")
+_SECRET_PATTERNS = (_SECRET_NAMED, _SECRET_NEXT, _SECRET_GLUED)
 _HAS_SECRET_WORD = re.compile(rf"\b(?:{_SECRET_WORDS})\b")
 # "nhắn mã 482913", "mã là 482913", "mã giao dịch số 482913": a code right after "mã".
 _MA_CODE = re.compile(r"\bma\b(?:\s+[a-z]+){0,3}?\s*(?:la|:|=)?\s*(?=\d)")
 # Words after "mk là" that are not a password ("mk là gì", "mật khẩu là như thế nào").
 _NOT_SECRET = {"gi", "nhu", "the", "sao", "khong", "bao", "may", "chi", "cai", "de", "o", "dau", "phai",
-               "nao", "cua", "moi", "cu", "bi", "da", "la", "va", "thi", "nhung", "cho", "gom", "can", "dang"}
+               "nao", "cua", "moi", "cu", "bi", "da", "la", "va", "thi", "nhung", "cho", "gom", "can", "dang",
+               "thuong", "truong", "nhieu", "password", "matkhau", "passcode"}
 
 
 @dataclass(frozen=True)
@@ -242,12 +250,13 @@ def _spans(norm: str) -> list[tuple[int, int, str]]:
     secret_context = bool(_HAS_SECRET_WORD.search(norm))
     if _DIGIT.search(norm):  # every number pattern needs a digit (the search copy has only ASCII ones)
         _number_spans(norm, secret_context, spans)
-    if secret_context:  # a secret after a word needs that word
-        for m in _SECRET_AFTER_WORD.finditer(norm):
-            secret = m.group("secret").strip(".,;!?")
-            if secret and secret not in _NOT_SECRET:
-                start = m.start("secret")
-                spans.append((start, start + len(secret), "otp" if secret.isdigit() else "password"))
+    if secret_context or _DIGIT.search(norm):  # a secret after a word needs that word (or is glued to it)
+        for pattern in _SECRET_PATTERNS:
+            for m in pattern.finditer(norm):
+                secret = m.group("secret").strip(".,;!?")
+                if secret and secret not in _NOT_SECRET:
+                    start = m.start("secret")
+                    spans.append((start, start + len(secret), "otp" if secret.isdigit() else "password"))
     return spans
 
 

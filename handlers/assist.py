@@ -80,11 +80,37 @@ def team_member(deps: Deps, incoming: Incoming) -> Member | list[Reply]:
     return member
 
 
+# What people write in front of a number they type after a name ("Nguyễn Thị Tư cccd 034…", "sđt: 0912…"),
+# folded; left out with the hidden number, so the name is not saved as "Nguyễn Thị Tư Cccd".
+_NUMBER_LABELS = sorted((tuple(p.split()) for p in (
+    "so can cuoc cong dan", "can cuoc cong dan", "so can cuoc", "can cuoc", "so cccd", "cccd", "so cmnd", "cmnd",
+    "so dinh danh", "ma dinh danh", "so dien thoai", "dien thoai", "so dt", "sdt", "dt", "ma otp", "otp",
+    "mat khau", "mk", "passcode", "so the", "so tai khoan", "stk")), key=len, reverse=True)
+_HIDDEN = "\x00"
+
+
+def _drop_number_labels(text: str) -> str:
+    """'Nguyễn Thị Tư cccd: [đã ẩn]' -> 'Nguyễn Thị Tư [đã ẩn]': the words naming a hidden number go with it."""
+    words = text.replace(MASK, f" {_HIDDEN} ").split()
+    out: list[str] = []
+    for word in words:
+        if word == _HIDDEN:
+            folded = [fold(w).strip(" .,;:-") for w in out]
+            while folded and folded[-1] in ("", "la"):  # "cccd là …", "sđt: …"
+                folded.pop()
+            cut = next((len(label) for label in _NUMBER_LABELS if tuple(folded[-len(label):]) == label), 0)
+            if cut:
+                out = out[:len(folded) - cut]
+        out.append(word)
+    return " ".join(out).replace(_HIDDEN, MASK)
+
+
 def clean_name(text: str) -> tuple[str, bool]:
     """A household head's name: redacted, one line, proper case with the diacritics as typed."""
-    name, masked = assist.clean_text(text.replace(MASK, " "), assist.MAX_NAME)
-    masked = masked or MASK in text
-    name = " ".join(name.replace(MASK, " ").strip(" .,;:-").split())
+    masked = MASK in text  # the core hid it already
+    name, hidden = assist.clean_text(_drop_number_labels(text).replace(MASK, " "), assist.MAX_NAME)
+    name = " ".join(_drop_number_labels(name).replace(MASK, " ").strip(" .,;:-").split())
+    masked = masked or hidden
     return assist.proper_name(name), masked
 
 

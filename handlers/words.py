@@ -73,7 +73,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
     (("sua phieu", "sua"), "/sua", _number),
     (("xoa phieu", "xoa"), "/xoa", _number),
-    (("bao cao", "baocao"), "/baocao", _period_or_nothing),
+    (("bao cao", "baocao", "bc"), "/baocao", _period_or_nothing),  # "bc tháng này": how leaders shorten it
     (("xuat excel", "xuat file", "xuat"), "/xuat", _period_or_nothing),
     (("bieu do", "bieudo"), "/bieudo", _period_or_nothing),
     (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
