@@ -9,12 +9,17 @@ A handler returns a list of replies, or None to let the next one try.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from functools import partial
 from typing import Any
+
+from rapidfuzz import fuzz, process
 
 from bot import flows
 from bot.core import Deps, Handler, Incoming, Reply, Router, Session
 from bot.core import command_word as command_name
+from knowledge.normalize import fold
 
 from . import (
     asks,
@@ -53,7 +58,8 @@ STALE = flows.STALE
 
 
 async def route_cancel(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
-    if command_name(incoming.text) != "/huy" or incoming.payload is not None:
+    name = command_name(incoming.text)
+    if incoming.payload is not None or name is None or re.sub(r"[^a-z/]", "", fold(name)) != "/huy":  # "/Hủy."
         return None
     said = flows.cancel(session, deps, FLOWS)
     return [Reply(said or "Hiện không có thao tác nào đang làm dở. Bạn cứ gõ câu hỏi nhé.")]
@@ -72,15 +78,36 @@ async def route_payload(incoming: Incoming, deps: Deps, session: Session) -> lis
     return await handler(incoming, deps, session)
 
 
+def as_known_command(text: str) -> str | None:
+    """A command typed the way people type it, as the command it is: '/báo cáo tháng này' -> '/baocao tháng
+    này', '/tro giup' -> '/trogiup', '/Ghi.' -> '/ghi', '/ thamgia K7PQ2M' -> '/thamgia K7PQ2M'; None when none is."""
+    words = text[1:].split()
+    for n in range(min(3, len(words)), 0, -1):
+        name = "/" + re.sub(r"[^a-z0-9]", "", fold("".join(words[:n]).split("@", 1)[0]))
+        if name in COMMANDS:
+            return " ".join([name, *words[n:]])
+    return None
+
+
+def unknown_command(name: str) -> str:
+    """What to say to a command nobody has: the nearest one when it is a typo ('/baocaoo')."""
+    near = process.extractOne(fold(name), [*COMMANDS, "/huy"], scorer=fuzz.ratio, score_cutoff=75)
+    maybe = f"Có phải bạn muốn gõ {near[0]}? " if near else ""
+    return (f"Tôi chưa hiểu lệnh {name[:30]}. {maybe}"
+            "Gõ /trogiup để xem các lệnh, hoặc cứ gõ câu hỏi bằng chữ nhé.")
+
+
 async def route_command(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
     name = command_name(incoming.text)
     if name is None:
         return None
     handler = COMMANDS.get(name)
+    if handler is None and (known := as_known_command(incoming.text)) is not None:
+        incoming = replace(incoming, text=known)
+        name = command_name(known) or name
+        handler = COMMANDS.get(name)
     if handler is None:
-        return [Reply(
-            f"Tôi chưa hiểu lệnh {name[:30]}. Gõ /trogiup để xem các lệnh, hoặc cứ gõ câu hỏi bằng chữ nhé."
-        )]
+        return [Reply(unknown_command(name))]
     return await handler(incoming, deps, session)
 
 

@@ -414,6 +414,19 @@ async def test_a_leaders_shorthand_bc_is_the_report_on_zalo(zsmall, zfake, stora
             assert "Báo cáo Tổ CNS Xuân" in leader.text, typed
         await leader.say("bc la gi")  # a question that starts with "bc" is still a question
         assert "Báo cáo Tổ CNS Xuân" not in leader.text
+        # Commands typed with diacritics, a space, a full stop or in capitals used to be "Tôi chưa hiểu lệnh".
+        for typed in ("/báo cáo tháng này", "/Bao cao", "/BAOCAO.", "/ baocao tuần này"):
+            await leader.say(typed)
+            assert "Báo cáo Tổ CNS Xuân" in leader.text, typed
+        await leader.say("/tro giup", count=2)  # a leader's help is two messages on Zalo
+        assert "/ghi" in leader.text and "/baocao" in leader.text
+        await leader.say("/baocaoo")  # a typo: the nearest command is named
+        assert "Tôi chưa hiểu lệnh /baocaoo. Có phải bạn muốn gõ /baocao?" in leader.text
+        await leader.say("/ghi")
+        await leader.say("/Hủy")
+        assert "chưa hiểu lệnh" not in leader.text, leader.text
+        await leader.say("/huy")
+        assert "Hiện không có thao tác nào đang làm dở" in leader.text
     assert [q for (q,) in storage.db.conn.execute("select question from unanswered")] == ["bc la gi"]
 
 
@@ -451,3 +464,58 @@ async def test_a_pasted_formal_letter_with_an_id_number_on_telegram(tshipped, tf
         shown = answer + " ".join(b["text"] for b in buttons(villager.last[1]))
         assert "kích hoạt" in shown.lower() and NO_ANSWER not in shown, shown
     assert not digits_leak("034158001234", raw_files(tshipped))
+
+
+# --- a double tap, a restart in the middle of a record ------------------------------------------------------
+
+async def test_a_double_tap_on_save_and_a_restart_mid_record_on_telegram(settings, small_kb, tfake, clock):
+    """A member's finger taps "Lưu" twice before the first answer arrives: one record, and the second tap is
+    told it was saved. Then the bot restarts while the next record waits for its note; the note typed after
+    the restart (with a passcode in it) lands in the same draft, hidden, and the old summary is stale."""
+    from bot.storage import Storage
+
+    store = Storage(settings.database_path)
+    deps = telegram_deps(compose(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
+    code = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    try:
+        async with telegram_running(deps):
+            member = TelegramUser(tfake, 330, "Lan")
+            await member.say(f"/thamgia {code}")
+            await member.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+            summary = member.message_with("Lưu")
+            data = button(summary, "Lưu")["callback_data"]
+            after = len(tfake.sent)
+            await asyncio.gather(tfake.push_callback(summary, data, user_id=330, name="Lan"),
+                                 tfake.push_callback(summary, data, user_id=330, name="Lan"))
+            await tfake.wait_sent(2, after=after, chat_id=330)
+            await tfake.wait_for(lambda: not tfake.pending)
+            said = [m["text"] for m in tfake.sent[after:] if m["chat"]["id"] == 330]
+            assert len(said) == 2 and sum("Đã lưu. Số phiếu: 1" in t for t in said) == 1, said
+            assert sum("đã được lưu rồi" in t for t in said) == 1, said
+            assert store.db["records"].count == 1
+
+            await member.say("/ghi")
+            await member.say("Trần Thị Bình")
+            await member.say("0")
+            await member.press("Cài đặt VNeID")
+            await member.press("Xong")
+            await member.press("Đã xong")
+            assert "ghi chú" in member.text
+    finally:
+        store.close()
+
+    store = Storage(settings.database_path)  # the bot comes back on the same database
+    deps = telegram_deps(compose(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
+    try:
+        async with telegram_running(deps):
+            await member.say("bà quên passcode 135790 nên chưa đăng nhập được", count=2)
+            assert WARNED in member.last[0]["text"]
+            assert "- Ghi chú: bà quên passcode [đã ẩn] nên chưa đăng nhập được" in member.last[1]["text"]
+            await member.press("Lưu")
+            assert "Số phiếu: 2" in member.text
+            await member.press("Lưu", message=summary)  # the first record's summary, from before the restart
+            assert "đã được lưu rồi" in member.text and "Số phiếu: 1" in member.text
+            assert store.db["records"].count == 2
+        assert not digits_leak("135790", raw_files(deps))
+    finally:
+        store.close()
