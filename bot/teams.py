@@ -7,6 +7,7 @@ Every write runs inside `storage.transaction()`. Times are stored as UTC ISO str
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,18 @@ def create_invite(storage: Storage, team_id: int | None, role: str, actor: int |
 def clean_code(text: str) -> str:
     """What people type: ' abc-234 ' -> 'ABC234'."""
     return "".join(ch for ch in text.upper() if ch.isalnum())[:20]
+
+
+def invite_code(text: str) -> str:
+    """The code in what people type after /thamgia: 'abc-234' -> 'ABC234', 'Q2F 39J' -> 'Q2F39J', and the
+    words they put in front of it left out: 'mã K7PQ2M', 'tổ, mã là K7PQ2M.' -> 'K7PQ2M'."""
+    words = re.findall(r"[^\W_]+", text)
+    whole = [w for w in words if len(w) == CODE_LENGTH and w.isascii()]
+    if len(whole) == 1 or len(words) > 2:
+        with_digit = [w for w in whole if any(ch.isdigit() for ch in w)]
+        picked = (with_digit or [w for w in whole if w.isupper()] or whole)[-1:] or words
+        return clean_code("".join(picked))
+    return clean_code(text)
 
 
 def redeem_invite(storage: Storage, code: str, user_key: str, chat_id: str, display_name: str,

@@ -161,7 +161,7 @@ LOCKED = {
 
 async def join(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """/thamgia <MÃ>."""
-    code = teams.clean_code(arg_text(incoming.text))
+    code = teams.invite_code(arg_text(incoming.text))
     if not code:
         return [Reply("Bạn gõ /thamgia kèm mã mời, ví dụ: /thamgia K7PQ2M. Chưa có mã thì nhờ tổ trưởng gửi.")]
     name = redact((incoming.display_name or "").strip()).text[:60] or f"Thành viên {incoming.user_id[-4:]}"

@@ -30,8 +30,12 @@ def _record_or_nothing(rest: str) -> bool:
     return not rest or rest.count(";") >= 2
 
 
+# "mã K7PQ2M", "tổ, mã là: K7PQ2M": the words people put in front of an invite code (folded).
+_SAID_CODE = re.compile(r"(?:to\W+)?ma(?:\s+moi)?(?:\s+la)?\W*([a-z0-9]{6})\W*")
+
+
 def _code(rest: str) -> bool:
-    return bool(_CODE.fullmatch(rest.replace(" ", "")))
+    return bool(_CODE.fullmatch(rest.replace(" ", "")) or _SAID_CODE.fullmatch(fold(rest)))
 
 
 def _period_or_nothing(rest: str) -> bool:
@@ -105,7 +109,7 @@ def as_command(text: str) -> str | None:
     folded = fold(stripped)
     for phrases, command, fits in WORDS:
         for phrase in phrases:
-            if folded == phrase or folded.startswith(phrase + " "):
+            if folded == phrase or folded.startswith((phrase + " ", phrase + ":")):  # "thamgia: K7PQ2M"
                 rest = stripped[len(phrase):].strip(" :,.!")  # fold keeps one character per character
                 if fits(rest):
                     return f"{command} {rest}".strip()

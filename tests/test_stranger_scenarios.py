@@ -400,6 +400,27 @@ async def test_a_villager_cannot_log_and_is_told_how_to_join_on_zalo(zsmall, zfa
     assert storage.db["unanswered"].count == 0
 
 
+JOIN_FORMS = ["tham gia {lower}", "thamgia: {code}", "tham gia ma {code}", "Tham gia tổ, mã {code}",
+              "/thamgia mã mời là: {code} nhé", "/thamgia {spaced}", "/Thamgia {code}.", "/tham gia {code}"]
+
+
+async def test_a_new_member_joins_however_they_type_the_code_on_zalo(zsmall, zfake, storage):
+    """Invite codes typed the way members type them. Before round 18 "/thamgia ma K7PQ2M" was read as the code
+    "MAK7PQ2M" and refused, and "tham gia ma K7PQ2M", "thamgia: K7PQ2M" went to the question matcher."""
+    code = await team(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    leader = Chat(zsmall, "lead", name="Hoa")
+    await leader.say(f"/thamgia {code}")
+    async with running(zsmall):
+        for i, form in enumerate(JOIN_FORMS):
+            await leader.say("/moi")
+            invite = code_in(leader.text)
+            joiner = ZaloUser(zfake, f"{i:02d}" + "j" * 18, f"Thành viên {i}")
+            await joiner.say(form.format(code=invite, lower=invite.lower(), spaced=f"{invite[:3]} {invite[3:]}"))
+            assert "Chào mừng" in joiner.text and "Tổ CNS Xuân" in joiner.text, (form, joiner.text)
+    assert storage.db["members"].count == 1 + len(JOIN_FORMS)
+    assert storage.db["unanswered"].count == 0
+
+
 async def test_a_leaders_shorthand_bc_is_the_report_on_zalo(zsmall, zfake, storage):
     """Leaders write "bc" for "báo cáo" ("bc thang nay"): before round 18 it got "chưa có câu trả lời" and
     went to the unanswered inbox."""
