@@ -113,6 +113,10 @@ def parse_day(text: str, today: dt.date, back_days: int = 30) -> tuple[dt.date |
             return None, f"{found} Bạn gõ lại giúp tôi, ví dụ: {DAY_EXAMPLES}."
         date = found
     if date is None:
+        ahead = parse_due(text, today)[0]  # "ngày mai", "thứ 6 tuần sau": a day to come, not one not understood
+        if ahead is not None and ahead > today:
+            date = ahead
+    if date is None:
         return None, f"Tôi chưa hiểu ngày \"{text.strip()[:30]}\". Bạn gõ: {DAY_EXAMPLES}."
     if date > today:
         return None, f"Ngày {vn_date(date)} chưa tới. Chỉ ghi việc đã làm, từ hôm nay trở về trước."

@@ -588,9 +588,20 @@ async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[
     return start(incoming, deps, session, new_draft(member, deps.clock().date()))
 
 
+def record_parts(args: str) -> list[str]:
+    """A one-line record's parts: 'tên; thôn; việc[; ngày]'. Written with commas only ('Nguyễn Văn An, Xuân Hạ,
+    cài vneid, ngân hàng, hôm qua'), the first two are the name and the village, a last part that says a day
+    is the day, and the rest are the services."""
+    if ";" in args or args.count(",") < 2:
+        return [p.strip() for p in args.split(";")]
+    name, village, *rest = (p.strip() for p in args.split(","))
+    day = rest.pop() if len(rest) > 1 and says_a_day(rest[-1], dt.date.today()) else None
+    return [name, village, ", ".join(rest), *([day] if day else [])]
+
+
 def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args: str) -> list[Reply]:
     """The one-line form: every part understood is shown in the summary to confirm or fix."""
-    parts = [p.strip() for p in args.split(";")]
+    parts = record_parts(args)
     if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
     name, masked = clean_name(parts[0])

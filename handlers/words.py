@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+from bot.flows import looks_like_question
 from bot.when import parse_period
 from knowledge.normalize import fold
 
@@ -28,6 +29,13 @@ def _number(rest: str) -> bool:
 
 def _record_or_nothing(rest: str) -> bool:
     return not rest or rest.count(";") >= 2
+
+
+def _household_or_nothing(rest: str) -> bool:
+    """Nothing, or a one-line /ghi record: 'tên; thôn; việc[; ngày]', or the same with commas only."""
+    return _record_or_nothing(rest) or (";" not in rest and rest.count(",") >= 2
+                                        and all(p.strip() for p in rest.split(",")[:3])
+                                        and not looks_like_question(rest))
 
 
 # "mã K7PQ2M", "tổ, mã là: K7PQ2M": the words people put in front of an invite code (folded).
@@ -73,7 +81,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
     (("tham gia", "thamgia"), "/thamgia", lambda r: not r or _code(r)),  # alone: how to join
     (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),
-    (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _record_or_nothing),
+    (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _household_or_nothing),
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
     (("sua phieu", "sua"), "/sua", _number),
     (("xoa phieu", "xoa"), "/xoa", _number),

@@ -220,6 +220,31 @@ async def test_secrets_inside_a_household_log_on_telegram(tsmall, tfake, storage
         assert not digits_leak(secret, stored), secret
 
 
+async def test_a_record_typed_with_commas_on_zalo(settings, storage, small_kb, zfake, clock):
+    """Before round 18 "ghi Nguyễn Văn An, Xuân Hạ, cài vneid" (commas, as people write lists) went to the
+    question matcher and the household's name into the leaders' unanswered inbox; "ngày mai" as the day got
+    "Tôi chưa hiểu ngày" instead of "chưa tới"."""
+    zsmall = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), zfake)
+    code = await team(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    async with running(zsmall):
+        member = ZaloUser(zfake, "m" * 20, "Lan")
+        await member.say(f"tham gia {code}")
+        await member.say("ghi Nguyễn Văn An, Xuân Hạ, cài vneid, mở tài khoản ngân hàng, hôm qua")
+        assert "- Hộ: Nguyễn Văn An (hộ mới), thôn Xuân Hạ" in member.text
+        assert "Cài đặt VNeID; Mở tài khoản ngân hàng" in member.text and "Ngày hỗ trợ: 17/11/2026" in member.text
+        await member.pick("Lưu")
+        assert "Số phiếu: 1" in member.text
+        await member.say("ghi Lê Văn Ba, Xuân Hạ, kích hoạt vneid")
+        await member.pick("Lưu")
+        assert "Số phiếu: 2" in member.text
+        await member.say("ghi Trần Văn Cư; Xuân Hạ; cài vneid; ngày mai")
+        assert "chưa tới. Chỉ ghi việc đã làm" in member.text
+        await member.say("ghi am cuoc goi, luu lai, co duoc khong")  # a question with commas is still a question
+        assert "Bạn kiểm tra lại" not in member.text
+    assert storage.db["records"].count == 2
+    assert not [q for (q,) in storage.db.conn.execute("select question from unanswered") if "Nguyễn Văn An" in q]
+
+
 # --- bad input -------------------------------------------------------------------------------------------
 
 STICKER = {"file_id": "s1", "file_unique_id": "su1", "type": "regular", "width": 512, "height": 512,

@@ -28,7 +28,7 @@ def test_days_people_say(said, day):
     ("25/11/2026", "chưa tới"),           # the future, even with the year
     ("15/10", "30 ngày"),                 # further back than the setting allows
     ("31/02", "không có trên lịch"),
-    ("mai", "hôm qua"),                    # not a day: the accepted forms are named
+    ("mai", "chưa tới"),                   # tomorrow: a day to come, not one not understood
     ("'; DROP TABLE", "hôm qua"),
 ])
 def test_days_refused_with_a_reason(said, why):
