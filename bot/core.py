@@ -347,7 +347,10 @@ async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: 
 
 # Fixed words for choices whose label starts with the value. Feedback under an answer: "có"/"không" only
 # when no flow step is waiting for an answer (there "không" may mean "no phone number").
-WORD_PICKS = {"👍": "👍", "👎": "👎", "tiep tuc": "▶️ Tiếp tục", "tiep tuc ghi": "▶️ Tiếp tục"}
+WORD_PICKS = {"👍": "👍", "👎": "👎", "tiep tuc": "▶️ Tiếp tục", "tiep tuc ghi": "▶️ Tiếp tục",
+              # Under a record's summary ("Đúng rồi thì bấm Lưu."), what people answer it with.
+              **dict.fromkeys(("dung roi", "dung", "dong y", "ok", "oke", "okay", "luu lai", "xac nhan",
+                               "dung roi luu", "ok luu"), "✅ Lưu")}
 FEEDBACK_WORDS = {"co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "👍", "chua": "👎", "khong": "👎",
                   "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
 

@@ -235,7 +235,7 @@ async def test_a_record_typed_with_commas_on_zalo(settings, storage, small_kb, z
         await member.pick("Lưu")
         assert "Số phiếu: 1" in member.text
         await member.say("ghi Lê Văn Ba, Xuân Hạ, kích hoạt vneid")
-        await member.pick("Lưu")
+        await member.say("ok")  # "Đúng rồi thì bấm Lưu."
         assert "Số phiếu: 2" in member.text
         await member.say("ghi Trần Văn Cư; Xuân Hạ; cài vneid; ngày mai")
         assert "chưa tới. Chỉ ghi việc đã làm" in member.text
@@ -381,7 +381,8 @@ async def test_two_members_of_different_teams_at_once_on_telegram(tsmall, tfake,
         await mem_d.say(f"/thamgia {code_in(lead_d.text)}")
         await asyncio.gather(mem_x.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid"),
                              mem_d.say("ghi Phạm Thị Đào; Đông Hòa; mở tài khoản ngân hàng"))
-        await asyncio.gather(mem_x.press("Lưu"), mem_d.press("Lưu"))
+        # One taps "Lưu"; the other answers "Đúng rồi thì bấm Lưu." with "đúng rồi" (before round 18: not saved).
+        await asyncio.gather(mem_x.press("Lưu"), mem_d.say("đúng rồi"))
         rx, rd = receipt(mem_x.text), receipt(mem_d.text)
         assert storage.db["records"].get(rx)["team_id"] != storage.db["records"].get(rd)["team_id"]
 
