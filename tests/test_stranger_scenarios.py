@@ -566,3 +566,35 @@ async def test_a_double_tap_on_save_and_a_restart_mid_record_on_telegram(setting
         assert not digits_leak("135790", raw_files(deps))
     finally:
         store.close()
+
+
+async def test_a_question_for_the_leader_and_the_answer_carry_no_secret_on_telegram(tsmall, tfake, storage):
+    """A member asks the leader about a household, ID number included; the leader answers with a passcode in
+    it. Both are warned, the relayed texts are hidden, and nothing of either is stored."""
+    from bot.runner import build_web_app, start_channels
+
+    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    channels = await start_channels(tsmall, ["telegram"], build_web_app(tsmall))
+    try:
+        leader = TelegramUser(tfake, 240, "Hoa")
+        await leader.say(f"/thamgia {code}")
+        await leader.say("/moi")
+        member = TelegramUser(tfake, 340, "Lan")
+        await member.say(f"/thamgia {code_in(leader.text)}")
+        after = len(tfake.sent)
+        await member.say("hỏi tổ trưởng bà Tư cccd 0 3 4 1 2 3 4 5 6 7 8 9 bị khóa VNeID thì làm sao", count=2)
+        assert WARNED in member.last[0]["text"] and "Đã gửi câu hỏi cho tổ trưởng" in member.last[1]["text"]
+        [asked] = await tfake.wait_sent(after=after, chat_id=240)
+        assert "[đã ẩn]" in asked["text"] and not digits_leak("034123456789", asked["text"])
+        leader.last = [asked]
+        await leader.press("Trả lời")
+        after = len(tfake.sent)
+        await leader.say("bà ra công an xã, passcode mới là 135790 nhé", count=3)
+        assert WARNED in leader.last[0]["text"] and "Đã chuyển câu trả lời" in leader.last[1]["text"]
+        [answer] = await tfake.wait_sent(after=after, chat_id=340)
+        assert "công an xã" in answer["text"] and not digits_leak("135790", answer["text"])
+    finally:
+        for channel in reversed(channels):
+            await channel.stop()
+    stored = raw_files(tsmall)
+    assert not digits_leak("034123456789", stored) and not digits_leak("135790", stored)
