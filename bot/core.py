@@ -311,7 +311,11 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
             return _done(session, deps, replies)
     text = clip(guarded.text, MAX_TEXT)
     if incoming.payload is None and incoming.kind == "text":
-        text = router.as_command(text) or text
+        command = router.as_command(text)
+        # With a step open, words that read as a command with a record ("ghi chú: gọi lại; mang căn cước; thứ 6"
+        # typed as a note) stay text for that step: as a command they would replace the draft being written.
+        if command is not None and not (session.flow and ";" in command):
+            text = command
     incoming = replace(incoming, text=text, display_name=name, warned=guarded.needs_warning)
     if private_only(incoming):
         return replies + [Reply(PRIVATE_ONLY)]

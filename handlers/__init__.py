@@ -123,13 +123,15 @@ async def route_flow(incoming: Incoming, deps: Deps, session: Session) -> list[R
 # 4. commands interrupt nothing: they answer, and the flow stays where it was;
 # 5. an active flow consumes free text (a view lets it go on to the FAQ; a question mid-entry is
 #    answered by the FAQ with a "Tiếp tục" choice);
-# 6. free text last goes to the FAQ.
+# 6. a one-line record written with commas, which no step took, is logged like /ghi;
+# 7. free text last goes to the FAQ.
 HANDLERS: list[Handler] = [
     nontext.handle,
     route_cancel,
     route_payload,
     route_command,
     route_flow,
+    assist.record_with_commas,
     faq.handle,
 ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -26,6 +26,7 @@ from bot.safety import MASK, without_mask
 from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, says_a_day, vn_date
 from knowledge.normalize import fold
 
+from . import words
 from .flowkit import arg_text, begin
 
 GHI_USAGE = ("Ghi nhanh trong một dòng: ghi <tên chủ hộ>; <thôn>; <việc đã hỗ trợ>[; <ngày>]\n"
@@ -85,7 +86,8 @@ def team_member(deps: Deps, incoming: Incoming) -> Member | list[Reply]:
 _NUMBER_LABELS = sorted((tuple(p.split()) for p in (
     "so can cuoc cong dan", "can cuoc cong dan", "so can cuoc", "can cuoc", "so cccd", "cccd", "so cmnd", "cmnd",
     "so dinh danh", "ma dinh danh", "so dien thoai", "dien thoai", "so dt", "sdt", "dt", "ma otp", "otp",
-    "mat khau", "mk", "passcode", "so the", "so tai khoan", "stk")), key=len, reverse=True)
+    "mat khau", "mk", "passcode", "ma pin", "ma xac thuc", "ma kich hoat", "so the", "so tai khoan", "stk",
+    "chung minh thu", "so chung minh thu", "so cmt", "cmt")), key=len, reverse=True)
 _HIDDEN = "\x00"
 
 
@@ -597,6 +599,14 @@ def record_parts(args: str) -> list[str]:
     name, village, *rest = (p.strip() for p in args.split(","))
     day = rest.pop() if len(rest) > 1 and says_a_day(rest[-1], dt.date.today()) else None
     return [name, village, ", ".join(rest), *([day] if day else [])]
+
+
+async def record_with_commas(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
+    """Text no step took that is a one-line record written with commas: logged like `/ghi` (or refused)."""
+    if incoming.payload is not None or incoming.kind != "text" or incoming.is_group:
+        return None
+    command = words.record_with_commas(incoming.text)
+    return await log_command(replace(incoming, text=command), deps, session) if command else None
 
 
 def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args: str) -> list[Reply]:

@@ -31,13 +31,6 @@ def _record_or_nothing(rest: str) -> bool:
     return not rest or rest.count(";") >= 2
 
 
-def _household_or_nothing(rest: str) -> bool:
-    """Nothing, or a one-line /ghi record: 'tên; thôn; việc[; ngày]', or the same with commas only."""
-    return _record_or_nothing(rest) or (";" not in rest and rest.count(",") >= 2
-                                        and all(p.strip() for p in rest.split(",")[:3])
-                                        and not looks_like_question(rest))
-
-
 # "mã K7PQ2M", "tổ, mã là: K7PQ2M": the words people put in front of an invite code (folded).
 _SAID_CODE = re.compile(r"(?:to\W+)?ma(?:\s+moi)?(?:\s+la)?\W*([a-z0-9]{6})\W*")
 
@@ -81,7 +74,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("huy", "huy bo", "dung lai", "thoat"), "/huy", _nothing),
     (("tham gia", "thamgia"), "/thamgia", lambda r: not r or _code(r)),  # alone: how to join
     (("lien ket", "lienket"), "/lienket", lambda r: not r or bool(re.fullmatch(r"[A-Za-z]{6}", r))),
-    (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _household_or_nothing),
+    (("ghi ho", "ghi phieu", "ghi nhan", "ghi"), "/ghi", _record_or_nothing),
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
     (("sua phieu", "sua"), "/sua", _number),
     (("xoa phieu", "xoa"), "/xoa", _number),
@@ -121,6 +114,24 @@ def as_command(text: str) -> str | None:
                 rest = stripped[len(phrase):].strip(" :,.!")  # fold keeps one character per character
                 if fits(rest):
                     return f"{command} {rest}".strip()
+    return None
+
+
+def record_with_commas(text: str) -> str | None:
+    """'ghi Nguyễn Văn An, Xuân Hạ, cài vneid' -> '/ghi Nguyễn Văn An, Xuân Hạ, cài vneid': a one-line record
+    written with commas only. Not a command said as words (`as_command` runs before an open step reads the
+    text, and a note or a reason may well start with "ghi" and hold commas): handlers/assist.py tries it
+    only for text no step took."""
+    stripped = text.strip()
+    folded = fold(stripped)
+    for phrase in ("ghi ho", "ghi phieu", "ghi nhan", "ghi"):
+        if folded.startswith((phrase + " ", phrase + ":")):
+            rest = stripped[len(phrase):].strip(" :,.!")
+            parts = rest.split(",")
+            if (";" not in rest and len(parts) >= 3 and all(p.strip() for p in parts[:3])
+                    and not looks_like_question(rest)):
+                return f"/ghi {rest}"
+            return None
     return None
 
 

@@ -241,7 +241,22 @@ async def test_a_record_typed_with_commas_on_zalo(settings, storage, small_kb, z
         assert "chưa tới. Chỉ ghi việc đã làm" in member.text
         await member.say("ghi am cuoc goi, luu lai, co duoc khong")  # a question with commas is still a question
         assert "Bạn kiểm tra lại" not in member.text
-    assert storage.db["records"].count == 2
+        # A note that starts with "ghi" and lists things stays the note: before round 18 one with two ";" was
+        # taken as a new one-line record, and the draft being written was dropped.
+        await member.say("ghi Phạm Văn Tâm; Xuân Hạ; cài vneid")
+        await member.pick("Sửa")
+        await member.pick("Xong")
+        await member.pick("Đã xong")
+        await member.say("ghi chú: gọi lại; mang căn cước; thứ 6")
+        assert "- Ghi chú: ghi chú: gọi lại; mang căn cước; thứ 6" in member.text and "đã bỏ" not in member.text
+        await member.pick("Sửa")
+        await member.pick("Xong")
+        await member.pick("Đã xong")
+        await member.say("ghi nhớ, gọi lại, thứ 6")
+        assert "- Ghi chú: ghi nhớ, gọi lại, thứ 6" in member.text and "Phạm Văn Tâm" in member.text
+        await member.say("lưu")
+        assert "Số phiếu: 3" in member.text
+    assert storage.db["records"].count == 3
     assert not [q for (q,) in storage.db.conn.execute("select question from unanswered") if "Nguyễn Văn An" in q]
 
 
