@@ -56,10 +56,13 @@ _SECRET_NAMED = re.compile(
 _SECRET_NEXT = re.compile(rf"\b(?:{_SECRET_WORDS})\b\s*(?P<secret>(?=\S*[\d@#$%^&*!~+])\S{{4,}})")
 # "otp482913", "mã OTP123456": a code glued to the word.
 _SECRET_GLUED = re.compile(r"\b(?:otp|pin|mk|passcode|pass)(?P<secret>\d{4,8})\b")
+# "mật khẩu cũ là hoa1960, mới là hoa1961": in a message about a secret, any further word of letters and digits
+# after "là", ":" or "=" (only after a secret word, see `_spans`).
+_SECRET_AGAIN = re.compile(r"(?:\bla\b|[:=])\s*(?P<secret>(?=\S*\d)(?=\S*[a-z])\S{6,})")
 _SECRET_PATTERNS = (_SECRET_NAMED, _SECRET_NEXT, _SECRET_GLUED)
 _HAS_SECRET_WORD = re.compile(rf"\b(?:{_SECRET_WORDS})\b")
 # "nhắn mã 482913", "mã là 482913", "mã giao dịch số 482913": a code right after "mã".
-_MA_CODE = re.compile(r"\bma\b(?:\s+[a-z]+){0,3}?\s*(?:la|:|=)?\s*(?=\d)")
+_MA_CODE = re.compile(r"\bma\b(?:\s+\d\s+so)?(?:\s+[a-z]+){0,3}?\s*(?:la|:|=)?\s*(?=\d)")  # "mã 6 số 482913" too
 # Words after "mk là" that are not a password ("mk là gì", "mật khẩu là như thế nào").
 _NOT_SECRET = {"gi", "nhu", "the", "sao", "khong", "bao", "may", "chi", "cai", "de", "o", "dau", "phai",
                "nao", "cua", "moi", "cu", "bi", "da", "la", "va", "thi", "nhung", "cho", "gom", "can", "dang",
@@ -251,7 +254,7 @@ def _spans(norm: str) -> list[tuple[int, int, str]]:
     if _DIGIT.search(norm):  # every number pattern needs a digit (the search copy has only ASCII ones)
         _number_spans(norm, secret_context, spans)
     if secret_context or _DIGIT.search(norm):  # a secret after a word needs that word (or is glued to it)
-        for pattern in _SECRET_PATTERNS:
+        for pattern in (*_SECRET_PATTERNS, *((_SECRET_AGAIN,) if secret_context else ())):
             for m in pattern.finditer(norm):
                 secret = m.group("secret").strip(".,;!?")
                 if secret and secret not in _NOT_SECRET:

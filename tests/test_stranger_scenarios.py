@@ -104,6 +104,8 @@ SECRET_FORMS = [
     ("pass vneid là ông123", "ông123"),
     ("toi nhan duoc otp482913 roi", "482913"),
     ("mã OTP123456 là gì", "123456"),
+    ("mật khẩu cũ là hoa1960 mới là hoa1961", "hoa1961"),
+    ("ngân hàng gửi mã 6 số 482913 là gì", "482913"),
     ("0 3 4 1 2 3 4 5 6 7 8 9 la so cccd cua me toi", "034123456789"),
     ("so cccd 034.123.456.789 kich hoat ko dc", "034123456789"),
     ("cccd 0341 2345 6789 bi khoa", "034123456789"),
