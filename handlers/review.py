@@ -13,6 +13,7 @@ from bot import flows, notify, reports, review, teams
 from bot.access import LEADERS, Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
+from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
 
@@ -42,8 +43,10 @@ def ask_list(t: Turn[ReviewDraft]) -> list[Reply]:
     counts = review.counts(t.deps.storage.db, d.team_id)
     head = f"{d.said}\n\n" if d.said else ""
     d.said = ""
-    status = (f"Phiếu của tổ: {counts.get('new', 0)} mới, {counts.get('approved', 0)} đã duyệt, "
-              f"{counts.get('fix', 0)} cần sửa.")
+    team = teams.get_team(t.deps.storage, d.team_id)
+    called = "tổ" if team is None else team.name if fold(team.name).startswith("to ") else f"tổ {team.name}"
+    status = (f"Phiếu của {called}: {counts.get('new', 0)} mới, "
+              f"{counts.get('approved', 0)} đã duyệt, {counts.get('fix', 0)} cần sửa.")
     if not page:
         return [Reply(f"{head}{status}\nKhông còn phiếu mới nào chờ duyệt" + (" ở các trang sau." if d.before else "."))]
     lines = [f"{head}{status}\nPhiếu mới chờ duyệt (mới nhất trước):"]
@@ -137,7 +140,13 @@ async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor)
         team_id = found[0][0]
     if team_id is None:
         return [Reply(LEADERS.refusal)]
-    return begin(DUYET, "list", ReviewDraft(team_id), incoming, deps, session)
+    own = teams.get_team(deps.storage, team_id)
+    draft = ReviewDraft(team_id)
+    if name and not member.is_admin and own is not None and fold(name) != fold(own.name):
+        # "/duyet Tổ CNS Xuân" from another team's leader: say so, rather than show their own team's counts as if
+        # they were the other team's.
+        draft.said = f"Tổ trưởng chỉ duyệt phiếu của tổ mình, {own.name}."
+    return begin(DUYET, "list", draft, incoming, deps, session)
 
 
 COMMANDS = {"/duyet": start}

@@ -37,7 +37,7 @@ async def test_an_admin_without_a_row_does_what_admins_may(tdeps):
     assert "Tổ CNS Xuân" in (await admin.say("/baocao"))[0].text
     assert "Mã mời thành viên tổ \"Tổ CNS Xuân\"" in (await admin.say("/moi"))[0].text
     assert "Không còn câu hỏi nào đang chờ" in (await admin.say("/chuatraloi"))[0].text
-    assert "Phiếu của tổ: 2 mới" in (await admin.say("/duyet"))[0].text
+    assert "Phiếu của Tổ CNS Xuân: 2 mới" in (await admin.say("/duyet"))[0].text
     # A correction of a member's record: asks a reason, and the audit row names no member (NULL), with the why.
     await admin.say(f"/xoa {second}")
     assert "lý do" in admin.text

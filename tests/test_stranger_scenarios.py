@@ -415,6 +415,11 @@ async def test_two_members_of_different_teams_at_once_on_telegram(tsmall, tfake,
         await mem_x.say(f"/xoa {rd}")
         assert "Đào" not in mem_x.text
         assert storage.db["records"].get(rd)["deleted"] == 0
+        # Asking to review the other team: told so, and the counts shown are named as the leader's own team's
+        # (before round 18: "Phiếu của tổ: 1 mới", read as the other team's).
+        await lead_x.say("/duyet Tổ CNS Đông")
+        assert "chỉ duyệt phiếu của tổ mình, Tổ CNS Xuân" in lead_x.text and "Phiếu của Tổ CNS Xuân: 1 mới" in lead_x.text
+        assert "Đào" not in lead_x.text
         # A forged button: "Duyệt" of the leader's own list, carrying the other team's record number.
         await lead_x.say("/duyet")
         data = button(lead_x.message_with(f"Duyệt số {rx}"), f"Duyệt số {rx}")["callback_data"]
