@@ -302,14 +302,18 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
     # A group never sees (or ends) a private conversation; in a private chat an old draft is dropped, and said so.
     replies: list[Reply] = [] if incoming.is_group else router.expire(session, deps)
     # Cut far beyond MAX_TEXT first (bounded work), redact, then cut: no half number survives the cut.
-    text = _CONTROL.sub(" ", clip(incoming.text or "", 4 * MAX_TEXT)).strip()
+    # A command, or an answer to an open step, keeps its start whole: its parts (a team's villages) are read in
+    # order. Only a question is cut in the middle (`clip`).
+    raw = incoming.text or ""
+    is_command = raw.lstrip().startswith("/") or session.flow is not None
+    text = _CONTROL.sub(" ", raw[:4 * MAX_TEXT] if is_command else clip(raw, 4 * MAX_TEXT)).strip()
     guarded = redact(text)
     name = redact(_CONTROL.sub(" ", (incoming.display_name or "")[:200])).text
     if guarded.needs_warning:
         replies.append(Reply(WARNING_TEXT))
         if not _meaningful(guarded.text) and incoming.payload is None and not session.flow:
             return _done(session, deps, replies)
-    text = clip(guarded.text, MAX_TEXT)
+    text = guarded.text if is_command else clip(guarded.text, MAX_TEXT)
     if incoming.payload is None and incoming.kind == "text":
         command = router.as_command(text)
         # With a step open, words that read as a command with a record ("ghi chú: gọi lại; mang căn cước; thứ 6"

@@ -25,16 +25,25 @@ TAOTO_USAGE = ("Cách tạo tổ: /taoto <tên tổ>; <xã>; <thôn 1, thôn 2, 
                "Ví dụ: /taoto Tổ CNS thôn Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ, Đồng Tâm")
 
 
+MAX_VILLAGES = 100
+
+
 def _make_team(deps: Deps, user_key: str, name: str, commune: str, village_text: str) -> list[Reply]:
-    name, commune, village_text = (redact(p).text[:80] for p in (name, commune, village_text))
-    village_names = [v.strip()[:60] for v in village_text.replace("\n", ",").split(",") if v.strip()]
+    name, commune = (redact(p).text[:80] for p in (name, commune))
+    # The whole list: it was cut to its first 80 characters, so a commune's tenth village was lost or saved
+    # half-written ("Thô").
+    village_names = [v.strip()[:60] for v in redact(village_text).text.replace("\n", ",").split(",") if v.strip()]
+    left_out = village_names[MAX_VILLAGES:]
+    village_names = village_names[:MAX_VILLAGES]
     if not village_names:
         return [Reply(TAOTO_USAGE)]
     member = member_for(deps, user_key)
     team_id = teams.create_team(deps.storage, name, commune, village_names, member.actor_id if member else None,
                                 deps.clock())
     listed = ", ".join(v.name for v in teams.villages(deps.storage, team_id))
-    return [Reply(f"Đã tạo tổ \"{name}\" ({commune}), gồm các thôn: {listed}.\n"
+    more = (f"\nMột tổ có tối đa {MAX_VILLAGES} thôn; {len(left_out)} thôn sau đó chưa được thêm."
+            if left_out else "")
+    return [Reply(f"Đã tạo tổ \"{name}\" ({commune}), gồm các thôn: {listed}.{more}\n"
                   "Gõ /moi totruong để tạo mã mời tổ trưởng, hoặc /moi để mời thành viên.")]
 
 

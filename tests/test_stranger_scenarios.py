@@ -336,6 +336,24 @@ def test_a_long_letter_is_cut_in_the_middle_and_never_through_a_number():
     assert len(clip("a" * 5000, 1000)) == 1000
 
 
+async def test_an_admin_creates_a_team_of_a_large_commune_on_telegram(tsmall, tfake, storage):
+    """Before round 18 the villages of /taoto were cut to their first 80 characters: a commune's ninth village was
+    lost and the eighth saved half-written ("Thô"). All are kept now (up to 100, and the admin is told the rest)."""
+    villages = [f"Thôn Xuân Thượng {i}" for i in range(1, 25)]
+    async with telegram_running(tsmall):
+        admin = TelegramUser(tfake, 1, "Quản trị")  # telegram:1 is in ADMIN_IDS
+        await admin.say(f"/taoto Tổ CNS Xuân; Xã Xuân Thượng; {', '.join(villages)}")
+        assert "Thôn Xuân Thượng 24." in admin.text
+        await admin.say("/taoto", count=2)
+        await admin.say("Tổ CNS Đông")
+        await admin.say("Xã Đông Sơn")
+        many = [f"Xóm Đông Sơn {i}" for i in range(1, 121)]
+        await admin.say(", ".join(many))  # 1,900 characters typed at the step
+        assert "Xóm Đông Sơn 100." in admin.text and "20 thôn sau đó chưa được thêm" in admin.text
+    saved = [name for (name,) in storage.db.conn.execute("SELECT name FROM villages ORDER BY id")]
+    assert saved == villages + many[:100]
+
+
 async def test_a_5000_character_message_on_telegram(tshipped, tfake):
     """A letter pasted whole (5,000 characters) is answered or honestly not, within Telegram's limits."""
     letter = ("Kính gửi Ban biên tập, tôi là Nguyễn Văn Tư, năm nay 70 tuổi, ở xã Xuân Thượng. "
