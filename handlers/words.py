@@ -102,11 +102,18 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
 ]
 
 
+# "… Người được mời nhắn cho tôi: /thamgia K7PQ2M": the leader's invitation forwarded whole to the bot.
+_QUOTED_CODE = re.compile(r"(?<!\S)/(thamgia|lienket)\s+([A-Za-z0-9]{6})(?![A-Za-z0-9])")
+
+
 def as_command(text: str) -> str | None:
     """'Báo cáo tháng trước' -> '/baocao tháng trước'; None when the text is not a command said as words."""
     stripped = text.strip()
     if not stripped or stripped.startswith("/") or len(stripped) > 300:
         return None
+    quoted = _QUOTED_CODE.findall(stripped)
+    if len(set(quoted)) == 1 and not looks_like_question(stripped):
+        return f"/{quoted[0][0]} {quoted[0][1]}"
     folded = fold(stripped)
     for phrases, command, fits in WORDS:
         for phrase in phrases:

@@ -467,7 +467,10 @@ async def test_a_villager_cannot_log_and_is_told_how_to_join_on_zalo(zsmall, zfa
 
 
 JOIN_FORMS = ["tham gia {lower}", "thamgia: {code}", "tham gia ma {code}", "Tham gia tổ, mã {code}",
-              "/thamgia mã mời là: {code} nhé", "/thamgia {spaced}", "/Thamgia {code}.", "/tham gia {code}"]
+              "/thamgia mã mời là: {code} nhé", "/thamgia {spaced}", "/Thamgia {code}.", "/tham gia {code}",
+              # the leader's invitation forwarded whole
+              "Mã mời thành viên tổ \"Tổ CNS Xuân\": {code}\nMã dùng được 1 lần, đến hết ngày 25/11/2026. "
+              "Người được mời nhắn cho tôi: /thamgia {code}"]
 
 
 async def test_a_new_member_joins_however_they_type_the_code_on_zalo(zsmall, zfake, storage):
