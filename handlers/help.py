@@ -14,9 +14,15 @@ GREETING = (
     "Xin chào {name}! Tôi là trợ lý của Tổ công nghệ số cộng đồng.\n"
     "Tôi trả lời các câu hỏi về VNeID, dịch vụ công trực tuyến, thanh toán không dùng tiền mặt "
     "và cách phòng tránh lừa đảo. Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được, "
-    "ví dụ: \"quen mat khau vneid\".\n"
+    "ví dụ: \"quen mat khau vneid\".\n{next}"
     "Hoặc chọn một chủ đề bên dưới:"
 )
+# What a newcomer does next, by role: a member of a team arriving with the leader's invite code needs /thamgia.
+NEXT_STEP = {
+    None: "Thành viên tổ công nghệ số: gõ /thamgia kèm mã mời tổ trưởng gửi, ví dụ /thamgia K7PQ2M.\n",
+    "member": "Ghi một hộ dân vừa hỗ trợ: gõ /ghi.\n",
+    "leader": "Ghi một hộ dân: /ghi. Báo cáo của tổ: /baocao.\n",
+}
 
 # (command, short Vietnamese description, who sees it). Feature modules add their own lines (HELP).
 # Who: "all" (anyone), "member" (team members), "leader" (leaders and admins), "admin".
@@ -52,7 +58,8 @@ def role_of(deps: Deps, user_key: str) -> str | None:
 async def start(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     """Greet and offer the topics."""
     name = (incoming.display_name or "bạn").strip()[:40] or "bạn"
-    return [Reply(GREETING.format(name=name), topic_choices())]
+    next_step = NEXT_STEP.get(role_of(deps, incoming.user_key), "")
+    return [Reply(GREETING.format(name=name, next=next_step), topic_choices())]
 
 
 async def show_help(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:

@@ -231,6 +231,8 @@ async def test_a_record_typed_with_commas_on_zalo(settings, storage, small_kb, z
     async with running(zsmall):
         member = ZaloUser(zfake, "m" * 20, "Lan")
         await member.say(f"tham gia {code}")
+        await member.say("/start")
+        assert "Ghi một hộ dân: /ghi. Báo cáo của tổ: /baocao." in member.text and "/thamgia" not in member.text
         await member.say("ghi Nguyễn Văn An, Xuân Hạ, cài vneid, mở tài khoản ngân hàng, hôm qua")
         assert "- Hộ: Nguyễn Văn An (hộ mới), thôn Xuân Hạ" in member.text
         assert "Cài đặt VNeID; Mở tài khoản ngân hàng" in member.text and "Ngày hỗ trợ: 17/11/2026" in member.text
@@ -454,6 +456,8 @@ async def test_a_villager_cannot_log_and_is_told_how_to_join_on_zalo(zsmall, zfa
     nothing is stored nor put in the leaders' unanswered inbox."""
     async with running(zsmall):
         villager = ZaloUser(zfake, "d" * 20, "Bà Sáu")
+        await villager.say("/start")  # the greeting says how a member joins (before round 18 it did not)
+        assert "Xin chào Bà Sáu" in villager.text and "gõ /thamgia kèm mã mời" in villager.text
         for typed in ("/ghi", "ghi", "ghi ho", "ghi Nguyen Van A; Xuan Ha; cai vneid", "/ghi Lê Văn B; Xuân Hạ; vneid"):
             await villager.say(typed)
             assert "dành cho thành viên Tổ công nghệ số" in villager.text and "/thamgia" in villager.text, typed
