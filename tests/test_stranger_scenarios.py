@@ -187,6 +187,8 @@ async def test_secrets_inside_a_household_log_on_telegram(tsmall, tfake, storage
         await leader.say("/moi")
         member = TelegramUser(tfake, 300, "Lan")
         await member.say(f"/thamgia {code_in(leader.text)}")
+        await member.say("/start")
+        assert "Ghi một hộ dân vừa hỗ trợ: gõ /ghi." in member.text
 
         await member.say("ghi Nguyen Van An; Xuan Ha; kich hoat vneid, cccd 034.123.456.789", count=3)
         warning, unknown, summary = (m["text"] for m in member.last)
