@@ -93,10 +93,18 @@ RERANK_L2 = 100.0
 # (Before that merge) 1 ranked higher still (0.965 / 0.816) but raised the thresholds (0.87 -> 0.89): mean
 # top-1 0.725; 2 at L2 30: 0.961 / 0.823, mean top-1 0.728; 3: 0.955 / 0.810. 0: every wrong candidate (the old fit).
 HARD_NEGATIVES = 2
-# Budgets on out-of-fold dev predictions, tighter than the targets on the held-out halves
-# (wrong <= 2-3%, out of scope <= 5%) to leave room for the difference between the halves.
-WRONG_MAX = {"member": 0.02, "real": 0.025}
-OOS_MAX = 0.04
+# Budgets on out-of-fold dev predictions, with the newer-half check (NEWER_HALF) no looser than the targets on
+# the held-out halves (wrong <= 2-3%, out of scope <= 5%), to leave room for the difference between the halves.
+# r18-budget2: 0.02 / 0.025 / 0.04 (from r12-obj on) x1.2. Under nested CV (benchmarks/threshold_study.py analyse
+# --budgets; evidences seed 0-2 and drop 0-2, KB 218 entries) the newer-half rule with the old budgets chose its
+# thresholds on the outer-training folds too high as often as not (nested mean top-1 by page 0.515-0.577, by
+# round 0.518-0.597, against 0.546-0.591 on all dev). x1.2: +1.9 to +5.7 points by page, +2.6 to +5.4 by round on
+# every evidence, held parts answered wrong member <= 0.1%, real 1.6-1.9% (by page) / 1.4-2.0% (by round), off-topic
+# answered <= 2.3%; but the held rounds 5-11 real wrong 2.4-3.4% (old budgets 2.1-2.5%). x1.1 gained +0.9 to +3.2,
+# x1.3 +3.5 to +7.2 (rounds 5-11 wrong 2.6-3.7%); a member wrong budget of 0.025 or 0.03 alone changed nothing
+# (the real newer half's wrong rate binds; member wrong stays 0.0-0.1%). All dev, seed 0: 0.92 -> 0.91.
+WRONG_MAX = {"member": 0.024, "real": 0.03}
+OOS_MAX = 0.048
 # The real set's budgets must hold on the NEWER half of its dev rows (by line in dev.tsv, where rows are
 # appended round by round; newer_groups) as well as on all of them. KB phrasings were written over many
 # stops after reading dev misses, the oldest rows' for longest: out of fold at the thresholds the plain
