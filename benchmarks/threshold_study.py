@@ -688,8 +688,8 @@ def budget_study(folder: Path, only: list[str] | None, ref_label: str = "(curren
             summary[label][f.stem].extend([new_r[1], new_r[2]])
     ref = next((k for k in rules if ref_label in k), None)
     print(f"\nsummary per evidence: threshold on all dev, its out-of-fold mean top-1; nested by page and by round: mean "
-          f"top-1 (change against {ref}), member wrong, real wrong, highest off-topic answered; held rounds "
-          f"5-8 real wrong / off-topic. Within room: member wrong <= {ROOM['member']}, real wrong <= {ROOM['real']}, "
+          f"top-1 (change against {ref}), member wrong, real wrong, highest off-topic answered; held rounds 5-11 "
+          f"(r5-8) real wrong / off-topic. Within room: member wrong <= {ROOM['member']}, real wrong <= {ROOM['real']}, "
           f"off-topic <= {ROOM['oos']} on both nested schemes ('!' marks a miss)")
     for label, per in summary.items():
         print(f"{label}:")
