@@ -625,7 +625,9 @@ def budget_study(folder: Path, only: list[str] | None, ref_label: str = "(curren
     The newer-half rule was chosen after seeing the plain rule's per-round figures; the fresh slice
     (fit_calibration.FRESH_LINE) is the check that does not depend on that choice.
 
-    Re-measured 1/12/2026 (r18-budget2; KB 218 entries; evidences seed-0..2 and drop-0..2, 20 fold seeds each;
+    Re-measured 1/12/2026 (r18-budget2; KB 218 entries; evidences seed-0..2 and drop-0..2, 20 fold seeds each,
+    x1.2 then confirmed on seed-3, seed-4, drop-3, drop-4 and entry-0 (gains within the same ranges, held rounds
+    5-11 real wrong up to 3.5%, member wrong up to 0.3% on drop-4);
     budgets 0.02 / 0.025 / 0.04 unless said; nested mean top-1 by page / by round; real wrong on held parts):
     - Newer half (then current; 0.92-0.93 on all dev): 0.515-0.577 / 0.518-0.597, real wrong 1.3-1.5% /
       1.2-1.4%, held rounds 5-11 2.1-2.5%. On outer-training folds (4/5 of dev; the newer-half budget binds on
@@ -686,7 +688,7 @@ def budget_study(folder: Path, only: list[str] | None, ref_label: str = "(curren
                   + " ".join(f"r{r} {t:.2f}/{w:.3f}/{o:.3f}" for r, t, w, o in worst)
                   + f" | r1-4 {old_r[0]:.3f}/{old_r[1]:.3f}/{old_r[2]:.3f} r5-8 {new_r[0]:.3f}/{new_r[1]:.3f}/{new_r[2]:.3f}")
             summary[label][f.stem].extend([new_r[1], new_r[2]])
-    ref = next((k for k in rules if ref_label in k), None)
+    ref = ref_label if ref_label in rules else next((k for k in rules if ref_label in k), None)
     print(f"\nsummary per evidence: threshold on all dev, its out-of-fold mean top-1; nested by page and by round: mean "
           f"top-1 (change against {ref}), member wrong, real wrong, highest off-topic answered; held rounds 5-11 "
           f"(r5-8) real wrong / off-topic. Within room: member wrong <= {ROOM['member']}, real wrong <= {ROOM['real']}, "
