@@ -641,7 +641,10 @@ def budget_study(folder: Path, only: list[str] | None, ref_label: str = "(curren
     - Also within room on every evidence and >= 1 point: budgets x0.8, Wilson z0.5, bootstrap k1 and newer half
       x0.85 (each without or with a looser newer-half check); not taken, being other rules for the same ~0.91.
       The plain rule (0.88-0.90) broke the room by round on the three seeds (real wrong 2.7-2.9%; held rounds
-      5-11 real wrong 4.1-4.8%)."""
+      5-11 real wrong 4.1-4.8%).
+    - Again on main f09813c (round 12's 44 dev rows counted with round 8, both fact audits; 11 evidences): x1.2
+      against the old budgets +2.1 to +7.6 points by page, +2.0 to +8.7 by round, held real wrong <= 1.9%, held
+      rounds 5-12 2.6-3.3% (old 1.8-2.5%); 0.93 -> 0.91 on all dev at seed 0."""
     rules = {k: v for k, v in RULES.items() if not only or any(n in k for n in only)}
     rounds = real_rounds()
     summary: dict[str, dict[str, list[float]]] = {label: {} for label in rules}
