@@ -437,8 +437,9 @@ def choices_study(data: dict[str, tuple[fc.Oof, np.ndarray]], answer: Pick) -> N
 
 # The first line (1-based, the header is line 1) of each collection round in benchmarks/eval/real/dev.tsv:
 # the rounds were appended in order (git history of the file: 94, 108, 172, 225, 284, 344, 406 and 461 lines
-# after rounds 1-8), and no row was moved or removed since. Round 9 (from line 462, the fresh slice) is
-# left out here: the study was run before it was merged, and it counts with round 8 until it is added.
+# after rounds 1-8), and no row was moved or removed since. Rounds 9-11 (from line 462, the fresh slice) are
+# left out here on purpose: they count with round 8, so that no rule is chosen by a held round of fresh rows
+# alone ("r5-8" in the output covers rounds 5-11).
 ROUND_START_LINES = (2, 95, 109, 173, 226, 285, 345, 407)
 
 
@@ -481,12 +482,20 @@ def line_counts(grid: np.ndarray, oof: fc.Oof) -> dict[str, np.ndarray]:
     return out
 
 
-def margin_rule(kind: str, k: float, boots: int = 200) -> Pick:
+# The budgets from r12-obj to r18-budget2 (fc.WRONG_MAX, fc.OOS_MAX then): RULES other than the current one are
+# stated against them, so that their figures do not move when the fit's budgets do.
+BASE_BUDGETS = ({"member": 0.02, "real": 0.025}, 0.04)
+
+
+def margin_rule(kind: str, k: float, boots: int = 200, newer: bool = False,
+                budgets: tuple[dict[str, float], float] | None = BASE_BUDGETS) -> Pick:
     """The tied wall (one threshold on the line, hard budgets, smoothed over SMOOTH steps as tied_pick)
     with each set's wrong and off-topic rates taken with a margin before the budgets are checked:
     "scale": the budgets times k; "wilson": the rate's Wilson upper bound at k standard errors;
     "boot": the rate plus k times its bootstrap spread over the fold groups (a real page's questions
-    drawn together); k = 0 is the current rule."""
+    drawn together); "newer": the real budgets hold on k x the newer half's rates too; k = 0 is the
+    plain rule. `newer`: the newer-half check on top of another kind (as fc.NEWER_HALF); `budgets`: the wrong
+    budgets per set and the off-topic one (None: the fit's, fc.WRONG_MAX and fc.OOS_MAX)."""
     def pick(grid: np.ndarray, oof: fc.Oof, rates: Rates) -> tuple[int, int]:
         c = line_counts(grid, oof)
         units = oof.units if oof.units is not None else np.arange(oof.p1.shape[1])
@@ -498,18 +507,20 @@ def margin_rule(kind: str, k: float, boots: int = 200) -> Pick:
             wrong = c["wrong"][ins].sum(axis=0) / max(n_ins, 1)
             off = c["answered"][oos].sum(axis=0) / max(n_oos, 1)
             top1.append(c["right"][ins].sum(axis=0) / max(n_ins, 1))
-            w_max, o_max = fc.WRONG_MAX[name], fc.OOS_MAX
+            w_all, o_max = budgets or (fc.WRONG_MAX, fc.OOS_MAX)
+            w_max = w_all[name]
+            if (kind == "newer" or newer) and name == "real" and oof.lines is not None:
+                # the budgets hold on the newer half of the real rows (by line) as well as on all of them
+                lines = oof.lines[g]
+                half = g & (oof.lines >= np.median(lines))
+                n_ins_new, n_oos_new = (half & oof.scope).sum(), (half & ~oof.scope).sum()
+                kn = k if kind == "newer" else 1.0
+                wrong = np.maximum(wrong, kn * c["wrong"][half & oof.scope].sum(axis=0) / max(n_ins_new, 1))
+                off = np.maximum(off, kn * c["answered"][half & ~oof.scope].sum(axis=0) / max(n_oos_new, 1))
             if kind == "scale":
                 w_max, o_max = k * w_max, k * o_max
             elif kind == "wilson":
                 wrong, off = wilson_upper(wrong, n_ins, k), wilson_upper(off, n_oos, k)
-            elif kind == "newer" and name == "real" and oof.lines is not None:
-                # the budgets hold on the newer half of the real rows (by line) as well as on all of them
-                lines = oof.lines[g]
-                newer = g & (oof.lines >= np.median(lines))
-                n_ins_new, n_oos_new = (newer & oof.scope).sum(), (newer & ~oof.scope).sum()
-                wrong = np.maximum(wrong, k * c["wrong"][newer & oof.scope].sum(axis=0) / max(n_ins_new, 1))
-                off = np.maximum(off, k * c["answered"][newer & ~oof.scope].sum(axis=0) / max(n_oos_new, 1))
             elif kind == "boot" and k > 0:
                 wrong = wrong + k * _boot_sd(units[ins], c["wrong"][ins], boots)
                 off = off + k * _boot_sd(units[oos], c["answered"][oos], boots)
@@ -541,17 +552,24 @@ def _boot_sd(units: np.ndarray, per_q: np.ndarray, boots: int) -> np.ndarray:
 
 
 RULES: dict[str, Pick] = {
-    "tied wall (current)": margin_rule("scale", 1.0),
+    "tied wall (plain)": margin_rule("scale", 1.0),
     "budgets x0.8": margin_rule("scale", 0.8),
     "budgets x0.6": margin_rule("scale", 0.6),
     "wilson z0.5": margin_rule("wilson", 0.5),
     "wilson z1": margin_rule("wilson", 1.0),
     "wilson z1.64": margin_rule("wilson", 1.645),
+    "newer half (current)": margin_rule("newer", 1.0, budgets=None),  # the fit's rule and budgets
     "newer half": margin_rule("newer", 1.0),
     "newer half x0.85": margin_rule("newer", 0.85),
     "newer half x0.7": margin_rule("newer", 0.7),
     "boot k1": margin_rule("boot", 1.0),
     "boot k1.64": margin_rule("boot", 1.645),
+    # r18-budget2: the newer-half rule (fc.NEWER_HALF) with every budget scaled, or the member wrong budget
+    # alone relaxed (the real budgets kept)
+    **{f"newer half, budgets x{k:g}": margin_rule("scale", k, newer=True) for k in (1.1, 1.2, 1.3)},
+    **{f"newer half, member wrong {m:g}": margin_rule("newer", 1.0, budgets=({**BASE_BUDGETS[0], "member": m},
+                                                                             BASE_BUDGETS[1]))
+       for m in (0.025, 0.03)},
 }
 
 
@@ -577,9 +595,12 @@ def _rates(parts: list[dict[str, np.ndarray]], name: str) -> tuple[float, float,
 
 
 TARGETS = {"member": (0.02, 0.05), "real": (0.03, 0.05)}  # issue #10's wrong / off-topic targets (held-out)
+# The targets with room (r18-budget2's remit): a rule that moves the thresholds must keep the nested wrong and
+# off-topic-answered rates within these
+ROOM = {"member": 0.018, "real": 0.027, "oos": 0.045}
 
 
-def budget_study(folder: Path, only: list[str] | None) -> None:
+def budget_study(folder: Path, only: list[str] | None, ref_label: str = "(current)") -> None:
     """Every rule in RULES on every saved evidence (seed-*, entry-*): its pick on all of dev, and nested
     figures: by page (OUTER_FOLDS outer folds grouped as the fit's, OUTER_SEEDS seeds) and
     leave-one-round-out (real questions by collection round, member-typed ones in 8 random parts).
@@ -602,11 +623,34 @@ def budget_study(folder: Path, only: list[str] | None) -> None:
       nested mean top-1 (4.6 on all dev at seed 0: 0.734 -> 0.688). Round 8 alone (18 in scope, 15
       off-topic) stays worse under every rule (wrong 5.6-11%, off-topic 13%: one or two questions each).
     The newer-half rule was chosen after seeing the plain rule's per-round figures; the fresh slice
-    (fit_calibration.FRESH_LINE) is the check that does not depend on that choice."""
+    (fit_calibration.FRESH_LINE) is the check that does not depend on that choice.
+
+    Re-measured 1/12/2026 (r18-budget2; KB 218 entries; evidences seed-0..2 and drop-0..2, 20 fold seeds each,
+    x1.2 then confirmed on seed-3, seed-4, drop-3, drop-4 and entry-0 (gains within the same ranges, held rounds
+    5-11 real wrong up to 3.5%, member wrong up to 0.3% on drop-4);
+    budgets 0.02 / 0.025 / 0.04 unless said; nested mean top-1 by page / by round; real wrong on held parts):
+    - Newer half (then current; 0.92-0.93 on all dev): 0.515-0.577 / 0.518-0.597, real wrong 1.3-1.5% /
+      1.2-1.4%, held rounds 5-11 2.1-2.5%. On outer-training folds (4/5 of dev; the newer-half budget binds on
+      fewer questions there) it picked 0.84-0.98 (x1.2 below: 0.82-0.95), up to 3 points under all dev's top-1.
+    - Newer half with every budget x1.1 / x1.2 / x1.3: +0.9 to +3.2 / +1.9 to +5.7 / +3.5 to +7.2 points by page,
+      +1.6 to +2.8 / +2.6 to +5.4 / +3.7 to +6.4 by round; real wrong at most 1.7 / 2.0 / 2.1%, member 0.1-0.2%,
+      off-topic answered at most 2.0 / 2.3 / 2.4%; held rounds 5-11 real wrong 2.2-3.0 / 2.4-3.4 / 2.6-3.7%.
+      x1.2 gained >= 1 point on every evidence and scheme (x1.1 missed it on drop-1 by page), but was not kept
+      (the lead): its held rounds 5-11/12 real wrong, the figure most like the held-out half's, reaches the 3%
+      target (fit_calibration.WRONG_MAX says more).
+    - Member wrong budget 0.025 or 0.03 alone (real budgets kept): identical picks (member wrong 0.0-0.1%).
+    - Also within room on every evidence and >= 1 point: budgets x0.8, Wilson z0.5, bootstrap k1 and newer half
+      x0.85 (each without or with a looser newer-half check); not taken, being other rules for the same ~0.91.
+      The plain rule (0.88-0.90) broke the room by round on the three seeds (real wrong 2.7-2.9%; held rounds
+      5-11 real wrong 4.1-4.8%).
+    - Again on main f09813c (round 12's 44 dev rows counted with round 8, both fact audits; 11 evidences): x1.2
+      against the old budgets +2.1 to +7.6 points by page, +2.0 to +8.7 by round, held real wrong <= 1.9%, held
+      rounds 5-12 2.6-3.3% (old 1.8-2.5%); 0.93 -> 0.91 on all dev at seed 0."""
     rules = {k: v for k, v in RULES.items() if not only or any(n in k for n in only)}
     rounds = real_rounds()
+    summary: dict[str, dict[str, list[float]]] = {label: {} for label in rules}
     for f in sorted(folder.glob("*.npz")):
-        if not f.stem.startswith(("seed", "entry")):
+        if not f.stem.startswith(("seed", "entry", "drop")):
             continue
         oof, groups = fc.Oof.load(f), np.load(folder / f"{f.stem}.groups.npy")
         oof.units = np.unique(groups, return_inverse=True)[1]
@@ -631,8 +675,11 @@ def budget_study(folder: Path, only: list[str] | None) -> None:
             line = (f"{label:20} all dev {GRID[cell[0]]:.2f}/{GRID[cell[1]]:.2f}: "
                     + " ".join(f"{n} {r['top1']:.3f}/{r['wrong']:.3f}/{r['oos']:.3f}" for n, r in r_all.items()))
             print(line + f" | mean top-1 {np.mean([r['top1'] for r in r_all.values()]):.3f}")
+            summary[label].setdefault(f.stem, []).extend([GRID[cell[0]], np.mean([r["top1"] for r in r_all.values()])])
             for scheme, parts in (("by page", nest_page[label]), ("by round", nest_round[label])):
                 figs = {n: _rates(parts, n) for n in ("member", "real")}
+                summary[label][f.stem].extend([np.mean([v[0] for v in figs.values()]), figs["member"][1],
+                                               figs["real"][1], max(figs["member"][2], figs["real"][2])])
                 over = [f"{n}.{k}" for n, (t, w, o) in figs.items()
                         for k, v, lim in (("wrong", w, TARGETS[n][0]), ("oos", o, TARGETS[n][1])) if v > lim + 1e-12]
                 cells = np.array([p["cell"][0] for p in parts])
@@ -644,6 +691,23 @@ def budget_study(folder: Path, only: list[str] | None) -> None:
             print("    real per held round (top-1/wrong/oos): "
                   + " ".join(f"r{r} {t:.2f}/{w:.3f}/{o:.3f}" for r, t, w, o in worst)
                   + f" | r1-4 {old_r[0]:.3f}/{old_r[1]:.3f}/{old_r[2]:.3f} r5-8 {new_r[0]:.3f}/{new_r[1]:.3f}/{new_r[2]:.3f}")
+            summary[label][f.stem].extend([new_r[1], new_r[2]])
+    ref = ref_label if ref_label in rules else next((k for k in rules if ref_label in k), None)
+    print(f"\nsummary per evidence: threshold on all dev, its out-of-fold mean top-1; nested by page and by round: mean "
+          f"top-1 (change against {ref}), member wrong, real wrong, highest off-topic answered; held rounds 5-11 "
+          f"(r5-8) real wrong / off-topic. Within room: member wrong <= {ROOM['member']}, real wrong <= {ROOM['real']}, "
+          f"off-topic <= {ROOM['oos']} on both nested schemes ('!' marks a miss)")
+    for label, per in summary.items():
+        print(f"{label}:")
+        for stem, v in per.items():
+            base = summary[ref][stem] if ref else v
+            cells = []
+            for at, scheme in ((2, "page"), (6, "round")):
+                bad = "!" if (v[at + 1] > ROOM["member"] + 1e-12 or v[at + 2] > ROOM["real"] + 1e-12
+                              or v[at + 3] > ROOM["oos"] + 1e-12) else " "
+                cells.append(f"{scheme} {v[at]:.3f} ({v[at] - base[at]:+.3f}) {v[at + 1]:.3f}/{v[at + 2]:.3f}/"
+                             f"{v[at + 3]:.3f}{bad}")
+            print(f"  {stem:7} {v[0]:.2f} {v[1]:.3f} | " + " | ".join(cells) + f" | r5-8 {v[10]:.3f}/{v[11]:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -659,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
     an.add_argument("--only", nargs="*", help="objectives whose label contains one of these")
     an.add_argument("--choices", action="store_true", help="study the choices thresholds instead")
     an.add_argument("--budgets", action="store_true", help="study the budget rules (RULES) instead")
+    an.add_argument("--ref", default="(current)", help="with --budgets: the rule (a part of its label) the summary "
+                                                         "compares with")
     args = ap.parse_args(argv)
     if args.cmd == "evidence":
         if (code := rerun_with(fc.HASH_SEED, __file__)) is not None:
@@ -666,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         evidence(args.kind, args.k, args.folder, args.shuffles)
     else:
         if args.budgets:
-            budget_study(args.folder, args.only)
+            budget_study(args.folder, args.only, args.ref)
         elif args.choices:
             data = {}
             for f in sorted(args.folder.glob("*.npz")):
