@@ -28,6 +28,8 @@ ASK_WHERE = {
     "luadao": "Công an xã/phường",
 }
 ASK_DEFAULT = "Trung tâm Phục vụ hành chính công xã/phường"
+NOT_UNDERSTOOD = ("Xin lỗi, tôi chưa hiểu tin nhắn này. Bạn hãy gõ điều cần hỏi bằng tiếng Việt, có dấu hay không "
+                  "dấu đều được, ví dụ \"cach kich hoat vneid\", hoặc chọn một chủ đề:")
 GUIDE_SOURCE = "Nguồn: hướng dẫn sử dụng của chính trợ lý này (gõ /trogiup để xem các lệnh bạn dùng được)."
 
 
@@ -129,6 +131,8 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if looks_private(text):  # a command, a code or a household record: not a question for the inbox
         return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
                       "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
+    if not deps.kb.matcher.has_content(query):  # "asdfgh", "DROP TABLE …", "{{7*7}}": not a question to log
+        return [Reply(NOT_UNDERSTOOD, topic_choices())]
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), deps.clock(),
                                 team_of(incoming, deps))
 

@@ -357,6 +357,16 @@ class Matcher:
         vocabulary = self.vocabulary
         return " ".join([w if w in vocabulary else self._fix_word(w) for w in words])
 
+    def has_content(self, question: str) -> bool:
+        """Whether the message holds a word the knowledge base knows: a phrasing typed exactly, or a word
+        of two letters or more, not a stopword, that some entry uses. "asdfgh", "DROP TABLE records" or
+        "{{7*7}}" hold none: no entry can be offered for them, and the bot says it did not understand."""
+        q = self.query_key(question)
+        if q in self.exact:
+            return True
+        vocabulary = self.vocabulary
+        return any(len(w) >= 2 and w in vocabulary and w not in STOPWORDS and not w.isdigit() for w in q.split())
+
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
         """Entries scored 0-100 by the phrasing matcher alone, best first (`skip_doc`: for kb check)."""
         q = self.query_key(question)
@@ -669,6 +679,8 @@ class Matcher:
         The second ranking re-scores fewer phrasings (LIGHT_CANDIDATES; its decisions on dev are the
         same), and a letter longer than LONG_TEXT is ranked only on its first question: messages ranked
         twice set the latency's p99, and the longest of them the worst of it."""
+        if not self.has_content(question):
+            return Match("none", (), (), 0.0)  # (numbers and unknown words only: nothing to offer)
         parts = split_question(question)[:MAX_PARTS]
         decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
         budget = 1 if len(question) > LONG_TEXT else MAX_RANKINGS
