@@ -131,7 +131,7 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
     if looks_private(text):  # a command, a code or a household record: not a question for the inbox
         return [Reply("Tôi chưa hiểu tin nhắn này. Nếu bạn muốn ghi phiếu, gõ: ghi <tên chủ hộ>; <thôn>; <việc>. "
                       "Nếu có mã mời, gõ: tham gia <mã>. Gõ tro giup để xem các lệnh.")]
-    if not deps.kb.matcher.has_content(query):  # "asdfgh", "DROP TABLE …", "{{7*7}}": not a question to log
+    if not deps.kb.matcher.says_something(query):  # "asdfgh", "DROP TABLE …", "{{7*7}}": not a question to log
         return [Reply(NOT_UNDERSTOOD, topic_choices())]
     deps.storage.add_unanswered(incoming.channel, incoming.user_key, text, key(text), deps.clock(),
                                 team_of(incoming, deps))

@@ -16,6 +16,7 @@ answered on its first that gets an answer and offers another as a choice.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .concepts import RANK_WEAK, concepts
 from .lexical import K1 as LEX_K1
 from .lexical import Lexical, query_sets
 from .loader import Entry
-from .normalize import STOPWORDS, drop_opener, key, undo_telex
+from .normalize import STOPWORDS, drop_opener, fold, key, undo_telex
 from .question import split_question
 
 MAX_CHOICES = 3
@@ -56,6 +57,10 @@ MAX_PARTS = 3  # parts of a message looked at (split_question's order; ranked up
 MAX_RANKINGS = 2  # query keys ranked per message, at most (each costs about the same: see Matcher.match)
 LONG_TEXT = 500  # characters: a longer letter is ranked once (its first question; see Matcher.match)
 SHORT_TEXT = 200  # characters: a short message whose cut found nothing is tried whole
+
+# A Vietnamese syllable without its marks: an onset, one to three vowels, a final consonant.
+SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ng|nh|ch|[cmnpt])?")
+LETTERS = re.compile(r"[a-z]+")
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -366,6 +371,13 @@ class Matcher:
             return True
         vocabulary = self.vocabulary
         return any(len(w) >= 2 and w in vocabulary and w not in STOPWORDS and not w.isdigit() for w in q.split())
+
+    def says_something(self, question: str) -> bool:
+        """Whether the message reads as words: a word the knowledge base knows, or one shaped like a Vietnamese
+        syllable ("gia vang hom nay bao nhieu", "bc la gi" are questions the KB lacks, worth logging; "asdfgh",
+        "DROP TABLE records" and "{{7*7}}" are not)."""
+        return self.has_content(question) or any(
+            len(w) >= 2 and SYLLABLE.fullmatch(w) for w in LETTERS.findall(fold(question)))
 
     def rank(self, question: str, skip_doc: int | None = None) -> list[Scored]:
         """Entries scored 0-100 by the phrasing matcher alone, best first (`skip_doc`: for kb check)."""

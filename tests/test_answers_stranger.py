@@ -147,3 +147,12 @@ async def test_not_understood_on_zalo(settings, storage, zfake):
         await villager.say("co ai o day ko")
         assert GREETING in villager.text, villager.text
     assert not unanswered(storage)
+
+
+def test_says_something():
+    """A question in Vietnamese the knowledge base has no word for is still a question (logged for the team)."""
+    matcher = KnowledgeBase.load().matcher
+    for text in ("asdfgh", "{{7*7}}", "DROP TABLE records", "null", "hmm", "' OR '1'='1"):
+        assert not matcher.says_something(text), text
+    for text in ("gia vang hom nay bao nhieu", "nguyen khuya quy yeu", "Giá vàng hôm nay?", "cccd het han"):
+        assert matcher.says_something(text), text
