@@ -78,9 +78,10 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
     (("sua phieu", "sua"), "/sua", _number),
     (("xoa phieu", "xoa"), "/xoa", _number),
-    (("bao cao", "baocao", "bc"), "/baocao", _period_or_nothing),  # "bc tháng này": how leaders shorten it
-    (("xuat excel", "xuat file", "xuat"), "/xuat", _period_or_nothing),
-    (("bieu do", "bieudo"), "/bieudo", _period_or_nothing),
+    (("xem bao cao", "gui bao cao", "lay bao cao", "xem bc", "bao cao", "baocao", "bc"), "/baocao",
+     _period_or_nothing),  # "bc tháng này": how leaders shorten it
+    (("xuat excel", "xuat file", "xuat", "tai excel", "tai file excel", "tai file"), "/xuat", _period_or_nothing),
+    (("xem bieu do", "ve bieu do", "bieu do", "bieudo"), "/bieudo", _period_or_nothing),
     (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
     # "mới" alone is an answer ("hộ mới"), not a command: only "mời thành viên", "mã mời", "mời tổ trưởng".
     (("moi thanh vien", "tao ma moi", "ma moi"), "/moi", _nothing),
@@ -160,4 +161,5 @@ def looks_private(text: str) -> bool:
 
 NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
                    "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen",
-                   "ket qua", "hoat dong", "mau so", "so ho dan")
+                   "ket qua", "hoat dong", "mau so", "so ho dan", "xem bao cao", "gui bao cao", "lay bao cao",
+                   "tai excel", "tai file", "tai file excel", "xem bieu do", "ve bieu do")

@@ -10,7 +10,10 @@ Each bug found is named in the test that failed before its fix (CHANGELOG.md, "r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from openpyxl import load_workbook
 
 from bot.app import compose
 from bot.core import Deps
@@ -146,3 +149,114 @@ async def test_ok_after_a_saved_record_is_acknowledged_on_zalo(zsmall, zfake, st
         await member.say("ok")
         assert "Đã lưu rồi" not in member.text
     assert storage.db["records"].count == 2
+
+
+# --- a leader's week on Telegram ---------------------------------------------------------------------------
+
+def workbook_text(path: Path) -> tuple[list[str], str]:
+    """The detail sheet's header row, and every cell of the workbook as one text."""
+    book = load_workbook(path, read_only=True)
+    header = [str(c) for c in next(book["Chi tiết"].iter_rows(values_only=True))]
+    cells = " | ".join(str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row
+                       if c is not None)
+    return header, cells
+
+
+async def test_a_leaders_reports_export_and_chart_on_telegram(tsmall, tfake, settings, storage):
+    """The leader asks for reports as people type them (with and without diacritics, this week, this month, a
+    date range), first with no records, then after members log households with secrets typed in; the export
+    opens as an Excel workbook with Vietnamese headers and holds no ID number, OTP or password."""
+    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    async with telegram_running(tsmall):
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code}")
+        # An empty team: friendly replies, never an error.
+        for said in ("bao cao", "/baocao tuần này", "báo cáo từ 1/11 đến 15/11"):
+            await leader.say(said)
+            assert "Chưa có lượt hỗ trợ nào" in leader.text and "Lượt hỗ trợ: 0" in leader.text, said
+        await leader.say("xuat")
+        assert "Chưa có lượt hỗ trợ nào" in leader.text, leader.text
+        await leader.say("bieu do tuan nay")
+        assert "Chưa có lượt hỗ trợ nào" in leader.text, leader.text
+
+        await leader.say("/moi")
+        member = TelegramUser(tfake, 300, "Lan")
+        await member.say(f"/thamgia {code_in(leader.text)}")
+        await member.say("ghi Nguyễn Văn An cccd 034123456789; Xuân Hạ; cài vneid", count=2)
+        await member.press("Lưu")
+        await member.say("/ghi Lê Thị Hoa; Xuân Thượng; kích hoạt vneid, ngân hàng; hôm qua")
+        await member.press("Sửa")
+        await member.press("Xong")
+        await member.press("Đã xong")
+        await member.say("mã otp 482913, mk Hoa@1960", count=2)
+        await member.press("Lưu")
+
+        await leader.say("bao cao tuan nay")
+        assert "tuần này (16/11/2026 - 18/11/2026)" in leader.text and "Lượt hỗ trợ: 2. Số hộ được hỗ trợ: 2." \
+            in leader.text
+        await leader.say("Báo cáo tháng này")
+        assert "tháng 11/2026" in leader.text and "Lượt hỗ trợ: 2" in leader.text and "Lan" in leader.text
+        await leader.say("/baocao 18/11-18/11")
+        assert "Lượt hỗ trợ: 1" in leader.text
+        await leader.say("/baocao 20/11-25/11")  # days still ahead
+        assert "Lượt hỗ trợ" not in leader.text or "Lượt hỗ trợ: 0" in leader.text
+
+        await leader.say("/xuat tháng này")
+        [sent] = leader.last
+        assert sent["document"]["file_name"].endswith(".xlsx") and "2 lượt hỗ trợ" in sent["caption"]
+        [path] = settings.export_dir.glob(f"*{sent['document']['file_name'][-13:]}")
+        header, cells = workbook_text(path)
+        assert {"Số phiếu", "Ngày", "Thành viên", "Hộ dân", "Thôn", "Dịch vụ"} <= set(header), header
+        assert "Nguyễn Văn An" in cells and "Lê Thị Hoa" in cells
+        for secret in ("034123456789", "482913", "Hoa@1960"):
+            assert secret not in cells.replace(".", "").replace(" ", ""), secret
+        await leader.say("/bieudo tháng này")
+        assert leader.last[0]["photo"] and "Biểu đồ lượt hỗ trợ" in leader.last[0]["caption"]
+    assert storage.db["records"].count == 2
+
+
+# How leaders ask for a period, each with the period it must read as (today is Wednesday 18/11/2026). Before
+# r18-leaders: "từ ngày … đến ngày …", "ngày hôm qua", "tuần rồi" (said in the South), a period with "của tổ"
+# or "nhé" after it, and "báo cáo tổ tháng này" were "Tôi chưa hiểu khoảng thời gian" or "Tổ trưởng xem được
+# báo cáo của tổ mình"; "xuất file báo cáo", "xem báo cáo", "gửi báo cáo tháng này" went to the question
+# matcher; "15/11-1/11" (the days typed the other way round) reported 15/11/2025 - 01/11/2026.
+LEADER_PERIODS = [
+    ("bao cao tu ngay 1/11 den ngay 15/11", "01/11/2026 - 15/11/2026"),
+    ("báo cáo ngày hôm qua", "hôm qua 17/11/2026"),
+    ("bao cao tuan roi", "tuần trước (09/11/2026 - 15/11/2026)"),
+    ("báo cáo tháng rồi nhé", "tháng 10/2026"),
+    ("bao cao tuan nay cua to", "tuần này (16/11/2026 - 18/11/2026)"),
+    ("báo cáo tổ tháng này", "tháng 11/2026"),
+    ("/baocao tổ CNS Xuân tuần này", "tuần này (16/11/2026 - 18/11/2026)"),
+    ("xem bao cao", "tháng 11/2026"),
+    ("gửi báo cáo tháng này", "tháng 11/2026"),
+    ("/baocao 15/11-1/11", "01/11/2026 - 15/11/2026"),
+    ("bc 1/11 - 15/11", "01/11/2026 - 15/11/2026"),
+]
+
+
+@pytest.mark.parametrize(("said", "label"), LEADER_PERIODS)
+async def test_periods_as_leaders_type_them(tdeps, said, label):
+    admin = Chat(tdeps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    leader = Chat(tdeps, "lead", name="Hoa")
+    await leader.say(f"/thamgia {code_in(admin.text)}")
+    await leader.say(said)
+    assert f"📊 Báo cáo Tổ CNS Xuân, {label}\n" in leader.text, leader.text
+
+
+async def test_export_said_as_words_and_questions_that_start_alike(tdeps):
+    admin = Chat(tdeps, "admin", name="Quản trị")
+    await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+    await admin.say("/moi totruong")
+    leader = Chat(tdeps, "lead", name="Hoa")
+    await leader.say(f"/thamgia {code_in(admin.text)}")
+    for said in ("xuất file báo cáo", "tai file excel thang nay", "xuat bao cao tuan truoc"):
+        [reply] = await leader.say(said)
+        assert reply.file is not None and reply.file.suffix == ".xlsx", said
+    [reply] = await leader.say("xem bieu do tuan nay")
+    assert reply.image is not None
+    # A question that opens like a command is still a question (to the FAQ, and the unanswered inbox).
+    await leader.say("gui bao cao cho xa the nao")
+    assert NO_ANSWER in leader.text and "Tôi chưa hiểu tin nhắn này" not in leader.text
