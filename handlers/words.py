@@ -62,6 +62,12 @@ def _village_size_or_nothing(rest: str) -> bool:
     return not rest or bool(re.fullmatch(r".*[^\W\d_].*\s\d{1,6}", rest))
 
 
+def _name(rest: str) -> bool:
+    """Nothing, or a person's name: a few words with no digits, not a question."""
+    return not rest or (len(rest.split()) <= 5 and not any(c.isdigit() for c in rest)
+                        and not looks_like_question(rest))
+
+
 def _leader_invite(rest: str) -> bool:
     return fold(rest).replace(" ", "") == "totruong"
 
@@ -83,6 +89,8 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("xuat excel", "xuat file", "xuat", "tai excel", "tai file excel", "tai file"), "/xuat", _period_or_nothing),
     (("xem bieu do", "ve bieu do", "bieu do", "bieudo"), "/bieudo", _period_or_nothing),
     (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
+    # A member's name may follow: "xóa thành viên Lan" asks "Cho Lan rời tổ?".
+    (("xoa thanh vien", "bo thanh vien", "cho roi to", "xoa khoi to", "moi ra khoi to"), "/thanhvien", _name),
     # "mới" alone is an answer ("hộ mới"), not a command: only "mời thành viên", "mã mời", "mời tổ trưởng".
     (("moi thanh vien", "tao ma moi", "ma moi"), "/moi", _nothing),
     (("moi",), "/moi", _leader_invite),
@@ -162,4 +170,5 @@ def looks_private(text: str) -> bool:
 NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
                    "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen",
                    "ket qua", "hoat dong", "mau so", "so ho dan", "xem bao cao", "gui bao cao", "lay bao cao",
-                   "tai excel", "tai file", "tai file excel", "xem bieu do", "ve bieu do")
+                   "tai excel", "tai file", "tai file excel", "xem bieu do", "ve bieu do", "thanh vien",
+                   "bo thanh vien")

@@ -10,23 +10,27 @@ Each bug found is named in the test that failed before its fix (CHANGELOG.md, "r
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import aiohttp
 import pytest
 from openpyxl import load_workbook
 
+from bot import scheduler
 from bot.app import compose
 from bot.core import Deps
 from tests.channelkit import (
     TelegramUser,
     ZaloUser,
+    free_port,
     running,
     telegram_deps,
     telegram_running,
     zalo_deps,
 )
 from tests.chat import Chat
-from tests.teamkit import code_in
+from tests.teamkit import VN, code_in, receipt
 
 NO_ANSWER = "chưa có câu trả lời"
 
@@ -260,3 +264,107 @@ async def test_export_said_as_words_and_questions_that_start_alike(tdeps):
     # A question that opens like a command is still a question (to the FAQ, and the unanswered inbox).
     await leader.say("gui bao cao cho xa the nao")
     assert NO_ANSWER in leader.text and "Tôi chưa hiểu tin nhắn này" not in leader.text
+
+
+# --- two teams on Zalo: review, corrections, members, the export as a link, the digest, reaching across ------
+
+LEAD_A, MEMBER_A, LEAD_B, MEMBER_B, STRANGER = ("a" * 20, "b" * 20, "c" * 20, "d" * 20, "e" * 20)
+
+
+async def test_two_teams_leaders_on_zalo(settings, storage, small_kb, zfake, clock):
+    """Leaders of two teams and their members, all on Zalo (numbered lines, no buttons), the admin named in
+    the configuration on the console, and a Zalo user who calls himself admin but is not named there."""
+    port = free_port()
+    deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), zfake,
+                     public_base_url=f"http://127.0.0.1:{port}")
+    code_a = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code_b = await team(deps, "Tổ CNS Đông", "Xã Đông Sơn", "Đông A, Đông B")
+    async with running(deps, port=port) as (channel, base):
+        deps.services.senders["zalo"] = channel.send  # as the runner does: messages to members, the digest
+        lead_a, lead_b = ZaloUser(zfake, LEAD_A, "Hoa"), ZaloUser(zfake, LEAD_B, "Tâm")
+        await lead_a.say(f"tham gia {code_a}")
+        await lead_b.say(f"/thamgia {code_b}")
+        await lead_a.say("moi thanh vien")
+        member_a = ZaloUser(zfake, MEMBER_A, "Lan")
+        await member_a.say(f"tham gia {code_in(lead_a.text)}")
+        await lead_b.say("/moi")
+        member_b = ZaloUser(zfake, MEMBER_B, "Ba")
+        await member_b.say(f"tham gia {code_in(lead_b.text)}")
+
+        # A member tries the leaders' commands, with and without diacritics: one plain refusal each.
+        for said in ("bao cao", "/xuat tháng này", "bieu do", "mời thành viên", "/thanhvien", "duyet", "/taoto"):
+            await member_a.say(said)
+            assert "dành cho tổ trưởng" in member_a.text or "dành cho quản trị viên" in member_a.text, said
+        # A Zalo user who is not named in the configuration cannot create a team, whatever he says.
+        stranger = ZaloUser(zfake, STRANGER, "Quản trị")
+        await stranger.say("/taoto Tổ Giả; Xã Giả; Thôn Giả")
+        assert "dành cho quản trị viên" in stranger.text and "ADMIN_IDS" not in stranger.text
+        await stranger.say("/moi totruong")
+        assert "dành cho tổ trưởng" in stranger.text or "dành cho quản trị viên" in stranger.text
+
+        # Members log; the leader reviews by typing the numbers of the lines.
+        await member_a.say("ghi Nguyễn Văn An; Xuân Hạ; cài vneid, mã otp 482913", count=3)
+        await member_a.say("ok")
+        number = receipt(member_a.text)
+        await member_b.say("ghi Trần Văn Cư; Đông A; cài vneid")
+        await member_b.say("ok")
+        number_b = receipt(member_b.text)
+        await lead_a.say("duyet")
+        assert f"Số {number} (Lan" in lead_a.text and "Trần Văn Cư" not in lead_a.text
+        await lead_a.pick(f"Duyệt số {number}")
+        assert f"Đã duyệt phiếu số {number}" in lead_a.text
+
+        # The leader corrects the member's record; the member is told on Zalo, with the reason.
+        await lead_a.say(f"sua {number}")
+        await lead_a.say("Hộ còn mở tài khoản ngân hàng")
+        await lead_a.pick("Mở tài khoản ngân hàng")
+        await lead_a.pick("Xong")
+        await lead_a.pick("Đã xong")
+        await lead_a.pick("Bỏ qua")
+        before = len(zfake.texts(MEMBER_A))
+        await lead_a.pick("Lưu")
+        assert f"Đã sửa phiếu số {number}" in lead_a.text and "Đã báo cho thành viên" in lead_a.text
+        told = (await zfake.wait_texts(before + 1, MEMBER_A))[before:]
+        assert "Hộ còn mở tài khoản ngân hàng" in told[0]
+
+        # Team B's leader reaches for team A: reports, export, review, corrections and deletions are refused.
+        for said in ("/baocao Tổ CNS Xuân", "xuat Tổ CNS Xuân tháng này", f"/sua {number}", f"xoa {number}"):
+            await lead_b.say(said)
+            assert "Nguyễn Văn An" not in lead_b.text and "Lượt hỗ trợ: 1" not in lead_b.text, said
+            assert "tổ mình" in lead_b.text or "trong tổ mình" in lead_b.text or "phiếu của thành viên trong tổ" \
+                in lead_b.text, (said, lead_b.text)
+        await lead_b.say("/duyet Tổ CNS Xuân")
+        assert f"Số {number}" not in lead_b.text and f"Số {number_b}" in lead_b.text
+
+        # The export through a download link: an Excel workbook, Vietnamese headers, no OTP.
+        await lead_a.say("xuat excel tuan nay")
+        assert "2 lượt" not in lead_a.text and "1 lượt hỗ trợ" in lead_a.text
+        link = next(w for w in lead_a.text.split() if w.startswith(f"{base}/files/"))
+        async with aiohttp.ClientSession() as http, http.get(link) as resp:
+            assert resp.status == 200
+            body = await resp.read()
+        workbook = settings.export_dir / "downloaded.xlsx"
+        workbook.write_bytes(body)
+        header, cells = workbook_text(workbook)
+        assert "Hộ dân" in header and "Nguyễn Văn An" in cells and "482913" not in cells
+        assert "Trần Văn Cư" not in cells  # team B's record is not in team A's file
+        await lead_a.say("bieu do tuan nay")
+        assert zfake.sent(LEAD_A, "sendPhoto")
+
+        # Members: the list has no numbers of its own, so a typed number is a choice; remove one by name.
+        await lead_a.say("thanh vien")
+        assert "\n- Lan (thành viên): 1 lượt" in lead_a.text and "\n1. Hoa" not in lead_a.text
+        await lead_a.pick("Xong")
+        await lead_a.say("xóa thành viên lan")
+        assert "Cho Lan rời tổ?" in lead_a.text
+        await lead_a.pick("Đồng ý")
+        assert "Lan đã rời tổ" in lead_a.text
+        await member_a.say("/ghi")
+        assert "dành cho thành viên" in member_a.text
+
+        # The weekly digest reaches the leader on Zalo on Monday morning.
+        clock.now = dt.datetime(2026, 11, 23, 7, 5, tzinfo=VN)
+        before = len(zfake.texts(LEAD_A))
+        assert await scheduler.run_due(deps) >= 1
+        digest = (await zfake.wait_texts(before + 1, LEAD_A))[before]
+        assert "Tổ CNS Xuân" in digest and "482913" not in digest
