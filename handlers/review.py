@@ -7,6 +7,7 @@ free text leaves it. Admins review any team: /duyet <tên tổ>.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot import flows, notify, reports, review, teams
@@ -142,12 +143,25 @@ async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor)
         return [Reply(LEADERS.refusal)]
     own = teams.get_team(deps.storage, team_id)
     draft = ReviewDraft(team_id)
-    if name and not member.is_admin and own is not None and fold(name) != fold(own.name):
+    said = " ".join(fold(name).replace("#", " ").split())
+    number = re.fullmatch(r"(?:phieu |so )?(\d{1,9})", said)
+    if number and not member.is_admin:  # "/duyet 12", "duyệt phiếu 12": that record, if it is new in the team
+        rid = int(number.group(1))
+        done = review.approve(deps.storage, team_id, [rid], member.actor_id, deps.clock())
+        draft.said = (f"Đã duyệt phiếu số {rid}." if done else
+                      f"Phiếu số {rid} không có trong các phiếu mới của tổ (có thể đã duyệt, đang cần sửa, đã xóa, "
+                      "hoặc là phiếu của tổ khác).")
+    elif said in ALL_WORDS and not member.is_admin:  # "duyệt hết": never approved unseen; the page's button does it
+        draft.said = "Bạn xem các phiếu dưới đây rồi bấm \"Duyệt cả … phiếu trên\" để duyệt hết trang này."
+    elif name and not member.is_admin and own is not None and fold(name) != fold(own.name):
         # "/duyet Tổ CNS Xuân" from another team's leader: say so, rather than show their own team's counts as if
         # they were the other team's.
         draft.said = f"Tổ trưởng chỉ duyệt phiếu của tổ mình, {own.name}."
     return begin(DUYET, "list", draft, incoming, deps, session)
 
+
+# What follows "duyệt" to mean every record: the page is shown with its "Duyệt cả … phiếu trên".
+ALL_WORDS = {"het", "tat ca", "ca", "ca trang", "het tat ca", "toan bo", "all", "het di", "tat"}
 
 COMMANDS = {"/duyet": start}
 FLOWS = {"duyet": DUYET}

@@ -68,6 +68,12 @@ def _name(rest: str) -> bool:
                         and not looks_like_question(rest))
 
 
+def _review(rest: str) -> bool:
+    """Nothing, a record's number ("duyệt phiếu 12" leaves "12"), or words for every record ("hết")."""
+    return not rest or _number(rest) or " ".join(fold(rest).split()) in ("het", "tat ca", "ca", "ca trang",
+                                                                         "het tat ca", "toan bo", "het di")
+
+
 def _leader_invite(rest: str) -> bool:
     return fold(rest).replace(" ", "") == "totruong"
 
@@ -96,7 +102,7 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("moi",), "/moi", _leader_invite),
     (("chua tra loi", "chuatraloi"), "/chuatraloi", _nothing),
     (("gop y", "gopy"), "/gopy", _nothing),
-    (("duyet phieu", "duyet"), "/duyet", _nothing),
+    (("duyet phieu", "duyet"), "/duyet", _review),  # "duyệt 12", "duyệt hết"
     (("viec can lam", "viec cua toi", "viec hen", "viec"), "/viec", _nothing),
     # Anything may follow: it is the question for the leader.
     (("hoi to truong", "hoi totruong", "hoitotruong", "gap nguoi that", "gap to truong"), "/hoitotruong",

@@ -368,3 +368,84 @@ async def test_two_teams_leaders_on_zalo(settings, storage, small_kb, zfake, clo
         assert await scheduler.run_due(deps) >= 1
         digest = (await zfake.wait_texts(before + 1, LEAD_A))[before]
         assert "Tổ CNS Xuân" in digest and "482913" not in digest
+
+
+# --- the admin named in the configuration, and a restart -----------------------------------------------------
+
+async def test_admin_named_and_not_and_a_report_across_a_restart_on_telegram(tsmall, tfake, storage):
+    """The admin named in the configuration (telegram:1) creates a team and reads any team's report by
+    pressing its name; a Telegram user who is not named cannot. A leader's report asked while the bot is down
+    is answered when it is back, and a correction begun before the restart goes on after it."""
+    async with telegram_running(tsmall):
+        admin, impostor = TelegramUser(tfake, 1, "Quản trị"), TelegramUser(tfake, 2, "Quản trị viên")
+        await impostor.say("/taoto Tổ Giả; Xã Giả; Thôn Giả")
+        assert "dành cho quản trị viên" in impostor.text
+        await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+        assert "Đã tạo tổ \"Tổ CNS Xuân\"" in admin.text
+        await admin.say("tao to Tổ CNS Đông; Xã Đông Sơn; Đông A")
+        assert "Đã tạo tổ \"Tổ CNS Đông\"" in admin.text
+        await admin.say("moi to truong")
+        await admin.press("Tổ CNS Xuân")
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code_in(admin.text)}")
+        await leader.say("/moi")
+        member = TelegramUser(tfake, 300, "Lan")
+        await member.say(f"/thamgia {code_in(leader.text)}")
+        await member.say("/ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        await member.press("Lưu")
+        number = receipt(member.text)
+        await admin.say("bao cao thang nay")
+        assert "Bạn muốn xem tổ nào?" in admin.text
+        await admin.press("Tổ CNS Xuân")
+        assert "Báo cáo Tổ CNS Xuân, tháng 11/2026" in admin.text and "Lượt hỗ trợ: 1" in admin.text
+        await impostor.say("/baocao Tổ CNS Xuân")
+        assert "dành cho tổ trưởng" in impostor.text and "Lượt hỗ trợ" not in impostor.text
+        await leader.say(f"/sua {number}")
+        assert "lý do" in leader.text
+
+    # The bot is down: the leader's messages wait at Telegram.
+    after = len(tfake.sent)
+    await tfake.push_text("bao cao tuan nay", user_id=200, name="Hoa")
+    async with telegram_running(tsmall):
+        [report] = await tfake.wait_sent(1, after=after, chat_id=200)
+        assert "Báo cáo Tổ CNS Xuân, tuần này" in report["text"] and "Lượt hỗ trợ: 1" in report["text"]
+        leader.last = [report]
+        await leader.say("Hộ hẹn quay lại tuần sau")  # the reason asked before the restart
+        assert "việc gì" in leader.text
+    assert storage.db["records"].count == 1
+
+
+async def test_review_by_number_and_the_inbox_on_zalo(zsmall, zfake, storage):
+    """Before r18-leaders "duyệt hết", "duyet phieu 2" went to the question matcher (and into the leaders'
+    unanswered inbox), "/duyet 1" said "Tổ trưởng chỉ duyệt phiếu của tổ mình" (the number read as a team's
+    name), and the inbox listed its groups as "1. … 2. …" above its own numbered choices, so "2" typed for the
+    second group pressed "Nhóm 1: bỏ qua"."""
+    async with running(zsmall):
+        admin = Chat(zsmall, "admin", name="Quản trị")
+        await admin.say("/taoto Tổ CNS Xuân; Xã Xuân Thượng; Xuân Thượng, Xuân Hạ")
+        await admin.say("/moi totruong")
+        leader = ZaloUser(zfake, LEAD_A, "Hoa")
+        await leader.say(f"tham gia {code_in(admin.text)}")
+        await leader.say("moi thanh vien")
+        member = ZaloUser(zfake, MEMBER_A, "Lan")
+        await member.say(f"tham gia {code_in(leader.text)}")
+        for name in ("Nguyễn Văn An", "Lê Văn Ba", "Trần Văn Cư"):
+            await member.say(f"ghi {name}; Xuân Hạ; cài vneid")
+            await member.say("ok")
+        await leader.say("duyet het")
+        assert "Duyệt cả 3 phiếu trên" in leader.text and storage.db["records"].count == 3
+        assert not [r for r in storage.db["records"].rows if r["review"] != "new"]  # nothing approved unseen
+        await leader.say("duyet phieu 2")
+        assert "Đã duyệt phiếu số 2." in leader.text and "1 đã duyệt" in leader.text
+        await leader.say("/duyet 2")
+        assert "Phiếu số 2 không có trong các phiếu mới" in leader.text
+        await leader.pick("Duyệt cả 2 phiếu trên")
+        assert "Đã duyệt phiếu số 3, 1." in leader.text
+        assert not storage.db.execute("select count(*) from unanswered").fetchone()[0]
+
+        await member.say("đăng ký nuôi chó mèo ở đâu")
+        await member.say("xin cấp giấy phép karaoke")
+        await leader.say("/chuatraloi")
+        assert "\n1. \"" not in leader.text and "Nhóm 2: \"" in leader.text
+        await leader.pick("Nhóm 2: bỏ qua")
+        assert "Nhóm 1: \"" in leader.text and "(1 lần)" in leader.text
