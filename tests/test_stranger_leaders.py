@@ -400,6 +400,13 @@ async def test_admin_named_and_not_and_a_report_across_a_restart_on_telegram(tsm
         assert "Báo cáo Tổ CNS Xuân, tháng 11/2026" in admin.text and "Lượt hỗ trợ: 1" in admin.text
         await impostor.say("/baocao Tổ CNS Xuân")
         assert "dành cho tổ trưởng" in impostor.text and "Lượt hỗ trợ" not in impostor.text
+        # Before r18-leaders an admin's "duyet" with two teams said "Bạn gõ /duyet <tên tổ>"; now a pick.
+        await admin.say("duyet")
+        assert "Duyệt phiếu của tổ nào?" in admin.text
+        await admin.press("Tổ CNS Xuân")
+        assert f"Số {number} (Lan" in admin.text
+        await impostor.say("duyet")
+        assert "dành cho tổ trưởng" in impostor.text
         await leader.say(f"/sua {number}")
         assert "lý do" in leader.text
 
