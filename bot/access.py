@@ -114,8 +114,11 @@ def member_for(deps: Deps, user_key: str) -> Actor | None:
 
 NOT_MEMBER = ("Chức năng này dành cho thành viên Tổ công nghệ số. "
               "Hãy nhờ tổ trưởng gửi mã mời, rồi gõ /thamgia <mã> để tham gia tổ.")
-NOT_LEADER = "Chức năng này dành cho tổ trưởng. Nếu bạn cần xem số liệu, hãy nhờ tổ trưởng của tổ."
-NOT_ADMIN = "Chức năng này dành cho quản trị viên (được đặt trong cấu hình ADMIN_IDS)."
+# One refusal for every leaders' command (reports, invites, members, review): it names what to ask the leader for.
+NOT_LEADER = ("Chức năng này dành cho tổ trưởng. Bạn cần xem số liệu của tổ, mời thêm người hay duyệt phiếu "
+              "thì nhờ tổ trưởng của tổ nhé.")
+NOT_ADMIN = ("Chức năng này dành cho quản trị viên của hệ thống (người được ghi tên trong cài đặt của bot). "
+             "Cần tạo tổ mới hay mời tổ trưởng, bạn liên hệ người quản trị nhé.")
 NOT_READER = "Chức năng này dành cho cán bộ xã, cán bộ tỉnh và tổ trưởng."
 NOT_IN_TEAM = ("Bạn là quản trị viên nhưng chưa thuộc tổ nào, nên chưa ghi nhận được. "
                "Hãy tạo mã mời bằng /moi rồi tự tham gia bằng /thamgia <mã>.")

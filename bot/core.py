@@ -330,6 +330,15 @@ async def _respond(incoming: Incoming, deps: Deps) -> list[Reply]:
         if picks is not None:
             return _done(session, deps, replies + await _pick_each(incoming, deps, session, picks), picked=True)
         if text.isdigit() and not session.flow:
+            listed = _listed_item(session, text)
+            if listed is not None:  # "1" after an answer whose text holds a "1. … 2. …" list and no choices
+                kept = session.state.get("listed")
+                replies += await _listed(incoming, deps, session, text, listed)
+                _remember_choices(session, replies)
+                if not session.flow and not session.state.get("choices") and "listed" not in session.state:
+                    session.state["listed"] = kept  # "2" after "1" still reads the same list
+                _save(deps, session)
+                return replies
             replies.append(Reply(no_such_choice(text, len(session.state.get("choices") or []))))
             return _done(session, deps, replies)
     return _done(session, deps, replies + await _handle(incoming, deps, session), picked=incoming.payload is not None)
@@ -409,6 +418,38 @@ def _done(session: Session, deps: Deps, replies: list[Reply], picked: bool = Fal
     return replies
 
 
+# A line of a list written in a reply's text ("1. Hỏi lại ngắn gọn…"): on Zalo and the console it looks like the
+# numbered choices, so a number typed after it is read as that line, never "Số 1 không ứng với lựa chọn nào".
+_LIST_LINE = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
+_COMMAND_IN = re.compile(r"(?<![\w/])/[a-z]+\b")
+
+
+def _listed_item(session: Session, number: str) -> str | None:
+    return next((item for n, item in session.state.get("listed") or [] if str(n) == number.lstrip("0")), None)
+
+
+async def _listed(incoming: Incoming, deps: Deps, session: Session, number: str, item: str) -> list[Reply]:
+    """A typed number naming a line of the last reply's own list: the line again; when it says to type one
+    command ("Gõ /chude để chọn chủ đề"), that command is done too."""
+    commands = set(_COMMAND_IN.findall(item))
+    said = Reply(f"Mục {number} ở trên: {item}\n(Các số trong câu trả lời là các bước để đọc, không phải lựa chọn; "
+                 "bạn cứ gõ câu hỏi hoặc lệnh bằng chữ nhé.)")
+    if len(commands) != 1:
+        return [said]
+    command = commands.pop()
+    out = await _handle(replace(incoming, text=command), deps, session)
+    return [Reply(f"Mục {number} ở trên: {item}\nTôi làm luôn {command} cho bạn:"), *out] if out else [said]
+
+
+def _remember_listed(session: Session, replies: list[Reply], offered: list[Choice]) -> None:
+    listed = [] if offered else [[int(m.group(1)), m.group(2).strip()[:300]] for r in replies
+                                 for line in r.text.split("\n") if (m := _LIST_LINE.match(line))]
+    if listed:
+        session.state["listed"] = listed[:20]
+    else:
+        session.state.pop("listed", None)
+
+
 def _remember_choices(session: Session, replies: list[Reply], picked: bool = False) -> None:
     """Keep the last offered choices so a typed number can pick one (console, Zalo).
 
@@ -421,6 +462,7 @@ def _remember_choices(session: Session, replies: list[Reply], picked: bool = Fal
     if picked and last is not None and len(offered) > 6 and [_bare(c.label) for c in offered] == before:
         last.repeated = True
     session.state["choices"] = [[c.label, c.payload] for c in offered]
+    _remember_listed(session, replies, offered)
 
 
 def _bare(label: str) -> str:

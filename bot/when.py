@@ -255,7 +255,9 @@ def _range(said: str, today: dt.date, bounded: bool = True) -> Period | None:
     if not isinstance(first, dt.date) or not isinstance(last, dt.date):
         return None
     if first > last and len(parts) == 2 and (typed := _DATE.fullmatch(parts[0])) and not typed.group(3):
-        first = first.replace(year=first.year - 1)  # "15/12-10/1" typed in January
+        earlier = first.replace(year=first.year - 1)  # "15/12-10/1" typed in January
+        # "15/11-1/11": the two days typed the other way round, not a year less two weeks.
+        first, last = (earlier, last) if (last - earlier).days <= 92 else (last, first)
     if first > last or (bounded and period_bounds_problem(first, last, today)):
         return None
     label = vn_date(first) if first == last else f"{vn_date(first)} - {vn_date(last)}"
@@ -265,9 +267,16 @@ def _range(said: str, today: dt.date, bounded: bool = True) -> Period | None:
 
 def parse_period(text: str, today: dt.date) -> Period | None:
     """A report period from what a leader typed, or None (then show PERIOD_HELP)."""
-    said = words(text)
-    said = re.sub(r"^(trong|cua|bao cao)\s+", "", said)
+    said = _LEAD.sub("", words(text))
+    said = _TRAIL.sub("", re.sub(r"\bngay\s+(?=\d)", "", said)).strip()  # "từ ngày 1/11 đến ngày 15/11"
+    said = re.sub(r"\b(tuan|thang|quy|nam) (?:vua )?roi$", r"\1 truoc", said)  # "tuần rồi" said in the South
     return _named(said, today) or _numbered(said, today) or _range(said, today)
+
+
+# Words around a period that name no time: "xuất file báo cáo", "báo cáo tổ tháng này", "tuần này của tổ nhé",
+# "ngày hôm qua".
+_LEAD = re.compile(r"^(?:(?:trong|cua|bao cao|bc|file|excel|tep|cua to|ca to|to|ngay)(?:\s+|$))+")
+_TRAIL = re.compile(r"(?:\s+(?:cua to minh|cua to|ca to|to minh|to|nhe|nha|a|giup toi|giup|voi|di))+$")
 
 
 # --- a day ahead (a follow-up's due date) ---------------------------------------------------------

@@ -118,6 +118,7 @@ async def route_flow(incoming: Incoming, deps: Deps, session: Session) -> list[R
 
 # Order matters:
 # 1. non-text (stickers, photos...) first: nothing else understands them; inside a flow they re-prompt;
+#    then "đúng rồi" / "ok" just after a record was saved (told it is saved; any other text forgets that);
 # 2. /huy before everything else that reads text, so it always leaves a flow;
 # 3. pressed choices go to their owner, whether or not a flow is active (stale ones are caught there);
 # 4. commands interrupt nothing: they answer, and the flow stays where it was;
@@ -127,6 +128,7 @@ async def route_flow(incoming: Incoming, deps: Deps, session: Session) -> list[R
 # 7. free text last goes to the FAQ.
 HANDLERS: list[Handler] = [
     nontext.handle,
+    assist.acknowledged,
     route_cancel,
     route_payload,
     route_command,

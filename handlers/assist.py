@@ -67,6 +67,7 @@ class GhiDraft:
     due_from_summary: bool = False  # the due date is being changed from the summary: go back there
     matches: list[list[Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # words of a one-line /ghi not understood
+    next_line: str = ""  # a new one-line /ghi typed while this record's summary was unsaved: asked about first
 
 
 def team_member(deps: Deps, incoming: Incoming) -> Member | list[Reply]:
@@ -510,9 +511,70 @@ def set_day(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
 
 
 def confirm_text(t: Turn[GhiDraft], text: str) -> list[Reply]:
-    """A day typed at the summary changes the day; anything else: say what the buttons do."""
+    """A day typed at the summary changes the day; a new one-line record naming a village of the team asks
+    first about the record on screen; anything else: say what the buttons do."""
+    command = words.as_command(text) or ""
+    line = arg_text(command if command.startswith("/ghi ") else words.record_with_commas(text) or "")
+    if line and not t.draft.edit:
+        parts = record_parts(line)
+        if (len(parts) in (3, 4) and match_village(t.deps, t.draft.team_id, parts[1]) is not None
+                and not _same_household(t.deps, t.draft, parts)):
+            t.draft.next_line = line
+            return t.go("pending")
     return set_day(t, text) or [Reply("Bạn bấm Lưu để ghi phiếu, Sửa để đổi, Đổi ngày nếu không phải hôm nay, "
                                       "hoặc Hủy."), *t.ask()]
+
+
+# "Nothing is lost": a new one-line /ghi typed under an unsaved summary asks about the record on screen first.
+PENDING_YES = {"co", "luu", "luu lai", "co luu", "luu di", "dung", "dung roi", "ok", "oke", "okay", "u", "uh", "vang",
+               "da", "da vang", "vang a", "co a", "luu phieu do", "luu phieu cu", "dong y", "xac nhan"}
+PENDING_NO = {"khong", "ko", "k", "kg", "bo", "bo di", "bo qua", "khong luu", "ko luu", "k luu", "thoi", "huy",
+              "bo phieu do", "bo phieu cu", "khong can"}
+
+
+def ask_pending(t: Turn[GhiDraft]) -> list[Reply]:
+    d = t.draft
+    who = f" cho hộ {d.name}, {assist.village_label(d.village)}" if d.name else ""
+    return [Reply(f"Phiếu bạn đang ghi dở{who} chưa được lưu. Lưu hồ sơ đang ghi dở không? "
+                  "Sau đó tôi ghi tiếp phiếu mới bạn vừa gõ.",
+                  (t.choice("✅ Lưu phiếu đang ghi dở", "keep"), t.choice("🗑️ Không lưu, bỏ phiếu đó", "drop"),
+                   t.choice("↩️ Xem lại phiếu đang ghi dở", "back")))]
+
+
+async def keep_pending(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    """Save the record on screen, then begin the one-line record typed after it."""
+    line, t.draft.next_line = t.draft.next_line, ""
+    out = await finish(t)
+    return out + _next_record(t, line) if t.ended else out
+
+
+def drop_pending(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    line, d = t.draft.next_line, t.draft
+    t.end()
+    said = f"Đã bỏ phiếu đang ghi dở{f' cho hộ {d.name}' if d.name else ''} (không lưu)."
+    return [Reply(said), *_next_record(t, line)]
+
+
+def back_to_summary(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
+    """Back to the record on screen; the new line is told back, to type again after saving."""
+    line, t.draft.next_line = t.draft.next_line, ""
+    return t.go("confirm", Reply(f"Phiếu mới bạn vừa gõ chưa ghi; lưu xong phiếu này, bạn gõ lại: /ghi {line}"))
+
+
+async def type_pending(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
+    said = " ".join(re.findall(r"\w+", fold(text)))
+    if said in PENDING_YES:
+        return await keep_pending(t, "")
+    return drop_pending(t, "") if said in PENDING_NO else None
+
+
+def _next_record(t: Turn[GhiDraft], line: str) -> list[Reply]:
+    if not line:
+        return []
+    member = team_member(t.deps, t.incoming)
+    if isinstance(member, list):  # refused
+        return member
+    return quick(replace(t.incoming, warned=True), t.deps, t.session, member, line)  # warned when first typed
 
 
 GHI = flows.Flow(
@@ -543,6 +605,8 @@ GHI = flows.Flow(
                                       "due": change_due},
                         confirm_text),
         "day": Step(ask_day, {"k": set_day}, set_day, expects=f"Bạn gõ ngày đã hỗ trợ: {DAY_EXAMPLES}."),
+        "pending": Step(ask_pending, {"keep": keep_pending, "drop": drop_pending, "back": back_to_summary},
+                        type_pending, expects="Bạn bấm Lưu để lưu phiếu đang ghi dở, hoặc Không lưu để bỏ nó."),
     },
     cancelled=lambda d: (f"Đã hủy, phiếu số {d.edit} giữ nguyên." if d.edit
                          else "Đã hủy, phiếu này không được lưu. Gõ /ghi khi cần ghi phiếu mới."),
@@ -590,6 +654,12 @@ async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[
     return start(incoming, deps, session, new_draft(member, deps.clock().date()))
 
 
+def _same_household(deps: Deps, draft: GhiDraft, parts: list[str]) -> bool:
+    """The line names the household of the draft again (typed anew to fix it): it replaces the draft."""
+    village = match_village(deps, draft.team_id, parts[1])
+    return fold(clean_name(parts[0])[0]) == fold(draft.name) and village is not None and village.id == draft.village_id
+
+
 def record_parts(args: str) -> list[str]:
     """A one-line record's parts: 'tên; thôn; việc[; ngày]'. Written with commas only ('Nguyễn Văn An, Xuân Hạ,
     cài vneid, ngân hàng, hôm qua'), the first two are the name and the village, a last part that says a day
@@ -614,6 +684,11 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     parts = record_parts(args)
     if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
+    turn = flows.current(session, {"ghi": GHI}, incoming, deps) if (session.flow or {}).get("name") == "ghi" else None
+    if turn is not None and not turn.draft.edit and turn.step in ("confirm", "pending") and not _same_household(
+            deps, turn.draft, parts):
+        turn.draft.next_line = args  # the record on screen is complete but unsaved: ask before replacing it
+        return turn.go("pending")
     name, masked = clean_name(parts[0])
     if not name or not_a_name(name):
         return [*_masked(masked, incoming), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
@@ -667,9 +742,16 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
         if done:
             return [Reply(f"Phiếu này đã được lưu rồi. Số phiếu: {done}.")]
         return [Reply("Nút này đã cũ. Gõ /ghi để ghi phiếu mới, hoặc /cuatoi để xem các phiếu đã lưu.")]
+    if turn.step == "pending":  # "Lưu" under the summary, pressed after a new one-line record was typed
+        return await keep_pending(turn, "")
     if turn.step != "confirm":
         return [Reply("Phiếu chưa đủ thông tin để lưu; tôi hỏi tiếp nhé."), *turn.ask()]
-    d = turn.draft
+    return await finish(turn)
+
+
+async def finish(turn: Turn[GhiDraft]) -> list[Reply]:
+    """Save the draft of `turn` (checked: the member's own, or a leader's allowed correction) and end the flow."""
+    incoming, deps, d = turn.incoming, turn.deps, turn.draft
     member: Actor | list[Reply] | None
     if d.corrector is not None:  # a leader's (or an admin's) correction of someone else's record
         member = member_for(deps, incoming.user_key)
@@ -685,6 +767,7 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
             return turn.end(Reply(NOT_MEMBER))
     assert member is not None and not isinstance(member, list)  # checked on both paths above
     record_id, text = write(deps, member, d)
+    turn.session.state[SAVED] = {"id": record_id, "at": deps.clock().isoformat(timespec="seconds")}
     if d.corrector is not None and text.startswith("Đã sửa"):
         told = await notify.tell(deps, d.member_id, (
             f"Tổ trưởng {member.display_name} đã sửa phiếu số {record_id} của bạn "
@@ -696,6 +779,33 @@ async def save(incoming: Incoming, deps: Deps, session: Session) -> list[Reply]:
     # Optional, and only on request (a numbered list here would catch a "Lưu" typed twice on Zalo).
     return turn.end(Reply(f"{text}\nGhi số người được hỗ trợ và kết quả (VNeID mức 2, tài khoản...): "
                           f"/ketqua {record_id}"))
+
+
+# "Đúng rồi", "ok" typed just after a record was saved (the summary said "Đúng rồi thì bấm Lưu."): told it is
+# saved, never saved again. Any other message first forgets the saved record (`acknowledged`, first in line).
+SAVED = "saved"
+SAVED_FOR = dt.timedelta(minutes=30)
+ACK_WORDS = {"dung roi", "dung", "dong y", "ok", "oke", "okay", "okie", "luu", "luu lai", "luu di", "xac nhan",
+             "dung roi luu", "ok luu", "ok roi", "ok a", "roi", "xong", "xong roi", "duoc roi", "luu roi", "vang",
+             "vang a", "da", "da vang", "da vang a", "u", "uh", "co", "dung a", "dung roi a", "chuan", "chuan roi"}
+
+
+async def acknowledged(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:
+    """'đúng rồi', 'ok' right after a saved record: a warm 'already saved'; anything else forgets it."""
+    saved = session.state.pop(SAVED, None)
+    if (saved is None or incoming.payload is not None or incoming.kind != "text" or incoming.is_group
+            or session.flow is not None or session.state.get("choices")):
+        return None
+    said = " ".join(re.findall(r"\w+", fold(incoming.text)))
+    try:
+        recent = deps.clock() - dt.datetime.fromisoformat(saved["at"]) <= SAVED_FOR
+    except (KeyError, TypeError, ValueError):
+        recent = False
+    if said not in ACK_WORDS or not recent:
+        return None
+    session.state[SAVED] = saved  # a second "ok" is told the same
+    return [Reply(f"Đã lưu rồi ạ, phiếu số {saved.get('id')} đã vào sổ của tổ, bạn không cần làm gì thêm. "
+                  "Gõ /ghi để ghi hộ tiếp theo, hoặc /cuatoi để xem lại các phiếu đã lưu.")]
 
 
 def write(deps: Deps, member: Actor, d: GhiDraft) -> tuple[int, str]:

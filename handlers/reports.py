@@ -98,7 +98,8 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
         audit_export(deps.storage, actor, "team", team_id, period, deps.clock(), approved)
         which = " (chỉ phiếu đã duyệt)" if approved else ""
         return [Reply(f"Tệp Excel báo cáo {team}, {period.label}{which}: {report.records} lượt hỗ trợ, "
-                      f"{report.households} hộ.", file=path, summary=reports.render(report, today))]
+                      f"{report.households} hộ.{_empty(report.records, 'tệp chỉ có dòng tiêu đề')}",
+                      file=path, summary=reports.render(report, today))]
     path = out_path(export_dir, team, period, ".png")
 
     def draw() -> tuple[int, reports.Report]:
@@ -111,8 +112,15 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
     _, report = await asyncio.to_thread(draw)
     skills = "; ".join(f"{name}: {n}" for name, n, _ in report.by_skill if n) or "chưa có lượt nào"
     return [Reply(f"Biểu đồ lượt hỗ trợ theo kỹ năng số của {team}, {period.label}. "
-                  "Lượt nào có nhiều kỹ năng được tính ở từng kỹ năng.",
+                  "Lượt nào có nhiều kỹ năng được tính ở từng kỹ năng."
+                  f"{_empty(report.records, 'biểu đồ còn trống')}",
                   image=path, summary=f"{team}, {period.label}: {report.records} lượt hỗ trợ. {skills}.")]
+
+
+def _empty(records: int, what: str) -> str:
+    """Said under a file of a period with no records, so an empty file is not taken for a fault."""
+    return (f"\nChưa có lượt hỗ trợ nào được ghi trong khoảng này, nên {what}. Thành viên ghi phiếu bằng /ghi; "
+            "bạn gõ lại lệnh sau nhé.") if records == 0 else ""
 
 
 def _command(cmd: str):

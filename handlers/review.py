@@ -7,10 +7,11 @@ free text leaves it. Admins review any team: /duyet <tên tổ>.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot import flows, notify, reports, review, teams
-from bot.access import LEADERS, Actor
+from bot.access import LEADERS, NO_TEAMS, Actor
 from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from knowledge.normalize import fold
@@ -114,10 +115,23 @@ async def type_note(t: Turn[ReviewDraft], text: str) -> list[Reply] | None:
     return t.go("list")
 
 
+def ask_team(t: Turn[ReviewDraft]) -> list[Reply]:
+    return [Reply("Duyệt phiếu của tổ nào?", tuple(t.choice(f"{x.name} ({x.commune})", f"t:{x.id}")
+                                                  for x in teams.list_teams(t.deps.storage)))]
+
+
+def pick_team(t: Turn[ReviewDraft], arg: str) -> list[Reply] | None:
+    if not arg.isdigit() or teams.get_team(t.deps.storage, int(arg)) is None:
+        return None
+    t.draft.team_id = int(arg)
+    return t.go("list")
+
+
 DUYET = flows.Flow(
     name="duyet", draft=ReviewDraft,
-    guard=LEADERS.guard(team=lambda d: d.team_id),
+    guard=LEADERS.guard(team=lambda d: d.team_id or None),
     steps={
+        "team": Step(ask_team, {"t": pick_team}, view=True),
         "list": Step(ask_list, {"ok": approve_one, "fix": fix, "all": approve_all, "next": next_page}, view=True),
         "note": Step(ask_note, {"back": lambda t, _a: t.go("list")}, type_note, free_text=True,
                      expects="Bạn gõ điều cần sửa (vài chữ), ví dụ: thiếu việc mở tài khoản ngân hàng."),
@@ -134,20 +148,35 @@ async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor)
     if member.is_admin and (name or team_id is None):
         found = reports.find_team(deps.storage.db, name) if name else \
             [(t.id, t.name) for t in teams.list_teams(deps.storage)]
-        if len(found) != 1:
-            names = ", ".join(n for _, n in found[:10]) or "(chưa có tổ nào)"
-            return [Reply(f"Bạn gõ /duyet <tên tổ> để chọn tổ. Các tổ: {names}.")]
+        if len(found) != 1:  # pick the team, as /baocao, /thanhvien and /moi let an admin do
+            if not teams.list_teams(deps.storage):
+                return [Reply(NO_TEAMS)]
+            missing = [Reply(f"Không tìm thấy tổ \"{name[:40]}\".")] if name and not found else []
+            return begin(DUYET, "team", ReviewDraft(), incoming, deps, session, *missing)
         team_id = found[0][0]
     if team_id is None:
         return [Reply(LEADERS.refusal)]
     own = teams.get_team(deps.storage, team_id)
     draft = ReviewDraft(team_id)
-    if name and not member.is_admin and own is not None and fold(name) != fold(own.name):
+    said = " ".join(fold(name).replace("#", " ").split())
+    number = re.fullmatch(r"(?:phieu |so )?(\d{1,9})", said)
+    if number and not member.is_admin:  # "/duyet 12", "duyệt phiếu 12": that record, if it is new in the team
+        rid = int(number.group(1))
+        done = review.approve(deps.storage, team_id, [rid], member.actor_id, deps.clock())
+        draft.said = (f"Đã duyệt phiếu số {rid}." if done else
+                      f"Phiếu số {rid} không có trong các phiếu mới của tổ (có thể đã duyệt, đang cần sửa, đã xóa, "
+                      "hoặc là phiếu của tổ khác).")
+    elif said in ALL_WORDS and not member.is_admin:  # "duyệt hết": never approved unseen; the page's button does it
+        draft.said = "Bạn xem các phiếu dưới đây rồi bấm \"Duyệt cả … phiếu trên\" để duyệt hết trang này."
+    elif name and not member.is_admin and own is not None and fold(name) != fold(own.name):
         # "/duyet Tổ CNS Xuân" from another team's leader: say so, rather than show their own team's counts as if
         # they were the other team's.
         draft.said = f"Tổ trưởng chỉ duyệt phiếu của tổ mình, {own.name}."
     return begin(DUYET, "list", draft, incoming, deps, session)
 
+
+# What follows "duyệt" to mean every record: the page is shown with its "Duyệt cả … phiếu trên".
+ALL_WORDS = {"het", "tat ca", "ca", "ca trang", "het tat ca", "toan bo", "all", "het di", "tat"}
 
 COMMANDS = {"/duyet": start}
 FLOWS = {"duyet": DUYET}

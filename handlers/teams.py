@@ -18,6 +18,7 @@ from bot.core import Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn
 from bot.safety import redact
 from bot.web import auth as web_auth
+from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
 
@@ -210,8 +211,9 @@ def ask_members(t: Turn[MembersDraft]) -> list[Reply]:
     today = t.deps.clock().date()
     rows = teams.team_members(t.deps.storage, t.draft.team_id, today.replace(day=1))
     team = teams.get_team(t.deps.storage, t.draft.team_id)
-    lines = [f"{i}. {r.display_name} ({ROLE_NAMES.get(r.role, r.role)}): {r.logs_this_month} lượt"
-             for i, r in enumerate(rows, 1)]
+    # Bullets, not "1. 2.": on Zalo and the console the choices below are the numbered lines, and "2" typed for
+    # the second member in a numbered list here picked the second choice instead.
+    lines = [f"- {r.display_name} ({ROLE_NAMES.get(r.role, r.role)}): {r.logs_this_month} lượt" for r in rows]
     text = (f"Tổ \"{team.name if team else ''}\": {len(rows)} thành viên. Số lượt ghi nhận tháng "
             f"{today.month}/{today.year}:\n" + ("\n".join(lines) or "(chưa có ai)"))
     me = _me(t)
@@ -271,7 +273,18 @@ async def members(incoming: Incoming, deps: Deps, session: Session, member: Acto
         if not teams.list_teams(deps.storage):
             return [Reply(NO_TEAMS)]
         return begin(THANHVIEN, "team", MembersDraft(), incoming, deps, session)
-    return begin(THANHVIEN, "list", MembersDraft(member.team_id), incoming, deps, session)
+    draft = MembersDraft(member.team_id)
+    named = " ".join(fold(arg_text(incoming.text)).split())
+    if named:  # "xóa thành viên Lan", "cho Lan rời tổ": straight to "Cho Lan rời tổ?" when one member has that name
+        rows = [r for r in teams.team_members(deps.storage, member.team_id, deps.clock().date())
+                if r.id != member.id and " ".join(fold(r.display_name).split()) == named]
+        if len(rows) == 1:
+            draft.target, draft.target_name = rows[0].id, rows[0].display_name
+            return begin(THANHVIEN, "confirm", draft, incoming, deps, session)
+        said = Reply(f"Tôi không thấy thành viên tên \"{arg_text(incoming.text)[:40]}\" trong tổ "
+                     f"(hoặc có nhiều người trùng tên). Bạn chọn trong danh sách dưới đây.")
+        return begin(THANHVIEN, "list", draft, incoming, deps, session, said)
+    return begin(THANHVIEN, "list", draft, incoming, deps, session)
 
 
 COMMANDS = {"/taoto": create_team, "/moi": invite, "/thamgia": join, "/thanhvien": members}

@@ -74,7 +74,7 @@ def _groups_reply(t: Turn[InboxDraft], draft: InboxDraft) -> list[Reply]:
     lines = [f"{prefix}Câu hỏi chưa có câu trả lời: {total} câu, {count} nhóm "
              "(đã ẩn thông tin cá nhân). Nhóm hỏi nhiều nhất trước:"]
     for i, g in enumerate(draft.groups, 1):
-        lines.append(f"{i}. \"{_quote(g['q'])}\" ({len(g['ids'])} lần)")
+        lines.append(f"Nhóm {i}: \"{_quote(g['q'])}\" ({len(g['ids'])} lần)")  # not "1.": the choices are numbered
         if g.get("v"):
             lines.append(f"   cũng hỏi: \"{_quote(g['v'][0])}\"")
     if count > SHOWN:

@@ -125,6 +125,22 @@ async def run_scope(cmd: str, deps: Deps, scope: Scope, period: reports.Period,
                   summary=f"{report.title}, {period.label}: {report.totals.numbers.records} lượt hỗ trợ.")]
 
 
+def _own_team_period(deps: Deps, team_id: int | None, rest: str) -> str | None:
+    """What follows "tổ" in a leader's "báo cáo tổ tháng này" or "/baocao tổ CNS Xuân tuần này" when it is a
+    period, or their own team's name then a period: the period's words; None for another team."""
+    today = deps.clock().date()
+    if reports.parse_period(rest, today) is not None:
+        return rest
+    name = fold(reports.team_name(deps.storage.db, team_id) or "") if team_id else ""
+    words = rest.split()
+    for cut in range(len(words), 0, -1):
+        typed = fold(" ".join(words[:cut]))
+        if name and typed in (name, name.removeprefix("to ")) and reports.parse_period(
+                " ".join(words[cut:]), today) is not None:
+            return " ".join(words[cut:])
+    return None
+
+
 def _report_command(cmd: str) -> Handler:
     fallback = team_reports.COMMANDS[f"/{cmd}"]
 
@@ -133,7 +149,10 @@ def _report_command(cmd: str) -> Handler:
         args = arg_text(incoming.text)
         level, rest = _level_word(args)
         if member is not None and member.role == Role.LEADER and level is not None:
-            return [Reply(LEADER_OWN_TEAM.format(cmd=cmd))]  # not "I don't understand the period 'xa …'"
+            own = _own_team_period(deps, member.team_id, rest) if level == "team" else None
+            if own is None:
+                return [Reply(LEADER_OWN_TEAM.format(cmd=cmd))]  # not "I don't understand the period 'xa …'"
+            incoming = replace(incoming, text=f"/{cmd} {own}".strip())  # "báo cáo tổ tháng này": their own team
         if member is not None and member.is_admin and level == "team":  # "/baocao tổ Tổ CNS Đông": the team's name
             incoming = replace(incoming, text=f"/{cmd} {rest}".strip())
         if member is None or not (member.is_official or (member.is_admin and level in ("province", "commune"))):

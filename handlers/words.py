@@ -62,6 +62,18 @@ def _village_size_or_nothing(rest: str) -> bool:
     return not rest or bool(re.fullmatch(r".*[^\W\d_].*\s\d{1,6}", rest))
 
 
+def _name(rest: str) -> bool:
+    """Nothing, or a person's name: a few words with no digits, not a question."""
+    return not rest or (len(rest.split()) <= 5 and not any(c.isdigit() for c in rest)
+                        and not looks_like_question(rest))
+
+
+def _review(rest: str) -> bool:
+    """Nothing, a record's number ("duyệt phiếu 12" leaves "12"), or words for every record ("hết")."""
+    return not rest or _number(rest) or " ".join(fold(rest).split()) in ("het", "tat ca", "ca", "ca trang",
+                                                                         "het tat ca", "toan bo", "het di")
+
+
 def _leader_invite(rest: str) -> bool:
     return fold(rest).replace(" ", "") == "totruong"
 
@@ -78,16 +90,19 @@ WORDS: list[tuple[tuple[str, ...], str, Callable[[str], bool]]] = [
     (("cua toi", "phieu cua toi", "cuatoi"), "/cuatoi", _nothing),
     (("sua phieu", "sua"), "/sua", _number),
     (("xoa phieu", "xoa"), "/xoa", _number),
-    (("bao cao", "baocao", "bc"), "/baocao", _period_or_nothing),  # "bc tháng này": how leaders shorten it
-    (("xuat excel", "xuat file", "xuat"), "/xuat", _period_or_nothing),
-    (("bieu do", "bieudo"), "/bieudo", _period_or_nothing),
+    (("xem bao cao", "gui bao cao", "lay bao cao", "xem bc", "bao cao", "baocao", "bc"), "/baocao",
+     _period_or_nothing),  # "bc tháng này": how leaders shorten it
+    (("xuat excel", "xuat file", "xuat", "tai excel", "tai file excel", "tai file"), "/xuat", _period_or_nothing),
+    (("xem bieu do", "ve bieu do", "bieu do", "bieudo"), "/bieudo", _period_or_nothing),
     (("thanh vien", "thanhvien"), "/thanhvien", _nothing),
+    # A member's name may follow: "xóa thành viên Lan" asks "Cho Lan rời tổ?".
+    (("xoa thanh vien", "bo thanh vien", "cho roi to", "xoa khoi to", "moi ra khoi to"), "/thanhvien", _name),
     # "mới" alone is an answer ("hộ mới"), not a command: only "mời thành viên", "mã mời", "mời tổ trưởng".
     (("moi thanh vien", "tao ma moi", "ma moi"), "/moi", _nothing),
     (("moi",), "/moi", _leader_invite),
     (("chua tra loi", "chuatraloi"), "/chuatraloi", _nothing),
     (("gop y", "gopy"), "/gopy", _nothing),
-    (("duyet phieu", "duyet"), "/duyet", _nothing),
+    (("duyet phieu", "duyet"), "/duyet", _review),  # "duyệt 12", "duyệt hết"
     (("viec can lam", "viec cua toi", "viec hen", "viec"), "/viec", _nothing),
     # Anything may follow: it is the question for the leader.
     (("hoi to truong", "hoi totruong", "hoitotruong", "gap nguoi that", "gap to truong"), "/hoitotruong",
@@ -160,4 +175,6 @@ def looks_private(text: str) -> bool:
 
 NATURAL_OPENERS = ("huong dan", "giup do", "help", "thoat", "dung lai", "huy bo", "chu de",
                    "duyet", "duyet phieu", "viec", "viec can lam", "viec cua toi", "viec hen",
-                   "ket qua", "hoat dong", "mau so", "so ho dan")
+                   "ket qua", "hoat dong", "mau so", "so ho dan", "xem bao cao", "gui bao cao", "lay bao cao",
+                   "tai excel", "tai file", "tai file excel", "xem bieu do", "ve bieu do", "thanh vien",
+                   "bo thanh vien")

@@ -286,8 +286,10 @@ async def test_a_new_flow_says_it_drops_an_unsaved_draft(tdeps):
     await leader.pick("Xong")
     await leader.say("/ghi Lê Văn Cường; Đồng Tâm; vneid2")
     assert "ghi dở" not in leader.text
-    await leader.say("/ghi Lê Thị Hoa; Đồng Tâm; qr")
-    assert "Phiếu đang ghi dở cho hộ Lê Văn Cường chưa được lưu" in leader.text
+    await leader.say("/ghi Lê Thị Hoa; Đồng Tâm; qr")  # a complete summary is not dropped: asked about first
+    assert "ghi dở cho hộ Lê Văn Cường, thôn Đồng Tâm chưa được lưu. Lưu hồ sơ đang ghi dở không?" in leader.text
+    await leader.say("/ghi")  # a guided /ghi keeps to the question asked
+    assert "Lưu hồ sơ đang ghi dở không?" in leader.text
 
 
 async def test_the_whole_story_through_respond(tdeps):

@@ -77,7 +77,7 @@ async def test_inbox_lists_own_team_grouped(ideps, data):
     reply = (await chat.say("/chuatraloi"))[0]
     assert "8 câu, 3 nhóm" in reply.text
     lines = reply.text.splitlines()
-    assert lines[1].startswith("1. ") and "(5 lần)" in lines[1] and "vneid" in lines[1].lower()
+    assert lines[1].startswith("Nhóm 1: ") and "(5 lần)" in lines[1] and "vneid" in lines[1].lower()
     assert any("(2 lần)" in line for line in lines) and any("gia vang hom nay\" (1 lần)" in line for line in lines)
     assert "yen binh" not in reply.text and "nguoi ngoai" not in reply.text
     assert [c.label for c in reply.choices][:2] == ["Nhóm 1: thêm làm cách hỏi của mục…", "Nhóm 1: bỏ qua"]
