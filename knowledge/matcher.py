@@ -366,7 +366,10 @@ class Matcher:
         """Whether the message holds a word the knowledge base knows: a phrasing typed exactly, or a word
         of two letters or more, not a stopword, that some entry uses. "asdfgh", "DROP TABLE records" or
         "{{7*7}}" hold none: no entry can be offered for them, and the bot says it did not understand."""
-        q = self.query_key(question)
+        return self._content_key(self.query_key(question))
+
+    def _content_key(self, q: str) -> bool:
+        """has_content of a query key."""
         if q in self.exact:
             return True
         vocabulary = self.vocabulary
@@ -691,10 +694,17 @@ class Matcher:
         The second ranking re-scores fewer phrasings (LIGHT_CANDIDATES; its decisions on dev are the
         same), and a letter longer than LONG_TEXT is ranked only on its first question: messages ranked
         twice set the latency's p99, and the longest of them the worst of it."""
-        if not self.has_content(question):
-            return Match("none", (), (), 0.0)  # (numbers and unknown words only: nothing to offer)
-        parts = split_question(question)[:MAX_PARTS]
         decided: dict[str, Match] = {}  # by query key: two parts (or a part and the whole) may share one
+        found = self._match_parts(question, decided)
+        # Numbers and unknown words only: nothing to offer. Checked on the query keys ranked above first, so a
+        # question pays for normalising the whole message again only when none of its parts holds a known word.
+        if not any(self._content_key(q) for q in decided) and not self.has_content(question):
+            return Match("none", (), (), 0.0)
+        return found
+
+    def _match_parts(self, question: str, decided: dict[str, Match]) -> Match:
+        """`match` on the message's parts; `decided` collects each ranked query key's decision."""
+        parts = split_question(question)[:MAX_PARTS]
         budget = 1 if len(question) > LONG_TEXT else MAX_RANKINGS
 
         def decide_on(text: str) -> Match | None:

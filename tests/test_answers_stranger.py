@@ -139,6 +139,16 @@ def test_has_content():
         assert matcher.has_content(text), text
 
 
+def test_a_question_before_a_long_tail_of_unknown_words_is_still_matched():
+    """The content check reads every ranked part, not only the whole message's last words: a question
+    followed by more unknown words than a query key keeps is still ranked."""
+    matcher = KnowledgeBase.load().matcher
+    text = "Cách kích hoạt tài khoản VNeID? " + " ".join(["asdfgh qwerty zxcvb"] * 20)
+    assert not matcher.has_content(text)  # the whole message's query key holds its last words only
+    m = matcher.match(text)
+    assert m.ranked and m.ranked[0].entry.id.startswith("vneid"), m
+
+
 async def test_not_understood_on_zalo(settings, storage, zfake):
     deps = zalo_deps(compose(
         settings=settings, storage=storage, kb=KnowledgeBase.load()), zfake)
