@@ -121,8 +121,9 @@ NEWER_HALF = True
 # beside the older rows' (fresh_slice). Now the first line of round 9 (52 rows collected while the KB was
 # being edited, merged after every KB edit of that stop), so it covers round 10 too (from line 514, merged in
 # round 16, when the only KB edit was 10 phrasings reworded for `kb check`) and round 11 (from line 561,
-# merged in round 17 with new entries written from the older rows' gap descriptions only): no KB editor has
-# read these rounds' misses. Move it to the next unread round's first line when the KB has been edited with these
+# merged in round 17 with new entries written from the older rows' gap descriptions only) and round 12 (from
+# line 600, merged in round 18 with fact-audit edits of answer texts and phrasings written from a tester's own
+# questions, never from these rows): no KB editor has read these rounds' misses. Move it to the next unread round's first line when the KB has been edited with these
 # rows' misses in view (benchmarks/eval/real/README.md).
 FRESH_LINE = 462
 # A question offered choices is worth 1 when the right entry is among them and costs OOS_CHOICE_COST when it
