@@ -30,6 +30,16 @@ def code_in(text: str) -> str:
     return match.group(1)
 
 
+async def invite_leader(deps: Deps, name: str, commune: str, villages: str) -> str:
+    """The admin creates a team and invites its leader (in-process); returns the leader's invite code."""
+    admin = Chat(deps, "admin", name="Quản trị")
+    await admin.say(f"/taoto {name}; {commune}; {villages}")
+    await admin.say("/moi totruong")
+    if "Tổ nào" in admin.text or "tổ nào" in admin.text:
+        await admin.pick(name)
+    return code_in(admin.text)
+
+
 async def make_team(deps: Deps, members: int = 1) -> tuple[Chat, Chat, list[Chat]]:
     """Admin creates a team, invites a leader; the leader invites `members` members."""
     admin = Chat(deps, "admin", name="Quản trị")

@@ -30,19 +30,9 @@ from tests.channelkit import (
     zalo_deps,
 )
 from tests.chat import Chat
-from tests.teamkit import VN, code_in, receipt
+from tests.teamkit import VN, code_in, invite_leader, receipt
 
 NO_ANSWER = "chưa có câu trả lời"
-
-
-async def team(deps: Deps, name: str, commune: str, villages: str) -> str:
-    """The admin creates a team and invites its leader (in-process); returns the leader's invite code."""
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say(f"/taoto {name}; {commune}; {villages}")
-    await admin.say("/moi totruong")
-    if "Tổ nào" in admin.text or "tổ nào" in admin.text:
-        await admin.pick(name)
-    return code_in(admin.text)
 
 
 @pytest.fixture
@@ -61,7 +51,7 @@ def tsmall(settings, storage, small_kb, tfake, clock) -> Deps:
 
 
 async def zalo_member(deps: Deps, zfake, user: str = "m" * 20) -> ZaloUser:
-    code = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     member = ZaloUser(zfake, user, "Lan")
     await member.say(f"tham gia {code}")
     return member
@@ -100,7 +90,7 @@ async def test_a_new_one_line_record_keeps_the_unsaved_summary_on_zalo(zsmall, z
 async def test_the_old_save_button_under_the_summary_still_saves_both_on_telegram(tsmall, tfake, storage):
     """On Telegram the summary's "Lưu" button stays on screen: pressed after the new line was typed it saves
     the record it was under, then the new line goes on (before: the record was dropped, the button stale)."""
-    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     async with telegram_running(tsmall):
         member = TelegramUser(tfake, 300, "Lan")
         await member.say(f"/thamgia {code}")
@@ -170,7 +160,7 @@ async def test_a_leaders_reports_export_and_chart_on_telegram(tsmall, tfake, set
     """The leader asks for reports as people type them (with and without diacritics, this week, this month, a
     date range), first with no records, then after members log households with secrets typed in; the export
     opens as an Excel workbook with Vietnamese headers and holds no ID number, OTP or password."""
-    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     async with telegram_running(tsmall):
         leader = TelegramUser(tfake, 200, "Hoa")
         await leader.say(f"/thamgia {code}")
@@ -277,8 +267,8 @@ async def test_two_teams_leaders_on_zalo(settings, storage, small_kb, zfake, clo
     port = free_port()
     deps = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), zfake,
                      public_base_url=f"http://127.0.0.1:{port}")
-    code_a = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
-    code_b = await team(deps, "Tổ CNS Đông", "Xã Đông Sơn", "Đông A, Đông B")
+    code_a = await invite_leader(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code_b = await invite_leader(deps, "Tổ CNS Đông", "Xã Đông Sơn", "Đông A, Đông B")
     async with running(deps, port=port) as (channel, base):
         deps.services.senders["zalo"] = channel.send  # as the runner does: messages to members, the digest
         lead_a, lead_b = ZaloUser(zfake, LEAD_A, "Hoa"), ZaloUser(zfake, LEAD_B, "Tâm")

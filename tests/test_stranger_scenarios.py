@@ -31,7 +31,7 @@ from tests.channelkit import (
     zalo_deps,
 )
 from tests.chat import Chat
-from tests.teamkit import code_in, receipt
+from tests.teamkit import code_in, invite_leader, receipt
 
 NO_ANSWER = "chưa có câu trả lời"
 WARNED = "thông tin cần giữ kín"
@@ -59,16 +59,6 @@ def friendly(text: str) -> None:
     assert text.strip(), "an empty reply"
     assert VIETNAMESE.search(text), text
     assert not TECHNICAL.search(text), text
-
-
-async def team(deps: Deps, name: str, commune: str, villages: str) -> str:
-    """The admin creates a team and invites its leader (in-process); returns the leader's invite code."""
-    admin = Chat(deps, "admin", name="Quản trị")
-    await admin.say(f"/taoto {name}; {commune}; {villages}")
-    await admin.say("/moi totruong")
-    if "Tổ nào" in admin.text or "tổ nào" in admin.text:
-        await admin.pick(name)
-    return code_in(admin.text)
 
 
 @pytest.fixture
@@ -180,7 +170,7 @@ async def test_secrets_inside_a_household_log_on_telegram(tsmall, tfake, storage
     """A member logs households with ID numbers, phone numbers, OTPs and passwords written into the name, the
     services and the note. Before round 18 the services part "cccd 034.123.456.789" came back as "Tôi chưa hiểu
     việc "cccd an"" (the hidden-number placeholder read as words) and the name kept the word "Cccd"."""
-    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     async with telegram_running(tsmall):
         leader = TelegramUser(tfake, 200, "Hoa")
         await leader.say(f"/thamgia {code}")
@@ -229,7 +219,7 @@ async def test_a_record_typed_with_commas_on_zalo(settings, storage, small_kb, z
     question matcher and the household's name into the leaders' unanswered inbox; "ngày mai" as the day got
     "Tôi chưa hiểu ngày" instead of "chưa tới"."""
     zsmall = zalo_deps(compose(settings=settings, storage=storage, kb=small_kb, clock=clock), zfake)
-    code = await team(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     async with running(zsmall):
         member = ZaloUser(zfake, "m" * 20, "Lan")
         await member.say(f"tham gia {code}")
@@ -377,7 +367,7 @@ async def test_a_5000_character_message_on_telegram(tshipped, tfake):
 async def test_buttons_from_yesterday_on_telegram(tshipped, tfake, storage, clock):
     """A member leaves a summary unsaved and an answer open; the next day the old "Lưu" says the draft was
     dropped and saves nothing, the old "Xem đầy đủ" still opens the full answer, and 👍 is taken once."""
-    code = await team(tshipped, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    code = await invite_leader(tshipped, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
     async with telegram_running(tshipped):
         member = TelegramUser(tfake, 301, "Lan")
         await member.say(f"/thamgia {code}")
@@ -407,8 +397,8 @@ async def test_buttons_from_yesterday_on_telegram(tshipped, tfake, storage, cloc
 async def test_two_members_of_different_teams_at_once_on_telegram(tsmall, tfake, storage):
     """Two members of two teams log at the same moment; each record lands in its own team, and each leader
     sees only their own team's numbers and households, whatever they ask for."""
-    code_x = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
-    code_d = await team(tsmall, "Tổ CNS Đông", "Xã Đông Sơn", "Đông Hòa")
+    code_x = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    code_d = await invite_leader(tsmall, "Tổ CNS Đông", "Xã Đông Sơn", "Đông Hòa")
     async with telegram_running(tsmall):
         lead_x, lead_d = TelegramUser(tfake, 210, "Hoa"), TelegramUser(tfake, 220, "Tâm")
         await lead_x.say(f"/thamgia {code_x}")
@@ -482,7 +472,7 @@ JOIN_FORMS = ["tham gia {lower}", "thamgia: {code}", "tham gia ma {code}", "Tham
 async def test_a_new_member_joins_however_they_type_the_code_on_zalo(zsmall, zfake, storage):
     """Invite codes typed the way members type them. Before round 18 "/thamgia ma K7PQ2M" was read as the code
     "MAK7PQ2M" and refused, and "tham gia ma K7PQ2M", "thamgia: K7PQ2M" went to the question matcher."""
-    code = await team(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    code = await invite_leader(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
     leader = Chat(zsmall, "lead", name="Hoa")
     await leader.say(f"/thamgia {code}")
     async with running(zsmall):
@@ -499,7 +489,7 @@ async def test_a_new_member_joins_however_they_type_the_code_on_zalo(zsmall, zfa
 async def test_a_leaders_shorthand_bc_is_the_report_on_zalo(zsmall, zfake, storage):
     """Leaders write "bc" for "báo cáo" ("bc thang nay"): before round 18 it got "chưa có câu trả lời" and
     went to the unanswered inbox."""
-    code = await team(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    code = await invite_leader(zsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
     async with running(zsmall):
         leader = ZaloUser(zfake, "e" * 20, "Hoa")
         await leader.say(f"tham gia {code}")
@@ -572,7 +562,7 @@ async def test_a_double_tap_on_save_and_a_restart_mid_record_on_telegram(setting
 
     store = Storage(settings.database_path)
     deps = telegram_deps(compose(settings=settings, storage=store, kb=small_kb, clock=clock), tfake)
-    code = await team(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    code = await invite_leader(deps, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
     try:
         async with telegram_running(deps):
             member = TelegramUser(tfake, 330, "Lan")
@@ -622,7 +612,7 @@ async def test_a_question_for_the_leader_and_the_answer_carry_no_secret_on_teleg
     it. Both are warned, the relayed texts are hidden, and nothing of either is stored."""
     from bot.runner import build_web_app, start_channels
 
-    code = await team(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
+    code = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Hạ")
     channels = await start_channels(tsmall, ["telegram"], build_web_app(tsmall))
     try:
         leader = TelegramUser(tfake, 240, "Hoa")
