@@ -78,6 +78,10 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
     refusal = reports.period_refusal(period, today)  # bounded work, whoever parsed the period
     if refusal:
         return [Reply(refusal)]
+    if period.start > today:  # "/baocao 20/11-25/11" typed on 18/11: no record can be there yet
+        return [Reply(f"Khoảng {period.label} chưa tới (hôm nay là {reports.vn_date(today)}), nên chưa có lượt hỗ "
+                      "trợ nào để xem. Bạn gõ lại, ví dụ: tuần này, tháng này, hoặc "
+                      f"01/{today.month:02d}-{reports.vn_date(today)}.")]
     cat = catalogue()
     if cmd == "baocao":
         report = reports.team_report(deps.storage.db, team_id, period, cat, today, approved_only=approved)

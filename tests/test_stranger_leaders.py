@@ -192,8 +192,10 @@ async def test_a_leaders_reports_export_and_chart_on_telegram(tsmall, tfake, set
         assert "tháng 11/2026" in leader.text and "Lượt hỗ trợ: 2" in leader.text and "Lan" in leader.text
         await leader.say("/baocao 18/11-18/11")
         assert "Lượt hỗ trợ: 1" in leader.text
-        await leader.say("/baocao 20/11-25/11")  # days still ahead
-        assert "Lượt hỗ trợ" not in leader.text or "Lượt hỗ trợ: 0" in leader.text
+        await leader.say("/baocao 20/11-25/11")  # days still ahead: said so, not an empty report
+        assert "chưa tới (hôm nay là 18/11/2026)" in leader.text and "Lượt hỗ trợ:" not in leader.text
+        await leader.say("/xuat 20/11-25/11")
+        assert "chưa tới" in leader.text and not leader.last[-1].get("document"), leader.last
 
         await leader.say("/xuat tháng này")
         [sent] = leader.last
