@@ -52,11 +52,16 @@ _QUESTION_END = re.compile(r"\b(khong|ko|k|chua|gi|nao|dau|sao|the nao|bao nhieu
                            r"khong dc)$")
 
 
+def said_words(text: str) -> str:
+    """What was typed as bare folded words, for matching short answers: "Đúng rồi!" -> "dung roi"."""
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
 def looks_like_question(text: str) -> bool:
     """True for "lam sao kich hoat vneid", "quen mat khau thi sao?", not for "Nguyễn Văn An"."""
     if text.rstrip().endswith("?"):
         return True
-    folded = " ".join(re.findall(r"\w+", fold(text)))
+    folded = said_words(text)
     return len(folded.split()) >= 2 and bool(_QUESTION_START.search(folded) or _QUESTION_END.search(folded))
 
 

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from bot import assist, flows, notify, review, teams
 from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Actor, Member, member_for
 from bot.core import Choice, Deps, Incoming, Reply, Session
-from bot.flows import Step, Turn
+from bot.flows import Step, Turn, said_words
 from bot.followups import DEFAULT_DAYS
 from bot.safety import MASK, without_mask
 from bot.when import AHEAD_EXAMPLES, DAY_EXAMPLES, parse_day, parse_due, says_a_day, vn_date
@@ -303,7 +303,7 @@ NOT_NAMES = {"ok", "oke", "okie", "okay", "ok a", "u", "uh", "uhm", "um", "vang 
 
 def not_a_name(name: str) -> bool:
     """Fewer than two letters, or a word such as "ok", "vâng", "cảm ơn"."""
-    return sum(ch.isalpha() for ch in name) < 2 or " ".join(re.findall(r"\w+", fold(name))) in NOT_NAMES
+    return sum(ch.isalpha() for ch in name) < 2 or said_words(name) in NOT_NAMES
 
 
 def type_name(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
@@ -334,7 +334,7 @@ YES_WORDS = {"co", "dung", "phai", "dung roi", "phai roi", "co phai", "dung ho n
 
 def type_match(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     """'mới'/'không' -> a new household; 'đúng'/'có' with one match -> that one; a name -> search again."""
-    said = " ".join(re.findall(r"\w+", fold(text)))
+    said = said_words(text)
     if said in NEW_WORDS:
         return new_household(t, "")
     if said in YES_WORDS and len(t.draft.matches) == 1:
@@ -358,7 +358,7 @@ def type_phone(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
     if re.fullmatch(r"\d{3}", text):
         t.draft.phone3 = text
         return after_household(t)
-    if " ".join(re.findall(r"\w+", fold(text))) in SKIP_WORDS or text.strip() in SKIP_WORDS:
+    if said_words(text) in SKIP_WORDS or text.strip() in SKIP_WORDS:
         t.draft.phone3 = None
         return after_household(t)
     return None
@@ -402,7 +402,7 @@ OUTCOME_WORDS = {"xong": "done", "da xong": "done", "roi": "done", "xong roi": "
 
 
 def type_outcome(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
-    code = OUTCOME_WORDS.get(" ".join(re.findall(r"\w+", fold(text))))
+    code = OUTCOME_WORDS.get(said_words(text))
     return pick_outcome(t, code) if code else None
 
 
@@ -473,7 +473,7 @@ def clear_note(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
 
 
 def type_note(t: Turn[GhiDraft], text: str) -> list[Reply]:
-    if " ".join(re.findall(r"\w+", fold(text))) in SKIP_WORDS:  # "không", "bỏ qua": no note
+    if said_words(text) in SKIP_WORDS:  # "không", "bỏ qua": no note
         return t.go("confirm")
     note, masked = assist.clean_text(text, assist.MAX_NOTE)
     t.draft.note = note or None
@@ -562,7 +562,7 @@ def back_to_summary(t: Turn[GhiDraft], _arg: str) -> list[Reply]:
 
 
 async def type_pending(t: Turn[GhiDraft], text: str) -> list[Reply] | None:
-    said = " ".join(re.findall(r"\w+", fold(text)))
+    said = said_words(text)
     if said in PENDING_YES:
         return await keep_pending(t, "")
     return drop_pending(t, "") if said in PENDING_NO else None
@@ -796,7 +796,7 @@ async def acknowledged(incoming: Incoming, deps: Deps, session: Session) -> list
     if (saved is None or incoming.payload is not None or incoming.kind != "text" or incoming.is_group
             or session.flow is not None or session.state.get("choices")):
         return None
-    said = " ".join(re.findall(r"\w+", fold(incoming.text)))
+    said = said_words(incoming.text)
     try:
         recent = deps.clock() - dt.datetime.fromisoformat(saved["at"]) <= SAVED_FOR
     except (KeyError, TypeError, ValueError):
