@@ -516,7 +516,7 @@ def confirm_text(t: Turn[GhiDraft], text: str) -> list[Reply]:
     command = words.as_command(text) or ""
     line = arg_text(command if command.startswith("/ghi ") else words.record_with_commas(text) or "")
     if line and not t.draft.edit:
-        parts = record_parts(line)
+        parts = record_parts(line, t.deps.clock().date())
         if (len(parts) in (3, 4) and match_village(t.deps, t.draft.team_id, parts[1]) is not None
                 and not _same_household(t.deps, t.draft, parts)):
             t.draft.next_line = line
@@ -660,14 +660,14 @@ def _same_household(deps: Deps, draft: GhiDraft, parts: list[str]) -> bool:
     return fold(clean_name(parts[0])[0]) == fold(draft.name) and village is not None and village.id == draft.village_id
 
 
-def record_parts(args: str) -> list[str]:
+def record_parts(args: str, today: dt.date) -> list[str]:
     """A one-line record's parts: 'tên; thôn; việc[; ngày]'. Written with commas only ('Nguyễn Văn An, Xuân Hạ,
     cài vneid, ngân hàng, hôm qua'), the first two are the name and the village, a last part that says a day
-    is the day, and the rest are the services."""
+    (read against the bot's `today`) is the day, and the rest are the services."""
     if ";" in args or args.count(",") < 2:
         return [p.strip() for p in args.split(";")]
     name, village, *rest = (p.strip() for p in args.split(","))
-    day = rest.pop() if len(rest) > 1 and says_a_day(rest[-1], dt.date.today()) else None
+    day = rest.pop() if len(rest) > 1 and says_a_day(rest[-1], today) else None
     return [name, village, ", ".join(rest), *([day] if day else [])]
 
 
@@ -681,7 +681,8 @@ async def record_with_commas(incoming: Incoming, deps: Deps, session: Session) -
 
 def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args: str) -> list[Reply]:
     """The one-line form: every part understood is shown in the summary to confirm or fix."""
-    parts = record_parts(args)
+    today = deps.clock().date()
+    parts = record_parts(args, today)
     if len(parts) not in (3, 4) or not parts[0]:
         return [Reply(GHI_USAGE)]
     turn = flows.current(session, {"ghi": GHI}, incoming, deps) if (session.flow or {}).get("name") == "ghi" else None
@@ -692,7 +693,6 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
     name, masked = clean_name(parts[0])
     if not name or not_a_name(name):
         return [*_masked(masked, incoming), Reply("Tôi chưa thấy tên chủ hộ. " + GHI_USAGE)]
-    today = deps.clock().date()
     day, why = parse_day(parts[3], today, deps.settings.backdate_days) if len(parts) == 4 else (today, "")
     if day is None:
         return [Reply(f"{why}\n{GHI_USAGE}")]
