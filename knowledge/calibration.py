@@ -84,8 +84,12 @@ class Model:
     weights: list[float]
     bias: float
 
+    def __post_init__(self) -> None:
+        # (read-only after construction: np.dot would otherwise convert the list on every call)
+        self._w = np.asarray(self.weights, dtype=np.float64)
+
     def prob(self, z: np.ndarray) -> float:
-        t = float(np.dot(self.weights, z) + self.bias)
+        t = float(np.dot(self._w, z) + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(t, 30.0), -30.0)))
 
 

@@ -169,3 +169,16 @@ def test_shipped_long_choices_model_reads_the_answer_models_features():
     read_short = {f for f, w in zip(cal.used, cal.choices.weights, strict=True) if w}
     assert read_long == set(cal.used)
     assert read_short < read_long and "t_extra" not in read_short
+
+
+def test_model_probability_is_bit_for_bit_the_plain_formula_on_its_weight_list():
+    """Model keeps its weights as an array for np.dot (issue 10 item 8): the probability must be the one the
+    list itself gives, to the last bit, for the shipped models and for a model built from plain ints."""
+    cal = Calibration.load()
+    models = [m for m in (cal.answer, cal.scope, cal.choices, cal.choices_long) if m is not None]
+    models.append(Model([1, -2, 0], 3))
+    rng = np.random.default_rng(7)
+    for model in models:
+        for z in rng.normal(scale=3.0, size=(50, len(model.weights))):
+            t = float(np.dot(model.weights, z) + model.bias)
+            assert model.prob(z) == 1.0 / (1.0 + math.exp(-max(min(t, 30.0), -30.0)))
