@@ -393,7 +393,7 @@ def _off(name: str) -> contextlib.AbstractContextManager[Any]:
         "cue listed by": [(followup, "CUE_LISTED_BY", False)],
         "related over stranger": [(followup, "related_over_stranger", lambda *_a: None)],
         "own words agree": [(followup, "own_words_agree", lambda *_a: False)],
-        "parallel title": [(followup, "parallel_title", lambda *_a: False)],
+        "parallel title": [(followup, "parallel_title", lambda *_a: None)],
         "cue stays": [(followup, "cue_stays", lambda *_a: False)],
     }
     for obj, attr, value in patches[name]:

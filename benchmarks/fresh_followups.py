@@ -2,13 +2,15 @@
 
     python benchmarks/fresh_followups.py            # the p* dev dialogues
     python benchmarks/fresh_followups.py --prefix n # another batch's dev dialogues
+    python benchmarks/fresh_followups.py --prefix r --every-rule  # every rule fit_followups.py switches
 
 Plays the DEV dialogues whose id starts with `--prefix` (never test.tsv) with the shipped calibration
 and every rule on, with each of the five rules added in r16-follow7 switched off in turn (the switches
 of fit_followups.py `--rules`), and with all five off. For each configuration: dialogues all right and
 follow-up turns answered wrong. Then, with all rules on, the dialogues on which each rule fired (its
 condition held, so it decided the turn; for CUE_LISTED_BY, a flag inside the topic reading's scoring:
-the dialogues whose turns come out differently with it off).
+the dialogues whose turns come out differently with it off). With `--every-rule`, each of the other rules
+and weights `fit_followups.py --rules` switches is switched off in turn too (r19-dlg).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ FUNCTIONS = {"only related first": "only_related_first", "own words agree": "own
              "related over stranger": "related_over_stranger", "parallel title": "parallel_title"}
 
 
+# Every switch of fit_followups.py `--rules` (`--every-rule`).
+EVERY_RULE = ("single cue", "lost money", "concept bonus", "bare weight", "cue bonus", "related bonus",
+              "own words on topic", "lost, not a fee", "named on topic", "related first", *RULES, "cue stays")
 Result = tuple[bool, int, int, int, tuple[str, ...]]
 
 
@@ -75,6 +80,8 @@ def watched(fired: dict[str, set[str]], current: list[str]) -> Any:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--prefix", default="p", help="dialogue ids starting with this (dev only)")
+    ap.add_argument("--every-rule", action="store_true",
+                    help="switch off each rule fit_followups.py --rules knows, not only round 16's five")
     args = ap.parse_args(argv)
     if (code := rerun_with(HASH_SEED, __file__)) is not None:
         return code
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             current[0] = ident
             base.update(play(matcher, [(ident, dialogue)]))
     configs["all on"] = base
-    for name in RULES:
+    for name in EVERY_RULE if args.every_rule else RULES:
         with _off(name):
             configs[f"{name} off"] = play(matcher, dialogues)
     with contextlib.ExitStack() as stack:
