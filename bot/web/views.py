@@ -60,6 +60,9 @@ NOT_LEADER = "Trang báo cáo dành cho tổ trưởng, cán bộ xã, cán bộ
 OUTSIDE = "Bạn không có quyền xem đơn vị này."
 NOT_INBOX = "Câu hỏi chờ dành cho tổ trưởng và quản trị viên."
 TOO_FAST = "Bạn thử đăng nhập nhiều lần quá. Bạn đợi vài phút rồi thử lại nhé."
+# A second press (or a second person) after the first one did it: "Đã duyệt 0 phiếu" read as a failure.
+HANDLED = "Các câu hỏi này đã được xử lý rồi (có thể bạn vừa bấm hai lần), không cần làm lại."
+REVIEWED = "Các phiếu này đã được duyệt hoặc đã được xử lý rồi (có thể bạn vừa bấm hai lần), không cần làm lại."
 
 
 def _deps(request: web.Request) -> Deps:
@@ -197,11 +200,19 @@ async def login_page(request: web.Request) -> web.Response:
     if not request.app[LOGIN_LIMIT].hit(_client(request)):
         return _page("Đợi một chút", f"<p>{TOO_FAST}</p>", 429)
     state = auth.login_state(_deps(request), request.match_info["token"])
+    if state != "ok" and _signed_in(request):
+        raise web.HTTPSeeOther("/app/")  # back to the link they just used: this browser is signed in already
     if state != "ok":
         return _page("Liên kết không dùng được", f"<p>{GONE}</p>", 410)
     return _page("Trang báo cáo Tổ công nghệ số",
                  '<p>Bấm nút dưới đây để mở trang báo cáo. Bạn sẽ đăng nhập trong 12 giờ trên máy này.</p>'
                  '<form method="post"><button type="submit" class="big">Mở trang báo cáo</button></form>')
+
+
+def _signed_in(request: web.Request) -> bool:
+    """Whether the browser's session cookie is a live session (the used link's page is then no dead end)."""
+    cookie = request.cookies.get(auth.COOKIE)
+    return bool(cookie) and auth.viewer_from_cookie(_deps(request), cookie) is not None
 
 
 async def login(request: web.Request) -> web.Response:
@@ -316,7 +327,7 @@ async def inbox_skip(request: web.Request, who: auth.Viewer, scope: Scope) -> we
     ids, _ = await _ids(request)
     deps = _deps(request)
     closed = inbox_data.close(deps.storage, who.member, ids, "ignored", deps.clock())
-    return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
+    return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi." if closed else HANDLED})
 
 
 async def inbox_add(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
@@ -367,7 +378,7 @@ async def review_approve(request: web.Request, who: auth.Viewer, scope: Scope) -
     ids, _ = await _ids(request)
     deps = _deps(request)
     done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
-    return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
+    return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu." if done else REVIEWED})
 
 
 async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
