@@ -211,7 +211,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 def _signed_in(request: web.Request) -> bool:
     """Whether the browser's session cookie is a live session (the used link's page is then no dead end)."""
-    cookie = request.cookies.get(auth.COOKIE)
+    cookie = request.cookies.get(auth.COOKIE, "")
     return bool(cookie) and auth.viewer_from_cookie(_deps(request), cookie) is not None
 
 
