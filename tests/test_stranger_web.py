@@ -67,6 +67,19 @@ async def test_the_used_link_opened_again_from_a_signed_in_browser_goes_to_the_p
     assert page.status == 200 and "Mở trang báo cáo" in await page.text()
 
 
+async def test_a_page_left_open_past_its_session_says_so(client, wdeps):  # noqa: F811
+    """The next click after 12 hours said "Bạn chưa đăng nhập", as if they had never signed in."""
+    cookie = await signin(client, wdeps)
+    start = wdeps.clock()
+    wdeps.clock = lambda: start + dt.timedelta(hours=12, minutes=1)
+    late = await client.get("/app/api/report", headers=cookie)
+    assert late.status == 401 and (await late.json())["error"] == views.SESSION_OVER
+    old = await client.get("/app/api/report", headers=tma(age=25 * 3600))  # the Mini App's day is over
+    assert old.status == 401 and (await old.json())["error"] == views.SESSION_OVER
+    never = await client.get("/app/api/report")
+    assert never.status == 401 and (await never.json())["error"] == views.NOT_SIGNED_IN
+
+
 async def test_approving_or_skipping_again_says_it_is_done_already(client, wdeps, wdata):  # noqa: F811
     """A second press used to answer "Đã duyệt 0 phiếu." / "Đã bỏ qua 0 câu hỏi.", which reads as a failure."""
     headers = tma()

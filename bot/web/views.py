@@ -56,6 +56,10 @@ WEB_APP = web.AppKey("web_view", web.Application)  # the mounted sub-application
 
 NOT_SIGNED_IN = ("Bạn chưa đăng nhập. Mở trang này từ nút trong Telegram (gõ /web), hoặc gõ /web trong Zalo "
                  "để nhận liên kết đăng nhập.")
+# A cookie or initData that no longer signs in: the page was left open past its 12 hours (a day in Telegram),
+# or the person signed out elsewhere. "Bạn chưa đăng nhập" read as if they had done something wrong.
+SESSION_OVER = ("Phiên đăng nhập đã hết hạn (sau 12 giờ) hoặc bạn đã đăng xuất. Trong Telegram, bạn đóng trang "
+                "rồi gõ /web để mở lại; trong Zalo, bạn gõ /web để nhận liên kết đăng nhập mới nhé.")
 NOT_LEADER = "Trang báo cáo dành cho tổ trưởng, cán bộ xã, cán bộ tỉnh và quản trị viên."
 OUTSIDE = "Bạn không có quyền xem đơn vị này."
 NOT_INBOX = "Câu hỏi chờ dành cho tổ trưởng và quản trị viên."
@@ -113,7 +117,7 @@ def viewer(request: web.Request) -> auth.Viewer:
     if found is None:
         if tried and not request.app[FAILED_LIMIT].hit(_client(request)):
             raise _error(429, TOO_FAST)
-        raise _error(401, NOT_SIGNED_IN)
+        raise _error(401, SESSION_OVER if tried else NOT_SIGNED_IN)
     return found
 
 

@@ -53,8 +53,8 @@
 
   // Buttons that change data are disabled until the answer comes: a second press would send it twice.
   function busy(buttons, promise) {
-    buttons.forEach(function (b) { b.disabled = true; });
-    return promise.then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+    var was = buttons.map(function (b) { var d = b.disabled; b.disabled = true; return d; });
+    return promise.then(function () { buttons.forEach(function (b, i) { b.disabled = was[i]; }); });
   }
 
   function api(path, options) {
