@@ -137,6 +137,35 @@ def test_back_after_signing_in_stays_signed_in(site, browser):  # noqa: F811
         context.close()
 
 
+def test_the_back_button_walks_back_through_tabs_and_units(site, browser):  # noqa: F811
+    """The phone's back button left the page from any tab; an official who drilled into a team and pressed
+    back expected the commune again."""
+    base, deps, data = site
+    commune, team = f"commune:{data.communes[TEAM_A]}", f"team:{data.teams[TEAM_A]}"
+    context, page = open_page(browser, PHONE)
+    sign_in(page, base, deps, "console:hanh")
+    page.click(f"#breakdown button:has-text('{TEAM_A}')")
+    loaded(page)
+    page.click("nav.tabs button[data-tab=records]")
+    loaded(page)
+    page.select_option("#period", "tatca")
+    loaded(page)
+    assert page.url == f"{base}/app/"  # nothing about the unit or the period in the address
+    page.go_back()
+    loaded(page)
+    assert page.is_visible("#tab-records") and page.input_value("#period") == "thang"
+    page.go_back()
+    loaded(page)
+    assert page.is_visible("#tab-overview") and page.input_value("#unit") == team
+    page.go_back()
+    loaded(page)
+    assert page.input_value("#unit") == commune and page.text_content("#title").startswith("Xã ")
+    page.go_forward()
+    loaded(page)
+    assert page.input_value("#unit") == team
+    context.close()
+
+
 def test_a_second_press_sends_one_request(site, browser):  # noqa: F811
     base, deps, data = site
     context, page = open_page(browser, PHONE)

@@ -376,7 +376,30 @@
   var loaders = { overview: loadOverview, chart: loadChart, records: loadRecords, followups: loadFollowups,
     review: loadReview, inbox: loadInbox };
 
-  function show(tab) {
+  // The phone's back button returns to the tab, unit and period seen before (it used to leave the page). The
+  // address stays /app/: nothing personal in a URL.
+  function remember(tab) {
+    var was = history.state || {};
+    if (was.tab === tab && was.unit === state.unit && was.period === state.period) return;
+    history.pushState({ tab: tab, unit: state.unit, period: state.period }, '', location.pathname + location.search);
+  }
+
+  function restore(e) {
+    var s = e.state;
+    if (!s || !s.tab || !state.me) return;
+    state.unit = s.unit;
+    state.period = s.period;
+    state.page = 1;
+    $('unit').value = s.unit;
+    var listed = Array.prototype.some.call($('period').options, function (o) { return o.value === s.period; });
+    $('period').value = listed ? s.period : 'custom';
+    $('custom').hidden = listed;
+    say('');
+    show(s.tab, true);
+  }
+
+  function show(tab, back) {
+    if (!back) remember(tab);
     state.tab = tab;
     Array.prototype.forEach.call(document.querySelectorAll('.tabs button'), function (b) {
       b.classList.toggle('active', b.getAttribute('data-tab') === tab);
@@ -432,6 +455,7 @@
     $('next').addEventListener('click', function () { state.page += 1; show('records'); });
     $('excel').addEventListener('click', download);
     $('approve-all').addEventListener('click', function () { review('review/approve', { ids: shown }, []); });
+    window.addEventListener('popstate', restore);
     $('logout').addEventListener('click', function () {
       api('logout', { body: {} }).catch(function () {}).then(function () {
         try { sessionStorage.removeItem('tma'); } catch (e) { /* ignore */ }
@@ -457,7 +481,8 @@
       select.value = me.unit;
       select.parentNode.hidden = me.units.length < 2;
       $('app').hidden = false;
-      return show('overview');
+      history.replaceState({ tab: 'overview', unit: state.unit, period: state.period }, '', location.pathname + location.search);
+      return show('overview', true);
     }).catch(function (err) {
       if (err.status === 401 || err.status === 403 || err.status === 429) signedOut(err.message);
       else fail(err);
