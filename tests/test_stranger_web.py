@@ -80,6 +80,21 @@ async def test_a_page_left_open_past_its_session_says_so(client, wdeps):  # noqa
     assert never.status == 401 and (await never.json())["error"] == views.NOT_SIGNED_IN
 
 
+async def test_an_address_that_is_no_page_is_said_in_vietnamese(client):  # noqa: F811
+    """A sign-in link cut off before its code, an old bookmark: aiohttp answered "404: Not Found"."""
+    for path in ("/app/login/", "/app/login", "/app/xyz", "/app/static/x.js"):
+        resp = await client.get(path, allow_redirects=False)
+        text = await resp.text()
+        assert resp.status == 404 and "Not Found" not in text and views.NO_PAGE in text, path
+        assert resp.headers["Content-Security-Policy"] == views.CSP
+    api = await client.get("/app/api/nothing")
+    assert api.status == 404 and (await api.json())["error"] == views.NO_PAGE
+    wrong = await client.delete("/app/api/report", headers=tma())
+    assert wrong.status == 405 and (await wrong.json())["error"] == views.NO_PAGE
+    known = await client.get("/app/api/report?unit=team:999999", headers=tma())  # the API's own 404s stay
+    assert known.status in (403, 404) and "Not Found" not in await known.text()
+
+
 async def test_approving_or_skipping_again_says_it_is_done_already(client, wdeps, wdata):  # noqa: F811
     """A second press used to answer "Đã duyệt 0 phiếu." / "Đã bỏ qua 0 câu hỏi.", which reads as a failure."""
     headers = tma()

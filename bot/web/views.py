@@ -79,15 +79,29 @@ def _error(status: int, message: str) -> web.HTTPException:
     return cls(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
 
 
+NO_PAGE = ("Địa chỉ này không có trang nào. Nếu bạn mở từ liên kết đăng nhập, có thể liên kết bị cắt mất một "
+           "phần: bạn gõ /web trong Zalo để nhận liên kết mới, hoặc mở trang từ nút trong Telegram nhé.")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler):
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _harden(request, exc)
-        raise
+        if exc.status not in (404, 405) or exc.content_type == "application/json":
+            _harden(request, exc)
+            raise
+        response = _no_page(request, exc.status)  # aiohttp's own "404: Not Found" is English
     _harden(request, response)
     return response
+
+
+def _no_page(request: web.Request, status: int) -> web.Response:
+    """An address under /app/ that is no route: a sign-in link cut off before its code, an old bookmark."""
+    if request.path.startswith("/app/api/"):
+        return web.Response(text=json.dumps({"error": NO_PAGE}, ensure_ascii=False), status=status,
+                            content_type="application/json")
+    return _page("Không tìm thấy trang", f"<p>{escape(NO_PAGE)}</p>", status)
 
 
 def _harden(request: web.Request, response: web.StreamResponse) -> None:
