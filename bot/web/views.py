@@ -56,10 +56,17 @@ WEB_APP = web.AppKey("web_view", web.Application)  # the mounted sub-application
 
 NOT_SIGNED_IN = ("Bạn chưa đăng nhập. Mở trang này từ nút trong Telegram (gõ /web), hoặc gõ /web trong Zalo "
                  "để nhận liên kết đăng nhập.")
+# A cookie or initData that no longer signs in: the page was left open past its 12 hours (a day in Telegram),
+# or the person signed out elsewhere. "Bạn chưa đăng nhập" read as if they had done something wrong.
+SESSION_OVER = ("Phiên đăng nhập đã hết hạn (sau 12 giờ) hoặc bạn đã đăng xuất. Trong Telegram, bạn đóng trang "
+                "rồi gõ /web để mở lại; trong Zalo, bạn gõ /web để nhận liên kết đăng nhập mới nhé.")
 NOT_LEADER = "Trang báo cáo dành cho tổ trưởng, cán bộ xã, cán bộ tỉnh và quản trị viên."
 OUTSIDE = "Bạn không có quyền xem đơn vị này."
 NOT_INBOX = "Câu hỏi chờ dành cho tổ trưởng và quản trị viên."
 TOO_FAST = "Bạn thử đăng nhập nhiều lần quá. Bạn đợi vài phút rồi thử lại nhé."
+# A second press (or a second person) after the first one did it: "Đã duyệt 0 phiếu" read as a failure.
+HANDLED = "Các câu hỏi này đã được xử lý rồi (có thể bạn vừa bấm hai lần), không cần làm lại."
+REVIEWED = "Các phiếu này đã được duyệt hoặc đã được xử lý rồi (có thể bạn vừa bấm hai lần), không cần làm lại."
 
 
 def _deps(request: web.Request) -> Deps:
@@ -72,15 +79,29 @@ def _error(status: int, message: str) -> web.HTTPException:
     return cls(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
 
 
+NO_PAGE = ("Địa chỉ này không có trang nào. Nếu bạn mở từ liên kết đăng nhập, có thể liên kết bị cắt mất một "
+           "phần: bạn gõ /web trong Zalo để nhận liên kết mới, hoặc mở trang từ nút trong Telegram nhé.")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler):
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _harden(request, exc)
-        raise
+        if exc.status not in (404, 405) or exc.content_type == "application/json":
+            _harden(request, exc)
+            raise
+        response = _no_page(request, exc.status)  # aiohttp's own "404: Not Found" is English
     _harden(request, response)
     return response
+
+
+def _no_page(request: web.Request, status: int) -> web.Response:
+    """An address under /app/ that is no route: a sign-in link cut off before its code, an old bookmark."""
+    if request.path.startswith("/app/api/"):
+        return web.Response(text=json.dumps({"error": NO_PAGE}, ensure_ascii=False), status=status,
+                            content_type="application/json")
+    return _page("Không tìm thấy trang", f"<p>{escape(NO_PAGE)}</p>", status)
 
 
 def _harden(request: web.Request, response: web.StreamResponse) -> None:
@@ -110,7 +131,7 @@ def viewer(request: web.Request) -> auth.Viewer:
     if found is None:
         if tried and not request.app[FAILED_LIMIT].hit(_client(request)):
             raise _error(429, TOO_FAST)
-        raise _error(401, NOT_SIGNED_IN)
+        raise _error(401, SESSION_OVER if tried else NOT_SIGNED_IN)
     return found
 
 
@@ -197,11 +218,19 @@ async def login_page(request: web.Request) -> web.Response:
     if not request.app[LOGIN_LIMIT].hit(_client(request)):
         return _page("Đợi một chút", f"<p>{TOO_FAST}</p>", 429)
     state = auth.login_state(_deps(request), request.match_info["token"])
+    if state != "ok" and _signed_in(request):
+        raise web.HTTPSeeOther("/app/")  # back to the link they just used: this browser is signed in already
     if state != "ok":
         return _page("Liên kết không dùng được", f"<p>{GONE}</p>", 410)
     return _page("Trang báo cáo Tổ công nghệ số",
                  '<p>Bấm nút dưới đây để mở trang báo cáo. Bạn sẽ đăng nhập trong 12 giờ trên máy này.</p>'
                  '<form method="post"><button type="submit" class="big">Mở trang báo cáo</button></form>')
+
+
+def _signed_in(request: web.Request) -> bool:
+    """Whether the browser's session cookie is a live session (the used link's page is then no dead end)."""
+    cookie = request.cookies.get(auth.COOKIE, "")
+    return bool(cookie) and auth.viewer_from_cookie(_deps(request), cookie) is not None
 
 
 async def login(request: web.Request) -> web.Response:
@@ -316,7 +345,7 @@ async def inbox_skip(request: web.Request, who: auth.Viewer, scope: Scope) -> we
     ids, _ = await _ids(request)
     deps = _deps(request)
     closed = inbox_data.close(deps.storage, who.member, ids, "ignored", deps.clock())
-    return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi."})
+    return _json({"closed": closed, "message": f"Đã bỏ qua {closed} câu hỏi." if closed else HANDLED})
 
 
 async def inbox_add(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:
@@ -367,7 +396,7 @@ async def review_approve(request: web.Request, who: auth.Viewer, scope: Scope) -
     ids, _ = await _ids(request)
     deps = _deps(request)
     done = review.approve(deps.storage, team_id, ids, who.member.actor_id, deps.clock())
-    return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu."})
+    return _json({"approved": done, "message": f"Đã duyệt {len(done)} phiếu." if done else REVIEWED})
 
 
 async def review_fix(request: web.Request, who: auth.Viewer, scope: Scope) -> web.Response:

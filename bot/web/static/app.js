@@ -48,6 +48,15 @@
   }
 
   // --- API --------------------------------------------------------------------------------------
+  var OFFLINE = 'Không kết nối được với máy chủ. Bạn kiểm tra mạng (wifi hoặc 4G) rồi bấm lại nhé.';
+  var SERVER_ERROR = 'Máy chủ đang bận hoặc gặp lỗi. Bạn đợi ít phút rồi thử lại nhé';
+
+  // Buttons that change data are disabled until the answer comes: a second press would send it twice.
+  function busy(buttons, promise) {
+    var was = buttons.map(function (b) { var d = b.disabled; b.disabled = true; return d; });
+    return promise.then(function () { buttons.forEach(function (b, i) { b.disabled = was[i]; }); });
+  }
+
   function api(path, options) {
     options = options || {};
     var headers = {};
@@ -59,11 +68,13 @@
     return fetch('/app/api/' + path, {
       method: options.body !== undefined ? 'POST' : 'GET', headers: headers, credentials: 'same-origin',
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined, cache: 'no-store'
+    }).catch(function () {  // no network: the browser's own words ("Failed to fetch") are English
+      throw new Error(OFFLINE);
     }).then(function (resp) {
       if (options.raw && resp.ok) return resp;
       return resp.json().catch(function () { return {}; }).then(function (body) {
         if (!resp.ok) {
-          var err = new Error(body.error || ('Lỗi ' + resp.status));
+          var err = new Error(body.error || (SERVER_ERROR + ' (mã ' + resp.status + ')'));
           err.status = resp.status;
           throw err;
         }
@@ -299,8 +310,8 @@
         var note = el('input', { type: 'text', maxlength: '150', placeholder: 'Cần sửa gì? (nhắn cho thành viên)',
           'aria-label': 'Lời nhắn cần sửa' });
         var fix = el('button', { type: 'button', class: 'fix', text: '✏️ Cần sửa' });
-        ok.addEventListener('click', function () { review('review/approve', { ids: [row.id] }); });
-        fix.addEventListener('click', function () { review('review/fix', { ids: [row.id], note: note.value }); });
+        ok.addEventListener('click', function () { review('review/approve', { ids: [row.id] }, [ok, fix]); });
+        fix.addEventListener('click', function () { review('review/fix', { ids: [row.id], note: note.value }, [ok, fix]); });
         list.appendChild(el('li', { 'data-id': String(row.id) }, [
           el('div', { class: 'head', text: 'Phiếu ' + row.id + ' · ' + vnDate(row.day) + ' · ' + row.member }),
           el('div', { text: row.household + ' · ' + row.village }),
@@ -311,8 +322,9 @@
     });
   }
 
-  function review(path, body) {
-    api(path + '?' + query(), { body: body }).then(function (r) { say(r.message); return loadReview(); }).catch(fail);
+  function review(path, body, buttons) {
+    return busy(buttons.concat([$('approve-all')]), api(path + '?' + query(), { body: body })
+      .then(function (r) { say(r.message); return loadReview(); }).catch(fail));
   }
 
   // --- inbox ------------------------------------------------------------------------------------
@@ -328,8 +340,8 @@
         var add = el('button', { type: 'button', class: 'add', text: 'Thêm làm cách hỏi' });
         var skip = el('button', { type: 'button', class: 'skip', text: 'Bỏ qua' });
         add.disabled = !g.candidates.length;
-        add.addEventListener('click', function () { act('inbox/add', { ids: g.ids, entry: select.value }); });
-        skip.addEventListener('click', function () { act('inbox/skip', { ids: g.ids }); });
+        add.addEventListener('click', function () { act('inbox/add', { ids: g.ids, entry: select.value }, [add, skip]); });
+        skip.addEventListener('click', function () { act('inbox/skip', { ids: g.ids }, [add, skip]); });
         var parts = [el('div', { class: 'head', text: '"' + g.question + '" (' + g.count + ' lần)' })];
         if (g.variants.length) parts.push(el('div', { class: 'muted', text: 'cũng hỏi: "' + g.variants[0] + '"' }));
         if (g.candidates.length) parts.push(select);
@@ -339,8 +351,8 @@
     });
   }
 
-  function act(path, body) {
-    api(path, { body: body }).then(function (r) { say(r.message); return loadInbox(); }).catch(fail);
+  function act(path, body, buttons) {
+    return busy(buttons, api(path, { body: body }).then(function (r) { say(r.message); return loadInbox(); }).catch(fail));
   }
 
   // --- excel ------------------------------------------------------------------------------------
@@ -364,18 +376,50 @@
   var loaders = { overview: loadOverview, chart: loadChart, records: loadRecords, followups: loadFollowups,
     review: loadReview, inbox: loadInbox };
 
-  function show(tab) {
+  // The phone's back button returns to the tab, unit and period seen before (it used to leave the page). The
+  // address stays /app/: nothing personal in a URL.
+  function remember(tab) {
+    var was = history.state || {};
+    if (was.tab === tab && was.unit === state.unit && was.period === state.period) return;
+    history.pushState({ tab: tab, unit: state.unit, period: state.period }, '', location.pathname + location.search);
+  }
+
+  function restore(e) {
+    var s = e.state;
+    if (!s || !s.tab || !state.me) return;
+    state.unit = s.unit;
+    state.period = s.period;
+    state.page = 1;
+    $('unit').value = s.unit;
+    var listed = Array.prototype.some.call($('period').options, function (o) { return o.value === s.period; });
+    $('period').value = listed ? s.period : 'custom';
+    $('custom').hidden = listed;
+    say('');
+    show(s.tab, true);
+  }
+
+  function show(tab, back) {
+    if (!back) remember(tab);
     state.tab = tab;
     Array.prototype.forEach.call(document.querySelectorAll('.tabs button'), function (b) {
       b.classList.toggle('active', b.getAttribute('data-tab') === tab);
     });
     Object.keys(loaders).forEach(function (t) { $('tab-' + t).hidden = t !== tab; });
+    if ($('message').className.indexOf('warn') >= 0) say('');  // an earlier refusal is not about what loads now
     document.body.setAttribute('data-loading', '1');
     return loaders[tab]().catch(fail).then(function () { document.body.removeAttribute('data-loading'); });
   }
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
-  function typed(iso) { var d = iso.split('-'); return pad(+d[2]) + '/' + pad(+d[1]) + '/' + d[0]; }
+  // A date field's value: yyyy-mm-dd from the calendar, or dd/mm/yyyy typed where the browser shows a plain
+  // text box. [year, month, day] numbers, or null.
+  function dayOf(value) {
+    var m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(value) || /^(\d{1,2})[\/.\-](\d{1,2})[\/.\-](\d{4})$/.exec(value);
+    if (!m) return null;
+    return m[1].length === 4 ? [+m[1], +m[2], +m[3]] : [+m[3], +m[2], +m[1]];
+  }
+  function typed(d) { return pad(d[2]) + '/' + pad(d[1]) + '/' + d[0]; }
+  function before(a, b) { return a[0] * 10000 + a[1] * 100 + a[2] < b[0] * 10000 + b[1] * 100 + b[2]; }
 
   function wire() {
     $('unit').addEventListener('change', function () { state.unit = this.value; state.page = 1; say(''); show(state.tab); });
@@ -384,9 +428,12 @@
       if (this.value !== 'custom') { state.period = this.value; state.page = 1; show(state.tab); }
     });
     $('apply').addEventListener('click', function () {
-      var a = $('from').value, b = $('to').value || a;
+      var a = $('from').value.trim(), b = $('to').value.trim() || a;
       if (!a) { say('Bạn chọn ngày bắt đầu nhé.', true); return; }
-      state.period = typed(a) + '-' + typed(b);
+      var from = dayOf(a), to = dayOf(b);
+      if (!from || !to) { say('Bạn gõ ngày theo kiểu ngày/tháng/năm, ví dụ 01/11/2026.', true); return; }
+      if (before(to, from)) { var t = from; from = to; to = t; }  // picked the other way round: same days
+      state.period = typed(from) + '-' + typed(to);
       state.page = 1;
       show(state.tab);
     });
@@ -407,7 +454,8 @@
     $('prev').addEventListener('click', function () { state.page -= 1; show('records'); });
     $('next').addEventListener('click', function () { state.page += 1; show('records'); });
     $('excel').addEventListener('click', download);
-    $('approve-all').addEventListener('click', function () { review('review/approve', { ids: shown }); });
+    $('approve-all').addEventListener('click', function () { review('review/approve', { ids: shown }, []); });
+    window.addEventListener('popstate', restore);
     $('logout').addEventListener('click', function () {
       api('logout', { body: {} }).catch(function () {}).then(function () {
         try { sessionStorage.removeItem('tma'); } catch (e) { /* ignore */ }
@@ -433,7 +481,8 @@
       select.value = me.unit;
       select.parentNode.hidden = me.units.length < 2;
       $('app').hidden = false;
-      return show('overview');
+      history.replaceState({ tab: 'overview', unit: state.unit, period: state.period }, '', location.pathname + location.search);
+      return show('overview', true);
     }).catch(function (err) {
       if (err.status === 401 || err.status === 403 || err.status === 429) signedOut(err.message);
       else fail(err);
