@@ -85,6 +85,8 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
     cat = catalogue()
     if cmd == "baocao":
         report = reports.team_report(deps.storage.db, team_id, period, cat, today, approved_only=approved)
+        if report.records == 0:
+            return [_empty_month(deps, team_id, period, today, reports.render(report, today), approved)]
         return [Reply(reports.render(report, today))]
     team = reports.team_name(deps.storage.db, team_id) or f"Tổ {team_id}"
     export_dir = deps.settings.export_dir
@@ -119,6 +121,19 @@ async def run(cmd: str, deps: Deps, team_id: int, period: Period, approved: bool
                   "Lượt nào có nhiều kỹ năng được tính ở từng kỹ năng."
                   f"{_empty(report.records, 'biểu đồ còn trống')}",
                   image=path, summary=f"{team}, {period.label}: {report.records} lượt hỗ trợ. {skills}.")]
+
+
+def _empty_month(deps: Deps, team_id: int, period: Period, today: dt.date, text: str, approved: bool) -> Reply:
+    """An empty report of this month (on 1/12 the records of 28/11 are last month's): says how many last month
+    holds and offers it with a button, so the leader does not take the empty month for lost records."""
+    last = reports.parse_period("tháng trước", today)
+    if period.start != today.replace(day=1) or last is None:
+        return Reply(text)
+    before = reports.team_report(deps.storage.db, team_id, last, catalogue(), today, approved_only=approved)
+    if before.records == 0:
+        return Reply(text)
+    return Reply(f"{text}\n{last.label.capitalize()} tổ có {before.records} lượt hỗ trợ; bấm nút dưới để xem.",
+                 (Choice(f"Xem {last.label}", f"rp:baocao:{team_id}:{last.arg}"),))
 
 
 def _empty(records: int, what: str) -> str:

@@ -448,3 +448,25 @@ async def test_review_by_number_and_the_inbox_on_zalo(zsmall, zfake, storage):
         assert "\n1. \"" not in leader.text and "Nhóm 2: \"" in leader.text
         await leader.pick("Nhóm 2: bỏ qua")
         assert "Nhóm 1: \"" in leader.text and "(1 lần)" in leader.text
+
+
+async def test_an_empty_month_on_its_first_day_points_to_last_month_on_telegram(tsmall, tfake, clock):
+    """On 1/12 a record of 28/11 belongs to November: "/baocao" (this month) is empty, so it says how many
+    last month holds and offers it with a button, not a bare zero the leader takes for lost records
+    (r19-stranger3 found the bare zero)."""
+    clock.now = dt.datetime(2026, 11, 28, 9, 0, tzinfo=VN)
+    code = await invite_leader(tsmall, "Tổ CNS Xuân", "Xã Xuân Thượng", "Xuân Thượng, Xuân Hạ")
+    async with telegram_running(tsmall):
+        leader = TelegramUser(tfake, 200, "Hoa")
+        await leader.say(f"/thamgia {code}")
+        await leader.say("/ghi Nguyễn Văn An; Xuân Hạ; cài vneid")
+        await leader.press("Lưu")
+        clock.advance(days=3)  # 1/12/2026
+        await leader.say("/baocao")
+        assert "tháng 12/2026" in leader.text and "Lượt hỗ trợ: 0" in leader.text, leader.text
+        assert "Tháng 11/2026 tổ có 1 lượt hỗ trợ" in leader.text, leader.text
+        await leader.press("Xem tháng 11/2026")
+        assert "tháng 11/2026" in leader.text and "Lượt hỗ trợ: 1. Số hộ được hỗ trợ: 1." in leader.text
+        clock.advance(days=31)  # 1/1/2027: December is empty too, so there is nothing to point to
+        await leader.say("/baocao")
+        assert "Lượt hỗ trợ: 0" in leader.text and "bấm nút" not in leader.text, leader.text
