@@ -168,3 +168,24 @@ def test_says_something():
         assert not matcher.says_something(text), text
     for text in ("gia vang hom nay bao nhieu", "nguyen khuya quy yeu", "Giá vàng hôm nay?", "cccd het han"):
         assert matcher.says_something(text), text
+
+
+INSTALL = "vneid-cai-dat-an-toan"
+
+
+@pytest.mark.parametrize("question", [
+    "lam sao cai vneid",  # r19-stranger3's: answered with the lost-phone entry, whose title says "có cài VNeID"
+    "cach cai vneid",
+    "cài vneid như thế nào",
+    "huong dan cai dat vneid",
+    "Tôi muốn hỏi cách cài ứng dụng VNeID",
+    "chau oi cai vneid o dau",
+])
+async def test_installing_vneid_is_the_install_entry(deps, question):
+    status, ident = first_entry(await Chat(deps).say(question))
+    assert status == "answer" and ident == INSTALL, (question, status, ident)
+
+
+async def test_a_lost_phone_with_vneid_on_it_is_still_the_lost_phone_entry(deps):
+    status, ident = first_entry(await Chat(deps).say("mat dt co cai vneid thi lam gi"))
+    assert ident == "vneid-mat-dien-thoai", (status, ident)
