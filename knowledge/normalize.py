@@ -71,8 +71,6 @@ PHRASES: list[tuple[str, str]] = [
     # "thế" must not stay behind to look like "thẻ" (card).
     ("the nao", ""), ("ra sao", ""), ("vi sao", "taisao"), ("tai sao", "taisao"),
     ("guong mat", "khuon mat"),
-    # "cài đặt" is "cài" (install): "cài vneid" and "cài đặt vneid" ask the same.
-    ("cai dat", "cai"),
     ("khong duoc", "khongduoc"),
     ("nguoi lon tuoi", "nguoi cao tuoi"),
     # ch/tr mix-ups common in the north.

@@ -182,8 +182,9 @@ INSTALL = "vneid-cai-dat-an-toan"
     "chau oi cai vneid o dau",
 ])
 async def test_installing_vneid_is_the_install_entry(deps, question):
+    """Answered, or offered first: the lost-phone entry (its title said "có cài VNeID") is never answered."""
     status, ident = first_entry(await Chat(deps).say(question))
-    assert status == "answer" and ident == INSTALL, (question, status, ident)
+    assert status in {"answer", "choices"} and ident == INSTALL, (question, status, ident)
 
 
 async def test_a_lost_phone_with_vneid_on_it_is_still_the_lost_phone_entry(deps):
