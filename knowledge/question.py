@@ -101,7 +101,7 @@ _CALL_OPENER_RE = re.compile(r"(?:a|ad|admin|ai|allo|alo\w*|anh|ban|bot|buoi|ca|
 # The longest call at the start of a sentence's words.
 _CALL_HEAD_RE = re.compile(rf"{_CALL_RE.pattern}(?= |$)")
 # A call closing the sentence: "… làm lại ở đâu bot ơi", "…, ad ơi ạ", "…, bot".
-# ("… bạn ơi" stays: cutting it moved one dev text, and the refit then offered one real dev question fewer.)
+# ("… bạn ơi" is left as it was: cutting it too would cut a dev text differently, and call for a refit.)
 _CALL_TAIL_RE = re.compile(r"(?:[ ,]+(?:bot|ad|admin|em|anh chi|anh|chi|tro ly|ca nha|moi nguoi|to) o+i+"
                            r"|\s*,\s*(?:bot|ad|admin))(?: (?:a|nhe|nha|voi))*\W*$")
 _WORD_RE = re.compile(r"[a-z0-9]+")
