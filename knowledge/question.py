@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import islice
 
 from .normalize import fold
 
@@ -98,8 +97,8 @@ _CALL_STRONG = re.compile(r"\b(?:alo+|a lo|hello+|helo|hey|chao|o+i+)\b|(?<=[a-z
 # Cheap test: the words a call can open with (most sentences open with none of them).
 _CALL_OPENER_RE = re.compile(r"(?:a|ad|admin|ai|allo|alo\w*|anh|ban|bot|buoi|ca|chao|chau|chi|cho|co|con|da|day|e|em|giup|he"
                              r"|hello\w*|helo|helu|hey|hi\w*|hoi|minh|moi|nay|nha|nhe|o+i\w*|to|toi|tro|voi|xin)\b")
-# The longest call at the start of a sentence's words.
-_CALL_HEAD_RE = re.compile(rf"{_CALL_RE.pattern}(?= |$)")
+# The longest call at the start of a (folded) sentence whose words it spaces singly: "alo alo …", "hi bot, …".
+_CALL_HEAD_RE = re.compile(rf"{_CALL_RE.pattern}(?=[ ,.!:;?]|$)")
 # A call closing the sentence: "… làm lại ở đâu bot ơi", "…, ad ơi ạ", "…, bot".
 # ("… bạn ơi" is left as it was: cutting it too would cut a dev text differently, and call for a refit.)
 _CALL_TAIL_RE = re.compile(r"(?:[ ,]+(?:bot|ad|admin|em|anh chi|anh|chi|tro ly|ca nha|moi nguoi|to) o+i+"
@@ -130,14 +129,12 @@ def _call_prefix(f: str) -> int:
     cách nộp …"); 0 when none does. A call cut without a comma after it must hold a plain call word ("alo",
     "ơi", "chào") or end on the bot's name after another word ("ê bot"): "có ai biết …", "e mất thẻ …" ("e" is
     "em") and "bot lừa đảo …" keep their words. "Chào luật sư, …" is left to the greeting's own cut."""
-    if f.startswith(("chao", "xin")) or not _CALL_OPENER_RE.match(f):
+    if f.startswith(("chao", "xin")):
         return 0
-    spans = list(islice(_WORD_RE.finditer(f), MAX_CALL_WORDS + 2))
-    head = " ".join(m.group(0) for m in spans[:min(MAX_CALL_WORDS, len(spans) - 2)])  # two words or more left
-    call = _CALL_HEAD_RE.match(head) if head else None
-    if call is None:
+    call = _CALL_HEAD_RE.match(f)
+    if call is None or _words(f[call.end():]) < 2:  # a whole call is noise (`_noise`), not an opener
         return 0
-    end = spans[call.group(0).count(" ")].end()
+    end = call.end()
     return end if f[end:end + 1] in {",", ".", "!", ":", ";"} or _CALL_STRONG.search(call.group(0)) else 0
 
 
@@ -219,10 +216,10 @@ def _topic(headline: str) -> bool:
 def _clean(s: str, f: str) -> list[tuple[str, str]]:
     """One sentence -> [(context before an asking phrase)?, the sentence without openers and closings]."""
     out: list[tuple[str, str]] = []
+    if (n := _call_prefix(f)):  # (once: a call opens the sentence, before any other opener)
+        s, f = _drop(s, f, n)
     for _ in range(4):
         before = f
-        if (n := _call_prefix(f)):
-            s, f = _drop(s, f, n)
         if " oi" in f and (m := _VOCATIVE_RE.match(f)) and _words(f[m.end():]) >= 2:
             s, f = _drop(s, f, m.end())
         if ":" in f and (m := _HEADLINE_RE.match(f)) and _words(m.group(1)) <= 6 \
