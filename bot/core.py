@@ -362,12 +362,14 @@ async def _in_group(incoming: Incoming, deps: Deps, session: Session, handlers: 
     return []
 
 
+# What people answer a record's summary with ("Đúng rồi thì bấm Lưu."): typed, it presses "✅ Lưu" (below). The
+# other yes-words of a record are built on it (handlers/assist.py: PENDING_YES, ACK_WORDS), so they never drift.
+SAVE_WORDS = frozenset({"dung roi", "dung", "dong y", "ok", "oke", "okay", "luu lai", "xac nhan", "dung roi luu",
+                        "ok luu"})
 # Fixed words for choices whose label starts with the value. Feedback under an answer: "có"/"không" only
 # when no flow step is waiting for an answer (there "không" may mean "no phone number").
 WORD_PICKS = {"👍": "👍", "👎": "👎", "tiep tuc": "▶️ Tiếp tục", "tiep tuc ghi": "▶️ Tiếp tục",
-              # Under a record's summary ("Đúng rồi thì bấm Lưu."), what people answer it with.
-              **dict.fromkeys(("dung roi", "dung", "dong y", "ok", "oke", "okay", "luu lai", "xac nhan",
-                               "dung roi luu", "ok luu"), "✅ Lưu")}
+              **dict.fromkeys(SAVE_WORDS, "✅ Lưu")}
 FEEDBACK_WORDS = {"co": "👍", "tot": "👍", "huu ich": "👍", "co ich": "👍", "chua": "👎", "khong": "👎",
                   "ko": "👎", "chua giup duoc": "👎", "khong giup duoc": "👎"}
 

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 
 from bot import assist, flows, notify, review, teams
 from bot.access import IN_GROUP, NOT_IN_TEAM, NOT_MEMBER, Actor, Member, member_for
-from bot.core import Choice, Deps, Incoming, Reply, Session
+from bot.core import SAVE_WORDS, Choice, Deps, Incoming, Reply, Session
 from bot.flows import Step, Turn, said_words
 from bot.followups import DEFAULT_DAYS
 from bot.safety import MASK, without_mask
@@ -526,8 +526,10 @@ def confirm_text(t: Turn[GhiDraft], text: str) -> list[Reply]:
 
 
 # "Nothing is lost": a new one-line /ghi typed under an unsaved summary asks about the record on screen first.
-PENDING_YES = {"co", "luu", "luu lai", "co luu", "luu di", "dung", "dung roi", "ok", "oke", "okay", "u", "uh", "vang",
-               "da", "da vang", "vang a", "co a", "luu phieu do", "luu phieu cu", "dong y", "xac nhan"}
+# (SAVE_WORDS typed under this question already press its "✅ Lưu phiếu đang ghi dở" in the core; built on the same
+# set, the two cannot drift.)
+PENDING_YES = SAVE_WORDS | {"co", "luu", "co luu", "luu di", "u", "uh", "vang", "da", "da vang", "vang a", "co a",
+                            "luu phieu do", "luu phieu cu"}
 PENDING_NO = {"khong", "ko", "k", "kg", "bo", "bo di", "bo qua", "khong luu", "ko luu", "k luu", "thoi", "huy",
               "bo phieu do", "bo phieu cu", "khong can"}
 
@@ -785,9 +787,9 @@ async def finish(turn: Turn[GhiDraft]) -> list[Reply]:
 # saved, never saved again. Any other message first forgets the saved record (`acknowledged`, first in line).
 SAVED = "saved"
 SAVED_FOR = dt.timedelta(minutes=30)
-ACK_WORDS = {"dung roi", "dung", "dong y", "ok", "oke", "okay", "okie", "luu", "luu lai", "luu di", "xac nhan",
-             "dung roi luu", "ok luu", "ok roi", "ok a", "roi", "xong", "xong roi", "duoc roi", "luu roi", "vang",
-             "vang a", "da", "da vang", "da vang a", "u", "uh", "co", "dung a", "dung roi a", "chuan", "chuan roi"}
+ACK_WORDS = SAVE_WORDS | {"okie", "luu", "luu di", "ok roi", "ok a", "roi", "xong", "xong roi", "duoc roi", "luu roi",
+                          "vang", "vang a", "da", "da vang", "da vang a", "u", "uh", "co", "dung a", "dung roi a",
+                          "chuan", "chuan roi"}
 
 
 async def acknowledged(incoming: Incoming, deps: Deps, session: Session) -> list[Reply] | None:

@@ -10,8 +10,10 @@ from bot.safety import without_mask
 from knowledge.followup import Context, after
 from knowledge.loader import Entry
 from knowledge.normalize import key
+from knowledge.question import is_call
 from knowledge.sources import Source, registry
 
+from . import help
 from .asks import offer  # late: a feature module ("Hỏi tổ trưởng" for team members)
 from .topics import topic_choices, topic_named, topic_page
 from .words import looks_private
@@ -107,11 +109,15 @@ async def handle(incoming: Incoming, deps: Deps, session: Session) -> list[Reply
         return [Reply(
             "Bạn chưa gõ câu hỏi. Hãy gõ điều bạn cần biết, ví dụ \"cách kích hoạt VNeID\", "
             "hoặc chọn một chủ đề:", topic_choices())]
+    # "bot ơi", "alo alo", "ê có ai không": the bot is called, not asked. Greeted with what it can do and the topics
+    # (the /start greeting), not matched: a bare call has no words the knowledge base could answer.
+    query = without_mask(text) or text
+    if is_call(query):
+        return await help.start(incoming, deps, session)
     # Matching is pure CPU work of well under a millisecond; no need to leave the event loop.
     now = deps.clock()
     topic = Context.from_state(session.state.get("topic"))
-    # A hidden ID number or OTP carries no meaning, and "[đã ẩn]" read as words pulls the match away.
-    query = without_mask(text) or text
+    # A hidden ID number or OTP carries no meaning, and "[đã ẩn]" read as words pulls the match away (`query`).
     result = metrics.match(deps, lambda: deps.kb.answer(query, topic, now))  # timed and counted
     if (topic := after(result, now, topic)) is not None:
         session.state["topic"] = topic.to_state()  # read a short follow-up with it for ten minutes

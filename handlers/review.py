@@ -17,6 +17,7 @@ from bot.flows import Step, Turn
 from knowledge.normalize import fold
 
 from .flowkit import arg_text, begin
+from .words import REVIEW_ALL
 
 
 @dataclass
@@ -175,8 +176,10 @@ async def start(incoming: Incoming, deps: Deps, session: Session, member: Actor)
     return begin(DUYET, "list", draft, incoming, deps, session)
 
 
-# What follows "duyệt" to mean every record: the page is shown with its "Duyệt cả … phiếu trên".
-ALL_WORDS = {"het", "tat ca", "ca", "ca trang", "het tat ca", "toan bo", "all", "het di", "tat"}
+# What follows "duyệt" to mean every record: the page is shown with its "Duyệt cả … phiếu trên" (never approved
+# unseen). "all" and "tất" only after a typed /duyet: as words ("duyệt all") they are no command (words.py), as
+# before; adding them there would turn that text's FAQ reply into the review page.
+ALL_WORDS = REVIEW_ALL | {"all", "tat"}
 
 COMMANDS = {"/duyet": start}
 FLOWS = {"duyet": DUYET}

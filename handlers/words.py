@@ -68,10 +68,13 @@ def _name(rest: str) -> bool:
                         and not looks_like_question(rest))
 
 
+# What follows "duyệt" to mean every record ("duyệt hết"). handlers/review.py reads these after /duyet, plus two more.
+REVIEW_ALL = frozenset({"het", "tat ca", "ca", "ca trang", "het tat ca", "toan bo", "het di"})
+
+
 def _review(rest: str) -> bool:
     """Nothing, a record's number ("duyệt phiếu 12" leaves "12"), or words for every record ("hết")."""
-    return not rest or _number(rest) or " ".join(fold(rest).split()) in ("het", "tat ca", "ca", "ca trang",
-                                                                         "het tat ca", "toan bo", "het di")
+    return not rest or _number(rest) or " ".join(fold(rest).split()) in REVIEW_ALL
 
 
 def _leader_invite(rest: str) -> bool:

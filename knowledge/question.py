@@ -77,6 +77,76 @@ _CONNECTOR_RE = re.compile(r"^(?:(?:nhưng|liệu|thế nhưng|tuy nhiên)(?: th
 _GREETINGS = ("chao", "xin chao")
 _ASKING = ("hoi", "tu van", "giai dap", "muon biet")
 _CONNECTORS = ("nhung", "lieu", "the nhung", "tuy nhien", "va")
+# Calling the bot rather than asking it anything: "bot ơi", "alo alo", "ê có ai không", "có ai trực không",
+# "hi bot", "ad ơi" (folded, punctuation dropped). A message made only of these is a call (`is_call`); one that
+# opens with them has them cut before its question (`_call_prefix`).
+_CALLER = r"(?:alo+|a lo|allo|hi+|hello+|helo|helu|he lo|hey|xin chao|chao|e+|o+i+|nay)"
+_CALLED = (r"(?:bot|ad|admin|ban|em|anh chi|anh|chi|tro ly|moi nguoi|ca nha|to|a|da|nhe|nha|voi|day"
+           r"|buoi (?:sang|trua|chieu|toi))")
+_NOT = r"(?:khong|ko|k|kg|hong|hok|hem)(?: (?:vay|a|ta|ha|the))*"
+_WHERE = r"(?:(?:truc|o|online|nghe)(?: (?:do|day|ben do|may))?|do|day)"
+_PRESENCE = (rf"(?:(?:co|con) (?:ai|ai do)(?: (?:co|con|dang))*(?: {_WHERE})?"  # "có ai (trực) không"
+             rf"|(?:(?:co|con) )?(?:ai|ad|admin|bot|ban)(?: (?:co|con|dang))* {_WHERE}"  # "bot còn ở đó không"
+             rf"|(?:co|con) (?:truc|o (?:do|day|ben do)|online)(?: (?:do|day))?)(?: {_NOT})?"  # "có ở đó không"
+             r"|(?:ai|ad|admin|bot|ban)(?: di)? dau(?: (?:roi|the|vay|a))*"  # "bot đâu rồi"
+             r"|giup(?: (?:em|toi|minh|chau|con|voi|a|nhe))*"  # "giúp em với" (asking for help, nothing asked yet)
+             r"|(?:cho )?(?:(?:em|toi|minh|chau|con) )?hoi (?:chut|xiu|ti|cai)")  # "cho em hỏi chút"
+_BOT = r"(?:bot|ad|admin|tro ly)"
+_CALL_RE = re.compile(rf"(?:{_CALLED} )*(?:{_CALLER}|{_PRESENCE}|{_BOT})(?: (?:{_CALLER}|{_PRESENCE}|{_CALLED}))*")
+_CALL_STRONG = re.compile(r"\b(?:alo+|a lo|hello+|helo|hey|chao|o+i+)\b|(?<=[a-z] )(?:bot|ad|admin)$")
+# Cheap test: the words a call can open with (most sentences open with none of them).
+_CALL_OPENER_RE = re.compile(r"(?:a|ad|admin|ai|allo|alo\w*|anh|ban|bot|buoi|ca|chao|chau|chi|cho|co|con|da|day|e|em|giup|he"
+                             r"|hello\w*|helo|helu|hey|hi\w*|hoi|minh|moi|nay|nha|nhe|o+i\w*|to|toi|tro|voi|xin)\b")
+# The longest call at the start of a (folded) sentence whose words it spaces singly: "alo alo …", "hi bot, …".
+_CALL_HEAD_RE = re.compile(rf"{_CALL_RE.pattern}(?=[ ,.!:;?]|$)")
+# A call closing the sentence: "… làm lại ở đâu bot ơi", "…, ad ơi ạ", "…, bot".
+# ("… bạn ơi" is left as it was: cutting it too would cut a dev text differently, and call for a refit.)
+_CALL_TAIL_RE = re.compile(r"(?:[ ,]+(?:bot|ad|admin|em|anh chi|anh|chi|tro ly|ca nha|moi nguoi|to) o+i+"
+                           r"|\s*,\s*(?:bot|ad|admin))(?: (?:a|nhe|nha|voi))*\W*$")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_CODE_LIKE = re.compile(r"['\"<>{}\[\]=*$%#@\\/|`_]|--")
+_CALL_TAIL_ENDS = ("oi", "bot", " ad", "admin", " a", "nhe", "nha", "voi")
+MAX_CALL_WORDS = 8
+MAX_CALL_CHARS = 60
+
+
+def _call(folded: str) -> bool:
+    """Whether a folded text is only a call: greetings, "ơi", the bot's names, "có ai (trực) không"."""
+    if len(folded) > MAX_CALL_CHARS or not _CALL_OPENER_RE.match(folded):
+        return False
+    words = _WORD_RE.findall(folded)
+    return 0 < len(words) <= MAX_CALL_WORDS and _CALL_RE.fullmatch(" ".join(words)) is not None
+
+
+def is_call(text: str) -> bool:
+    """'bot ơi', 'alo alo', 'ê có ai không', 'có ai trực không', 'chào bot': the bot is called, nothing asked.
+    Code-like text is not ("admin'--")."""
+    return _CODE_LIKE.search(text) is None and _call(fold(unicodedata.normalize("NFC", text)))
+
+
+def _call_prefix(f: str) -> int:
+    """Where the question starts after a call that opens the (folded) sentence ("alo, mất cccd …", "hi bot
+    cách nộp …"); 0 when none does. A call cut without a comma after it must hold a plain call word ("alo",
+    "ơi", "chào") or end on the bot's name after another word ("ê bot"): "có ai biết …", "e mất thẻ …" ("e" is
+    "em") and "bot lừa đảo …" keep their words. "Chào luật sư, …" is left to the greeting's own cut."""
+    if f.startswith(("chao", "xin")):
+        return 0
+    call = _CALL_HEAD_RE.match(f)
+    if call is None or _words(f[call.end():]) < 2:  # a whole call is noise (`_noise`), not an opener
+        return 0
+    end = call.end()
+    return end if f[end:end + 1] in {",", ".", "!", ":", ";"} or _CALL_STRONG.search(call.group(0)) else 0
+
+
+def _call_tail(f: str) -> int | None:
+    """Where a call closing the (folded) sentence starts ("… ở đâu bot ơi"); None when none does."""
+    if not f.rstrip(" .,!?~…").endswith(_CALL_TAIL_ENDS):
+        return None
+    at = max(0, len(f) - 40)
+    m = _CALL_TAIL_RE.search(f, at)
+    return m.start() if m else None
+
+
 # Closing words at the end of a sentence: ", thưa Luật sư?", "Tôi xin chân thành cảm ơn …".
 _TAIL_RE = re.compile(rf"(?:[ ,]+(?:thua|a thua) {_ADDRESSEE}(?=\W*$)|\s+(?:(?:toi|em|chau) )?(?:xin )?(?:chan thanh )?"
                       r"cam on\b.*$)")
@@ -101,7 +171,7 @@ def strip_preamble(sentence: str) -> str:
 
 def _noise(folded: str) -> bool:
     folded = folded.strip()
-    return bool(_NOISE_RE.match(folded)) and len(folded.split()) <= 8 and "?" not in folded
+    return (bool(_NOISE_RE.match(folded)) and len(folded.split()) <= 8 and "?" not in folded) or _call(folded)
 
 
 def is_noise(sentence: str) -> bool:
@@ -146,6 +216,8 @@ def _topic(headline: str) -> bool:
 def _clean(s: str, f: str) -> list[tuple[str, str]]:
     """One sentence -> [(context before an asking phrase)?, the sentence without openers and closings]."""
     out: list[tuple[str, str]] = []
+    if (n := _call_prefix(f)):  # (once: a call opens the sentence, before any other opener)
+        s, f = _drop(s, f, n)
     for _ in range(4):
         before = f
         if " oi" in f and (m := _VOCATIVE_RE.match(f)) and _words(f[m.end():]) >= 2:
@@ -171,6 +243,8 @@ def _clean(s: str, f: str) -> list[tuple[str, str]]:
         s, f = _cut(s, f)
         if f == before:
             break
+    if (at := _call_tail(f)) is not None and _words(f[:at]) >= 3:
+        s, f = s[:at].rstrip(" ,"), f[:at].rstrip(" ,")
     if ("cam on" in f or "thua" in f) and (m := _TAIL_RE.search(f)) and _words(f[:m.start()]) >= 4:
         s, f = (s[:m.start()] + s[m.end():]).strip(" ,"), (f[:m.start()] + f[m.end():]).strip(" ,")
     out.append((s, f))
@@ -225,4 +299,4 @@ def split_question(text: str) -> list[str]:
     return parts
 
 
-__all__ = ["is_question", "sentences", "split_question", "strip_preamble"]
+__all__ = ["is_call", "is_question", "sentences", "split_question", "strip_preamble"]
