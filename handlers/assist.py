@@ -517,8 +517,8 @@ def confirm_text(t: Turn[GhiDraft], text: str) -> list[Reply]:
     line = arg_text(command if command.startswith("/ghi ") else words.record_with_commas(text) or "")
     if line and not t.draft.edit:
         parts = record_parts(line, t.deps.clock().date())
-        if (len(parts) in (3, 4) and match_village(t.deps, t.draft.team_id, parts[1]) is not None
-                and not _same_household(t.deps, t.draft, parts)):
+        village = match_village(t.deps, t.draft.team_id, parts[1]) if len(parts) in (3, 4) else None
+        if village is not None and not _same_household(t.draft, parts[0], village):
             t.draft.next_line = line
             return t.go("pending")
     return set_day(t, text) or [Reply("Bạn bấm Lưu để ghi phiếu, Sửa để đổi, Đổi ngày nếu không phải hôm nay, "
@@ -656,10 +656,9 @@ async def log_command(incoming: Incoming, deps: Deps, session: Session) -> list[
     return start(incoming, deps, session, new_draft(member, deps.clock().date()))
 
 
-def _same_household(deps: Deps, draft: GhiDraft, parts: list[str]) -> bool:
+def _same_household(draft: GhiDraft, name: str, village: teams.Village | None) -> bool:
     """The line names the household of the draft again (typed anew to fix it): it replaces the draft."""
-    village = match_village(deps, draft.team_id, parts[1])
-    return fold(clean_name(parts[0])[0]) == fold(draft.name) and village is not None and village.id == draft.village_id
+    return fold(clean_name(name)[0]) == fold(draft.name) and village is not None and village.id == draft.village_id
 
 
 def record_parts(args: str, today: dt.date) -> list[str]:
@@ -689,7 +688,7 @@ def quick(incoming: Incoming, deps: Deps, session: Session, member: Member, args
         return [Reply(GHI_USAGE)]
     turn = flows.current(session, {"ghi": GHI}, incoming, deps) if (session.flow or {}).get("name") == "ghi" else None
     if turn is not None and not turn.draft.edit and turn.step in ("confirm", "pending") and not _same_household(
-            deps, turn.draft, parts):
+            turn.draft, parts[0], match_village(deps, turn.draft.team_id, parts[1])):
         turn.draft.next_line = args  # the record on screen is complete but unsaved: ask before replacing it
         return turn.go("pending")
     name, masked = clean_name(parts[0])
